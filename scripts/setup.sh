@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what qoelab needs on a Debian/Ubuntu machine, and nothing that is already there.
+# System packages come from Debian's archive; JavaScript packages from the npm registry (lockfile).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the project uses, with why:
+#   tshark      cross-check oracle in tests      tcpdump   live capture
+#   iproute2    ip netns / veth / tc             iptables nftables  loss on the forwarding path
+#   ethtool     offloads off in lab hosts        ffmpeg    test video (HLS ladder)
+#   chromium    player and page tests            baresip   real softphone
+#   sox espeak-ng  test speech                   python3-scipy python3-sklearn python3-scapy  peers for checks and benchmarks
+#   build-essential python3  native addon (TUN link emulator) via node-gyp
+PACKAGES=(tshark tcpdump iproute2 iptables nftables ethtool ffmpeg chromium baresip sox espeak-ng
+  python3-scipy python3-sklearn python3-scapy python3-numpy build-essential python3 ca-certificates)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "qoelab setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "qoelab setup: Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none)); install it from nodejs.org or your distribution's backports" >&2
+  exit 1
+fi
+
+# npm packages: reinstall only when the lockfile changed since the last install.
+stamp=node_modules/.qoelab-lock-stamp
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "qoelab setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
