@@ -1,0 +1,16 @@
+/** The one database interface qoelab uses, over PGlite (embedded) or node-postgres (a server). */
+export type SqlParam = string | number | boolean | null | Date | readonly unknown[] | Record<string, unknown>;
+
+export interface Queryable {
+  /** Runs one statement with `$1…` parameters and returns its rows. */
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: "pglite" | "postgres";
+  /** Where the data lives: a directory for PGlite, a redacted URL for a server. */
+  readonly location: string;
+  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
