@@ -1,0 +1,158 @@
+import type { FieldErrors, Validated } from "./field-errors.ts";
+
+/** What a user asks for: N videos × a session duration × a list of bandwidth limits. */
+export interface TrainingRequest {
+  name: string;
+  numberOfVideos: number;
+  /** Seconds each session records after the warm-up. */
+  sessionDuration: number;
+  /** Mbit/s, in the order the user gave them. */
+  bwLimitations: number[];
+  /** Seconds played before recording starts (the seed used 20). */
+  warmup: number;
+  source: "local" | "twitch" | "urls";
+  /** HLS URLs for source "urls". */
+  urls: string[];
+  seed: number;
+  /** Lab slots running sessions in parallel. */
+  slots: number;
+  maxAttempts: number;
+}
+
+export const TRAINING_LIMITS = {
+  maxVideos: 10_000,
+  minDuration: 5,
+  maxDuration: 3600,
+  minMbps: 0.05,
+  maxMbps: 1000,
+  maxLimits: 20,
+  maxWarmup: 600,
+  maxSlots: 16,
+} as const;
+
+type RawForm = Record<string, unknown>;
+
+function text(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (Array.isArray(value)) return value.map(text).join(",");
+  return String(value).trim();
+}
+
+function integerField(
+  raw: RawForm,
+  field: string,
+  label: string,
+  min: number,
+  max: number,
+  fallback: number | undefined,
+  errors: FieldErrors,
+): number {
+  const value = text(raw[field]);
+  if (value === "") {
+    if (fallback !== undefined) return fallback;
+    errors[field] = `${label} is required`;
+    return Number.NaN;
+  }
+  if (!/^[+]?\d+$/.test(value)) {
+    errors[field] = `${label} must be a whole number, got "${value}"`;
+    return Number.NaN;
+  }
+  const number = Number(value);
+  if (number < min || number > max) errors[field] = `${label} must be between ${min} and ${max}, got ${number}`;
+  return number;
+}
+
+/** Parses "0.25, 1, 2" (Mbit/s); also accepts a JSON array of numbers. */
+export function parseBandwidthList(value: unknown, errors: FieldErrors, field = "bw_limitations"): number[] {
+  const items: string[] = Array.isArray(value) ? value.map(text) : text(value).split(/[,;\s]+/);
+  const limits: number[] = [];
+  const cleaned = items.map((s) => s.trim()).filter((s) => s !== "");
+  if (cleaned.length === 0) {
+    errors[field] = 'give at least one bandwidth limit in Mbit/s, e.g. "0.25, 1, 2"';
+    return limits;
+  }
+  for (const item of cleaned) {
+    const stripped = item.replace(/\s*mbps$/i, "");
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(stripped)) {
+      errors[field] = `"${item}" is not a number of Mbit/s`;
+      return [];
+    }
+    const mbps = Number(stripped);
+    if (mbps < TRAINING_LIMITS.minMbps || mbps > TRAINING_LIMITS.maxMbps) {
+      errors[field] =
+        `${mbps} Mbit/s is outside ${TRAINING_LIMITS.minMbps}–${TRAINING_LIMITS.maxMbps} Mbit/s (tbf cannot shape below that)`;
+      return [];
+    }
+    if (limits.includes(mbps)) {
+      errors[field] = `${mbps} Mbit/s is listed twice`;
+      return [];
+    }
+    limits.push(mbps);
+  }
+  if (limits.length > TRAINING_LIMITS.maxLimits) errors[field] = `at most ${TRAINING_LIMITS.maxLimits} limits`;
+  return limits;
+}
+
+/** Validates the seed's form (or the JSON API body); every bad field gets its own message. */
+export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest> {
+  const errors: FieldErrors = {};
+  const numberOfVideos = integerField(
+    raw,
+    "number_of_videos",
+    "Number of videos",
+    1,
+    TRAINING_LIMITS.maxVideos,
+    undefined,
+    errors,
+  );
+  const sessionDuration = integerField(
+    raw,
+    "session_duration",
+    "Session duration (s)",
+    TRAINING_LIMITS.minDuration,
+    TRAINING_LIMITS.maxDuration,
+    undefined,
+    errors,
+  );
+  const bwLimitations = parseBandwidthList(raw.bw_limitations, errors);
+  const warmup = integerField(raw, "warmup", "Warm-up (s)", 0, TRAINING_LIMITS.maxWarmup, 20, errors);
+  const seed = integerField(raw, "seed", "Seed", 0, 2 ** 31 - 1, 1, errors);
+  const slots = integerField(raw, "slots", "Lab slots", 1, TRAINING_LIMITS.maxSlots, 1, errors);
+  const maxAttempts = integerField(raw, "max_attempts", "Attempts per session", 1, 10, 3, errors);
+  const sourceText = text(raw.source) || "local";
+  let source: TrainingRequest["source"] = "local";
+  if (sourceText === "local" || sourceText === "twitch" || sourceText === "urls") source = sourceText;
+  else errors.source = `unknown video source "${sourceText}" (local, twitch or urls)`;
+  const urls = text(raw.urls)
+    .split(/[\s,]+/)
+    .filter((u) => u !== "");
+  if (source === "urls") {
+    if (urls.length === 0) errors.urls = "give at least one HLS URL";
+    for (const url of urls) {
+      try {
+        const parsed = new URL(url);
+        if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("scheme");
+      } catch {
+        errors.urls = `"${url}" is not an http(s) URL`;
+        break;
+      }
+    }
+  }
+  const name = text(raw.name).slice(0, 200);
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      name: name || `training ${new Date().toISOString().slice(0, 16).replace("T", " ")}`,
+      numberOfVideos,
+      sessionDuration,
+      bwLimitations,
+      warmup,
+      source,
+      urls,
+      seed,
+      slots,
+      maxAttempts,
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { openTestDb, testDatabaseKinds } from "../db/index.ts";
+import { QoelabError } from "../errors.ts";
+import { planSessionLimits } from "./session-plan.ts";
+import { validateTrainingRequest } from "./training-request.ts";
+import {
+  claimNextSession,
+  completeSession,
+  createTraining,
+  failSession,
+  getTraining,
+  listSessions,
+  trainingProgress,
+} from "./training-store.ts";
+
+test("limits are equally represented; the remainder goes to the first limits listed", () => {
+  const plan = planSessionLimits(11, [0.25, 1, 2], 7);
+  const count = (limit: number) => plan.filter((x) => x === limit).length;
+  assert.deepEqual([count(0.25), count(1), count(2)], [4, 4, 3]);
+  assert.deepEqual(plan, planSessionLimits(11, [0.25, 1, 2], 7), "same seed, same order");
+  assert.notDeepEqual(plan, planSessionLimits(11, [0.25, 1, 2], 8), "another seed, another order");
+});
+
+test("every bad form field gets its own message", () => {
+  const result = validateTrainingRequest({
+    number_of_videos: "ten",
+    session_duration: "2",
+    bw_limitations: "0.25, abc",
+  });
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  assert.match(result.errors.number_of_videos ?? "", /whole number/);
+  assert.match(result.errors.session_duration ?? "", /between 5 and 3600/);
+  assert.match(result.errors.bw_limitations ?? "", /"abc" is not a number/);
+  const good = validateTrainingRequest({ number_of_videos: "6", session_duration: "60", bw_limitations: "0.25, 1, 2" });
+  assert.ok(good.ok);
+  if (good.ok) assert.deepEqual(good.value.bwLimitations, [0.25, 1, 2]);
+  const dup = validateTrainingRequest({ number_of_videos: "6", session_duration: "60", bw_limitations: "1,1" });
+  assert.ok(!dup.ok && /twice/.test(dup.errors.bw_limitations ?? ""));
+});
+
+for (const kind of testDatabaseKinds()) {
+  describe(`training store on ${kind}`, () => {
+    const opened = openTestDb(kind);
+    after(async () => (await opened).drop());
+
+    const request = (n: number) => {
+      const v = validateTrainingRequest({
+        number_of_videos: String(n),
+        session_duration: "30",
+        bw_limitations: "0.3, 1, 5",
+        max_attempts: "2",
+      });
+      assert.ok(v.ok);
+      return v.value;
+    };
+
+    test("a training is created with its sessions, claimed, completed and closed", async () => {
+      const db = await opened;
+      const training = await createTraining(db, request(3));
+      const sessions = await listSessions(db, training.id);
+      assert.equal(sessions.length, 3);
+      assert.deepEqual(sessions.map((s) => s.bw_limitation).sort(), [0.3, 1, 5]);
+      assert.ok(sessions.every((s) => s.status === -1));
+      for (let i = 0; i < 3; i++) {
+        const claimed = await claimNextSession(db, "w1", { trainingId: training.id });
+        assert.ok(claimed);
+        assert.equal(claimed.status, 0);
+        assert.equal(claimed.position, i);
+        await completeSession(db, claimed.id, {
+          url: "http://x/v.m3u8",
+          channel: "c",
+          applicationData: { stalls: [] },
+          networkData: { flows: [] },
+          labels: { stalled: false },
+          captureFile: null,
+          captureSize: null,
+        });
+      }
+      assert.equal(await claimNextSession(db, "w1", { trainingId: training.id }), null);
+      const done = await getTraining(db, training.id);
+      assert.equal(done.has_finished, true);
+      assert.equal(done.state, "finished");
+      const progress = await trainingProgress(db, done);
+      assert.equal(progress.captured, 3);
+    });
+
+    test("two workers never take the same session; a failure is retried, bounded, reason kept", async () => {
+      const db = await opened;
+      const training = await createTraining(db, request(2));
+      const [a, b] = await Promise.all([
+        claimNextSession(db, "w1", { trainingId: training.id }),
+        claimNextSession(db, "w2", { trainingId: training.id }),
+      ]);
+      assert.ok(a && b);
+      assert.notEqual(a.id, b.id);
+      await failSession(db, a.id, "browser died");
+      const again = await claimNextSession(db, "w1", { trainingId: training.id });
+      assert.equal(again?.id, a.id, "the failed session is retried");
+      assert.equal(again?.attempts, 2);
+      await failSession(db, a.id, "browser died again");
+      await assert.rejects(
+        completeSession(db, a.id, {
+          url: null,
+          channel: null,
+          applicationData: {},
+          networkData: {},
+          labels: {},
+          captureFile: null,
+          captureSize: null,
+        }),
+        (e: unknown) => e instanceof QoelabError && e.code === "SESSION_NOT_CAPTURING",
+      );
+      const rows = await listSessions(db, training.id);
+      assert.equal(rows.find((s) => s.id === a.id)?.error_reason, "browser died again");
+      const progress = await trainingProgress(db, await getTraining(db, training.id));
+      assert.equal(progress.failed, 1);
+    });
+  });
+}
