@@ -1,0 +1,3 @@
+export * from "./app.ts";
+export * from "./html.ts";
+export * from "./svg-chart.ts";
