@@ -5,8 +5,11 @@ import {
   exportTraining,
   getSession,
   getTraining,
+  hlsScript,
   listSessions,
   listTrainings,
+  playerPageHtml,
+  playerScript,
   type SessionController,
   trainingProgress,
   validateTrainingRequest,
@@ -87,6 +90,13 @@ export function createApp(options: AppOptions): Hono {
     const [progress, sessions] = await Promise.all([trainingProgress(db, training), listSessions(db, training.id)]);
     return c.html(trainingDetailPage(training, progress, sessions));
   });
+  app.get("/player", (c) => c.html(playerPageHtml()));
+  app.get("/assets/hls.min.js", (c) =>
+    c.body(hlsScript(), 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=3600" }),
+  );
+  app.get("/assets/player.js", (c) =>
+    c.body(playerScript(), 200, { "content-type": "text/javascript; charset=utf-8" }),
+  );
   app.get("/sessions/:id", async (c) =>
     c.html(sessionDetailPage(await getSession(db, parseId(c.req.param("id"), "session")))),
   );
@@ -160,6 +170,10 @@ export function createApp(options: AppOptions): Hono {
     const next = await controller().next(id, c.req.query("worker") ?? "browser");
     if (!next) return c.json({ done: true }, 200);
     return c.json({ done: false, session: next.session, url: next.url });
+  });
+  app.get("/api/sessions/:id/play", async (c) => {
+    const id = parseId(c.req.param("id"), "session");
+    return c.json({ done: false, ...(await controller().play(id)) });
   });
   app.post("/api/sessions/:id/start", async (c) => {
     const id = parseId(c.req.param("id"), "session");

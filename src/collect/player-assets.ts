@@ -1,0 +1,26 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+/** The player page: plain HTML, hls.js and player.js, all served by qoelab itself. */
+export function playerPageHtml(): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>qoelab player</title>
+<style>body{margin:0;background:#111;color:#ddd;font:14px system-ui,sans-serif}video{width:100%;max-height:90vh;background:#000}#status{padding:.4rem .8rem}</style>
+</head><body><video id="video" playsinline muted></video><div id="status">loading…</div>
+<script src="/assets/hls.min.js"></script><script src="/assets/player.js"></script></body></html>`;
+}
+
+let hlsCache: string | undefined;
+let playerCache: string | undefined;
+
+/** hls.js from the pinned npm package (never a CDN: the player works offline and in the lab). */
+export function hlsScript(): string {
+  hlsCache ??= readFileSync(require.resolve("hls.js/dist/hls.min.js"), "utf8");
+  return hlsCache;
+}
+
+export function playerScript(): string {
+  playerCache ??= readFileSync(new URL("./player/player.js", import.meta.url), "utf8");
+  return playerCache;
+}
