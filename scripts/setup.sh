@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the project uses, with why:
 #   tshark      cross-check oracle in tests      tcpdump   live capture
-#   iproute2 iputils-ping  ip netns, veth, tc; ping            iptables nftables  loss on the forwarding path
+#   iproute2 iputils-ping socat  ip netns, veth, tc; ping; raw sends in tests            iptables nftables  loss on the forwarding path
 #   ethtool     offloads off in lab hosts        ffmpeg    test video (HLS ladder)
 #   chromium    player and page tests            baresip   real softphone
 #   sox espeak-ng  test speech                   python3-scipy python3-sklearn python3-scapy  peers for checks and benchmarks
 #   build-essential python3  native addon (TUN link emulator) via node-gyp
-PACKAGES=(tshark tcpdump iproute2 iputils-ping iptables nftables ethtool ffmpeg chromium baresip sox espeak-ng
+PACKAGES=(tshark tcpdump iproute2 iputils-ping socat iptables nftables ethtool ffmpeg chromium baresip sox espeak-ng
   python3-scipy python3-sklearn python3-scapy python3-numpy build-essential python3 ca-certificates)
 
 missing=()

@@ -1,0 +1,2 @@
+export type { Capture, CaptureOptions, CaptureResult } from "./tcpdump.ts";
+export { startCapture } from "./tcpdump.ts";

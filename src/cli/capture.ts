@@ -1,0 +1,76 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { startCapture } from "../capture/index.ts";
+import { QoelabError } from "../errors.ts";
+import { parseTime } from "../generator/index.ts";
+import { getLab, labHost, parseHostRef } from "../netlab/index.ts";
+import { printJson } from "./output.ts";
+
+interface CaptureOpts {
+  interface?: string;
+  host?: string;
+  filter?: string;
+  write: string;
+  duration?: string;
+  snaplen?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("capture")
+    .description("capture packets with tcpdump (immediate mode; stopping writes every captured packet)")
+    .option("-i, --interface <iface>", "interface (default: the lab host's lab-facing interface)")
+    .option("--host <lab:host>", "capture inside a lab host (client, server, router or LAB:HOST)")
+    .option("-f, --filter <expr>", "pcap-filter expression, e.g. 'udp port 5000'")
+    .requiredOption("-w, --write <file>", "output pcap file")
+    .option("--duration <s>", "stop after this long (bare number = s); otherwise on Ctrl-C")
+    .option("--snaplen <bytes>", "bytes kept per packet", "262144")
+    .option("--json", "print JSON")
+    .action(async (opts: CaptureOpts) => {
+      let netns: string | undefined;
+      let iface = opts.interface;
+      if (opts.host) {
+        const ref = parseHostRef(opts.host);
+        const host = labHost(await getLab(ref.lab), ref.host);
+        netns = host.netns;
+        // Allow a link name ("router:server-side" or "server-side") as the interface.
+        const link = host.interfaces.find((l) => l.name === iface || l.name.endsWith(`:${iface}`));
+        iface = link?.iface ?? iface ?? host.iface;
+      }
+      if (!iface) throw new QoelabError("CAPTURE_NO_INTERFACE", "capture: give -i IFACE or --host LAB:HOST");
+      const durationS = opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined;
+      const capture = await startCapture({
+        netns,
+        iface,
+        filter: opts.filter,
+        file: resolve(opts.write),
+        snaplen: Number(opts.snaplen),
+      });
+      process.stderr.write(`capture: listening on ${netns ? `${netns}:` : ""}${iface} → ${capture.file}\n`);
+      const stopped = new Promise<void>((done) => {
+        const timer = durationS !== undefined ? setTimeout(done, durationS * 1000) : undefined;
+        process.once("SIGINT", () => {
+          if (timer) clearTimeout(timer);
+          done();
+        });
+        process.once("SIGTERM", () => {
+          if (timer) clearTimeout(timer);
+          done();
+        });
+        void capture.exited.then(() => {
+          if (timer) clearTimeout(timer);
+          done();
+        });
+      });
+      await stopped;
+      const result = await capture.stop();
+      if (opts.json) {
+        printJson({ file: result.file, packets: result.packets, received: result.received, dropped: result.dropped });
+      } else {
+        process.stdout.write(
+          `${result.packets} packets captured (${result.received} received by filter, ${result.dropped} dropped by kernel) → ${result.file}\n`,
+        );
+      }
+    });
+}

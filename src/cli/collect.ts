@@ -1,0 +1,56 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { exportTraining, getTraining } from "../collect/index.ts";
+import { openDb } from "../db/index.ts";
+import { QoelabError } from "../errors.ts";
+import { createCollectionRuntime } from "./collection-runtime.ts";
+
+function trainingId(text: string): number {
+  const id = Number(text.replace(/^training:/, ""));
+  if (!Number.isInteger(id) || id <= 0)
+    throw new QoelabError("BAD_ID", `training must be a positive integer id (or training:ID), got "${text}"`);
+  return id;
+}
+
+export function register(program: Command): void {
+  program
+    .command("collect")
+    .description("run a training's sessions now, without the web app (lab hosts, shaping, chromium, capture)")
+    .argument("<training>", "training id")
+    .option("--slots <n>", "lab slots in parallel (default: the training's)")
+    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .action(async (id: string, options: { slots?: string; dataDir: string }) => {
+      const db = await openDb({ dataDir: options.dataDir });
+      try {
+        const training = await getTraining(db, trainingId(id));
+        const runtime = await createCollectionRuntime(db, {
+          maxSlots: options.slots ? Number(options.slots) : training.slots,
+          log: (m) => process.stderr.write(`${m}\n`),
+        });
+        await runtime.orchestrator.runUntilIdle(training.id);
+        await runtime.close();
+        const done = await getTraining(db, training.id);
+        process.stdout.write(`training ${done.id}: ${done.state}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+  program
+    .command("export")
+    .description("export a training as one row per session (CSV, JSON or Parquet)")
+    .argument("<training>", "training id")
+    .option("--format <f>", "csv, json or parquet", "csv")
+    .option("-o, --output <file>", "output file (default: stdout for csv/json)")
+    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .action(async (id: string, options: { format: string; output?: string; dataDir: string }) => {
+      const db = await openDb({ dataDir: options.dataDir });
+      try {
+        const file = await exportTraining(db, trainingId(id), options.format);
+        if (options.output) writeFileSync(options.output, file.body);
+        else if (typeof file.body === "string") process.stdout.write(file.body);
+        else throw new QoelabError("BAD_OUTPUT", "export: Parquet needs -o FILE");
+      } finally {
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,228 @@
+import type { Command } from "commander";
+import { QoelabError } from "../errors.ts";
+import {
+  type GenUdpResult,
+  genUdp,
+  parseIntervalDist,
+  parseLossModel,
+  parsePacketRate,
+  parseProbability,
+  parseTime,
+  type RecvUdpResult,
+  startRecvUdp,
+} from "../generator/index.ts";
+import { getLab, labHost, parseHostRef, qoelabCommand } from "../netlab/index.ts";
+import { formatTable, printJson } from "./output.ts";
+
+/** Re-runs this very command inside a lab host's namespace, without --host; resolves with its exit code. */
+async function runInHost(hostRef: string, argv: readonly string[]): Promise<number> {
+  const ref = parseHostRef(hostRef);
+  const host = labHost(await getLab(ref.lab), ref.host);
+  const child = host.spawn(qoelabCommand(argv), { stdio: "inherit" });
+  const forward = () => child.kill("SIGINT");
+  process.once("SIGINT", forward);
+  return new Promise((resolve) => {
+    child.on("close", (code) => {
+      process.off("SIGINT", forward);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+/** process.argv after the subcommand with "--host X" removed. */
+function argsWithoutHost(subcommand: string[]): string[] {
+  const argv = process.argv.slice(2);
+  const start = argv.findIndex((a, i) => a === subcommand[0] && argv[i + 1] === subcommand[1]);
+  const rest = start >= 0 ? argv.slice(start + 2) : argv;
+  const out: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i] as string;
+    if (a === "--host") i++;
+    else if (!a.startsWith("--host=")) out.push(a);
+  }
+  return [...subcommand, ...out];
+}
+
+/** "H:P", "[v6]:P", or a lab host "server:5000" / "lab:server:5000". */
+async function resolveDestination(text: string): Promise<{ host: string; port: number }> {
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  const m = v6 ?? /^(.*):(\d+)$/.exec(text);
+  if (!m) throw new QoelabError("GEN_BAD_DESTINATION", `--to "${text}": expected HOST:PORT (IPv6 as [addr]:port)`);
+  const port = Number(m[2]);
+  let host = m[1] as string;
+  if (!v6 && /(^|:)(client|server|router)$/.test(host)) {
+    const ref = parseHostRef(host);
+    host = labHost(await getLab(ref.lab), ref.host).address;
+  }
+  return { host, port };
+}
+
+function ms(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
+
+function printGen(result: GenUdpResult): void {
+  const t = result.timing;
+  const rows: [string, string | number][] = [
+    ["seed", result.seed],
+    ["packets", result.packets],
+    ["sent", result.sent],
+    ["dropped by loss model", result.droppedByModel],
+    ["send errors", result.sendErrors],
+    ["achieved rate (pps)", ms(result.achievedPps)],
+    ["timing error mean (ms)", ms(t.meanErrorMs)],
+    ["timing error p99 (ms)", ms(t.p99ErrorMs)],
+    ["timing error max (ms)", ms(t.maxErrorMs)],
+    ["drift (ms)", ms(t.driftMs)],
+  ];
+  process.stdout.write(`${formatTable(["gen udp", "value"], rows)}\n`);
+}
+
+function printRecv(r: RecvUdpResult): void {
+  const rows: [string, string | number][] = [
+    ["received", r.received],
+    ["expected", r.expected],
+    ["lost", r.lost],
+    ["loss %", ms(r.lossPercent)],
+    ["reordered", r.reordered],
+    ["duplicates", r.duplicates],
+    ["other packets", r.otherPackets],
+    ["jitter RFC 3550 (ms)", ms(r.jitterMs)],
+    ["IPDV p50 (ms)", ms(r.ipdvMs.p50)],
+    ["IPDV p99 (ms)", ms(r.ipdvMs.p99)],
+    ["IPDV min/max (ms)", `${ms(r.ipdvMs.min)} / ${ms(r.ipdvMs.max)}`],
+  ];
+  if (r.oneWayDelayMs) {
+    rows.push(["one-way delay p50 (ms)", ms(r.oneWayDelayMs.p50)], ["one-way delay p99 (ms)", ms(r.oneWayDelayMs.p99)]);
+  }
+  process.stdout.write(`${formatTable(["recv udp", "value"], rows)}\n`);
+}
+
+interface GenOpts {
+  to: string;
+  rate: string;
+  size: string;
+  count?: string;
+  duration?: string;
+  intervalDist: string;
+  loss?: string;
+  lossModel?: string;
+  seed?: string;
+  host?: string;
+  spin?: string;
+  json?: boolean;
+}
+
+interface RecvOpts {
+  port: string;
+  count?: string;
+  duration?: string;
+  idle?: string;
+  expect?: string;
+  ipv6?: boolean;
+  host?: string;
+  json?: boolean;
+}
+
+function positiveInt(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new QoelabError("GEN_BAD_NUMBER", `${what} "${text}": expected a whole number`);
+  return n;
+}
+
+export function register(program: Command): void {
+  const gen = program.command("gen").description("traffic generators with deadline scheduling");
+  gen
+    .command("udp")
+    .description("send UDP probes (sequence number + send time) at a precise rate")
+    .requiredOption("--to <host:port>", "destination: address:port, [v6]:port, or a lab host (server:5000)")
+    .option("--rate <rate>", "packets per second (50pps, 2kpps, max) or a bit rate (64kbit)", "50pps")
+    .option("--size <bytes>", "UDP payload bytes (≥ 24)", "172")
+    .option("--count <n>", "packets to send")
+    .option("--duration <s>", "seconds to send (bare number = s)")
+    .option("--interval-dist <dist>", "const | uniform[,spread] | exp | normal[,sd] | pareto[,alpha]", "const")
+    .option("--loss <p>", "generator-side loss (1% or 0.01): packets skipped, sequence numbers kept")
+    .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
+    .option("--seed <n>", "random seed (intervals and loss)")
+    .option("--spin <ms>", "busy-wait this long before each deadline", "1.5")
+    .option("--host <lab:host>", "run inside a lab host")
+    .option("--json", "print JSON")
+    .action(async (opts: GenOpts) => {
+      if (opts.host) {
+        process.exitCode = await runInHost(opts.host, argsWithoutHost(["gen", "udp"]));
+        return;
+      }
+      const { host, port } = await resolveDestination(opts.to);
+      const size = positiveInt(opts.size, "--size") ?? 172;
+      const wire = size + (host.includes(":") ? 48 : 28);
+      const rate =
+        opts.rate.trim().toLowerCase() === "max" ? Number.POSITIVE_INFINITY : parsePacketRate(opts.rate, wire);
+      const loss = opts.loss !== undefined ? parseProbability(opts.loss, "--loss", "GEN_BAD_LOSS") : undefined;
+      const lossModel =
+        opts.loss !== undefined || opts.lossModel !== undefined ? parseLossModel(opts.lossModel, loss) : undefined;
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once("SIGINT", onSigint);
+      try {
+        const result = await genUdp({
+          host,
+          port,
+          rate,
+          size,
+          count: positiveInt(opts.count, "--count"),
+          durationS: opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined,
+          intervalDist: parseIntervalDist(opts.intervalDist),
+          loss: lossModel,
+          seed: positiveInt(opts.seed, "--seed"),
+          spinMs: Number(opts.spin),
+          signal: controller.signal,
+        });
+        if (opts.json) printJson(result);
+        else printGen(result);
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+    });
+
+  const recv = program.command("recv").description("receivers matching the generators");
+  recv
+    .command("udp")
+    .description("receive gen udp probes: loss, reordering, duplicates, jitter, IPDV, one-way delay")
+    .requiredOption("--port <port>", "UDP port to listen on")
+    .option("--count <n>", "stop after this many distinct packets")
+    .option("--duration <s>", "stop this long after the first packet (bare number = s)")
+    .option("--idle <s>", "stop when nothing arrived for this long (bare number = s)")
+    .option("--expect <n>", "sequence numbers 0…n−1 were sent (counts tail losses)")
+    .option("--ipv6", "listen on IPv6 (::)")
+    .option("--host <lab:host>", "run inside a lab host")
+    .option("--json", "print JSON")
+    .action(async (opts: RecvOpts) => {
+      if (opts.host) {
+        process.exitCode = await runInHost(opts.host, argsWithoutHost(["recv", "udp"]));
+        return;
+      }
+      const port = positiveInt(opts.port, "--port") ?? 0;
+      const controller = new AbortController();
+      const onSigint = () => controller.abort();
+      process.once("SIGINT", onSigint);
+      try {
+        const receiver = await startRecvUdp({
+          port,
+          ipv6: opts.ipv6,
+          count: positiveInt(opts.count, "--count"),
+          durationS: opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined,
+          idleS: opts.idle !== undefined ? parseTime(opts.idle, "--idle", { bare: "s" }) : undefined,
+          expect: positiveInt(opts.expect, "--expect"),
+          signal: controller.signal,
+        });
+        process.stderr.write(`recv udp: listening on port ${receiver.port}\n`);
+        const result = await receiver.done;
+        if (opts.json) printJson({ ...result, lostSeqs: result.lostSeqs });
+        else printRecv(result);
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+    });
+}

@@ -1,0 +1,143 @@
+import type { Command } from "commander";
+import {
+  detectNetem,
+  getLab,
+  type ImpairArgs,
+  impair,
+  impairClear,
+  impairShow,
+  parseImpairSpec,
+  resolveTarget,
+  splitTargetRef,
+  targetOf,
+} from "../netlab/index.ts";
+import { formatTable, printJson } from "./output.ts";
+
+interface ImpairCliOpts extends ImpairArgs {
+  lab: string;
+  backend?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("impair")
+    .description(
+      "impair the egress of a lab interface (netem semantics); TARGET is [LAB:]HOST[:SIDE], e.g. router:server-side",
+    )
+    .argument("[target]", "client, server, router:client-side, router:server-side (optionally LAB:…)")
+    .option("--lab <name>", "lab name when TARGET has none", "lab")
+    .option("--rate <rate>", "rate limit (tc units: 1mbit, 500kbit, 2mbps = bytes/s)")
+    .option("--burst <size>", "token bucket burst (tbf), e.g. 32kb")
+    .option("--delay <time>", "added delay (40ms; bare number = µs as in tc)")
+    .option("--jitter <time>", "delay variation")
+    .option("--delay-dist <dist>", "uniform | normal | pareto | paretonormal")
+    .option("--loss <p>", "loss probability (1% or 0.01)")
+    .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
+    .option("--reorder <p>", "probability a packet skips the delay (needs --delay)")
+    .option("--duplicate <p>", "duplication probability")
+    .option("--corrupt <p>", "probability of a flipped bit")
+    .option("--limit <packets>", "queue limit in packets")
+    .option("--seed <n>", "seed for netem (where supported) and the relay")
+    .option(
+      "--udp-port <ports>",
+      "UDP ports the userspace relay impairs (comma list); needed without netem for delay etc.",
+    )
+    .option("--up <rate>", "wondershaper-style: limit what the host sends")
+    .option("--down <rate>", "wondershaper-style: limit what the host receives (ifb, else policing)")
+    .option("--backend <names>", "backends to prefer, comma list (netem, tbf, iptables, relay)")
+    .option("--json", "print JSON")
+    .action(async (targetRef: string | undefined, opts: ImpairCliOpts) => {
+      if (!targetRef) {
+        cmd.help({ error: true });
+        return;
+      }
+      const spec = parseImpairSpec(opts);
+      const target = await resolveTarget(targetRef, opts.lab);
+      const result = await impair(target, spec, { prefer: opts.backend?.split(",").map((s) => s.trim()) ?? [] });
+      if (opts.json) {
+        printJson(result);
+        return;
+      }
+      process.stdout.write(`impair ${result.lab}:${result.target} (${result.iface} egress)\n`);
+      process.stdout.write(
+        `${formatTable(
+          ["option", "value", "backend"],
+          result.assignments.map((a) => [a.option, a.value, a.backend]),
+        )}\n`,
+      );
+    });
+
+  cmd
+    .command("show")
+    .description("impairments in place: option → backend → live state")
+    .argument("[target]", "only this target")
+    .option("--json", "print JSON")
+    .action(async (targetRef: string | undefined, local: { json?: boolean }, self: Command) => {
+      const opts = self.optsWithGlobals() as { lab: string; json?: boolean };
+      let labName = opts.lab;
+      let rows: Awaited<ReturnType<typeof impairShow>>;
+      if (targetRef) {
+        const split = splitTargetRef(targetRef, opts.lab);
+        labName = split.lab;
+        rows = await impairShow(labName, targetOf(await getLab(labName), split.target));
+      } else {
+        rows = await impairShow(labName);
+      }
+      if (opts.json || local.json) {
+        printJson(rows);
+        return;
+      }
+      process.stdout.write(
+        `${formatTable(
+          ["target", "iface", "option", "value", "backend", "state"],
+          rows.map((r) => [
+            r.target,
+            r.iface,
+            r.option,
+            r.value,
+            r.backend,
+            r.status === "applied" ? r.state : `${r.status}: ${r.state}`,
+          ]),
+        )}\n`,
+      );
+    });
+
+  cmd
+    .command("clear")
+    .description("remove impairments (one target, or all of the lab)")
+    .argument("[target]", "only this target")
+    .action(async (targetRef: string | undefined, _local: unknown, self: Command) => {
+      const opts = self.optsWithGlobals() as { lab: string };
+      if (targetRef) {
+        const split = splitTargetRef(targetRef, opts.lab);
+        const { cleared } = await impairClear(split.lab, targetOf(await getLab(split.lab), split.target));
+        process.stdout.write(cleared.length ? `cleared ${cleared.join(", ")}\n` : "nothing to clear\n");
+      } else {
+        const { cleared } = await impairClear(opts.lab);
+        process.stdout.write(cleared.length ? `cleared ${cleared.join(", ")}\n` : "nothing to clear\n");
+      }
+    });
+
+  cmd
+    .command("backends")
+    .description("which impairment backends this machine offers (netem detection)")
+    .option("--json", "print JSON")
+    .action(async (_local: unknown, self: Command) => {
+      const opts = self.optsWithGlobals() as { json?: boolean };
+      const netem = await detectNetem();
+      const rows = [
+        [
+          "netem",
+          netem.available ? "available" : "absent",
+          netem.available ? `seed ${netem.seed ? "supported" : "not supported"}` : netem.reason,
+        ],
+        ["tbf", "available", "rate, limit"],
+        ["iptables", "available", "Bernoulli loss on FORWARD (router) / OUTPUT (host)"],
+        ["relay", "available", "UDP on given ports: delay, jitter, loss models, reorder, duplicate, corrupt, limit"],
+        ["shaper", "available", "--up/--down: tbf egress, ifb (or police) ingress"],
+      ];
+      if (opts.json) printJson({ netem });
+      else process.stdout.write(`${formatTable(["backend", "state", "notes"], rows)}\n`);
+    });
+}

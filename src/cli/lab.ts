@@ -1,0 +1,74 @@
+import type { Command } from "commander";
+import { getLab, labDown, labHost, labStatus, labUp, parseHostRef } from "../netlab/index.ts";
+import { formatTable, printJson } from "./output.ts";
+
+export function register(program: Command): void {
+  const lab = program.command("lab").description("lab hosts: network namespaces joined by veth links");
+
+  lab
+    .command("up")
+    .description("create the lab hosts (idempotent)")
+    .option("--name <name>", "lab name (≤ 10 lowercase letters/digits)", "lab")
+    .option("--router", "client — router — server instead of client — server", false)
+    .option("--subnet <cidr>", "IPv4 prefix inside 10.77.0.0/16", "10.77.0.0/24")
+    .option("--ipv6", "also give every interface an fd00:77::/48 address", false)
+    .option("--json", "print JSON")
+    .action(async (opts: { name: string; router: boolean; subnet: string; ipv6: boolean; json?: boolean }) => {
+      const result = await labUp({ name: opts.name, router: opts.router, subnet: opts.subnet, ipv6: opts.ipv6 });
+      if (opts.json) {
+        printJson({ name: result.name, config: result.config, links: result.links });
+        return;
+      }
+      const rows = Object.values(result.links).map((l) => [
+        l.name,
+        l.netns,
+        l.iface,
+        `${l.address}/${l.prefix}`,
+        l.address6 ?? "",
+      ]);
+      process.stdout.write(`${formatTable(["link", "netns", "iface", "address", "address6"], rows)}\n`);
+    });
+
+  lab
+    .command("down")
+    .description("remove the lab and everything qoelab attached to it")
+    .option("--name <name>", "lab name", "lab")
+    .action(async (opts: { name: string }) => {
+      const { removed } = await labDown(opts.name);
+      process.stdout.write(removed ? `lab ${opts.name}: removed\n` : `lab ${opts.name}: not up\n`);
+    });
+
+  lab
+    .command("status")
+    .description("labs qoelab created, with their hosts")
+    .option("--name <name>", "only this lab")
+    .option("--json", "print JSON")
+    .action(async (opts: { name?: string; json?: boolean }) => {
+      const status = await labStatus(opts.name);
+      if (opts.json) {
+        printJson(status);
+        return;
+      }
+      const rows = status.flatMap((s) =>
+        s.hosts.map((h) => [s.name, s.state, h.name, h.netns, h.iface, h.address, h.address6 ?? ""]),
+      );
+      process.stdout.write(`${formatTable(["lab", "state", "host", "netns", "iface", "address", "address6"], rows)}\n`);
+    });
+
+  lab
+    .command("exec")
+    .description("run a command inside a lab host: qoelab lab exec client -- ip addr")
+    .argument("<host>", "client, server, router or LAB:HOST")
+    .argument("<command...>", "the command and its arguments")
+    .option("--name <name>", "lab name when HOST has none", "lab")
+    .action(async (hostRef: string, command: string[], opts: { name: string }) => {
+      const ref = parseHostRef(hostRef, opts.name);
+      const host = labHost(await getLab(ref.lab), ref.host);
+      const child = host.spawn(command, { stdio: "inherit" });
+      const code = await new Promise<number>((resolve) => {
+        child.on("error", () => resolve(127));
+        child.on("close", (c) => resolve(c ?? 1));
+      });
+      process.exitCode = code;
+    });
+}

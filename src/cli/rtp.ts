@@ -1,0 +1,192 @@
+import type { Command } from "commander";
+import { QoelabError } from "../errors.ts";
+import { analyzeRtpStreams, extractRtpToWav, parseJitterBuffer, type RtpStream } from "../voip/index.ts";
+import { type Cell, formatDelimited, formatTable, printJson } from "./output.ts";
+
+function hex(n: number): string {
+  return `0x${n.toString(16).toUpperCase().padStart(8, "0")}`;
+}
+
+function parseSsrc(text: string): number {
+  const value = /^0x[0-9a-f]{1,8}$/i.test(text) ? Number.parseInt(text.slice(2), 16) : Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new QoelabError("CLI_BAD_SSRC", `--ssrc ${text}: expected a 32-bit number (decimal or 0x…)`, { value: text });
+  }
+  return value;
+}
+
+/** Streams in tshark's order: by source, destination, then SSRC. */
+function sorted(streams: RtpStream[]): RtpStream[] {
+  const key = (s: RtpStream) => `${s.srcAddress}:${String(s.srcPort).padStart(5, "0")}`;
+  return [...streams].sort((a, b) => key(a).localeCompare(key(b)) || a.ssrc - b.ssrc);
+}
+
+export function register(program: Command): void {
+  const rtp = program.command("rtp").description("RTP stream analysis and audio extraction");
+
+  rtp
+    .command("streams")
+    .description("per-stream analysis like tshark -z rtp,streams, with an E-model estimate per stream")
+    .argument("<file>", "pcap or pcapng capture")
+    .option("--packets", "per-packet analysis as CSV (Wireshark RTP Stream Analysis)")
+    .option("--jitter-buffer <spec>", "receiver jitter buffer assumed for the E-model", "fixed:60ms")
+    .option("--no-plc", "assume the receiver does not conceal losses")
+    .option("--network-delay <ms>", "one-way network delay to add to Ta (ms)", "0")
+    .option("--json", "print JSON")
+    .action(
+      async (
+        file: string,
+        opts: { packets?: boolean; jitterBuffer: string; plc: boolean; networkDelay: string; json?: boolean },
+      ) => {
+        const networkDelayMs = Number(opts.networkDelay);
+        if (!Number.isFinite(networkDelayMs) || networkDelayMs < 0) {
+          throw new QoelabError("CLI_BAD_DELAY", `--network-delay ${opts.networkDelay}: expected milliseconds ≥ 0`);
+        }
+        const streams = sorted(
+          await analyzeRtpStreams(file, {
+            packets: opts.packets ?? false,
+            emodel: { jitterBuffer: parseJitterBuffer(opts.jitterBuffer), plc: opts.plc, networkDelayMs },
+          }),
+        );
+        if (opts.json) {
+          printJson(streams);
+          return;
+        }
+        if (opts.packets) {
+          const rows: Cell[][] = [];
+          for (const s of streams) {
+            for (const r of s.rows ?? []) {
+              rows.push([
+                hex(s.ssrc),
+                r.frame,
+                r.sequence,
+                r.time.toFixed(6),
+                r.deltaMs.toFixed(3),
+                r.jitterMs.toFixed(3),
+                r.skewMs.toFixed(3),
+                r.bandwidthKbps.toFixed(2),
+                r.marker ? "SET" : "",
+                r.status,
+              ]);
+            }
+          }
+          process.stdout.write(
+            formatDelimited(
+              [
+                "ssrc",
+                "frame",
+                "seq",
+                "time",
+                "delta_ms",
+                "jitter_ms",
+                "skew_ms",
+                "bandwidth_kbps",
+                "marker",
+                "status",
+              ],
+              rows,
+            ),
+          );
+          return;
+        }
+        const rows = streams.map((s) => [
+          s.startTime.toFixed(6),
+          s.endTime.toFixed(6),
+          s.srcAddress,
+          s.srcPort,
+          s.dstAddress,
+          s.dstPort,
+          hex(s.ssrc),
+          s.payloadName,
+          s.packets,
+          `${s.lost} (${s.lostPercent.toFixed(1)}%)`,
+          s.sequenceErrors,
+          s.duplicates,
+          s.minDeltaMs.toFixed(3),
+          s.meanDeltaMs.toFixed(3),
+          s.maxDeltaMs.toFixed(3),
+          s.minJitterMs.toFixed(3),
+          s.meanJitterMs.toFixed(3),
+          s.maxJitterMs.toFixed(3),
+          s.estimate ? s.estimate.R.toFixed(1) : "",
+          s.estimate ? s.estimate.mos.toFixed(2) : "",
+          s.problem ? "X" : "",
+        ]);
+        process.stdout.write(
+          `${formatTable(
+            [
+              "start",
+              "end",
+              "src",
+              "sport",
+              "dst",
+              "dport",
+              "ssrc",
+              "payload",
+              "pkts",
+              "lost",
+              "seq_err",
+              "dup",
+              "min_delta",
+              "mean_delta",
+              "max_delta",
+              "min_jitter",
+              "mean_jitter",
+              "max_jitter",
+              "R",
+              "MOS-CQE",
+              "problems",
+            ],
+            rows,
+          )}\n`,
+        );
+        const estimate = streams.find((s) => s.estimate)?.estimate;
+        if (estimate) process.stdout.write(`E-model: ${estimate.assumptions}\n`);
+      },
+    );
+
+  rtp
+    .command("extract")
+    .description("decode one G.711 stream to a WAV (gaps: silence or G.711 Appendix I PLC)")
+    .argument("<file>", "pcap or pcapng capture")
+    .requiredOption("-o, --output <wav>", "output WAV (8 kHz mono 16-bit)")
+    .option("--ssrc <ssrc>", "stream to extract (decimal or 0x…)")
+    .option("--jitter-buffer <spec>", "none | fixed:<ms>ms | adaptive", "none")
+    .option("--plc <mode>", "none | g711", "none")
+    .option("--json", "print JSON")
+    .action(
+      async (
+        file: string,
+        opts: { output: string; ssrc?: string; jitterBuffer: string; plc: string; json?: boolean },
+      ) => {
+        if (opts.plc !== "none" && opts.plc !== "g711") {
+          throw new QoelabError("CLI_BAD_PLC", `--plc ${opts.plc}: expected none or g711`, { value: opts.plc });
+        }
+        const result = await extractRtpToWav(file, opts.output, {
+          ssrc: opts.ssrc === undefined ? undefined : parseSsrc(opts.ssrc),
+          jitterBuffer: parseJitterBuffer(opts.jitterBuffer),
+          plc: opts.plc,
+        });
+        const summary = {
+          output: opts.output,
+          ssrc: hex(result.stream.ssrc),
+          codec: result.stream.payloadName,
+          samples: result.samples.length,
+          seconds: result.samples.length / 8000,
+          packets: result.packets,
+          played: result.played,
+          lost: result.lostSequences.length,
+          late: result.late,
+          duplicates: result.duplicates,
+          gaps: result.gaps.length,
+          jitterBuffer: result.jitterBuffer,
+          plc: result.plc,
+        };
+        if (opts.json) {
+          printJson({ ...summary, gapList: result.gaps });
+          return;
+        }
+        process.stdout.write(`${formatTable(Object.keys(summary), [Object.values(summary) as Cell[]])}\n`);
+      },
+    );
+}

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createCollectionRuntime } from "../cli/collection-runtime.ts";
+import { type Db, openDb } from "../db/index.ts";
+import { analyzeCaptureFile } from "../flows/index.ts";
+import { labDown } from "../netlab/index.ts";
+import { exportTraining } from "./dataset-export.ts";
+import { validateTrainingRequest } from "./training-request.ts";
+import { createTraining, getTraining, listSessions } from "./training-store.ts";
+
+// End to end, all real: lab namespaces, tbf on the router, the built-in HLS origin (ffmpeg),
+// Debian's chromium playing with hls.js, tcpdump on the client, the flow engine, PGlite.
+describe("collection end to end", { timeout: 600_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "qoelab-e2e-"));
+  let db: Db;
+  let trainingId = 0;
+
+  before(async () => {
+    db = await openDb({ url: "", dataDir: "memory://" });
+    const request = validateTrainingRequest({
+      name: "e2e",
+      number_of_videos: "3",
+      session_duration: "15",
+      bw_limitations: "0.3, 1, 5",
+      warmup: "5",
+      seed: "3",
+    });
+    assert.ok(request.ok);
+    trainingId = (await createTraining(db, request.value)).id;
+    const runtime = await createCollectionRuntime(db, {
+      captureDir: join(dir, "captures"),
+      originChannels: ["testcard"],
+      originDuration: 30,
+    });
+    await runtime.orchestrator.runUntilIdle(trainingId);
+    await runtime.close();
+  });
+  after(async () => {
+    await db?.close();
+    await labDown("qc0").catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("every session is captured and the training finishes", async () => {
+    const training = await getTraining(db, trainingId);
+    const sessions = await listSessions(db, trainingId);
+    assert.deepEqual(
+      sessions.map((s) => [s.status, s.error_reason]),
+      sessions.map(() => [1, null]),
+    );
+    assert.equal(training.has_finished, true);
+    assert.equal(training.state, "finished");
+  });
+
+  test("stalls at the lowest limit, none at the highest; the highest reaches a higher resolution", async () => {
+    const sessions = await listSessions(db, trainingId);
+    const at = (mbps: number) => sessions.find((s) => s.bw_limitation === mbps)!;
+    const low = at(0.3).labels as { stall_count: number; time_weighted_height: number };
+    const high = at(5).labels as { stall_count: number; time_weighted_height: number };
+    assert.ok(low.stall_count > 0, `stalls at 0.3 Mbit/s: ${JSON.stringify(low)}`);
+    assert.equal(high.stall_count, 0, `no stalls at 5 Mbit/s: ${JSON.stringify(high)}`);
+    assert.ok(high.time_weighted_height > low.time_weighted_height, "5 Mbit/s plays a higher resolution than 0.3");
+  });
+
+  test("each pcap is non-empty and its stored network data equals a recomputation from it", async () => {
+    for (const session of await listSessions(db, trainingId)) {
+      assert.ok(session.capture_file);
+      assert.ok(statSync(session.capture_file).size > 1000);
+      assert.equal(statSync(session.capture_file).size, session.capture_size);
+      const recomputed = await analyzeCaptureFile(session.capture_file, { features: true, workers: 1 });
+      assert.ok(recomputed.flows.length > 0);
+      assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
+    }
+  });
+
+  test("the CSV export has one row per session and opens in a CSV reader", async () => {
+    const file = await exportTraining(db, trainingId, "csv");
+    const path = join(dir, "export.csv");
+    await import("node:fs").then((fs) => fs.writeFileSync(path, file.body));
+    // Python's csv module as an independent CSV reader.
+    const { execFileSync } = await import("node:child_process");
+    const out = execFileSync(
+      "python3",
+      [
+        "-c",
+        "import csv,sys,json; r=list(csv.DictReader(open(sys.argv[1]))); print(json.dumps([len(r), sorted(set(x['bw_limitation_mbps'] for x in r)), 'label_stalled' in r[0], any(k.startswith('net_') for k in r[0])]))",
+        path,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.deepEqual(JSON.parse(out), [3, ["0.3", "1", "5"], true, true]);
+    assert.match(readFileSync(path, "utf8").split("\n")[0] ?? "", /^training_id,training_name,session_id/);
+  });
+});

@@ -1,0 +1,23 @@
+import { impair, impairClear, type Lab, targetOf } from "../netlab/index.ts";
+import type { LinkShaper } from "./orchestrator.ts";
+import type { TrainingRow } from "./training-store.ts";
+
+/**
+ * Shapes what the router sends to the client (the video's downstream) with the lab's impairment
+ * backends: tbf for the rate (netem where the kernel has it), so the client's capture sees only
+ * delivered packets. A training's extra impairment (delay, loss, …) rides along on the same target.
+ */
+export const labShaper: LinkShaper = {
+  async shape(lab: Lab, mbps: number, training: TrainingRow): Promise<string> {
+    const extra = training.impairment as Record<string, number | undefined>;
+    const result = await impair(targetOf(lab, "router:client-side"), {
+      rate: Math.round(mbps * 1_000_000),
+      ...(typeof extra.delay === "number" ? { delay: extra.delay } : {}),
+      ...(typeof extra.limit === "number" ? { limit: extra.limit } : {}),
+    });
+    return result.assignments.map((a) => `${a.option} ${a.value} by ${a.backend}`).join(", ");
+  },
+  async clear(lab: Lab): Promise<void> {
+    await impairClear(lab.name);
+  },
+};

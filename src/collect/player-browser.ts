@@ -1,0 +1,147 @@
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { QoelabError } from "../errors.ts";
+
+/** The virtual origin the player page is served from, inside the browser only (page.route). */
+export const PLAYER_ORIGIN = "http://qoelab.invalid";
+
+/** Flags for Debian's chromium as root in a lab host (see the collection issue's feasibility notes). */
+export const CHROMIUM_ARGS = [
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-default-apps",
+  "--mute-audio",
+  "--autoplay-policy=no-user-gesture-required",
+  "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
+];
+
+export function chromiumPath(): string {
+  const path = process.env.QOELAB_CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(path)) {
+    throw new QoelabError(
+      "TOOL_MISSING_CHROMIUM",
+      `chromium not found at ${path} (Debian package "chromium"; run scripts/setup.sh, or set QOELAB_CHROMIUM)`,
+    );
+  }
+  return path;
+}
+
+export interface PlayerBrowser {
+  /** Resolves when the player finished (window.qoelabDone) or rejects with its error. */
+  run(path: string, timeoutMs: number): Promise<void>;
+  /** Chromium's process id (for fault tests and monitoring). */
+  readonly pid: number | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts headless Chromium (through playwright-core, never a downloaded browser) inside a lab
+ * host's network namespace. The player page, hls.js and the API calls are answered in-process by
+ * `handle` (page.route), so only the video traffic crosses the shaped link.
+ */
+export async function launchPlayerBrowser(options: {
+  netns?: string;
+  handle: (request: Request) => Promise<Response>;
+}): Promise<PlayerBrowser> {
+  const { chromium } = await import("playwright-core");
+  const work = mkdtempSync(join(tmpdir(), "qoelab-chromium-"));
+  let executablePath = chromiumPath();
+  if (options.netns) {
+    // playwright talks to chromium over inherited pipes, which `ip netns exec` keeps open.
+    const wrapper = join(work, "chromium-in-netns.sh");
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec '${options.netns}' '${executablePath}' "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    executablePath = wrapper;
+  }
+  let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>>;
+  try {
+    context = await chromium.launchPersistentContext(join(work, "profile"), {
+      executablePath,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+  } catch (error) {
+    rmSync(work, { recursive: true, force: true });
+    throw new QoelabError("BROWSER_LAUNCH_FAILED", `chromium failed to start: ${(error as Error).message}`);
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.route(`${PLAYER_ORIGIN}/**`, async (route) => {
+    const request = route.request();
+    try {
+      const body = request.postDataBuffer();
+      const response = await options.handle(
+        new Request(request.url(), {
+          method: request.method(),
+          headers: request.headers(),
+          ...(body && request.method() !== "GET" ? { body: new Uint8Array(body) } : {}),
+        }),
+      );
+      await route.fulfill({
+        status: response.status,
+        headers: headersObject(response.headers),
+        body: Buffer.from(await response.arrayBuffer()),
+      });
+    } catch (error) {
+      await route.fulfill({
+        status: 500,
+        contentType: "application/json",
+        body: JSON.stringify({ code: "PLAYER_ROUTE_FAILED", message: String(error) }),
+      });
+    }
+  });
+  // A persistent context has no Browser object with a process; find chromium's pid by its profile.
+  const browserProcess = { pid: findChromiumPid(join(work, "profile")) };
+  let closed = false;
+  const closedPromise = new Promise<void>((resolve) => context.once("close", () => resolve()));
+  return {
+    pid: browserProcess?.pid,
+    async run(path, timeoutMs) {
+      await page.goto(`${PLAYER_ORIGIN}${path}`);
+      const outcome = await Promise.race([
+        page
+          .waitForFunction(
+            () =>
+              (window as unknown as { qoelabDone?: boolean; qoelabError?: string }).qoelabDone === true ||
+              typeof (window as unknown as { qoelabError?: string }).qoelabError === "string",
+            undefined,
+            { timeout: timeoutMs, polling: 250 },
+          )
+          .then(() => page.evaluate(() => (window as unknown as { qoelabError?: string }).qoelabError ?? null)),
+        closedPromise.then(() => "the browser closed or crashed"),
+      ]).catch((error: Error) => `player did not finish: ${error.message.split("\n")[0]}`);
+      if (outcome) throw new QoelabError("PLAYER_FAILED", `player: ${outcome}`);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await context.close().catch(() => undefined);
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+function headersObject(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, key) => {
+    out[key] = value;
+  });
+  return out;
+}
+
+function findChromiumPid(profileDir: string): number | undefined {
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmdline.includes(`--user-data-dir=${profileDir}`) && !cmdline.includes("--type=")) return Number(entry);
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

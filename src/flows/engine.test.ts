@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { FlowEngineOptions } from "./engine.ts";
+import { createFlowEngine } from "./engine.ts";
+import type { FlowsResult, TcpFlowResult, UdpFlowResult } from "./results.ts";
+import { type FrameSpec, TcpScript, toRecord } from "./test-support/synthetic.ts";
+
+function run(frames: readonly FrameSpec[], options: FlowEngineOptions = {}, snaplen = 65535): FlowsResult {
+  const engine = createFlowEngine(options);
+  frames.forEach((f, i) => {
+    engine.push(toRecord(f, i, snaplen));
+  });
+  return engine.finish();
+}
+
+function near(actual: number | null | undefined, expected: number, what: string): void {
+  assert.ok(
+    actual !== null && actual !== undefined && Math.abs(actual - expected) < 1e-6,
+    `${what}: ${actual} ≠ ${expected}`,
+  );
+}
+
+function tcp(result: FlowsResult, i = 0): TcpFlowResult {
+  const f = result.flows[i];
+  assert.ok(f && f.proto === "tcp", `flow ${i} is TCP`);
+  return f;
+}
+
+describe("TCP statistics (tstat log_tcp_complete semantics)", () => {
+  it("counts a clean request/response connection", () => {
+    const s = new TcpScript();
+    s.handshake();
+    s.data(true, 100); // request
+    s.ack(false, 0.002);
+    s.data(false, 1448);
+    s.data(false, 1448);
+    s.ack(true, 0.003); // acks both: sample for the 2nd segment
+    s.data(false, 1448);
+    s.ack(true, 0.004);
+    s.fin(false);
+    s.fin(true);
+    s.ack(false);
+    const f = tcp(run(s.frames));
+    assert.equal(f.client.address, "10.77.1.2");
+    assert.equal(f.server.port, 80);
+    assert.equal(f.handshake, true);
+    assert.equal(f.state, "complete");
+    assert.equal(f.tstatLog, "log_tcp_complete");
+    assert.equal(f.c2s.packets, 6);
+    assert.equal(f.s2c.packets, 7);
+    assert.equal(f.c2s.pureAckPackets, 3);
+    assert.equal(f.s2c.pureAckPackets, 2);
+    assert.equal(f.c2s.ackPackets, 5);
+    assert.equal(f.s2c.ackPackets, 7);
+    assert.equal(f.c2s.uniqueBytes, 100);
+    assert.equal(f.s2c.uniqueBytes, 3 * 1448);
+    assert.equal(f.s2c.dataPackets, 3);
+    assert.equal(f.s2c.retxPackets, 0);
+    assert.equal(f.c2s.syn, 1);
+    assert.equal(f.s2c.syn, 1);
+    assert.equal(f.c2s.fin, 1);
+    // RTT: c2s one sample (2 ms), s2c two samples (3 ms, 4 ms).
+    assert.equal(f.c2s.rtt.count, 1);
+    near(f.c2s.rtt.mean, 2, "f.c2s.rtt.mean");
+    assert.equal(f.s2c.rtt.count, 2);
+    near(f.s2c.rtt.min, 3, "rtt min");
+    near(f.s2c.rtt.max, 4, "rtt max");
+    near(f.s2c.rtt.std, 0.5, "f.s2c.rtt.std");
+    // Options from the SYNs; windows scaled by 2^7 outside SYNs.
+    assert.equal(f.c2s.mss, 1460);
+    assert.equal(f.c2s.windowScale, 7);
+    assert.equal(f.c2s.sackPermitted, true);
+    assert.equal(f.c2s.timestampsOption, true);
+    assert.equal(f.c2s.windowMax, 65535 * 128);
+    assert.equal(f.c2s.windowMin, 64240); // the SYN's, unscaled
+    assert.equal(f.s2c.segmentMin, 1448);
+    assert.equal(f.s2c.segmentMax, 1448);
+    assert.equal(f.s2c.inflightMax, 2 * 1448);
+    assert.equal(f.s2c.inflightInitial, 1448);
+    assert.equal(f.c2s.firstPayloadMs, 3);
+  });
+
+  it("classifies fast retransmit, RTO, unnecessary RTO and network duplicates", () => {
+    const s = new TcpScript();
+    s.handshake();
+    const d1 = s.data(false, 1000);
+    s.ack(true, 0.001); // RTT sample 1 ms
+    const lost = s.skip(false, 1000); // D2 lost before the probe
+    s.data(false, 1000, 0.0001);
+    s.ack(true, 0.0001, (d1 + 1000) >>> 0);
+    s.data(false, 1000, 0.0001);
+    s.ack(true, 0.0001, (d1 + 1000) >>> 0);
+    const d5 = s.data(false, 1000, 0.0001);
+    s.ack(true, 0.0001, (d1 + 1000) >>> 0);
+    s.ack(true, 0.0001, (d1 + 1000) >>> 0); // 3 duplicate ACKs
+    s.resend(false, lost, 1000, 0.005); // fills the hole after 3 dup ACKs → fast retransmit
+    s.ack(true, 0.001); // acks everything
+    s.resend(false, d5, 1000, 0.3); // already acked, ΔT > RTO → unnecessary RTO
+    const d6 = s.data(false, 1000, 0.001);
+    s.resend(false, d6, 1000, 0.4); // not acked, ΔT > RTO → RTO
+    s.ack(true, 0.001);
+    s.data(false, 1000, 0.001, { ipId: 77 });
+    const d7 = (s.serverSeq - 1000) >>> 0;
+    s.resend(false, d7, 1000, 0.0001, { ipId: 77 }); // same IP id within min RTT → network duplicate
+    s.ack(true, 0.001);
+    const f = tcp(run(s.frames));
+    assert.equal(f.s2c.dataPackets, 10);
+    assert.equal(f.s2c.uniqueBytes, 7000);
+    assert.equal(f.s2c.dataBytes, 10000);
+    assert.equal(f.s2c.outOfSequencePackets, 1);
+    assert.equal(f.s2c.retxPackets, 3);
+    assert.equal(f.s2c.retxBytes, 3000);
+    assert.equal(f.s2c.fastRetransmit, 1);
+    assert.equal(f.s2c.unnecessaryRto, 1);
+    assert.equal(f.s2c.rto, 1);
+    assert.equal(f.s2c.networkDuplicate, 1);
+    assert.equal(f.s2c.reordering + f.s2c.unknown + f.s2c.flowControl + f.s2c.unnecessaryFastRetransmit, 0);
+    // Karn: no sample from the ACK of D6 (retransmitted) nor of D7 (duplicated).
+    assert.equal(f.s2c.rtt.count, 2);
+    assert.equal(f.state, "open");
+  });
+
+  it("sees reordering when a hole is filled within the minimum RTT", () => {
+    const s = new TcpScript();
+    s.handshake(0.01); // handshake ACK gives no data sample; use a data exchange for RTT
+    s.data(false, 500);
+    s.ack(true, 0.01); // RTT 10 ms
+    const gap = s.skip(false, 500);
+    s.data(false, 500, 0.001);
+    s.resend(false, gap, 500, 0.001); // 1 ms later < 10 ms
+    const f = tcp(run(s.frames));
+    assert.equal(f.s2c.reordering, 1);
+    assert.equal(f.s2c.outOfSequencePackets, 1);
+    assert.equal(f.s2c.retxPackets, 0);
+  });
+
+  it("keeps flows without a handshake, marked, and splits reused ports", () => {
+    const s = new TcpScript();
+    s.data(true, 10);
+    s.data(false, 20);
+    s.rst(true);
+    const r = new TcpScript("10.77.1.2", "10.77.2.2", 40000, 80, s.time + 1, 9000, 9999);
+    r.handshake();
+    r.fin(true);
+    r.fin(false);
+    r.ack(true);
+    const late = new TcpScript("10.77.1.2", "10.77.2.2", 40000, 80, r.time + 1, 424242, 1);
+    late.handshake();
+    const result = run([...s.frames, ...r.frames, ...late.frames]);
+    assert.equal(result.flows.length, 3);
+    const [a, b, c] = [tcp(result, 0), tcp(result, 1), tcp(result, 2)];
+    assert.equal(a.handshake, false);
+    assert.equal(a.tstatLog, null);
+    assert.equal(a.state, "reset");
+    assert.equal(a.c2s.rst, 1);
+    assert.equal(b.handshake, true);
+    assert.equal(b.state, "complete");
+    assert.equal(b.c2s.packets, 4);
+    assert.equal(c.state, "open");
+    assert.equal(c.tstatLog, "log_tcp_nocomplete");
+  });
+
+  it("unwraps sequence numbers across 2^32", () => {
+    const s = new TcpScript("10.77.1.2", "10.77.2.2", 40000, 80, 1_700_000_000, 1, 0xffffff00);
+    s.handshake();
+    for (let i = 0; i < 4; i++) {
+      s.data(false, 100);
+      s.ack(true);
+    }
+    const f = tcp(run(s.frames));
+    assert.equal(f.s2c.uniqueBytes, 400);
+    assert.equal(f.s2c.retxPackets + f.s2c.outOfSequencePackets, 0);
+    assert.equal(f.s2c.rtt.count, 4);
+  });
+});
+
+describe("UDP flows, time series, eviction, bad input", () => {
+  it("counts UDP per direction with inter-arrival and size statistics", () => {
+    const s = new TcpScript("10.77.1.2", "10.77.2.2", 5004, 5006);
+    s.udp(true, 160, 0.02);
+    s.udp(true, 160, 0.02);
+    s.udp(false, 80, 0.01);
+    s.udp(true, 200, 0.02);
+    const result = run(s.frames);
+    const f = result.flows[0] as UdpFlowResult;
+    assert.equal(f.proto, "udp");
+    assert.equal(f.c2s.packets, 3);
+    assert.equal(f.c2s.payloadBytes, 520);
+    assert.equal(f.s2c.packets, 1);
+    assert.equal(f.c2s.interArrival.count, 2);
+    near(f.c2s.interArrival.mean, 25, "f.c2s.interArrival.mean");
+    assert.equal(f.c2s.size.max, 200);
+  });
+
+  it("bins the capture into windows with active flows and RTT means", () => {
+    const s = new TcpScript("10.77.1.2", "10.77.2.2", 40000, 80, 1_700_000_000.2);
+    s.handshake();
+    s.data(false, 1000);
+    s.ack(true, 0.004);
+    s.data(false, 1000, 1.0); // next window
+    s.ack(true, 0.006);
+    const result = run(s.frames, { window: 1, series: true });
+    assert.deepEqual(result.series.start, [1_700_000_000, 1_700_000_001]);
+    assert.deepEqual(result.series.packets, [5, 2]);
+    assert.deepEqual(result.series.activeFlows, [1, 1]);
+    assert.deepEqual(result.series.newFlows, [1, 0]);
+    near(result.series.rttMean[0], 4, "result.series.rttMean[0]");
+    near(result.series.rttMean[1], 6, "result.series.rttMean[1]");
+    const flowSeries = tcp(result).series!;
+    assert.deepEqual(flowSeries.packets, [5, 2]);
+  });
+
+  it("evicts idle flows, streams them, and keeps memory bounded by live flows", () => {
+    const engine = createFlowEngine({ udpIdleTimeout: 5, onFlow: () => streamed++ });
+    let streamed = 0;
+    let maxLive = 0;
+    let i = 0;
+    for (let k = 0; k < 200; k++) {
+      const s = new TcpScript("10.77.1.2", "10.77.2.2", 10000 + k, 53, 1_700_000_000 + k * 10);
+      s.udp(true, 40);
+      s.udp(false, 90);
+      for (const frame of s.frames) engine.push(toRecord(frame, i++));
+      maxLive = Math.max(maxLive, engine.liveFlows);
+    }
+    const result = engine.finish();
+    assert.ok(maxLive <= 2, `live flows stayed ≤ 2 (saw ${maxLive})`);
+    assert.equal(streamed, 200);
+    assert.equal(result.flows.length, 0);
+    assert.equal(result.capture.streamedFlows, 200);
+    assert.equal(result.capture.udpPackets, 400);
+  });
+
+  it("counts truncated and corrupt packets without failing", () => {
+    const s = new TcpScript();
+    s.handshake();
+    s.data(true, 100);
+    const engine = createFlowEngine();
+    s.frames.forEach((f, i) => {
+      engine.push(toRecord(f, i));
+    });
+    engine.push(toRecord(s.frames[3]!, 4, 40)); // TCP header cut at byte 40
+    const garbage = toRecord(s.frames[3]!, 5);
+    garbage.buffer = garbage.buffer.slice();
+    garbage.buffer[14] = 0x43; // IHL 12 bytes (< 20)
+    engine.push(garbage);
+    const badOffset = toRecord(s.frames[3]!, 5);
+    badOffset.buffer = badOffset.buffer.slice();
+    badOffset.buffer[14 + 20 + 12] = 0x40; // TCP data offset 16 bytes (< 20)
+    engine.push(badOffset);
+    for (let n = 0; n < 200; n++) {
+      const random = toRecord(s.frames[3]!, 6 + n);
+      random.buffer = random.buffer.map((_, j) => (j * 131 + n * 17) & 255);
+      engine.push(random);
+    }
+    const result = engine.finish();
+    assert.ok(result.capture.malformedPackets >= 3, `malformed ${result.capture.malformedPackets}`);
+    assert.equal(result.capture.badLength, 2);
+    assert.equal(result.capture.packets, 207);
+    assert.equal(tcp(result).c2s.dataPackets, 1);
+  });
+
+  it("gives the same JSON after a round trip (stored result equals recomputation)", () => {
+    const s = new TcpScript();
+    s.handshake();
+    s.data(false, 1000);
+    s.ack(true);
+    const a = run(s.frames, { features: true });
+    const b = run(s.frames, { features: true });
+    assert.deepEqual(JSON.parse(JSON.stringify(a)), b);
+  });
+});

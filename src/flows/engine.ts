@@ -1,0 +1,540 @@
+import { Anomaly, Dissection, dissect, IpProto, TcpFlag } from "../packet/dissect.ts";
+import type { PacketRecord } from "../packet/record.ts";
+import { ChunkTracker, chunkList } from "./chunks.ts";
+import { computeFlowFeatures } from "./features.ts";
+import { finalizeResults } from "./finalize.ts";
+import { KEY_WORDS, keyAddressText, keyHash, loadKey, quickHashV4 } from "./flow-key.ts";
+import { FlowTable } from "./flow-table.ts";
+import type {
+  CaptureCounters,
+  FlowResult,
+  FlowsResult,
+  PartialResult,
+  TcpDirectionResult,
+  TcpState,
+  UdpDirectionResult,
+} from "./results.ts";
+import { RunningStats, summarize } from "./running-stats.ts";
+import { TcpEvent, TcpHalf, tcpPacket } from "./tcp-stats.ts";
+import { SeriesColumn, seriesFromPartial, WindowSeries } from "./time-series.ts";
+import { UdpHalf, udpPacket } from "./udp-stats.ts";
+
+/** Anything with `matches(record, dissection)`, e.g. `compileFilter(expr)` from the packet library. */
+export interface PacketPredicate {
+  matches(record: PacketRecord, dissection: Dissection): boolean;
+}
+
+export interface FlowEngineOptions {
+  /** Time-series window (s). Default 1. */
+  window?: number;
+  /** Which transports to track. Default both. */
+  protocols?: "tcp" | "udp" | "both";
+  /** Keep a time series per flow. Default false (the capture series is always kept). */
+  series?: boolean;
+  /** Compute QoE features per flow and per capture (implies per-flow series). Default false. */
+  features?: boolean;
+  filter?: PacketPredicate;
+  /** TCP idle timeout (s), tstat TCP_Idle_Time. Default 300. */
+  tcpIdleTimeout?: number;
+  /** Timeout of a TCP flow that saw only SYNs (s), tstat TCP_Singleton_Time. Default 10. */
+  tcpSynTimeout?: number;
+  /** How long a closed (FIN/FIN or RST) TCP flow keeps absorbing late packets (s). Default 60. */
+  tcpClosedLinger?: number;
+  /** UDP idle timeout (s), tstat UDP_Idle_Time. Default 200. */
+  udpIdleTimeout?: number;
+  /** Downstream silence that ends a chunk (s). Default 0.5. */
+  chunkGap?: number;
+  /** Smallest upstream payload that counts as a request starting a new chunk (B). Default 100. */
+  chunkRequestBytes?: number;
+  /** Receives each flow when it ends; such flows are not kept in the result (memory stays bounded). */
+  onFlow?: (flow: FlowResult) => void;
+  /** Called for every RTT sample: packet number of the ACK, sample (ms), true when the sampled data went server → client. */
+  onRttSample?: (packetNumber: number, rttMs: number, downstream: boolean) => void;
+  /** Process only flows with `hash % count === index` (worker sharding); each packet is counted by one shard. */
+  shard?: { index: number; count: number };
+}
+
+export interface FlowEngine {
+  /** Accounts one packet (records may be reused by the caller after the call). */
+  push(record: PacketRecord): void;
+  /** Ends every live flow and returns the results. The engine is spent afterwards. */
+  finish(): FlowsResult;
+  /** Like `finish` but without the capture-level finalisation (for merging shards). */
+  finishPartial(): PartialResult;
+  /** Live flows in the table now. */
+  readonly liveFlows: number;
+}
+
+const MALFORMED =
+  Anomaly.TRUNCATED | Anomaly.BAD_LENGTH | Anomaly.BAD_VERSION | Anomaly.UNKNOWN_LINK | Anomaly.TOO_DEEP;
+const SWEEP_INTERVAL_NS = 1e9;
+
+class Flow {
+  listIndex = -1;
+  lastWindow = -1;
+  firstTime = 0;
+  lastTime = 0;
+  synSeen = false;
+  synAckSeen = false;
+  handshake = false;
+  closed = false;
+  series: WindowSeries | null = null;
+  chunks: ChunkTracker | null = null;
+  flowIat: RunningStats | null = null;
+  upSize: RunningStats | null = null;
+  downSize: RunningStats | null = null;
+  upIat: RunningStats | null = null;
+  downIat: RunningStats | null = null;
+  upLast = -1;
+  downLast = -1;
+  prevTime = -1;
+  readonly tcpC2s: TcpHalf | null;
+  readonly tcpS2c: TcpHalf | null;
+  readonly udpC2s: UdpHalf | null;
+  readonly udpS2c: UdpHalf | null;
+
+  constructor(
+    readonly id: number,
+    readonly proto: number,
+    readonly clientIsA: boolean,
+    readonly firstPacket: number,
+  ) {
+    const tcp = proto === IpProto.TCP;
+    this.tcpC2s = tcp ? new TcpHalf() : null;
+    this.tcpS2c = tcp ? new TcpHalf() : null;
+    this.udpC2s = tcp ? null : new UdpHalf();
+    this.udpS2c = tcp ? null : new UdpHalf();
+  }
+}
+
+function emptyCounters(): CaptureCounters {
+  return {
+    packets: 0,
+    wireBytes: 0,
+    tcpPackets: 0,
+    udpPackets: 0,
+    otherPackets: 0,
+    malformedPackets: 0,
+    truncated: 0,
+    badLength: 0,
+    badVersion: 0,
+    unknownLink: 0,
+    tooDeep: 0,
+    filteredOut: 0,
+    first: null,
+    last: null,
+  };
+}
+
+const ms = (ns: number) => ns / 1e6;
+const msOrNull = (ns: number, origin: number) => (ns < 0 ? null : (ns - origin) / 1e6);
+const orNull = (v: number) => (v < 0 ? null : v);
+
+function tcpDirection(h: TcpHalf, origin: number): TcpDirectionResult {
+  const c = h.classes;
+  return {
+    packets: h.packets,
+    wireBytes: h.wireBytes,
+    rst: h.rst,
+    ackPackets: h.ackPackets,
+    pureAckPackets: h.pureAckPackets,
+    uniqueBytes: h.uniqueBytes,
+    dataPackets: h.dataPackets,
+    dataBytes: h.dataBytes,
+    retxPackets: h.retxPackets,
+    retxBytes: h.retxBytes,
+    outOfSequencePackets: h.outOfSequencePackets,
+    syn: h.syn,
+    fin: h.fin,
+    firstPayloadMs: msOrNull(h.firstPayloadTime, origin),
+    lastPayloadMs: msOrNull(h.lastPayloadTime, origin),
+    firstAckMs: msOrNull(h.firstAckTime, origin),
+    rtt: summarize(h.rtt, 1e-6),
+    ttlMin: orNull(h.ttlMin),
+    ttlMax: orNull(h.ttlMax),
+    windowScaleOption: h.windowScaleOption,
+    windowScale: orNull(h.windowScale),
+    timestampsOption: h.timestampsOption,
+    sackPermitted: h.sackPermitted,
+    sackSegments: h.sackSegments,
+    mss: orNull(h.mss),
+    segmentMin: orNull(h.segmentMin),
+    segmentMax: h.dataPackets > 0 ? h.segmentMax : null,
+    windowMin: orNull(h.windowMin),
+    windowMax: h.windowMin < 0 ? null : h.windowMax,
+    zeroWindowPackets: h.zeroWindowPackets,
+    inflightMin: orNull(h.inflightMin),
+    inflightMax: h.inflightMin < 0 ? null : h.inflightMax,
+    inflightInitial: orNull(h.inflightInitial),
+    rto: c[0]!,
+    fastRetransmit: c[1]!,
+    reordering: c[2]!,
+    networkDuplicate: c[3]!,
+    unnecessaryRto: c[4]!,
+    unnecessaryFastRetransmit: c[5]!,
+    flowControl: c[6]!,
+    unknown: c[7]!,
+    synRetx: h.synRetx,
+  };
+}
+
+function udpDirection(h: UdpHalf, origin: number): UdpDirectionResult {
+  return {
+    packets: h.packets,
+    wireBytes: h.wireBytes,
+    payloadBytes: h.payloadBytes,
+    firstMs: msOrNull(h.firstTime, origin),
+    lastMs: msOrNull(h.lastTime, origin),
+    ttlMin: orNull(h.ttlMin),
+    ttlMax: orNull(h.ttlMax),
+    size: summarize(h.size),
+    interArrival: summarize(h.interArrival, 1e-6),
+  };
+}
+
+/** Creates a streaming flow engine: `push` every packet (file or live), then `finish`. */
+export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
+  const windowNs = Math.round((options.window ?? 1) * 1e9);
+  if (!(windowNs > 0)) throw new RangeError(`window must be > 0 s (got ${options.window})`);
+  const trackTcp = options.protocols !== "udp";
+  const trackUdp = options.protocols !== "tcp";
+  const features = options.features === true;
+  const flowSeries = options.series === true || features;
+  const filter = options.filter;
+  const onFlow = options.onFlow;
+  const onRttSample = options.onRttSample;
+  const shardCount = options.shard?.count ?? 1;
+  const shardIndex = options.shard?.index ?? 0;
+  const tcpIdleNs = (options.tcpIdleTimeout ?? 300) * 1e9;
+  const tcpSynNs = (options.tcpSynTimeout ?? 10) * 1e9;
+  const tcpClosedNs = (options.tcpClosedLinger ?? 60) * 1e9;
+  const udpIdleNs = (options.udpIdleTimeout ?? 200) * 1e9;
+  const chunkOptions = {
+    gapNs: (options.chunkGap ?? 0.5) * 1e9,
+    requestBytes: options.chunkRequestBytes ?? 100,
+  };
+
+  const d = new Dissection();
+  const key = new Uint32Array(KEY_WORDS);
+  const table = new FlowTable();
+  const flowsById: (Flow | undefined)[] = [];
+  const live: Flow[] = [];
+  const results: FlowResult[] = [];
+  const counters = emptyCounters();
+  const captureSeries = new WindowSeries(64);
+  let streamed = 0;
+  let baseSec = -1;
+  let packetNumber = -1;
+  let nextSweep = SWEEP_INTERVAL_NS;
+  let finished = false;
+  let firstTs = -1;
+  let lastTs = -1;
+
+  function flowResult(flow: Flow, state: "timeout" | "open"): FlowResult {
+    const keyBase = flow.id * KEY_WORDS;
+    const keys = table.keys;
+    const a = { address: keyAddressText(keys, keyBase, 0), port: keys[keyBase + 2]! };
+    const b = { address: keyAddressText(keys, keyBase, 1), port: keys[keyBase + 3]! };
+    const common = {
+      ipVersion: keys[keyBase + 1]!,
+      client: flow.clientIsA ? a : b,
+      server: flow.clientIsA ? b : a,
+      firstPacket: flow.firstPacket,
+      start: baseSec * 1000 + ms(flow.firstTime),
+      end: baseSec * 1000 + ms(flow.lastTime),
+      durationMs: ms(flow.lastTime - flow.firstTime),
+    };
+    let result: FlowResult;
+    if (flow.tcpC2s && flow.tcpS2c) {
+      const c2s = flow.tcpC2s;
+      const s2c = flow.tcpS2c;
+      let tcpState: TcpState = state;
+      if (c2s.rst + s2c.rst > 0) tcpState = "reset";
+      else if (c2s.fin > 0 && s2c.fin > 0) tcpState = "complete";
+      result = {
+        proto: "tcp",
+        ...common,
+        handshake: flow.handshake,
+        state: tcpState,
+        tstatLog: !flow.handshake
+          ? null
+          : tcpState === "complete" || tcpState === "reset"
+            ? "log_tcp_complete"
+            : "log_tcp_nocomplete",
+        c2s: tcpDirection(c2s, flow.firstTime),
+        s2c: tcpDirection(s2c, flow.firstTime),
+      };
+    } else {
+      result = {
+        proto: "udp",
+        ...common,
+        state,
+        c2s: udpDirection(flow.udpC2s!, flow.firstTime),
+        s2c: udpDirection(flow.udpS2c!, flow.firstTime),
+      };
+    }
+    if (flow.series) result.series = seriesFromPartial(flow.series.toPartial(), baseSec, windowNs, false);
+    if (flow.chunks) {
+      flow.chunks.finish();
+      result.chunks = chunkList(flow.chunks);
+    }
+    if (features) {
+      result.features = computeFlowFeatures(result, {
+        flowIat: flow.flowIat!,
+        upSize: flow.upSize!,
+        downSize: flow.downSize!,
+        upIat: flow.upIat!,
+        downIat: flow.downIat!,
+      });
+    }
+    return result;
+  }
+
+  function endFlow(flow: Flow, state: "timeout" | "open"): void {
+    const result = flowResult(flow, state);
+    table.remove(flow.id);
+    flowsById[flow.id] = undefined;
+    const last = live.pop()!;
+    if (last !== flow) {
+      live[flow.listIndex] = last;
+      last.listIndex = flow.listIndex;
+    }
+    if (onFlow) {
+      streamed++;
+      onFlow(result);
+    } else results.push(result);
+  }
+
+  function sweep(now: number): void {
+    for (let i = live.length - 1; i >= 0; i--) {
+      const flow = live[i]!;
+      const idle = now - flow.lastTime;
+      let limit: number;
+      if (flow.proto === IpProto.UDP) limit = udpIdleNs;
+      else if (flow.closed) limit = tcpClosedNs;
+      else if (!flow.synAckSeen && flow.tcpC2s!.dataPackets + flow.tcpS2c!.dataPackets === 0) limit = tcpSynNs;
+      else limit = tcpIdleNs;
+      if (idle > limit) endFlow(flow, "timeout");
+    }
+  }
+
+  function newFlow(hash: number, proto: number, clientIsA: boolean, t: number): Flow {
+    const id = table.insert(key, hash);
+    const flow = new Flow(id, proto, clientIsA, packetNumber);
+    flow.firstTime = t;
+    flow.listIndex = live.length;
+    live.push(flow);
+    flowsById[id] = flow;
+    if (flowSeries) flow.series = new WindowSeries(4);
+    if (features) {
+      flow.chunks = new ChunkTracker(chunkOptions);
+      flow.flowIat = new RunningStats();
+      flow.upSize = new RunningStats();
+      flow.downSize = new RunningStats();
+      flow.upIat = new RunningStats();
+      flow.downIat = new RunningStats();
+    }
+    return flow;
+  }
+
+  function countPacket(record: PacketRecord, proto: number): void {
+    counters.packets++;
+    counters.wireBytes += record.origlen;
+    const ts = record.tsSec + record.tsNsec / 1e9;
+    if (firstTs < 0 || ts < firstTs) firstTs = ts;
+    if (ts > lastTs) lastTs = ts;
+    const anomalies = d.anomalies;
+    if ((anomalies & MALFORMED) !== 0) {
+      counters.malformedPackets++;
+      if (anomalies & Anomaly.TRUNCATED) counters.truncated++;
+      if (anomalies & Anomaly.BAD_LENGTH) counters.badLength++;
+      if (anomalies & Anomaly.BAD_VERSION) counters.badVersion++;
+      if (anomalies & Anomaly.UNKNOWN_LINK) counters.unknownLink++;
+      if (anomalies & Anomaly.TOO_DEEP) counters.tooDeep++;
+    }
+    const usableTransport = d.payloadOffset >= 0 && d.fragmentOffset === 0;
+    if (proto === IpProto.TCP && usableTransport && d.end - d.l4Offset >= 20) counters.tcpPackets++;
+    else if (proto === IpProto.UDP && usableTransport) counters.udpPackets++;
+    else counters.otherPackets++;
+  }
+
+  function push(record: PacketRecord): void {
+    if (finished) throw new Error("flow engine: push after finish");
+    packetNumber++;
+    if (baseSec < 0) baseSec = record.tsSec;
+    let t = (record.tsSec - baseSec) * 1e9 + record.tsNsec;
+    if (t < 0) t = 0;
+    if (t >= nextSweep) {
+      sweep(t);
+      nextSweep = (Math.floor(t / SWEEP_INTERVAL_NS) + 1) * SWEEP_INTERVAL_NS;
+    }
+    // Worker shards skip other shards' packets before dissecting them (same hash as below).
+    let owned = false;
+    if (shardCount > 1) {
+      const quick = quickHashV4(record.buffer, record.offset, record.caplen, record.linkType);
+      if (quick >= 0) {
+        if (quick % shardCount !== shardIndex) return;
+        owned = true;
+      }
+    }
+    dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
+    const proto = d.ipProto;
+    let flowPacket = false;
+    if (proto === IpProto.TCP) {
+      // A TCP header we can use: fixed part captured and a sane data offset.
+      flowPacket = trackTcp && d.payloadOffset >= 0 && d.end - d.l4Offset >= 20 && d.fragmentOffset === 0;
+    } else if (proto === IpProto.UDP) {
+      flowPacket = trackUdp && d.payloadOffset >= 0 && d.fragmentOffset === 0;
+    }
+    if (!flowPacket) {
+      // Packets outside flows belong to shard 0 unless the quick hash gave them an owner.
+      if (owned || shardIndex === 0) countPacket(record, proto);
+      return;
+    }
+    loadKey(d, key);
+    const hash = keyHash(key);
+    if (shardCount > 1 && !owned && hash % shardCount !== shardIndex) return;
+    countPacket(record, proto);
+    if (filter !== undefined && !filter.matches(record, d)) {
+      counters.filteredOut++;
+      return;
+    }
+
+    const flags = d.tcpFlags;
+    let id = table.lookup(key, hash);
+    let flow: Flow;
+    let isNew = false;
+    if (id < 0) {
+      // TCP: a SYN/ACK as first packet means the receiver is the client.
+      const clientIsA = !(
+        proto === IpProto.TCP && (flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)
+      );
+      flow = newFlow(hash, proto, clientIsA, t);
+      isNew = true;
+    } else {
+      flow = flowsById[id]!;
+      if (
+        proto === IpProto.TCP &&
+        (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN &&
+        (flow.closed ||
+          ((table.lastSide === 0) === flow.clientIsA && flow.tcpC2s!.synSeq >= 0 && flow.tcpC2s!.synSeq !== d.seq))
+      ) {
+        // A new connection reusing the 4-tuple.
+        endFlow(flow, "timeout");
+        flow = newFlow(hash, proto, true, t);
+        isNew = true;
+      }
+    }
+    id = flow.id;
+    const fromClient = isNew ? flow.clientIsA : (table.lastSide === 0) === flow.clientIsA;
+    flow.lastTime = t;
+    const wire = d.wireLength;
+    const payload = d.payloadLength;
+    let events = 0;
+    let rttSample = -1;
+    if (proto === IpProto.TCP) {
+      const c2s = flow.tcpC2s!;
+      const s2c = flow.tcpS2c!;
+      const h = fromClient ? c2s : s2c;
+      const r = fromClient ? s2c : c2s;
+      events = tcpPacket(h, r, d, record.buffer, t);
+      if (events & TcpEvent.RTT_SAMPLE) {
+        rttSample = r.lastSample;
+        if (onRttSample) onRttSample(packetNumber, rttSample / 1e6, fromClient);
+      }
+      if (events & TcpEvent.SYN) {
+        if (flags & TcpFlag.ACK) {
+          if (!fromClient) flow.synAckSeen = true;
+        } else if (fromClient) flow.synSeen = true;
+      } else if (fromClient && flow.synSeen && flow.synAckSeen && (flags & TcpFlag.ACK) !== 0) {
+        flow.handshake = true;
+      }
+      if (events & TcpEvent.RST || (c2s.fin > 0 && s2c.fin > 0)) flow.closed = true;
+    } else {
+      udpPacket(fromClient ? flow.udpC2s! : flow.udpS2c!, d, t);
+    }
+
+    // Time series.
+    const w = Math.floor(t / windowNs);
+    const cs = captureSeries;
+    let row = cs.row(w);
+    let data = cs.data;
+    data[row + SeriesColumn.PACKETS]!++;
+    data[row + SeriesColumn.BYTES]! += wire;
+    if (fromClient) data[row + SeriesColumn.UP_BYTES]! += wire;
+    else {
+      data[row + SeriesColumn.DOWN_BYTES]! += wire;
+      data[row + SeriesColumn.DOWN_PAYLOAD]! += payload;
+    }
+    if (events & TcpEvent.RETRANSMISSION) data[row + SeriesColumn.RETX]!++;
+    else if (events & TcpEvent.OUT_OF_SEQUENCE) data[row + SeriesColumn.OUT_OF_SEQUENCE]!++;
+    if (rttSample >= 0) {
+      data[row + SeriesColumn.RTT_SUM_NS]! += rttSample;
+      data[row + SeriesColumn.RTT_COUNT]!++;
+    }
+    if (flow.lastWindow !== w) {
+      data[row + SeriesColumn.ACTIVE_FLOWS]!++;
+      flow.lastWindow = w;
+    }
+    if (isNew) data[row + SeriesColumn.NEW_FLOWS]!++;
+    const fs = flow.series;
+    if (fs !== null) {
+      row = fs.row(w);
+      data = fs.data;
+      data[row + SeriesColumn.PACKETS]!++;
+      data[row + SeriesColumn.BYTES]! += wire;
+      if (fromClient) data[row + SeriesColumn.UP_BYTES]! += wire;
+      else {
+        data[row + SeriesColumn.DOWN_BYTES]! += wire;
+        data[row + SeriesColumn.DOWN_PAYLOAD]! += payload;
+      }
+      if (events & TcpEvent.RETRANSMISSION) data[row + SeriesColumn.RETX]!++;
+      else if (events & TcpEvent.OUT_OF_SEQUENCE) data[row + SeriesColumn.OUT_OF_SEQUENCE]!++;
+      if (rttSample >= 0) {
+        data[row + SeriesColumn.RTT_SUM_NS]! += rttSample;
+        data[row + SeriesColumn.RTT_COUNT]!++;
+      }
+    }
+    if (features) {
+      if (flow.prevTime >= 0) flow.flowIat!.add(t - flow.prevTime);
+      flow.prevTime = t;
+      if (fromClient) {
+        flow.upSize!.add(payload);
+        if (flow.upLast >= 0) flow.upIat!.add(t - flow.upLast);
+        flow.upLast = t;
+        if (payload > 0) flow.chunks!.up(payload);
+      } else {
+        flow.downSize!.add(payload);
+        if (flow.downLast >= 0) flow.downIat!.add(t - flow.downLast);
+        flow.downLast = t;
+        if (payload > 0) flow.chunks!.down(t, payload);
+      }
+    }
+  }
+
+  function finishPartial(): PartialResult {
+    if (finished) throw new Error("flow engine: finish called twice");
+    finished = true;
+    for (let i = live.length - 1; i >= 0; i--) endFlow(live[i]!, "open");
+    results.sort((x, y) => x.firstPacket - y.firstPacket);
+    counters.first = firstTs < 0 ? null : firstTs;
+    counters.last = lastTs < 0 ? null : lastTs;
+    return {
+      baseSec: baseSec < 0 ? 0 : baseSec,
+      windowNs,
+      counters,
+      series: captureSeries.toPartial(),
+      flows: results,
+      streamedFlows: streamed,
+    };
+  }
+
+  return {
+    push,
+    finishPartial,
+    finish: () => finalizeResults([finishPartial()], { features }),
+    get liveFlows() {
+      return table.size;
+    },
+  };
+}

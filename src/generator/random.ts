@@ -1,0 +1,136 @@
+/**
+ * Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna) on 32-bit integer arithmetic,
+ * seeded through splitmix32 so any integer seed (0 included) gives a well-mixed state.
+ * Every draw is allocation-free; two generators with one seed give the same sequence on any machine.
+ */
+
+function splitmix32(state: { s: number }): number {
+  state.s = (state.s + 0x9e3779b9) | 0;
+  let z = state.s;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+const TWO_POW_32 = 4294967296;
+
+export class Random {
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+  private spareNormal = 0;
+  private hasSpare = false;
+  readonly seed: number;
+
+  constructor(seed: number) {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed ${seed}: expected a safe integer`);
+    this.seed = seed;
+    // Fold the high bits in too, so seeds that differ only above bit 32 differ.
+    const st = { s: (seed | 0) ^ Math.floor(seed / TWO_POW_32) };
+    this.s0 = splitmix32(st);
+    this.s1 = splitmix32(st);
+    this.s2 = splitmix32(st);
+    this.s3 = splitmix32(st);
+  }
+
+  /** Uniform unsigned 32-bit integer. */
+  nextU32(): number {
+    const s1 = this.s1;
+    const x = Math.imul(s1, 5);
+    const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+    const t = s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = (this.s3 << 11) | (this.s3 >>> 21);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextU32() >>> 5; // 27 bits
+    const lo = this.nextU32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** true with probability p. */
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  uniform(min: number, max: number): number {
+    return min + (max - min) * this.next();
+  }
+
+  /** Normal (Gaussian) by the Box–Muller transform; the second value is kept for the next call. */
+  normal(mean = 0, sd = 1): number {
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return mean + sd * this.spareNormal;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const radius = Math.sqrt(-2 * Math.log(u));
+    const angle = 2 * Math.PI * v;
+    this.spareNormal = radius * Math.sin(angle);
+    this.hasSpare = true;
+    return mean + sd * radius * Math.cos(angle);
+  }
+
+  /** Exponential with the given mean. */
+  exponential(mean: number): number {
+    return -mean * Math.log(1 - this.next());
+  }
+
+  /** Pareto with scale xm (the minimum) and shape alpha. */
+  pareto(xm: number, alpha: number): number {
+    return xm / (1 - this.next()) ** (1 / alpha);
+  }
+
+  /** Copy of the full generator state, to replay a sequence. */
+  snapshot(): Uint32Array {
+    return Uint32Array.of(this.s0, this.s1, this.s2, this.s3, this.hasSpare ? 1 : 0);
+  }
+}
+
+/** Delay distributions as netem names them; each returns mean + sigma·(a zero-mean, unit-variance draw). */
+export type DelayDistribution = "uniform" | "normal" | "pareto" | "paretonormal";
+
+// Pareto with shape 3 (netem's table uses a heavy tail of this kind): mean 1.5·xm, sd xm·√3/2.
+const PARETO_ALPHA = 3;
+const PARETO_MEAN = 1.5;
+const PARETO_SD = Math.sqrt(3) / 2;
+// netem's paretonormal mixes a quarter normal and three quarters pareto.
+const PN_SCALE = 1 / Math.sqrt(0.25 * 0.25 + 0.75 * 0.75);
+
+/**
+ * One draw of a delay: `mean` ± `sigma` shaped by `dist`. "uniform" spans mean ± sigma like netem
+ * without a table; the others have standard deviation sigma. Negative results are clamped to 0.
+ */
+export function drawDelay(rng: Random, dist: DelayDistribution, mean: number, sigma: number): number {
+  if (sigma === 0) return mean;
+  let z: number;
+  switch (dist) {
+    case "uniform":
+      return Math.max(0, mean + sigma * (2 * rng.next() - 1));
+    case "normal":
+      z = rng.normal();
+      break;
+    case "pareto":
+      z = (rng.pareto(1, PARETO_ALPHA) - PARETO_MEAN) / PARETO_SD;
+      break;
+    case "paretonormal":
+      z = (0.25 * rng.normal() + 0.75 * ((rng.pareto(1, PARETO_ALPHA) - PARETO_MEAN) / PARETO_SD)) * PN_SCALE;
+      break;
+  }
+  return Math.max(0, mean + sigma * z);
+}

@@ -1,0 +1,36 @@
+export type { ImpairAssignment, ImpairCallOptions, ImpairResult, ImpairShowRow } from "./impair.ts";
+export {
+  impair,
+  impairBackends,
+  impairClear,
+  impairShow,
+  registerImpairBackend,
+  resolveTarget,
+  splitTargetRef,
+  targetOf,
+} from "./impair.ts";
+export type { ImpairBackend, ImpairTarget, Journal, UndoStep } from "./impair-backend.ts";
+export type { NetemSupport } from "./impair-netem.ts";
+export { detectNetem, netemArgs } from "./impair-netem.ts";
+export type { ImpairArgs, ImpairOption, ImpairSpec } from "./impair-spec.ts";
+export { describeOption, IMPAIR_OPTIONS, parseImpairSpec, specOptions } from "./impair-spec.ts";
+export type { ExecOptions, HostRole, Lab, LabConfig, LabHost, LabLink, LabOptions, LabStatus } from "./lab.ts";
+export {
+  getLab,
+  labDown,
+  labHost,
+  labStatus,
+  labUp,
+  netnsName,
+  onLabTeardown,
+  parseHostRef,
+  planLab,
+} from "./lab.ts";
+export type { RunOptions, RunResult } from "./run.ts";
+export { inNetns, nodeModuleCommand, qoelabCommand, run, runOk, spawnTool } from "./run.ts";
+export type { ShaperDaemonOptions } from "./shaperd.ts";
+export { DEFAULT_SHAPERD_SOCKET, ShaperClient, startShaperDaemon } from "./shaperd.ts";
+export type { ShaperOp, ShaperRequest } from "./shaperd-protocol.ts";
+export { parseShaperRequest } from "./shaperd-protocol.ts";
+export type { RelayConfig, RelayStats } from "./udp-relay.ts";
+export { UdpRelay } from "./udp-relay.ts";

@@ -1,0 +1,109 @@
+import { formatHex, formatIpv4, formatMac, parseHex, parseIpv4, parseMac } from "./address-text.ts";
+import { anomaly, type DecodeInfo } from "./anomaly.ts";
+import { readU16, writeU16 } from "./byte-order.ts";
+
+/*
+ * ARP (RFC 826), shown for Ethernet/IPv4 (hlen 6, plen 4):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |        Hardware type          |         Protocol type         |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  HW addr len  | Proto addr len|           Opcode              |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Sender hardware address (hlen) | Sender protocol address (plen)
+ * |  Target hardware address (hlen) | Target protocol address (plen)
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * Addresses of other sizes are kept as hex strings.
+ */
+
+const HTYPE = 0;
+const PTYPE = 2;
+const HLEN = 4;
+const PLEN = 5;
+const OPER = 6;
+const ADDRESSES = 8;
+export const ARP_FIXED_SIZE = 8;
+
+export interface ArpFields {
+  hwType: number;
+  protoType: number;
+  hwLength: number;
+  protoLength: number;
+  op: number;
+  /** MAC text when hwLength is 6, else hex. */
+  hwSrc: string;
+  /** Dotted quad when protoLength is 4, else hex. */
+  protoSrc: string;
+  hwDst: string;
+  protoDst: string;
+}
+
+export interface DecodedArp extends ArpFields, DecodeInfo {}
+
+export function arpHeaderSize(hwLength: number, protoLength: number): number {
+  return ARP_FIXED_SIZE + 2 * (hwLength + protoLength);
+}
+
+function formatHw(bytes: Uint8Array, at: number, length: number): string {
+  return length === 6 ? formatMac(bytes, at) : formatHex(bytes, at, at + length);
+}
+
+function formatProto(bytes: Uint8Array, at: number, length: number): string {
+  return length === 4 ? formatIpv4(bytes, at) : formatHex(bytes, at, at + length);
+}
+
+export function decodeArp(bytes: Uint8Array, offset: number, end: number): DecodedArp {
+  const available = end - offset;
+  const hwLength = bytes[offset + HLEN] ?? 0;
+  const protoLength = bytes[offset + PLEN] ?? 0;
+  const size = arpHeaderSize(hwLength, protoLength);
+  const complete = available >= size && available >= ARP_FIXED_SIZE;
+  let at = offset + ADDRESSES;
+  const field = (length: number, format: typeof formatHw) => {
+    const text = complete ? format(bytes, at, length) : "";
+    at += length;
+    return text;
+  };
+  return {
+    hwType: readU16(bytes, offset + HTYPE),
+    protoType: readU16(bytes, offset + PTYPE),
+    hwLength,
+    protoLength,
+    op: readU16(bytes, offset + OPER),
+    hwSrc: field(hwLength, formatHw),
+    protoSrc: field(protoLength, formatProto),
+    hwDst: field(hwLength, formatHw),
+    protoDst: field(protoLength, formatProto),
+    headerLength: Math.min(available, size),
+    complete,
+    anomalies: complete ? [] : [anomaly("truncated", `ARP packet needs ${size} bytes, ${available} captured`)],
+  };
+}
+
+export function encodeArp(fields: ArpFields, payload: Uint8Array): Uint8Array {
+  const size = arpHeaderSize(fields.hwLength, fields.protoLength);
+  const out = new Uint8Array(size + payload.length);
+  writeU16(out, HTYPE, fields.hwType);
+  writeU16(out, PTYPE, fields.protoType);
+  out[HLEN] = fields.hwLength;
+  out[PLEN] = fields.protoLength;
+  writeU16(out, OPER, fields.op);
+  let at = ADDRESSES;
+  const put = (text: string, length: number, special: number, parse: (t: string) => Uint8Array) => {
+    const value = length === special && !/^[0-9a-f]+$/i.test(text) ? parse(text) : parseHex(text);
+    out.set(value.subarray(0, length), at);
+    at += length;
+  };
+  put(fields.hwSrc, fields.hwLength, 6, parseMac);
+  put(fields.protoSrc, fields.protoLength, 4, parseIpv4);
+  put(fields.hwDst, fields.hwLength, 6, parseMac);
+  put(fields.protoDst, fields.protoLength, 4, parseIpv4);
+  out.set(payload, size);
+  return out;
+}
+
+export function arpOpName(op: number): string {
+  return ["reserved", "request", "reply", "RARP request", "RARP reply"][op] ?? "unknown";
+}

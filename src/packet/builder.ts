@@ -1,0 +1,213 @@
+import { parseHex } from "./address-text.ts";
+import type { ArpFields } from "./arp.ts";
+import type { EthernetFields } from "./ethernet.ts";
+import type { IcmpFields } from "./icmp.ts";
+import type { Icmpv6Fields } from "./icmpv6.ts";
+import type { Ipv4Fields } from "./ipv4.ts";
+import type { Ipv6Fields } from "./ipv6.ts";
+import type { AnyLayer, RawFields, RtcpLayerFields, SipLayerFields } from "./layer.ts";
+import type { Sll2Fields, SllFields } from "./linux-sll.ts";
+import type { LoopbackFields } from "./null-loopback.ts";
+import { Packet } from "./packet.ts";
+import type { RtpFields } from "./rtp.ts";
+import { parseSdp, type SdpSession } from "./sdp.ts";
+import { parseTcpFlags, type TcpFields } from "./tcp.ts";
+import type { UdpFields } from "./udp.ts";
+import type { VlanFields } from "./vlan.ts";
+
+/**
+ * The packet builder, Scapy's `Ether()/IP()/UDP()` in TypeScript:
+ *
+ *   ether().over(ipv4({ dst: "10.77.0.2" })).over(udp({ dport: 5004 })).over(raw("hello"))
+ *   stack(ether(), ipv4({ dst: "10.77.0.2" }), tcp({ flags: "S", options: [tcpOption.mss(1460)] }))
+ *
+ * Each function returns a one-layer `Packet`; `a.over(b)` puts b inside a; `stack(a, b, c)` is
+ * `a.over(b).over(c)`. Fields not given take defaults (lab addresses 10.77.0.1 → 10.77.0.2,
+ * fd00:77::1 → fd00:77::2, MACs 02:00:00:00:00:01 → 02:00:00:00:00:02, TTL 64, …). Lengths,
+ * checksums, EtherTypes, IP protocol / next-header numbers and the IPv4 IHL / TCP data offset
+ * are computed by `bytes()` unless given: give them to craft wrong values on purpose.
+ */
+
+export const BUILDER_DEFAULTS = {
+  macSrc: "02:00:00:00:00:01",
+  macDst: "02:00:00:00:00:02",
+  ipv4Src: "10.77.0.1",
+  ipv4Dst: "10.77.0.2",
+  ipv6Src: "fd00:77::1",
+  ipv6Dst: "fd00:77::2",
+} as const;
+
+function one(layer: AnyLayer): Packet {
+  return new Packet([layer]);
+}
+
+/** Stacks parts outermost first: `stack(ether(), ipv4(), udp())`. */
+export function stack(...parts: readonly (Packet | AnyLayer)[]): Packet {
+  return new Packet([]).over(...parts);
+}
+
+export function ether(fields: Partial<EthernetFields> = {}): Packet {
+  return one({ type: "Ether", fields: { dst: BUILDER_DEFAULTS.macDst, src: BUILDER_DEFAULTS.macSrc, ...fields } });
+}
+
+/** 802.1Q tag. For an 802.1ad outer tag give the enclosing layer `type: 0x88a8`. */
+export function vlan(fields: Partial<VlanFields> = {}): Packet {
+  return one({ type: "Dot1Q", fields: { prio: 0, dei: 0, vlan: 1, ...fields } });
+}
+
+export function sll(fields: Partial<SllFields> = {}): Packet {
+  return one({ type: "SLL", fields: { pktType: 0, hatype: 1, addrLength: 6, addr: "0200000000010000", ...fields } });
+}
+
+export function sll2(fields: Partial<Sll2Fields> = {}): Packet {
+  return one({
+    type: "SLL2",
+    fields: { pktType: 0, hatype: 1, addrLength: 6, addr: "0200000000010000", reserved: 0, ifindex: 1, ...fields },
+  });
+}
+
+export function loopback(fields: Partial<LoopbackFields> = {}): Packet {
+  return one({ type: "Loopback", fields: { byteOrder: "le", ...fields } });
+}
+
+/** ARP request "who-has protoDst tell protoSrc" by default (op 2 for a reply). */
+export function arp(fields: Partial<ArpFields> = {}): Packet {
+  return one({
+    type: "ARP",
+    fields: {
+      hwType: 1,
+      protoType: 0x0800,
+      hwLength: 6,
+      protoLength: 4,
+      op: 1,
+      hwSrc: BUILDER_DEFAULTS.macSrc,
+      protoSrc: BUILDER_DEFAULTS.ipv4Src,
+      hwDst: "00:00:00:00:00:00",
+      protoDst: BUILDER_DEFAULTS.ipv4Dst,
+      ...fields,
+    },
+  });
+}
+
+export function ipv4(fields: Partial<Ipv4Fields> = {}): Packet {
+  return one({
+    type: "IPv4",
+    fields: {
+      version: 4,
+      tos: 0,
+      id: 1,
+      reserved: 0,
+      df: 0,
+      mf: 0,
+      fragOffset: 0,
+      ttl: 64,
+      src: BUILDER_DEFAULTS.ipv4Src,
+      dst: BUILDER_DEFAULTS.ipv4Dst,
+      options: [],
+      ...fields,
+    },
+  });
+}
+
+export function ipv6(fields: Partial<Ipv6Fields> = {}): Packet {
+  return one({
+    type: "IPv6",
+    fields: {
+      version: 6,
+      trafficClass: 0,
+      flowLabel: 0,
+      hopLimit: 64,
+      src: BUILDER_DEFAULTS.ipv6Src,
+      dst: BUILDER_DEFAULTS.ipv6Dst,
+      extensions: [],
+      ...fields,
+    },
+  });
+}
+
+/** ICMP echo request id 1 seq 1 by default. */
+export function icmp(fields: Partial<IcmpFields> = {}): Packet {
+  const echo = fields.type === undefined || [0, 8, 13, 14].includes(fields.type);
+  const defaults = echo && fields.rest === undefined ? { id: 1, seq: 1 } : {};
+  return one({ type: "ICMP", fields: { type: 8, code: 0, ...defaults, ...fields } });
+}
+
+/** ICMPv6 echo request id 1 seq 1 by default. */
+export function icmpv6(fields: Partial<Icmpv6Fields> = {}): Packet {
+  const echo = fields.type === undefined || fields.type === 128 || fields.type === 129;
+  const defaults = echo && fields.rest === undefined ? { id: 1, seq: 1 } : {};
+  return one({ type: "ICMPv6", fields: { type: 128, code: 0, ...defaults, ...fields } });
+}
+
+export function udp(fields: Partial<UdpFields> = {}): Packet {
+  return one({ type: "UDP", fields: { sport: 5004, dport: 5004, ...fields } });
+}
+
+/** `flags` takes letters ("S", "SA", "PA", "FA", "R") or a number. SYN from 49152 to port 80 by default. */
+export function tcp(fields: Partial<Omit<TcpFields, "flags">> & { flags?: string | number } = {}): Packet {
+  const { flags, ...rest } = fields;
+  return one({
+    type: "TCP",
+    fields: {
+      sport: 49152,
+      dport: 80,
+      seq: 0,
+      ack: 0,
+      window: 64240,
+      urgentPointer: 0,
+      options: [],
+      ...rest,
+      flags: parseTcpFlags(flags ?? "S"),
+    },
+  });
+}
+
+export function rtp(fields: Partial<RtpFields> = {}): Packet {
+  return one({
+    type: "RTP",
+    fields: {
+      version: 2,
+      marker: false,
+      payloadType: 0,
+      sequence: 1,
+      timestamp: 0,
+      ssrc: 0x12345678,
+      csrc: [],
+      extension: null,
+      paddingLength: 0,
+      ...fields,
+    },
+  });
+}
+
+export function rtcp(fields: RtcpLayerFields): Packet {
+  return one({ type: "RTCP", fields });
+}
+
+/** A SIP message without body (the next layer is the body); Content-Length is set on encode. */
+export function sip(fields: SipLayerFields): Packet {
+  return one({ type: "SIP", fields });
+}
+
+/** An SDP body, from a session object or its text. */
+export function sdp(session: SdpSession | string): Packet {
+  return one({ type: "SDP", fields: typeof session === "string" ? parseSdp(session).session : session });
+}
+
+const utf8 = new TextEncoder();
+
+/** Payload bytes: a Uint8Array, a UTF-8 string, `{ hex: "…" }` or `{ size: n }` (zeros). */
+export function raw(data: Uint8Array | string | { hex: string } | { size: number } = new Uint8Array(0)): Packet {
+  let bytes: Uint8Array;
+  if (data instanceof Uint8Array) bytes = data;
+  else if (typeof data === "string") bytes = utf8.encode(data);
+  else if ("hex" in data) bytes = parseHex(data.hex);
+  else bytes = new Uint8Array(data.size);
+  const fields: RawFields = { data: bytes };
+  return one({ type: "Raw", fields });
+}
+
+/** Link-layer padding after the network packet (e.g. to the 60-byte Ethernet minimum). */
+export function padding(size: number | Uint8Array): Packet {
+  return one({ type: "Padding", fields: { data: typeof size === "number" ? new Uint8Array(size) : size } });
+}

@@ -1,0 +1,80 @@
+import { formatMac, parseMac } from "./address-text.ts";
+import { anomaly, type DecodeInfo } from "./anomaly.ts";
+import { readU16, writeU16 } from "./byte-order.ts";
+
+/*
+ * Ethernet II / IEEE 802.3 MAC header (IEEE 802.3 clause 3.1.1):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                   Destination MAC address                     |
+ * +                               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                               |                               |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+                               +
+ * |                      Source MAC address                       |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |   EtherType (> 1500) or 802.3 Length (<= 1500)                |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * The frame check sequence is not captured on Linux and not decoded.
+ */
+
+const DST = 0;
+const SRC = 6;
+const TYPE = 12;
+export const ETHERNET_HEADER_SIZE = 14;
+/** Minimum frame size without FCS: shorter frames are padded on the wire. */
+export const ETHERNET_MIN_FRAME = 60;
+
+export interface EthernetFields {
+  dst: string;
+  src: string;
+  /** EtherType, or the payload length for 802.3 frames (values <= 1500); the builder fills it from the next layer. */
+  type?: number;
+}
+
+export interface DecodedEthernet extends EthernetFields, DecodeInfo {
+  type: number;
+}
+
+export function decodeEthernet(bytes: Uint8Array, offset: number, end: number): DecodedEthernet {
+  const available = end - offset;
+  const complete = available >= ETHERNET_HEADER_SIZE;
+  return {
+    dst: formatMac(bytes, offset + DST),
+    src: formatMac(bytes, offset + SRC),
+    type: readU16(bytes, offset + TYPE),
+    headerLength: Math.min(available, ETHERNET_HEADER_SIZE),
+    complete,
+    anomalies: complete ? [] : [anomaly("truncated", `Ethernet header needs 14 bytes, ${available} captured`)],
+  };
+}
+
+export function encodeEthernet(fields: EthernetFields, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ETHERNET_HEADER_SIZE + payload.length);
+  out.set(parseMac(fields.dst), DST);
+  out.set(parseMac(fields.src), SRC);
+  writeU16(out, TYPE, fields.type ?? 0x9000);
+  out.set(payload, ETHERNET_HEADER_SIZE);
+  return out;
+}
+
+const etherTypeNames = new Map<number, string>([
+  [0x0800, "IPv4"],
+  [0x0806, "ARP"],
+  [0x8100, "802.1Q VLAN"],
+  [0x88a8, "802.1ad QinQ"],
+  [0x9100, "VLAN (0x9100)"],
+  [0x86dd, "IPv6"],
+  [0x8847, "MPLS"],
+  [0x8863, "PPPoE discovery"],
+  [0x8864, "PPPoE session"],
+  [0x88cc, "LLDP"],
+  [0x88f7, "PTP"],
+  [0x9000, "Loopback"],
+]);
+
+export function etherTypeName(type: number): string {
+  if (type <= 1500) return "802.3 length";
+  return etherTypeNames.get(type) ?? "unknown";
+}

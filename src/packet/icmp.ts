@@ -1,0 +1,181 @@
+import { formatIpv4 } from "./address-text.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
+import { checksumVerifies, internetChecksum } from "./checksum.ts";
+import { hex4 } from "./ipv4.ts";
+
+/*
+ * ICMP for IPv4 (RFC 792):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |     Type      |     Code      |          Checksum             |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |   Rest of header: echo Identifier | Sequence Number;          |
+ * |   unreachable unused | next-hop MTU (RFC 1191); redirect gateway|
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |   Data: echo payload, or for errors (3, 4, 5, 11, 12) the      |
+ * |   original IP header + at least 64 bits of its payload         |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * The checksum covers the ICMP header and data.
+ */
+
+const TYPE = 0;
+const CODE = 1;
+const CHECKSUM = 2;
+const REST = 4;
+export const ICMP_HEADER_SIZE = 8;
+
+export interface IcmpFields {
+  type: number;
+  code: number;
+  /** Computed when undefined. */
+  checksum?: number;
+  /** The 32-bit rest-of-header word; built from id/seq when those are given. */
+  rest?: number;
+  /** Echo / timestamp / information messages: identifier and sequence (high and low half of `rest`). */
+  id?: number;
+  seq?: number;
+}
+
+export interface DecodedIcmp extends IcmpFields, DecodeInfo {
+  checksum: number;
+  rest: number;
+  checksumStatus: ChecksumStatus;
+  /** True for error messages whose data is the quoted original datagram. */
+  quotesPacket: boolean;
+}
+
+const ECHO_LIKE = new Set([0, 8, 13, 14, 15, 16, 17, 18]);
+const ERRORS = new Set([3, 4, 5, 11, 12]);
+
+export function isIcmpError(type: number): boolean {
+  return ERRORS.has(type);
+}
+
+/** `length`: the ICMP message length per the IP header (checksum unverified when not all captured). */
+export function decodeIcmp(bytes: Uint8Array, offset: number, end: number, length = end - offset): DecodedIcmp {
+  const available = end - offset;
+  const anomalies: LayerAnomaly[] = [];
+  const complete = available >= ICMP_HEADER_SIZE;
+  const type = bytes[offset + TYPE] ?? 0;
+  const rest = readU32(bytes, offset + REST);
+  const checksum = readU16(bytes, offset + CHECKSUM);
+  let checksumStatus: ChecksumStatus = "unverified";
+  if (!complete) {
+    anomalies.push(anomaly("truncated", `ICMP header needs 8 bytes, ${available} captured`));
+  } else if (available >= length) {
+    checksumStatus = checksumVerifies(bytes, offset, offset + length) ? "good" : "bad";
+    if (checksumStatus === "bad") {
+      const copy = bytes.slice(offset, offset + length);
+      copy[CHECKSUM] = 0;
+      copy[CHECKSUM + 1] = 0;
+      anomalies.push(
+        anomaly(
+          "bad-checksum",
+          `ICMP checksum 0x${hex4(checksum)}, expected 0x${hex4(internetChecksum(copy, 0, length))}`,
+        ),
+      );
+    }
+  }
+  const echo = ECHO_LIKE.has(type);
+  return {
+    type,
+    code: bytes[offset + CODE] ?? 0,
+    checksum,
+    rest,
+    ...(echo ? { id: rest >>> 16, seq: rest & 0xffff } : {}),
+    checksumStatus,
+    quotesPacket: ERRORS.has(type),
+    headerLength: Math.max(0, Math.min(available, ICMP_HEADER_SIZE)),
+    complete,
+    anomalies,
+  };
+}
+
+export function icmpRest(fields: Pick<IcmpFields, "rest" | "id" | "seq">): number {
+  if (fields.id !== undefined || fields.seq !== undefined) {
+    return ((((fields.id ?? 0) & 0xffff) << 16) | ((fields.seq ?? 0) & 0xffff)) >>> 0;
+  }
+  return (fields.rest ?? 0) >>> 0;
+}
+
+export function encodeIcmp(fields: IcmpFields, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ICMP_HEADER_SIZE + payload.length);
+  out[TYPE] = fields.type;
+  out[CODE] = fields.code;
+  writeU32(out, REST, icmpRest(fields));
+  out.set(payload, ICMP_HEADER_SIZE);
+  writeU16(out, CHECKSUM, fields.checksum ?? internetChecksum(out, 0, out.length));
+  return out;
+}
+
+const typeNames = new Map<number, string>([
+  [0, "echo-reply"],
+  [3, "dest-unreach"],
+  [4, "source-quench"],
+  [5, "redirect"],
+  [8, "echo-request"],
+  [9, "router-advertisement"],
+  [10, "router-solicitation"],
+  [11, "time-exceeded"],
+  [12, "parameter-problem"],
+  [13, "timestamp-request"],
+  [14, "timestamp-reply"],
+  [15, "information-request"],
+  [16, "information-reply"],
+  [17, "address-mask-request"],
+  [18, "address-mask-reply"],
+]);
+
+const unreachableCodes = [
+  "network-unreachable",
+  "host-unreachable",
+  "protocol-unreachable",
+  "port-unreachable",
+  "fragmentation-needed",
+  "source-route-failed",
+  "network-unknown",
+  "host-unknown",
+  "source-host-isolated",
+  "network-prohibited",
+  "host-prohibited",
+  "network-unreachable-for-tos",
+  "host-unreachable-for-tos",
+  "communication-prohibited",
+  "host-precedence-violation",
+  "precedence-cutoff",
+];
+
+export function icmpTypeName(type: number): string {
+  return typeNames.get(type) ?? `type-${type}`;
+}
+
+export function icmpCodeName(type: number, code: number): string {
+  switch (type) {
+    case 3:
+      return unreachableCodes[code] ?? `code-${code}`;
+    case 5:
+      return ["redirect-network", "redirect-host", "redirect-tos-network", "redirect-tos-host"][code] ?? `code-${code}`;
+    case 11:
+      return ["ttl-exceeded-in-transit", "fragment-reassembly-time-exceeded"][code] ?? `code-${code}`;
+    case 12:
+      return ["pointer-indicates-error", "missing-required-option", "bad-length"][code] ?? `code-${code}`;
+    default:
+      return code === 0 ? "" : `code-${code}`;
+  }
+}
+
+/** Meaning of the rest-of-header word for this type. */
+export function describeIcmpRest(type: number, code: number, rest: number): string {
+  if (ECHO_LIKE.has(type)) return `id ${rest >>> 16}, seq ${rest & 0xffff}`;
+  if (type === 3 && code === 4) return `next-hop MTU ${rest & 0xffff}`;
+  if (type === 5) {
+    const b = new Uint8Array(4);
+    writeU32(b, 0, rest);
+    return `gateway ${formatIpv4(b)}`;
+  }
+  if (type === 12) return `pointer ${rest >>> 24}`;
+  return rest === 0 ? "unused" : `0x${rest.toString(16).padStart(8, "0")}`;
+}

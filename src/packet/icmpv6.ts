@@ -1,0 +1,276 @@
+import { formatHex, formatIpv6, formatMac, parseIpv6 } from "./address-text.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
+import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "./checksum.ts";
+import { hex4 } from "./ipv4.ts";
+import { type TransportContext, verifyTransportChecksum } from "./transport-context.ts";
+
+/*
+ * ICMPv6 (RFC 4443 §2.1), with Neighbor Discovery bodies (RFC 4861 §4):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |     Type      |     Code      |          Checksum             |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * | Rest: echo Identifier|Sequence; Packet Too Big MTU; Param Problem|
+ * | pointer; NA flags R S O; RA cur hop limit|M|O|router lifetime |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * | RA: Reachable Time (32) Retrans Timer (32)                     |
+ * | NS/NA/Redirect: Target Address (128) [Redirect: Destination]   |
+ * | ND options: Type (8) Length (8, in 8-octet units) Value …      |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * Errors (1..4) carry as much of the invoking packet as fits. The checksum covers an IPv6
+ * pseudo-header (next header 58) plus the whole message.
+ */
+
+const TYPE = 0;
+const CODE = 1;
+const CHECKSUM = 2;
+const REST = 4;
+const BODY = 8;
+export const ICMPV6_HEADER_SIZE = 8;
+export const IP_PROTOCOL_ICMPV6 = 58;
+
+/** An ND option (type, then length in 8-octet units, then `data`, padded on encode). */
+export interface NdOption {
+  type: number;
+  data: Uint8Array;
+}
+
+export interface Icmpv6Fields {
+  type: number;
+  code: number;
+  checksum?: number;
+  /** The 32-bit word after the checksum; built from id/seq when those are given. */
+  rest?: number;
+  id?: number;
+  seq?: number;
+  /** Router Advertisement. */
+  reachableTime?: number;
+  retransTimer?: number;
+  /** NS, NA, Redirect. */
+  target?: string;
+  /** Redirect. */
+  destination?: string;
+  /** Neighbor Discovery options (RS, RA, NS, NA, Redirect). */
+  ndOptions?: NdOption[];
+}
+
+export interface DecodedIcmpv6 extends Icmpv6Fields, DecodeInfo {
+  checksum: number;
+  rest: number;
+  checksumStatus: ChecksumStatus;
+  quotesPacket: boolean;
+}
+
+export const NdType = { RS: 133, RA: 134, NS: 135, NA: 136, REDIRECT: 137 } as const;
+
+/** Bytes of the fixed ND body after the 8-byte header, by type. */
+function ndFixedBody(type: number): number {
+  if (type === NdType.RS) return 0;
+  if (type === NdType.RA) return 8;
+  if (type === NdType.NS || type === NdType.NA) return 16;
+  if (type === NdType.REDIRECT) return 32;
+  return -1;
+}
+
+export function isIcmpv6Error(type: number): boolean {
+  return type >= 1 && type <= 4;
+}
+
+export function decodeIcmpv6(
+  bytes: Uint8Array,
+  offset: number,
+  end: number,
+  context?: TransportContext,
+): DecodedIcmpv6 {
+  const available = end - offset;
+  const length = context?.length ?? available;
+  const anomalies: LayerAnomaly[] = [];
+  let complete = available >= ICMPV6_HEADER_SIZE;
+  const type = bytes[offset + TYPE] ?? 0;
+  const rest = readU32(bytes, offset + REST);
+  const checksum = readU16(bytes, offset + CHECKSUM);
+  let checksumStatus: ChecksumStatus = "unverified";
+  const out: DecodedIcmpv6 = {
+    type,
+    code: bytes[offset + CODE] ?? 0,
+    checksum,
+    rest,
+    checksumStatus,
+    quotesPacket: isIcmpv6Error(type),
+    headerLength: Math.max(0, Math.min(available, ICMPV6_HEADER_SIZE)),
+    complete,
+    anomalies,
+  };
+  if (!complete) {
+    anomalies.push(anomaly("truncated", `ICMPv6 header needs 8 bytes, ${available} captured`));
+    return out;
+  }
+  if (type === 128 || type === 129) {
+    out.id = rest >>> 16;
+    out.seq = rest & 0xffff;
+  }
+  const fixed = ndFixedBody(type);
+  if (fixed >= 0) {
+    const limit = Math.min(end, offset + length);
+    if (limit - offset - BODY < fixed) {
+      anomalies.push(anomaly("truncated", `ICMPv6 ${icmpv6TypeName(type)} body needs ${fixed} bytes`));
+      complete = false;
+      out.complete = false;
+    } else {
+      let at = offset + BODY;
+      if (type === NdType.RA) {
+        out.reachableTime = readU32(bytes, at);
+        out.retransTimer = readU32(bytes, at + 4);
+      } else if (type !== NdType.RS) {
+        out.target = formatIpv6(bytes, at);
+        if (type === NdType.REDIRECT) out.destination = formatIpv6(bytes, at + 16);
+      }
+      at += fixed;
+      if (end - offset < length && !context?.quoted) {
+        anomalies.push(anomaly("truncated", `ICMPv6 ${icmpv6TypeName(type)} options cut short by the capture`));
+      }
+      out.ndOptions = [];
+      while (at < limit) {
+        const units = bytes[at + 1] ?? 0;
+        if (units === 0 || at + units * 8 > limit) {
+          anomalies.push(
+            anomaly("bad-option", `ND option ${bytes[at]} has length ${units * 8} (${limit - at} bytes left)`),
+          );
+          out.complete = false;
+          break;
+        }
+        out.ndOptions.push({ type: bytes[at]!, data: bytes.slice(at + 2, at + units * 8) });
+        at += units * 8;
+      }
+      out.headerLength = at - offset;
+    }
+  }
+  const check = verifyTransportChecksum(bytes, offset, end, length, offset + CHECKSUM, IP_PROTOCOL_ICMPV6, context);
+  checksumStatus = check.status;
+  out.checksumStatus = checksumStatus;
+  if (check.status === "bad") {
+    anomalies.push(anomaly("bad-checksum", `ICMPv6 checksum 0x${hex4(checksum)}, expected 0x${hex4(check.expected)}`));
+  }
+  return out;
+}
+
+export function encodeIcmpv6(fields: Icmpv6Fields, payload: Uint8Array, pseudo?: PseudoHeader): Uint8Array {
+  const body: number[] = [];
+  if (fields.reachableTime !== undefined || fields.retransTimer !== undefined) {
+    const b = new Uint8Array(8);
+    writeU32(b, 0, fields.reachableTime ?? 0);
+    writeU32(b, 4, fields.retransTimer ?? 0);
+    body.push(...b);
+  }
+  if (fields.target !== undefined) body.push(...parseIpv6(fields.target));
+  if (fields.destination !== undefined) body.push(...parseIpv6(fields.destination));
+  for (const option of fields.ndOptions ?? []) {
+    const size = Math.ceil((option.data.length + 2) / 8) * 8;
+    const b = new Uint8Array(size);
+    b[0] = option.type;
+    b[1] = size / 8;
+    b.set(option.data.subarray(0, size - 2), 2);
+    body.push(...b);
+  }
+  const out = new Uint8Array(ICMPV6_HEADER_SIZE + body.length + payload.length);
+  out[TYPE] = fields.type;
+  out[CODE] = fields.code;
+  const rest =
+    fields.id !== undefined || fields.seq !== undefined
+      ? ((((fields.id ?? 0) & 0xffff) << 16) | ((fields.seq ?? 0) & 0xffff)) >>> 0
+      : (fields.rest ?? 0) >>> 0;
+  writeU32(out, REST, rest);
+  out.set(body, BODY);
+  out.set(payload, BODY + body.length);
+  const checksum =
+    fields.checksum ??
+    (pseudo === undefined
+      ? 0
+      : internetChecksum(out, 0, out.length, pseudoHeaderSum(pseudo, IP_PROTOCOL_ICMPV6, out.length)));
+  writeU16(out, CHECKSUM, checksum);
+  return out;
+}
+
+const typeNames = new Map<number, string>([
+  [1, "dest-unreach"],
+  [2, "packet-too-big"],
+  [3, "time-exceeded"],
+  [4, "parameter-problem"],
+  [128, "echo-request"],
+  [129, "echo-reply"],
+  [130, "mld-query"],
+  [131, "mld-report"],
+  [132, "mld-done"],
+  [133, "router-solicitation"],
+  [134, "router-advertisement"],
+  [135, "neighbor-solicitation"],
+  [136, "neighbor-advertisement"],
+  [137, "redirect"],
+  [143, "mldv2-report"],
+]);
+
+export function icmpv6TypeName(type: number): string {
+  return typeNames.get(type) ?? `type-${type}`;
+}
+
+export function icmpv6CodeName(type: number, code: number): string {
+  if (type === 1) {
+    return (
+      [
+        "no-route",
+        "administratively-prohibited",
+        "beyond-scope",
+        "address-unreachable",
+        "port-unreachable",
+        "source-policy-failed",
+        "reject-route",
+      ][code] ?? `code-${code}`
+    );
+  }
+  if (type === 3) return ["hop-limit-exceeded", "reassembly-time-exceeded"][code] ?? `code-${code}`;
+  if (type === 4)
+    return ["erroneous-header-field", "unrecognized-next-header", "unrecognized-option"][code] ?? `code-${code}`;
+  return code === 0 ? "" : `code-${code}`;
+}
+
+export function describeIcmpv6Rest(type: number, rest: number): string {
+  if (type === 128 || type === 129) return `id ${rest >>> 16}, seq ${rest & 0xffff}`;
+  if (type === 2) return `MTU ${rest}`;
+  if (type === 4) return `pointer ${rest}`;
+  if (type === NdType.NA) {
+    const flags = [rest & 0x80000000 ? "R" : "", rest & 0x40000000 ? "S" : "", rest & 0x20000000 ? "O" : ""].join("");
+    return `flags ${flags || "none"}`;
+  }
+  if (type === NdType.RA) {
+    return `cur hop limit ${rest >>> 24}, flags 0x${((rest >>> 16) & 0xff).toString(16)}, router lifetime ${rest & 0xffff}s`;
+  }
+  return rest === 0 ? "reserved" : `0x${rest.toString(16).padStart(8, "0")}`;
+}
+
+const ndOptionNames = new Map<number, string>([
+  [1, "source link-layer address"],
+  [2, "target link-layer address"],
+  [3, "prefix information"],
+  [4, "redirected header"],
+  [5, "MTU"],
+  [25, "recursive DNS server"],
+]);
+
+export function describeNdOption(option: NdOption): string {
+  const name = ndOptionNames.get(option.type) ?? `option ${option.type}`;
+  const d = option.data;
+  if ((option.type === 1 || option.type === 2) && d.length >= 6) return `${name} ${formatMac(d, 0)}`;
+  if (option.type === 5) return `${name} ${readU32(d, 2)}`;
+  if (option.type === 3 && d.length >= 30) {
+    return `${name} ${formatIpv6(d, 14)}/${d[0]} valid ${readU32(d, 2)}s preferred ${readU32(d, 6)}s`;
+  }
+  return `${name} ${formatHex(d)}`;
+}
+
+/** ND option with a link-layer address (type 1 source, 2 target). */
+export function ndLinkAddressOption(type: 1 | 2, mac: Uint8Array): NdOption {
+  return { type, data: mac };
+}

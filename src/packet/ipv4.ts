@@ -1,0 +1,389 @@
+import { formatIpv4, parseIpv4 } from "./address-text.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
+import { readU16, readU32, writeU16 } from "./byte-order.ts";
+import { checksumVerifies, internetChecksum } from "./checksum.ts";
+
+/*
+ * IPv4 header (RFC 791 §3.1):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |Version|  IHL  |Type of Service|          Total Length         |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |         Identification        |Flags|      Fragment Offset    |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Time to Live |    Protocol   |         Header Checksum       |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                       Source Address                          |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    Destination Address                        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                    Options                    |    Padding    |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * Flags: bit 0 reserved ("evil bit", RFC 3514), bit 1 DF, bit 2 MF. Type of Service is
+ * DSCP (6 bits, RFC 2474) + ECN (2 bits, RFC 3168).
+ */
+
+const VERSION_IHL = 0;
+const TOS = 1;
+const TOTAL_LENGTH = 2;
+const IDENTIFICATION = 4;
+const FLAGS_FRAGMENT = 6;
+const TTL = 8;
+const PROTOCOL = 9;
+const CHECKSUM = 10;
+const SOURCE = 12;
+const DESTINATION = 16;
+const OPTIONS = 20;
+export const IPV4_HEADER_SIZE = 20;
+export const IPV4_MAX_HEADER_SIZE = 60;
+
+export const Ipv4OptionType = {
+  EOL: 0,
+  NOP: 1,
+  SECURITY: 130,
+  LSRR: 131,
+  EXTENDED_SECURITY: 133,
+  COMMERCIAL_SECURITY: 134,
+  RECORD_ROUTE: 7,
+  STREAM_ID: 136,
+  SSRR: 137,
+  TIMESTAMP: 68,
+  TRACEROUTE: 82,
+  ROUTER_ALERT: 148,
+  QUICK_START: 25,
+} as const;
+
+const optionNames = new Map<number, string>([
+  [0, "End of Option List"],
+  [1, "No-Operation"],
+  [7, "Record Route"],
+  [25, "Quick-Start"],
+  [68, "Timestamp"],
+  [82, "Traceroute"],
+  [130, "Security"],
+  [131, "Loose Source Route"],
+  [133, "Extended Security"],
+  [134, "Commercial Security"],
+  [136, "Stream ID"],
+  [137, "Strict Source Route"],
+  [148, "Router Alert"],
+]);
+
+/**
+ * One option as on the wire: `type`, then (except EOL/NOP) a length byte = data.length + 2, then `data`.
+ * EOL carries the rest of the option area (padding) as `data`, so re-encoding is byte-exact.
+ * `raw` marks an option whose length byte was impossible: `data` is then every byte after the
+ * type byte, written back verbatim.
+ */
+export interface Ipv4Option {
+  type: number;
+  data: Uint8Array;
+  raw?: boolean;
+}
+
+export interface Ipv4Fields {
+  version: number;
+  /** Header length in 32-bit words; computed from the options when undefined. */
+  ihl?: number;
+  /** DSCP << 2 | ECN. */
+  tos: number;
+  /** Computed from header + payload when undefined. */
+  totalLength?: number;
+  id: number;
+  /** Reserved flag bit (must be 0). */
+  reserved: number;
+  /** Don't Fragment, 0 or 1. */
+  df: number;
+  /** More Fragments, 0 or 1. */
+  mf: number;
+  /** Fragment offset in 8-byte units. */
+  fragOffset: number;
+  ttl: number;
+  /** Filled by the builder from the next layer. */
+  protocol?: number;
+  /** Computed when undefined (set it to craft a bad checksum). */
+  checksum?: number;
+  src: string;
+  dst: string;
+  options: Ipv4Option[];
+}
+
+export interface DecodedIpv4 extends Ipv4Fields, DecodeInfo {
+  ihl: number;
+  totalLength: number;
+  checksum: number;
+  protocol: number;
+  checksumStatus: ChecksumStatus;
+  /** True for any fragment (MF set or offset > 0). */
+  fragment: boolean;
+}
+
+export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): DecodedIpv4 {
+  const available = end - offset;
+  const anomalies: LayerAnomaly[] = [];
+  const vihl = bytes[offset + VERSION_IHL] ?? 0;
+  const version = vihl >> 4;
+  const ihl = vihl & 0x0f;
+  const headerBytes = ihl * 4;
+  const totalLength = readU16(bytes, offset + TOTAL_LENGTH);
+  const flags = readU16(bytes, offset + FLAGS_FRAGMENT);
+  let complete = true;
+  if (available < IPV4_HEADER_SIZE) {
+    anomalies.push(anomaly("truncated", `IPv4 header needs 20 bytes, ${available} captured`));
+    complete = false;
+  } else if (version !== 4) {
+    anomalies.push(anomaly("bad-version", `IPv4 header has version ${version}`));
+  }
+  if (complete && ihl < 5) {
+    anomalies.push(anomaly("bad-length", `header length ${headerBytes} bytes (IHL ${ihl}) < 20`));
+    complete = false;
+  } else if (complete && available < headerBytes) {
+    anomalies.push(anomaly("truncated", `IPv4 header with options needs ${headerBytes} bytes, ${available} captured`));
+    complete = false;
+  }
+  if (complete && totalLength < headerBytes) {
+    anomalies.push(anomaly("bad-length", `total length ${totalLength} < header length ${headerBytes}`));
+  }
+  const checksum = readU16(bytes, offset + CHECKSUM);
+  let checksumStatus: ChecksumStatus = "unverified";
+  let options: Ipv4Option[] = [];
+  if (complete) {
+    checksumStatus = checksumVerifies(bytes, offset, offset + headerBytes) ? "good" : "bad";
+    if (checksumStatus === "bad") {
+      const expected = computeIpv4Checksum(bytes, offset, headerBytes);
+      anomalies.push(anomaly("bad-checksum", `IPv4 header checksum 0x${hex4(checksum)}, expected 0x${hex4(expected)}`));
+    }
+    options = decodeIpv4Options(bytes, offset + OPTIONS, offset + headerBytes, anomalies);
+  }
+  const fragOffset = flags & 0x1fff;
+  const mf = (flags >> 13) & 1;
+  return {
+    version,
+    ihl,
+    tos: bytes[offset + TOS] ?? 0,
+    totalLength,
+    id: readU16(bytes, offset + IDENTIFICATION),
+    reserved: flags >> 15,
+    df: (flags >> 14) & 1,
+    mf,
+    fragOffset,
+    ttl: bytes[offset + TTL] ?? 0,
+    protocol: bytes[offset + PROTOCOL] ?? 0,
+    checksum,
+    src: formatIpv4(bytes, offset + SOURCE),
+    dst: formatIpv4(bytes, offset + DESTINATION),
+    options,
+    checksumStatus,
+    fragment: mf === 1 || fragOffset > 0,
+    headerLength: complete ? headerBytes : Math.max(0, Math.min(available, IPV4_HEADER_SIZE)),
+    complete,
+    anomalies,
+  };
+}
+
+function computeIpv4Checksum(bytes: Uint8Array, offset: number, headerBytes: number): number {
+  const copy = bytes.slice(offset, offset + headerBytes);
+  copy[CHECKSUM] = 0;
+  copy[CHECKSUM + 1] = 0;
+  return internetChecksum(copy, 0, headerBytes);
+}
+
+function decodeIpv4Options(bytes: Uint8Array, start: number, end: number, anomalies: LayerAnomaly[]): Ipv4Option[] {
+  const options: Ipv4Option[] = [];
+  let at = start;
+  while (at < end) {
+    const type = bytes[at]!;
+    if (type === Ipv4OptionType.EOL) {
+      options.push({ type, data: bytes.slice(at + 1, end) });
+      break;
+    }
+    if (type === Ipv4OptionType.NOP) {
+      options.push({ type, data: new Uint8Array(0) });
+      at++;
+      continue;
+    }
+    const length = at + 1 < end ? bytes[at + 1]! : 0;
+    if (length < 2 || at + length > end) {
+      anomalies.push(anomaly("bad-option", `IPv4 option ${type} has length ${length} (${end - at} bytes left)`));
+      options.push({ type, data: bytes.slice(at + 1, end), raw: true });
+      break;
+    }
+    if (!optionNames.has(type)) anomalies.push(anomaly("unknown-option", `IPv4 option type ${type}`));
+    options.push({ type, data: bytes.slice(at + 2, at + length) });
+    at += length;
+  }
+  return options;
+}
+
+/** The option area bytes (not yet padded). */
+export function encodeIpv4Options(options: readonly Ipv4Option[]): Uint8Array {
+  const parts: number[] = [];
+  for (const option of options) {
+    parts.push(option.type);
+    if (!(option.raw || option.type === Ipv4OptionType.EOL || option.type === Ipv4OptionType.NOP)) {
+      parts.push(option.data.length + 2);
+    }
+    for (const b of option.data) parts.push(b);
+  }
+  return Uint8Array.from(parts);
+}
+
+export function ipv4HeaderSize(fields: Pick<Ipv4Fields, "options">): number {
+  const optionBytes = encodeIpv4Options(fields.options).length;
+  return IPV4_HEADER_SIZE + Math.ceil(optionBytes / 4) * 4;
+}
+
+export function encodeIpv4(fields: Ipv4Fields, payload: Uint8Array): Uint8Array {
+  const optionBytes = encodeIpv4Options(fields.options);
+  const headerBytes = IPV4_HEADER_SIZE + Math.ceil(optionBytes.length / 4) * 4;
+  const out = new Uint8Array(headerBytes + payload.length);
+  const ihl = fields.ihl ?? headerBytes / 4;
+  out[VERSION_IHL] = ((fields.version & 0x0f) << 4) | (ihl & 0x0f);
+  out[TOS] = fields.tos;
+  writeU16(out, TOTAL_LENGTH, fields.totalLength ?? headerBytes + payload.length);
+  writeU16(out, IDENTIFICATION, fields.id);
+  writeU16(
+    out,
+    FLAGS_FRAGMENT,
+    ((fields.reserved & 1) << 15) | ((fields.df & 1) << 14) | ((fields.mf & 1) << 13) | (fields.fragOffset & 0x1fff),
+  );
+  out[TTL] = fields.ttl;
+  out[PROTOCOL] = fields.protocol ?? 0;
+  out.set(parseIpv4(fields.src), SOURCE);
+  out.set(parseIpv4(fields.dst), DESTINATION);
+  out.set(optionBytes, OPTIONS);
+  writeU16(out, CHECKSUM, fields.checksum ?? internetChecksum(out, 0, headerBytes));
+  out.set(payload, headerBytes);
+  return out;
+}
+
+/** Option helpers for the builder. */
+export const ipv4Option = {
+  eol: (padding = 0): Ipv4Option => ({ type: 0, data: new Uint8Array(padding) }),
+  nop: (): Ipv4Option => ({ type: 1, data: new Uint8Array(0) }),
+  routerAlert: (value = 0): Ipv4Option => ({ type: 148, data: Uint8Array.of(value >> 8, value & 0xff) }),
+  /** Record Route with room for `slots` addresses (pointer 4, empty slots). */
+  recordRoute: (slots = 9, addresses: readonly string[] = []): Ipv4Option =>
+    routeOption(7, slots, addresses, 4 + 4 * addresses.length),
+  lsrr: (addresses: readonly string[]): Ipv4Option => routeOption(131, addresses.length, addresses, 4),
+  ssrr: (addresses: readonly string[]): Ipv4Option => routeOption(137, addresses.length, addresses, 4),
+  /** Timestamp option, flag 0 (timestamps only), with room for `slots` entries. */
+  timestamp: (slots = 4, values: readonly number[] = []): Ipv4Option => {
+    const data = new Uint8Array(2 + 4 * slots);
+    data[0] = 5 + 4 * values.length;
+    data[1] = 0;
+    values.forEach((v, i) => {
+      new DataView(data.buffer).setUint32(2 + 4 * i, v >>> 0);
+    });
+    return { type: 68, data };
+  },
+};
+
+function routeOption(type: number, slots: number, addresses: readonly string[], pointer: number): Ipv4Option {
+  const data = new Uint8Array(1 + 4 * Math.max(slots, addresses.length));
+  data[0] = pointer;
+  addresses.forEach((a, i) => {
+    data.set(parseIpv4(a), 1 + 4 * i);
+  });
+  return { type, data };
+}
+
+export function ipv4OptionName(type: number): string {
+  return optionNames.get(type) ?? `unknown (${type})`;
+}
+
+/** Human description of an option's contents (pointer, route, timestamps, …). */
+export function describeIpv4Option(option: Ipv4Option): string {
+  const d = option.data;
+  const name = ipv4OptionName(option.type);
+  if (option.raw) return `${name}, malformed: ${d.length} bytes kept verbatim`;
+  switch (option.type) {
+    case 0:
+      return d.length > 0 ? `${name} (+${d.length} padding bytes)` : name;
+    case 1:
+      return name;
+    case 7:
+    case 131:
+    case 137: {
+      const route: string[] = [];
+      for (let i = 1; i + 4 <= d.length; i += 4) route.push(formatIpv4(d, i));
+      return `${name}: pointer ${d[0] ?? 0}, route ${route.join(" ")}`;
+    }
+    case 68: {
+      const flag = (d[1] ?? 0) & 0x0f;
+      const stamps: string[] = [];
+      const step = flag === 0 ? 4 : 8;
+      for (let i = 2; i + step <= d.length; i += step) {
+        stamps.push(flag === 0 ? String(readU32(d, i)) : `${formatIpv4(d, i)}@${readU32(d, i + 4)}`);
+      }
+      return `${name}: pointer ${d[0] ?? 0}, overflow ${(d[1] ?? 0) >> 4}, flag ${flag}, [${stamps.join(", ")}]`;
+    }
+    case 148:
+      return `${name}: value ${readU16(d, 0)}${readU16(d, 0) === 0 ? " (examine packet)" : ""}`;
+    default:
+      return `${name}, ${d.length} data bytes`;
+  }
+}
+
+const protocolNames = new Map<number, string>([
+  [0, "IPv6 Hop-by-Hop"],
+  [1, "ICMP"],
+  [2, "IGMP"],
+  [4, "IPv4-in-IP"],
+  [6, "TCP"],
+  [17, "UDP"],
+  [41, "IPv6"],
+  [43, "IPv6 Routing"],
+  [44, "IPv6 Fragment"],
+  [47, "GRE"],
+  [50, "ESP"],
+  [51, "AH"],
+  [58, "ICMPv6"],
+  [59, "No Next Header"],
+  [60, "IPv6 Destination Options"],
+  [89, "OSPF"],
+  [112, "VRRP"],
+  [132, "SCTP"],
+  [135, "Mobility"],
+]);
+
+export function ipProtocolName(protocol: number): string {
+  return protocolNames.get(protocol) ?? "unknown";
+}
+
+const ecnNames = ["Not-ECT", "ECT(1)", "ECT(0)", "CE"];
+
+export function describeTos(tos: number): string {
+  const dscp = tos >> 2;
+  const names: Record<number, string> = {
+    0: "CS0",
+    46: "EF",
+    34: "AF41",
+    26: "AF31",
+    18: "AF21",
+    10: "AF11",
+    8: "CS1",
+  };
+  return `DSCP ${names[dscp] ?? dscp}, ECN ${ecnNames[tos & 3]}`;
+}
+
+export function hex4(value: number): string {
+  return value.toString(16).padStart(4, "0");
+}
+
+/**
+ * The destination a transport pseudo-header uses (RFC 791 source routing, as tshark does): with an
+ * unfinished LSRR/SSRR option, the last address of the route; else the header's destination.
+ */
+export function ipv4FinalDestination(fields: Pick<Ipv4Fields, "dst" | "options">): string {
+  for (const option of fields.options) {
+    if (option.raw || (option.type !== Ipv4OptionType.LSRR && option.type !== Ipv4OptionType.SSRR)) continue;
+    const d = option.data;
+    const pointer = d[0] ?? 0;
+    const length = d.length + 2;
+    if (pointer <= length - 3 && d.length >= 5) return formatIpv4(d, 1 + Math.floor((d.length - 1) / 4 - 1) * 4);
+  }
+  return fields.dst;
+}

@@ -1,0 +1,327 @@
+import { formatHex, formatIpv6, parseIpv6 } from "./address-text.ts";
+import { anomaly, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
+
+/*
+ * IPv6 header (RFC 8200 §3):
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |Version| Traffic Class |           Flow Label                  |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |         Payload Length        |  Next Header  |   Hop Limit   |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                                                               |
+ * +                         Source Address (128 bits)             +
+ * |                                                               |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                                                               |
+ * +                      Destination Address (128 bits)           +
+ * |                                                               |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Extension headers (RFC 8200 §4) follow in order, each starting with
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Next Header  |  Hdr Ext Len  |  … (Hop-by-Hop 0, Routing 43, Destination Options 60:
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+      length in 8-octet units not counting the first 8)
+ * Fragment (44): Next Header, Reserved, Fragment Offset (13 bits) | Res (2) | M, Identification (32).
+ * AH (51, RFC 4302): Next Header, Payload Len (4-octet units minus 2), Reserved, SPI, Sequence, ICV.
+ */
+
+const VERSION_CLASS_FLOW = 0;
+const PAYLOAD_LENGTH = 4;
+const NEXT_HEADER = 6;
+const HOP_LIMIT = 7;
+const SOURCE = 8;
+const DESTINATION = 24;
+export const IPV6_HEADER_SIZE = 40;
+export const IPV6_MAX_EXTENSIONS = 8;
+
+export const Ipv6ExtensionType = {
+  HOP_BY_HOP: 0,
+  ROUTING: 43,
+  FRAGMENT: 44,
+  AH: 51,
+  DESTINATION: 60,
+  MOBILITY: 135,
+} as const;
+
+const extensionNames = new Map<number, string>([
+  [0, "Hop-by-Hop Options"],
+  [43, "Routing"],
+  [44, "Fragment"],
+  [51, "Authentication Header"],
+  [60, "Destination Options"],
+  [135, "Mobility"],
+]);
+
+export function isIpv6Extension(nextHeader: number): boolean {
+  return extensionNames.has(nextHeader);
+}
+
+/**
+ * One extension header as on the wire: `nextHeader`, the length byte, then `data` (everything
+ * after the first two bytes). `length` is the raw second byte (Hdr Ext Len; AH Payload Len;
+ * Fragment's reserved byte); both are computed when undefined. `data` is zero-padded to the
+ * header's 8- (or AH 4-) octet multiple on encode (zeros are Pad1 options).
+ */
+export interface Ipv6Extension {
+  type: number;
+  nextHeader?: number;
+  length?: number;
+  data: Uint8Array;
+}
+
+export interface Ipv6Fields {
+  version: number;
+  trafficClass: number;
+  flowLabel: number;
+  /** Computed (extensions + payload) when undefined. */
+  payloadLength?: number;
+  /** Type of the first extension header or the upper layer; filled by the builder. */
+  nextHeader?: number;
+  hopLimit: number;
+  src: string;
+  dst: string;
+  extensions: Ipv6Extension[];
+}
+
+export interface DecodedIpv6 extends Ipv6Fields, DecodeInfo {
+  payloadLength: number;
+  nextHeader: number;
+  extensions: Required<Ipv6Extension>[];
+  /** Protocol after the last extension header. */
+  upperProtocol: number;
+  /** From a Fragment header: offset in 8-octet units, M flag, identification. */
+  fragment: { offset: number; more: number; id: number } | undefined;
+}
+
+function extensionSize(type: number, lengthByte: number): number {
+  if (type === Ipv6ExtensionType.FRAGMENT) return 8;
+  if (type === Ipv6ExtensionType.AH) return (lengthByte + 2) * 4;
+  return (lengthByte + 1) * 8;
+}
+
+export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): DecodedIpv6 {
+  const available = end - offset;
+  const anomalies: LayerAnomaly[] = [];
+  const first = readU32(bytes, offset + VERSION_CLASS_FLOW);
+  const version = first >>> 28;
+  const payloadLength = readU16(bytes, offset + PAYLOAD_LENGTH);
+  const nextHeader = bytes[offset + NEXT_HEADER] ?? 0;
+  const complete = available >= IPV6_HEADER_SIZE;
+  const extensions: Required<Ipv6Extension>[] = [];
+  let upperProtocol = nextHeader;
+  let fragment: DecodedIpv6["fragment"];
+  let at = offset + IPV6_HEADER_SIZE;
+  if (!complete) {
+    anomalies.push(anomaly("truncated", `IPv6 header needs 40 bytes, ${available} captured`));
+  } else {
+    if (version !== 6) anomalies.push(anomaly("bad-version", `IPv6 header has version ${version}`));
+    const limit = Math.min(end, offset + IPV6_HEADER_SIZE + payloadLength);
+    while (isIpv6Extension(upperProtocol)) {
+      if (extensions.length >= IPV6_MAX_EXTENSIONS) {
+        anomalies.push(anomaly("too-deep", `more than ${IPV6_MAX_EXTENSIONS} IPv6 extension headers`));
+        break;
+      }
+      if (limit - at < 2) {
+        anomalies.push(anomaly("truncated", `IPv6 ${extensionName(upperProtocol)} header cut short`));
+        break;
+      }
+      const lengthByte = bytes[at + 1]!;
+      const size = extensionSize(upperProtocol, lengthByte);
+      if (at + size > limit) {
+        const within = offset + IPV6_HEADER_SIZE + payloadLength;
+        anomalies.push(
+          at + size > within
+            ? anomaly("bad-length", `IPv6 ${extensionName(upperProtocol)} header of ${size} bytes exceeds the payload`)
+            : anomaly("truncated", `IPv6 ${extensionName(upperProtocol)} header of ${size} bytes cut short`),
+        );
+        break;
+      }
+      const ext = {
+        type: upperProtocol,
+        nextHeader: bytes[at]!,
+        length: lengthByte,
+        data: bytes.slice(at + 2, at + size),
+      };
+      if (ext.type === Ipv6ExtensionType.FRAGMENT) {
+        const word = readU16(bytes, at + 2);
+        fragment = { offset: word >> 3, more: word & 1, id: readU32(bytes, at + 4) };
+      }
+      extensions.push(ext);
+      upperProtocol = ext.nextHeader;
+      at += size;
+    }
+  }
+  const headerLength = complete ? at - offset : Math.max(0, available);
+  return {
+    version,
+    trafficClass: (first >>> 20) & 0xff,
+    flowLabel: first & 0xfffff,
+    payloadLength,
+    nextHeader,
+    hopLimit: bytes[offset + HOP_LIMIT] ?? 0,
+    src: complete ? formatIpv6(bytes, offset + SOURCE) : "",
+    dst: complete ? formatIpv6(bytes, offset + DESTINATION) : "",
+    extensions,
+    upperProtocol,
+    fragment,
+    headerLength,
+    complete,
+    anomalies,
+  };
+}
+
+/** Encodes the extension chain; `upper` is the protocol after the last extension. */
+export function encodeIpv6Extensions(extensions: readonly Ipv6Extension[], upper: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  extensions.forEach((ext, i) => {
+    const unit = ext.type === Ipv6ExtensionType.AH ? 4 : 8;
+    const size =
+      ext.type === Ipv6ExtensionType.FRAGMENT ? 8 : Math.max(8, Math.ceil((ext.data.length + 2) / unit) * unit);
+    const out = new Uint8Array(size);
+    out[0] = ext.nextHeader ?? extensions[i + 1]?.type ?? upper;
+    out[1] =
+      ext.length ??
+      (ext.type === Ipv6ExtensionType.FRAGMENT ? 0 : ext.type === Ipv6ExtensionType.AH ? size / 4 - 2 : size / 8 - 1);
+    out.set(ext.data.subarray(0, size - 2), 2);
+    parts.push(out);
+  });
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function ipv6HeaderSize(fields: Pick<Ipv6Fields, "extensions">): number {
+  return IPV6_HEADER_SIZE + encodeIpv6Extensions(fields.extensions, 59).length;
+}
+
+/** `upper` (protocol after the extensions) defaults to `fields.nextHeader` when there are none. */
+export function encodeIpv6(fields: Ipv6Fields, payload: Uint8Array, upper = fields.nextHeader ?? 59): Uint8Array {
+  const extensionBytes = encodeIpv6Extensions(fields.extensions, upper);
+  const out = new Uint8Array(IPV6_HEADER_SIZE + extensionBytes.length + payload.length);
+  writeU32(
+    out,
+    VERSION_CLASS_FLOW,
+    (((fields.version & 0x0f) << 28) | ((fields.trafficClass & 0xff) << 20) | (fields.flowLabel & 0xfffff)) >>> 0,
+  );
+  writeU16(out, PAYLOAD_LENGTH, fields.payloadLength ?? extensionBytes.length + payload.length);
+  out[NEXT_HEADER] = fields.nextHeader ?? fields.extensions[0]?.type ?? upper;
+  out[HOP_LIMIT] = fields.hopLimit;
+  out.set(parseIpv6(fields.src), SOURCE);
+  out.set(parseIpv6(fields.dst), DESTINATION);
+  out.set(extensionBytes, IPV6_HEADER_SIZE);
+  out.set(payload, IPV6_HEADER_SIZE + extensionBytes.length);
+  return out;
+}
+
+/** Extension header helpers for the builder. */
+export const ipv6Extension = {
+  /** Hop-by-Hop options; default is a Router Alert (MLD, value 0) padded with PadN. */
+  hopByHop: (options: Uint8Array = Uint8Array.of(5, 2, 0, 0, 1, 0)): Ipv6Extension => ({ type: 0, data: options }),
+  destination: (options: Uint8Array = Uint8Array.of(1, 4, 0, 0, 0, 0)): Ipv6Extension => ({ type: 60, data: options }),
+  /** Routing type 0/2 style: routing type, segments left, reserved, addresses. */
+  routing: (addresses: readonly string[], routingType = 0, segmentsLeft = addresses.length): Ipv6Extension => {
+    const data = new Uint8Array(6 + 16 * addresses.length);
+    data[0] = routingType;
+    data[1] = segmentsLeft;
+    addresses.forEach((a, i) => {
+      data.set(parseIpv6(a), 6 + 16 * i);
+    });
+    return { type: 43, data };
+  },
+  fragment: (offset: number, more: number, id: number): Ipv6Extension => {
+    const data = new Uint8Array(6);
+    writeU16(data, 0, ((offset & 0x1fff) << 3) | (more & 1));
+    writeU32(data, 2, id);
+    return { type: 44, data };
+  },
+  /** AH with a 12-byte ICV (HMAC-96). */
+  ah: (spi: number, sequence: number, icv: Uint8Array = new Uint8Array(12)): Ipv6Extension => {
+    const data = new Uint8Array(10 + icv.length);
+    writeU32(data, 2, spi);
+    writeU32(data, 6, sequence);
+    data.set(icv, 10);
+    return { type: 51, data };
+  },
+};
+
+export function extensionName(type: number): string {
+  return extensionNames.get(type) ?? `unknown (${type})`;
+}
+
+const tlvOptionNames = new Map<number, string>([
+  [0, "Pad1"],
+  [1, "PadN"],
+  [5, "Router Alert"],
+  [0xc2, "Jumbo Payload"],
+  [0x04, "Tunnel Encapsulation Limit"],
+  [0xc9, "Home Address"],
+  [0x63, "RPL"],
+]);
+
+/** Human description of an extension's contents. */
+export function describeIpv6Extension(ext: Ipv6Extension): string {
+  const d = ext.data;
+  const name = extensionName(ext.type);
+  switch (ext.type) {
+    case 0:
+    case 60: {
+      const items: string[] = [];
+      for (let i = 0; i < d.length; ) {
+        const type = d[i]!;
+        if (type === 0) {
+          items.push("Pad1");
+          i++;
+          continue;
+        }
+        const length = d[i + 1] ?? 0;
+        const value = d.subarray(i + 2, i + 2 + length);
+        const label = tlvOptionNames.get(type) ?? `option ${type}`;
+        items.push(
+          type === 5 ? `${label} ${readU16(value, 0)}` : type === 1 ? `PadN ${length}` : `${label} ${formatHex(value)}`,
+        );
+        i += 2 + length;
+      }
+      return `${name}: ${items.join(", ")}`;
+    }
+    case 43: {
+      const routingType = d[0] ?? 0;
+      const addresses: string[] = [];
+      if (routingType === 0 || routingType === 2)
+        for (let i = 6; i + 16 <= d.length; i += 16) addresses.push(formatIpv6(d, i));
+      return `${name}: type ${routingType}, segments left ${d[1] ?? 0}${addresses.length > 0 ? `, ${addresses.join(" ")}` : ""}`;
+    }
+    case 44: {
+      const word = readU16(d, 0);
+      return `${name}: offset ${(word >> 3) * 8} bytes, M=${word & 1}, id 0x${readU32(d, 2).toString(16).padStart(8, "0")}`;
+    }
+    case 51:
+      return `${name}: SPI 0x${readU32(d, 2).toString(16).padStart(8, "0")}, sequence ${readU32(d, 6)}, ICV ${formatHex(d, 10)}`;
+    default:
+      return `${name}: ${d.length + 2} bytes`;
+  }
+}
+
+/**
+ * The destination a transport pseudo-header uses (RFC 8200 §8.1): with a Routing header whose
+ * segments left > 0 (types 0 and 2), its last address; else the header's destination.
+ */
+export function ipv6FinalDestination(fields: Pick<Ipv6Fields, "dst" | "extensions">): string {
+  for (const ext of fields.extensions) {
+    if (ext.type !== Ipv6ExtensionType.ROUTING) continue;
+    const d = ext.data;
+    const routingType = d[0] ?? 0;
+    if ((routingType === 0 || routingType === 2) && (d[1] ?? 0) > 0 && d.length >= 22) {
+      return formatIpv6(d, 6 + (Math.floor((d.length - 6) / 16) - 1) * 16);
+    }
+  }
+  return fields.dst;
+}

@@ -1,0 +1,353 @@
+import { QoelabError } from "../errors.ts";
+import { parseHex, parseIpv4, parseIpv6, parseMac } from "./address-text.ts";
+import * as build from "./builder.ts";
+import { type Ipv4Option, ipv4Option } from "./ipv4.ts";
+import { type Ipv6Extension, ipv6Extension } from "./ipv6.ts";
+import type { Packet } from "./packet.ts";
+import { type TcpOption, tcpOption } from "./tcp.ts";
+
+/**
+ * A one-line layer description for crafting packets from the command line, Scapy-like:
+ *
+ *   ether/ipv4(dst=10.77.0.2,ttl=3)/udp(dport=5004)/raw(hex=80000001)
+ *   ether/vlan(vlan=10)/ipv6/tcp(flags=S,options=mss:1460+sackok+ts:1:0+nop+wscale:7)
+ *
+ * Layers are separated by "/"; each takes `key=value` arguments named like the builder's fields
+ * (numbers in decimal or 0x hex). List values join items with "+": TCP `options` (mss:N, wscale:N,
+ * sackok, sack:L-R;L-R, ts:VAL:ECR, nop, eol), IPv4 `options` (nop, eol, ra, rr:SLOTS,
+ * ts:SLOTS, lsrr:A:B, ssrr:A:B), IPv6 `ext` (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ). `raw` takes
+ * `hex=`, `text=` or `size=`; `padding` takes `size=`. Values with "," ")" or "/" go in double quotes.
+ * Errors (`PACKET_BAD_LAYER_SPEC`) name the column and point at it.
+ */
+
+const LAYERS: Record<string, { make: (args: Record<string, unknown>) => Packet; fields: Record<string, Kind> }> = {};
+
+type Kind =
+  | "number"
+  | "string"
+  | "mac"
+  | "ip4"
+  | "ip6"
+  | "boolean"
+  | "flags"
+  | "tcp-options"
+  | "ip-options"
+  | "ip6-ext"
+  | "hex"
+  | "text";
+
+function define(names: string[], make: (args: Record<string, unknown>) => Packet, fields: Record<string, Kind>): void {
+  for (const name of names) LAYERS[name] = { make, fields };
+}
+
+define(["ether", "eth"], (a) => build.ether(a), { dst: "mac", src: "mac", type: "number" });
+define(["vlan", "dot1q"], (a) => build.vlan(a), { prio: "number", dei: "number", vlan: "number", type: "number" });
+define(["sll"], (a) => build.sll(a), {
+  pktType: "number",
+  hatype: "number",
+  addrLength: "number",
+  addr: "string",
+  protocol: "number",
+});
+define(["sll2"], (a) => build.sll2(a), {
+  pktType: "number",
+  hatype: "number",
+  addrLength: "number",
+  addr: "string",
+  protocol: "number",
+  ifindex: "number",
+  reserved: "number",
+});
+define(["loopback", "null"], (a) => build.loopback(a), { family: "number", byteOrder: "string" });
+define(["arp"], (a) => build.arp(a), {
+  op: "number",
+  hwSrc: "mac",
+  protoSrc: "ip4",
+  hwDst: "mac",
+  protoDst: "ip4",
+  hwType: "number",
+  protoType: "number",
+  hwLength: "number",
+  protoLength: "number",
+});
+define(["ipv4", "ip"], (a) => build.ipv4(a), {
+  src: "ip4",
+  dst: "ip4",
+  ttl: "number",
+  id: "number",
+  tos: "number",
+  df: "number",
+  mf: "number",
+  reserved: "number",
+  fragOffset: "number",
+  protocol: "number",
+  ihl: "number",
+  totalLength: "number",
+  checksum: "number",
+  version: "number",
+  options: "ip-options",
+});
+define(
+  ["ipv6", "ip6"],
+  ({ ext, ...rest }) => build.ipv6(ext === undefined ? rest : { ...rest, extensions: ext as Ipv6Extension[] }),
+  {
+    src: "ip6",
+    dst: "ip6",
+    hopLimit: "number",
+    trafficClass: "number",
+    flowLabel: "number",
+    nextHeader: "number",
+    payloadLength: "number",
+    version: "number",
+    ext: "ip6-ext",
+  },
+);
+define(["icmp"], (a) => build.icmp(a), {
+  type: "number",
+  code: "number",
+  id: "number",
+  seq: "number",
+  rest: "number",
+  checksum: "number",
+});
+define(["icmpv6", "icmp6"], (a) => build.icmpv6(a), {
+  type: "number",
+  code: "number",
+  id: "number",
+  seq: "number",
+  rest: "number",
+  checksum: "number",
+  target: "ip6",
+});
+define(["udp"], (a) => build.udp(a), { sport: "number", dport: "number", length: "number", checksum: "number" });
+define(["tcp"], (a) => build.tcp(a), {
+  sport: "number",
+  dport: "number",
+  seq: "number",
+  ack: "number",
+  flags: "flags",
+  window: "number",
+  urgentPointer: "number",
+  dataOffset: "number",
+  checksum: "number",
+  options: "tcp-options",
+});
+define(["rtp"], (a) => build.rtp(a), {
+  payloadType: "number",
+  sequence: "number",
+  timestamp: "number",
+  ssrc: "number",
+  marker: "boolean",
+  paddingLength: "number",
+  version: "number",
+});
+define(
+  ["raw"],
+  (a) => {
+    if (a.hex !== undefined) return build.raw({ hex: a.hex as string });
+    if (a.size !== undefined) return build.raw({ size: a.size as number });
+    return build.raw((a.text as string | undefined) ?? "");
+  },
+  { hex: "hex", text: "text", size: "number" },
+);
+define(["padding"], (a) => build.padding((a.size as number | undefined) ?? 0), { size: "number" });
+
+export const LAYER_SPEC_NAMES: readonly string[] = Object.keys(LAYERS);
+
+class SpecError extends QoelabError {
+  constructor(spec: string, column: number, message: string) {
+    super(
+      "PACKET_BAD_LAYER_SPEC",
+      `layer description, column ${column + 1}: ${message}\n  ${spec}\n  ${" ".repeat(column)}^`,
+      { column: column + 1, spec },
+    );
+  }
+}
+
+/** Parses a layer description into a built (not yet encoded) packet. */
+export function parseLayerSpec(spec: string): Packet {
+  let at = 0;
+  const fail = (message: string, column = at): never => {
+    throw new SpecError(spec, column, message);
+  };
+  const skipSpaces = () => {
+    while (spec[at] === " ") at++;
+  };
+  const parts: Packet[] = [];
+  skipSpaces();
+  if (at >= spec.length) fail("empty: expected a layer such as ether, ipv4, udp");
+  for (;;) {
+    skipSpaces();
+    const nameStart = at;
+    while (at < spec.length && /[A-Za-z0-9]/.test(spec[at]!)) at++;
+    const name = spec.slice(nameStart, at).toLowerCase();
+    if (name === "") fail(`expected a layer name, found ${describe(spec[at])}`);
+    const layer = LAYERS[name];
+    if (layer === undefined) fail(`unknown layer "${name}" (known: ${LAYER_SPEC_NAMES.join(", ")})`, nameStart);
+    const args: Record<string, unknown> = {};
+    skipSpaces();
+    if (spec[at] === "(") {
+      at++;
+      skipSpaces();
+      while (spec[at] !== ")") {
+        const keyStart = at;
+        while (at < spec.length && /[A-Za-z0-9_]/.test(spec[at]!)) at++;
+        const key = spec.slice(keyStart, at);
+        if (key === "") fail(`expected a field name or ")", found ${describe(spec[at])}`);
+        const kind = layer!.fields[key];
+        if (kind === undefined) {
+          fail(`${name} has no field "${key}" (fields: ${Object.keys(layer!.fields).join(", ")})`, keyStart);
+        }
+        skipSpaces();
+        if (spec[at] !== "=") fail(`expected "=" after ${key}, found ${describe(spec[at])}`);
+        at++;
+        skipSpaces();
+        const valueStart = at;
+        let value: string;
+        if (spec[at] === '"') {
+          const close = spec.indexOf('"', at + 1);
+          if (close < 0) fail("unterminated string");
+          value = spec.slice(at + 1, close);
+          at = close + 1;
+        } else {
+          while (at < spec.length && spec[at] !== "," && spec[at] !== ")" && spec[at] !== "/") at++;
+          value = spec.slice(valueStart, at).trim();
+        }
+        if (value === "") fail(`missing value for ${key}`, valueStart);
+        try {
+          args[key] = convert(kind!, value);
+        } catch (error) {
+          fail(`${name}.${key}: ${(error as Error).message}`, valueStart);
+        }
+        skipSpaces();
+        if (spec[at] === ",") {
+          at++;
+          skipSpaces();
+        } else if (spec[at] !== ")") fail(`expected "," or ")", found ${describe(spec[at])}`);
+      }
+      at++;
+    }
+    try {
+      parts.push(layer!.make(args));
+    } catch (error) {
+      fail(`${name}: ${(error as Error).message}`, nameStart);
+    }
+    skipSpaces();
+    if (at >= spec.length) break;
+    if (spec[at] !== "/") fail(`expected "/" between layers, found ${describe(spec[at])}`);
+    at++;
+  }
+  return build.stack(...parts);
+}
+
+function describe(ch: string | undefined): string {
+  return ch === undefined ? "the end" : `"${ch}"`;
+}
+
+function parseNumber(text: string): number {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new Error(`"${text}" is not a number (decimal or 0x hex)`);
+  return Number(text);
+}
+
+function convert(kind: Kind, value: string): unknown {
+  switch (kind) {
+    case "number":
+      return parseNumber(value);
+    case "boolean":
+      if (["1", "true", "yes"].includes(value)) return true;
+      if (["0", "false", "no"].includes(value)) return false;
+      throw new Error(`"${value}" is not a boolean (1/0, true/false)`);
+    case "flags":
+      if (!/^([FSRPAUECN]+|0x[0-9a-f]+|\d+)$/i.test(value))
+        throw new Error(`"${value}" is not TCP flags (letters FSRPAUECN or a number)`);
+      return value;
+    case "hex":
+      parseHex(value);
+      return value;
+    case "text":
+    case "string":
+      return value;
+    case "mac":
+      parseMac(value);
+      return value;
+    case "ip4":
+      parseIpv4(value);
+      return value;
+    case "ip6":
+      parseIpv6(value);
+      return value;
+    case "tcp-options":
+      return value.split("+").map(tcpOptionItem);
+    case "ip-options":
+      return value.split("+").map(ipOptionItem);
+    case "ip6-ext":
+      return value.split("+").map(extensionItem);
+  }
+}
+
+function tcpOptionItem(item: string): TcpOption {
+  const [kind, ...rest] = item.split(":");
+  const n = (i: number) => parseNumber(rest[i] ?? "");
+  switch (kind) {
+    case "mss":
+      return tcpOption.mss(n(0));
+    case "wscale":
+      return tcpOption.windowScale(n(0));
+    case "sackok":
+      return tcpOption.sackPermitted();
+    case "sack":
+      return tcpOption.sack(
+        (rest[0] ?? "").split(";").map((block) => {
+          const [left, right] = block.split("-");
+          return [parseNumber(left ?? ""), parseNumber(right ?? "")] as const;
+        }),
+      );
+    case "ts":
+      return tcpOption.timestamps(n(0), n(1));
+    case "nop":
+      return tcpOption.nop();
+    case "eol":
+      return tcpOption.eol(rest.length > 0 ? n(0) : 0);
+    default:
+      throw new Error(`unknown TCP option "${item}" (mss:N, wscale:N, sackok, sack:L-R;L-R, ts:VAL:ECR, nop, eol)`);
+  }
+}
+
+function ipOptionItem(item: string): Ipv4Option {
+  const [kind, ...rest] = item.split(":");
+  switch (kind) {
+    case "nop":
+      return ipv4Option.nop();
+    case "eol":
+      return ipv4Option.eol(rest.length > 0 ? parseNumber(rest[0]!) : 0);
+    case "ra":
+      return ipv4Option.routerAlert(rest.length > 0 ? parseNumber(rest[0]!) : 0);
+    case "rr":
+      return ipv4Option.recordRoute(rest.length > 0 ? parseNumber(rest[0]!) : 9);
+    case "ts":
+      return ipv4Option.timestamp(rest.length > 0 ? parseNumber(rest[0]!) : 4);
+    case "lsrr":
+      return ipv4Option.lsrr(rest);
+    case "ssrr":
+      return ipv4Option.ssrr(rest);
+    default:
+      throw new Error(`unknown IPv4 option "${item}" (nop, eol, ra, rr:SLOTS, ts:SLOTS, lsrr:A:B, ssrr:A:B)`);
+  }
+}
+
+function extensionItem(item: string): Ipv6Extension {
+  const [kind, ...rest] = item.split(":");
+  const n = (i: number, fallback: number) => (rest[i] === undefined ? fallback : parseNumber(rest[i]!));
+  switch (kind) {
+    case "hop":
+      return ipv6Extension.hopByHop();
+    case "dest":
+      return ipv6Extension.destination();
+    case "frag":
+      return ipv6Extension.fragment(n(0, 0), n(1, 0), n(2, 1));
+    case "ah":
+      return ipv6Extension.ah(n(0, 0x100), n(1, 1));
+    default:
+      throw new Error(`unknown IPv6 extension "${item}" (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ)`);
+  }
+}

@@ -1,0 +1,144 @@
+import { formatHex, parseHex } from "./address-text.ts";
+import { anomaly, type DecodeInfo } from "./anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
+
+/*
+ * Linux "cooked" capture headers (tcpdump.org linktypes LINUX_SLL = 113, LINUX_SLL2 = 276).
+ *
+ * SLL (16 bytes):
+ * +---------------+---------------+---------------+---------------+
+ * |         Packet type           |        ARPHRD_ type           |
+ * +---------------+---------------+---------------+---------------+
+ * |  Link-layer address length    |                               |
+ * +---------------+---------------+     Link-layer address        +
+ * |                        (8 bytes, zero padded)                 |
+ * +                               +---------------+---------------+
+ * |                               |        Protocol type          |
+ * +---------------+---------------+---------------+---------------+
+ *
+ * SLL2 (20 bytes):
+ * +---------------+---------------+---------------+---------------+
+ * |        Protocol type          |        Reserved (MBZ)         |
+ * +---------------+---------------+---------------+---------------+
+ * |                       Interface index                         |
+ * +---------------+---------------+---------------+---------------+
+ * |        ARPHRD_ type           |  Packet type  | Address length|
+ * +---------------+---------------+---------------+---------------+
+ * |                 Link-layer address (8 bytes)                  |
+ * +                                                               +
+ * |                                                               |
+ * +---------------+---------------+---------------+---------------+
+ */
+
+const SLL_PKTTYPE = 0;
+const SLL_HATYPE = 2;
+const SLL_HALEN = 4;
+const SLL_ADDR = 6;
+const SLL_PROTOCOL = 14;
+export const SLL_HEADER_SIZE = 16;
+
+const SLL2_PROTOCOL = 0;
+const SLL2_RESERVED = 2;
+const SLL2_IFINDEX = 4;
+const SLL2_HATYPE = 8;
+const SLL2_PKTTYPE = 10;
+const SLL2_HALEN = 11;
+const SLL2_ADDR = 12;
+export const SLL2_HEADER_SIZE = 20;
+
+const ADDRESS_FIELD = 8;
+
+export interface SllFields {
+  /** 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us. */
+  pktType: number;
+  /** ARPHRD_ type (1 Ethernet, 772 loopback, …). */
+  hatype: number;
+  /** Address length as written (may exceed 8; only 8 bytes are kept). */
+  addrLength: number;
+  /** The 8-byte address field as hex (zero padded). */
+  addr: string;
+  /** EtherType (or Linux protocol value for non-Ethernet payloads); the builder fills it. */
+  protocol?: number;
+}
+
+export interface Sll2Fields extends SllFields {
+  reserved: number;
+  ifindex: number;
+}
+
+export interface DecodedSll extends SllFields, DecodeInfo {
+  protocol: number;
+}
+export interface DecodedSll2 extends Sll2Fields, DecodeInfo {
+  protocol: number;
+}
+
+function truncated(name: string, size: number, available: number) {
+  return available >= size ? [] : [anomaly("truncated", `${name} header needs ${size} bytes, ${available} captured`)];
+}
+
+export function decodeSll(bytes: Uint8Array, offset: number, end: number): DecodedSll {
+  const available = end - offset;
+  return {
+    pktType: readU16(bytes, offset + SLL_PKTTYPE),
+    hatype: readU16(bytes, offset + SLL_HATYPE),
+    addrLength: readU16(bytes, offset + SLL_HALEN),
+    addr: available >= SLL_HEADER_SIZE ? formatHex(bytes, offset + SLL_ADDR, offset + SLL_ADDR + ADDRESS_FIELD) : "",
+    protocol: readU16(bytes, offset + SLL_PROTOCOL),
+    headerLength: Math.min(available, SLL_HEADER_SIZE),
+    complete: available >= SLL_HEADER_SIZE,
+    anomalies: truncated("Linux cooked (SLL)", SLL_HEADER_SIZE, available),
+  };
+}
+
+function writeAddress(out: Uint8Array, at: number, hex: string): void {
+  const address = parseHex(hex);
+  out.set(address.subarray(0, ADDRESS_FIELD), at);
+}
+
+export function encodeSll(fields: SllFields, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(SLL_HEADER_SIZE + payload.length);
+  writeU16(out, SLL_PKTTYPE, fields.pktType);
+  writeU16(out, SLL_HATYPE, fields.hatype);
+  writeU16(out, SLL_HALEN, fields.addrLength);
+  writeAddress(out, SLL_ADDR, fields.addr);
+  writeU16(out, SLL_PROTOCOL, fields.protocol ?? 0);
+  out.set(payload, SLL_HEADER_SIZE);
+  return out;
+}
+
+export function decodeSll2(bytes: Uint8Array, offset: number, end: number): DecodedSll2 {
+  const available = end - offset;
+  const complete = available >= SLL2_HEADER_SIZE;
+  return {
+    protocol: readU16(bytes, offset + SLL2_PROTOCOL),
+    reserved: readU16(bytes, offset + SLL2_RESERVED),
+    ifindex: readU32(bytes, offset + SLL2_IFINDEX),
+    hatype: readU16(bytes, offset + SLL2_HATYPE),
+    pktType: bytes[offset + SLL2_PKTTYPE] ?? 0,
+    addrLength: bytes[offset + SLL2_HALEN] ?? 0,
+    addr: complete ? formatHex(bytes, offset + SLL2_ADDR, offset + SLL2_ADDR + ADDRESS_FIELD) : "",
+    headerLength: Math.min(available, SLL2_HEADER_SIZE),
+    complete,
+    anomalies: truncated("Linux cooked (SLL2)", SLL2_HEADER_SIZE, available),
+  };
+}
+
+export function encodeSll2(fields: Sll2Fields, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(SLL2_HEADER_SIZE + payload.length);
+  writeU16(out, SLL2_PROTOCOL, fields.protocol ?? 0);
+  writeU16(out, SLL2_RESERVED, fields.reserved);
+  writeU32(out, SLL2_IFINDEX, fields.ifindex);
+  writeU16(out, SLL2_HATYPE, fields.hatype);
+  out[SLL2_PKTTYPE] = fields.pktType;
+  out[SLL2_HALEN] = fields.addrLength;
+  writeAddress(out, SLL2_ADDR, fields.addr);
+  out.set(payload, SLL2_HEADER_SIZE);
+  return out;
+}
+
+const packetTypeNames = ["unicast to us", "broadcast", "multicast", "unicast to another host", "sent by us"];
+
+export function sllPacketTypeName(pktType: number): string {
+  return packetTypeNames[pktType] ?? "unknown";
+}

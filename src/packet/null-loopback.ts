@@ -1,0 +1,62 @@
+import { anomaly, type DecodeInfo } from "./anomaly.ts";
+
+/*
+ * BSD loopback encapsulation (tcpdump.org LINKTYPE_NULL = 0, LINKTYPE_LOOP = 108):
+ *
+ * +---------------+---------------+---------------+---------------+
+ * |          Address family (AF_INET = 2, AF_INET6 = 24/28/30)     |
+ * +---------------+---------------+---------------+---------------+
+ * NULL writes the 32-bit family in the capturing host's byte order, LOOP in network order.
+ * Families are small, so a non-zero first byte means little-endian.
+ */
+
+const FAMILY = 0;
+export const LOOPBACK_HEADER_SIZE = 4;
+
+export const AddressFamily = { INET: 2, INET6_BSD: 24, INET6_FREEBSD: 28, INET6_DARWIN: 30 } as const;
+
+export interface LoopbackFields {
+  /** Address family; the builder fills it from the next layer. */
+  family?: number;
+  /** Byte order the family was (or is to be) written in. */
+  byteOrder: "be" | "le";
+}
+
+export interface DecodedLoopback extends LoopbackFields, DecodeInfo {
+  family: number;
+}
+
+export function decodeLoopback(bytes: Uint8Array, offset: number, end: number): DecodedLoopback {
+  const available = end - offset;
+  const complete = available >= LOOPBACK_HEADER_SIZE;
+  const b = (i: number) => bytes[offset + FAMILY + i] ?? 0;
+  const littleEndian = b(0) !== 0 && b(3) === 0;
+  const family = littleEndian
+    ? (b(0) | (b(1) << 8) | (b(2) << 16) | (b(3) << 24)) >>> 0
+    : ((b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3)) >>> 0;
+  return {
+    family,
+    byteOrder: littleEndian ? "le" : "be",
+    headerLength: Math.min(available, LOOPBACK_HEADER_SIZE),
+    complete,
+    anomalies: complete ? [] : [anomaly("truncated", `loopback header needs 4 bytes, ${available} captured`)],
+  };
+}
+
+export function encodeLoopback(fields: LoopbackFields, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(LOOPBACK_HEADER_SIZE + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(FAMILY, (fields.family ?? 0) >>> 0, fields.byteOrder === "le");
+  out.set(payload, LOOPBACK_HEADER_SIZE);
+  return out;
+}
+
+export function isInet6Family(family: number): boolean {
+  return family === 24 || family === 28 || family === 30 || family === 10;
+}
+
+export function addressFamilyName(family: number): string {
+  if (family === AddressFamily.INET) return "AF_INET (IPv4)";
+  if (isInet6Family(family)) return "AF_INET6 (IPv6)";
+  return "unknown";
+}

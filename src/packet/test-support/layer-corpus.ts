@@ -1,0 +1,214 @@
+import { parseIpv6, parseMac } from "../address-text.ts";
+import {
+  arp,
+  ether,
+  icmp,
+  icmpv6,
+  ipv4,
+  ipv6,
+  loopback,
+  padding,
+  raw,
+  rtp,
+  sll,
+  sll2,
+  stack,
+  tcp,
+  udp,
+  vlan,
+} from "../builder.ts";
+import { ipv4Option } from "../ipv4.ts";
+import { ipv6Extension } from "../ipv6.ts";
+import type { Packet } from "../packet.ts";
+import { tcpOption } from "../tcp.ts";
+
+/**
+ * Built packets that together use every layer, every option helper and the auto-filled fields,
+ * plus a few crafted-wrong ones (bad checksums, zero UDP checksum). Grouped by link type so each
+ * group can be written to one pcap.
+ */
+export function layerCorpus(): Packet[] {
+  const allTcpOptions = [
+    tcpOption.mss(1460),
+    tcpOption.sackPermitted(),
+    tcpOption.timestamps(123456, 0),
+    tcpOption.nop(),
+    tcpOption.windowScale(7),
+  ];
+  const prefixInfo = new Uint8Array(30);
+  prefixInfo[0] = 64;
+  prefixInfo[1] = 0xc0;
+  new DataView(prefixInfo.buffer).setUint32(2, 86400);
+  new DataView(prefixInfo.buffer).setUint32(6, 14400);
+  prefixInfo.set(parseIpv6("fd00:77:5::"), 14);
+  const naFlags = 0x60000000; // S and O
+  return [
+    stack(
+      ether(),
+      ipv4({ id: 0x1234, df: 1, options: [ipv4Option.routerAlert()] }),
+      udp({ dport: 5004 }),
+      raw("hello"),
+    ),
+    stack(
+      ether(),
+      vlan({ vlan: 10, prio: 5 }),
+      ipv6({ flowLabel: 0x12345 }),
+      tcp({ flags: "S", seq: 3_000_000_000, options: allTcpOptions }),
+    ),
+    stack(ether(), ipv4({ tos: 0xb8 }), tcp({ flags: "SA", seq: 7, ack: 3_000_000_001, options: allTcpOptions })),
+    stack(
+      ether(),
+      ipv4(),
+      tcp({
+        flags: "A",
+        seq: 8,
+        ack: 1,
+        options: [
+          tcpOption.nop(),
+          tcpOption.nop(),
+          tcpOption.sack([
+            [100, 200],
+            [300, 400],
+          ]),
+        ],
+      }),
+    ),
+    stack(
+      ether(),
+      ipv4(),
+      tcp({ flags: "FPAU", urgentPointer: 3, options: [tcpOption.other(99, Uint8Array.of(1, 2)), tcpOption.eol(3)] }),
+      raw("data"),
+    ),
+    stack(ether(), ipv4({ mf: 1, id: 77 }), udp({ length: 1008 }), raw({ size: 32 })),
+    stack(ether(), ipv4({ fragOffset: 125, id: 77, protocol: 17 }), raw({ size: 16 })),
+    stack(
+      ether(),
+      ipv4({
+        options: [
+          ipv4Option.nop(),
+          ipv4Option.recordRoute(3, ["10.77.0.9"]),
+          ipv4Option.timestamp(2, [1000]),
+          ipv4Option.eol(3),
+        ],
+      }),
+      icmp({ id: 0x4242, seq: 7 }),
+      raw("ping"),
+    ),
+    stack(
+      ether(),
+      ipv4({ options: [ipv4Option.lsrr(["10.77.0.5", "10.77.0.6"]), ipv4Option.eol()] }),
+      icmp({ type: 0, id: 1, seq: 2 }),
+    ),
+    stack(
+      ether(),
+      ipv4({ options: [ipv4Option.ssrr(["10.77.0.5"]), ipv4Option.eol()] }),
+      udp({ sport: 40000, dport: 9 }),
+    ),
+    stack(
+      ether(),
+      ipv4({ src: "10.77.0.2", dst: "10.77.0.1" }),
+      icmp({ type: 3, code: 3 }),
+      ipv4({ src: "10.77.0.1", dst: "10.77.0.2" }),
+      udp({ sport: 41000, dport: 9 }),
+      raw("quoted"),
+    ),
+    stack(
+      ether(),
+      ipv4({ src: "10.77.0.254", dst: "10.77.0.1" }),
+      icmp({ type: 11, code: 0 }),
+      ipv4({ ttl: 1 }),
+      tcp({ flags: "S", options: allTcpOptions }),
+    ),
+    stack(ether(), ipv4(), icmp({ type: 3, code: 4, rest: 1400 }), ipv4({ df: 1 }), udp(), raw({ size: 8 })),
+    stack(ether({ dst: "ff:ff:ff:ff:ff:ff" }), arp(), padding(18)),
+    stack(
+      ether(),
+      arp({
+        op: 2,
+        hwSrc: "02:00:00:00:00:02",
+        protoSrc: "10.77.0.2",
+        hwDst: "02:00:00:00:00:01",
+        protoDst: "10.77.0.1",
+      }),
+    ),
+    stack(ether({ type: 0x88a8 }), vlan({ vlan: 100 }), vlan({ vlan: 20 }), ipv4(), udp(), raw("qinq")),
+    stack(ether(), ipv4(), tcp({ flags: "A", seq: 1, ack: 1 }), padding(6)),
+    stack(
+      ether(),
+      ipv6({ extensions: [ipv6Extension.hopByHop(), ipv6Extension.destination(), ipv6Extension.fragment(0, 1, 7)] }),
+      udp(),
+      raw({ size: 16 }),
+    ),
+    stack(ether(), ipv6({ extensions: [ipv6Extension.routing(["fd00:77::9"], 0, 0)] }), udp(), raw("rt")),
+    stack(
+      ether(),
+      ipv6({ extensions: [ipv6Extension.ah(0x1000, 5)] }),
+      tcp({ flags: "PA", seq: 10, ack: 20 }),
+      raw("ah"),
+    ),
+    stack(ether(), ipv6(), icmpv6({ id: 9, seq: 3 }), raw("ping6")),
+    stack(ether(), ipv6(), icmpv6({ type: 129, id: 9, seq: 3 }), raw("ping6")),
+    stack(
+      ether({ dst: "33:33:ff:00:00:02" }),
+      ipv6({ dst: "ff02::1:ff00:2", hopLimit: 255 }),
+      icmpv6({ type: 135, target: "fd00:77::2", ndOptions: [{ type: 1, data: parseMac("02:00:00:00:00:01") }] }),
+    ),
+    stack(
+      ether(),
+      ipv6({ src: "fd00:77::2", dst: "fd00:77::1", hopLimit: 255 }),
+      icmpv6({
+        type: 136,
+        rest: naFlags,
+        target: "fd00:77::2",
+        ndOptions: [{ type: 2, data: parseMac("02:00:00:00:00:02") }],
+      }),
+    ),
+    stack(
+      ether(),
+      ipv6({ src: "fe80::1", dst: "ff02::2", hopLimit: 255 }),
+      icmpv6({ type: 133, rest: 0, ndOptions: [] }),
+    ),
+    stack(
+      ether(),
+      ipv6({ src: "fe80::2", dst: "ff02::1", hopLimit: 255 }),
+      icmpv6({
+        type: 134,
+        rest: (64 << 24) | 1800,
+        reachableTime: 0,
+        retransTimer: 0,
+        ndOptions: [
+          { type: 3, data: prefixInfo },
+          { type: 5, data: Uint8Array.of(0, 0, 0, 0, 5, 0xdc) },
+        ],
+      }),
+    ),
+    stack(
+      ether(),
+      ipv6({ src: "fd00:77::2", dst: "fd00:77::1" }),
+      icmpv6({ type: 1, code: 4, rest: 0 }),
+      ipv6(),
+      udp({ sport: 42000, dport: 9 }),
+      raw("q6"),
+    ),
+    stack(
+      ether(),
+      ipv4(),
+      udp({ sport: 5004, dport: 5006 }),
+      rtp({ payloadType: 0, sequence: 100, timestamp: 16000 }),
+      raw({ size: 160 }),
+    ),
+    stack(ether(), ipv4({ checksum: 0xbeef }), udp({ checksum: 0x1234 }), raw("bad checksums")),
+    stack(ether(), ipv4(), udp({ checksum: 0 }), raw("no checksum")),
+    stack(ether(), ipv4(), tcp({ checksum: 0xdead, flags: "R" })),
+    stack(ether(), ipv6(), udp({ checksum: 0x4321 }), raw("bad6")),
+    stack(sll({ pktType: 4 }), ipv4(), udp(), raw("sll")),
+    stack(sll({ pktType: 0 }), ipv6(), tcp({ flags: "S", options: allTcpOptions })),
+    stack(sll2({ ifindex: 3 }), ipv4(), icmp()),
+    stack(sll2({ pktType: 4 }), ipv6(), udp(), raw("sll2")),
+    stack(loopback(), ipv4(), udp(), raw("null")),
+    stack(loopback(), ipv6(), tcp({ flags: "S" })),
+    stack(loopback({ byteOrder: "be" }), ipv4(), tcp({ flags: "SA" })),
+    stack(ipv4(), udp(), raw("raw ip")),
+    stack(ipv6(), icmpv6()),
+  ];
+}

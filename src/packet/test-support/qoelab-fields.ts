@@ -1,0 +1,355 @@
+import { CHECKSUM_STATUS_NUMBER, type ChecksumStatus } from "../anomaly.ts";
+import { readU16, readU32 } from "../byte-order.ts";
+import { ipv4FinalDestination } from "../ipv4.ts";
+import type { AnyLayer, Layer } from "../layer.ts";
+import type { Packet } from "../packet.ts";
+import { TcpOptionKind } from "../tcp.ts";
+
+/**
+ * The values qoelab decoded for tshark field names, formatted the way `tshark -T fields` prints
+ * them (every occurrence joined with ","), so a test can compare row by row with `tsharkFields`.
+ * Run tshark with `-o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE
+ * -o tcp.relative_sequence_numbers:FALSE -o ip.defragment:FALSE -o ipv6.defragment:FALSE`
+ * (`TSHARK_COMPARE_ARGS`).
+ */
+export const TSHARK_COMPARE_ARGS: readonly string[] = [
+  "-o",
+  "ip.check_checksum:TRUE",
+  "-o",
+  "tcp.check_checksum:TRUE",
+  "-o",
+  "udp.check_checksum:TRUE",
+  "-o",
+  "tcp.relative_sequence_numbers:FALSE",
+  "-o",
+  "tcp.analyze_sequence_numbers:FALSE",
+  "-o",
+  "ip.defragment:FALSE",
+  "-o",
+  "ipv6.defragment:FALSE",
+  "--enable-heuristic",
+  "rtp_udp",
+  "--enable-heuristic",
+  "rtcp_udp",
+];
+
+/** Fields `qoelabField` knows, i.e. the ones a comparison can use. */
+export const COMPARABLE_FIELDS: readonly string[] = [
+  "eth.src",
+  "eth.dst",
+  "eth.type",
+  "vlan.id",
+  "vlan.priority",
+  "vlan.etype",
+  "ieee8021ad.id",
+  "sll.pkttype",
+  "sll.etype",
+  "arp.opcode",
+  "arp.src.hw_mac",
+  "arp.src.proto_ipv4",
+  "arp.dst.proto_ipv4",
+  "ip.src",
+  "ip.dst",
+  "ip.ttl",
+  "ip.id",
+  "ip.flags.df",
+  "ip.flags.mf",
+  "ip.frag_offset",
+  "ip.proto",
+  "ip.len",
+  "ip.hdr_len",
+  "ip.dsfield",
+  "ip.checksum",
+  "ip.checksum.status",
+  "ip.opt.type",
+  "ipv6.src",
+  "ipv6.dst",
+  "ipv6.hlim",
+  "ipv6.nxt",
+  "ipv6.plen",
+  "ipv6.flow",
+  "ipv6.fraghdr.ident",
+  "tcp.srcport",
+  "tcp.dstport",
+  "tcp.seq_raw",
+  "tcp.ack_raw",
+  "tcp.flags",
+  "tcp.window_size_value",
+  "tcp.hdr_len",
+  "tcp.urgent_pointer",
+  "tcp.checksum",
+  "tcp.checksum.status",
+  "tcp.option_kind",
+  "tcp.options.mss_val",
+  "tcp.options.wscale.shift",
+  "tcp.options.sack_le",
+  "tcp.options.sack_re",
+  "tcp.options.timestamp.tsval",
+  "tcp.options.timestamp.tsecr",
+  "udp.srcport",
+  "udp.dstport",
+  "udp.length",
+  "udp.checksum",
+  "udp.checksum.status",
+  "icmp.type",
+  "icmp.code",
+  "icmp.checksum",
+  "icmp.checksum.status",
+  "icmp.ident",
+  "icmp.seq",
+  "icmpv6.type",
+  "icmpv6.code",
+  "icmpv6.checksum",
+  "icmpv6.checksum.status",
+  "icmpv6.nd.ns.target_address",
+  "icmpv6.nd.na.target_address",
+  "icmpv6.echo.identifier",
+  "icmpv6.echo.sequence_number",
+  "rtp.seq",
+  "rtp.timestamp",
+  "rtp.ssrc",
+  "rtp.p_type",
+  "rtp.marker",
+  "rtcp.pt",
+  "rtcp.senderssrc",
+  "sip.Method",
+  "sip.Status-Code",
+  "sip.Call-ID",
+  "sdp.media.port",
+];
+
+const hexN = (value: number | undefined, digits: number) =>
+  value === undefined ? undefined : `0x${value.toString(16).padStart(digits, "0")}`;
+
+function status(layer: AnyLayer): string | undefined {
+  const s: ChecksumStatus | undefined = layer.checksumStatus;
+  return s === undefined ? undefined : String(CHECKSUM_STATUS_NUMBER[s]);
+}
+
+function tcpOptionValues(layer: Layer<"TCP">, kind: number, read: (d: Uint8Array) => (number | undefined)[]): string[] {
+  const out: string[] = [];
+  for (const o of layer.fields.options) {
+    if (o.kind === kind && !o.raw) for (const v of read(o.data)) if (v !== undefined) out.push(String(v));
+  }
+  return out;
+}
+
+function sackEdges(data: Uint8Array, right: boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 8 <= data.length; i += 8) out.push(readU32(data, i + (right ? 4 : 0)));
+  return out;
+}
+
+/** The values of one field over every layer of the packet, or undefined for an unknown field. */
+function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined): (string | undefined)[] | undefined {
+  const outerType =
+    previous?.type === "Ether" || previous?.type === "Dot1Q"
+      ? previous.fields.type
+      : previous?.type === "SLL" || previous?.type === "SLL2"
+        ? previous.fields.protocol
+        : undefined;
+  const serviceTag = outerType === 0x88a8;
+  const [proto] = field.split(".");
+  switch (layer.type) {
+    case "Ether": {
+      const f = layer.fields;
+      if (field === "eth.src") return [f.src];
+      if (field === "eth.dst") return [f.dst];
+      if (field === "eth.type") return [hexN(f.type, 4)];
+      return proto === "eth" ? undefined : [];
+    }
+    case "Dot1Q": {
+      const f = layer.fields;
+      // tshark decodes a tag behind TPID 0x88a8 as ieee8021ad, not vlan.
+      if (serviceTag) return field === "ieee8021ad.id" ? [String(f.vlan)] : [];
+      if (field === "vlan.id") return [String(f.vlan)];
+      if (field === "vlan.priority") return [String(f.prio)];
+      if (field === "vlan.etype") return [hexN(f.type, 4)];
+      return [];
+    }
+    case "SLL":
+    case "SLL2": {
+      if (field === "sll.pkttype") return [String(layer.fields.pktType)];
+      if (field === "sll.etype") return [hexN(layer.fields.protocol, 4)];
+      return [];
+    }
+    case "ARP": {
+      const f = layer.fields;
+      if (field === "arp.opcode") return [String(f.op)];
+      if (field === "arp.src.hw_mac") return [f.hwSrc];
+      if (field === "arp.src.proto_ipv4") return [f.protoSrc];
+      if (field === "arp.dst.proto_ipv4") return [f.protoDst];
+      return [];
+    }
+    case "IPv4": {
+      const f = layer.fields;
+      const map: Record<string, string | undefined> = {
+        "ip.src": f.src,
+        // tshark reports the final destination of an unfinished source route as ip.dst.
+        "ip.dst": ipv4FinalDestination(f),
+        "ip.ttl": String(f.ttl),
+        "ip.id": hexN(f.id, 4),
+        "ip.flags.df": String(f.df),
+        "ip.flags.mf": String(f.mf),
+        "ip.frag_offset": String(f.fragOffset),
+        "ip.proto": String(f.protocol),
+        "ip.len": String(f.totalLength),
+        "ip.hdr_len": f.ihl === undefined ? undefined : String(f.ihl * 4),
+        "ip.dsfield": hexN(f.tos, 2),
+        "ip.checksum": hexN(f.checksum, 4),
+        "ip.checksum.status": status(layer),
+      };
+      if (field === "ip.opt.type") {
+        // tshark lists one ip.opt.type per option, EOL and NOP included.
+        return f.options.map((o) => String(o.type));
+      }
+      return field in map ? [map[field]] : [];
+    }
+    case "IPv6": {
+      const f = layer.fields;
+      const fragment = f.extensions.find((e) => e.type === 44);
+      const map: Record<string, string | undefined> = {
+        "ipv6.src": f.src,
+        "ipv6.dst": f.dst,
+        "ipv6.hlim": String(f.hopLimit),
+        "ipv6.nxt": String(f.nextHeader),
+        "ipv6.plen": String(f.payloadLength),
+        "ipv6.flow": hexN(f.flowLabel, 6),
+        "ipv6.fraghdr.ident": fragment ? hexN(readU32(fragment.data, 2), 8) : undefined,
+      };
+      return field in map ? [map[field]] : [];
+    }
+    case "TCP": {
+      const f = layer.fields;
+      const map: Record<string, string | undefined> = {
+        "tcp.srcport": String(f.sport),
+        "tcp.dstport": String(f.dport),
+        "tcp.seq_raw": String(f.seq),
+        "tcp.ack_raw": String(f.ack),
+        "tcp.flags": hexN(f.flags, 4),
+        "tcp.window_size_value": String(f.window),
+        "tcp.hdr_len": f.dataOffset === undefined ? undefined : String(f.dataOffset * 4),
+        "tcp.urgent_pointer": String(f.urgentPointer),
+        "tcp.checksum": hexN(f.checksum, 4),
+        "tcp.checksum.status": status(layer),
+      };
+      // tshark lists every zero byte after an EOL as one more EOL.
+      if (field === "tcp.option_kind") {
+        return f.options.flatMap((o) => (o.kind === 0 ? Array(1 + o.data.length).fill("0") : [String(o.kind)]));
+      }
+      // tshark does not report the raw sequence number of a TCP header quoted in an ICMP error.
+      if (field === "tcp.seq_raw" && layer.quoted) return [];
+      if (field === "tcp.options.mss_val") return tcpOptionValues(layer, TcpOptionKind.MSS, (d) => [readU16(d, 0)]);
+      if (field === "tcp.options.wscale.shift")
+        return tcpOptionValues(layer, TcpOptionKind.WINDOW_SCALE, (d) => [d[0]]);
+      if (field === "tcp.options.sack_le")
+        return tcpOptionValues(layer, TcpOptionKind.SACK, (d) => sackEdges(d, false));
+      if (field === "tcp.options.sack_re") return tcpOptionValues(layer, TcpOptionKind.SACK, (d) => sackEdges(d, true));
+      if (field === "tcp.options.timestamp.tsval") {
+        return tcpOptionValues(layer, TcpOptionKind.TIMESTAMPS, (d) => [readU32(d, 0)]);
+      }
+      if (field === "tcp.options.timestamp.tsecr") {
+        return tcpOptionValues(layer, TcpOptionKind.TIMESTAMPS, (d) => [readU32(d, 4)]);
+      }
+      return field in map ? [map[field]] : [];
+    }
+    case "UDP": {
+      const f = layer.fields;
+      const map: Record<string, string | undefined> = {
+        "udp.srcport": String(f.sport),
+        "udp.dstport": String(f.dport),
+        "udp.length": String(f.length),
+        "udp.checksum": hexN(f.checksum, 4),
+        "udp.checksum.status": status(layer),
+      };
+      return field in map ? [map[field]] : [];
+    }
+    case "ICMP": {
+      const f = layer.fields;
+      const map: Record<string, string | undefined> = {
+        "icmp.type": String(f.type),
+        "icmp.code": String(f.code),
+        "icmp.checksum": hexN(f.checksum, 4),
+        "icmp.checksum.status": status(layer),
+        "icmp.ident": f.id === undefined ? undefined : String(f.id),
+        "icmp.seq": f.seq === undefined ? undefined : String(f.seq),
+      };
+      return field in map ? [map[field]] : [];
+    }
+    case "ICMPv6": {
+      const f = layer.fields;
+      const map: Record<string, string | undefined> = {
+        "icmpv6.type": String(f.type),
+        "icmpv6.code": String(f.code),
+        "icmpv6.checksum": hexN(f.checksum, 4),
+        "icmpv6.checksum.status": status(layer),
+        "icmpv6.nd.ns.target_address": f.type === 135 ? f.target : undefined,
+        "icmpv6.nd.na.target_address": f.type === 136 ? f.target : undefined,
+        "icmpv6.echo.identifier": f.id === undefined ? undefined : hexN(f.id, 4),
+        "icmpv6.echo.sequence_number": f.seq === undefined ? undefined : String(f.seq),
+      };
+      return field in map ? [map[field]] : [];
+    }
+    case "RTP": {
+      const f = layer.fields;
+      const map: Record<string, string | undefined> = {
+        "rtp.seq": String(f.sequence),
+        "rtp.timestamp": String(f.timestamp),
+        "rtp.ssrc": hexN(f.ssrc, 8),
+        "rtp.p_type": String(f.payloadType),
+        "rtp.marker": f.marker ? "1" : "0",
+      };
+      return field in map ? [map[field]] : [];
+    }
+    case "RTCP": {
+      if (field === "rtcp.pt") {
+        return layer.fields.packets.map((p) => String(p.kind === "unknown" ? p.packetType : RTCP_TYPE[p.kind]));
+      }
+      if (field === "rtcp.senderssrc") {
+        // tshark's rtcp.senderssrc is the SSRC of SR and RR packets.
+        return layer.fields.packets.flatMap((p) => (p.kind === "sr" || p.kind === "rr" ? [hexN(p.ssrc, 8)] : []));
+      }
+      return [];
+    }
+    case "SIP": {
+      const f = layer.fields;
+      if (field === "sip.Method") return f.kind === "request" ? [f.method] : [];
+      if (field === "sip.Status-Code") return f.kind === "response" ? [String(f.statusCode)] : [];
+      if (field === "sip.Call-ID") {
+        return f.headers.filter((h) => /^(call-id|i)$/i.test(h.name)).map((h) => h.value);
+      }
+      return [];
+    }
+    case "SDP":
+      return field === "sdp.media.port" ? layer.fields.media.map((m) => String(m.port)) : [];
+    default:
+      return [];
+  }
+}
+
+const RTCP_TYPE: Record<string, number> = {
+  sr: 200,
+  rr: 201,
+  sdes: 202,
+  bye: 203,
+  app: 204,
+  rtpfb: 205,
+  psfb: 206,
+  xr: 207,
+};
+
+/** One field as tshark would print it for this packet ("" when absent). */
+export function qoelabField(packet: Packet, field: string, skip?: (layer: AnyLayer) => boolean): string {
+  if (!COMPARABLE_FIELDS.includes(field)) throw new Error(`qoelabField: no mapping for tshark field ${field}`);
+  const out: string[] = [];
+  packet.layers.forEach((layer, i) => {
+    if (skip?.(layer)) return;
+    for (const v of values(layer, field, packet.layers[i - 1]) ?? []) if (v !== undefined) out.push(v);
+  });
+  return out.join(",");
+}
+
+/** Row of `qoelabField` values for `fields` (first may be "frame.number", given as `number`). */
+export function qoelabFields(packet: Packet, fields: readonly string[], number: number): string[] {
+  return fields.map((f) => (f === "frame.number" ? String(number) : qoelabField(packet, f)));
+}

@@ -1,0 +1,108 @@
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
+import { readU16, writeU16 } from "./byte-order.ts";
+import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "./checksum.ts";
+import { hex4 } from "./ipv4.ts";
+import { type TransportContext, verifyTransportChecksum } from "./transport-context.ts";
+
+/*
+ * UDP header (RFC 768):
+ *
+ *  0      7 8     15 16    23 24    31
+ * +--------+--------+--------+--------+
+ * |     Source      |   Destination   |
+ * |      Port       |      Port       |
+ * +--------+--------+--------+--------+
+ * |                 |                 |
+ * |     Length      |    Checksum     |
+ * +--------+--------+--------+--------+
+ * Checksum over pseudo-header + header + data; 0 means "none" over IPv4 and is transmitted as
+ * 0xffff when the computed value is 0. Over IPv6 it is mandatory (RFC 8200 §8.1).
+ */
+
+const SOURCE_PORT = 0;
+const DESTINATION_PORT = 2;
+const LENGTH = 4;
+const CHECKSUM = 6;
+export const UDP_HEADER_SIZE = 8;
+export const IP_PROTOCOL_UDP = 17;
+
+export interface UdpFields {
+  sport: number;
+  dport: number;
+  /** Header + payload; computed when undefined. */
+  length?: number;
+  /** Computed when undefined and addresses are known (else 0, "none"). */
+  checksum?: number;
+}
+
+export interface DecodedUdp extends UdpFields, DecodeInfo {
+  length: number;
+  checksum: number;
+  checksumStatus: ChecksumStatus;
+  /** Payload bytes per the header (bounded by the IP length when the UDP length is impossible). */
+  payloadLength: number;
+}
+
+export function decodeUdp(bytes: Uint8Array, offset: number, end: number, context?: TransportContext): DecodedUdp {
+  const available = end - offset;
+  const anomalies: LayerAnomaly[] = [];
+  const complete = available >= UDP_HEADER_SIZE;
+  const length = readU16(bytes, offset + LENGTH);
+  const checksum = readU16(bytes, offset + CHECKSUM);
+  const ipLength = context?.length ?? available;
+  let payloadLength = Math.max(0, Math.min(available, ipLength) - UDP_HEADER_SIZE);
+  let checksumStatus: ChecksumStatus = "unverified";
+  if (!complete) {
+    anomalies.push(anomaly("truncated", `UDP header needs 8 bytes, ${available} captured`));
+  } else if (length < UDP_HEADER_SIZE || (length > ipLength && !context?.quoted)) {
+    anomalies.push(anomaly("bad-length", `UDP length ${length} (IP payload ${ipLength} bytes)`));
+  } else {
+    payloadLength = length - UDP_HEADER_SIZE;
+    const v6 = context?.pseudo.src.length === 16;
+    if (checksum === 0 && !v6) {
+      checksumStatus = "not-present";
+    } else {
+      const check = verifyTransportChecksum(bytes, offset, end, length, offset + CHECKSUM, IP_PROTOCOL_UDP, context);
+      checksumStatus = check.status;
+      if (check.status === "bad") {
+        anomalies.push(
+          anomaly(
+            "bad-checksum",
+            `UDP checksum 0x${hex4(checksum)}, expected 0x${hex4(check.expected === 0 ? 0xffff : check.expected)}${check.partial ? " (partial checksum: TX checksum offload)" : ""}`,
+          ),
+        );
+      }
+    }
+  }
+  return {
+    sport: readU16(bytes, offset + SOURCE_PORT),
+    dport: readU16(bytes, offset + DESTINATION_PORT),
+    length,
+    checksum,
+    checksumStatus,
+    payloadLength,
+    headerLength: Math.min(Math.max(available, 0), UDP_HEADER_SIZE),
+    complete,
+    anomalies,
+  };
+}
+
+/** `pseudo` (the IP addresses) enables the checksum; without it the checksum is 0 unless given. */
+export function encodeUdp(fields: UdpFields, payload: Uint8Array, pseudo?: PseudoHeader): Uint8Array {
+  const out = new Uint8Array(UDP_HEADER_SIZE + payload.length);
+  const length = fields.length ?? out.length;
+  writeU16(out, SOURCE_PORT, fields.sport);
+  writeU16(out, DESTINATION_PORT, fields.dport);
+  writeU16(out, LENGTH, length);
+  out.set(payload, UDP_HEADER_SIZE);
+  let checksum = fields.checksum;
+  if (checksum === undefined) {
+    if (pseudo === undefined) checksum = 0;
+    else {
+      checksum = internetChecksum(out, 0, out.length, pseudoHeaderSum(pseudo, IP_PROTOCOL_UDP, length));
+      if (checksum === 0) checksum = 0xffff;
+    }
+  }
+  writeU16(out, CHECKSUM, checksum);
+  return out;
+}

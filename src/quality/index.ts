@@ -1,0 +1,2 @@
+export * from "./emodel.ts";
+export * from "./pesq/index.ts";

@@ -1,0 +1,93 @@
+import FFT from "fft.js";
+
+/**
+ * Real FFT helpers over fft.js (radix-4). Spectra are interleaved complex Float64Arrays of length
+ * 2·size; forward transforms fill bins 0..size/2 only (the rest is the mirror image).
+ */
+export class RealFft {
+  readonly size: number;
+  private readonly fft: FFT;
+  private readonly scratch: Float64Array;
+
+  private readonly half: FFT;
+  private readonly packed: Float64Array;
+  private readonly twiddleCos: Float64Array;
+  private readonly twiddleSin: Float64Array;
+
+  constructor(size: number) {
+    if (size < 4) throw new RangeError("RealFft size must be a power of two ≥ 4");
+    this.size = size;
+    this.fft = new FFT(size);
+    this.half = new FFT(size / 2);
+    this.scratch = new Float64Array(size);
+    this.packed = new Float64Array(size);
+    this.twiddleCos = new Float64Array(size / 2);
+    this.twiddleSin = new Float64Array(size / 2);
+    for (let k = 0; k < size / 2; k++) {
+      this.twiddleCos[k] = Math.cos((2 * Math.PI * k) / size);
+      this.twiddleSin[k] = Math.sin((2 * Math.PI * k) / size);
+    }
+  }
+
+  createSpectrum(): Float64Array {
+    return new Float64Array(2 * this.size);
+  }
+
+  /** Forward transform of `size` real samples into `out` (bins 0..size/2 valid). */
+  forward(input: Float64Array, out: Float64Array): void {
+    this.fft.realTransform(out, input);
+  }
+
+  /**
+   * Inverse of a Hermitian spectrum whose bins 0..size/2 are given; writes size real samples.
+   * Runs one half-size complex transform: even samples come out as the real part, odd ones as the
+   * imaginary part of z = IDFT(E + iO), with E, O the spectra of the even and odd samples.
+   */
+  inverse(spectrum: Float64Array, out: Float64Array): void {
+    const M = this.size / 2;
+    const z = this.packed;
+    const cos = this.twiddleCos;
+    const sin = this.twiddleSin;
+    for (let k = 0; k < M; k++) {
+      const xr = spectrum[2 * k]!;
+      const xi = spectrum[2 * k + 1]!;
+      // X[k + M] = conj(X[M - k])
+      const yr = spectrum[2 * (M - k)]!;
+      const yi = -spectrum[2 * (M - k) + 1]!;
+      const er = 0.5 * (xr + yr);
+      const ei = 0.5 * (xi + yi);
+      // O[k] = (X[k] - X[k+M]) · e^{+2πik/N} / 2
+      const dr = 0.5 * (xr - yr);
+      const di = 0.5 * (xi - yi);
+      const or = dr * cos[k]! - di * sin[k]!;
+      const oi = dr * sin[k]! + di * cos[k]!;
+      z[2 * k] = er - oi;
+      z[2 * k + 1] = ei + or;
+    }
+    const tmp = this.scratch;
+    this.half.inverseTransform(tmp, z);
+    for (let m = 0; m < M; m++) {
+      out[2 * m] = tmp[2 * m]!;
+      out[2 * m + 1] = tmp[2 * m + 1]!;
+    }
+  }
+}
+
+const cache = new Map<number, RealFft>();
+
+/** A shared transform of the given power-of-two size (the engine is single-threaded). */
+export function realFft(size: number): RealFft {
+  let fft = cache.get(size);
+  if (!fft) {
+    fft = new RealFft(size);
+    cache.set(size, fft);
+  }
+  return fft;
+}
+
+/** Smallest power of two ≥ n. */
+export function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}

@@ -1,0 +1,15 @@
+export { aggregateDisturbance, SPLIT_SECOND_FRAMES } from "./aggregation.ts";
+export { BARK_BANDS_8K, BARK_BANDS_16K, type BarkBands } from "./bark-bands.ts";
+export { type PesqMode, type PesqRateConfig, rateConfig } from "./config.ts";
+export { mosLqoNarrowband, mosLqoWideband, rawFromMosLqoNarrowband } from "./mos-mapping.ts";
+export { PESQ_VERSIONS, type PesqOptions, type PesqResult, pesq } from "./pesq.ts";
+export { type PesqFileResult, pesqFiles } from "./pesq-files.ts";
+export {
+  checkPair,
+  type PesqFileOptions,
+  type PesqPair,
+  type PesqSignal,
+  parsePairsTsv,
+  pesqSignal,
+  readPesqFile,
+} from "./pesq-input.ts";

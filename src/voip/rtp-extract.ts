@@ -1,0 +1,275 @@
+import { writeFile } from "node:fs/promises";
+import { decodeG711Into, type G711Law } from "../audio/g711.ts";
+import { concealLosses } from "../audio/g711-plc.ts";
+import { writeWav } from "../audio/wav.ts";
+import { QoelabError } from "../errors.ts";
+import { forEachPacket } from "../packet/capture-reader.ts";
+import { Dissection, dissect, IpProto } from "../packet/dissect.ts";
+import { RtpHeaderView, readRtpHeader } from "../packet/rtp-header-view.ts";
+import { createJitterBuffer, formatJitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
+import { analyzeRtpStreams, type RtpStream } from "./rtp-streams.ts";
+
+/**
+ * RTP → 8 kHz PCM, like Wireshark's RTP Player: the chosen stream's G.711 payloads are decoded and
+ * laid out on the RTP timeline; packets the jitter buffer finds late are discarded; holes (lost or
+ * late packets) are filled with silence or G.711 Appendix I concealment.
+ *
+ * Layout: the first played packet sits at sample 0. Each next packet (in extended sequence order)
+ * sits after the previous one by its timestamp step, or by the sequence step × the previous
+ * packet's length when that is larger — a sender whose timestamps did not advance for packets
+ * it failed to send still gets its gaps where the missing sequence numbers were, while silence
+ * suppression (a timestamp jump without a sequence gap) still leaves its silence.
+ */
+
+export interface ExtractOptions {
+  /** Stream to extract; needed when the capture holds more than one G.711 stream. */
+  ssrc?: number;
+  /** Default none: every packet played at its timestamp (Wireshark's "RTP timestamp" mode). */
+  jitterBuffer?: JitterBufferSpec;
+  plc?: "none" | "g711";
+}
+
+export interface AudioGap {
+  /** First missing sample and number of samples. */
+  startSample: number;
+  samples: number;
+  /** Sequence numbers (16-bit) of the packets that would have filled it. */
+  sequences: number[];
+  reason: "lost" | "late" | "mixed";
+}
+
+export interface ExtractResult {
+  stream: RtpStream;
+  law: G711Law;
+  sampleRate: 8000;
+  samples: Int16Array;
+  /** 1 for samples that came from packets, 0 for filled ones. */
+  present: Uint8Array;
+  packets: number;
+  played: number;
+  late: number;
+  duplicates: number;
+  /** Packets of other payload types (comfort noise, DTMF events) skipped. */
+  skipped: number;
+  /** Sequence numbers never received, in order. */
+  lostSequences: number[];
+  lateSequences: number[];
+  gaps: AudioGap[];
+  jitterBuffer: string;
+  plc: "none" | "g711";
+}
+
+interface Collected {
+  extSeq: number;
+  ext: number;
+  arrivalMs: number;
+  marker: boolean;
+  pt: number;
+  offset: number;
+  length: number;
+  late: boolean;
+}
+
+export async function extractRtpAudio(path: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const streams = await analyzeRtpStreams(path, { heuristic: "auto" });
+  const stream = chooseStream(path, streams, options.ssrc);
+  const law: G711Law = stream.payloadType === 8 ? "alaw" : "ulaw";
+
+  // Second pass: keep this stream's packets (payload bytes pooled in one growing buffer).
+  const d = new Dissection();
+  const rtp = new RtpHeaderView();
+  const packets: Collected[] = [];
+  let pool = new Uint8Array(1 << 16);
+  let used = 0;
+  let firstSec = -1;
+  let firstNsec = 0;
+  let lastSeq = -1;
+  let extSeq = 0;
+  let lastTs = 0;
+  let ext = 0;
+  await forEachPacket(path, (record) => {
+    if (firstSec < 0) {
+      firstSec = record.tsSec;
+      firstNsec = record.tsNsec;
+    }
+    dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
+    if (d.ipProto !== IpProto.UDP || d.payloadOffset < 0 || d.srcPort !== stream.srcPort) return;
+    if (d.dstPort !== stream.dstPort) return;
+    if (!readRtpHeader(record.buffer, d.payloadOffset, d.capturedPayloadLength, rtp) || rtp.ssrc !== stream.ssrc)
+      return;
+    const b1 = record.buffer[d.payloadOffset + 1]!;
+    if (b1 >= 200 && b1 <= 204) return;
+    if (lastSeq < 0) {
+      extSeq = rtp.sequence;
+      ext = rtp.timestamp;
+    } else {
+      extSeq += ((rtp.sequence - lastSeq + 0x8000) & 0xffff) - 0x8000;
+      ext += (rtp.timestamp - lastTs) | 0;
+    }
+    lastSeq = rtp.sequence;
+    lastTs = rtp.timestamp;
+    if (used + rtp.payloadLength > pool.length) {
+      const bigger = new Uint8Array(Math.max(pool.length * 2, used + rtp.payloadLength));
+      bigger.set(pool.subarray(0, used));
+      pool = bigger;
+    }
+    pool.set(record.buffer.subarray(rtp.payloadOffset, rtp.payloadOffset + rtp.payloadLength), used);
+    const arrivalMs = (record.tsSec - firstSec) * 1000 + (record.tsNsec - firstNsec) / 1e6;
+    packets.push({
+      extSeq,
+      ext,
+      arrivalMs,
+      marker: rtp.marker,
+      pt: rtp.payloadType,
+      offset: used,
+      length: rtp.payloadLength,
+      late: false,
+    });
+    used += rtp.payloadLength;
+  });
+
+  const spec = options.jitterBuffer ?? { kind: "none" };
+  const jb = createJitterBuffer(spec);
+  let skipped = 0;
+  for (const p of packets) {
+    if (p.pt !== 0 && p.pt !== 8) {
+      skipped++;
+      continue;
+    }
+    p.late = !jb.offer(p.arrivalMs, p.ext / 8, p.marker);
+  }
+  const audio = packets.filter((p) => p.pt === 0 || p.pt === 8);
+  if (audio.length === 0) {
+    throw new QoelabError(
+      "VOIP_UNSUPPORTED_CODEC",
+      `${path}: stream SSRC 0x${hex(stream.ssrc)} carries ${stream.payloadName} (PT ${stream.payloadType}); only G.711 (PCMU/PCMA) can be extracted`,
+      { file: path, ssrc: stream.ssrc, payloadType: stream.payloadType },
+    );
+  }
+  // Sequence order; first copy of duplicates wins.
+  const ordered = [...audio].sort((a, b) => a.extSeq - b.extSeq || a.arrivalMs - b.arrivalMs);
+  const unique: Collected[] = [];
+  let duplicates = 0;
+  for (const p of ordered) {
+    if (unique.length > 0 && unique[unique.length - 1]!.extSeq === p.extSeq) duplicates++;
+    else unique.push(p);
+  }
+
+  // Positions on the sample timeline.
+  const positions = new Float64Array(unique.length);
+  for (let i = 1; i < unique.length; i++) {
+    const prev = unique[i - 1]!;
+    const cur = unique[i]!;
+    const byTimestamp = cur.ext - prev.ext;
+    const bySequence = (cur.extSeq - prev.extSeq) * prev.length;
+    positions[i] = positions[i - 1]! + (cur.extSeq - prev.extSeq > 1 ? Math.max(byTimestamp, bySequence) : byTimestamp);
+  }
+  const last = unique.length - 1;
+  const total = Math.max(0, positions[last]! + unique[last]!.length);
+  const samples = new Int16Array(total);
+  const present = new Uint8Array(total);
+  const lostSequences: number[] = [];
+  const lateSequences: number[] = [];
+  const gaps: AudioGap[] = [];
+  let played = 0;
+  let lateCount = 0;
+  for (let i = 0; i < unique.length; i++) {
+    const p = unique[i]!;
+    const at = positions[i]!;
+    if (i > 0) {
+      const prev = unique[i - 1]!;
+      const holeStart = positions[i - 1]! + prev.length;
+      const missing: number[] = [];
+      for (let s = prev.extSeq + 1; s < p.extSeq; s++) {
+        missing.push(s & 0xffff);
+        lostSequences.push(s & 0xffff);
+      }
+      if (missing.length > 0 && at > holeStart) {
+        gaps.push({ startSample: holeStart, samples: at - holeStart, sequences: missing, reason: "lost" });
+      }
+    }
+    if (p.late) {
+      lateCount++;
+      lateSequences.push(p.extSeq & 0xffff);
+      const previous = gaps[gaps.length - 1];
+      if (previous && previous.startSample + previous.samples === at) {
+        previous.samples += p.length;
+        previous.sequences.push(p.extSeq & 0xffff);
+        if (previous.reason === "lost") previous.reason = "mixed";
+      } else {
+        gaps.push({ startSample: at, samples: p.length, sequences: [p.extSeq & 0xffff], reason: "late" });
+      }
+      continue;
+    }
+    played++;
+    decodeG711Into(p.pt === 8 ? "alaw" : "ulaw", pool, p.offset, p.length, samples, at);
+    present.fill(1, at, at + p.length);
+  }
+  const plc = options.plc ?? "none";
+  const output = plc === "g711" ? concealLosses(samples, present) : samples;
+  return {
+    stream,
+    law,
+    sampleRate: 8000,
+    samples: output,
+    present,
+    packets: packets.length,
+    played,
+    late: lateCount,
+    duplicates,
+    skipped,
+    lostSequences,
+    lateSequences,
+    gaps,
+    jitterBuffer: formatJitterBuffer(spec),
+    plc,
+  };
+}
+
+/** Extracts and writes a mono 8 kHz 16-bit WAV. */
+export async function extractRtpToWav(
+  path: string,
+  outPath: string,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
+  const result = await extractRtpAudio(path, options);
+  const floats = new Float32Array(result.samples.length);
+  for (let i = 0; i < floats.length; i++) floats[i] = result.samples[i]! / 32768;
+  await writeFile(outPath, writeWav([floats], 8000, "pcm16"));
+  return result;
+}
+
+function chooseStream(path: string, streams: RtpStream[], ssrc: number | undefined): RtpStream {
+  if (ssrc !== undefined) {
+    const found = streams.find((s) => s.ssrc === ssrc);
+    if (!found) {
+      throw new QoelabError(
+        "VOIP_NO_SUCH_STREAM",
+        `${path}: no RTP stream with SSRC 0x${hex(ssrc)} (streams: ${streams.map((s) => `0x${hex(s.ssrc)}`).join(", ")})`,
+        { file: path, ssrc },
+      );
+    }
+    return found;
+  }
+  const g711 = streams.filter((s) => s.payloadType === 0 || s.payloadType === 8);
+  if (g711.length === 1) return g711[0]!;
+  if (g711.length === 0) {
+    const s = streams[0]!;
+    throw new QoelabError(
+      "VOIP_UNSUPPORTED_CODEC",
+      `${path}: no G.711 stream to extract (found ${streams.map((x) => `0x${hex(x.ssrc)} ${x.payloadName}`).join(", ")}); only PCMU/PCMA can be decoded`,
+      { file: path, ssrc: s.ssrc, payloadType: s.payloadType },
+    );
+  }
+  throw new QoelabError(
+    "VOIP_STREAM_AMBIGUOUS",
+    `${path}: ${g711.length} G.711 streams; choose one with --ssrc (${g711
+      .map((s) => `0x${hex(s.ssrc)} ${s.srcAddress}:${s.srcPort} → ${s.dstAddress}:${s.dstPort}`)
+      .join("; ")})`,
+    { file: path, ssrcs: g711.map((s) => s.ssrc) },
+  );
+}
+
+function hex(n: number): string {
+  return n.toString(16).toUpperCase().padStart(8, "0");
+}
