@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { exportTraining, getTraining } from "../collect/index.ts";
 import { openDb } from "../db/index.ts";
@@ -19,22 +20,28 @@ export function register(program: Command): void {
     .argument("<training>", "training id")
     .option("--slots <n>", "lab slots in parallel (default: the training's)")
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .action(async (id: string, options: { slots?: string; dataDir: string }) => {
-      const db = await openDb({ dataDir: options.dataDir });
-      try {
-        const training = await getTraining(db, trainingId(id));
-        const runtime = await createCollectionRuntime(db, {
-          maxSlots: options.slots ? Number(options.slots) : training.slots,
-          log: (m) => process.stderr.write(`${m}\n`),
-        });
-        await runtime.orchestrator.runUntilIdle(training.id);
-        await runtime.close();
-        const done = await getTraining(db, training.id);
-        process.stdout.write(`training ${done.id}: ${done.state}\n`);
-      } finally {
-        await db.close();
-      }
-    });
+    .option("--capture-dir <dir>", "where session captures go (default DATA_DIR/captures)")
+    .option("--origin-channels <list>", "channels of the built-in origin", "testcard,life,gradients")
+    .action(
+      async (id: string, options: { slots?: string; dataDir: string; captureDir?: string; originChannels: string }) => {
+        const db = await openDb({ dataDir: options.dataDir });
+        try {
+          const training = await getTraining(db, trainingId(id));
+          const runtime = await createCollectionRuntime(db, {
+            maxSlots: options.slots ? Number(options.slots) : training.slots,
+            captureDir: options.captureDir ?? join(options.dataDir, "captures"),
+            originChannels: options.originChannels.split(",").map((c) => c.trim()),
+            log: (m) => process.stderr.write(`${m}\n`),
+          });
+          await runtime.orchestrator.runUntilIdle(training.id);
+          await runtime.close();
+          const done = await getTraining(db, training.id);
+          process.stdout.write(`training ${done.id}: ${done.state}\n`);
+        } finally {
+          await db.close();
+        }
+      },
+    );
   program
     .command("export")
     .description("export a training as one row per session (CSV, JSON or Parquet)")

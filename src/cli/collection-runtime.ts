@@ -1,4 +1,5 @@
-import { CollectionOrchestrator, labShaper, type PlayableSession } from "../collect/index.ts";
+import type { Hono } from "hono";
+import { CollectionOrchestrator, labShaper, type OrchestratorEvent, type PlayableSession } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { createApp } from "../web/index.ts";
@@ -15,8 +16,10 @@ export async function createCollectionRuntime(
     log?: (message: string) => void;
     originChannels?: readonly string[];
     originDuration?: number;
+    staleAfterSeconds?: number;
+    onEvent?: (event: OrchestratorEvent) => void;
   },
-): Promise<{ orchestrator: CollectionOrchestrator; close(): Promise<void> }> {
+): Promise<{ orchestrator: CollectionOrchestrator; app: Hono; close(): Promise<void> }> {
   if (process.getuid?.() !== 0) {
     throw new QoelabError(
       "COLLECT_NEEDS_ROOT",
@@ -41,6 +44,8 @@ export async function createCollectionRuntime(
     ...(options.log ? { log: options.log } : {}),
     ...(options.originChannels ? { originChannels: options.originChannels } : {}),
     ...(options.originDuration ? { originDuration: options.originDuration } : {}),
+    ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
-  return { orchestrator, close: () => orchestrator!.stop() };
+  return { orchestrator, app, close: () => orchestrator!.stop() };
 }

@@ -1,13 +1,21 @@
+import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Command } from "commander";
-import { openDb } from "../db/index.ts";
+import { type Db, openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { createApp } from "../web/index.ts";
+import { createCollectionRuntime } from "./collection-runtime.ts";
 
 export interface ServeOptions {
   host: string;
   port: string;
   dataDir?: string;
+  /** An already open database (tests); otherwise opened from DATABASE_URL / dataDir. */
+  db?: Db;
+  /** Run the collection worker in this process (default: when root). */
+  collect?: boolean;
+  slots?: string;
+  captureDir?: string;
 }
 
 /** Starts the web app (and, in the same process, the collection worker once configured). */
@@ -15,8 +23,17 @@ export async function startServer(options: ServeOptions): Promise<{ url: string;
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new QoelabError("BAD_PORT", `serve: --port must be 1–65535, got "${options.port}"`);
-  const db = await openDb({ dataDir: options.dataDir });
-  const app = createApp({ db });
+  const db = options.db ?? (await openDb({ dataDir: options.dataDir }));
+  const collect = options.collect ?? process.getuid?.() === 0;
+  const runtime = collect
+    ? await createCollectionRuntime(db, {
+        maxSlots: Number(options.slots ?? 1),
+        captureDir: options.captureDir ?? join(options.dataDir ?? "./qoelab-data", "captures"),
+        log: (m) => process.stderr.write(`${m}\n`),
+      })
+    : undefined;
+  const app = runtime?.app ?? createApp({ db });
+  runtime?.orchestrator.startWorker();
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port }, () => resolve(s));
     s.once("error", (error: NodeJS.ErrnoException) =>
@@ -33,7 +50,8 @@ export async function startServer(options: ServeOptions): Promise<{ url: string;
     url,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await db.close();
+      await runtime?.close();
+      if (!options.db) await db.close();
     },
   };
 }
@@ -45,6 +63,9 @@ export function register(program: Command): void {
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--port <port>", "port", "8000")
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .option("--no-collect", "do not run the collection worker in this process")
+    .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
+    .option("--capture-dir <dir>", "where session captures are written (default DATA_DIR/captures)")
     .action(async (options: ServeOptions) => {
       const server = await startServer(options);
       process.stdout.write(

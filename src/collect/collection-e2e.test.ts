@@ -33,7 +33,6 @@ describe("collection end to end", { timeout: 600_000 }, () => {
     const runtime = await createCollectionRuntime(db, {
       captureDir: join(dir, "captures"),
       originChannels: ["testcard"],
-      originDuration: 30,
     });
     await runtime.orchestrator.runUntilIdle(trainingId);
     await runtime.close();

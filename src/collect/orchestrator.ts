@@ -6,7 +6,7 @@ import { type Capture, startCapture } from "../capture/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { type Lab, labUp, qoelabCommand } from "../netlab/index.ts";
+import { type Lab, labUp, qoelabCommand, run } from "../netlab/index.ts";
 import { buildLocalOrigin, type LocalOrigin } from "./local-origin.ts";
 import { launchPlayerBrowser, type PlayerBrowser } from "./player-browser.ts";
 import { computeQoeLabels } from "./qoe-labels.ts";
@@ -46,7 +46,15 @@ export interface OrchestratorOptions {
   originChannels?: readonly string[];
   log?: (message: string) => void;
   worker?: string;
+  /** A session under capturing whose worker sent no heartbeat for this long is resumed (s). */
+  staleAfterSeconds?: number;
+  /** Progress events (tests and monitoring): the browser or the capture of a session started. */
+  onEvent?: (event: OrchestratorEvent) => void;
 }
+
+export type OrchestratorEvent =
+  | { kind: "browser-started"; sessionId: number; pid: number | undefined }
+  | { kind: "capture-started"; sessionId: number; pid: number };
 
 interface RunningSession {
   session: SessionRow;
@@ -55,6 +63,9 @@ interface RunningSession {
   url: string;
   channel: string;
   capture?: Capture;
+  /** Why the capture ended before "finish" asked it to (tcpdump killed or failed). */
+  captureDied?: string;
+  stopping?: boolean;
   captureFile: string;
   finished?: SessionRow;
 }
@@ -73,6 +84,7 @@ export class CollectionOrchestrator implements SessionController {
   private readonly running = new Map<number, RunningSession>();
   private readonly slotsBusy = new Set<number>();
   private readonly origins = new Map<number, ChildProcess>();
+  private readonly cleanedSlots = new Set<number>();
   private origin: LocalOrigin | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -98,6 +110,9 @@ export class CollectionOrchestrator implements SessionController {
         const slot = this.freeSlot();
         const session = await claimNextSession(this.options.db, this.worker, {
           ...(trainingId !== undefined ? { trainingId } : {}),
+          ...(this.options.staleAfterSeconds !== undefined
+            ? { staleAfterSeconds: this.options.staleAfterSeconds }
+            : {}),
         });
         if (!session) break;
         this.slotsBusy.add(slot);
@@ -132,6 +147,28 @@ export class CollectionOrchestrator implements SessionController {
     await this.loop?.catch(() => undefined);
     for (const child of this.origins.values()) child.kill("SIGTERM");
     this.origins.clear();
+  }
+
+  /**
+   * The first time this process uses a slot, it ends whatever still runs in the slot's hosts: a
+   * crashed worker leaves its chromium playing (it would share the shaped link), its tcpdump and its
+   * origin server (holding the port).
+   */
+  private async cleanSlot(slot: number, lab: Lab): Promise<void> {
+    if (this.cleanedSlots.has(slot)) return;
+    this.cleanedSlots.add(slot);
+    for (const host of Object.values(lab.hosts)) {
+      if (!host) continue;
+      const listed = await run(["ip", "netns", "pids", host.netns]);
+      for (const pid of listed.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+          this.log(`collect: ended leftover process ${pid} in ${host.netns}`);
+        } catch {
+          // already gone
+        }
+      }
+    }
   }
 
   private freeSlot(): number {
@@ -214,6 +251,7 @@ export class CollectionOrchestrator implements SessionController {
     let lab: Lab | undefined;
     try {
       lab = await labUp({ name: `qc${slot}`, router: true });
+      await this.cleanSlot(slot, lab);
       if (training.source === "local") await this.ensureOrigin(slot, lab);
       const { url, channel } = this.sourceFor(training, claimed, lab);
       const captureDir = resolve(this.options.captureDir ?? "./qoelab-data/captures", `training-${training.id}`);
@@ -229,6 +267,7 @@ export class CollectionOrchestrator implements SessionController {
       const shaped = await this.options.shaper.shape(lab, claimed.bw_limitation, training);
       this.log(`collect: session ${claimed.name} at ${claimed.bw_limitation} Mbit/s (${shaped}), ${channel}`);
       browser = await launchPlayerBrowser({ netns: lab.hosts.client.netns, handle: this.options.handle });
+      this.options.onEvent?.({ kind: "browser-started", sessionId: claimed.id, pid: browser.pid });
       await browser.run(`/player?session=${claimed.id}`, (training.warmup + training.session_duration + 90) * 1000);
       if (!this.running.get(claimed.id)?.finished)
         throw new QoelabError("PLAYER_NO_FINISH", "player ended without finishing the session");
@@ -282,19 +321,28 @@ export class CollectionOrchestrator implements SessionController {
     const running = this.runningSession(sessionId);
     if (running.capture) return;
     const client = running.lab.hosts.client;
-    running.capture = await startCapture({
+    const capture = await startCapture({
       netns: client.netns,
       iface: client.iface,
       file: running.captureFile,
       snaplen: this.options.snaplen ?? 128,
       filter: "tcp",
     });
+    running.capture = capture;
+    void capture.exited.then((result) => {
+      if (!running.stopping)
+        running.captureDied = `tcpdump ended during the session: ${result.stderr.trim().split("\n").pop() ?? ""}`;
+    });
+    this.options.onEvent?.({ kind: "capture-started", sessionId, pid: capture.pid });
   }
 
   async finish(sessionId: number, applicationData: Record<string, unknown>): Promise<SessionRow> {
     const running = this.runningSession(sessionId);
     if (!running.capture)
       throw new QoelabError("SESSION_NOT_STARTED", `session ${sessionId}: finish before start`, { session: sessionId });
+    running.stopping = true;
+    if (running.captureDied)
+      throw new QoelabError("CAPTURE_DIED", `session ${sessionId}: ${running.captureDied}`, { session: sessionId });
     const captured = await running.capture.stop();
     if (captured.packets === 0)
       throw new QoelabError("CAPTURE_EMPTY", `session ${sessionId}: the capture holds no packet`, {

@@ -200,7 +200,7 @@ export async function completeSession(db: Db, id: number, result: SessionResult)
   await db.transaction(async (tx) => {
     const rows = await tx.query<{ training_id: number }>(
       `UPDATE session SET status = 1, finished_at = now(), url = $2, channel = $3, application_data = $4,
-          network_data = $5, labels = $6, capture_file = $7, capture_size = $8, error_reason = NULL
+          network_data = $5, labels = $6, capture_file = $7, capture_size = $8
         WHERE id = $1 AND status = 0 RETURNING training_id`,
       [
         id,

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench [name…]`: qoelab's benchmarks, each printing the peers' figures from the same
+ * run beside ours as ratios. Names: pcap, flows, pesq, gen, ml, emulator (default: all).
+ * Figures are medians where a bench repeats; the machine is shared, so read ratios, not absolutes.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+type Bench = () => Promise<void>;
+
+function seconds(argv: string[]): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "ignore"] });
+  if (r.error) throw r.error;
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+const row = (name: string, pps: number, ratio: number) =>
+  console.log(`  ${name.padEnd(44)} ${(pps / 1e6).toFixed(2).padStart(7)} Mpkt/s   qoelab ×${ratio.toFixed(1)}`);
+
+const benches: Record<string, Bench> = {
+  async pcap() {
+    const { generateBenchCapture } = await import("./generate-capture.ts");
+    const { benchPcapRead } = await import("./pcap-read.ts");
+    const packets = Number(process.env.QOELAB_BENCH_PACKETS ?? 5_000_000);
+    const file = join(tmpdir(), `qoelab-bench-read-${packets}.pcap`);
+    if (!existsSync(file)) await generateBenchCapture(file, packets, "pcap");
+    execFileSync("cat", [file], { stdio: ["ignore", "ignore", "ignore"] });
+    const ours = await benchPcapRead(file);
+    const tcpdump = packets / seconds(["sh", "-c", `tcpdump -nn -r '${file}' > /dev/null 2>&1`]);
+    const tshark =
+      packets /
+      seconds(["sh", "-c", `tshark -n -r '${file}' -T fields -e udp.srcport -e tcp.srcport > /dev/null 2>&1`]);
+    console.log(`pcap: ${packets} packets, one core`);
+    row("qoelab read only", ours.readPacketsPerSecond, 1);
+    row("qoelab read + decode to ports", ours.dissectPacketsPerSecond, 1);
+    row("tcpdump -nn -r", tcpdump, ours.dissectPacketsPerSecond / tcpdump);
+    row("tshark -T fields (ports)", tshark, ours.dissectPacketsPerSecond / tshark);
+    if (!process.env.QOELAB_BENCH_KEEP) rmSync(file, { force: true });
+  },
+  async flows() {
+    const { benchFlows } = await import("./flows.ts");
+    const result = await benchFlows({});
+    console.log(
+      `flows: ${result.packets} packets, ${result.flows} flows, parallel identical: ${result.parallelIdentical}`,
+    );
+    for (const r of result.runs) {
+      console.log(
+        `  ${r.tool.padEnd(48)} ${(r.packetsPerSecond / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${r.peakRssMiB.toFixed(0).padStart(6)} MiB peak  qoelab ×${r.qoelabSpeedup.toFixed(2)}`,
+      );
+    }
+  },
+  async pesq() {
+    const { benchPesq } = await import("./pesq.ts");
+    console.log("pesq: seconds per pair (median), ITU-T P.862 Annex A VoIP pairs");
+    for (const r of benchPesq({})) {
+      const ref = r.referenceSecondsPerPair
+        ? `  reference ${r.referenceSecondsPerPair.toFixed(3)} s  qoelab ×${(r.referenceSecondsPerPair / r.secondsPerPair).toFixed(2)}`
+        : "  (set QOELAB_PESQ_BIN to time a C reference beside it)";
+      console.log(
+        `  ${r.name.padEnd(24)} ${r.secondsPerPair.toFixed(3)} s wall  ${r.cpuSecondsPerPair.toFixed(3)} s CPU${ref}`,
+      );
+    }
+  },
+};
+
+const wanted = process.argv.slice(2);
+const names = wanted.length > 0 ? wanted : Object.keys(benches);
+for (const name of names) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`bench: unknown "${name}" (${Object.keys(benches).join(", ")})`);
+    process.exitCode = 2;
+    continue;
+  }
+  try {
+    await bench();
+  } catch (error) {
+    console.error(`bench ${name} failed: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}
