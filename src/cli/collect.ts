@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { exportTraining, getTraining } from "../collect/index.ts";
+import { capturesArchive, exportTraining, getTraining } from "../collect/index.ts";
 import { openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
@@ -48,10 +48,12 @@ export function register(program: Command): void {
     .argument("<training>", "training id")
     .option("--format <f>", "csv, json or parquet", "csv")
     .option("-o, --output <file>", "output file (default: stdout for csv/json)")
+    .option("--pcaps <file>", "also write every session's capture into this tar archive")
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .action(async (id: string, options: { format: string; output?: string; dataDir: string }) => {
+    .action(async (id: string, options: { format: string; output?: string; pcaps?: string; dataDir: string }) => {
       const db = await openDb({ dataDir: options.dataDir });
       try {
+        if (options.pcaps) writeFileSync(options.pcaps, await capturesArchive(db, trainingId(id)));
         const file = await exportTraining(db, trainingId(id), options.format);
         if (options.output) writeFileSync(options.output, file.body);
         else if (typeof file.body === "string") process.stdout.write(file.body);

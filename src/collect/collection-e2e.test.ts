@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -7,6 +8,7 @@ import { createCollectionRuntime } from "../cli/collection-runtime.ts";
 import { type Db, openDb } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { labDown } from "../netlab/index.ts";
+import { capturesArchive } from "./captures-archive.ts";
 import { exportTraining } from "./dataset-export.ts";
 import { validateTrainingRequest } from "./training-request.ts";
 import { createTraining, getTraining, listSessions } from "./training-store.ts";
@@ -75,12 +77,20 @@ describe("collection end to end", { timeout: 600_000 }, () => {
     }
   });
 
+  test("the captures archive holds every session's pcap", async () => {
+    const tar = await capturesArchive(db, trainingId);
+    const path = join(dir, "pcaps.tar");
+    writeFileSync(path, tar);
+    const listed = execFileSync("tar", ["-tf", path], { encoding: "utf8" }).trim().split("\n").sort();
+    const sessions = await listSessions(db, trainingId);
+    assert.deepEqual(listed, sessions.map((s) => `session-${s.id}.pcap`).sort());
+  });
+
   test("the CSV export has one row per session and opens in a CSV reader", async () => {
     const file = await exportTraining(db, trainingId, "csv");
     const path = join(dir, "export.csv");
-    await import("node:fs").then((fs) => fs.writeFileSync(path, file.body));
+    writeFileSync(path, file.body);
     // Python's csv module as an independent CSV reader.
-    const { execFileSync } = await import("node:child_process");
     const out = execFileSync(
       "python3",
       [

@@ -1,3 +1,4 @@
+export * from "./captures-archive.ts";
 export * from "./dataset-export.ts";
 export * from "./field-errors.ts";
 export * from "./lab-shaper.ts";
@@ -11,3 +12,4 @@ export * from "./session-controller.ts";
 export * from "./session-plan.ts";
 export * from "./training-request.ts";
 export * from "./training-store.ts";
+export * from "./twitch-source.ts";

@@ -21,6 +21,7 @@ import {
   type SessionRow,
   type TrainingRow,
 } from "./training-store.ts";
+import { type TwitchChannel, twitchConfigFromEnv, twitchPlaylistUrl, twitchTopChannels } from "./twitch-source.ts";
 
 /** Shapes the client's downstream link of a lab (router → client) to a rate, or clears it. */
 export interface LinkShaper {
@@ -221,7 +222,26 @@ export class CollectionOrchestrator implements SessionController {
     });
   }
 
-  private sourceFor(training: TrainingRow, session: SessionRow, lab: Lab): { url: string; channel: string } {
+  private readonly twitchChannels = new Map<number, Promise<TwitchChannel[]>>();
+
+  private async sourceFor(
+    training: TrainingRow,
+    session: SessionRow,
+    lab: Lab,
+  ): Promise<{ url: string; channel: string }> {
+    if (training.source === "twitch") {
+      // The lab's client reaches Twitch only where the router has an uplink to the Internet.
+      const config = twitchConfigFromEnv();
+      let channels = this.twitchChannels.get(training.id);
+      if (!channels) {
+        channels = twitchTopChannels(config, Math.min(20, training.number_of_videos));
+        this.twitchChannels.set(training.id, channels);
+      }
+      const list = await channels;
+      const channel = list[session.position % Math.max(1, list.length)];
+      if (!channel) throw new QoelabError("TWITCH_NO_CHANNEL", "twitch: no live channel was listed");
+      return { url: await twitchPlaylistUrl(config, channel.login), channel: channel.login };
+    }
     if (training.source === "urls") {
       const urls = (training.source_config.urls as string[] | undefined) ?? [];
       const url = urls[session.position % Math.max(1, urls.length)];
@@ -253,7 +273,7 @@ export class CollectionOrchestrator implements SessionController {
       lab = await labUp({ name: `qc${slot}`, router: true });
       await this.cleanSlot(slot, lab);
       if (training.source === "local") await this.ensureOrigin(slot, lab);
-      const { url, channel } = this.sourceFor(training, claimed, lab);
+      const { url, channel } = await this.sourceFor(training, claimed, lab);
       const captureDir = resolve(this.options.captureDir ?? "./qoelab-data/captures", `training-${training.id}`);
       mkdirSync(captureDir, { recursive: true });
       this.running.set(claimed.id, {

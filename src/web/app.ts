@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import {
+  capturesArchive,
   createTraining,
   exportTraining,
   getSession,
@@ -149,9 +150,7 @@ export function createApp(options: AppOptions): Hono {
   app.get("/api/trainings/:id/pcaps.tar", async (c) => {
     const id = parseId(c.req.param("id"), "training");
     await getTraining(db, id);
-    if (!options.capturesArchive)
-      throw new QoelabError("CAPTURES_UNAVAILABLE", "captures archive is not available in this server");
-    const tar = await options.capturesArchive(id);
+    const tar = await (options.capturesArchive ?? ((t: number) => capturesArchive(db, t)))(id);
     return c.body(tar as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/x-tar",
       "content-disposition": `attachment; filename="qoelab-training-${id}-pcaps.tar"`,
