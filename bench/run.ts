@@ -1,6 +1,6 @@
 /**
  * `npm run bench [name…]`: qoelab's benchmarks, each printing the peers' figures from the same
- * run beside ours as ratios. Names: pcap, flows, pesq, gen, ml, emulator (default: all).
+ * run beside ours as ratios. Names: pcap, flows, pesq, collect, gen, ml, emulator (default: all).
  * Figures are medians where a bench repeats; the machine is shared, so read ratios, not absolutes.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -64,6 +64,18 @@ const benches: Record<string, Bench> = {
       );
     }
   },
+};
+
+benches.collect = async () => {
+  const { benchCollect } = await import("./collect.ts");
+  console.log("collect: 4 sessions × 10 s (+2 s warm-up) at 5 Mbit/s, built-in origin, real chromium");
+  const rows = await benchCollect({});
+  const one = rows.find((r) => r.slots === 1);
+  for (const r of rows) {
+    console.log(
+      `  ${String(r.slots).padStart(2)} slot(s)  ${r.sessions} captured  wall ${r.wallSeconds.toFixed(1)} s  overhead/session (median) ${r.overheadSecondsMedian.toFixed(2)} s  ${r.sessionsPerHour.toFixed(0)} sessions/h${one ? `  ×${(r.sessionsPerHour / one.sessionsPerHour).toFixed(2)} vs 1 slot` : ""}`,
+    );
+  }
 };
 
 const wanted = process.argv.slice(2);

@@ -16,4 +16,8 @@ export const commandModules: ReadonlyArray<() => Promise<{ register: (program: C
   () => import("./pcap.ts"),
   () => import("./pesq.ts"),
   () => import("./flows.ts"),
+  () => import("./ml.ts"),
+  () => import("./qoe.ts"),
+  () => import("./listen.ts"),
+  () => import("./report.ts"),
 ];

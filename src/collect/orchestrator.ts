@@ -87,6 +87,7 @@ export class CollectionOrchestrator implements SessionController {
   private readonly origins = new Map<number, ChildProcess>();
   private readonly cleanedSlots = new Set<number>();
   private origin: LocalOrigin | undefined;
+  private originBuild: Promise<LocalOrigin> | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
 
@@ -177,11 +178,15 @@ export class CollectionOrchestrator implements SessionController {
   }
 
   private async ensureOrigin(slot: number, lab: Lab): Promise<void> {
-    this.origin ??= await buildLocalOrigin({
-      durationSeconds: this.options.originDuration ?? 60,
-      ...(this.options.originChannels ? { channels: this.options.originChannels } : {}),
-      onProgress: (m) => this.log(m),
-    });
+    // One build, however many slots ask for it at once.
+    this.originBuild ??= this.origin
+      ? Promise.resolve(this.origin)
+      : buildLocalOrigin({
+          durationSeconds: this.options.originDuration ?? 60,
+          ...(this.options.originChannels ? { channels: this.options.originChannels } : {}),
+          onProgress: (m) => this.log(m),
+        });
+    this.origin = await this.originBuild;
     const existing = this.origins.get(slot);
     if (existing && existing.exitCode === null && existing.signalCode === null) return;
     const server = lab.hosts.server;

@@ -24,10 +24,11 @@ function perDirection(
   suffix: string,
   get: (f: FlowResult, d: Dir) => number | boolean | null,
   short?: string,
+  shortDirections: readonly Dir[] = ["c2s", "s2c"],
 ): FlowColumn[] {
   return (["c2s", "s2c"] as const).map((d) => {
     const column: FlowColumn = { name: `${d === "c2s" ? "c" : "s"}_${suffix}`, get: (f) => get(f, d) };
-    if (short) column.short = `${d === "c2s" ? "c" : "s"}_${short}`;
+    if (short && shortDirections.includes(d)) column.short = `${d === "c2s" ? "c" : "s"}_${short}`;
     return column;
   });
 }
@@ -52,10 +53,12 @@ export const FLOW_COLUMNS: readonly FlowColumn[] = [
   ...perDirection("rst_cnt", tcpField("rst")),
   ...perDirection("ack_cnt", tcpField("ackPackets")),
   ...perDirection("ack_cnt_p", tcpField("pureAckPackets")),
-  ...perDirection("bytes_uniq[B]", (f, d) => tcpDir(f, d)?.uniqueBytes ?? udpDir(f, d)?.payloadBytes ?? null, "bytes"),
+  ...perDirection("bytes_uniq[B]", (f, d) => tcpDir(f, d)?.uniqueBytes ?? udpDir(f, d)?.payloadBytes ?? null, "bytes", [
+    "s2c",
+  ]),
   ...perDirection("pkts_data", tcpField("dataPackets")),
   ...perDirection("bytes_all[B]", tcpField("dataBytes")),
-  ...perDirection("pkts_retx", tcpField("retxPackets"), "retx"),
+  ...perDirection("pkts_retx", tcpField("retxPackets"), "retx", ["s2c"]),
   ...perDirection("bytes_retx[B]", tcpField("retxBytes")),
   ...perDirection("pkts_ooo", tcpField("outOfSequencePackets")),
   ...perDirection("syn_cnt", tcpField("syn")),

@@ -148,8 +148,9 @@ export function tcpPacket(h: TcpHalf, r: TcpHalf, d: Dissection, buffer: Uint8Ar
 
   // Full option parse on SYNs only; later segments matter only for SACK blocks.
   const hasOptions = d.tcpHeaderLength > 20;
-  if (isSyn && hasOptions) {
-    parseTcpOptions(buffer, d.l4Offset, d.tcpHeaderLength, d.end, options);
+  if (isSyn) {
+    if (hasOptions) parseTcpOptions(buffer, d.l4Offset, d.tcpHeaderLength, d.end, options);
+    else options.reset();
     if (options.sackBlocks > 0) h.sackSegments++;
   } else if (hasOptions && hasSackOption(buffer, d.l4Offset, d.tcpHeaderLength, d.end)) {
     h.sackSegments++;

@@ -17,7 +17,9 @@ import {
 } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
+import { registerClassifyRoutes } from "./classify-routes.ts";
 import { errorBody, statusForError } from "./http-error.ts";
+import { registerListeningRoutes } from "./listening-routes.ts";
 import { trainingFormPage } from "./training-form-page.ts";
 import { sessionDetailPage, trainingDetailPage, trainingListPage } from "./training-pages.ts";
 
@@ -101,6 +103,9 @@ export function createApp(options: AppOptions): Hono {
   app.get("/sessions/:id", async (c) =>
     c.html(sessionDetailPage(await getSession(db, parseId(c.req.param("id"), "session")))),
   );
+
+  registerClassifyRoutes(app, db);
+  registerListeningRoutes(app, db);
 
   // ---- JSON API
   app.get("/api/trainings", async (c) => {

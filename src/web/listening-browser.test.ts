@@ -106,18 +106,19 @@ async function step(page: Page, answer: (clip: StoredClip) => number): Promise<S
   const score = answer(clip);
   await page.waitForSelector(`button.score[data-score="${score}"]:enabled`, { timeout: 20_000 });
   await page.click(`button.score[data-score="${score}"]`);
-  await page.waitForFunction(
-    (id) => {
-      const item = document.getElementById("listen-item");
-      return !item || item.getAttribute("data-clip") !== String(id);
-    },
-    clipId,
-  );
+  await page.waitForFunction((id) => {
+    const item = document.getElementById("listen-item");
+    return !item || item.getAttribute("data-clip") !== String(id);
+  }, clipId);
   return clip;
 }
 
 const honest = (clip: StoredClip) =>
-  clip.kind === "trap" || clip.kind === "gold" ? clip.expectedScore! : clip.kind === "training" ? 3 : 5 - Number(clip.condition.slice(1));
+  clip.kind === "trap" || clip.kind === "gold"
+    ? clip.expectedScore!
+    : clip.kind === "training"
+      ? 3
+      : 5 - Number(clip.condition.slice(1));
 
 async function ratingsOf(rater: string): Promise<number> {
   const rows = await db.query<{ n: string }>(
@@ -157,9 +158,16 @@ describe("listening test in Chromium", () => {
     const ended = (await page.evaluate(() => (window as unknown as { __ended: string[] }).__ended)) as string[];
     // the hearing check plus one `ended` per rated clip
     assert.equal(ended.length, rated.length + 1);
-    for (const clip of rated) assert.ok(ended.some((url) => url.includes(clip.audioSha256)), `clip ${clip.name} played to the end`);
+    for (const clip of rated)
+      assert.ok(
+        ended.some((url) => url.includes(clip.audioSha256)),
+        `clip ${clip.name} played to the end`,
+      );
     assert.equal(await ratingsOf("alice"), rated.length);
-    assert.match((await page.textContent("#listen-progress")) ?? "", new RegExp(`Rated ${sequence.length} of ${sequence.length}`));
+    assert.match(
+      (await page.textContent("#listen-progress")) ?? "",
+      new RegExp(`Rated ${sequence.length} of ${sequence.length}`),
+    );
     await page.context().close();
   });
 

@@ -3,7 +3,7 @@
  * decides every step (stage, next clip, progress); the page plays the audio, enables the rating
  * buttons only after the clip has played to its `ended` event, and posts the answer.
  */
-export const LISTENING_RATER_SCRIPT = String.raw`
+export const LISTENING_RATER_SCRIPT = `
 (function () {
   "use strict";
   var root = document.getElementById("listen-app");

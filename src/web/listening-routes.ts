@@ -32,7 +32,8 @@ export function listeningStatus(error: unknown): Status {
   if (error instanceof QoelabError) {
     const code = error.code;
     if (code.endsWith("_NOT_FOUND")) return 404;
-    if (code === "LISTEN_DUPLICATE_RATING" || code === "LISTEN_OUT_OF_ORDER" || code === "LISTEN_WRONG_STAGE") return 409;
+    if (code === "LISTEN_DUPLICATE_RATING" || code === "LISTEN_OUT_OF_ORDER" || code === "LISTEN_WRONG_STAGE")
+      return 409;
     if (code.startsWith("LISTEN_") && code !== "LISTEN_AUDIO_TOOL_FAILED") return 400;
   }
   return statusForError(error);
@@ -40,7 +41,10 @@ export function listeningStatus(error: unknown): Status {
 
 function parseTestId(value: string | undefined): number {
   if (!value || !/^\d{1,9}$/.test(value)) {
-    throw new QoelabError("LISTEN_TEST_NOT_FOUND", `listening test "${(value ?? "").slice(0, 40)}" not found (ids are positive integers)`);
+    throw new QoelabError(
+      "LISTEN_TEST_NOT_FOUND",
+      `listening test "${(value ?? "").slice(0, 40)}" not found (ids are positive integers)`,
+    );
   }
   return Number(value);
 }
@@ -92,7 +96,10 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
   };
 
   // ---- pages
-  app.get("/listen", pageRoute(async (c) => c.html(listeningListPage(await listListeningTests(db)))));
+  app.get(
+    "/listen",
+    pageRoute(async (c) => c.html(listeningListPage(await listListeningTests(db)))),
+  );
   app.get(
     "/listen/:id",
     pageRoute(async (c) => {
@@ -125,7 +132,10 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
   );
 
   // ---- API
-  app.get("/api/listen/tests", api(async (c) => c.json(await listListeningTests(db))));
+  app.get(
+    "/api/listen/tests",
+    api(async (c) => c.json(await listListeningTests(db))),
+  );
   app.post(
     "/api/listen/tests",
     api(async (c) => {
@@ -134,13 +144,18 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
       });
       const method = parseMethod(typeof form.method === "string" ? form.method : undefined);
       const name = typeof form.name === "string" && form.name.trim() ? form.name.trim() : "uploaded test";
-      const files = ([] as unknown[]).concat(form.clips ?? [], form.reference ?? []).filter((f): f is File => f instanceof File);
+      const files = ([] as unknown[])
+        .concat(form.clips ?? [], form.reference ?? [])
+        .filter((f): f is File => f instanceof File);
       if (files.length === 0) throw new QoelabError("LISTEN_NO_CLIPS", "upload: no files in the clips field");
       const dir = mkdtempSync(join(tmpdir(), "qoelab-upload-"));
       try {
         for (const file of files) writeFileSync(uploadPath(dir, file.name), new Uint8Array(await file.arrayBuffer()));
         const clips = clipsFromFolder(dir);
-        const source = `upload (${files.map((f) => f.name).join(", ").slice(0, 200)})`;
+        const source = `upload (${files
+          .map((f) => f.name)
+          .join(", ")
+          .slice(0, 200)})`;
         const test = await createListeningTest(db, { name, method, clips: { ...clips, source } });
         return c.json(test, 201);
       } finally {
@@ -148,7 +163,10 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
       }
     }),
   );
-  app.get("/api/listen/tests/:id", api(async (c) => c.json(await listeningOverview(db, parseTestId(c.req.param("id"))))));
+  app.get(
+    "/api/listen/tests/:id",
+    api(async (c) => c.json(await listeningOverview(db, parseTestId(c.req.param("id"))))),
+  );
   app.get(
     "/api/listen/tests/:id/ratings.csv",
     api(async (c) => {
@@ -168,7 +186,9 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
     "/api/listen/tests/:id/raters/:rater/hearing",
     api(async (c) => {
       const body = await jsonBody(c);
-      return c.json(await submitHearingCheck(db, parseTestId(c.req.param("id")), c.req.param("rater") ?? "", body.answer));
+      return c.json(
+        await submitHearingCheck(db, parseTestId(c.req.param("id")), c.req.param("rater") ?? "", body.answer),
+      );
     }),
   );
   app.post(

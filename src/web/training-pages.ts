@@ -50,7 +50,8 @@ export function trainingDetailPage(training: TrainingRow, progress: TrainingProg
 <p id="exports"><a class="button" href="/api/trainings/${t.id}/export?format=csv" download>Export CSV</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=json" download>Export JSON</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=parquet" download>Export Parquet</a>
-<a class="button" href="/api/trainings/${t.id}/pcaps.tar" download>Captures (tar)</a></p>
+<a class="button" href="/api/trainings/${t.id}/pcaps.tar" download>Captures (tar)</a>
+<a class="button" href="/trainings/${t.id}/classify">Classify</a></p>
 <table id="sessions"><thead><tr><th>Session</th><th>Limit (Mbit/s)</th><th>Status</th><th>Attempts</th><th>Stalls</th><th>Capture</th><th>Error</th></tr></thead><tbody>
 ${sessions.map((s) => {
   const labels = (s.labels ?? {}) as { stall_count?: number };

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCollectionRuntime } from "../src/cli/collection-runtime.ts";
+import { createTraining, listSessions, validateTrainingRequest } from "../src/collect/index.ts";
+import { openDb } from "../src/db/index.ts";
+
+export interface CollectBenchRow {
+  slots: number;
+  sessions: number;
+  wallSeconds: number;
+  /** Median of (finished − started − warm-up − duration) per session. */
+  overheadSecondsMedian: number;
+  sessionsPerHour: number;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Collection overhead beyond each session's own length, and throughput with 1 vs K lab slots. */
+export async function benchCollect(options: { sessions?: number; duration?: number; slots?: number[] } = {}) {
+  const sessions = options.sessions ?? 4;
+  const duration = options.duration ?? 10;
+  const warmup = 2;
+  const rows: CollectBenchRow[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "qoelab-bench-collect-"));
+  try {
+    for (const slots of options.slots ?? [1, 2]) {
+      const db = await openDb({ url: "", dataDir: "memory://" });
+      const request = validateTrainingRequest({
+        number_of_videos: String(sessions),
+        session_duration: String(duration),
+        bw_limitations: "5",
+        warmup: String(warmup),
+        slots: String(slots),
+      });
+      if (!request.ok) throw new Error(JSON.stringify(request.errors));
+      const training = await createTraining(db, request.value);
+      const runtime = await createCollectionRuntime(db, {
+        maxSlots: slots,
+        captureDir: join(dir, `slots-${slots}`),
+        originChannels: ["testcard"],
+      });
+      const start = process.hrtime.bigint();
+      await runtime.orchestrator.runUntilIdle(training.id);
+      const wall = Number(process.hrtime.bigint() - start) / 1e9;
+      await runtime.close();
+      const done = await listSessions(db, training.id);
+      const overheads = done
+        .filter((s) => s.status === 1 && s.started_at && s.finished_at)
+        .map((s) => (Date.parse(s.finished_at!) - Date.parse(s.started_at!)) / 1000 - warmup - duration);
+      rows.push({
+        slots,
+        sessions: done.filter((s) => s.status === 1).length,
+        wallSeconds: wall,
+        overheadSecondsMedian: median(overheads),
+        sessionsPerHour: (3600 * done.length) / wall,
+      });
+      await db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}

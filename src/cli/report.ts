@@ -1,0 +1,67 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { exportTraining } from "../collect/index.ts";
+import { openDb } from "../db/index.ts";
+import { QoelabError } from "../errors.ts";
+import { listeningRatings, parseMethod, parseRatingsCsv, type Rating } from "../quality/listening/index.ts";
+import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "../quality/report/index.ts";
+import { printJson } from "./output.ts";
+
+interface ReportOptions {
+  out?: string;
+  ratings?: string;
+  test?: string;
+  training?: string;
+  method: string;
+  dataDir: string;
+  json?: boolean;
+}
+
+function id(value: string, flag: string): number {
+  if (!/^\d{1,9}$/.test(value))
+    throw new QoelabError("BAD_ARGUMENT", `${flag} must be a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+export function register(program: Command): void {
+  program
+    .command("report")
+    .description("turn an experiment folder into one self-contained HTML report with SVG/PNG figures")
+    .argument("<dir>", "experiment folder (experiment.json; optional ratings.csv, training.json)")
+    .option("-o, --out <dir>", "where report.html and figures/ go (default DIR/report)")
+    .option("--ratings <file>", "listening-test ratings CSV (default DIR/ratings.csv)")
+    .option("--test <id>", "take the listening-test ratings from a stored test")
+    .option("--training <id>", "add a stored video training (throughput, stalls, resolution)")
+    .option("--method <m>", "listening-test method of the ratings", "acr")
+    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .option("--json", "print JSON")
+    .action(async (dir: string, options: ReportOptions) => {
+      const method = parseMethod(options.method, "--method");
+      let ratings: Rating[] | undefined;
+      let training: TrainingExport | undefined;
+      if (options.ratings) ratings = parseRatingsCsv(readFileSync(options.ratings, "utf8"), method, options.ratings);
+      if (options.test || options.training) {
+        const db = await openDb({ dataDir: options.dataDir });
+        try {
+          if (options.test) ratings = await listeningRatings(db, id(options.test, "--test"));
+          if (options.training) {
+            const file = await exportTraining(db, id(options.training, "--training"), "json");
+            training = JSON.parse(String(file.body)) as TrainingExport;
+          }
+        } finally {
+          await db.close();
+        }
+      }
+      const report = buildExperimentReport({
+        dir,
+        method,
+        ...(ratings ? { ratings } : {}),
+        ...(training ? { training } : {}),
+      });
+      const written = await writeExperimentReport(report, options.out ?? join(dir, "report"));
+      if (options.json)
+        printJson({ html: written.html, figures: written.figures, listening: report.listening?.screened ?? null });
+      else process.stdout.write(`report: ${written.html} (${report.figures.length} figures as SVG and PNG)\n`);
+    });
+}

@@ -1,0 +1,164 @@
+import { QoelabError } from "../errors.ts";
+import { analyzeCaptureFile, type CaptureFeatures, createFlowEngine, type FlowEngine } from "../flows/index.ts";
+import { forEachPacket } from "../packet/index.ts";
+import type { Dataset, ExportValue } from "./dataset.ts";
+import { BANDWIDTH_COLUMN } from "./design-matrix.ts";
+import type { FittedModel } from "./model.ts";
+import { type ModelFile, predictRows } from "./model-file.ts";
+
+/**
+ * QoE from a capture alone: the capture goes through the flow engine with the settings the
+ * collection uses (`features: true`, TCP only as the collection's capture filter is "tcp"), its
+ * capture-level features become the `net_*` columns a collected dataset holds, and the model
+ * predicts the session. Per window, the packets of each window go through a fresh engine so each
+ * window is described by exactly the same feature definitions (over a shorter span: counts such as
+ * `net_flows` or `net_chunk_count` scale with the window, rates and sizes do not).
+ */
+export interface CaptureFeatureOptions {
+  /** Window length (s) for per-window predictions; 0 or absent = none. */
+  windowSeconds?: number;
+  protocols?: "tcp" | "udp" | "both";
+}
+
+export interface WindowFeatures {
+  index: number;
+  /** Seconds from the first packet of the capture. */
+  startS: number;
+  endS: number;
+  packets: number;
+  features: CaptureFeatures;
+}
+
+export interface CaptureFeatureRows {
+  session: CaptureFeatures;
+  windows: WindowFeatures[];
+}
+
+/** Network columns of a dataset row, named as `buildDataset` names them (`net_` + feature). */
+export function networkRow(features: CaptureFeatures): Map<string, ExportValue> {
+  const row = new Map<string, ExportValue>();
+  for (const [key, value] of Object.entries(features))
+    row.set(`net_${key}`, typeof value === "number" && Number.isFinite(value) ? value : null);
+  return row;
+}
+
+/** A dataset from feature rows (columns: the union of names, first-seen order). */
+export function datasetFromFeatureRows(rows: readonly Map<string, ExportValue>[]): Dataset {
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const row of rows)
+    for (const key of row.keys())
+      if (!seen.has(key)) {
+        seen.add(key);
+        columns.push(key);
+      }
+  return { columns, rows: rows.map((r) => columns.map((c) => r.get(c) ?? null)) };
+}
+
+/** Session features (as the collection stores them) and, optionally, per-window features. */
+export async function captureFeatureRows(
+  path: string,
+  options: CaptureFeatureOptions = {},
+): Promise<CaptureFeatureRows> {
+  const protocols = options.protocols ?? "tcp";
+  const whole = await analyzeCaptureFile(path, { features: true, workers: 1, protocols });
+  if (!whole.features || whole.capture.packets === 0)
+    throw new QoelabError("ML_EMPTY_CAPTURE", `${path}: the capture holds no packet to describe`, { file: path });
+  const windows: WindowFeatures[] = [];
+  const windowSeconds = options.windowSeconds ?? 0;
+  if (windowSeconds > 0) {
+    let engine: FlowEngine | null = null;
+    let current = -1;
+    let first = Number.NaN;
+    let packets = 0;
+    const close = () => {
+      if (!engine) return;
+      const result = engine.finish();
+      windows.push({
+        index: current,
+        startS: current * windowSeconds,
+        endS: (current + 1) * windowSeconds,
+        packets,
+        features: result.features ?? {},
+      });
+      engine = null;
+    };
+    await forEachPacket(
+      path,
+      (record) => {
+        const t = record.tsSec + record.tsNsec / 1e9;
+        if (Number.isNaN(first)) first = t;
+        const index = Math.max(0, Math.floor((t - first) / windowSeconds));
+        if (index !== current) {
+          close();
+          current = index;
+          packets = 0;
+          engine = createFlowEngine({ features: true, protocols });
+        }
+        engine!.push(record);
+        packets++;
+      },
+      { tolerateTruncatedTail: true },
+    );
+    close();
+  }
+  return { session: whole.features, windows };
+}
+
+export interface CapturePredictOptions extends CaptureFeatureOptions {
+  /** Bandwidth limit to give a model trained with `bw_limitation_mbps` as a feature. */
+  bandwidthMbps?: number;
+}
+
+export interface WindowPrediction {
+  index: number;
+  startS: number;
+  endS: number;
+  packets: number;
+  prediction: string | number;
+  probabilities?: Record<string, number>;
+}
+
+export interface CapturePrediction {
+  capture: string;
+  label: string;
+  model: ModelFile["kind"];
+  session: { prediction: string | number; probabilities?: Record<string, number> };
+  windowSeconds: number | null;
+  windows: WindowPrediction[];
+}
+
+/** Predicts the model's label for a capture: once for the whole session, and per window. */
+export async function predictCapture(
+  model: { file: ModelFile; fitted: FittedModel },
+  path: string,
+  options: CapturePredictOptions = {},
+): Promise<CapturePrediction> {
+  const rows = await captureFeatureRows(path, options);
+  const toRow = (features: CaptureFeatures) => {
+    const row = networkRow(features);
+    if (options.bandwidthMbps !== undefined) row.set(BANDWIDTH_COLUMN, options.bandwidthMbps);
+    return row;
+  };
+  const dataset = datasetFromFeatureRows([toRow(rows.session), ...rows.windows.map((w) => toRow(w.features))]);
+  const predictions = predictRows(model, dataset);
+  const [session, ...perWindow] = predictions;
+  return {
+    capture: path,
+    label: model.file.label,
+    model: model.file.kind,
+    session: {
+      prediction: session!.prediction,
+      ...(session!.probabilities ? { probabilities: session!.probabilities } : {}),
+    },
+    windowSeconds: options.windowSeconds ?? null,
+    windows: rows.windows.map((w, i) => ({
+      index: w.index,
+      startS: w.startS,
+      endS: w.endS,
+      packets: w.packets,
+      prediction: perWindow[i]!.prediction,
+      ...(perWindow[i]!.probabilities ? { probabilities: perWindow[i]!.probabilities } : {}),
+    })),
+  };
+}

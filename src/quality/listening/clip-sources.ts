@@ -1,0 +1,147 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { isWav, readWav } from "../../audio/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { readExperimentFolder } from "../report/experiment-folder.ts";
+import { parseCsv } from "./ratings-csv.ts";
+
+/** One clip to put into a listening test, before it is stored. */
+export interface ClipInput {
+  /** Unique within the test, e.g. "loss-3/received". */
+  name: string;
+  condition: string;
+  file: string;
+}
+
+export interface ClipSet {
+  clips: ClipInput[];
+  /** The unprocessed original: DCR's reference, the gold clip's audio. */
+  reference?: string;
+  /** Conditions in the order the source lists them. */
+  conditionOrder: string[];
+  source: string;
+}
+
+export interface CheckedAudio {
+  bytes: Uint8Array;
+  sampleRate: number;
+  durationS: number;
+}
+
+/** Reads a clip and refuses anything that is not decodable WAV audio with a coded error. */
+export function readClipAudio(file: string): CheckedAudio {
+  if (!existsSync(file)) throw new QoelabError("LISTEN_CLIP_NOT_FOUND", `${file}: clip file not found`, { file });
+  const bytes = new Uint8Array(readFileSync(file));
+  if (!isWav(bytes)) {
+    const start = Buffer.from(bytes.subarray(0, 4)).toString("hex");
+    throw new QoelabError(
+      "LISTEN_CLIP_NOT_AUDIO",
+      `${file}: not a WAV audio file (starts with 0x${start || "(empty)"}, expected "RIFF…WAVE")`,
+      { file, fields: { clip: "a RIFF/WAVE file" } },
+    );
+  }
+  let audio: ReturnType<typeof readWav>;
+  try {
+    audio = readWav(bytes, file);
+  } catch (error) {
+    throw new QoelabError("LISTEN_CLIP_NOT_AUDIO", `${file}: unreadable WAV: ${(error as Error).message}`, { file });
+  }
+  const frames = audio.channels[0]?.length ?? 0;
+  if (frames === 0) throw new QoelabError("LISTEN_CLIP_NOT_AUDIO", `${file}: WAV holds no samples`, { file });
+  return { bytes, sampleRate: audio.sampleRate, durationS: frames / audio.sampleRate };
+}
+
+/** Clips from a `qoelab experiment voip` folder: each condition's received audio, plus the original. */
+export function clipsFromExperiment(dir: string): ClipSet {
+  const folder = readExperimentFolder(dir);
+  const { experiment } = folder;
+  const reference = folder.path(experiment.reference);
+  const clips: ClipInput[] = [{ name: "original/reference", condition: "original", file: reference }];
+  for (const c of experiment.conditions)
+    clips.push({ name: `${c.id}/received`, condition: c.id, file: folder.path(c.received) });
+  return {
+    clips,
+    reference,
+    conditionOrder: ["original", ...experiment.conditions.map((c) => c.id)],
+    source: `experiment ${folder.dir}`,
+  };
+}
+
+function isWavName(name: string): boolean {
+  return extname(name).toLowerCase() === ".wav";
+}
+
+/**
+ * Clips from a folder: each subfolder is a condition holding its clips; WAVs directly in the
+ * folder are one condition each (named by the file). A `reference.wav` at the top is the reference.
+ * Files other than .wav are refused so that a stray non-audio file is never silently skipped.
+ */
+export function clipsFromFolder(dir: string): ClipSet {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory())
+    throw new QoelabError("LISTEN_SOURCE_NOT_FOUND", `${dir}: not a folder of clips`, { dir });
+  const clips: ClipInput[] = [];
+  let reference: string | undefined;
+  const order: string[] = [];
+  const entries = readdirSync(abs, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name, "en", { numeric: true }),
+  );
+  for (const entry of entries) {
+    const path = join(abs, entry.name);
+    if (entry.name.startsWith(".")) continue;
+    if (entry.isDirectory()) {
+      for (const name of readdirSync(path).sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) {
+        if (name.startsWith(".")) continue;
+        clips.push({
+          name: `${entry.name}/${basename(name, extname(name))}`,
+          condition: entry.name,
+          file: join(path, name),
+        });
+      }
+      order.push(entry.name);
+    } else if (entry.name.toLowerCase() === "reference.wav") reference = path;
+    else {
+      const condition = basename(entry.name, extname(entry.name));
+      clips.push({ name: condition, condition, file: path });
+      order.push(condition);
+    }
+  }
+  for (const clip of clips) {
+    if (!isWavName(clip.file)) readClipAudio(clip.file); // names the bad file with a coded error
+  }
+  if (clips.length === 0) throw new QoelabError("LISTEN_NO_CLIPS", `${dir}: no clips found`, { dir });
+  return { clips, ...(reference ? { reference } : {}), conditionOrder: order, source: `folder ${abs}` };
+}
+
+/** Clips from a CSV with columns file, condition [, clip] [, reference]; paths relative to the CSV. */
+export function clipsFromCsv(file: string): ClipSet {
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new QoelabError("LISTEN_SOURCE_NOT_FOUND", `${file}: clip list not found`, { file });
+  const records = parseCsv(readFileSync(abs, "utf8"));
+  const header = records[0]?.map((h) => h.trim().toLowerCase()) ?? [];
+  const col = (name: string) => header.indexOf(name);
+  if (col("file") < 0 || col("condition") < 0)
+    throw new QoelabError("LISTEN_CSV_BAD_HEADER", `${file}: line 1: need columns file and condition`, { file });
+  const base = dirname(abs);
+  const at = (path: string) => (isAbsolute(path) ? path : join(base, path));
+  const clips: ClipInput[] = [];
+  const order: string[] = [];
+  let reference: string | undefined;
+  records.slice(1).forEach((record, i) => {
+    const path = record[col("file")]?.trim();
+    const condition = record[col("condition")]?.trim();
+    if (!path || !condition)
+      throw new QoelabError("LISTEN_CSV_BAD_ROW", `${file}: line ${i + 2}: file and condition must not be empty`, {
+        file,
+        line: i + 2,
+      });
+    const name =
+      (col("clip") >= 0 ? record[col("clip")]?.trim() : "") || `${condition}/${basename(path, extname(path))}`;
+    clips.push({ name, condition, file: at(path) });
+    if (!order.includes(condition)) order.push(condition);
+    const ref = col("reference") >= 0 ? record[col("reference")]?.trim() : "";
+    if (ref) reference = at(ref);
+  });
+  if (clips.length === 0) throw new QoelabError("LISTEN_NO_CLIPS", `${file}: no clips listed`, { file });
+  return { clips, ...(reference ? { reference } : {}), conditionOrder: order, source: `csv ${abs}` };
+}

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
+import type { Browser } from "playwright-core";
+import { CHROMIUM_ARGS, chromiumPath } from "../../collect/index.ts";
+import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "./experiment-report.ts";
+import { writeSyntheticExperiment } from "./synthetic-experiment.ts";
+
+const work = mkdtempSync(join(tmpdir(), `qoelab-report-${process.pid}-`));
+let browser: Browser;
+
+before(async () => {
+  const { chromium } = await import("playwright-core");
+  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+});
+after(async () => {
+  await browser?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A training export shaped like `GET /api/trainings/:id/export?format=json`, two bandwidths. */
+function trainingExport(): TrainingExport {
+  const sessions = [0.5, 0.5, 2, 2, 5].map((bw, i) => ({
+    id: i + 1,
+    name: `s${i + 1}`,
+    bw_limitation: bw,
+    status: 1,
+    application_data: {
+      duration: 30,
+      stalls:
+        bw < 1
+          ? [
+              { start: 4 + i, duration: 2.5 },
+              { start: 20, duration: 1 },
+            ]
+          : [],
+      samples: Array.from({ length: 30 }, (_, t) => ({ t: t + 1, height: bw < 1 ? 360 : bw < 3 ? 720 : 1080 })),
+    },
+    network_data: {
+      series: { window: 1, bytes: Array.from({ length: 30 }, (_, t) => (bw * 1e6 * (0.7 + 0.3 * Math.sin(t))) / 8) },
+    },
+    labels: { time_weighted_height: bw < 1 ? 360 : bw < 3 ? 720 : 1080 },
+  }));
+  return { training: { id: 1, name: "synthetic", session_duration: 30, bw_limitations: [0.5, 2, 5] }, sessions };
+}
+
+/** Non-white pixels of an image (SVG or PNG data URL) as Chromium rasterizes it. */
+async function inkPixels(
+  page: import("playwright-core").Page,
+  dataUrl: string,
+): Promise<{ ink: number; total: number }> {
+  return page.evaluate(async (url) => {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext("2d")!;
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4)
+      if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
+    return { ink, total: data.length / 4 };
+  }, dataUrl);
+}
+
+describe("experiment report", () => {
+  it("renders MOS per condition, MOS vs loss, RTP and video figures that Chromium draws", async () => {
+    const dir = join(work, "exp");
+    await writeSyntheticExperiment(dir, { lossPercents: [0, 5, 20], simulatedRaters: 8, seed: 3 });
+    writeFileSync(join(dir, "training.json"), JSON.stringify(trainingExport()));
+    const report = buildExperimentReport({ dir });
+    assert.deepEqual(
+      report.figures.map((f) => f.name),
+      [
+        "mos-by-condition",
+        "mos-vs-loss",
+        "rtp-loss",
+        "rtp-jitter",
+        "video-throughput",
+        "video-stalls",
+        "video-resolution",
+      ],
+    );
+    assert.equal(report.listening?.screened.conditions.length, 3);
+    const out = join(work, "out");
+    const written = await writeExperimentReport(report, out);
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(written.html).href);
+    // Figures are inline: bars with CI whiskers, lines with real length, stall spans.
+    assert.equal(await page.locator("#fig-mos-by-condition svg rect.bar").count(), 9);
+    assert.ok((await page.locator("#fig-mos-by-condition svg path.whisker").count()) >= 3);
+    const lengths = await page.$$eval("#fig-mos-vs-loss svg path.series", (paths) =>
+      paths.map((p) => (p as SVGPathElement).getTotalLength()),
+    );
+    assert.equal(lengths.length, 3);
+    for (const length of lengths) assert.ok(length > 100, `line length ${length}`);
+    assert.equal(await page.locator("#fig-video-stalls svg rect.span").count(), 4);
+    const shot = await page.locator("#fig-mos-by-condition").screenshot();
+    assert.ok(shot.length > 5000, "the figure screenshot holds a picture");
+    for (const figure of report.figures) {
+      const svg = await inkPixels(page, `data:image/svg+xml;base64,${Buffer.from(figure.svg).toString("base64")}`);
+      assert.ok(svg.ink / svg.total > 0.02, `${figure.name}.svg draws something (${svg.ink} of ${svg.total} pixels)`);
+      const pngBytes = readFileSync(join(out, "figures", `${figure.name}.png`));
+      const png = await inkPixels(page, `data:image/png;base64,${pngBytes.toString("base64")}`);
+      assert.ok(png.ink / png.total > 0.02, `${figure.name}.png draws something (${png.ink} of ${png.total} pixels)`);
+    }
+    await page.close();
+  });
+
+  it("names a missing or broken experiment folder", () => {
+    assert.throws(() => buildExperimentReport({ dir: join(work, "nothing-here") }), { code: "EXPERIMENT_NOT_FOUND" });
+    const bad = join(work, "bad");
+    mkdirSync(bad);
+    writeFileSync(
+      join(bad, "experiment.json"),
+      JSON.stringify({ format: "qoelab-experiment/1", kind: "voip", reference: "o.wav", conditions: [{ id: "x" }] }),
+    );
+    assert.throws(() => buildExperimentReport({ dir: bad }), {
+      code: "EXPERIMENT_INVALID",
+      message: /conditions\[0\]\.lossPercent must be a number/,
+    });
+  });
+});

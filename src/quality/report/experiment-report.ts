@@ -1,0 +1,324 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { QoelabError } from "../../errors.ts";
+import { parseRatingsCsv } from "../listening/ratings-csv.ts";
+import type { ListeningMethod } from "../listening/scales.ts";
+import { analyzeRatings, type ConditionSummary, type ListeningStats, type Rating } from "../listening/screening.ts";
+import { type ExperimentFile, type ExperimentFolder, readExperimentFolder } from "./experiment-folder.ts";
+import { barChart, escapeXml, timelineChart, xyChart } from "./svg-charts.ts";
+
+export interface ReportFigure {
+  /** File stem: `figures/<name>.svg` and `.png`. */
+  name: string;
+  title: string;
+  svg: string;
+}
+
+/** A video training as `GET /api/trainings/:id/export?format=json` (or `training.json`) holds it. */
+export interface TrainingExport {
+  training: { id: number; name: string; session_duration?: number; bw_limitations?: number[] };
+  sessions: Array<{
+    id: number;
+    name: string;
+    bw_limitation: number;
+    status?: number;
+    application_data?: {
+      duration?: number;
+      stalls?: Array<{ start: number; duration: number }>;
+      samples?: Array<{ t?: number; height?: number; bitrate?: number }>;
+    } | null;
+    network_data?: { series?: { window?: number; bytes?: number[] } } | null;
+    labels?: { time_weighted_height?: number; mean_height?: number; stall_time_s?: number } | null;
+  }>;
+}
+
+export interface ReportInput {
+  /** An experiment folder (experiment.json, optional ratings.csv and training.json). */
+  dir: string;
+  /** Listening-test ratings; default DIR/ratings.csv when present. */
+  ratings?: Rating[];
+  method?: ListeningMethod;
+  /** A video training; default DIR/training.json when present. */
+  training?: TrainingExport;
+}
+
+export interface ExperimentReport {
+  title: string;
+  html: string;
+  figures: ReportFigure[];
+  listening: ListeningStats | null;
+}
+
+function fmt(value: number | null | undefined, digits = 2): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
+}
+
+function voipFigures(experiment: ExperimentFile, listening: Map<string, ConditionSummary>): ReportFigure[] {
+  const conditions = experiment.conditions;
+  const labels = conditions.map((c) => c.label ?? c.id);
+  const figures: ReportFigure[] = [];
+  const listeningValues = conditions.map((c) => listening.get(c.id) ?? null);
+  figures.push({
+    name: "mos-by-condition",
+    title: "MOS per condition: PESQ, E-model and listening test",
+    svg: barChart({
+      title: "MOS per condition (listening test with 95 % CI)",
+      yLabel: "MOS",
+      categories: labels,
+      yMin: 0,
+      yMax: 5,
+      groups: [
+        { name: "PESQ MOS-LQO", values: conditions.map((c) => c.pesq?.mosLqo ?? null) },
+        { name: "E-model MOS", values: conditions.map((c) => c.emodel?.mos ?? null) },
+        {
+          name: "listening MOS",
+          values: listeningValues.map((l) => l?.mos ?? null),
+          ci: listeningValues.map((l) => l?.ci95 ?? null),
+        },
+      ],
+    }),
+  });
+  const point = (x: number, y: number | null | undefined, ci?: number | null) =>
+    y === null || y === undefined || !Number.isFinite(y) ? [] : [[x, y, ci ?? null] as const];
+  figures.push({
+    name: "mos-vs-loss",
+    title: "MOS against packet loss",
+    svg: xyChart({
+      title: "MOS against packet loss rate",
+      xLabel: "packet loss (%)",
+      yLabel: "MOS",
+      yMin: 1,
+      yMax: 5,
+      series: [
+        { name: "PESQ MOS-LQO", points: conditions.flatMap((c) => point(c.lossPercent, c.pesq?.mosLqo)) },
+        { name: "E-model MOS", points: conditions.flatMap((c) => point(c.lossPercent, c.emodel?.mos)) },
+        {
+          name: "listening MOS",
+          points: conditions.flatMap((c) => point(c.lossPercent, listening.get(c.id)?.mos, listening.get(c.id)?.ci95)),
+        },
+      ],
+    }),
+  });
+  const directions = [
+    ...new Set(conditions.flatMap((c) => (c.streams ?? []).map((s, i) => s.direction ?? `stream ${i + 1}`))),
+  ];
+  if (directions.length > 0) {
+    const streamValue = (
+      direction: string,
+      pick: (s: NonNullable<ExperimentFile["conditions"][number]["streams"]>[number]) => number,
+    ) =>
+      conditions.map((c) => {
+        const s = (c.streams ?? []).find((st, i) => (st.direction ?? `stream ${i + 1}`) === direction);
+        return s ? pick(s) : null;
+      });
+    figures.push({
+      name: "rtp-loss",
+      title: "RTP loss per stream",
+      svg: barChart({
+        title: "RTP packet loss per stream",
+        yLabel: "lost (%)",
+        categories: labels,
+        groups: directions.map((d) => ({ name: d, values: streamValue(d, (s) => s.lostPercent) })),
+      }),
+    });
+    figures.push({
+      name: "rtp-jitter",
+      title: "RTP jitter per stream",
+      svg: barChart({
+        title: "RTP jitter per stream (RFC 3550): mean and max",
+        yLabel: "jitter (ms)",
+        categories: labels,
+        groups: directions.flatMap((d) => [
+          { name: `${d} mean`, values: streamValue(d, (s) => s.meanJitterMs) },
+          { name: `${d} max`, values: streamValue(d, (s) => s.maxJitterMs) },
+        ]),
+      }),
+    });
+  }
+  return figures;
+}
+
+function trainingFigures(training: TrainingExport): ReportFigure[] {
+  const sessions = training.sessions;
+  const figures: ReportFigure[] = [];
+  const withSeries = sessions.filter((s) => s.network_data?.series?.bytes?.length).slice(0, 8);
+  figures.push({
+    name: "video-throughput",
+    title: "Throughput over time",
+    svg: xyChart({
+      title: "Downstream throughput over time (per session)",
+      xLabel: "time (s)",
+      yLabel: "Mbit/s",
+      series: withSeries.map((s) => {
+        const w = s.network_data!.series!.window ?? 1;
+        return {
+          name: `${s.name} (${s.bw_limitation} Mbit/s)`,
+          markers: false,
+          points: s.network_data!.series!.bytes!.map((b, i) => [i * w, (b * 8) / w / 1e6] as const),
+        };
+      }),
+    }),
+  });
+  figures.push({
+    name: "video-stalls",
+    title: "Stall timelines",
+    svg: timelineChart({
+      title: "Stalls per session (red)",
+      xLabel: "time since recording start (s)",
+      rows: sessions.map((s) => ({
+        label: `${s.name} · ${s.bw_limitation} Mbit/s`,
+        end: s.application_data?.duration ?? training.training.session_duration ?? 0,
+        spans: (s.application_data?.stalls ?? []).map((st) => ({
+          from: st.start,
+          to: st.start + st.duration,
+          label: `stall ${st.duration.toFixed(2)} s`,
+        })),
+      })),
+    }),
+  });
+  const heightOf = (s: TrainingExport["sessions"][number]) => {
+    if (s.labels?.time_weighted_height !== undefined) return s.labels.time_weighted_height;
+    const hs = (s.application_data?.samples ?? [])
+      .map((x) => x.height)
+      .filter((h): h is number => typeof h === "number");
+    return hs.length ? hs.reduce((a, b) => a + b, 0) / hs.length : null;
+  };
+  const points = sessions.flatMap((s) => {
+    const h = heightOf(s);
+    return h === null ? [] : [[s.bw_limitation, h] as const];
+  });
+  const byBandwidth = new Map<number, number[]>();
+  for (const [bw, h] of points) byBandwidth.set(bw, [...(byBandwidth.get(bw) ?? []), h]);
+  figures.push({
+    name: "video-resolution",
+    title: "Resolution by bandwidth",
+    svg: xyChart({
+      title: "Video resolution by bandwidth limit",
+      xLabel: "bandwidth limit (Mbit/s)",
+      yLabel: "time-weighted height (lines)",
+      yMin: 0,
+      series: [
+        { name: "sessions", line: false, points },
+        {
+          name: "mean",
+          points: [...byBandwidth].map(([bw, hs]) => [bw, hs.reduce((a, b) => a + b, 0) / hs.length] as const),
+          markers: false,
+        },
+      ],
+    }),
+  });
+  return figures;
+}
+
+const STYLE = `body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1rem;color:#1d2330}
+table{border-collapse:collapse;margin:.6rem 0 1.2rem}th,td{padding:.3rem .6rem;border-bottom:1px solid #e3e6ea;text-align:left}
+th{background:#eef0f3}td.num{text-align:right;font-variant-numeric:tabular-nums}figure{margin:1rem 0}figcaption{color:#556;font-size:.9em}
+.note{color:#556}`;
+
+/** Builds the self-contained HTML report of an experiment folder (figures inline as SVG). */
+export function buildExperimentReport(input: ReportInput): ExperimentReport {
+  const hasExperiment = existsSync(join(input.dir, "experiment.json"));
+  const trainingFile = join(input.dir, "training.json");
+  let training = input.training;
+  if (!training && existsSync(trainingFile)) {
+    try {
+      training = JSON.parse(readFileSync(trainingFile, "utf8")) as TrainingExport;
+    } catch (error) {
+      throw new QoelabError("EXPERIMENT_INVALID", `${trainingFile}: not valid JSON: ${(error as Error).message}`);
+    }
+    if (!Array.isArray(training?.sessions))
+      throw new QoelabError("EXPERIMENT_INVALID", `${trainingFile}: no sessions array (a training export in JSON)`);
+  }
+  if (!hasExperiment && !training) {
+    throw new QoelabError(
+      "EXPERIMENT_NOT_FOUND",
+      `${input.dir}: neither experiment.json nor training.json (nothing to report)`,
+      { dir: input.dir },
+    );
+  }
+  const folder: ExperimentFolder | null = hasExperiment ? readExperimentFolder(input.dir) : null;
+  const method = input.method ?? "acr";
+  let ratings = input.ratings;
+  const ratingsFile = join(input.dir, "ratings.csv");
+  if (!ratings && existsSync(ratingsFile))
+    ratings = parseRatingsCsv(readFileSync(ratingsFile, "utf8"), method, ratingsFile);
+  const listening =
+    ratings && ratings.length > 0
+      ? analyzeRatings(ratings, { method, conditionOrder: folder?.experiment.conditions.map((c) => c.id) ?? [] })
+      : null;
+  const listeningByCondition = new Map((listening?.screened.conditions ?? []).map((c) => [c.condition, c]));
+  const figures: ReportFigure[] = [];
+  const sections: string[] = [];
+  const title = folder
+    ? `VoIP experiment ${folder.dir.split("/").pop()}`
+    : `Video training ${training?.training.name ?? ""}`;
+  if (folder) {
+    const e = folder.experiment;
+    const voip = voipFigures(e, listeningByCondition);
+    figures.push(...voip);
+    const rows = e.conditions
+      .map((c) => {
+        const l = listeningByCondition.get(c.id);
+        const s = c.streams?.[0];
+        return `<tr><td>${escapeXml(c.label ?? c.id)}</td><td class="num">${fmt(c.lossPercent, 2)}</td><td class="num">${fmt(c.delayMs ?? null, 0)}</td><td class="num">${fmt(c.pesq?.mosLqo)}</td><td class="num">${fmt(c.emodel?.R, 1)}</td><td class="num">${fmt(c.emodel?.mos)}</td><td class="num">${l ? `${fmt(l.mos)} ± ${fmt(l.ci95)} (n=${l.n})` : "–"}</td><td class="num">${s ? `${s.lost}/${s.expected ?? s.packets + s.lost}` : "–"}</td><td class="num">${fmt(s?.meanJitterMs)}</td></tr>`;
+      })
+      .join("");
+    sections.push(`<h2>Conditions</h2><p class="note">Reference ${escapeXml(e.reference)}; codec ${escapeXml(e.codec ?? "?")}; ${escapeXml(e.tool ?? "")}${e.createdAt ? `; ${escapeXml(e.createdAt)}` : ""}.</p>
+<table id="conditions"><tr><th>Condition</th><th>loss %</th><th>delay ms</th><th>PESQ MOS-LQO</th><th>E-model R</th><th>E-model MOS</th><th>listening MOS ± 95 % CI</th><th>RTP lost (first stream)</th><th>mean jitter ms</th></tr>${rows}</table>`);
+    for (const f of voip)
+      sections.push(
+        `<figure id="fig-${f.name}">${f.svg}<figcaption>${escapeXml(f.title)} (figures/${f.name}.svg, .png)</figcaption></figure>`,
+      );
+    if (listening) {
+      sections.push(`<h2>Listening test</h2><p class="note">${listening.all.raters} raters, ${listening.screened.raters} after screening. Rules: ${escapeXml(listening.rules.join("; "))}.</p>
+<table id="raters"><tr><th>Rater</th><th>rated</th><th>r</th><th>screening</th></tr>${listening.raters
+        .map(
+          (r) =>
+            `<tr><td>${escapeXml(r.rater)}</td><td class="num">${r.rated}</td><td class="num">${fmt(r.correlation, 3)}</td><td>${r.excluded ? `excluded: ${escapeXml(r.reasons.join("; "))}` : "kept"}</td></tr>`,
+        )
+        .join("")}</table>`);
+    } else sections.push(`<p class="note">No listening-test ratings (ratings.csv) in this folder yet.</p>`);
+  }
+  if (training) {
+    const video = trainingFigures(training);
+    figures.push(...video);
+    sections.push(
+      `<h2>Video training ${escapeXml(training.training.name)} (${training.sessions.length} sessions)</h2>`,
+    );
+    for (const f of video)
+      sections.push(
+        `<figure id="fig-${f.name}">${f.svg}<figcaption>${escapeXml(f.title)} (figures/${f.name}.svg, .png)</figcaption></figure>`,
+      );
+  }
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)} · qoelab report</title><style>${STYLE}</style></head><body>
+<h1>${escapeXml(title)}</h1><p class="note">qoelab report, generated ${new Date().toISOString()}</p>
+${sections.join("\n")}
+</body></html>`;
+  return { title, html, figures, listening };
+}
+
+/** Writes report.html and figures/NAME.svg + NAME.png (rendered with resvg) into `outDir`. */
+export async function writeExperimentReport(
+  report: ExperimentReport,
+  outDir: string,
+): Promise<{ html: string; figures: string[] }> {
+  mkdirSync(join(outDir, "figures"), { recursive: true });
+  const { Resvg } = await import("@resvg/resvg-js");
+  const written: string[] = [];
+  for (const figure of report.figures) {
+    const svgPath = join(outDir, "figures", `${figure.name}.svg`);
+    writeFileSync(svgPath, figure.svg);
+    const png = new Resvg(figure.svg, {
+      font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
+      fitTo: { mode: "zoom", value: 2 },
+    })
+      .render()
+      .asPng();
+    const pngPath = join(outDir, "figures", `${figure.name}.png`);
+    writeFileSync(pngPath, png);
+    written.push(svgPath, pngPath);
+  }
+  const htmlPath = join(outDir, "report.html");
+  writeFileSync(htmlPath, report.html);
+  return { html: htmlPath, figures: written };
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { claimNextSession, completeSession } from "../collect/index.ts";
+import { openTestDb } from "../db/index.ts";
+import { createApp } from "./app.ts";
+
+const opened = openTestDb("pglite");
+after(async () => (await opened).drop());
+
+test("the Classify view: form, cross-validation with progress, result and model download", async () => {
+  const db = await opened;
+  const app = createApp({ db });
+  const created = await app.request("/api/trainings", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ number_of_videos: 20, session_duration: 20, bw_limitations: [0.5, 4] }),
+  });
+  const { training } = (await created.json()) as { training: { id: number } };
+  for (let i = 0; i < 20; i++) {
+    const session = await claimNextSession(db, "t", { trainingId: training.id });
+    assert.ok(session);
+    // Throughput tells stalls apart: a learnable rule with a little noise.
+    const slow = session.bw_limitation < 1;
+    await completeSession(db, session.id, {
+      url: null,
+      channel: null,
+      applicationData: {},
+      networkData: { features: { down_mbps_mean: (slow ? 0.4 : 3.6) + (i % 5) * 0.05, rtt_ms: 20 + (i % 3) } },
+      labels: { stalled: slow },
+      captureFile: null,
+      captureSize: null,
+    });
+  }
+  const form = await (await app.request(`/trainings/${training.id}/classify`)).text();
+  assert.match(form, /<option value="label_stalled" selected>/);
+  const started = await app.request(`/trainings/${training.id}/classify`, {
+    method: "POST",
+    body: new URLSearchParams({ label: "label_stalled", model: "rf", cv: "4" }),
+  });
+  assert.equal(started.status, 303);
+  const jobUrl = started.headers.get("location") ?? "";
+  const jobId = jobUrl.split("/").pop();
+  let state = "running";
+  for (let i = 0; i < 200 && state === "running"; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    state = ((await (await app.request(`/api/classify/jobs/${jobId}`)).json()) as { state: string }).state;
+  }
+  assert.equal(state, "done");
+  const result = await (await app.request(jobUrl)).text();
+  assert.match(result, /Download the model/);
+  const model = (await (await app.request(`${jobUrl}/model.json`)).json()) as {
+    label: string;
+    features: string[];
+    metrics: { accuracy?: number };
+  };
+  assert.equal(model.label, "label_stalled");
+  assert.ok(
+    model.features.every((f) => f.startsWith("net_")),
+    "network columns only",
+  );
+  const bad = await app.request(`/trainings/${training.id}/classify`, {
+    method: "POST",
+    body: new URLSearchParams({ label: "", model: "svm" }),
+  });
+  assert.equal(bad.status, 400);
+});

@@ -1,0 +1,113 @@
+import type { Hono } from "hono";
+import type { Db } from "../db/index.ts";
+import { QoelabError } from "../errors.ts";
+import {
+  type ClassifyResult,
+  classifyLabelChoices,
+  classifyTraining,
+  parseClassifyRequest,
+  renderClassifyForm,
+  renderClassifyProgress,
+  renderClassifyResult,
+} from "../ml/index.ts";
+import { html, page, raw } from "./html.ts";
+
+interface ClassifyJob {
+  id: number;
+  trainingId: number;
+  state: "running" | "done" | "failed";
+  progress: { done: number; total: number; message: string };
+  result?: ClassifyResult;
+  error?: { code: string; message: string };
+}
+
+function parseId(value: string | undefined, what: string): number {
+  if (!value || !/^\d{1,9}$/.test(value))
+    throw new QoelabError("BAD_ID", `${what} id must be a positive integer, got "${value ?? ""}"`);
+  return Number(value);
+}
+
+/** The "Classify" view of a training: choose label and model, cross-validate with progress, download. */
+export function registerClassifyRoutes(app: Hono, db: Db): void {
+  const jobs = new Map<number, ClassifyJob>();
+  let nextJob = 1;
+  const job = (trainingId: number, jobId: number): ClassifyJob => {
+    const found = jobs.get(jobId);
+    if (!found || found.trainingId !== trainingId)
+      throw new QoelabError("CLASSIFY_JOB_NOT_FOUND", `classification job ${jobId} does not exist`);
+    return found;
+  };
+
+  app.get("/trainings/:id/classify", async (c) => {
+    const trainingId = parseId(c.req.param("id"), "training");
+    const labels = await classifyLabelChoices(db, trainingId);
+    return c.html(
+      page(
+        "Classify",
+        html`<h1>Classify QoE from network traffic</h1><p><a href="/trainings/${trainingId}">← training ${trainingId}</a></p>
+${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.</p>` : raw(renderClassifyForm(trainingId, labels))}`,
+      ),
+    );
+  });
+  app.post("/trainings/:id/classify", async (c) => {
+    const trainingId = parseId(c.req.param("id"), "training");
+    const request = parseClassifyRequest((await c.req.parseBody()) as Record<string, unknown>);
+    const entry: ClassifyJob = {
+      id: nextJob++,
+      trainingId,
+      state: "running",
+      progress: { done: 0, total: 1, message: "starting" },
+    };
+    jobs.set(entry.id, entry);
+    void classifyTraining(db, trainingId, request, (p) => {
+      entry.progress = { done: p.done, total: p.total, message: p.message };
+    }).then(
+      (result) => {
+        entry.result = result;
+        entry.state = "done";
+      },
+      (error: unknown) => {
+        entry.state = "failed";
+        entry.error =
+          error instanceof QoelabError
+            ? { code: error.code, message: error.message }
+            : { code: "CLASSIFY_FAILED", message: String(error) };
+      },
+    );
+    return c.redirect(`/trainings/${trainingId}/classify/jobs/${entry.id}`, 303);
+  });
+  app.get("/trainings/:id/classify/jobs/:job", (c) => {
+    const entry = job(parseId(c.req.param("id"), "training"), parseId(c.req.param("job"), "job"));
+    const body =
+      entry.state === "done" && entry.result
+        ? raw(renderClassifyResult(entry.result, `/trainings/${entry.trainingId}/classify/jobs/${entry.id}/model.json`))
+        : entry.state === "failed"
+          ? html`<p class="error" id="classify-error">${entry.error?.code}: ${entry.error?.message}</p>`
+          : html`<div id="classify-progress">${raw(renderClassifyProgress(entry.progress as never))}</div>
+<script>setTimeout(function(){location.reload()},1000)</script>`;
+    return c.html(
+      page(
+        "Classify",
+        html`<h1>Classification of training ${entry.trainingId}</h1><p><a href="/trainings/${entry.trainingId}/classify">← new run</a></p>${body}`,
+      ),
+    );
+  });
+  app.get("/api/classify/jobs/:job", (c) => {
+    const entry = jobs.get(parseId(c.req.param("job"), "job"));
+    if (!entry) throw new QoelabError("CLASSIFY_JOB_NOT_FOUND", "no such classification job");
+    return c.json({
+      state: entry.state,
+      progress: entry.progress,
+      error: entry.error ?? null,
+      metrics: entry.result?.model.metrics ?? null,
+    });
+  });
+  app.get("/trainings/:id/classify/jobs/:job/model.json", (c) => {
+    const entry = job(parseId(c.req.param("id"), "training"), parseId(c.req.param("job"), "job"));
+    if (!entry.result) throw new QoelabError("CLASSIFY_NOT_DONE", "the classification has not finished");
+    return c.body(JSON.stringify(entry.result.model, null, 1), 200, {
+      "content-type": "application/json",
+      "content-disposition": `attachment; filename="qoelab-model-${entry.trainingId}.json"`,
+    });
+  });
+}
