@@ -78,6 +78,11 @@ benches.collect = async () => {
   }
 };
 
+benches.emulator = async () => {
+  const { benchLinkEmulator, printLinkEmulatorBench } = await import("./link-emulator.ts");
+  printLinkEmulatorBench(await benchLinkEmulator());
+};
+
 const wanted = process.argv.slice(2);
 const names = wanted.length > 0 ? wanted : Object.keys(benches);
 for (const name of names) {

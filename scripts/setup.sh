@@ -40,3 +40,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 fi
+
+# The TUN link emulator's N-API addon (C), built once per Node version; qoelab works without it.
+addon_stamp=native/tun/build/.qoelab-node-version
+if [ ! -f "$addon_stamp" ] || [ "$(cat "$addon_stamp")" != "$(node --version)" ]; then
+  echo "qoelab setup: building the TUN link emulator addon" >&2
+  if npm run build:native --silent >/dev/null 2>&1; then
+    node --version >"$addon_stamp"
+  else
+    echo "qoelab setup: native addon not built (needs python3, make, g++); the link emulator is unavailable" >&2
+  fi
+fi

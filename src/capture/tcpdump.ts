@@ -15,6 +15,8 @@ export interface CaptureOptions {
   immediate?: boolean;
   /** Give up waiting for "listening on" after this long; default 10 s. */
   startTimeoutMs?: number;
+  /** Write nanosecond timestamps (pcap magic 0xa1b23c4d) instead of microseconds. */
+  nanoseconds?: boolean;
   /** tcpdump executable (default "tcpdump" on PATH). */
   tcpdump?: string;
 }
@@ -98,6 +100,7 @@ export function startCapture(options: CaptureOptions): Promise<Capture> {
     "root",
   ];
   if (options.immediate ?? true) args.push("--immediate-mode");
+  if (options.nanoseconds) args.push("--time-stamp-precision=nano");
   if (options.filter) args.push(options.filter);
   const argv = options.netns ? ["ip", "netns", "exec", options.netns, tcpdump, ...args] : [tcpdump, ...args];
   const where = `${options.netns ? `${options.netns}:` : ""}${options.iface}`;

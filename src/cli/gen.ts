@@ -118,6 +118,7 @@ interface RecvOpts {
   count?: string;
   duration?: string;
   idle?: string;
+  wait?: string;
   expect?: string;
   ipv6?: boolean;
   host?: string;
@@ -193,7 +194,8 @@ export function register(program: Command): void {
     .requiredOption("--port <port>", "UDP port to listen on")
     .option("--count <n>", "stop after this many distinct packets")
     .option("--duration <s>", "stop this long after the first packet (bare number = s)")
-    .option("--idle <s>", "stop when nothing arrived for this long (bare number = s)")
+    .option("--idle <s>", "stop when nothing arrived for this long after the first packet (bare number = s)")
+    .option("--wait <s>", "give up when no packet arrived this long after the start (bare number = s)")
     .option("--expect <n>", "sequence numbers 0…n−1 were sent (counts tail losses)")
     .option("--ipv6", "listen on IPv6 (::)")
     .option("--host <lab:host>", "run inside a lab host")
@@ -214,6 +216,7 @@ export function register(program: Command): void {
           count: positiveInt(opts.count, "--count"),
           durationS: opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined,
           idleS: opts.idle !== undefined ? parseTime(opts.idle, "--idle", { bare: "s" }) : undefined,
+          waitS: opts.wait !== undefined ? parseTime(opts.wait, "--wait", { bare: "s" }) : undefined,
           expect: positiveInt(opts.expect, "--expect"),
           signal: controller.signal,
         });

@@ -10,6 +10,7 @@ import {
   resolveTarget,
   splitTargetRef,
   targetOf,
+  tunAddonAvailable,
 } from "../netlab/index.ts";
 import { formatTable, printJson } from "./output.ts";
 
@@ -45,7 +46,7 @@ export function register(program: Command): void {
     )
     .option("--up <rate>", "wondershaper-style: limit what the host sends")
     .option("--down <rate>", "wondershaper-style: limit what the host receives (ifb, else policing)")
-    .option("--backend <names>", "backends to prefer, comma list (netem, tbf, iptables, relay)")
+    .option("--backend <names>", "backends to prefer, comma list (netem, tbf, iptables, relay, emulator)")
     .option("--json", "print JSON")
     .action(async (targetRef: string | undefined, opts: ImpairCliOpts) => {
       if (!targetRef) {
@@ -136,6 +137,13 @@ export function register(program: Command): void {
         ["iptables", "available", "Bernoulli loss on FORWARD (router) / OUTPUT (host)"],
         ["relay", "available", "UDP on given ports: delay, jitter, loss models, reorder, duplicate, corrupt, limit"],
         ["shaper", "available", "--up/--down: tbf egress, ifb (or police) ingress"],
+        [
+          "emulator",
+          tunAddonAvailable() ? "available" : "not built",
+          tunAddonAvailable()
+            ? "userspace TUN link emulator: any traffic; delay, jitter, loss models, reorder, duplicate, corrupt, rate, limit"
+            : 'run "npm run build:native" (needs python3, make, g++)',
+        ],
       ];
       if (opts.json) printJson({ netem });
       else process.stdout.write(`${formatTable(["backend", "state", "notes"], rows)}\n`);

@@ -15,6 +15,8 @@ export interface RecvUdpOptions {
   durationS?: number;
   /** Stop when nothing arrived for this long after the first packet (s). */
   idleS?: number;
+  /** Give up when no packet arrived this long after the start (s). */
+  waitS?: number;
   /** Sequence numbers 0…expect−1 were sent (counts losses at the tail too). */
   expect?: number;
   signal?: AbortSignal;
@@ -128,6 +130,7 @@ export async function startRecvUdp(options: RecvUdpOptions): Promise<UdpReceiver
       finished = true;
       if (durationTimer) clearTimeout(durationTimer);
       if (idleTimer) clearTimeout(idleTimer);
+      if (waitTimer) clearTimeout(waitTimer);
       socket.close();
       const expected = Math.max(options.expect ?? 0, highest + 1);
       const lostSeqs: number[] = [];
@@ -170,6 +173,7 @@ export async function startRecvUdp(options: RecvUdpOptions): Promise<UdpReceiver
     }
     const arrivalNs = perfToMonotonicNs(now);
     if (stream === undefined) {
+      if (waitTimer) clearTimeout(waitTimer);
       stream = header.streamId;
       sameClock = header.clockId === localClock && localClock !== 0;
       firstArrival = now;
@@ -212,6 +216,8 @@ export async function startRecvUdp(options: RecvUdpOptions): Promise<UdpReceiver
     if (options.count !== undefined && received >= options.count) finish();
   });
   options.signal?.addEventListener("abort", () => finish(), { once: true });
+  let waitTimer: NodeJS.Timeout | undefined;
+  if (options.waitS !== undefined) waitTimer = setTimeout(finish, options.waitS * 1000);
   const address = socket.address();
   return { port: address.port, done, stop: () => finish() };
 }

@@ -39,8 +39,16 @@ export interface Journal {
 
 export interface ImpairBackend {
   readonly name: string;
-  /** true if this backend can serve `option` of `spec` on `target`, else the reason it cannot. */
-  supports(option: ImpairOption, spec: ImpairSpec, target: ImpairTarget): Promise<true | string>;
+  /**
+   * true if this backend can serve `option` of `spec` on `target`, else the reason it cannot.
+   * `context.prefer` lists the backends the user asked for (--backend).
+   */
+  supports(
+    option: ImpairOption,
+    spec: ImpairSpec,
+    target: ImpairTarget,
+    context?: { prefer?: readonly string[] },
+  ): Promise<true | string>;
   /** Applies `options` of `spec`; every system change goes through `journal`. */
   apply(target: ImpairTarget, spec: ImpairSpec, options: ImpairOption[], journal: Journal): Promise<void>;
   /** Live state of what this backend applied (qdisc statistics, drop counters, relay counters). */

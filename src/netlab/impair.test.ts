@@ -40,13 +40,17 @@ function errorCode(fn: () => unknown): string {
 }
 
 /** Starts `recv udp --json` in a host and resolves once it listens; `result` resolves with its report. */
-async function startRecv(host: LabHost, args: string[]): Promise<Promise<RecvUdpResult>> {
+async function startRecv(host: LabHost, args: string[]): Promise<{ result: Promise<RecvUdpResult> }> {
   const child = host.spawn(qoelabCommand(["recv", "udp", "--json", ...args]), { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout?.on("data", (d: Buffer) => {
     out += d.toString();
   });
+  const closed = new Promise<RecvUdpResult>((resolve, reject) => {
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as RecvUdpResult) : reject(new Error(err))));
+  });
+  closed.catch(() => undefined);
   await new Promise<void>((resolve, reject) => {
     child.stderr?.on("data", (d: Buffer) => {
       err += d.toString();
@@ -54,9 +58,7 @@ async function startRecv(host: LabHost, args: string[]): Promise<Promise<RecvUdp
     });
     child.on("close", () => reject(new Error(`recv exited early: ${err}`)));
   });
-  return new Promise((resolve, reject) => {
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as RecvUdpResult) : reject(new Error(err))));
-  });
+  return { result: closed };
 }
 
 async function gen(host: LabHost, args: string[]): Promise<GenUdpResult> {
@@ -209,8 +211,9 @@ describe("impairment on a lab router", () => {
       result.assignments.map((a) => [a.option, a.backend]),
       [["loss", "iptables"]],
     );
-    const report = startRecv(lab.hosts.server, ["--port", "7200", "--expect", String(n), "--idle", "1.5"]);
-    const recv = await report;
+    const recv = (
+      await startRecv(lab.hosts.server, ["--port", "7200", "--expect", String(n), "--idle", "1.5", "--wait", "60"])
+    ).result;
     const sent = await gen(lab.hosts.client, [
       "--to",
       `${lab.hosts.server.address}:7200`,
@@ -245,7 +248,9 @@ describe("impairment on a lab router", () => {
           ["loss", "relay"],
         ],
       );
-      const recv = await startRecv(lab.hosts.server, ["--port", "7300", "--expect", "3000", "--idle", "1.5"]);
+      const recv = (
+        await startRecv(lab.hosts.server, ["--port", "7300", "--expect", "3000", "--idle", "1.5", "--wait", "60"])
+      ).result;
       await gen(lab.hosts.client, [
         "--to",
         `${lab.hosts.server.address}:7300`,
@@ -278,7 +283,9 @@ describe("impairment on a lab router", () => {
     const n = 10_000;
     const target = targetOf(lab, "router:server-side");
     await impair(target, parseImpairSpec({ loss: "2%", udpPort: "7400", seed: 7 }), { prefer: ["relay"] });
-    const recv = await startRecv(lab.hosts.server, ["--port", "7400", "--expect", String(n), "--idle", "1.5"]);
+    const recv = (
+      await startRecv(lab.hosts.server, ["--port", "7400", "--expect", String(n), "--idle", "1.5", "--wait", "60"])
+    ).result;
     await gen(lab.hosts.client, [
       "--to",
       `${lab.hosts.server.address}:7400`,
@@ -298,10 +305,16 @@ describe("impairment on a lab router", () => {
   it("refuses what no backend can do, and rolls back a half-applied impairment", async () => {
     const target = targetOf(lab, "router:server-side");
     const router = labHost(lab, "router");
-    await assert.rejects(
-      impair(target, parseImpairSpec({ delay: "10ms" })),
-      (e) => isQoelabError(e) && e.code === "IMPAIR_UNSUPPORTED" && /--udp-port/.test(e.message),
-    );
+    // Without netem and without the TUN link emulator, delay needs the relay and so a UDP port.
+    process.env.QOELAB_EMULATOR = "absent";
+    try {
+      await assert.rejects(
+        impair(target, parseImpairSpec({ delay: "10ms" })),
+        (e) => isQoelabError(e) && e.code === "IMPAIR_UNSUPPORTED" && /--udp-port/.test(e.message),
+      );
+    } finally {
+      delete process.env.QOELAB_EMULATOR;
+    }
     // tc is there but iptables is not: tbf goes on first, then the loss rule fails → tbf removed.
     const bin = mkdtempSync(join(tmpdir(), "qoelab-path-"));
     const saved = process.env.PATH;

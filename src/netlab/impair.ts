@@ -177,7 +177,7 @@ async function choose(
     for (const name of names) {
       const backend = backends.find((b) => b.name === name);
       if (!backend) continue;
-      const ok = await backend.supports(option, spec, target);
+      const ok = await backend.supports(option, spec, target, { prefer });
       if (ok === true) {
         chosen = name;
         break;

@@ -10,6 +10,7 @@ export {
   targetOf,
 } from "./impair.ts";
 export type { ImpairBackend, ImpairTarget, Journal, UndoStep } from "./impair-backend.ts";
+export { directionFromImpair, emulatorBackend } from "./impair-emulator.ts";
 export type { NetemSupport } from "./impair-netem.ts";
 export { detectNetem, netemArgs } from "./impair-netem.ts";
 export type { ImpairArgs, ImpairOption, ImpairSpec } from "./impair-spec.ts";
@@ -26,6 +27,22 @@ export {
   parseHostRef,
   planLab,
 } from "./lab.ts";
+export type { LinkEmulator, LinkEmulatorOptions } from "./link-emulator.ts";
+export {
+  emulatorTunName,
+  findLinkEmulator,
+  planEmulatedLink,
+  startLinkEmulator,
+  stopLinkEmulator,
+  tunDevicePath,
+} from "./link-emulator.ts";
+export type { TunAddon } from "./link-emulator-addon.ts";
+export { loadTunAddon, tunAddonAvailable } from "./link-emulator-addon.ts";
+export type { DirectionSummary, LogFormat } from "./link-emulator-log.ts";
+export type { LinkEmulatorSummary } from "./link-emulator-main.ts";
+export type { RateStep } from "./link-emulator-rate.ts";
+export { parseTrace, traceFromSteps } from "./link-emulator-rate.ts";
+export type { DirectionSpec, LinkEmulatorSpec, QueueSpec } from "./link-emulator-spec.ts";
 export type { RunOptions, RunResult } from "./run.ts";
 export { inNetns, nodeModuleCommand, qoelabCommand, run, runOk, spawnTool } from "./run.ts";
 export type { ShaperDaemonOptions } from "./shaperd.ts";

@@ -167,7 +167,8 @@ export class UdpRelay {
         this.stats.replies++;
         this.listen?.send(reply, rinfo.port, rinfo.address);
       });
-      socket.connect(this.config.forwardPort, this.config.forwardHost);
+      // Not connected: connect() completes asynchronously and a packet released at once would race it.
+      socket.bind(0);
       this.flows.set(key, socket);
       upstream = socket;
     }
@@ -208,6 +209,14 @@ export class UdpRelay {
     this.schedule();
   }
 
+  private forward(item: Pending): void {
+    try {
+      item.upstream.send(item.data, this.config.forwardPort, this.config.forwardHost);
+    } catch {
+      // A send that cannot be made is a loss on this link, never a crash of the relay.
+    }
+  }
+
   private schedule(): void {
     const next = this.heap.peek();
     if (!next) return;
@@ -232,7 +241,7 @@ export class UdpRelay {
     while (now < next.due) now = performance.now();
     for (let item = this.heap.peek(); item && item.due <= now; item = this.heap.peek()) {
       this.heap.pop();
-      item.upstream.send(item.data);
+      this.forward(item);
       this.stats.forwarded++;
       if (item.order < this.lastSentOrder) this.stats.reordered++;
       else this.lastSentOrder = item.order;
@@ -248,7 +257,7 @@ export class UdpRelay {
   async stop(flush = false): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     if (flush) {
-      for (let item = this.heap.pop(); item; item = this.heap.pop()) item.upstream.send(item.data);
+      for (let item = this.heap.pop(); item; item = this.heap.pop()) this.forward(item);
     }
     await new Promise((r) => setTimeout(r, 10));
     this.listen?.close();

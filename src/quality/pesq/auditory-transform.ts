@@ -142,10 +142,11 @@ export function loudness(
   out: Float64Array,
   outOffset: number,
 ): void {
+  const scale = bands.loudnessFactor;
   for (let b = 0; b < bands.count; b++) {
     const p0 = bands.absThreshold[b]!;
-    const g = bands.zwickerPower[b]!;
-    const v = loudnessScale * (p0 / 0.5) ** g * ((0.5 + (0.5 * ppd[offset + b]!) / p0) ** g - 1);
-    out[outOffset + b] = v > 0 ? v : 0;
+    const x = 0.5 + (0.5 * ppd[offset + b]!) / p0;
+    // (x^g − 1) ≤ 0 when the density is at or below the threshold: no loudness.
+    out[outOffset + b] = x > 1 ? loudnessScale * scale[b]! * (Math.exp(bands.zwickerPower[b]! * Math.log(x)) - 1) : 0;
   }
 }

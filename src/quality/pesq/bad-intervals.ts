@@ -1,3 +1,5 @@
+import { nextPow2, realFft } from "./fft.ts";
+
 /**
  * Bad-interval realignment (ITU-T P.862 §10.2.9; Rix et al. 2002, part I): runs of badly disturbed
  * frames are assumed to be misaligned (a delay change the utterance alignment missed). Each run is
@@ -8,6 +10,8 @@
 export const BAD_FRAME_DISTURBANCE = 15;
 /** Bad frames closer than this many frames form one interval. */
 export const BAD_INTERVAL_JOIN = 5;
+/** Shorter runs are left alone (a lone bad frame is a real distortion, not a misalignment). */
+export const MIN_BAD_FRAMES = 1;
 
 /** [first, last) frame ranges of bad intervals. */
 export function badIntervals(symmetric: Float64Array, frames: number): Array<[number, number]> {
@@ -18,10 +22,14 @@ export function badIntervals(symmetric: Float64Array, frames: number): Array<[nu
     if (last && f - last[1] < BAD_INTERVAL_JOIN) last[1] = f + 1;
     else out.push([f, f + 1]);
   }
-  return out;
+  return out.filter(([a, b]) => b - a >= MIN_BAD_FRAMES);
 }
 
-/** Delay within ±range of `around` maximising Σ ref[i]·deg[i+delay] over reference samples [from, to). */
+/**
+ * Delay within ±range of `around` maximising the correlation of the magnitudes |ref| and |deg| over
+ * reference samples [from, to); undefined when even the best normalised correlation is below
+ * `minCorrelation` (noise against noise: nothing to realign).
+ */
 export function bestDelay(
   ref: Float64Array,
   deg: Float64Array,
@@ -29,18 +37,52 @@ export function bestDelay(
   to: number,
   around: number,
   range: number,
-): number {
-  let best = around;
+  minCorrelation = 0,
+): number | undefined {
+  const length = to - from;
+  const span = length + 2 * range;
+  const size = nextPow2(length + span);
+  const fft = realFft(size);
+  const a = new Float64Array(size);
+  const b = new Float64Array(size);
+  let refEnergy = 0;
+  for (let i = 0; i < length; i++) {
+    const r = ref[from + i] ?? 0;
+    a[i] = Math.abs(r);
+    refEnergy += r * r;
+  }
+  // Degraded window: delays around-range … around+range; prefix energies for normalisation.
+  const base = from + around - range;
+  const prefix = new Float64Array(span + 1);
+  for (let i = 0; i < span; i++) {
+    const j = base + i;
+    const d = j >= 0 && j < deg.length ? deg[j]! : 0;
+    b[i] = Math.abs(d);
+    prefix[i + 1] = prefix[i]! + d * d;
+  }
+  const A = fft.createSpectrum();
+  const B = fft.createSpectrum();
+  fft.forward(a, A);
+  fft.forward(b, B);
+  for (let k = 0; k <= size / 2; k++) {
+    const ar = A[2 * k]!;
+    const ai = A[2 * k + 1]!;
+    const br = B[2 * k]!;
+    const bi = B[2 * k + 1]!;
+    A[2 * k] = ar * br + ai * bi;
+    A[2 * k + 1] = ar * bi - ai * br;
+  }
+  const corr = new Float64Array(size);
+  fft.inverse(A, corr);
+  let best = 0;
   let bestValue = Number.NEGATIVE_INFINITY;
-  for (let delay = around - range; delay <= around + range; delay++) {
-    let sum = 0;
-    const lo = Math.max(from, -delay);
-    const hi = Math.min(to, deg.length - delay);
-    for (let i = lo; i < hi; i++) sum += ref[i]! * deg[i + delay]!;
-    if (sum > bestValue) {
-      bestValue = sum;
-      best = delay;
+  for (let k = 0; k <= 2 * range; k++) {
+    if (corr[k]! > bestValue * (1 + 1e-9)) {
+      bestValue = corr[k]!;
+      best = k;
     }
   }
-  return best;
+  const degEnergy = prefix[best + length]! - prefix[best]!;
+  const normalised = bestValue / Math.sqrt(refEnergy * degEnergy + 1e-30);
+  return normalised >= minCorrelation ? around - range + best : undefined;
 }

@@ -67,6 +67,8 @@ export interface BarkBands {
   powerDensityCorrection: Float64Array;
   /** Zwicker loudness exponent per band (0.23, raised below 4 Bark). */
   zwickerPower: Float64Array;
+  /** (threshold / 0.5)^exponent, the threshold factor of Zwicker's law. */
+  loudnessFactor: Float64Array;
 }
 
 const ZWICKER_POWER = 0.23;
@@ -126,6 +128,8 @@ function buildBands(count: 42 | 49, binHz: number): BarkBands {
     }
     zwickerPower[b] = power;
   }
+  const loudnessFactor = new Float64Array(count);
+  for (let b = 0; b < count; b++) loudnessFactor[b] = (absThreshold[b]! / 0.5) ** zwickerPower[b]!;
   return {
     count,
     firstBin,
@@ -136,6 +140,7 @@ function buildBands(count: 42 | 49, binHz: number): BarkBands {
     absThreshold,
     powerDensityCorrection,
     zwickerPower,
+    loudnessFactor,
   };
 }
 

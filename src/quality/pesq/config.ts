@@ -20,7 +20,12 @@ export interface PesqRateConfig {
   loudnessScale: number;
 }
 
-export function rateConfig(sampleRate: 8000 | 16000): PesqRateConfig {
+/**
+ * Narrowband scoring uses the 42 bands below 4 kHz at either rate (the handset passes nothing above;
+ * at 16 kHz the FFT bins are 31.25 Hz apart as at 8 kHz, so the bands are the same); wideband uses
+ * all 49 bands up to 8 kHz.
+ */
+export function rateConfig(sampleRate: 8000 | 16000, wideband = false): PesqRateConfig {
   const k = sampleRate / 8000;
   return {
     sampleRate,
@@ -28,7 +33,7 @@ export function rateConfig(sampleRate: 8000 | 16000): PesqRateConfig {
     envelopeFrame: 32 * k,
     alignFrame: 512 * k,
     searchFrames: 75,
-    bands: sampleRate === 8000 ? BARK_BANDS_8K : BARK_BANDS_16K,
+    bands: wideband ? BARK_BANDS_16K : BARK_BANDS_8K,
     powerScale: sampleRate === 8000 ? 2.764344e-5 : 6.910853e-6,
     loudnessScale: 1.866055e-1,
   };

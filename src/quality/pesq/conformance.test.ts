@@ -46,17 +46,14 @@ function report(rate: number, rows: Row[]): { maxError: number; over005: number;
   };
   const table = rows.map((r) => `${r.degraded.padEnd(28)} ${r.expected.toFixed(3)} ${r.got.toFixed(3)}`).join("\n");
   process.stdout.write(
-    `# P.862 Annex A test 2 at ${rate} Hz: max |error| ${summary.maxError.toFixed(3)}, ${summary.over005} > 0.05, ${summary.over05} > 0.5\n${table
-      .split("\n")
-      .map((l) => `# ${l}`)
-      .join("\n")}\n`,
+    `P.862 Annex A test 2 at ${rate} Hz: max |error| ${summary.maxError.toFixed(3)}, ${summary.over005} > 0.05, ${summary.over05} > 0.5\ndegraded expected got\n${table}\n`,
   );
   return summary;
 }
 
 // Reached so far: see the report printed by the test; the assertions are marked todo until they hold.
-const TODO_8K = "8 kHz: about 35 of 40 pairs off by > 0.05, max |error| ≈ 1.3 (time alignment and model details)";
-const TODO_16K = "16 kHz: about 35 of 40 pairs off by > 0.05, max |error| ≈ 1.1";
+const TODO_8K = "not conformant yet: 36 of 40 pairs off by > 0.05, 5 by > 0.5, max |error| 0.917";
+const TODO_16K = "not conformant yet: 37 of 40 pairs off by > 0.05, 8 by > 0.5, max |error| 0.777";
 
 describe("ITU-T P.862 Annex A conformance test 2 (VoIP)", () => {
   for (const [rate, todo] of [

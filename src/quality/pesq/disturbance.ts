@@ -14,6 +14,7 @@ export interface FrameDisturbance {
 }
 
 const ASYMMETRY_POWER = 1.2;
+const SYMMETRIC_P = 2;
 
 /** Width-weighted Lp norm over bands 1.., scaled back by the total width. */
 function weightedLp(values: Float64Array, bands: BarkBands, p: number): number {
@@ -64,7 +65,7 @@ export class DisturbanceMeter {
       asymmetricDensity[b] = diff * h;
     }
     return {
-      symmetric: weightedLp(density, this.bands, 2),
+      symmetric: weightedLp(density, this.bands, SYMMETRIC_P),
       asymmetric: weightedLp(asymmetricDensity, this.bands, 1),
     };
   }

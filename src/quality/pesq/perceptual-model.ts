@@ -30,6 +30,8 @@ export interface ModelOutput {
 
 /** Frames louder than this weigh less: disturbance / ((P + 1e5) / 1e7)^0.04. */
 const LOUDNESS_WEIGHT_POWER = 0.04;
+/** Bad intervals are realigned within ± this many perceptual frame lengths (128 ms) of their delay. */
+const REALIGN_RANGE_FRAMES = 4;
 /** Frame disturbances are clipped here. */
 const MAX_FRAME_DISTURBANCE = 45;
 
@@ -43,6 +45,23 @@ function frameDelays(frames: number, hop: number, frameLength: number, pad: numb
     delays[f] = utts[u]!.delay;
   }
   return delays;
+}
+
+/**
+ * The active interval of the reference (P.862 §10.2.2): from the first to the last position where
+ * five successive absolute sample values sum to more than 500; leading and trailing silence is not
+ * scored. Returns the first and last frame inside it.
+ */
+function activeFrames(ref: Float64Array, pad: number, length: number, hop: number, frames: number): [number, number] {
+  const sum5 = (i: number) =>
+    Math.abs(ref[i]!) + Math.abs(ref[i + 1]!) + Math.abs(ref[i + 2]!) + Math.abs(ref[i + 3]!) + Math.abs(ref[i + 4]!);
+  let start = pad;
+  while (start < pad + length - 5 && sum5(start) <= 500) start++;
+  let stop = pad + length - 5;
+  while (stop > start && sum5(stop) <= 500) stop--;
+  const first = Math.max(0, Math.floor((start - pad) / hop));
+  const last = Math.min(frames - 1, Math.floor((stop - pad) / hop));
+  return first <= last ? [first, last] : [0, frames - 1];
 }
 
 /**
@@ -98,8 +117,15 @@ export function perceptualModel(
   const oneDeg = new Float64Array(nb);
   const oneLoud = new Float64Array(nb);
   for (const [first, last] of badIntervals(sym, frames)) {
-    const delay = bestDelay(ref, deg, pad + first * hop, pad + last * hop + hop, delays[first]!, N);
-    if (delay === delays[first]) continue;
+    const delay = bestDelay(
+      ref,
+      deg,
+      pad + first * hop,
+      pad + last * hop + hop,
+      delays[first]!,
+      REALIGN_RANGE_FRAMES * N,
+    );
+    if (delay === undefined || delay === delays[first]) continue;
     let g = first > 0 ? gains[first - 1]! : 1;
     for (let f = first; f < last; f++) {
       analyzer.analyse(deg, pad + f * hop + delay, oneDeg, 0);
@@ -113,9 +139,10 @@ export function perceptualModel(
       }
     }
   }
+  const [first, last] = activeFrames(ref, pad, refLength, hop, frames);
   return {
-    disturbance: aggregateDisturbance(sym, 0, frames - 1),
-    asymmetric: aggregateDisturbance(asym, 0, frames - 1),
+    disturbance: aggregateDisturbance(sym, first, last),
+    asymmetric: aggregateDisturbance(asym, first, last),
     frameDisturbance: sym,
     frameAsymmetric: asym,
     frameDelay: delays,

@@ -126,14 +126,14 @@ export function pesq(
     );
   }
 
-  const cfg = rateConfig(sampleRate);
+  const wideband = mode !== "nb";
+  const cfg = rateConfig(sampleRate, wideband);
   const D = cfg.envelopeFrame;
   const pad = cfg.searchFrames * D;
   const refPadded = prepare(reference, pad);
   const degPadded = prepare(degraded, pad);
 
   // Level alignment and input filter.
-  const wideband = mode !== "nb";
   const filtered: Float64Array[] = [];
   for (const [signal, length] of [
     [refPadded, reference.length],

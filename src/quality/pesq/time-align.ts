@@ -166,7 +166,6 @@ export class FineAligner {
   private readonly bufA: Float64Array;
   private readonly specA: Float64Array;
   private readonly corr: Float64Array;
-  readonly hist: Float64Array;
   private readonly smooth: Float64Array;
   private readonly kernel: Float64Array;
 
@@ -183,7 +182,6 @@ export class FineAligner {
     this.bufA = new Float64Array(alignFrame);
     this.specA = fft.createSpectrum();
     this.corr = new Float64Array(alignFrame);
-    this.hist = new Float64Array(alignFrame);
     this.smooth = new Float64Array(alignFrame);
     // Triangular smoothing kernel about ±1 ms wide.
     const half = Math.max(1, Math.round(sampleRate / 1000));
@@ -269,26 +267,32 @@ export class FineAligner {
   /** Delay (relative to the search centre) and confidence from peaks [first, last). */
   histogramDelay(p: CorrelationPeaks, first: number, last: number): { lag: number; confidence: number } {
     const N = this.size;
-    const { hist, smooth, kernel } = this;
-    hist.fill(0);
-    for (let j = first; j < last; j++) {
-      const w = p.weight[j]!;
-      if (w > 0) hist[p.lag[j]! + N / 2] = hist[p.lag[j]! + N / 2]! + w;
-    }
+    const { smooth, kernel } = this;
+    // Sparse: each frame adds its weight times the triangular kernel around its peak lag.
+    smooth.fill(0);
     const half = (kernel.length - 1) / 2;
     let total = 0;
+    let lo = N;
+    let hi = -1;
+    for (let j = first; j < last; j++) {
+      const w = p.weight[j]!;
+      if (w <= 0) continue;
+      const centre = p.lag[j]! + N / 2;
+      const from = Math.max(0, centre - half);
+      const to = Math.min(N - 1, centre + half);
+      for (let i = from; i <= to; i++) {
+        const v = w * kernel[i - centre + half]!;
+        smooth[i] = smooth[i]! + v;
+        total += v;
+      }
+      if (from < lo) lo = from;
+      if (to > hi) hi = to;
+    }
     let best = N / 2;
     let bestValue = 0;
-    for (let i = 0; i < N; i++) {
-      let acc = 0;
-      for (let k = -half; k <= half; k++) {
-        const j = i + k;
-        if (j >= 0 && j < N) acc += hist[j]! * kernel[k + half]!;
-      }
-      smooth[i] = acc;
-      total += acc;
-      if (acc > bestValue) {
-        bestValue = acc;
+    for (let i = lo; i <= hi; i++) {
+      if (smooth[i]! > bestValue) {
+        bestValue = smooth[i]!;
         best = i;
       }
     }
@@ -328,6 +332,10 @@ export function alignUtterances(
     return { start, end, delay: centre + h.lag, confidence: h.confidence, envelopeLag: lag };
   };
   const step = params.alignFrame / 4 / D;
+  // A part's envelope lag within a quarter of the fine search window of the utterance's is the
+  // utterance's: the fine search covers it, and the frame correlations are reused.
+  const snapFrames = params.alignFrame / 4 / D;
+  const snap = (lag: number, utteranceLag: number) => (Math.abs(lag - utteranceLag) <= snapFrames ? utteranceLag : lag);
   const split = (u: Utterance, depth: number): Utterance[] => {
     if (depth >= MAX_SPLIT_DEPTH || u.end - u.start < 2 * MIN_UTTERANCE_FRAMES) return [u];
     let best: [Utterance, Utterance] | undefined;
@@ -341,8 +349,8 @@ export function alignUtterances(
       searchFrames * 2,
     );
     for (let p = u.start + MIN_UTTERANCE_FRAMES; p <= u.end - MIN_UTTERANCE_FRAMES; p += step) {
-      const a = fine(u.start, p, lags.bestLag(u.start, p));
-      const b = fine(p, u.end, lags.bestLag(p, u.end));
+      const a = fine(u.start, p, snap(lags.bestLag(u.start, p), u.envelopeLag));
+      const b = fine(p, u.end, snap(lags.bestLag(p, u.end), u.envelopeLag));
       if (Math.abs(a.delay - b.delay) < (MIN_SPLIT_DELAY_MS * params.sampleRate) / 1000) continue;
       if (a.confidence <= u.confidence || b.confidence <= u.confidence) continue;
       const score = Math.min(a.confidence, b.confidence);

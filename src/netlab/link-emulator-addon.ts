@@ -1,0 +1,105 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { QoelabError } from "../errors.ts";
+
+/*
+ * Lazy loader of the native TUN addon (native/tun, built by `npm run build:native`). Nothing else in
+ * qoelab loads it, so a machine without a compiler still runs everything but the link emulator.
+ */
+
+/** Handle of a watched descriptor or timer (an N-API external). */
+export type WatchHandle = { readonly __watch: unique symbol };
+
+export interface TunAddon {
+  /** fd, or -errno. Created inside the namespace at `netnsPath` (setns on this thread only). */
+  openTun(name: string, netnsPath: string | null, mtu: number, device: string): number;
+  /** Packets read (0 when none), or -errno; packet i lands at pool[slots[i] * slotSize]. */
+  readBatch(
+    fd: number,
+    pool: Uint8Array,
+    slotSize: number,
+    slots: Int32Array,
+    lengths: Int32Array,
+    max: number,
+  ): number;
+  /** Bytes written, or -errno; never throws. */
+  write(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  /** Packets written before the first failure. */
+  writeBatch(fd: number, buf: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
+  close(fd: number): number;
+  /** CLOCK_MONOTONIC in µs (fractional). */
+  nowUs(): number;
+  /** CLOCK_REALTIME in µs (what tcpdump stamps packets with). */
+  realtimeUs(): number;
+  strerror(errno: number): string;
+  /** Timer slack of the calling thread in ns (Linux's default 50 µs would delay every deadline). */
+  setTimerSlack(ns: number): number;
+  /** SCHED_FIFO at `priority` for the calling thread (0: normal scheduling); 0 or -errno. */
+  setRealtime(priority: number): number;
+  watch(fd: number, onReadable: (status: number, events: number) => void): WatchHandle;
+  timer(onFire: (status: number, events: number) => void): WatchHandle;
+  /** Arms a timer for an absolute CLOCK_MONOTONIC time in µs (0 disarms); 0 or -errno. */
+  timerArm(timer: WatchHandle, atUs: number): number;
+  unwatch(handle: WatchHandle): number;
+}
+
+const ADDON_PATH = fileURLToPath(new URL("../../native/tun/build/Release/qoelab_tun.node", import.meta.url));
+
+let loaded: TunAddon | undefined;
+
+/** Where the built addon is expected. */
+export function tunAddonPath(): string {
+  return process.env.QOELAB_TUN_ADDON ?? ADDON_PATH;
+}
+
+export function addonMissingError(cause?: unknown): QoelabError {
+  const path = tunAddonPath();
+  const why = cause instanceof Error ? `: ${cause.message.split("\n")[0]}` : " (not built)";
+  return new QoelabError(
+    "EMULATOR_ADDON_MISSING",
+    `link emulator: the native TUN addon ${path} cannot be loaded${why}; build it with "npm run build:native" (needs python3, make and g++: apt-get install python3 make g++)`,
+    { path },
+    { cause },
+  );
+}
+
+/** The addon, loaded on first use; EMULATOR_ADDON_MISSING (with how to build it) when absent. */
+export function loadTunAddon(): TunAddon {
+  if (loaded) return loaded;
+  const path = tunAddonPath();
+  if (!existsSync(path)) throw addonMissingError();
+  try {
+    loaded = createRequire(import.meta.url)(path) as TunAddon;
+  } catch (error) {
+    throw addonMissingError(error);
+  }
+  return loaded;
+}
+
+/** true when the addon loads (without throwing). */
+export function tunAddonAvailable(): boolean {
+  try {
+    loadTunAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: "EPERM",
+  2: "ENOENT",
+  5: "EIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  13: "EACCES",
+  16: "EBUSY",
+  19: "ENODEV",
+  22: "EINVAL",
+  77: "EBADFD",
+};
+
+export function errnoName(negative: number): string {
+  return ERRNO_NAMES[-negative] ?? `errno ${-negative}`;
+}

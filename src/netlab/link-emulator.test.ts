@@ -1,0 +1,242 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startCapture } from "../capture/index.ts";
+import { type Lab, type LabHost, labDown, labUp } from "./index.ts";
+import { startLinkEmulator } from "./link-emulator.ts";
+import { traceFromSteps } from "./link-emulator-rate.ts";
+
+/*
+ * The emulator on the router↔client link of a router lab, with real traffic between client and server.
+ * Bounds are the issue's; "egress" is router → client (what the video downstream crosses).
+ */
+
+const name = `le${(process.pid % 100000).toString(36)}`;
+let lab: Lab;
+let dir: string;
+
+before(async () => {
+  lab = await labUp({ name, router: true });
+  dir = mkdtempSync(join(tmpdir(), "qoelab-emu-"));
+});
+
+after(async () => {
+  await labDown(name).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Runs `code` with node inside a host and resolves with its stdout once it exits. The probes run at
+ * real-time priority (as the emulator's threads do) so a loaded machine does not blur the instrument.
+ */
+function nodeIn(host: LabHost, code: string): { done: Promise<string>; kill(): void } {
+  const child = host.spawn(["chrt", "-f", "5", process.execPath, "-e", code], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const done = new Promise<string>((resolve, reject) =>
+    child.on("exit", (code) =>
+      code === 0 || code === null ? resolve(out) : reject(new Error(`exit ${code}: ${err}`)),
+    ),
+  );
+  return { done, kill: () => child.kill("SIGTERM") };
+}
+
+const UDP_ECHO = `const s=require("node:dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(m,r.port,r.address));s.bind(7100);process.on("SIGTERM",()=>process.exit(0));`;
+
+/** Sends `count` probes every `gapMs`, prints the RTTs (ms) as JSON. */
+const UDP_PROBER = (to: string, count: number, gapMs: number) => `
+const s=require("node:dgram").createSocket("udp4");const sent=new Map();const rtt=[];let i=0;
+s.on("message",(m)=>{const k=m.readUInt32BE(0);const t=sent.get(k);if(t!==undefined){rtt.push(Number(process.hrtime.bigint()-t)/1e6);sent.delete(k);}});
+s.bind(0,()=>{const timer=setInterval(()=>{if(i>=${count}){clearInterval(timer);setTimeout(()=>{process.stdout.write(JSON.stringify(rtt));process.exit(0)},400);return;}
+const b=Buffer.alloc(64);b.writeUInt32BE(i);sent.set(i,process.hrtime.bigint());s.send(b,7100,"${to}");i++;},${gapMs});});`;
+
+/** Sends UDP at `mbps` (1500-byte IP packets) for `seconds`. */
+const UDP_FLOOD = (to: string, mbps: number, seconds: number) => `
+const s=require("node:dgram").createSocket({type:"udp4",sendBufferSize:4<<20});const b=Buffer.alloc(1472);const t0=performance.now();let n=0;
+const pps=${mbps}e6/12000;const timer=setInterval(()=>{const el=(performance.now()-t0)/1000;if(el>${seconds}){clearInterval(timer);setTimeout(()=>process.exit(0),100);return;}
+while(n<el*pps){b.writeUInt32BE(n);s.send(b,7200,"${to}");n++;}},1);`;
+
+const TCP_SINK = `let bytes=0;const marks=[];const t0=performance.now();
+require("node:net").createServer((c)=>{c.on("data",(d)=>{bytes+=d.length});c.on("end",()=>{process.stdout.write(JSON.stringify(marks));process.exit(0)})}).listen(7300);
+setInterval(()=>marks.push([(performance.now()-t0)/1000,bytes]),250);`;
+
+const TCP_SOURCE = (to: string, seconds: number) => `
+const c=require("node:net").connect(7300,"${to}");const b=Buffer.alloc(65536);const t0=performance.now();
+function pump(){while((performance.now()-t0)/1000<${seconds}){if(!c.write(b)){c.once("drain",pump);return;}}c.end();}
+c.on("connect",pump);c.on("close",()=>process.exit(0));`;
+
+function quantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+}
+
+/** tshark fields of a capture, one array per packet. */
+function tsharkFields(file: string, filter: string, fields: string[]): string[][] {
+  const args = ["-r", file, "-Y", filter, "-T", "fields", ...fields.flatMap((f) => ["-e", f])];
+  const r = spawnSync("tshark", args, { encoding: "utf8", maxBuffer: 256 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t"));
+}
+
+describe("link emulator with lab hosts", () => {
+  it("adds 50 ms each way: UDP RTT p50 within 0.5 ms of 100 ms, p99 within 2 ms; the summary's delay matches captures", async () => {
+    const client = lab.hosts.client;
+    const server = lab.hosts.server;
+    const em = await startLinkEmulator({
+      lab,
+      link: "router:client-side",
+      spec: { egress: { delay: 0.05 }, ingress: { delay: 0.05 }, seed: 1 },
+      outDir: join(dir, "rtt"),
+    });
+    const [nearTun, farTun] = em.tun;
+    const near = await startCapture({
+      netns: nearTun?.netns,
+      iface: nearTun?.tun ?? "",
+      filter: "udp port 7100",
+      file: join(dir, "near.pcap"),
+    });
+    const far = await startCapture({
+      netns: farTun?.netns,
+      iface: farTun?.tun ?? "",
+      filter: "udp port 7100",
+      file: join(dir, "far.pcap"),
+    });
+    const echo = nodeIn(server, UDP_ECHO);
+    let rtts: number[];
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      rtts = JSON.parse(await nodeIn(client, UDP_PROBER(server.address, 400, 10)).done) as number[];
+    } finally {
+      echo.kill();
+    }
+    await near.stop();
+    await far.stop();
+    const summary = await em.stop();
+    assert.ok(rtts.length >= 395, `only ${rtts.length} of 400 probes came back`);
+    const p50 = quantile(rtts, 0.5);
+    const p99 = quantile(rtts, 0.99);
+    assert.ok(Math.abs(p50 - 100) <= 0.5, `RTT p50 ${p50.toFixed(3)} ms`);
+    assert.ok(Math.abs(p99 - 100) <= 2, `RTT p99 ${p99.toFixed(3)} ms`);
+    // Echo replies (server → client) enter at the router's TUN and leave at the client's.
+    const key = (f: string[]) => f[1] as string;
+    const inAt = new Map(
+      tsharkFields(join(dir, "near.pcap"), "udp.srcport == 7100", ["frame.time_epoch", "udp.payload"]).map((f) => [
+        key(f),
+        Number(f[0]),
+      ]),
+    );
+    const delays: number[] = [];
+    for (const f of tsharkFields(join(dir, "far.pcap"), "udp.srcport == 7100", ["frame.time_epoch", "udp.payload"])) {
+      const t0 = inAt.get(key(f));
+      if (t0 !== undefined) delays.push((Number(f[0]) - t0) * 1e3);
+    }
+    const egress = summary.directions.find((d) => d.name === "router-to-client");
+    assert.ok(egress);
+    assert.equal(egress.achieved.delivered, delays.length, "delivered packets = packets captured on the far side");
+    assert.ok(
+      Math.abs(egress.achieved.delayMs.p50 - quantile(delays, 0.5)) < 0.2,
+      `summary p50 ${egress.achieved.delayMs.p50} vs capture ${quantile(delays, 0.5)}`,
+    );
+    assert.ok(
+      Math.abs(egress.achieved.delayMs.p99 - quantile(delays, 0.99)) < 0.5,
+      `summary p99 ${egress.achieved.delayMs.p99} vs capture ${quantile(delays, 0.99)}`,
+    );
+    assert.ok(egress.achieved.delayMs.p50 >= 50 && egress.achieved.delayMs.p50 < 50.3);
+  });
+
+  it("TCP through 20 Mbit/s + 50 ms each way reaches ≥ 90 % of the rate", async () => {
+    const em = await startLinkEmulator({
+      lab,
+      link: "router:client-side",
+      spec: { egress: { rate: 20e6, delay: 0.05 }, ingress: { delay: 0.05 }, seed: 2 },
+      outDir: join(dir, "tcp"),
+      log: "none",
+    });
+    const sink = nodeIn(lab.hosts.client, TCP_SINK);
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      await nodeIn(lab.hosts.server, TCP_SOURCE(lab.hosts.client.address, 9)).done;
+    } finally {
+      setTimeout(() => sink.kill(), 3000).unref();
+    }
+    const marks = JSON.parse(await sink.done) as [number, number][];
+    const summary = await em.stop();
+    // Steady state: from 3 s (after slow start) to 8.5 s.
+    const at = (t: number) => marks.find((m) => m[0] >= t) as [number, number];
+    const [t1, b1] = at(3);
+    const [t2, b2] = at(8.5);
+    const goodput = ((b2 - b1) * 8) / (t2 - t1) / 1e6;
+    const egress = summary.directions.find((d) => d.name === "router-to-client");
+    const wire = egress?.achieved.rate.windows.slice(6, 17).map((w) => w.mbps) ?? [];
+    assert.ok(
+      goodput >= 18,
+      `TCP goodput ${goodput.toFixed(2)} Mbit/s < 90 % of 20 (IP rate per 500 ms: ${wire.join(", ")})`,
+    );
+  });
+
+  it("follows a trace alternating 5 and 30 Mbit/s every 2 s within 3 % per 500 ms window, as a far-side capture shows", async () => {
+    const text = traceFromSteps([
+      { bitsPerSecond: 5e6, seconds: 2 },
+      { bitsPerSecond: 30e6, seconds: 2 },
+    ]);
+    const em = await startLinkEmulator({
+      lab,
+      link: "router:client-side",
+      spec: { egress: { trace: { text, name: "5-30.trace" } }, seed: 3 },
+      outDir: join(dir, "trace"),
+    });
+    const farTun = em.tun[1];
+    const cap = await startCapture({
+      netns: farTun?.netns,
+      iface: farTun?.tun ?? "",
+      filter: "udp port 7200",
+      file: join(dir, "trace.pcap"),
+      snaplen: 64,
+    });
+    await nodeIn(lab.hosts.server, UDP_FLOOD(lab.hosts.client.address, 40, 8.6)).done;
+    await cap.stop();
+    const summary = await em.stop();
+    const egress = summary.directions.find((d) => d.name === "router-to-client");
+    assert.ok(egress);
+    const windowUs = 500_000;
+    const bytes: number[] = [];
+    const rows = tsharkFields(join(dir, "trace.pcap"), "udp", ["frame.time_epoch", "ip.len"]);
+    for (const [t, len] of rows) {
+      const w = Math.floor((Number(t) * 1e6 - summary.epochRealtimeUs) / windowUs);
+      while (bytes.length <= w) bytes.push(0);
+      bytes[w] = (bytes[w] as number) + Number(len);
+    }
+    assert.equal(rows.length, egress.achieved.delivered, "summary's delivered count = far-side capture");
+    // Trace time 0 is the emulator's start; skip the window the sender started in, then 8 s of windows.
+    const first = bytes.findIndex((b) => b > 0);
+    let checked = 0;
+    for (let w = first + 1; w < first + 16 && w + 1 < bytes.length; w++) {
+      checked++;
+      const asked = egress.achieved.rate.windows[w]?.askedMbps ?? 0;
+      const captured = ((bytes[w] ?? 0) * 8) / windowUs;
+      const logged = egress.achieved.rate.windows[w]?.mbps ?? 0;
+      assert.ok(
+        Math.abs(captured - asked) <= 0.03 * asked,
+        `window ${w}: captured ${captured.toFixed(3)} Mbit/s, trace ${asked}`,
+      );
+      assert.ok(
+        Math.abs(captured - logged) <= 0.01 * asked,
+        `window ${w}: capture ${captured.toFixed(3)} vs summary ${logged}`,
+      );
+    }
+    assert.ok(checked >= 14, `only ${checked} windows checked`);
+  });
+});
