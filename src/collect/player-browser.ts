@@ -1,35 +1,11 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { QoelabError } from "../errors.ts";
 
 /** The virtual origin the player page is served from, inside the browser only (page.route). */
 export const PLAYER_ORIGIN = "http://qoelab.invalid";
-
-/** Flags for Debian's chromium as root in a lab host (see the collection issue's feasibility notes). */
-export const CHROMIUM_ARGS = [
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-default-apps",
-  "--mute-audio",
-  "--autoplay-policy=no-user-gesture-required",
-  "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
-];
-
-export function chromiumPath(): string {
-  const path = process.env.QOELAB_CHROMIUM ?? "/usr/bin/chromium";
-  if (!existsSync(path)) {
-    throw new QoelabError(
-      "TOOL_MISSING_CHROMIUM",
-      `chromium not found at ${path} (Debian package "chromium"; run scripts/setup.sh, or set QOELAB_CHROMIUM)`,
-    );
-  }
-  return path;
-}
 
 export interface PlayerBrowser {
   /** Resolves when the player finished (window.qoelabDone) or rejects with its error. */
@@ -145,3 +121,5 @@ function findChromiumPid(profileDir: string): number | undefined {
   }
   return undefined;
 }
+
+export { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Browser, Page } from "playwright-core";
-import { CHROMIUM_ARGS, chromiumPath } from "../collect/index.ts";
+import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { openTestDb } from "../db/index.ts";
 import {
   clipsFromFolder,

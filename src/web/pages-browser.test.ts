@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { startServer } from "../cli/serve.ts";
-import { CHROMIUM_ARGS, chromiumPath, claimNextSession, completeSession } from "../collect/index.ts";
+import { claimNextSession, completeSession } from "../collect/index.ts";
 import { type Db, openDb } from "../db/index.ts";
 
 // The pages in real Chromium: submit the form (a bad field first), watch progress, open a

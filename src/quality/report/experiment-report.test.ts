@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Browser } from "playwright-core";
-import { CHROMIUM_ARGS, chromiumPath } from "../../collect/index.ts";
+import { CHROMIUM_ARGS, chromiumPath } from "../../chromium.ts";
 import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "./experiment-report.ts";
 import { writeSyntheticExperiment } from "./synthetic-experiment.ts";
 
