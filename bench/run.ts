@@ -78,6 +78,19 @@ benches.collect = async () => {
   }
 };
 
+benches.gen = async () => {
+  const { benchGenUdp, printGenBench } = await import("./gen-udp.ts");
+  printGenBench(await benchGenUdp());
+};
+
+benches.ml = async () => {
+  // bench/ml.ts is a script (it prints its own table beside scikit-learn's).
+  const r = spawnSync(process.execPath, ["--import", "tsx", new URL("./ml.ts", import.meta.url).pathname], {
+    stdio: "inherit",
+  });
+  if (r.status !== 0) throw new Error(`bench/ml.ts exited with ${r.status}`);
+};
+
 benches.emulator = async () => {
   const { benchLinkEmulator, printLinkEmulatorBench } = await import("./link-emulator.ts");
   printLinkEmulatorBench(await benchLinkEmulator());

@@ -88,8 +88,10 @@ export function computeQoeLabels(data: PlayerData): QoeLabels {
   const T = Math.max(1, duration);
   const score = meanQuality - (LAMBDA * variation) / T - MU * stallRatio - (MU_STARTUP * (startup ?? 0)) / T;
   const stallCount = stalls.length;
+  // Classes from the rounded value, so 719.9999 (float sums) is 720p like the player showed.
+  const height = round(timeWeightedHeight, 1);
   const qoeClass: QoeLabels["qoe_class"] =
-    stallRatio > 0.05 || stallCount >= 2 ? "poor" : stallCount === 0 && timeWeightedHeight >= 720 ? "good" : "fair";
+    stallRatio > 0.05 || stallCount >= 2 ? "poor" : stallCount === 0 && height >= 720 ? "good" : "fair";
   return {
     startup_delay_s: startup === null ? null : round(startup, 3),
     stall_count: stallCount,
@@ -101,7 +103,7 @@ export function computeQoeLabels(data: PlayerData): QoeLabels {
     switch_count: switches,
     qoe_score: round(score),
     qoe_class: qoeClass,
-    resolution_class: timeWeightedHeight >= 720 ? "hd" : timeWeightedHeight >= 480 ? "sd" : "low",
+    resolution_class: height >= 720 ? "hd" : height >= 480 ? "sd" : "low",
     stall_class: stallRatio === 0 ? "none" : stallRatio <= 0.05 ? "mild" : "severe",
     stalled: stallCount > 0,
   };
