@@ -15,6 +15,8 @@ export interface CaptureOptions {
   immediate?: boolean;
   /** Give up waiting for "listening on" after this long; default 10 s. */
   startTimeoutMs?: number;
+  /** Kernel capture buffer (tcpdump -B), KiB; default 16384 so bursts are not dropped. */
+  bufferKiB?: number;
   /** Write nanosecond timestamps (pcap magic 0xa1b23c4d) instead of microseconds. */
   nanoseconds?: boolean;
   /** tcpdump executable (default "tcpdump" on PATH). */
@@ -98,6 +100,8 @@ export function startCapture(options: CaptureOptions): Promise<Capture> {
     // Stay root so the file can be written wherever the caller asked (Debian drops to "tcpdump").
     "-Z",
     "root",
+    "-B",
+    String(options.bufferKiB ?? 16384),
   ];
   if (options.immediate ?? true) args.push("--immediate-mode");
   if (options.nanoseconds) args.push("--time-stamp-precision=nano");
@@ -108,7 +112,9 @@ export function startCapture(options: CaptureOptions): Promise<Capture> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+      // Own process group: a Ctrl-C in the terminal reaches us, not tcpdump, so stop() can let it
+      // drain its socket first. If we exit without stopping it, it is killed with us.
+      child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
     } catch (error) {
       reject(error);
       return;
@@ -146,7 +152,10 @@ export function startCapture(options: CaptureOptions): Promise<Capture> {
       else
         reject(new QoelabError("CAPTURE_START_FAILED", `tcpdump on ${where}: ${error.message}`, {}, { cause: error }));
     });
+    const killOnExit = () => child.kill("SIGINT");
+    process.once("exit", killOnExit);
     child.on("close", () => {
+      process.off("exit", killOnExit);
       clearTimeout(timer);
       exitResult = { file: options.file, ...parseCounts(stderr), stderr };
       resolveExit(exitResult);

@@ -20,4 +20,5 @@ export const commandModules: ReadonlyArray<() => Promise<{ register: (program: C
   () => import("./qoe.ts"),
   () => import("./listen.ts"),
   () => import("./report.ts"),
+  () => import("./experiment.ts"),
 ];

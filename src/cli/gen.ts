@@ -1,3 +1,4 @@
+import { setPriority } from "node:os";
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import {
@@ -9,9 +10,12 @@ import {
   parseProbability,
   parseTime,
   type RecvUdpResult,
+  readReplaySource,
+  replayCapture,
   startRecvUdp,
 } from "../generator/index.ts";
 import { getLab, labHost, parseHostRef, qoelabCommand } from "../netlab/index.ts";
+import { registerGenRtp } from "./gen-rtp.ts";
 import { formatTable, printJson } from "./output.ts";
 
 /** Re-runs this very command inside a lab host's namespace, without --host; resolves with its exit code. */
@@ -32,8 +36,8 @@ async function runInHost(hostRef: string, argv: readonly string[]): Promise<numb
 /** process.argv after the subcommand with "--host X" removed. */
 function argsWithoutHost(subcommand: string[]): string[] {
   const argv = process.argv.slice(2);
-  const start = argv.findIndex((a, i) => a === subcommand[0] && argv[i + 1] === subcommand[1]);
-  const rest = start >= 0 ? argv.slice(start + 2) : argv;
+  const start = argv.findIndex((_a, i) => subcommand.every((w, k) => argv[i + k] === w));
+  const rest = start >= 0 ? argv.slice(start + subcommand.length) : argv;
   const out: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i] as string;
@@ -110,6 +114,7 @@ interface GenOpts {
   seed?: string;
   host?: string;
   spin?: string;
+  boost: boolean;
   json?: boolean;
 }
 
@@ -148,6 +153,7 @@ export function register(program: Command): void {
     .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
     .option("--seed <n>", "random seed (intervals and loss)")
     .option("--spin <ms>", "busy-wait this long before each deadline", "1.5")
+    .option("--no-boost", "keep the default CPU priority (root: nice −20 otherwise, for timing)")
     .option("--host <lab:host>", "run inside a lab host")
     .option("--json", "print JSON")
     .action(async (opts: GenOpts) => {
@@ -163,6 +169,14 @@ export function register(program: Command): void {
       const loss = opts.loss !== undefined ? parseProbability(opts.loss, "--loss", "GEN_BAD_LOSS") : undefined;
       const lossModel =
         opts.loss !== undefined || opts.lossModel !== undefined ? parseLossModel(opts.lossModel, loss) : undefined;
+      if (opts.boost) {
+        // Less preemption by other processes on a busy machine: the send deadlines hold better.
+        try {
+          setPriority(0, -20);
+        } catch {
+          // not root: keep the default priority
+        }
+      }
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once("SIGINT", onSigint);
@@ -228,4 +242,92 @@ export function register(program: Command): void {
         process.off("SIGINT", onSigint);
       }
     });
+
+  // `gen rtp` lives beside the RTP sender it drives.
+  registerGenRtp(gen);
+
+  program
+    .command("replay")
+    .description("re-send a capture's RTP (or UDP) payloads with their original timing")
+    .argument("<capture>", "pcap or pcapng file")
+    .requiredOption("--to <host:port>", "destination: address:port, [v6]:port, or a lab host (server:5004)")
+    .option("--ssrc <n>", "which RTP stream (decimal or 0x…); default: the first/longest")
+    .option("--set-ssrc <n>", "rewrite the SSRC of the replayed stream")
+    .option("--speed <x>", "time scale (2 = twice as fast)", "1")
+    .option("--loss <p>", "generator-side loss (1% or 0.01)")
+    .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
+    .option("--seed <n>", "random seed of the loss model")
+    .option("--host <lab:host>", "run inside a lab host")
+    .option("--json", "print JSON")
+    .action(
+      async (
+        capture: string,
+        opts: {
+          to: string;
+          ssrc?: string;
+          setSsrc?: string;
+          speed: string;
+          loss?: string;
+          lossModel?: string;
+          seed?: string;
+          host?: string;
+          json?: boolean;
+        },
+      ) => {
+        if (opts.host) {
+          process.exitCode = await runInHost(opts.host, argsWithoutHost(["replay"]));
+          return;
+        }
+        const ssrcNumber = (text: string | undefined, what: string) => {
+          if (text === undefined) return undefined;
+          const n = Number(text);
+          if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+            throw new QoelabError("GEN_BAD_NUMBER", `${what} "${text}": expected 0…0xffffffff`);
+          }
+          return n;
+        };
+        const speed = Number(opts.speed);
+        if (!(speed > 0)) throw new QoelabError("GEN_BAD_NUMBER", `--speed "${opts.speed}": expected a number > 0`);
+        const { host, port } = await resolveDestination(opts.to);
+        const ssrc = ssrcNumber(opts.ssrc, "--ssrc");
+        const source = await readReplaySource(capture, ssrc !== undefined ? { ssrc } : {});
+        const loss = opts.loss !== undefined ? parseProbability(opts.loss, "--loss", "GEN_BAD_LOSS") : undefined;
+        const lossModel =
+          opts.loss !== undefined || opts.lossModel !== undefined ? parseLossModel(opts.lossModel, loss) : undefined;
+        const controller = new AbortController();
+        const onSigint = () => controller.abort();
+        process.once("SIGINT", onSigint);
+        try {
+          const setSsrc = ssrcNumber(opts.setSsrc, "--set-ssrc");
+          const result = await replayCapture({
+            source,
+            host,
+            port,
+            speed,
+            loss: lossModel,
+            seed: positiveInt(opts.seed, "--seed"),
+            ...(setSsrc !== undefined ? { setSsrc } : {}),
+            signal: controller.signal,
+          });
+          if (opts.json) {
+            printJson(result);
+            return;
+          }
+          const rows: [string, string | number][] = [
+            ["source", result.source],
+            ["kind", result.kind],
+            ["packets", result.packets],
+            ["sent", result.sent],
+            ["dropped by loss model", result.droppedByModel],
+            ["send errors", result.sendErrors],
+            ["original duration (ms)", ms(result.originalDurationMs)],
+            ["timing error mean (ms)", ms(result.timing.meanErrorMs)],
+            ["timing error p99 (ms)", ms(result.timing.p99ErrorMs)],
+          ];
+          process.stdout.write(`${formatTable(["replay", "value"], rows)}\n`);
+        } finally {
+          process.off("SIGINT", onSigint);
+        }
+      },
+    );
 }

@@ -67,6 +67,11 @@ export function register(program: Command): void {
           result.assignments.map((a) => [a.option, a.value, a.backend]),
         )}\n`,
       );
+      if (spec.seed !== undefined && result.assignments.some((a) => a.backend === "iptables")) {
+        process.stderr.write(
+          "impair: iptables' random drops cannot be seeded; for reproducible loss use --backend relay --udp-port P\n",
+        );
+      }
     });
 
   cmd

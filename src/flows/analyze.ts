@@ -1,10 +1,12 @@
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { QoelabError } from "../errors.ts";
-import { compileFilter, forEachPacket } from "../packet/index.ts";
-import { createFlowEngine, type FlowEngineOptions, type PacketPredicate } from "./engine.ts";
+import { isQoelabError, QoelabError } from "../errors.ts";
+import { compileFilter, Dissection, dissect, forEachPacket } from "../packet/index.ts";
+import { createFlowEngine, FIRST_SWEEP_NS, type FlowEngineOptions, nextSweepAfter } from "./engine.ts";
 import { finalizeResults } from "./finalize.ts";
+import { extractFlowPacket, FlowPacket, type PacketPredicate } from "./flow-packet.ts";
+import { createRing, type RingBuffers, RingConsumerFailed, RingWriter } from "./packet-ring.ts";
 import type { FlowsResult, PartialResult } from "./results.ts";
 
 export interface AnalyzeOptions extends Omit<FlowEngineOptions, "filter" | "shard" | "onFlow"> {
@@ -21,12 +23,11 @@ export interface AnalyzeOptions extends Omit<FlowEngineOptions, "filter" | "shar
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
-/** Options that cross into workers (plain data only). */
+/** What crosses into a shard worker (plain data and shared memory only). */
 export interface WorkerJob {
-  path: string;
-  options: Omit<AnalyzeOptions, "filter" | "onProgress" | "workers" | "parallelThreshold">;
-  filter: string | null;
-  shard: { index: number; count: number };
+  index: number;
+  options: Omit<AnalyzeOptions, "filter" | "onProgress" | "workers" | "parallelThreshold" | "onRttSample">;
+  ring: RingBuffers;
 }
 
 const PROGRESS_STEP = 8 * 1024 * 1024;
@@ -36,7 +37,7 @@ export async function compileFilterExpression(expression: string): Promise<Packe
   return compileFilter(expression);
 }
 
-/** Runs one engine (or one shard) over a file in this thread; returns the partial result. */
+/** Runs one engine over a file in this thread; returns the partial result. */
 export async function analyzeShard(
   path: string,
   options: FlowEngineOptions,
@@ -71,37 +72,48 @@ function createWorker(job: WorkerJob): Worker {
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: job });
 }
 
-function runWorker(job: WorkerJob, onProgress?: (bytesRead: number) => void): Promise<PartialResult> {
-  return new Promise((resolve, reject) => {
+type WorkerMessage =
+  | { type: "ready" }
+  | { type: "result"; result: PartialResult }
+  | { type: "error"; error: { code: string; message: string; details: Record<string, unknown> } };
+
+interface RunningWorker {
+  /** Settles once the worker's code runs (so a failure to load cannot leave the reader waiting on its ring). */
+  ready: Promise<void>;
+  result: Promise<PartialResult>;
+}
+
+function runWorker(job: WorkerJob): RunningWorker {
+  let markReady!: () => void;
+  let failReady!: (error: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  const result = new Promise<PartialResult>((resolve, reject) => {
     const worker = createWorker(job);
     let done = false;
-    worker.on(
-      "message",
-      (
-        message:
-          | { type: "progress"; bytes: number }
-          | { type: "result"; result: PartialResult }
-          | { type: "error"; error: { code: string; message: string; details: Record<string, unknown> } },
-      ) => {
-        if (message.type === "progress") onProgress?.(message.bytes);
-        else if (message.type === "result") {
-          done = true;
-          resolve(message.result);
-        } else {
-          done = true;
-          reject(new QoelabError(message.error.code, message.error.message, message.error.details));
-        }
-      },
-    );
-    worker.on("error", (error) => {
+    const fail = (error: unknown) => {
       done = true;
+      failReady(error);
       reject(error);
+    };
+    worker.on("message", (message: WorkerMessage) => {
+      if (message.type === "ready") markReady();
+      else if (message.type === "result") {
+        done = true;
+        resolve(message.result);
+      } else fail(new QoelabError(message.error.code, message.error.message, message.error.details));
     });
+    worker.on("error", fail);
     worker.on("exit", (code) => {
-      if (!done)
-        reject(new QoelabError("FLOWS_WORKER_FAILED", `flow worker ${job.shard.index} exited with code ${code}`));
+      if (!done) fail(new QoelabError("FLOWS_WORKER_FAILED", `flow worker ${job.index} exited with code ${code}`));
     });
   });
+  // Either may be left unawaited when another worker fails first.
+  ready.catch(() => {});
+  result.catch(() => {});
+  return { ready, result };
 }
 
 /**
@@ -121,10 +133,12 @@ export async function analyzeCaptureFile(path: string, options: AnalyzeOptions =
   let workers = 1;
   if (typeof workersOption === "number") workers = Math.max(1, Math.floor(workersOption));
   else if (size >= (parallelThreshold ?? 64 * 1024 * 1024)) workers = Math.min(4, availableParallelism());
-  if (workers > 1 && typeof filter !== "string" && filter !== undefined) workers = 1; // predicates cannot cross threads
+  // Functions cannot cross threads: a predicate filter is fine (the reader thread evaluates it),
+  // an RTT callback is not.
+  if (engineOptions.onRttSample) workers = 1;
 
+  const predicate = typeof filter === "string" ? await compileFilterExpression(filter) : filter;
   if (workers === 1) {
-    const predicate = typeof filter === "string" ? await compileFilterExpression(filter) : filter;
     const part = await analyzeShard(
       path,
       { ...engineOptions, ...(predicate ? { filter: predicate } : {}) },
@@ -133,17 +147,89 @@ export async function analyzeCaptureFile(path: string, options: AnalyzeOptions =
     if (onProgress) onProgress(size, size);
     return finalizeResults([part], { features: engineOptions.features === true });
   }
-  const jobs: Promise<PartialResult>[] = [];
-  for (let index = 0; index < workers; index++) {
-    const job: WorkerJob = {
-      path,
-      options: engineOptions,
-      filter: typeof filter === "string" ? filter : null,
-      shard: { index, count: workers },
-    };
-    jobs.push(runWorker(job, index === 0 && onProgress ? (bytes) => onProgress(bytes, size) : undefined));
-  }
-  const parts = await Promise.all(jobs);
+  const parts = await analyzeParallel(
+    path,
+    engineOptions,
+    predicate,
+    workers,
+    onProgress ? (bytes) => onProgress(bytes, size) : undefined,
+  );
   if (onProgress) onProgress(size, size);
   return finalizeResults(parts, { features: engineOptions.features === true });
+}
+
+/**
+ * The parallel path: this thread reads, dissects, extracts and hashes every packet once and hands
+ * each flow's packets to the worker owning its hash through a shared-memory ring; packets outside
+ * flows go to worker 0. The reader also sends the time base and the once-a-second idle sweeps to
+ * every worker, so each shard ends flows at exactly the times the single-threaded engine does.
+ */
+async function analyzeParallel(
+  path: string,
+  engineOptions: WorkerJob["options"],
+  filter: PacketPredicate | undefined,
+  workers: number,
+  onProgress: ((bytesRead: number) => void) | undefined,
+): Promise<PartialResult[]> {
+  const rings = Array.from({ length: workers }, () => createRing());
+  const writers = rings.map((ring) => new RingWriter(ring));
+  const started = rings.map((ring, index) => runWorker({ index, options: engineOptions, ring }));
+  const running = started.map((w) => w.result);
+  try {
+    await Promise.all(started.map((w) => w.ready));
+  } catch (error) {
+    for (const w of writers) w.abort();
+    await Promise.allSettled(running);
+    throw error;
+  }
+  const trackTcp = engineOptions.protocols !== "udp";
+  const trackUdp = engineOptions.protocols !== "tcp";
+  const d = new Dissection();
+  const p = new FlowPacket();
+  // [next sweep time (ns since base), base second]: doubles kept out of closure variables.
+  const clock = new Float64Array([FIRST_SWEEP_NS, -1]);
+  let index = -1;
+  let nextReport = PROGRESS_STEP;
+  try {
+    await forEachPacket(
+      path,
+      (record) => {
+        index++;
+        let baseSec = clock[1]!;
+        if (baseSec < 0) {
+          baseSec = record.tsSec;
+          clock[1] = baseSec;
+          for (const w of writers) w.writeBase(baseSec);
+        }
+        let t = (record.tsSec - baseSec) * 1e9 + record.tsNsec;
+        if (t < 0) t = 0;
+        if (t >= clock[0]!) {
+          for (const w of writers) w.writeSweep(record.tsSec, record.tsNsec);
+          clock[0] = nextSweepAfter(t);
+        }
+        dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
+        extractFlowPacket(record, d, index, trackTcp, trackUdp, filter, p);
+        if (p.flow && !p.filteredOut) writers[p.hash % workers]!.writeFlow(p);
+        else writers[0]!.writeCount(p);
+        if (onProgress && record.fileOffset >= nextReport) {
+          nextReport = record.fileOffset + PROGRESS_STEP;
+          onProgress(record.fileOffset);
+        }
+      },
+      { tolerateTruncatedTail: true },
+    );
+    for (const w of writers) w.end();
+  } catch (error) {
+    for (const w of writers) w.abort();
+    const settled = await Promise.allSettled(running);
+    if (error instanceof RingConsumerFailed) {
+      // The failed worker's own error is the useful one (the others were only told to stop).
+      for (const s of settled) {
+        if (s.status === "rejected" && !(isQoelabError(s.reason) && s.reason.code === "FLOWS_WORKER_ABORTED"))
+          throw s.reason;
+      }
+    }
+    throw error;
+  }
+  return Promise.all(running);
 }

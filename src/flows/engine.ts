@@ -3,7 +3,8 @@ import type { PacketRecord } from "../packet/record.ts";
 import { ChunkTracker, chunkList } from "./chunks.ts";
 import { computeFlowFeatures } from "./features.ts";
 import { finalizeResults } from "./finalize.ts";
-import { KEY_WORDS, keyAddressText, keyHash, loadKey, quickHashV4 } from "./flow-key.ts";
+import { KEY_WORDS, keyAddressText } from "./flow-key.ts";
+import { extractFlowPacket, FlowPacket, PacketKind, type PacketPredicate } from "./flow-packet.ts";
 import { FlowTable } from "./flow-table.ts";
 import type {
   CaptureCounters,
@@ -19,10 +20,7 @@ import { TcpEvent, TcpHalf, tcpPacket } from "./tcp-stats.ts";
 import { SeriesColumn, seriesFromPartial, WindowSeries } from "./time-series.ts";
 import { UdpHalf, udpPacket } from "./udp-stats.ts";
 
-/** Anything with `matches(record, dissection)`, e.g. `compileFilter(expr)` from the packet library. */
-export interface PacketPredicate {
-  matches(record: PacketRecord, dissection: Dissection): boolean;
-}
+export type { PacketPredicate };
 
 export interface FlowEngineOptions {
   /** Time-series window (s). Default 1. */
@@ -50,8 +48,6 @@ export interface FlowEngineOptions {
   onFlow?: (flow: FlowResult) => void;
   /** Called for every RTT sample: packet number of the ACK, sample (ms), true when the sampled data went server → client. */
   onRttSample?: (packetNumber: number, rttMs: number, downstream: boolean) => void;
-  /** Process only flows with `hash % count === index` (worker sharding); each packet is counted by one shard. */
-  shard?: { index: number; count: number };
 }
 
 export interface FlowEngine {
@@ -65,9 +61,31 @@ export interface FlowEngine {
   readonly liveFlows: number;
 }
 
+/**
+ * The engine as a shard worker drives it: packets arrive already extracted (by the reader thread,
+ * see analyze.ts), and the time base and idle sweeps come from the reader, which sees every packet,
+ * so each shard sweeps at exactly the times the single-threaded engine would.
+ */
+export interface ShardEngine extends FlowEngine {
+  /** Sets the time base (whole second of the input's first packet); before any packet. */
+  setBase(tsSec: number): void;
+  /** Ends flows idle at the time of the packet stamped (tsSec, tsNsec), as `push` does once per second. */
+  sweepAt(tsSec: number, tsNsec: number): void;
+  /** Accounts one extracted packet (counting, filter flag, flow statistics). */
+  accept(p: FlowPacket): void;
+}
+
 const MALFORMED =
   Anomaly.TRUNCATED | Anomaly.BAD_LENGTH | Anomaly.BAD_VERSION | Anomaly.UNKNOWN_LINK | Anomaly.TOO_DEEP;
 const SWEEP_INTERVAL_NS = 1e9;
+
+/** Idle flows are swept at the first packet at or after each whole second of relative time. */
+export function nextSweepAfter(t: number): number {
+  return (Math.floor(t / SWEEP_INTERVAL_NS) + 1) * SWEEP_INTERVAL_NS;
+}
+
+/** Relative time (ns) of the first sweep. */
+export const FIRST_SWEEP_NS = SWEEP_INTERVAL_NS;
 
 class Flow {
   listIndex = -1;
@@ -193,7 +211,7 @@ function udpDirection(h: UdpHalf, origin: number): UdpDirectionResult {
 }
 
 /** Creates a streaming flow engine: `push` every packet (file or live), then `finish`. */
-export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
+export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
   const windowNs = Math.round((options.window ?? 1) * 1e9);
   if (!(windowNs > 0)) throw new RangeError(`window must be > 0 s (got ${options.window})`);
   const trackTcp = options.protocols !== "udp";
@@ -203,8 +221,6 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
   const filter = options.filter;
   const onFlow = options.onFlow;
   const onRttSample = options.onRttSample;
-  const shardCount = options.shard?.count ?? 1;
-  const shardIndex = options.shard?.index ?? 0;
   const tcpIdleNs = (options.tcpIdleTimeout ?? 300) * 1e9;
   const tcpSynNs = (options.tcpSynTimeout ?? 10) * 1e9;
   const tcpClosedNs = (options.tcpClosedLinger ?? 60) * 1e9;
@@ -215,7 +231,7 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
   };
 
   const d = new Dissection();
-  const key = new Uint32Array(KEY_WORDS);
+  const packet = new FlowPacket();
   const table = new FlowTable();
   const flowsById: (Flow | undefined)[] = [];
   const live: Flow[] = [];
@@ -225,10 +241,16 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
   let streamed = 0;
   let baseSec = -1;
   let packetNumber = -1;
-  let nextSweep = SWEEP_INTERVAL_NS;
   let finished = false;
-  let firstTs = -1;
-  let lastTs = -1;
+  // Doubles written per packet live in a typed array: a closure variable holding a non-small
+  // integer would allocate a heap number on every write.
+  const time = new Float64Array(3);
+  const NEXT_SWEEP = 0;
+  const FIRST_TS = 1;
+  const LAST_TS = 2;
+  time[NEXT_SWEEP] = FIRST_SWEEP_NS;
+  time[FIRST_TS] = -1;
+  time[LAST_TS] = -1;
 
   function flowResult(flow: Flow, state: "timeout" | "open"): FlowResult {
     const keyBase = flow.id * KEY_WORDS;
@@ -318,9 +340,9 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
     }
   }
 
-  function newFlow(hash: number, proto: number, clientIsA: boolean, t: number): Flow {
-    const id = table.insert(key, hash);
-    const flow = new Flow(id, proto, clientIsA, packetNumber);
+  function newFlow(p: FlowPacket, proto: number, clientIsA: boolean, t: number): Flow {
+    const id = table.insert(p.key, p.hash);
+    const flow = new Flow(id, proto, clientIsA, p.index);
     flow.firstTime = t;
     flow.listIndex = live.length;
     live.push(flow);
@@ -337,13 +359,13 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
     return flow;
   }
 
-  function countPacket(record: PacketRecord, proto: number): void {
+  function countPacket(p: FlowPacket): void {
     counters.packets++;
-    counters.wireBytes += record.origlen;
-    const ts = record.tsSec + record.tsNsec / 1e9;
-    if (firstTs < 0 || ts < firstTs) firstTs = ts;
-    if (ts > lastTs) lastTs = ts;
-    const anomalies = d.anomalies;
+    counters.wireBytes += p.wireLength;
+    const ts = p.tsSec + p.tsNsec / 1e9;
+    if (time[FIRST_TS]! < 0 || ts < time[FIRST_TS]!) time[FIRST_TS] = ts;
+    if (ts > time[LAST_TS]!) time[LAST_TS] = ts;
+    const anomalies = p.anomalies;
     if ((anomalies & MALFORMED) !== 0) {
       counters.malformedPackets++;
       if (anomalies & Anomaly.TRUNCATED) counters.truncated++;
@@ -352,56 +374,51 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
       if (anomalies & Anomaly.UNKNOWN_LINK) counters.unknownLink++;
       if (anomalies & Anomaly.TOO_DEEP) counters.tooDeep++;
     }
-    const usableTransport = d.payloadOffset >= 0 && d.fragmentOffset === 0;
-    if (proto === IpProto.TCP && usableTransport && d.end - d.l4Offset >= 20) counters.tcpPackets++;
-    else if (proto === IpProto.UDP && usableTransport) counters.udpPackets++;
+    if (p.kind === PacketKind.TCP) counters.tcpPackets++;
+    else if (p.kind === PacketKind.UDP) counters.udpPackets++;
     else counters.otherPackets++;
+  }
+
+  /** Time (ns) since the base second of a packet stamped (tsSec, tsNsec); never negative. */
+  function relativeTime(tsSec: number, tsNsec: number): number {
+    const t = (tsSec - baseSec) * 1e9 + tsNsec;
+    return t < 0 ? 0 : t;
+  }
+
+  function sweepAt(tsSec: number, tsNsec: number): void {
+    sweep(relativeTime(tsSec, tsNsec));
+  }
+
+  function setBase(tsSec: number): void {
+    if (baseSec < 0) baseSec = tsSec;
   }
 
   function push(record: PacketRecord): void {
     if (finished) throw new Error("flow engine: push after finish");
     packetNumber++;
     if (baseSec < 0) baseSec = record.tsSec;
-    let t = (record.tsSec - baseSec) * 1e9 + record.tsNsec;
-    if (t < 0) t = 0;
-    if (t >= nextSweep) {
+    const t = relativeTime(record.tsSec, record.tsNsec);
+    if (t >= time[NEXT_SWEEP]!) {
       sweep(t);
-      nextSweep = (Math.floor(t / SWEEP_INTERVAL_NS) + 1) * SWEEP_INTERVAL_NS;
-    }
-    // Worker shards skip other shards' packets before dissecting them (same hash as below).
-    let owned = false;
-    if (shardCount > 1) {
-      const quick = quickHashV4(record.buffer, record.offset, record.caplen, record.linkType);
-      if (quick >= 0) {
-        if (quick % shardCount !== shardIndex) return;
-        owned = true;
-      }
+      time[NEXT_SWEEP] = nextSweepAfter(t);
     }
     dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
-    const proto = d.ipProto;
-    let flowPacket = false;
-    if (proto === IpProto.TCP) {
-      // A TCP header we can use: fixed part captured and a sane data offset.
-      flowPacket = trackTcp && d.payloadOffset >= 0 && d.end - d.l4Offset >= 20 && d.fragmentOffset === 0;
-    } else if (proto === IpProto.UDP) {
-      flowPacket = trackUdp && d.payloadOffset >= 0 && d.fragmentOffset === 0;
-    }
-    if (!flowPacket) {
-      // Packets outside flows belong to shard 0 unless the quick hash gave them an owner.
-      if (owned || shardIndex === 0) countPacket(record, proto);
-      return;
-    }
-    loadKey(d, key);
-    const hash = keyHash(key);
-    if (shardCount > 1 && !owned && hash % shardCount !== shardIndex) return;
-    countPacket(record, proto);
-    if (filter !== undefined && !filter.matches(record, d)) {
+    extractFlowPacket(record, d, packetNumber, trackTcp, trackUdp, filter, packet);
+    accept(packet);
+  }
+
+  function accept(p: FlowPacket): void {
+    if (finished) throw new Error("flow engine: push after finish");
+    countPacket(p);
+    if (!p.flow) return;
+    if (p.filteredOut) {
       counters.filteredOut++;
       return;
     }
-
-    const flags = d.tcpFlags;
-    let id = table.lookup(key, hash);
+    const t = relativeTime(p.tsSec, p.tsNsec);
+    const proto = p.key[0]!;
+    const flags = p.tcpFlags;
+    let id = table.lookup(p.key, p.hash);
     let flow: Flow;
     let isNew = false;
     if (id < 0) {
@@ -409,7 +426,7 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
       const clientIsA = !(
         proto === IpProto.TCP && (flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)
       );
-      flow = newFlow(hash, proto, clientIsA, t);
+      flow = newFlow(p, proto, clientIsA, t);
       isNew = true;
     } else {
       flow = flowsById[id]!;
@@ -417,19 +434,19 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
         proto === IpProto.TCP &&
         (flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN &&
         (flow.closed ||
-          ((table.lastSide === 0) === flow.clientIsA && flow.tcpC2s!.synSeq >= 0 && flow.tcpC2s!.synSeq !== d.seq))
+          ((table.lastSide === 0) === flow.clientIsA && flow.tcpC2s!.synSeq >= 0 && flow.tcpC2s!.synSeq !== p.seq))
       ) {
         // A new connection reusing the 4-tuple.
         endFlow(flow, "timeout");
-        flow = newFlow(hash, proto, true, t);
+        flow = newFlow(p, proto, true, t);
         isNew = true;
       }
     }
     id = flow.id;
     const fromClient = isNew ? flow.clientIsA : (table.lastSide === 0) === flow.clientIsA;
     flow.lastTime = t;
-    const wire = d.wireLength;
-    const payload = d.payloadLength;
+    const wire = p.wireLength;
+    const payload = p.payloadLength;
     let events = 0;
     let rttSample = -1;
     if (proto === IpProto.TCP) {
@@ -437,10 +454,10 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
       const s2c = flow.tcpS2c!;
       const h = fromClient ? c2s : s2c;
       const r = fromClient ? s2c : c2s;
-      events = tcpPacket(h, r, d, record.buffer, t);
+      events = tcpPacket(h, r, p, t);
       if (events & TcpEvent.RTT_SAMPLE) {
         rttSample = r.lastSample;
-        if (onRttSample) onRttSample(packetNumber, rttSample / 1e6, fromClient);
+        if (onRttSample) onRttSample(p.index, rttSample / 1e6, fromClient);
       }
       if (events & TcpEvent.SYN) {
         if (flags & TcpFlag.ACK) {
@@ -451,7 +468,7 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
       }
       if (events & TcpEvent.RST || (c2s.fin > 0 && s2c.fin > 0)) flow.closed = true;
     } else {
-      udpPacket(fromClient ? flow.udpC2s! : flow.udpS2c!, d, t);
+      udpPacket(fromClient ? flow.udpC2s! : flow.udpS2c!, p, t);
     }
 
     // Time series.
@@ -517,8 +534,8 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
     finished = true;
     for (let i = live.length - 1; i >= 0; i--) endFlow(live[i]!, "open");
     results.sort((x, y) => x.firstPacket - y.firstPacket);
-    counters.first = firstTs < 0 ? null : firstTs;
-    counters.last = lastTs < 0 ? null : lastTs;
+    counters.first = time[FIRST_TS]! < 0 ? null : time[FIRST_TS]!;
+    counters.last = time[LAST_TS]! < 0 ? null : time[LAST_TS]!;
     return {
       baseSec: baseSec < 0 ? 0 : baseSec,
       windowNs,
@@ -531,6 +548,9 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
 
   return {
     push,
+    setBase,
+    sweepAt,
+    accept,
     finishPartial,
     finish: () => finalizeResults([finishPartial()], { features }),
     get liveFlows() {

@@ -8,22 +8,27 @@ import type { Dissection } from "../packet/dissect.ts";
  */
 export const KEY_WORDS = 12;
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
+/** murmur3's 32-bit finaliser: every input bit affects every output bit. */
 function finalMix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h;
+}
+
+/** Hash of one endpoint (address folded to 32 bits, port). */
+function endpointHash(address: number, port: number): number {
+  return finalMix(Math.imul(address ^ Math.imul(port + 1, 0x9e3779b1), 0xcc9e2d51));
+}
+
+/** An IPv6 address's four words folded into one (order-sensitive). */
+function foldAddress(w0: number, w1: number, w2: number, w3: number): number {
+  let h = Math.imul(w0 ^ 0x2545f491, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15) ^ w1, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13) ^ w2, 0x85ebca6b);
+  return h ^ (h >>> 16) ^ w3;
 }
 
 /** Writes the packet's key (sender as side A) into `out` (length ≥ KEY_WORDS). */
@@ -55,68 +60,21 @@ export function loadKey(d: Dissection, out: Uint32Array): void {
   }
 }
 
-/** Symmetric 32-bit hash of a key in `key` (as written by `loadKey`). */
-export function keyHash(key: Uint32Array): number {
-  return hashWords(
-    key[0]!,
-    key[1]!,
-    key[2]!,
-    key[3]!,
-    key[4]!,
-    key[5]!,
-    key[6]!,
-    key[7]!,
-    key[8]!,
-    key[9]!,
-    key[10]!,
-    key[11]!,
-  );
-}
-
-/** `keyHash` of an IPv4 key given by fields (for a pre-dissection shard check). */
-export function keyHashV4(proto: number, portA: number, portB: number, addrA: number, addrB: number): number {
-  return hashWords(proto, 4, portA, portB, addrA, 0, 0, 0, addrB, 0, 0, 0);
-}
-
-function hashWords(
-  proto: number,
-  version: number,
-  portA: number,
-  portB: number,
-  a0: number,
-  a1: number,
-  a2: number,
-  a3: number,
-  b0: number,
-  b1: number,
-  b2: number,
-  b3: number,
-): number {
-  let a = mix(mix(mix(mix(mix(0x2545f491, portA), a0), a1), a2), a3);
-  let b = mix(mix(mix(mix(mix(0x2545f491, portB), b0), b1), b2), b3);
-  a = finalMix(a);
-  b = finalMix(b);
-  // Sum and product of the two endpoint hashes: symmetric, and unlike xor not zero when A == B.
-  return finalMix(mix(mix(proto | (version << 8), (a + b) | 0), Math.imul(a | 1, b | 1)));
-}
-
 /**
- * Flow hash straight from the bytes of an Ethernet / IPv4 (no options, not a later fragment) /
- * TCP or UDP frame with its ports captured, or -1 for anything else. Equals `keyHash` of the key
- * the dissector would give, so worker shards can skip other shards' packets without dissecting.
+ * Symmetric 32-bit hash of a key in `key` (as written by `loadKey`). It picks table slots and
+ * worker shards only (no result depends on its value), so it is built for speed: one mix per
+ * endpoint, combined by sum and product (symmetric, and unlike xor not zero when A == B).
  */
-export function quickHashV4(buffer: Uint8Array, offset: number, caplen: number, linkType: number): number {
-  if (linkType !== 1 || caplen < 38) return -1;
-  const p = offset + 14;
-  if (buffer[offset + 12] !== 0x08 || buffer[offset + 13] !== 0x00 || buffer[p] !== 0x45) return -1;
-  if (((buffer[p + 6]! & 0x1f) | buffer[p + 7]!) !== 0) return -1;
-  const proto = buffer[p + 9]!;
-  if (proto !== 6 && proto !== 17) return -1;
-  const src = ((buffer[p + 12]! << 24) | (buffer[p + 13]! << 16) | (buffer[p + 14]! << 8) | buffer[p + 15]!) >>> 0;
-  const dst = ((buffer[p + 16]! << 24) | (buffer[p + 17]! << 16) | (buffer[p + 18]! << 8) | buffer[p + 19]!) >>> 0;
-  const sport = (buffer[p + 20]! << 8) | buffer[p + 21]!;
-  const dport = (buffer[p + 22]! << 8) | buffer[p + 23]!;
-  return keyHashV4(proto, sport, dport, src, dst);
+export function keyHash(key: Uint32Array): number {
+  let a = key[4]!;
+  let b = key[8]!;
+  if (key[1] === 6) {
+    a = foldAddress(a, key[5]!, key[6]!, key[7]!);
+    b = foldAddress(b, key[9]!, key[10]!, key[11]!);
+  }
+  const ha = endpointHash(a, key[2]!);
+  const hb = endpointHash(b, key[3]!);
+  return finalMix((((ha + hb) | 0) ^ Math.imul(ha | 1, hb | 1) ^ (key[0]! | (key[1]! << 8))) >>> 0) >>> 0;
 }
 
 /** Text of one endpoint address of a stored key (side 0 = A, 1 = B). */

@@ -1,21 +1,31 @@
-/** Worker-thread entry: analyses one flow-hash shard of a file and posts the partial result. */
+/** Worker-thread entry: runs the flow engine on one hash shard's packets from the reader's ring. */
 import { parentPort, workerData } from "node:worker_threads";
 import { isQoelabError } from "../errors.ts";
-import { analyzeShard, compileFilterExpression, type WorkerJob } from "./analyze.ts";
+import type { WorkerJob } from "./analyze.ts";
+import { createFlowEngine } from "./engine.ts";
+import { consumeRing, RingProducerAborted, RingStatus } from "./packet-ring.ts";
 
 const job = workerData as WorkerJob;
 const port = parentPort!;
 try {
-  const filter = job.filter !== null ? await compileFilterExpression(job.filter) : undefined;
-  const result = await analyzeShard(
-    job.path,
-    { ...job.options, shard: job.shard, ...(filter ? { filter } : {}) },
-    (bytes) => port.postMessage({ type: "progress", bytes }),
-  );
-  port.postMessage({ type: "result", result });
+  const engine = createFlowEngine(job.options);
+  port.postMessage({ type: "ready" });
+  consumeRing(job.ring, {
+    base: (tsSec) => engine.setBase(tsSec),
+    sweep: (tsSec, tsNsec) => engine.sweepAt(tsSec, tsNsec),
+    packet: (p) => engine.accept(p),
+  });
+  port.postMessage({ type: "result", result: engine.finishPartial() });
 } catch (error) {
-  const e = isQoelabError(error)
-    ? { code: error.code, message: error.message, details: { ...error.details } }
-    : { code: "FLOWS_WORKER_FAILED", message: (error as Error).message ?? String(error), details: {} };
+  // Unblock the reader first (it may be waiting for a free slot), then report.
+  const control = new Int32Array(job.ring.control);
+  Atomics.store(control, job.ring.slots, RingStatus.CONSUMER_FAILED);
+  for (let s = 0; s < job.ring.slots; s++) Atomics.notify(control, s);
+  const e =
+    error instanceof RingProducerAborted
+      ? { code: "FLOWS_WORKER_ABORTED", message: `flow worker ${job.index}: ${error.message}`, details: {} }
+      : isQoelabError(error)
+        ? { code: error.code, message: error.message, details: { ...error.details } }
+        : { code: "FLOWS_WORKER_FAILED", message: (error as Error).message ?? String(error), details: {} };
   port.postMessage({ type: "error", error: e });
 }

@@ -1,6 +1,6 @@
-import { type Dissection, TcpFlag } from "../packet/dissect.ts";
+import { TcpFlag } from "../packet/dissect.ts";
+import type { FlowPacket } from "./flow-packet.ts";
 import { RunningStats } from "./running-stats.ts";
-import { hasSackOption, parseTcpOptions, TcpOptions } from "./tcp-options.ts";
 import { type ClassifyInput, classifyOutOfSequence, HoleSet, RetxClass } from "./tcp-retransmissions.ts";
 import { SegmentRing } from "./tcp-rtt.ts";
 
@@ -94,7 +94,6 @@ const MAX_RTO_NS = 120e9;
 const INITIAL_RTO_NS = 1e9; // RFC 6298 §2.1
 const REORDER_FALLBACK_NS = 3e6; // before any RTT sample: tshark's out-of-order default
 
-const options = new TcpOptions();
 const scratch: ClassifyInput = {
   neverSeen: false,
   sinceCopy: -1,
@@ -125,11 +124,8 @@ function addRttSample(h: TcpHalf, sample: number): void {
   }
 }
 
-/**
- * Accounts one TCP segment sent by `h` to `r` at time `t` (ns). `windowScaling` tells whether both
- * SYNs carried the window scale option (set by the caller from the halves). Returns TcpEvent bits.
- */
-export function tcpPacket(h: TcpHalf, r: TcpHalf, d: Dissection, buffer: Uint8Array, t: number): number {
+/** Accounts one TCP segment `d` sent by `h` to `r` at time `t` (ns). Returns TcpEvent bits. */
+export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, t: number): number {
   let events = 0;
   const flags = d.tcpFlags;
   const payload = d.payloadLength;
@@ -146,15 +142,7 @@ export function tcpPacket(h: TcpHalf, r: TcpHalf, d: Dissection, buffer: Uint8Ar
   if (h.ttlMin < 0 || ttl < h.ttlMin) h.ttlMin = ttl;
   if (ttl > h.ttlMax) h.ttlMax = ttl;
 
-  // Full option parse on SYNs only; later segments matter only for SACK blocks.
-  const hasOptions = d.tcpHeaderLength > 20;
-  if (isSyn) {
-    if (hasOptions) parseTcpOptions(buffer, d.l4Offset, d.tcpHeaderLength, d.end, options);
-    else options.reset();
-    if (options.sackBlocks > 0) h.sackSegments++;
-  } else if (hasOptions && hasSackOption(buffer, d.l4Offset, d.tcpHeaderLength, d.end)) {
-    h.sackSegments++;
-  }
+  if (d.sack) h.sackSegments++;
 
   if (isSyn) {
     events |= TcpEvent.SYN;
@@ -167,13 +155,14 @@ export function tcpPacket(h: TcpHalf, r: TcpHalf, d: Dissection, buffer: Uint8Ar
       h.highest = 1;
       h.highestTime = t;
     }
-    if (options.mss >= 0) h.mss = options.mss;
-    if (options.windowScale >= 0) {
+    // Options from the SYN (parsed once by extractFlowPacket).
+    if (d.mss >= 0) h.mss = d.mss;
+    if (d.windowScale >= 0) {
       h.windowScaleOption = true;
-      h.windowScale = options.windowScale;
+      h.windowScale = d.windowScale;
     }
-    if (options.timestamps) h.timestampsOption = true;
-    if (options.sackPermitted) h.sackPermitted = true;
+    if (d.timestamps) h.timestampsOption = true;
+    if (d.sackPermitted) h.sackPermitted = true;
   } else if (!h.baseKnown) {
     h.baseSeq = (d.seq - 1) >>> 0;
     h.baseKnown = true;

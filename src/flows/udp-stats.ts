@@ -1,4 +1,4 @@
-import type { Dissection } from "../packet/dissect.ts";
+import type { FlowPacket } from "./flow-packet.ts";
 import { RunningStats } from "./running-stats.ts";
 
 /** Per-direction UDP statistics (tstat log_udp_complete plus size and inter-arrival moments). Times in ns. */
@@ -18,7 +18,7 @@ export class UdpHalf {
   readonly interArrival = new RunningStats();
 }
 
-export function udpPacket(h: UdpHalf, d: Dissection, t: number): void {
+export function udpPacket(h: UdpHalf, d: FlowPacket, t: number): void {
   h.packets++;
   h.wireBytes += d.wireLength;
   h.payloadBytes += d.payloadLength;

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { QoelabError } from "../errors.ts";
 import type { ImpairOption, ImpairSpec } from "./impair-spec.ts";
 import type { Lab, LabHost, LabLink } from "./lab.ts";
@@ -25,7 +25,9 @@ export interface ImpairTarget {
 export type UndoStep =
   | { kind: "run"; argv: string[]; netns?: string }
   /** Kill a process we started; `marker` must appear in its command line (never kill a reused pid). */
-  | { kind: "kill"; pid: number; marker: string };
+  | { kind: "kill"; pid: number; marker: string }
+  /** Remove a file we wrote (logs, stats). */
+  | { kind: "remove"; path: string };
 
 /** Records undo steps ahead of each change so a failure or crash can always be rolled back. */
 export interface Journal {
@@ -59,6 +61,10 @@ export interface ImpairBackend {
 export async function runUndo(step: UndoStep): Promise<void> {
   if (step.kind === "run") {
     await runOk(step.argv, { netns: step.netns }).catch(() => undefined);
+    return;
+  }
+  if (step.kind === "remove") {
+    rmSync(step.path, { force: true });
     return;
   }
   let cmdline = "";

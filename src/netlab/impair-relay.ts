@@ -75,6 +75,8 @@ async function startRelay(
   journal: Journal,
 ): Promise<RelayNote> {
   const logFile = statsFile.replace(/\.json$/, ".log");
+  await journal.record({ kind: "remove", path: logFile });
+  await journal.record({ kind: "remove", path: statsFile });
   const log = openSync(logFile, "a");
   const main = new URL(
     import.meta.url.endsWith(".ts") ? "./udp-relay-main.ts" : "./udp-relay-main.js",

@@ -1,9 +1,10 @@
 import type { ChildProcess, SpawnOptions } from "node:child_process";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { QoelabError } from "../errors.ts";
 import { formatIpv4, parseLabSubnet } from "./address.ts";
 import { type RunResult, run, runOk, spawnTool } from "./run.ts";
-import { labsDir, listJson, readJson, removeFile, withLock, writeJson } from "./state.ts";
+import { labsDir, listJson, readJson, removeFile, runDir, withLock, writeJson } from "./state.ts";
 
 /*
  * Lab hosts are network namespaces joined by veth pairs:
@@ -274,6 +275,10 @@ async function destroy(state: LabState): Promise<void> {
   }
   // What impair attached to the lab lived in its namespaces and is gone with them.
   await removeFile(join(labsDir(), `${state.config.name}.impair.json`));
+  const relays = join(runDir(), "relays");
+  for (const file of await readdir(relays).catch(() => [] as string[])) {
+    if (file.startsWith(`${state.config.name}-`)) await removeFile(join(relays, file));
+  }
   await removeFile(stateFile(state.config.name));
 }
 
@@ -412,7 +417,11 @@ export async function labDown(name: string): Promise<{ removed: boolean }> {
   validateLabName(name);
   return withLock(name, async () => {
     const state = await readJson<LabState>(stateFile(name));
-    if (!state) return { removed: false };
+    if (!state) {
+      // An impairment record can outlive its lab when a run was killed mid-way; it names nothing alive.
+      await removeFile(join(labsDir(), `${name}.impair.json`));
+      return { removed: false };
+    }
     await destroy(state);
     return { removed: true };
   });

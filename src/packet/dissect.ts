@@ -118,8 +118,44 @@ export class Dissection {
   payloadLength = 0;
   /** Payload bytes present in the capture. */
   capturedPayloadLength = 0;
+  /** True once src6/dst6 were written: `dissect` clears them only then (a fill costs more than the rest of a reset). */
+  private v6Written = false;
+  /** DataView over the last buffer dissected, for 16/32-bit big-endian reads (rebuilt when the buffer changes). */
+  private viewBuffer: Uint8Array | null = null;
+  private viewOf: DataView = new DataView(new ArrayBuffer(0));
+
+  /** Big-endian reader over `buffer` (cached while the same buffer is passed again). */
+  viewFor(buffer: Uint8Array): DataView {
+    if (this.viewBuffer !== buffer) {
+      this.viewBuffer = buffer;
+      this.viewOf = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    }
+    return this.viewOf;
+  }
+
+  /** Marks src6/dst6 as holding an address (cleared by the next `dissect`). */
+  markV6Written(): void {
+    this.v6Written = true;
+  }
 
   reset(): void {
+    this.clear();
+    this.src6.fill(0);
+    this.dst6.fill(0);
+    this.v6Written = false;
+  }
+
+  /** `reset` for `dissect`: the IPv6 address words are cleared only when the last packet set them. */
+  resetForDissect(): void {
+    this.clear();
+    if (this.v6Written) {
+      this.src6.fill(0);
+      this.dst6.fill(0);
+      this.v6Written = false;
+    }
+  }
+
+  private clear(): void {
     this.anomalies = 0;
     this.etherType = 0;
     this.vlanCount = 0;
@@ -138,8 +174,6 @@ export class Dissection {
     this.fragmentOffset = 0;
     this.src4 = 0;
     this.dst4 = 0;
-    this.src6.fill(0);
-    this.dst6.fill(0);
     this.l4Offset = -1;
     this.srcPort = 0;
     this.dstPort = 0;
@@ -171,7 +205,7 @@ export function dissect(
   linkType: number,
   out: Dissection,
 ): void {
-  out.reset();
+  out.resetForDissect();
   out.linkType = linkType;
   out.linkOffset = offset;
   const end = offset + caplen;
@@ -185,7 +219,7 @@ export function dissect(
         out.anomalies |= Anomaly.TRUNCATED;
         return;
       }
-      etherType = (buffer[p + 12]! << 8) | buffer[p + 13]!;
+      etherType = out.viewFor(buffer).getUint16(p + 12);
       p += 14;
       while (etherType === EtherType.VLAN || etherType === EtherType.QINQ || etherType === EtherType.VLAN_9100) {
         if (out.vlanCount >= MAX_DEPTH) {
@@ -273,17 +307,18 @@ function dissectIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection
   }
   out.ipVersion = 4;
   const ihl = (vihl & 0x0f) * 4;
-  const total = (buffer[p + 2]! << 8) | buffer[p + 3]!;
+  const view = out.viewFor(buffer);
+  const total = view.getUint16(p + 2);
   out.tos = buffer[p + 1]!;
-  out.ipId = (buffer[p + 4]! << 8) | buffer[p + 5]!;
-  const flagsFrag = (buffer[p + 6]! << 8) | buffer[p + 7]!;
+  out.ipId = view.getUint16(p + 4);
+  const flagsFrag = view.getUint16(p + 6);
   out.dontFragment = (flagsFrag & 0x4000) !== 0;
   out.moreFragments = (flagsFrag & 0x2000) !== 0;
   out.fragmentOffset = (flagsFrag & 0x1fff) * 8;
   out.ttl = buffer[p + 8]!;
   out.ipProto = buffer[p + 9]!;
-  out.src4 = ((buffer[p + 12]! << 24) | (buffer[p + 13]! << 16) | (buffer[p + 14]! << 8) | buffer[p + 15]!) >>> 0;
-  out.dst4 = ((buffer[p + 16]! << 24) | (buffer[p + 17]! << 16) | (buffer[p + 18]! << 8) | buffer[p + 19]!) >>> 0;
+  out.src4 = view.getUint32(p + 12);
+  out.dst4 = view.getUint32(p + 16);
   out.ipHeaderLength = ihl;
   out.ipTotalLength = total;
   if (ihl < 20 || total < ihl) {
@@ -316,6 +351,7 @@ function dissectIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection
   const payloadLength = (buffer[p + 4]! << 8) | buffer[p + 5]!;
   let next = buffer[p + 6]!;
   out.ttl = buffer[p + 7]!;
+  out.markV6Written();
   for (let i = 0; i < 4; i++) {
     out.src6[i] = u32(buffer, p + 8 + i * 4);
     out.dst6[i] = u32(buffer, p + 24 + i * 4);
@@ -386,13 +422,14 @@ function dissectTransport(buffer: Uint8Array, p: number, end: number, length: nu
       }
       return;
     }
-    out.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
-    out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
-    out.seq = ((buffer[p + 4]! << 24) | (buffer[p + 5]! << 16) | (buffer[p + 6]! << 8) | buffer[p + 7]!) >>> 0;
-    out.ack = ((buffer[p + 8]! << 24) | (buffer[p + 9]! << 16) | (buffer[p + 10]! << 8) | buffer[p + 11]!) >>> 0;
+    const view = out.viewFor(buffer);
+    out.srcPort = view.getUint16(p);
+    out.dstPort = view.getUint16(p + 2);
+    out.seq = view.getUint32(p + 4);
+    out.ack = view.getUint32(p + 8);
     const headerLength = (buffer[p + 12]! >> 4) * 4;
     out.tcpFlags = buffer[p + 13]!;
-    out.window = (buffer[p + 14]! << 8) | buffer[p + 15]!;
+    out.window = view.getUint16(p + 14);
     out.tcpHeaderLength = headerLength;
     if (headerLength < 20 || headerLength > length) {
       out.anomalies |= Anomaly.BAD_LENGTH;

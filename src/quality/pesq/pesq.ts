@@ -170,9 +170,6 @@ export function pesq(
       signal: "reference",
     });
   }
-  if (!degVad.envelope.some((v) => v > 0)) {
-    throw new QoelabError("PESQ_NO_SPEECH", "no speech activity found in the degraded signal", { signal: "degraded" });
-  }
 
   const scored = perceptualModel(ref, deg, reference.length, pad, utterances, cfg);
   const raw = 4.5 - SYMMETRIC_WEIGHT * scored.disturbance - ASYMMETRIC_WEIGHT * scored.asymmetric;

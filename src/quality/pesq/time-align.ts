@@ -24,7 +24,7 @@ export interface Utterance {
 export const JOIN_FRAMES = 50;
 export const MIN_UTTERANCE_FRAMES = 50;
 
-/** Lag (frames) maximising Σ ref[n]·deg[n+lag] over the whole envelopes, via FFT. */
+/** Lag (frames) maximising Σ ref[n]·deg[n+lag] over the whole envelopes, via FFT (0 if nothing matches). */
 export function crudeDelayFrames(refEnv: Float64Array, degEnv: Float64Array): number {
   const size = nextPow2(refEnv.length + degEnv.length);
   const fft = realFft(size);
@@ -47,8 +47,9 @@ export function crudeDelayFrames(refEnv: Float64Array, degEnv: Float64Array): nu
   }
   const corr = new Float64Array(size);
   fft.inverse(A, corr);
+  // No common activity (e.g. a degraded signal without speech): assume no delay.
   let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
+  let bestValue = 1e-9;
   for (let lag = -(refEnv.length - 1); lag < degEnv.length; lag++) {
     const v = corr[lag < 0 ? lag + size : lag]!;
     if (v > bestValue * (1 + 1e-12) + 1e-12) {
@@ -113,6 +114,13 @@ export class EnvelopeCorrelation {
         this.prefix[row + j + 1] = acc;
       }
     }
+  }
+
+  /** Correlation over reference frames [from, to) at `lag` (inside the range). */
+  valueAt(from: number, to: number, lag: number): number {
+    const width = this.length + 1;
+    const row = (lag - this.firstLag) * width;
+    return this.prefix[row + to - this.start]! - this.prefix[row + from - this.start]!;
   }
 
   /** Lag maximising the correlation over reference frames [from, to) (ties: smallest lag). */
@@ -318,13 +326,7 @@ export function alignUtterances(
   const { envelopeFrame: D, searchFrames } = params;
   const crudeLag = crudeDelayFrames(refEnv, degEnv);
   const aligner = new FineAligner(ref, deg, params.alignFrame, params.sampleRate);
-  const estimate = (start: number, end: number, lo: number, hi: number): Utterance => {
-    const lag = envelopeLag(refEnv, degEnv, start, end, lo, hi);
-    const centre = lag * D;
-    const peaks = aligner.peaks(start * D, end * D, centre);
-    const h = aligner.histogramDelay(peaks, 0, peaks.lag.length);
-    return { start, end, delay: centre + h.lag, confidence: h.confidence, envelopeLag: lag };
-  };
+  // Fine delay of reference frames [start, end) searched around an envelope lag.
   const fine = (start: number, end: number, lag: number): Utterance => {
     const centre = lag * D;
     const peaks = aligner.peaks(start * D, end * D, centre);
@@ -334,8 +336,13 @@ export function alignUtterances(
   const step = params.alignFrame / 4 / D;
   // A part's envelope lag within a quarter of the fine search window of the utterance's is the
   // utterance's: the fine search covers it, and the frame correlations are reused.
+  // A clearly better envelope match (by SNAP_GAIN) is needed to search a part elsewhere.
   const snapFrames = params.alignFrame / 4 / D;
-  const snap = (lag: number, utteranceLag: number) => (Math.abs(lag - utteranceLag) <= snapFrames ? utteranceLag : lag);
+  const partLag = (lags: EnvelopeCorrelation, from: number, to: number, utteranceLag: number) => {
+    const lag = lags.bestLag(from, to);
+    if (Math.abs(lag - utteranceLag) <= snapFrames) return utteranceLag;
+    return lags.valueAt(from, to, lag) > SNAP_GAIN * lags.valueAt(from, to, utteranceLag) ? lag : utteranceLag;
+  };
   const split = (u: Utterance, depth: number): Utterance[] => {
     if (depth >= MAX_SPLIT_DEPTH || u.end - u.start < 2 * MIN_UTTERANCE_FRAMES) return [u];
     let best: [Utterance, Utterance] | undefined;
@@ -349,8 +356,8 @@ export function alignUtterances(
       searchFrames * 2,
     );
     for (let p = u.start + MIN_UTTERANCE_FRAMES; p <= u.end - MIN_UTTERANCE_FRAMES; p += step) {
-      const a = fine(u.start, p, snap(lags.bestLag(u.start, p), u.envelopeLag));
-      const b = fine(p, u.end, snap(lags.bestLag(p, u.end), u.envelopeLag));
+      const a = fine(u.start, p, partLag(lags, u.start, p, u.envelopeLag));
+      const b = fine(p, u.end, partLag(lags, p, u.end, u.envelopeLag));
       if (Math.abs(a.delay - b.delay) < (MIN_SPLIT_DELAY_MS * params.sampleRate) / 1000) continue;
       if (a.confidence <= u.confidence || b.confidence <= u.confidence) continue;
       const score = Math.min(a.confidence, b.confidence);
@@ -361,7 +368,7 @@ export function alignUtterances(
     }
     if (!best) return [u];
     const [a, b] = best;
-    // Move the split to where the waveform stops matching the first delay and starts matching the second.
+    // Move the split to where the envelope stops matching the first delay and starts matching the second.
     const at = switchPoint(ref, deg, u.start, u.end, D, a.delay, b.delay);
     if (at > u.start && at < u.end && at !== a.end) {
       a.end = at;
@@ -371,16 +378,21 @@ export function alignUtterances(
   };
   const utterances: Utterance[] = [];
   for (const u of locateUtterances(refEnv)) {
-    utterances.push(...split(estimate(u.start, u.end, crudeLag - searchFrames, crudeLag + searchFrames), 0));
+    const lag = envelopeLag(refEnv, degEnv, u.start, u.end, crudeLag - searchFrames, crudeLag + searchFrames);
+    utterances.push(...split(fine(u.start, u.end, lag), 0));
   }
   return { crudeLag, utterances };
 }
 
 const MAX_SPLIT_DEPTH = 4;
+/** A part is searched around its own envelope lag only when that matches 10 % better than the utterance lag. */
+const SNAP_GAIN = 1.1;
 
 /**
  * The envelope frame in [start, end) at which switching from delay `d1` to delay `d2` best explains
- * the degraded waveform: maximises Σ before of ref·deg(d1) plus Σ after of ref·deg(d2).
+ * the degraded signal's energy envelope: minimises the summed log-energy mismatch of the 4 ms frames
+ * before (under d1) and after (under d2). Energy, not waveform, so that codecs which do not preserve
+ * the waveform are handled too.
  */
 export function switchPoint(
   ref: Float64Array,
@@ -394,17 +406,19 @@ export function switchPoint(
   const n = end - start;
   const diff = new Float64Array(n);
   let total2 = 0;
+  const energy = (from: number) => {
+    let e = 0;
+    for (let i = from; i < from + frame; i++) if (i >= 0 && i < deg.length) e += deg[i]! * deg[i]!;
+    return e;
+  };
   for (let j = 0; j < n; j++) {
-    let s1 = 0;
-    let s2 = 0;
     const from = (start + j) * frame;
-    for (let i = from; i < from + frame; i++) {
-      const r = ref[i]!;
-      const i1 = i + d1;
-      const i2 = i + d2;
-      if (i1 >= 0 && i1 < deg.length) s1 += r * deg[i1]!;
-      if (i2 >= 0 && i2 < deg.length) s2 += r * deg[i2]!;
-    }
+    let er = 0;
+    for (let i = from; i < from + frame; i++) er += ref[i]! * ref[i]!;
+    const lr = Math.log(er + 1e4);
+    // Envelope match: minus the log-energy mismatch of the degraded under each delay.
+    const s1 = -Math.abs(lr - Math.log(energy(from + d1) + 1e4));
+    const s2 = -Math.abs(lr - Math.log(energy(from + d2) + 1e4));
     diff[j] = s1 - s2;
     total2 += s2;
   }
