@@ -67,6 +67,10 @@ export function register(program: Command): void {
     .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
     .option("--capture-dir <dir>", "where session captures are written (default DATA_DIR/captures)")
     .action(async (options: ServeOptions) => {
+      if (!process.env.DATABASE_URL)
+        process.stdout.write(
+          `qoelab: opening the embedded database in ${options.dataDir} (the first start initialises it)\n`,
+        );
       const server = await startServer(options);
       process.stdout.write(
         `qoelab: web app on ${server.url} (database: ${process.env.DATABASE_URL ? "server" : "embedded PGlite"})\n`,
