@@ -43,6 +43,7 @@ export async function benchCollect(options: { sessions?: number; duration?: numb
         maxSlots: slots,
         captureDir: join(dir, `slots-${slots}`),
         originChannels: ["testcard"],
+        labPrefix: `qb${process.pid % 100000}`,
       });
       const start = process.hrtime.bigint();
       await runtime.orchestrator.runUntilIdle(training.id);

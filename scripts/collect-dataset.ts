@@ -27,6 +27,7 @@ const runtime = await createCollectionRuntime(db, {
   maxSlots: 2,
   captureDir: join(out, ".captures"),
   originChannels: ["testcard", "life", "gradients"],
+  labPrefix: "qd",
   log: (m) => process.stderr.write(`${m}\n`),
 });
 await runtime.orchestrator.runUntilIdle(training.id);

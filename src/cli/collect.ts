@@ -22,8 +22,12 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
     .option("--capture-dir <dir>", "where session captures go (default DATA_DIR/captures)")
     .option("--origin-channels <list>", "channels of the built-in origin", "testcard,life,gradients")
+    .option("--lab-prefix <p>", "lab slot names are <p><slot>", "qc")
     .action(
-      async (id: string, options: { slots?: string; dataDir: string; captureDir?: string; originChannels: string }) => {
+      async (
+        id: string,
+        options: { slots?: string; dataDir: string; captureDir?: string; originChannels: string; labPrefix: string },
+      ) => {
         const db = await openDb({ dataDir: options.dataDir });
         try {
           const training = await getTraining(db, trainingId(id));
@@ -31,6 +35,7 @@ export function register(program: Command): void {
             maxSlots: options.slots ? Number(options.slots) : training.slots,
             captureDir: options.captureDir ?? join(options.dataDir, "captures"),
             originChannels: options.originChannels.split(",").map((c) => c.trim()),
+            labPrefix: options.labPrefix,
             log: (m) => process.stderr.write(`${m}\n`),
           });
           await runtime.orchestrator.runUntilIdle(training.id);

@@ -17,6 +17,7 @@ export async function createCollectionRuntime(
     originChannels?: readonly string[];
     originDuration?: number;
     staleAfterSeconds?: number;
+    labPrefix?: string;
     onEvent?: (event: OrchestratorEvent) => void;
   },
 ): Promise<{ orchestrator: CollectionOrchestrator; app: Hono; close(): Promise<void> }> {
@@ -45,6 +46,7 @@ export async function createCollectionRuntime(
     ...(options.originChannels ? { originChannels: options.originChannels } : {}),
     ...(options.originDuration ? { originDuration: options.originDuration } : {}),
     ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}),
+    ...(options.labPrefix ? { labPrefix: options.labPrefix } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   return { orchestrator, app, close: () => orchestrator!.stop() };

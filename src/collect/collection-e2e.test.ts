@@ -35,13 +35,14 @@ describe("collection end to end", { timeout: 600_000 }, () => {
     const runtime = await createCollectionRuntime(db, {
       captureDir: join(dir, "captures"),
       originChannels: ["testcard"],
+      labPrefix: `qe${process.pid % 100000}`,
     });
     await runtime.orchestrator.runUntilIdle(trainingId);
     await runtime.close();
   });
   after(async () => {
     await db?.close();
-    await labDown("qc0").catch(() => undefined);
+    await labDown(`qe${process.pid % 100000}0`).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
 

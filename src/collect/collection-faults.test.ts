@@ -14,7 +14,7 @@ import { createTraining, getSession, listSessions } from "./training-store.ts";
 // Faults mid-session lose no session: it is retried (or resumed after a crash) and the reason is kept.
 const dir = mkdtempSync(join(tmpdir(), "qoelab-faults-"));
 after(async () => {
-  await labDown("qc0").catch(() => undefined);
+  await labDown(`qf${process.pid % 100000}0`).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -34,6 +34,7 @@ async function runWith(db: Db, onEvent: (event: OrchestratorEvent) => void, stal
   const runtime = await createCollectionRuntime(db, {
     captureDir: join(dir, "captures"),
     originChannels: ["testcard"],
+    labPrefix: `qf${process.pid % 100000}`,
     onEvent,
     ...(staleAfterSeconds !== undefined ? { staleAfterSeconds } : {}),
   });
@@ -84,8 +85,26 @@ describe("collection faults", { timeout: 400_000 }, () => {
     const trainingId = await oneSessionTraining(db);
     if (!url) await db.close(); // PGlite: one process at a time on a data directory
     const child = spawn(
-      qoelabCommand(["collect", String(trainingId), "--data-dir", dataDir, "--origin-channels", "testcard"])[0]!,
-      qoelabCommand(["collect", String(trainingId), "--data-dir", dataDir, "--origin-channels", "testcard"]).slice(1),
+      qoelabCommand([
+        "collect",
+        String(trainingId),
+        "--data-dir",
+        dataDir,
+        "--origin-channels",
+        "testcard",
+        "--lab-prefix",
+        `qf${process.pid % 100000}`,
+      ])[0]!,
+      qoelabCommand([
+        "collect",
+        String(trainingId),
+        "--data-dir",
+        dataDir,
+        "--origin-channels",
+        "testcard",
+        "--lab-prefix",
+        `qf${process.pid % 100000}`,
+      ]).slice(1),
       {
         env: { ...process.env, ...(url ? { DATABASE_URL: `${url}?options=-c%20search_path%3D${schema}` } : {}) },
         stdio: ["ignore", "ignore", "pipe"],

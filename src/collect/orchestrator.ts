@@ -47,6 +47,8 @@ export interface OrchestratorOptions {
   originChannels?: readonly string[];
   log?: (message: string) => void;
   worker?: string;
+  /** Lab slot names are `<prefix><slot>` (default "qc": namespaces qoelab-qc0-client, …). */
+  labPrefix?: string;
   /** A session under capturing whose worker sent no heartbeat for this long is resumed (s). */
   staleAfterSeconds?: number;
   /** Progress events (tests and monitoring): the browser or the capture of a session started. */
@@ -275,7 +277,7 @@ export class CollectionOrchestrator implements SessionController {
     );
     let lab: Lab | undefined;
     try {
-      lab = await labUp({ name: `qc${slot}`, router: true });
+      lab = await labUp({ name: `${this.options.labPrefix ?? "qc"}${slot}`, router: true });
       await this.cleanSlot(slot, lab);
       if (training.source === "local") await this.ensureOrigin(slot, lab);
       const { url, channel } = await this.sourceFor(training, claimed, lab);
