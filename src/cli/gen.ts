@@ -251,7 +251,7 @@ export function register(program: Command): void {
     .description("re-send a capture's RTP (or UDP) payloads with their original timing")
     .argument("<capture>", "pcap or pcapng file")
     .requiredOption("--to <host:port>", "destination: address:port, [v6]:port, or a lab host (server:5004)")
-    .option("--ssrc <n>", "which RTP stream (decimal or 0x…); default: the first/longest")
+    .option("--ssrc <n>", "which RTP stream (decimal or 0x…); needed when the capture holds several")
     .option("--set-ssrc <n>", "rewrite the SSRC of the replayed stream")
     .option("--speed <x>", "time scale (2 = twice as fast)", "1")
     .option("--loss <p>", "generator-side loss (1% or 0.01)")
