@@ -21,11 +21,11 @@ export interface PesqRateConfig {
 }
 
 /**
- * Narrowband scoring uses the 42 bands below 4 kHz at either rate (the handset passes nothing above;
- * at 16 kHz the FFT bins are 31.25 Hz apart as at 8 kHz, so the bands are the same); wideband uses
- * all 49 bands up to 8 kHz.
+ * The band layout follows the sample rate (P.862 §10.2: 42 Bark bands at 8 kHz, 49 at 16 kHz), for
+ * narrowband and wideband scoring alike; at 16 kHz the bands above 4 kHz carry nothing audible
+ * after the narrowband input filter.
  */
-export function rateConfig(sampleRate: 8000 | 16000, wideband = false): PesqRateConfig {
+export function rateConfig(sampleRate: 8000 | 16000): PesqRateConfig {
   const k = sampleRate / 8000;
   return {
     sampleRate,
@@ -33,7 +33,7 @@ export function rateConfig(sampleRate: 8000 | 16000, wideband = false): PesqRate
     envelopeFrame: 32 * k,
     alignFrame: 512 * k,
     searchFrames: 75,
-    bands: wideband ? BARK_BANDS_16K : BARK_BANDS_8K,
+    bands: sampleRate === 16000 ? BARK_BANDS_16K : BARK_BANDS_8K,
     powerScale: sampleRate === 8000 ? 2.764344e-5 : 6.910853e-6,
     loudnessScale: 1.866055e-1,
   };

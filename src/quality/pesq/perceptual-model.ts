@@ -65,6 +65,23 @@ function activeFrames(ref: Float64Array, pad: number, length: number, hop: numbe
 }
 
 /**
+ * Zeroing of the frame disturbance (P.862 §10.2): where the delay decreases by more than half a
+ * frame (16 ms), the degraded frames step back over material already scored (content the system
+ * dropped); those frames are not scored again. A frame is zeroed while its degraded start lies
+ * before the furthest degraded start reached so far.
+ */
+function zeroRepeatedFrames(sym: Float64Array, asym: Float64Array, delays: Int32Array, hop: number): void {
+  let reached = Number.NEGATIVE_INFINITY;
+  for (let f = 0; f < sym.length; f++) {
+    const degStart = f * hop + delays[f]!;
+    if (degStart < reached) {
+      sym[f] = 0;
+      asym[f] = 0;
+    } else reached = degStart;
+  }
+}
+
+/**
  * `ref` and `deg` are the filtered, level-aligned signals with `pad` samples of silence on each side;
  * `refLength` is the reference length without padding.
  */
@@ -139,6 +156,7 @@ export function perceptualModel(
       }
     }
   }
+  zeroRepeatedFrames(sym, asym, delays, hop);
   const [first, last] = activeFrames(ref, pad, refLength, hop, frames);
   return {
     disturbance: aggregateDisturbance(sym, first, last),

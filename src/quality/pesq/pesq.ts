@@ -127,7 +127,7 @@ export function pesq(
   }
 
   const wideband = mode !== "nb";
-  const cfg = rateConfig(sampleRate, wideband);
+  const cfg = rateConfig(sampleRate);
   const D = cfg.envelopeFrame;
   const pad = cfg.searchFrames * D;
   const refPadded = prepare(reference, pad);

@@ -334,15 +334,11 @@ export function alignUtterances(
     return { start, end, delay: centre + h.lag, confidence: h.confidence, envelopeLag: lag };
   };
   const step = params.alignFrame / 4 / D;
-  // A part's envelope lag within a quarter of the fine search window of the utterance's is the
-  // utterance's: the fine search covers it, and the frame correlations are reused.
-  // A clearly better envelope match (by SNAP_GAIN) is needed to search a part elsewhere.
-  const snapFrames = params.alignFrame / 4 / D;
-  const partLag = (lags: EnvelopeCorrelation, from: number, to: number, utteranceLag: number) => {
-    const lag = lags.bestLag(from, to);
-    if (Math.abs(lag - utteranceLag) <= snapFrames) return utteranceLag;
-    return lags.valueAt(from, to, lag) > SNAP_GAIN * lags.valueAt(from, to, utteranceLag) ? lag : utteranceLag;
-  };
+  // Each part of a candidate split is realigned on its own: envelope lag first (searched around the
+  // utterance's), then the fine histogram around it (P.862 §10.1, utterance splitting). The fine
+  // frame correlation is only reliable within a few ms of the centre (both frames are windowed),
+  // so the centre must be the part's own envelope lag, not the whole utterance's.
+  const partLag = (lags: EnvelopeCorrelation, from: number, to: number) => lags.bestLag(from, to);
   const split = (u: Utterance, depth: number): Utterance[] => {
     if (depth >= MAX_SPLIT_DEPTH || u.end - u.start < 2 * MIN_UTTERANCE_FRAMES) return [u];
     let best: [Utterance, Utterance] | undefined;
@@ -356,8 +352,8 @@ export function alignUtterances(
       searchFrames * 2,
     );
     for (let p = u.start + MIN_UTTERANCE_FRAMES; p <= u.end - MIN_UTTERANCE_FRAMES; p += step) {
-      const a = fine(u.start, p, partLag(lags, u.start, p, u.envelopeLag));
-      const b = fine(p, u.end, partLag(lags, p, u.end, u.envelopeLag));
+      const a = fine(u.start, p, partLag(lags, u.start, p));
+      const b = fine(p, u.end, partLag(lags, p, u.end));
       if (Math.abs(a.delay - b.delay) < (MIN_SPLIT_DELAY_MS * params.sampleRate) / 1000) continue;
       if (a.confidence <= u.confidence || b.confidence <= u.confidence) continue;
       const score = Math.min(a.confidence, b.confidence);
@@ -385,8 +381,6 @@ export function alignUtterances(
 }
 
 const MAX_SPLIT_DEPTH = 4;
-/** A part is searched around its own envelope lag only when that matches 10 % better than the utterance lag. */
-const SNAP_GAIN = 1.1;
 
 /**
  * The envelope frame in [start, end) at which switching from delay `d1` to delay `d2` best explains
