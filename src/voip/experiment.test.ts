@@ -13,7 +13,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { readWav, writeWav } from "../audio/index.ts";
+import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { isQoelabError } from "../errors.ts";
 import { labDown, labStatus, labUp } from "../netlab/index.ts";
 import { readExperimentFolder } from "../quality/report/index.ts";
@@ -90,6 +92,42 @@ describe("experiment voip (live: two baresip softphones across a client — rout
     assert.ok(result.report?.figures.some((f) => f.endsWith(".svg")));
     assert.match(readFileSync(join(result.dir, "report", "report.html"), "utf8"), /loss-10|10 % loss/);
     assert.deepEqual(await labStatus(lab), [], "the lab the run brought up is down again");
+  });
+
+  test("the report of this real run opens in Chromium and every figure draws something", async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(join(result.dir, "report", "report.html")).href);
+      const figures = await page.$$eval("figure svg, .figure svg, svg", (svgs) => svgs.length);
+      assert.ok(figures >= 3, `${figures} figures in the report`);
+      // Rasterize each inline SVG as Chromium draws it and count non-white pixels.
+      const ink = await page.$$eval("svg", async (svgs) => {
+        const out: number[] = [];
+        for (const svg of svgs) {
+          const img = new Image();
+          img.src = `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(new XMLSerializer().serializeToString(svg))))}`;
+          await img.decode();
+          const canvas = document.createElement("canvas");
+          canvas.width = img.naturalWidth || 600;
+          canvas.height = img.naturalHeight || 300;
+          const ctx = canvas.getContext("2d")!;
+          ctx.drawImage(img, 0, 0);
+          const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          let n = 0;
+          for (let i = 0; i < data.length; i += 4)
+            if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) n++;
+          out.push(n / (data.length / 4));
+        }
+        return out;
+      });
+      for (const [i, share] of ink.entries()) assert.ok(share > 0.02, `figure ${i} draws ${share} of its pixels`);
+      const shot = await page.screenshot({ fullPage: true });
+      assert.ok(shot.length > 20_000, "the page screenshot holds the plots");
+    } finally {
+      await browser.close();
+    }
   });
 
   test("realized loss lies in the binomial interval of the target; E-model MOS falls with loss", () => {
