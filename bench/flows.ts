@@ -15,8 +15,11 @@ import { analyzeCaptureFile } from "../src/flows/index.ts";
 export interface FlowsBenchRun {
   tool: string;
   seconds: number;
+  /** CPU time (user + system, all threads). The machine is shared: this is the steadier figure. */
+  cpuSeconds: number;
   peakRssMiB: number;
   packetsPerSecond: number;
+  packetsPerCpuSecond: number;
   /** qoelab single-thread rate ÷ this tool's rate (>1: qoelab is faster). */
   qoelabSpeedup: number;
 }
@@ -208,24 +211,33 @@ export function generateFlowsCapture(path: string, packets: number, flows = 400)
   return created;
 }
 
-function timed(argv: string[]): { seconds: number; peakRssMiB: number; stdout: string } {
-  const r = spawnSync("/usr/bin/time", ["-f", "QOELAB_TIME %e %M", ...argv], {
+function timed(argv: string[]): { seconds: number; cpuSeconds: number; peakRssMiB: number; stdout: string } {
+  const r = spawnSync("/usr/bin/time", ["-f", "QOELAB_TIME %e %M %U %S", ...argv], {
     encoding: "utf8",
     maxBuffer: 1 << 28,
   });
   if (r.status !== 0) throw new Error(`${argv.join(" ")} failed: ${r.stderr.slice(-500)}`);
-  const m = /QOELAB_TIME ([\d.]+) (\d+)/.exec(r.stderr);
+  const m = /QOELAB_TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
   if (!m) throw new Error(`no timing from /usr/bin/time: ${r.stderr.slice(-300)}`);
-  return { seconds: Number(m[1]), peakRssMiB: Number(m[2]) / 1024, stdout: r.stdout };
+  return {
+    seconds: Number(m[1]),
+    cpuSeconds: Number(m[3]) + Number(m[4]),
+    peakRssMiB: Number(m[2]) / 1024,
+    stdout: r.stdout,
+  };
 }
 
-/** Child mode: analyse and print `packets flows sha256 seconds`. */
+/** Child mode: analyse and print `packets flows sha256 seconds cpu-seconds` (CPU of all threads). */
 async function child(file: string, workers: number): Promise<void> {
   const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   const result = await analyzeCaptureFile(file, { workers });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
   const hash = createHash("sha256").update(JSON.stringify(result)).digest("hex");
-  process.stdout.write(`${result.capture.packets} ${result.flows.length} ${hash} ${seconds}\n`);
+  process.stdout.write(
+    `${result.capture.packets} ${result.flows.length} ${hash} ${seconds} ${(used.user + used.system) / 1e6}\n`,
+  );
 }
 
 export async function benchFlows(
@@ -241,21 +253,29 @@ export async function benchFlows(
     const node = [process.execPath, "--import", "tsx", self, "--child", file];
     const single = timed([...node, "1"]);
     const parallel = timed([...node, "2"]);
-    const [count, flows, hashSingle, innerSingle] = single.stdout.trim().split(" ");
-    const [, , hashParallel, innerParallel] = parallel.stdout.trim().split(" ");
+    const [count, flows, hashSingle, innerSingle, cpuSingle] = single.stdout.trim().split(" ");
+    const [, , hashParallel, innerParallel, cpuParallel] = parallel.stdout.trim().split(" ");
     const n = Number(count);
     const runs: FlowsBenchRun[] = [];
-    const add = (tool: string, seconds: number, peakRssMiB: number) =>
-      runs.push({ tool, seconds, peakRssMiB, packetsPerSecond: n / seconds, qoelabSpeedup: 0 });
-    add("qoelab flows (1 thread, analysis only)", Number(innerSingle), single.peakRssMiB);
-    add("qoelab flows (2 workers, analysis only)", Number(innerParallel), parallel.peakRssMiB);
-    add("qoelab flows (1 thread, process incl. startup)", single.seconds, single.peakRssMiB);
-    add("qoelab flows (2 workers, process incl. startup)", parallel.seconds, parallel.peakRssMiB);
+    const add = (tool: string, seconds: number, cpuSeconds: number, peakRssMiB: number) =>
+      runs.push({
+        tool,
+        seconds,
+        cpuSeconds,
+        peakRssMiB,
+        packetsPerSecond: n / seconds,
+        packetsPerCpuSecond: n / cpuSeconds,
+        qoelabSpeedup: 0,
+      });
+    add("qoelab flows (1 thread, analysis only)", Number(innerSingle), Number(cpuSingle), single.peakRssMiB);
+    add("qoelab flows (2 workers, analysis only)", Number(innerParallel), Number(cpuParallel), parallel.peakRssMiB);
+    add("qoelab flows (1 thread, process incl. startup)", single.seconds, single.cpuSeconds, single.peakRssMiB);
+    add("qoelab flows (2 workers, process incl. startup)", parallel.seconds, parallel.cpuSeconds, parallel.peakRssMiB);
     const tcpdump = timed(["sh", "-c", `tcpdump -nn -r '${file}' > /dev/null 2>&1`]);
-    add("tcpdump -nn -r", tcpdump.seconds, tcpdump.peakRssMiB);
+    add("tcpdump -nn -r", tcpdump.seconds, tcpdump.cpuSeconds, tcpdump.peakRssMiB);
     if (options.tshark !== false) {
       const tshark = timed(["tshark", "-r", file, "-q", "-z", "conv,tcp", "-o", "tcp.desegment_tcp_streams:FALSE"]);
-      add("tshark -q -z conv,tcp", tshark.seconds, tshark.peakRssMiB);
+      add("tshark -q -z conv,tcp", tshark.seconds, tshark.cpuSeconds, tshark.peakRssMiB);
     }
     const reference = runs[2]!.packetsPerSecond;
     for (const r of runs) r.qoelabSpeedup = reference / r.packetsPerSecond;
@@ -276,7 +296,7 @@ if (invoked && process.argv[2] === "--child") {
   );
   for (const r of result.runs) {
     console.log(
-      `  ${r.tool.padEnd(48)} ${(r.packetsPerSecond / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${r.seconds.toFixed(2).padStart(7)} s  ${r.peakRssMiB.toFixed(0).padStart(6)} MiB  qoelab×${r.qoelabSpeedup.toFixed(2)}`,
+      `  ${r.tool.padEnd(48)} ${(r.packetsPerSecond / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${(r.packetsPerCpuSecond / 1e6).toFixed(2).padStart(6)} Mpkt/CPU-s  ${r.seconds.toFixed(2).padStart(7)} s  ${r.peakRssMiB.toFixed(0).padStart(6)} MiB  qoelab×${r.qoelabSpeedup.toFixed(2)}`,
     );
   }
 }

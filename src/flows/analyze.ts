@@ -209,7 +209,8 @@ async function analyzeParallel(
         }
         dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
         extractFlowPacket(record, d, index, trackTcp, trackUdp, filter, p);
-        if (p.flow && !p.filteredOut) writers[p.hash % workers]!.writeFlow(p);
+        // Non-negative int32 modulo (a uint32 operand would make it a slow double modulo).
+        if (p.flow && !p.filteredOut) writers[(p.hash & 0x7fffffff) % workers]!.writeFlow(p);
         else writers[0]!.writeCount(p);
         if (onProgress && record.fileOffset >= nextReport) {
           nextReport = record.fileOffset + PROGRESS_STEP;

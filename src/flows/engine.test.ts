@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { FlowEngineOptions } from "./engine.ts";
-import { createFlowEngine } from "./engine.ts";
+import { clientByPorts, createFlowEngine } from "./engine.ts";
 import type { FlowsResult, TcpFlowResult, UdpFlowResult } from "./results.ts";
 import { type FrameSpec, TcpScript, toRecord } from "./test-support/synthetic.ts";
 
@@ -268,4 +268,11 @@ describe("UDP flows, time series, eviction, bad input", () => {
     const b = run(s.frames, { features: true });
     assert.deepEqual(JSON.parse(JSON.stringify(a)), b);
   });
+});
+
+it("a connection captured mid-way: the side on the service port is the server", () => {
+  assert.equal(clientByPorts(8080, 38732), false, "first packet from the HTTP server");
+  assert.equal(clientByPorts(38732, 443), true);
+  assert.equal(clientByPorts(5060, 80), true, "both registered: the lower port serves");
+  assert.equal(clientByPorts(40000, 50000), true, "both ephemeral: the first sender is the client");
 });

@@ -211,6 +211,22 @@ function udpDirection(h: UdpHalf, origin: number): UdpDirectionResult {
 }
 
 /** Creates a streaming flow engine: `push` every packet (file or live), then `finish`. */
+/**
+ * Who is the client of a TCP connection whose handshake the capture missed (it started mid-way):
+ * the side on a well-known or registered port (< 32768) facing an ephemeral one (Linux's range
+ * starts at 32768) is the server; with both below 32768 the lower port serves; with both ephemeral
+ * the first sender stays the client. `portA` is the first packet's sender.
+ */
+export function clientByPorts(portA: number, portB: number): boolean {
+  const EPHEMERAL = 32768;
+  if (portA === portB) return true;
+  const aEphemeral = portA >= EPHEMERAL;
+  const bEphemeral = portB >= EPHEMERAL;
+  if (aEphemeral && bEphemeral) return true;
+  if (aEphemeral !== bEphemeral) return aEphemeral;
+  return portA > portB;
+}
+
 export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
   const windowNs = Math.round((options.window ?? 1) * 1e9);
   if (!(windowNs > 0)) throw new RangeError(`window must be > 0 s (got ${options.window})`);
@@ -423,9 +439,12 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
     let isNew = false;
     if (id < 0) {
       // TCP: a SYN/ACK as first packet means the receiver is the client.
-      const clientIsA = !(
-        proto === IpProto.TCP && (flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)
-      );
+      let clientIsA = true;
+      if (proto === IpProto.TCP) {
+        const synAck = TcpFlag.SYN | TcpFlag.ACK;
+        if ((flags & synAck) === synAck) clientIsA = false;
+        else if ((flags & TcpFlag.SYN) === 0) clientIsA = clientByPorts(p.key[2]!, p.key[3]!);
+      }
       flow = newFlow(p, proto, clientIsA, t);
       isNew = true;
     } else {

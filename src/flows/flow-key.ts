@@ -61,9 +61,10 @@ export function loadKey(d: Dissection, out: Uint32Array): void {
 }
 
 /**
- * Symmetric 32-bit hash of a key in `key` (as written by `loadKey`). It picks table slots and
- * worker shards only (no result depends on its value), so it is built for speed: one mix per
- * endpoint, combined by sum and product (symmetric, and unlike xor not zero when A == B).
+ * Symmetric 32-bit hash of a key in `key` (as written by `loadKey`), a signed int32 (a small
+ * integer to V8, never a boxed double). It picks table slots and worker shards only (no result
+ * depends on its value), so it is built for speed: one mix per endpoint, combined by sum and
+ * product (symmetric, and unlike xor not zero when A == B).
  */
 export function keyHash(key: Uint32Array): number {
   let a = key[4]!;
@@ -74,7 +75,7 @@ export function keyHash(key: Uint32Array): number {
   }
   const ha = endpointHash(a, key[2]!);
   const hb = endpointHash(b, key[3]!);
-  return finalMix((((ha + hb) | 0) ^ Math.imul(ha | 1, hb | 1) ^ (key[0]! | (key[1]! << 8))) >>> 0) >>> 0;
+  return finalMix(((ha + hb) | 0) ^ Math.imul(ha | 1, hb | 1) ^ (key[0]! | (key[1]! << 8)));
 }
 
 /** Text of one endpoint address of a stored key (side 0 = A, 1 = B). */

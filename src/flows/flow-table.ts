@@ -11,7 +11,7 @@ export class FlowTable {
   private mask: number;
   /** Keys by flow id, side A first (side A = the sender of the packet that created the flow). */
   keys: Uint32Array;
-  private hashes: Uint32Array;
+  private hashes: Int32Array;
   private freeIds: Int32Array;
   private freeCount = 0;
   private nextId = 0;
@@ -27,12 +27,13 @@ export class FlowTable {
     this.mask = capacity - 1;
     const ids = capacity >> 1;
     this.keys = new Uint32Array(ids * KEY_WORDS);
-    this.hashes = new Uint32Array(ids);
+    this.hashes = new Int32Array(ids);
     this.freeIds = new Int32Array(ids);
   }
 
   /** Flow id of `key` (either orientation) or -1; sets `lastSide`. */
   lookup(key: Uint32Array, hash: number): number {
+    hash |= 0; // stored as int32
     const slots = this.slots;
     const mask = this.mask;
     const keys = this.keys;
@@ -81,6 +82,7 @@ export class FlowTable {
 
   /** Inserts `key` (not present) with the packet's sender as side A; returns the new id. */
   insert(key: Uint32Array, hash: number): number {
+    hash |= 0;
     if ((this.size + 1) * 2 > this.slots.length) this.grow();
     const id = this.freeCount > 0 ? this.freeIds[--this.freeCount]! : this.nextId++;
     this.keys.set(key.subarray(0, KEY_WORDS), id * KEY_WORDS);
@@ -138,7 +140,7 @@ export class FlowTable {
     const keys = new Uint32Array(ids * KEY_WORDS);
     keys.set(this.keys);
     this.keys = keys;
-    const hashes = new Uint32Array(ids);
+    const hashes = new Int32Array(ids);
     hashes.set(this.hashes);
     this.hashes = hashes;
     const free = new Int32Array(ids);

@@ -133,8 +133,9 @@ export class RingWriter {
     w[at + 2] = p.tsNsec;
     w[at + 3] = p.wireLength;
     const index = p.index;
-    w[at + 4] = index % TWO_32;
-    w[at + 5] = Math.floor(index / TWO_32);
+    const low = index >>> 0; // index mod 2^32 (exact below 2^53), cheaper than a double modulo
+    w[at + 4] = low;
+    w[at + 5] = (index - low) / TWO_32;
     w[at + 6] = p.hash;
     w[at + 7] = key[0]! | (key[1]! << 8) | (p.tcpFlags << 16) | (p.ttl << 24);
     w[at + 8] = (key[2]! << 16) | key[3]!;
@@ -238,7 +239,7 @@ export function consumeRing(buffers: RingBuffers, handler: RingHandler): void {
         p.tsNsec = words[at + 2]!;
         p.wireLength = words[at + 3]! >>> 0;
         p.index = (words[at + 4]! >>> 0) + (words[at + 5]! >>> 0) * TWO_32;
-        p.hash = words[at + 6]! >>> 0;
+        p.hash = words[at + 6]!;
         const pvft = words[at + 7]!;
         key[0] = pvft & 255;
         key[1] = (pvft >> 8) & 255;

@@ -7,15 +7,21 @@
  * values (doubles), so wrap-around needs no special case here.
  */
 
-const FLAG_RETRANSMITTED = 1;
 const MAX_CAPACITY = 1 << 16;
+/**
+ * Words per entry in `entries`: start, end, time, ipId. The id is kept as a signed 32-bit value
+ * (what an Int32Array holds) plus RETRANSMITTED once a retransmission overlapped the segment.
+ */
+const STRIDE = 4;
+const START = 0;
+const END = 1;
+const TIME = 2;
+const IP_ID = 3;
+const RETRANSMITTED = 2 ** 40;
 
 export class SegmentRing {
-  private start = new Float64Array(16);
-  private end = new Float64Array(16);
-  private time = new Float64Array(16);
-  private ipId = new Int32Array(16);
-  private flags = new Uint8Array(16);
+  /** Entries interleaved in one array (one cache line per entry pair, one allocation per ring). */
+  private entries = new Float64Array(16 * STRIDE);
   private head = 0;
   count = 0;
   private mask = 15;
@@ -29,35 +35,23 @@ export class SegmentRing {
         this.count--;
       }
     }
-    const i = (this.head + this.count) & this.mask;
-    this.start[i] = start;
-    this.end[i] = end;
-    this.time[i] = time;
-    this.ipId[i] = ipId;
-    this.flags[i] = 0;
+    const e = this.entries;
+    const at = ((this.head + this.count) & this.mask) * STRIDE;
+    e[at + START] = start;
+    e[at + END] = end;
+    e[at + TIME] = time;
+    e[at + IP_ID] = ipId | 0;
     this.count++;
   }
 
   private grow(): void {
     const capacity = (this.mask + 1) * 2;
-    const start = new Float64Array(capacity);
-    const end = new Float64Array(capacity);
-    const time = new Float64Array(capacity);
-    const ipId = new Int32Array(capacity);
-    const flags = new Uint8Array(capacity);
+    const entries = new Float64Array(capacity * STRIDE);
     for (let k = 0; k < this.count; k++) {
-      const i = (this.head + k) & this.mask;
-      start[k] = this.start[i]!;
-      end[k] = this.end[i]!;
-      time[k] = this.time[i]!;
-      ipId[k] = this.ipId[i]!;
-      flags[k] = this.flags[i]!;
+      const from = ((this.head + k) & this.mask) * STRIDE;
+      entries.set(this.entries.subarray(from, from + STRIDE), k * STRIDE);
     }
-    this.start = start;
-    this.end = end;
-    this.time = time;
-    this.ipId = ipId;
-    this.flags = flags;
+    this.entries = entries;
     this.head = 0;
     this.mask = capacity - 1;
   }
@@ -68,7 +62,7 @@ export class SegmentRing {
     let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.end[(this.head + mid) & this.mask]! > seq) hi = mid;
+      if (this.entries[((this.head + mid) & this.mask) * STRIDE + END]! > seq) hi = mid;
       else lo = mid + 1;
     }
     return lo;
@@ -76,10 +70,12 @@ export class SegmentRing {
 
   /** Marks every stored segment overlapping [start, end) as retransmitted (no RTT sample from them). */
   markRetransmitted(start: number, end: number): void {
+    const e = this.entries;
     for (let k = this.firstEndAbove(start); k < this.count; k++) {
-      const i = (this.head + k) & this.mask;
-      if (this.start[i]! >= end) break;
-      this.flags[i]! |= FLAG_RETRANSMITTED;
+      const at = ((this.head + k) & this.mask) * STRIDE;
+      if (e[at + START]! >= end) break;
+      const id = e[at + IP_ID]!;
+      if (id < RETRANSMITTED / 2) e[at + IP_ID] = id + RETRANSMITTED;
     }
   }
 
@@ -90,8 +86,11 @@ export class SegmentRing {
   findCopy(start: number, end: number, ipId: number): number {
     const k = this.firstEndAbove(end - 1);
     if (k >= this.count) return -1;
-    const i = (this.head + k) & this.mask;
-    if (this.start[i] === start && this.end[i] === end && this.ipId[i] === ipId) return this.time[i]!;
+    const e = this.entries;
+    const at = ((this.head + k) & this.mask) * STRIDE;
+    let id = e[at + IP_ID]!;
+    if (id >= RETRANSMITTED / 2) id -= RETRANSMITTED; // marked retransmitted since: same stored id
+    if (e[at + START] === start && e[at + END] === end && id === ipId) return e[at + TIME]!;
     return -1;
   }
 
@@ -102,11 +101,12 @@ export class SegmentRing {
    */
   acknowledge(ack: number, time: number): number {
     let sample = -1;
+    const e = this.entries;
     while (this.count > 0) {
-      const i = this.head;
-      const end = this.end[i]!;
+      const at = this.head * STRIDE;
+      const end = e[at + END]!;
       if (end > ack) break;
-      if (end === ack && (this.flags[i]! & FLAG_RETRANSMITTED) === 0) sample = time - this.time[i]!;
+      if (end === ack && e[at + IP_ID]! < RETRANSMITTED / 2) sample = time - e[at + TIME]!;
       this.head = (this.head + 1) & this.mask;
       this.count--;
     }
