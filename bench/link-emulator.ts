@@ -47,13 +47,26 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-export async function benchLinkEmulator(): Promise<LinkEmulatorBench> {
+export interface LinkEmulatorBenchOptions {
+  /** The release threads' spin before each deadline (µs; default the emulator's). */
+  spinUs?: number;
+}
+
+export async function benchLinkEmulator(options: LinkEmulatorBenchOptions = {}): Promise<LinkEmulatorBench> {
+  const tuning = options.spinUs !== undefined ? { spinUs: options.spinUs } : {};
   const name = `eb${(process.pid % 100000).toString(36)}`;
   const lab = await labUp({ name });
   const out = join(tmpdir(), `qoelab-bench-emu-${process.pid}`);
   try {
     const veth = await tcp(lab, 4);
-    let em = await startLinkEmulator({ lab, link: "client", spec: {}, outDir: join(out, "free"), log: "none" });
+    let em = await startLinkEmulator({
+      lab,
+      link: "client",
+      spec: {},
+      outDir: join(out, "free"),
+      log: "none",
+      ...tuning,
+    });
     const free = await tcp(lab, 4);
     await em.stop();
 
@@ -62,6 +75,7 @@ export async function benchLinkEmulator(): Promise<LinkEmulatorBench> {
       link: "client",
       spec: { egress: { rate: 20e6, delay: 0.05 }, ingress: { delay: 0.05 } },
       outDir: join(out, "shaped"),
+      ...tuning,
     });
     const cpu0 = cpuSeconds(em.pid);
     const t0 = performance.now();
@@ -106,4 +120,7 @@ export function printLinkEmulatorBench(b: LinkEmulatorBench): void {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printLinkEmulatorBench(await benchLinkEmulator());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const spin = process.env.QOELAB_BENCH_SPIN_US;
+  printLinkEmulatorBench(await benchLinkEmulator(spin !== undefined ? { spinUs: Number(spin) } : {}));
+}

@@ -11,6 +11,9 @@ import { QoelabError } from "../errors.ts";
 /** Handle of a watched descriptor or timer (an N-API external). */
 export type WatchHandle = { readonly __watch: unique symbol };
 
+/** Handle of a release thread (an N-API external). */
+export type SenderHandle = { readonly __sender: unique symbol };
+
 export interface TunAddon {
   /** fd, or -errno. Created inside the namespace at `netnsPath` (setns on this thread only). */
   openTun(name: string, netnsPath: string | null, mtu: number, device: string): number;
@@ -42,6 +45,26 @@ export interface TunAddon {
   /** Arms a timer for an absolute CLOCK_MONOTONIC time in µs (0 disarms); 0 or -errno. */
   timerArm(timer: WatchHandle, atUs: number): number;
   unwatch(handle: WatchHandle): number;
+  /**
+   * Starts a release thread writing to `fd` packets of `pool` (slots of `slotSize` bytes) each at its
+   * due time: timerfd deadlines, SCHED_FIFO at `realtimePriority` when allowed (0: normal), waking
+   * `spinUs` early and spinning to the deadline (0: no spin). The pool stays alive while the handle does.
+   */
+  sender(fd: number, pool: Uint8Array, slotSize: number, realtimePriority: number, spinUs: number): SenderHandle;
+  /** Hands `count` packets over, each written at dueUs[i] (absolute CLOCK_MONOTONIC µs); returns how many were taken. */
+  senderSchedule(
+    sender: SenderHandle,
+    slots: Int32Array,
+    lengths: Int32Array,
+    dueUs: Float64Array,
+    count: number,
+  ): number;
+  /** Packets written since the last call: slot, bytes written or -errno, CLOCK_MONOTONIC µs just before the write. */
+  senderDrain(sender: SenderHandle, slots: Int32Array, results: Int32Array, atUs: Float64Array): number;
+  /** Stops and joins the thread; fills `slots` with the packets it never wrote and returns their count. */
+  senderStop(sender: SenderHandle, slots: Int32Array): number;
+  /** [1 when SCHED_FIFO was granted (or not asked), timer wake-ups, spins]. */
+  senderInfo(sender: SenderHandle): [number, number, number];
 }
 
 const ADDON_PATH = fileURLToPath(new URL("../../native/tun/build/Release/qoelab_tun.node", import.meta.url));

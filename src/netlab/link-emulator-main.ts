@@ -168,7 +168,7 @@ async function main(): Promise<void> {
       seed: config.seed * 2 + i,
       epochUs,
       log: true,
-      spinUs: config.spinUs ?? 50,
+      spinUs: config.spinUs ?? 0,
       realtime: config.realtime ?? 10,
       ...(config.slots !== undefined ? { slots: config.slots } : {}),
     };

@@ -14,6 +14,11 @@ import type { DirectionSpec } from "./link-emulator-spec.ts";
  * one's, not from when we woke up), so a late wake-up shifts no later packet. Every random decision has
  * its own seeded stream: enabling duplication does not change which packets the loss model drops.
  * Packets live in one preallocated pool of slots; nothing is allocated per packet.
+ *
+ * A packet's departure time is final once it enters the rate server (or on arrival without a rate), so
+ * it is handed to the delay line right then: the DelayLine (the addon's release thread) writes it on
+ * time without this event loop waking up. The loop wakes for arrivals and for server completions only,
+ * and the latter may run late by `leadUs` (when every delay is longer than that) and in batches.
  */
 
 export const FATE_DELIVERED = 0;
@@ -66,10 +71,11 @@ export interface PipelineCounters {
   dropped: number[];
 }
 
-/** Writes `count` packets (pool offsets and lengths); returns how many were written. */
-export type BatchWriter = (offsets: Int32Array, lengths: Int32Array, count: number) => number;
+/** Takes `count` packets (pool slots, lengths) to write each at dueUs[i]; returns how many it took. */
+export type DelayLine = (slots: Int32Array, lengths: Int32Array, dueUs: Float64Array, count: number) => number;
 
 const READ_BATCH = 64;
+const OUT_BATCH = 256;
 
 export class DirectionPipeline {
   readonly slotSize: number;
@@ -99,12 +105,14 @@ export class DirectionPipeline {
   private serverSlot = -1;
   private serverDone = 0;
 
-  // Delay line: binary heap of slots ordered by (scheduled time, seq).
-  private readonly heap: Int32Array;
-  private heapSize = 0;
-  private readonly outOffsets = new Int32Array(READ_BATCH);
-  private readonly outLengths = new Int32Array(READ_BATCH);
-  private readonly outSlots = new Int32Array(READ_BATCH);
+  /** How late a server completion may be handled without making its successor late (µs). */
+  readonly leadUs: number;
+
+  // Packets for the delay line, handed over in one call per wake-up.
+  private readonly outSlots = new Int32Array(OUT_BATCH);
+  private readonly outLengths = new Int32Array(OUT_BATCH);
+  private readonly outDue = new Float64Array(OUT_BATCH);
+  private outCount = 0;
 
   private log: Float64Array | undefined;
   private logRows = 0;
@@ -122,7 +130,7 @@ export class DirectionPipeline {
   constructor(
     spec: DirectionSpec,
     seed: number,
-    private readonly writer: BatchWriter,
+    private readonly delayLine: DelayLine,
     private readonly clock: () => number,
     private readonly options: PipelineOptions = {},
   ) {
@@ -139,7 +147,6 @@ export class DirectionPipeline {
     this.seqs = new Float64Array(total);
     this.flags = new Uint8Array(total);
     this.scheduled = new Float64Array(total);
-    this.heap = new Int32Array(this.slotCount);
     const stream = (n: number) => new Random((seed * 16 + n) % 0x1fffffffffffff);
     this.loss = createLossModel(spec.loss ?? { kind: "none" }, stream(1));
     this.duplicate = new CorrelatedChance(stream(2), spec.duplicate ?? 0, spec.duplicateCorrelation ?? 0);
@@ -148,6 +155,9 @@ export class DirectionPipeline {
     this.reorder = new CorrelatedChance(stream(4), spec.reorder ?? 0, spec.reorderCorrelation ?? 0);
     this.delay = new DelayModel(stream(5), spec.delay ?? 0, spec.jitter ?? 0, spec.delayDist, spec.delayCorrelation);
     this.hasDelay = (spec.delay ?? 0) > 0 || (spec.jitter ?? 0) > 0;
+    const minDelayUs = this.hasDelay && !(spec.reorder ?? 0) ? minimumDelayUs(spec) : 0;
+    // Keep a margin (≥ 2 ms, a quarter of the delay) for this loop's own wake-up latency.
+    this.leadUs = minDelayUs > 4000 ? minDelayUs - Math.max(2000, minDelayUs / 4) : 0;
     if (spec.trace) this.rate = new TraceRate(parseTrace(spec.trace.text, spec.trace.name));
     else if (spec.rate !== undefined) this.rate = new ConstantRate(spec.rate);
     this.queue = new PacketQueue(this.slotCount, this.lengths, this.arrivals, spec.queue, (slot, reason, now) =>
@@ -226,6 +236,8 @@ export class DirectionPipeline {
     this.serverSlot = slot;
     // Rate models (traces) keep time from the emulator's epoch.
     this.serverDone = this.epochUs + (this.rate as RateModel).serve(atUs - this.epochUs, this.lengths[slot] as number);
+    // Its departure is decided: off to the delay line now, so its release needs no wake-up of ours.
+    this.toDelayLine(slot, this.serverDone);
   }
 
   private toDelayLine(slot: number, atUs: number): void {
@@ -239,57 +251,56 @@ export class DirectionPipeline {
       }
     }
     this.scheduled[slot] = due;
-    this.heapPush(slot);
+    if (this.outCount === OUT_BATCH) this.flush();
+    const i = this.outCount++;
+    this.outSlots[i] = slot;
+    this.outLengths[i] = this.lengths[slot] as number;
+    this.outDue[i] = due;
   }
 
-  /** Runs everything due by `nowUs` (server completions, releases); returns the next event time (µs) or Infinity. */
-  advance(nowUs: number): number {
-    for (;;) {
-      while (this.serverSlot >= 0 && this.serverDone <= nowUs) {
-        const slot = this.serverSlot;
-        const done = this.serverDone;
-        this.serverSlot = -1;
-        this.toDelayLine(slot, done);
-        this.startService(done);
-      }
-      this.release(nowUs);
-      const next = this.nextEvent();
-      if (next > nowUs) return next;
-      nowUs = this.clock();
+  /** Hands the packets decided since the last call to the delay line (one call per wake-up). */
+  flush(): void {
+    const n = this.outCount;
+    if (n === 0) return;
+    this.outCount = 0;
+    const taken = this.delayLine(this.outSlots, this.outLengths, this.outDue, n);
+    if (taken < n) {
+      const at = this.clock();
+      for (let i = taken; i < n; i++) this.drop(this.outSlots[i] as number, FATE_WRITE_FAILED, at);
     }
+  }
+
+  /**
+   * Runs the server completions due by `nowUs` and flushes; returns when it must run again (µs, or
+   * Infinity): the current packet's completion, later by leadUs when delays allow.
+   */
+  advance(nowUs: number): number {
+    while (this.serverSlot >= 0 && this.serverDone <= nowUs) {
+      const done = this.serverDone;
+      this.serverSlot = -1;
+      this.startService(done);
+    }
+    this.flush();
+    return this.nextEvent();
   }
 
   nextEvent(): number {
-    let next = Number.POSITIVE_INFINITY;
-    if (this.serverSlot >= 0) next = this.serverDone;
-    if (this.heapSize > 0) {
-      const due = this.scheduled[this.heap[0] as number] as number;
-      if (due < next) next = due;
-    }
-    return next;
+    return this.serverSlot >= 0 ? this.serverDone + this.leadUs : Number.POSITIVE_INFINITY;
   }
 
-  private release(nowUs: number): void {
-    while (this.heapSize > 0 && (this.scheduled[this.heap[0] as number] as number) <= nowUs) {
-      let n = 0;
-      while (n < READ_BATCH && this.heapSize > 0 && (this.scheduled[this.heap[0] as number] as number) <= nowUs) {
-        const slot = this.heapPop();
-        this.outSlots[n] = slot;
-        this.outOffsets[n] = slot * this.slotSize;
-        this.outLengths[n] = this.lengths[slot] as number;
-        n++;
-      }
-      const at = this.clock();
-      const written = this.writer(this.outOffsets, this.outLengths, n);
-      for (let i = 0; i < n; i++) {
-        const slot = this.outSlots[i] as number;
-        if (i < written) {
-          this.counters.delivered++;
-          this.record(slot, at, FATE_DELIVERED);
-          this.free[this.freeCount++] = slot;
-        } else {
-          this.drop(slot, FATE_WRITE_FAILED, at);
-        }
+  /**
+   * The delay line wrote `count` packets: slots[i] with results[i] bytes (or -errno) at atUs[i].
+   * Only now do their slots return to the free list.
+   */
+  complete(slots: Int32Array, results: Int32Array, atUs: Float64Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const slot = slots[i] as number;
+      if ((results[i] as number) >= 0) {
+        this.counters.delivered++;
+        this.record(slot, atUs[i] as number, FATE_DELIVERED);
+        this.free[this.freeCount++] = slot;
+      } else {
+        this.drop(slot, FATE_WRITE_FAILED, atUs[i] as number);
       }
     }
   }
@@ -323,57 +334,27 @@ export class DirectionPipeline {
     this.logRows = 0;
   }
 
-  /** Drops what is still queued or in flight (logged as in-flight-at-stop) and flushes the log. */
-  stop(nowUs: number): void {
-    if (this.serverSlot >= 0) {
-      this.drop(this.serverSlot, FATE_STOPPED, nowUs);
-      this.serverSlot = -1;
-    }
+  /**
+   * Drops what is still queued, and the `count` packets the delay line never wrote (`unsent`), as
+   * in-flight-at-stop, and flushes the log. The packet in the server is already in the delay line.
+   */
+  stop(nowUs: number, unsent: Int32Array, count: number): void {
+    this.serverSlot = -1;
     for (let slot = this.queue.dequeue(nowUs); slot >= 0; slot = this.queue.dequeue(nowUs)) {
       this.drop(slot, FATE_STOPPED, nowUs);
     }
-    while (this.heapSize > 0) this.drop(this.heapPop(), FATE_STOPPED, nowUs);
+    for (let i = 0; i < this.outCount; i++) this.drop(this.outSlots[i] as number, FATE_STOPPED, nowUs);
+    this.outCount = 0;
+    for (let i = 0; i < count; i++) this.drop(unsent[i] as number, FATE_STOPPED, nowUs);
     this.flushLog();
   }
+}
 
-  private before(a: number, b: number): boolean {
-    const da = this.scheduled[a] as number;
-    const db = this.scheduled[b] as number;
-    return da < db || (da === db && (this.seqs[a] as number) < (this.seqs[b] as number));
-  }
-
-  private heapPush(slot: number): void {
-    const heap = this.heap;
-    let i = this.heapSize++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent] as number;
-      if (!this.before(slot, p)) break;
-      heap[i] = p;
-      i = parent;
-    }
-    heap[i] = slot;
-  }
-
-  private heapPop(): number {
-    const heap = this.heap;
-    const top = heap[0] as number;
-    const last = heap[--this.heapSize] as number;
-    const n = this.heapSize;
-    let i = 0;
-    if (n > 0) {
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        let m = l;
-        if (r < n && this.before(heap[r] as number, heap[l] as number)) m = r;
-        if (!this.before(heap[m] as number, last)) break;
-        heap[i] = heap[m] as number;
-        i = m;
-      }
-      heap[i] = last;
-    }
-    return top;
-  }
+/** Smallest delay (µs) the spec's delay model draws in practice (normal tails cut at 6 σ, P < 1e-9). */
+function minimumDelayUs(spec: DirectionSpec): number {
+  const mean = (spec.delay ?? 0) * 1e6;
+  const jitter = (spec.jitter ?? 0) * 1e6;
+  if (jitter === 0) return mean;
+  const z = spec.delayDist === "pareto" ? 0.578 : spec.delayDist === "uniform" || !spec.delayDist ? 1 : 6;
+  return Math.max(0, mean - z * jitter);
 }

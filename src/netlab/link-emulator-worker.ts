@@ -1,10 +1,11 @@
 /**
  * One direction of a link emulator, on its own thread and event loop: reads packets from the near TUN
- * (epoll via uv_poll), runs them through the DirectionPipeline, writes them to the far TUN when due
- * (timerfd deadlines in µs). Started by link-emulator-main.ts; talks to it through messages only.
+ * (epoll via uv_poll), runs them through the DirectionPipeline, and hands each, with its departure
+ * time, to the addon's release thread, which writes it to the far TUN when due (timerfd deadlines in
+ * µs, SCHED_FIFO). Started by link-emulator-main.ts; talks to it through messages only.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { errnoName, loadTunAddon, type WatchHandle } from "./link-emulator-addon.ts";
+import { errnoName, loadTunAddon, type SenderHandle, type WatchHandle } from "./link-emulator-addon.ts";
 import { DirectionPipeline, type PipelineCounters } from "./link-emulator-pipeline.ts";
 import type { DirectionSpec } from "./link-emulator-spec.ts";
 
@@ -17,9 +18,9 @@ export interface WorkerConfig {
   epochUs: number;
   log: boolean;
   slots?: number;
-  /** Wake this many µs early and spin to the deadline (0: trust the timerfd). */
+  /** The release thread wakes this many µs early and spins to the deadline (0: trust the timerfd). */
   spinUs?: number;
-  /** SCHED_FIFO priority of the thread (0: normal). */
+  /** SCHED_FIFO priority of this thread; the release thread gets one more (0: normal). */
   realtime?: number;
 }
 
@@ -34,16 +35,15 @@ const port = parentPort;
 if (!port) throw new Error("link-emulator-worker.ts runs as a worker thread");
 const tun = loadTunAddon();
 tun.setTimerSlack(1);
-// Real-time priority keeps deadlines when the machine is loaded; the thread only spins ≤ spinUs at a time.
+// Real-time priority keeps arrival times and server completions prompt when the machine is loaded.
 const realtime = config.realtime ? tun.setRealtime(config.realtime) : 0;
 const { fdIn, fdOut } = config;
-const spinUs = config.spinUs ?? 0;
 
-let pool: Uint8Array;
+let sender: SenderHandle;
 const pipeline = new DirectionPipeline(
   config.spec,
   config.seed,
-  (offsets, lengths, count) => tun.writeBatch(fdOut, pool, offsets, lengths, count),
+  (slots, lengths, due, count) => tun.senderSchedule(sender, slots, lengths, due, count),
   () => tun.nowUs(),
   {
     slots: config.slots ?? 8192,
@@ -59,7 +59,26 @@ const pipeline = new DirectionPipeline(
       : {}),
   },
 );
-pool = pipeline.pool;
+sender = tun.sender(
+  fdOut,
+  pipeline.pool,
+  pipeline.slotSize,
+  config.realtime ? config.realtime + 1 : 0,
+  config.spinUs ?? 0,
+);
+
+const doneSlots = new Int32Array(1024);
+const doneResults = new Int32Array(1024);
+const doneAt = new Float64Array(1024);
+
+/** Takes back the slots of packets the release thread has written (and logs them). */
+function drain(): void {
+  for (;;) {
+    const n = tun.senderDrain(sender, doneSlots, doneResults, doneAt);
+    pipeline.complete(doneSlots, doneResults, doneAt, n);
+    if (n < doneSlots.length) return;
+  }
+}
 
 let armedAt = 0;
 let stopped = false;
@@ -70,22 +89,22 @@ function arm(next: number): void {
     armedAt = 0;
     return;
   }
-  if (next === armedAt) return;
+  // Already set to wake no later: keep it (an early wake-up only re-arms), saving a syscall per arrival.
+  if (armedAt !== 0 && armedAt <= next) return;
   armedAt = next;
-  tun.timerArm(timer, next - spinUs);
+  tun.timerArm(timer, next);
 }
 
 function onTimer(): void {
   if (stopped) return;
-  const target = armedAt;
   armedAt = 0;
-  let now = tun.nowUs();
-  if (spinUs > 0) while (now < target) now = tun.nowUs();
-  arm(pipeline.advance(now));
+  drain();
+  arm(pipeline.advance(tun.nowUs()));
 }
 
 function onReadable(): void {
   if (stopped) return;
+  drain();
   pipeline.advance(tun.nowUs());
   for (let round = 0; round < 4; round++) {
     const max = pipeline.prepareRead();
@@ -109,7 +128,10 @@ function stop(): void {
   stopped = true;
   tun.unwatch(watch);
   tun.unwatch(timer);
-  pipeline.stop(tun.nowUs());
+  const unsent = new Int32Array(pipeline.pool.length / pipeline.slotSize);
+  const count = tun.senderStop(sender, unsent);
+  drain();
+  pipeline.stop(tun.nowUs(), unsent, count);
   port?.postMessage({ type: "done", counters: pipeline.counters } satisfies WorkerMessage);
   port?.close();
 }
@@ -122,4 +144,7 @@ function fail(message: string): void {
 port.on("message", (m: { type: string }) => {
   if (m.type === "stop") stop();
 });
-port.postMessage({ type: "ready", realtime: realtime === 0 } satisfies WorkerMessage);
+port.postMessage({
+  type: "ready",
+  realtime: realtime === 0 && tun.senderInfo(sender)[0] === 1,
+} satisfies WorkerMessage);
