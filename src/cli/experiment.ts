@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { parseTime } from "../generator/index.ts";
 import { parseLossList, runVoipExperiment, type VoipExperimentResult } from "../voip/index.ts";
-import { parseSeed, parseSsrc } from "./gen-rtp.ts";
+import { parseSeed, parseSsrc } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
+import { withSigintAbort } from "./sigint.ts";
 
 interface VoipOpts {
   wav?: string;
@@ -63,19 +64,16 @@ export function register(program: Command): void {
       if (codec !== "pcmu" && codec !== "pcma") {
         throw new QoelabError("EXPERIMENT_UNKNOWN_CODEC", `--codec "${opts.codec}": the softphones use pcmu or pcma`);
       }
-      const controller = new AbortController();
-      const onSigint = () => controller.abort();
-      process.once("SIGINT", onSigint);
-      try {
+      const result = await withSigintAbort((signal) => {
         const seed = parseSeed(opts.seed);
-        const result = await runVoipExperiment({
+        return runVoipExperiment({
           lossPercents: parseLossList(opts.loss),
           delayMs: parseTime(opts.delay ?? "0", "--delay", { bare: "ms" }) * 1000,
           out: opts.out,
           codec,
           lab: opts.lab,
           pesq: opts.pesq,
-          signal: controller.signal,
+          signal,
           onProgress: (line) => process.stderr.write(`experiment: ${line}\n`),
           ...(opts.wav ? { wav: opts.wav } : {}),
           ...(opts.lossModel ? { lossModel: opts.lossModel } : {}),
@@ -84,10 +82,8 @@ export function register(program: Command): void {
           ...(opts.replay ? { replay: opts.replay } : {}),
           ...(opts.replaySsrc ? { replaySsrc: parseSsrc(opts.replaySsrc, "--replay-ssrc") } : {}),
         });
-        if (opts.json) printJson(result);
-        else printResult(result);
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
+      });
+      if (opts.json) printJson(result);
+      else printResult(result);
     });
 }

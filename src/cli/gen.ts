@@ -5,61 +5,18 @@ import {
   type GenUdpResult,
   genUdp,
   parseIntervalDist,
-  parseLossModel,
   parsePacketRate,
-  parseProbability,
   parseTime,
   type RecvUdpResult,
   readReplaySource,
   replayCapture,
   startRecvUdp,
 } from "../generator/index.ts";
-import { getLab, labHost, parseHostRef, qoelabCommand } from "../netlab/index.ts";
 import { registerGenRtp } from "./gen-rtp.ts";
+import { resolveDestination, runInLabHost } from "./lab-host-args.ts";
+import { parseLossOptions } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
-
-/** Re-runs this very command inside a lab host's namespace, without --host; resolves with its exit code. */
-async function runInHost(hostRef: string, argv: readonly string[]): Promise<number> {
-  const ref = parseHostRef(hostRef);
-  const host = labHost(await getLab(ref.lab), ref.host);
-  const child = host.spawn(qoelabCommand(argv), { stdio: "inherit" });
-  const forward = () => child.kill("SIGINT");
-  process.once("SIGINT", forward);
-  return new Promise((resolve) => {
-    child.on("close", (code) => {
-      process.off("SIGINT", forward);
-      resolve(code ?? 1);
-    });
-  });
-}
-
-/** process.argv after the subcommand with "--host X" removed. */
-function argsWithoutHost(subcommand: string[]): string[] {
-  const argv = process.argv.slice(2);
-  const start = argv.findIndex((_a, i) => subcommand.every((w, k) => argv[i + k] === w));
-  const rest = start >= 0 ? argv.slice(start + subcommand.length) : argv;
-  const out: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i] as string;
-    if (a === "--host") i++;
-    else if (!a.startsWith("--host=")) out.push(a);
-  }
-  return [...subcommand, ...out];
-}
-
-/** "H:P", "[v6]:P", or a lab host "server:5000" / "lab:server:5000". */
-async function resolveDestination(text: string): Promise<{ host: string; port: number }> {
-  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
-  const m = v6 ?? /^(.*):(\d+)$/.exec(text);
-  if (!m) throw new QoelabError("GEN_BAD_DESTINATION", `--to "${text}": expected HOST:PORT (IPv6 as [addr]:port)`);
-  const port = Number(m[2]);
-  let host = m[1] as string;
-  if (!v6 && /(^|:)(client|server|router)$/.test(host)) {
-    const ref = parseHostRef(host);
-    host = labHost(await getLab(ref.lab), ref.host).address;
-  }
-  return { host, port };
-}
+import { withSigintAbort } from "./sigint.ts";
 
 function ms(v: number): number {
   return Math.round(v * 1e6) / 1e6;
@@ -158,7 +115,7 @@ export function register(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: GenOpts) => {
       if (opts.host) {
-        process.exitCode = await runInHost(opts.host, argsWithoutHost(["gen", "udp"]));
+        process.exitCode = await runInLabHost(opts.host, ["gen", "udp"]);
         return;
       }
       const { host, port } = await resolveDestination(opts.to);
@@ -166,9 +123,7 @@ export function register(program: Command): void {
       const wire = size + (host.includes(":") ? 48 : 28);
       const rate =
         opts.rate.trim().toLowerCase() === "max" ? Number.POSITIVE_INFINITY : parsePacketRate(opts.rate, wire);
-      const loss = opts.loss !== undefined ? parseProbability(opts.loss, "--loss", "GEN_BAD_LOSS") : undefined;
-      const lossModel =
-        opts.loss !== undefined || opts.lossModel !== undefined ? parseLossModel(opts.lossModel, loss) : undefined;
+      const lossModel = parseLossOptions(opts.loss, opts.lossModel);
       if (opts.boost) {
         // Less preemption by other processes on a busy machine: the send deadlines hold better.
         try {
@@ -177,11 +132,8 @@ export function register(program: Command): void {
           // not root: keep the default priority
         }
       }
-      const controller = new AbortController();
-      const onSigint = () => controller.abort();
-      process.once("SIGINT", onSigint);
-      try {
-        const result = await genUdp({
+      const result = await withSigintAbort((signal) =>
+        genUdp({
           host,
           port,
           rate,
@@ -192,13 +144,11 @@ export function register(program: Command): void {
           loss: lossModel,
           seed: positiveInt(opts.seed, "--seed"),
           spinMs: Number(opts.spin),
-          signal: controller.signal,
-        });
-        if (opts.json) printJson(result);
-        else printGen(result);
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
+          signal,
+        }),
+      );
+      if (opts.json) printJson(result);
+      else printGen(result);
     });
 
   const recv = program.command("recv").description("receivers matching the generators");
@@ -216,14 +166,11 @@ export function register(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: RecvOpts) => {
       if (opts.host) {
-        process.exitCode = await runInHost(opts.host, argsWithoutHost(["recv", "udp"]));
+        process.exitCode = await runInLabHost(opts.host, ["recv", "udp"]);
         return;
       }
       const port = positiveInt(opts.port, "--port") ?? 0;
-      const controller = new AbortController();
-      const onSigint = () => controller.abort();
-      process.once("SIGINT", onSigint);
-      try {
+      const result = await withSigintAbort(async (signal) => {
         const receiver = await startRecvUdp({
           port,
           ipv6: opts.ipv6,
@@ -232,15 +179,13 @@ export function register(program: Command): void {
           idleS: opts.idle !== undefined ? parseTime(opts.idle, "--idle", { bare: "s" }) : undefined,
           waitS: opts.wait !== undefined ? parseTime(opts.wait, "--wait", { bare: "s" }) : undefined,
           expect: positiveInt(opts.expect, "--expect"),
-          signal: controller.signal,
+          signal,
         });
         process.stderr.write(`recv udp: listening on port ${receiver.port}\n`);
-        const result = await receiver.done;
-        if (opts.json) printJson({ ...result, lostSeqs: result.lostSeqs });
-        else printRecv(result);
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
+        return receiver.done;
+      });
+      if (opts.json) printJson({ ...result, lostSeqs: result.lostSeqs });
+      else printRecv(result);
     });
 
   // `gen rtp` lives beside the RTP sender it drives.
@@ -275,7 +220,7 @@ export function register(program: Command): void {
         },
       ) => {
         if (opts.host) {
-          process.exitCode = await runInHost(opts.host, argsWithoutHost(["replay"]));
+          process.exitCode = await runInLabHost(opts.host, ["replay"]);
           return;
         }
         const ssrcNumber = (text: string | undefined, what: string) => {
@@ -291,15 +236,10 @@ export function register(program: Command): void {
         const { host, port } = await resolveDestination(opts.to);
         const ssrc = ssrcNumber(opts.ssrc, "--ssrc");
         const source = await readReplaySource(capture, ssrc !== undefined ? { ssrc } : {});
-        const loss = opts.loss !== undefined ? parseProbability(opts.loss, "--loss", "GEN_BAD_LOSS") : undefined;
-        const lossModel =
-          opts.loss !== undefined || opts.lossModel !== undefined ? parseLossModel(opts.lossModel, loss) : undefined;
-        const controller = new AbortController();
-        const onSigint = () => controller.abort();
-        process.once("SIGINT", onSigint);
-        try {
+        const lossModel = parseLossOptions(opts.loss, opts.lossModel);
+        const result = await withSigintAbort((signal) => {
           const setSsrc = ssrcNumber(opts.setSsrc, "--set-ssrc");
-          const result = await replayCapture({
+          return replayCapture({
             source,
             host,
             port,
@@ -307,27 +247,25 @@ export function register(program: Command): void {
             loss: lossModel,
             seed: positiveInt(opts.seed, "--seed"),
             ...(setSsrc !== undefined ? { setSsrc } : {}),
-            signal: controller.signal,
+            signal,
           });
-          if (opts.json) {
-            printJson(result);
-            return;
-          }
-          const rows: [string, string | number][] = [
-            ["source", result.source],
-            ["kind", result.kind],
-            ["packets", result.packets],
-            ["sent", result.sent],
-            ["dropped by loss model", result.droppedByModel],
-            ["send errors", result.sendErrors],
-            ["original duration (ms)", ms(result.originalDurationMs)],
-            ["timing error mean (ms)", ms(result.timing.meanErrorMs)],
-            ["timing error p99 (ms)", ms(result.timing.p99ErrorMs)],
-          ];
-          process.stdout.write(`${formatTable(["replay", "value"], rows)}\n`);
-        } finally {
-          process.off("SIGINT", onSigint);
+        });
+        if (opts.json) {
+          printJson(result);
+          return;
         }
+        const rows: [string, string | number][] = [
+          ["source", result.source],
+          ["kind", result.kind],
+          ["packets", result.packets],
+          ["sent", result.sent],
+          ["dropped by loss model", result.droppedByModel],
+          ["send errors", result.sendErrors],
+          ["original duration (ms)", ms(result.originalDurationMs)],
+          ["timing error mean (ms)", ms(result.timing.meanErrorMs)],
+          ["timing error p99 (ms)", ms(result.timing.p99ErrorMs)],
+        ];
+        process.stdout.write(`${formatTable(["replay", "value"], rows)}\n`);
       },
     );
 }

@@ -19,14 +19,8 @@ import {
   parseRatingsCsv,
 } from "../quality/listening/index.ts";
 import { registerListeningRoutes } from "../web/listening-routes.ts";
+import { parseDigits } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
-
-function positiveInt(value: string | undefined, flag: string, fallback?: number): number | undefined {
-  if (value === undefined) return fallback;
-  if (!/^\d{1,9}$/.test(value))
-    throw new QoelabError("BAD_ARGUMENT", `${flag} must be a non-negative integer, got "${value}"`);
-  return Number(value);
-}
 
 /** The JSON of `listen stats`: per condition n, mos, std, ci95 (screened), and the unscreened set. */
 export function statsJson(stats: ListeningStats) {
@@ -126,15 +120,15 @@ export function register(program: Command): void {
           : clipsFromCsv(options.fromCsv!);
       const db = await openDb({ dataDir: options.dataDir });
       try {
-        const seed = positiveInt(options.seed, "--seed");
+        const seed = parseDigits(options.seed, "--seed");
         const test = await createListeningTest(db, {
           name: options.name ?? `${method.toUpperCase()} ${sources[0]}`,
           method,
           clips,
           ...(seed !== undefined ? { seed } : {}),
-          traps: positiveInt(options.traps, "--traps", 1)!,
-          gold: positiveInt(options.gold, "--gold", 1)!,
-          training: positiveInt(options.training, "--training", 2)!,
+          traps: parseDigits(options.traps, "--traps", 1)!,
+          gold: parseDigits(options.gold, "--gold", 1)!,
+          training: parseDigits(options.training, "--training", 2)!,
         });
         if (options.json) printJson({ test, clips: clips.clips.length });
         else
@@ -214,7 +208,7 @@ export function register(program: Command): void {
         if (options.test !== undefined) {
           const db = await openDb({ dataDir: options.dataDir });
           try {
-            const overview = await listeningOverview(db, positiveInt(options.test, "--test")!);
+            const overview = await listeningOverview(db, parseDigits(options.test, "--test")!);
             const hearingFailed = overview.raters.filter((r) => r.hearing === "failed").map((r) => r.rater);
             stats = analyzeRatings(await listeningRatings(db, overview.test.id), {
               method: overview.test.method,
@@ -254,7 +248,7 @@ export function register(program: Command): void {
     .action(async (id: string, options: { dataDir: string }) => {
       const db = await openDb({ dataDir: options.dataDir });
       try {
-        process.stdout.write(formatRatingsCsv(await listeningRatings(db, positiveInt(id, "test id")!)));
+        process.stdout.write(formatRatingsCsv(await listeningRatings(db, parseDigits(id, "test id")!)));
       } finally {
         await db.close();
       }

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { exportTraining } from "../collect/index.ts";
 import { openDb } from "../db/index.ts";
-import { QoelabError } from "../errors.ts";
 import { listeningRatings, parseMethod, parseRatingsCsv, type Rating } from "../quality/listening/index.ts";
 import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "../quality/report/index.ts";
+import { parseDigits } from "./option-parsers.ts";
 import { printJson } from "./output.ts";
 
 interface ReportOptions {
@@ -16,12 +16,6 @@ interface ReportOptions {
   method: string;
   dataDir: string;
   json?: boolean;
-}
-
-function id(value: string, flag: string): number {
-  if (!/^\d{1,9}$/.test(value))
-    throw new QoelabError("BAD_ARGUMENT", `${flag} must be a positive integer, got "${value}"`);
-  return Number(value);
 }
 
 export function register(program: Command): void {
@@ -44,9 +38,9 @@ export function register(program: Command): void {
       if (options.test || options.training) {
         const db = await openDb({ dataDir: options.dataDir });
         try {
-          if (options.test) ratings = await listeningRatings(db, id(options.test, "--test"));
+          if (options.test) ratings = await listeningRatings(db, parseDigits(options.test, "--test"));
           if (options.training) {
-            const file = await exportTraining(db, id(options.training, "--training"), "json");
+            const file = await exportTraining(db, parseDigits(options.training, "--training"), "json");
             training = JSON.parse(String(file.body)) as TrainingExport;
           }
         } finally {

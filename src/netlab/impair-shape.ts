@@ -14,6 +14,27 @@ function ifbName(target: ImpairTarget): string {
   return `${target.lab.name}-i${target.link.host[0]}${target.link.peer[0]}`;
 }
 
+/** A filter on the ingress qdisc (ffff:) matching every packet, then `action`. */
+function ingressFilter(iface: string, action: readonly string[]): string[] {
+  return [
+    "tc",
+    "filter",
+    "add",
+    "dev",
+    iface,
+    "parent",
+    "ffff:",
+    "protocol",
+    "all",
+    "u32",
+    "match",
+    "u32",
+    "0",
+    "0",
+    ...action,
+  ];
+}
+
 export const shaperBackend: ImpairBackend = {
   name: "shaper",
   async supports(option: ImpairOption) {
@@ -50,57 +71,15 @@ export const shaperBackend: ImpairBackend = {
           undefined,
           "IMPAIR_APPLY_FAILED",
         );
-        const redirect = [
-          "tc",
-          "filter",
-          "add",
-          "dev",
-          iface,
-          "parent",
-          "ffff:",
-          "protocol",
-          "all",
-          "u32",
-          "match",
-          "u32",
-          "0",
-          "0",
-          "action",
-          "mirred",
-          "egress",
-          "redirect",
-          "dev",
-          ifb,
-        ];
-        await journal.run(redirect, netns, undefined, "IMPAIR_APPLY_FAILED");
+        const redirect = ["action", "mirred", "egress", "redirect", "dev", ifb];
+        await journal.run(ingressFilter(iface, redirect), netns, undefined, "IMPAIR_APPLY_FAILED");
         await journal.note("down", `ifb ${ifb} + tbf`);
         await journal.note("ifb", ifb);
         return;
       }
       const burst = Math.max(3028, Math.ceil(spec.down / 8 / 50));
-      const police = [
-        "tc",
-        "filter",
-        "add",
-        "dev",
-        iface,
-        "parent",
-        "ffff:",
-        "protocol",
-        "all",
-        "u32",
-        "match",
-        "u32",
-        "0",
-        "0",
-        "police",
-        "rate",
-        `${Math.round(spec.down)}bit`,
-        "burst",
-        String(burst),
-        "drop",
-      ];
-      await journal.run(police, netns, undefined, "IMPAIR_NO_INGRESS_SHAPING");
+      const police = ["police", "rate", `${Math.round(spec.down)}bit`, "burst", String(burst), "drop"];
+      await journal.run(ingressFilter(iface, police), netns, undefined, "IMPAIR_NO_INGRESS_SHAPING");
       await journal.note("down", "ingress police");
     }
   },
@@ -108,16 +87,22 @@ export const shaperBackend: ImpairBackend = {
     const parts: string[] = [];
     if (notes.up) {
       const r = await run(["tc", "-s", "qdisc", "show", "dev", target.link.iface], { netns: target.link.netns });
-      const sent = /tbf[\s\S]*?Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/.exec(r.stdout);
-      parts.push(`up: tbf on ${target.link.iface}${sent ? ` sent ${sent[2]} pkt, dropped ${sent[3]}` : ""}`);
+      parts.push(
+        `up: tbf on ${target.link.iface}${sentCounters(r.stdout, /tbf[\s\S]*?Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/)}`,
+      );
     }
     if (notes.ifb) {
       const r = await run(["tc", "-s", "qdisc", "show", "dev", String(notes.ifb)], { netns: target.link.netns });
-      const sent = /Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/.exec(r.stdout);
-      parts.push(`down: ifb ${notes.ifb} + tbf${sent ? ` sent ${sent[2]} pkt, dropped ${sent[3]}` : ""}`);
+      parts.push(`down: ifb ${notes.ifb} + tbf${sentCounters(r.stdout, /Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/)}`);
     } else if (notes.down) {
       parts.push(`down: ${notes.down}`);
     }
     return parts.join("; ");
   },
 };
+
+/** " sent N pkt, dropped M" from `tc -s qdisc show` output (`pattern` captures bytes, packets, drops); "" if absent. */
+function sentCounters(stats: string, pattern: RegExp): string {
+  const sent = pattern.exec(stats);
+  return sent ? ` sent ${sent[2]} pkt, dropped ${sent[3]}` : "";
+}

@@ -462,30 +462,17 @@ export class CaptureParser {
     if (mode === Mode.PCAP_RECORD) {
       const little = this.littleEndian;
       const record = this.record;
+      const units = this.nanosecondPcap ? 1_000_000_000 : 1_000_000;
       let sec = view.getUint32(at, little);
       let frac = view.getUint32(at + 4, little);
-      if (this.nanosecondPcap) {
-        if (frac >= 1_000_000_000) {
-          const extra = Math.floor(frac / 1_000_000_000);
-          sec += extra;
-          frac -= extra * 1_000_000_000;
-        }
-        record.tsNsec = frac;
-      } else {
-        if (frac >= 1_000_000) {
-          const extra = Math.floor(frac / 1_000_000);
-          sec += extra;
-          frac -= extra * 1_000_000;
-        }
-        record.tsNsec = frac * 1000;
+      if (frac >= units) {
+        const extra = Math.floor(frac / units);
+        sec += extra;
+        frac -= extra * units;
       }
+      record.tsNsec = this.nanosecondPcap ? frac : frac * 1000;
       record.tsSec = sec;
-      record.buffer = buffer;
-      record.offset = at + 16;
-      record.caplen = length - 16;
-      record.origlen = view.getUint32(at + 12, little);
-      record.index = this.packets++;
-      record.fileOffset = fileOffset;
+      this.fillRecord(buffer, at + 16, length - 16, view.getUint32(at + 12, little), 0, fileOffset);
       this.unitType = PcapUnitType.RECORD;
       return true;
     }
@@ -569,33 +556,12 @@ export class CaptureParser {
       );
     }
     if (type === PcapngBlockType.EPB) {
-      const localId = view.getUint32(at + 8, little);
       const caplen = view.getUint32(at + 20, little);
-      if (caplen > length - 32) {
-        if (caplen > MAX_CAPLEN)
-          this.fail("PCAP_ABSURD_LENGTH", `packet claims captured length ${caplen}`, fileOffset + 20);
-        this.fail(
-          "PCAPNG_BAD_BLOCK_LENGTH",
-          `enhanced packet block captured length ${caplen} does not fit its block length ${length}`,
-          fileOffset + 20,
-          { caplen, length },
-        );
+      if (caplen > length - 32 && caplen > MAX_CAPLEN) {
+        this.fail("PCAP_ABSURD_LENGTH", `packet claims captured length ${caplen}`, fileOffset + 20);
       }
-      const id = this.interfaceFor(localId, fileOffset + 8);
-      this.checkSnaplen(caplen, id, fileOffset + 20);
-      const record = this.record;
-      this.setTimestamp(view.getUint32(at + 12, little), view.getUint32(at + 16, little), id);
-      record.buffer = buffer;
-      record.offset = at + 28;
-      record.caplen = caplen;
-      record.origlen = view.getUint32(at + 24, little);
-      record.linkType = this.ifLinkType[id]!;
-      record.interfaceId = id;
-      record.index = this.packets++;
-      record.fileOffset = fileOffset;
-      this.packetOptionsOffset = at + 28 + ((caplen + 3) & ~3);
-      this.packetOptionsEnd = at + length - 4;
-      return true;
+      const localId = view.getUint32(at + 8, little);
+      return this.timestampedPacket(buffer, view, at, length, fileOffset, localId, "enhanced packet block");
     }
     if (type === PcapngBlockType.SPB) {
       if (this.sectionInterfaces === 0) {
@@ -606,47 +572,16 @@ export class CaptureParser {
       const snaplen = this.ifSnaplen[id]!;
       let caplen = Math.min(origlen, length - 16);
       if (snaplen > 0 && caplen > snaplen) caplen = snaplen;
-      const record = this.record;
-      record.buffer = buffer;
-      record.offset = at + 12;
-      record.caplen = caplen;
-      record.origlen = origlen;
-      record.tsSec = 0;
-      record.tsNsec = 0;
-      record.linkType = this.ifLinkType[id]!;
-      record.interfaceId = id;
-      record.index = this.packets++;
-      record.fileOffset = fileOffset;
+      this.record.tsSec = 0;
+      this.record.tsNsec = 0;
+      this.fillRecord(buffer, at + 12, caplen, origlen, id, fileOffset);
       this.packetOptionsOffset = at + length - 4;
       this.packetOptionsEnd = at + length - 4;
       return true;
     }
     if (type === PcapngBlockType.OPB) {
       const localId = view.getUint16(at + 8, little);
-      const caplen = view.getUint32(at + 20, little);
-      if (caplen > length - 32) {
-        this.fail(
-          "PCAPNG_BAD_BLOCK_LENGTH",
-          `packet block captured length ${caplen} does not fit its block length ${length}`,
-          fileOffset + 20,
-          { caplen, length },
-        );
-      }
-      const id = this.interfaceFor(localId, fileOffset + 8);
-      this.checkSnaplen(caplen, id, fileOffset + 20);
-      const record = this.record;
-      this.setTimestamp(view.getUint32(at + 12, little), view.getUint32(at + 16, little), id);
-      record.buffer = buffer;
-      record.offset = at + 28;
-      record.caplen = caplen;
-      record.origlen = view.getUint32(at + 24, little);
-      record.linkType = this.ifLinkType[id]!;
-      record.interfaceId = id;
-      record.index = this.packets++;
-      record.fileOffset = fileOffset;
-      this.packetOptionsOffset = at + 28 + ((caplen + 3) & ~3);
-      this.packetOptionsEnd = at + length - 4;
-      return true;
+      return this.timestampedPacket(buffer, view, at, length, fileOffset, localId, "packet block");
     }
     if (type === PcapngBlockType.SHB) this.processSectionHeader(buffer, view, at, length, fileOffset);
     else if (type === PcapngBlockType.IDB) this.processInterface(buffer, view, at, length, fileOffset);
@@ -655,6 +590,55 @@ export class CaptureParser {
     else this.otherBlocks++;
     this.onBlock?.(this);
     return false;
+  }
+
+  /** EPB/OPB (same layout but for the interface id's width): packet, 64-bit timestamp and options. */
+  private timestampedPacket(
+    buffer: Uint8Array,
+    view: DataView,
+    at: number,
+    length: number,
+    fileOffset: number,
+    localId: number,
+    blockName: string,
+  ): true {
+    const little = this.littleEndian;
+    const caplen = view.getUint32(at + 20, little);
+    if (caplen > length - 32) {
+      this.fail(
+        "PCAPNG_BAD_BLOCK_LENGTH",
+        `${blockName} captured length ${caplen} does not fit its block length ${length}`,
+        fileOffset + 20,
+        { caplen, length },
+      );
+    }
+    const id = this.interfaceFor(localId, fileOffset + 8);
+    this.checkSnaplen(caplen, id, fileOffset + 20);
+    this.setTimestamp(view.getUint32(at + 12, little), view.getUint32(at + 16, little), id);
+    this.fillRecord(buffer, at + 28, caplen, view.getUint32(at + 24, little), id, fileOffset);
+    this.packetOptionsOffset = at + 28 + ((caplen + 3) & ~3);
+    this.packetOptionsEnd = at + length - 4;
+    return true;
+  }
+
+  /** The fields every packet unit sets (timestamps are set by the caller). */
+  private fillRecord(
+    buffer: Uint8Array,
+    offset: number,
+    caplen: number,
+    origlen: number,
+    interfaceId: number,
+    fileOffset: number,
+  ): void {
+    const record = this.record;
+    record.buffer = buffer;
+    record.offset = offset;
+    record.caplen = caplen;
+    record.origlen = origlen;
+    record.linkType = this.ifLinkType[interfaceId]!;
+    record.interfaceId = interfaceId;
+    record.index = this.packets++;
+    record.fileOffset = fileOffset;
   }
 
   private tooShort(type: number, length: number, minimum: number, fileOffset: number): never {
@@ -694,45 +678,30 @@ export class CaptureParser {
   private setTimestamp(hi: number, lo: number, id: number): void {
     const units = this.ifUnits[id]!;
     const inverse = this.ifInverse[id]!;
-    let sec = hi < 0x200000 ? 0 : Math.floor((hi * 4294967296 + lo) * inverse);
-    let rem: number;
     if (hi < 0x200000) {
       // The 64-bit value fits a double exactly: multiply by the reciprocal, then fix the floor.
       const ts = hi * 4294967296 + lo;
-      sec = Math.floor(ts * inverse);
-      rem = ts - sec * units;
-      while (rem < 0) {
-        sec--;
-        rem += units;
-      }
-      while (rem >= units) {
-        sec++;
-        rem -= units;
-      }
-    } else if (units <= 137438953472 && sec < 4294967296) {
-      // units ≤ 2^37 and sec < 2^32: the seconds from a double estimate (off by at most one), the
-      // remainder exactly as ts − sec·units with sec split in 16-bit halves so every product is < 2^53.
-      const s1 = Math.floor(sec / 65536);
-      const a = s1 * units;
-      const a1 = Math.floor(a / 65536);
-      rem = (hi - a1) * 4294967296 + (lo - (a - a1 * 65536) * 65536 - (sec - s1 * 65536) * units);
-      while (rem < 0) {
-        sec--;
-        rem += units;
-      }
-      while (rem >= units) {
-        sec++;
-        rem -= units;
-      }
+      const sec = Math.floor(ts * inverse);
+      this.settleDivision(sec, ts - sec * units, units);
     } else {
-      this.divide64(hi, lo, units);
-      sec = this.divQuotient;
-      rem = this.divRemainder;
+      const sec = Math.floor((hi * 4294967296 + lo) * inverse);
+      if (units <= 137438953472 && sec < 4294967296) {
+        // units ≤ 2^37 and sec < 2^32: the seconds from a double estimate (off by at most one), the
+        // remainder exactly as ts − sec·units with sec split in 16-bit halves so every product is < 2^53.
+        const s1 = Math.floor(sec / 65536);
+        const a = s1 * units;
+        const a1 = Math.floor(a / 65536);
+        const rem = (hi - a1) * 4294967296 + (lo - (a - a1 * 65536) * 65536 - (sec - s1 * 65536) * units);
+        this.settleDivision(sec, rem, units);
+      } else {
+        this.divide64(hi, lo, units);
+      }
     }
+    const rem = this.divRemainder;
     const mul = this.ifNsMul[id]!;
     const record = this.record;
     record.tsNsec = mul !== 0 ? rem * mul : scaleToNanoseconds(rem, units);
-    record.tsSec = sec + this.ifOffset[id]!;
+    record.tsSec = this.divQuotient + this.ifOffset[id]!;
   }
 
   /** Long division in limbs small enough that every partial value stays below 2^53 (units > 2^37). */
@@ -746,19 +715,26 @@ export class CaptureParser {
       const word = shift >= 32 ? hi : lo;
       const limb = ((word >>> (shift & 31)) & mask) >>> 0;
       const cur = rem * base + limb;
-      let digit = Math.floor(cur / units);
-      rem = cur - digit * units;
-      while (rem < 0) {
-        digit--;
-        rem += units;
-      }
-      while (rem >= units) {
-        digit++;
-        rem -= units;
-      }
-      quotient = quotient * base + digit;
+      const digit = Math.floor(cur / units);
+      this.settleDivision(digit, cur - digit * units, units);
+      rem = this.divRemainder;
+      quotient = quotient * base + this.divQuotient;
     }
     this.divQuotient = quotient;
+    this.divRemainder = rem;
+  }
+
+  /** Corrects a quotient estimate `q` (off by a few) whose remainder is `rem` → divQuotient, divRemainder. */
+  private settleDivision(q: number, rem: number, divisor: number): void {
+    while (rem < 0) {
+      q--;
+      rem += divisor;
+    }
+    while (rem >= divisor) {
+      q++;
+      rem -= divisor;
+    }
+    this.divQuotient = q;
     this.divRemainder = rem;
   }
 

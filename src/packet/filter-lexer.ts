@@ -18,6 +18,28 @@ export type FilterToken =
   | { kind: "op"; column: number; text: string }
   | { kind: "end"; column: number; text: string };
 
+/** Link-layer protocol qualifiers (all mean the capture's link layer). */
+export const FILTER_LINK_NAMES: readonly string[] = ["link", "ether", "fddi", "tr", "wlan", "ppp", "slip"];
+/** Protocol qualifiers above the link layer. */
+export const FILTER_PROTO_NAMES: readonly string[] = [
+  "ip",
+  "ip6",
+  "arp",
+  "rarp",
+  "tcp",
+  "udp",
+  "sctp",
+  "icmp",
+  "icmp6",
+  "igmp",
+  "igrp",
+  "pim",
+  "vrrp",
+  "carp",
+  "ah",
+  "esp",
+];
+
 /** Reserved words: never host names. Unsupported ones are reserved too, for a clear error. */
 export const FILTER_KEYWORDS: ReadonlySet<string> = new Set([
   "and",
@@ -41,29 +63,8 @@ export const FILTER_KEYWORDS: ReadonlySet<string> = new Set([
   "vlan",
   "inbound",
   "outbound",
-  "ether",
-  "link",
-  "fddi",
-  "tr",
-  "wlan",
-  "ppp",
-  "slip",
-  "ip",
-  "ip6",
-  "arp",
-  "rarp",
-  "tcp",
-  "udp",
-  "sctp",
-  "icmp",
-  "icmp6",
-  "igmp",
-  "igrp",
-  "pim",
-  "vrrp",
-  "carp",
-  "ah",
-  "esp",
+  ...FILTER_LINK_NAMES,
+  ...FILTER_PROTO_NAMES,
   // recognised by libpcap, not implemented here
   "mpls",
   "pppoed",

@@ -1,7 +1,7 @@
 import type { QoelabError } from "../errors.ts";
 import type { AccessorLayer, ArithNode, ArithOp, FilterDirection, FilterNode, RelOp } from "./filter-ast.ts";
 import { FilterErrorCode, filterError } from "./filter-error.ts";
-import { type FilterToken, tokenizeFilter } from "./filter-lexer.ts";
+import { FILTER_LINK_NAMES, FILTER_PROTO_NAMES, type FilterToken, tokenizeFilter } from "./filter-lexer.ts";
 
 /**
  * Recursive-descent parser for pcap-filter(7) expressions. `and` and `or` have equal precedence
@@ -29,26 +29,8 @@ interface Qualifiers {
   addr: string | undefined;
 }
 
-const LINK_NAMES = new Set(["link", "ether", "fddi", "tr", "wlan", "ppp", "slip"]);
-const PROTO_NAMES = new Set([
-  ...LINK_NAMES,
-  "ip",
-  "ip6",
-  "arp",
-  "rarp",
-  "tcp",
-  "udp",
-  "sctp",
-  "icmp",
-  "icmp6",
-  "igmp",
-  "igrp",
-  "pim",
-  "vrrp",
-  "carp",
-  "ah",
-  "esp",
-]);
+const LINK_NAMES: ReadonlySet<string> = new Set(FILTER_LINK_NAMES);
+const PROTO_NAMES: ReadonlySet<string> = new Set([...FILTER_LINK_NAMES, ...FILTER_PROTO_NAMES]);
 const ADDR_NAMES = new Set(["host", "net", "port", "portrange", "gateway"]);
 const ACCESSOR_LAYERS: ReadonlyMap<string, AccessorLayer> = new Map([
   ["link", "link"],

@@ -16,54 +16,57 @@ export interface RatingScale {
   trapScore: number;
 }
 
+/** A P.800 category scale: `labels` best first, scored from `best` down in steps of one. */
+function categoryScale(
+  method: ListeningMethod,
+  meanName: RatingScale["meanName"],
+  question: string,
+  best: number,
+  labels: readonly string[],
+  trapScore: number,
+): RatingScale {
+  return {
+    method,
+    meanName,
+    question,
+    options: labels.map((label, i) => ({ score: best - i, label })),
+    min: best - labels.length + 1,
+    max: best,
+    trapScore,
+  };
+}
+
 const SCALES: Record<ListeningMethod, RatingScale> = {
-  acr: {
-    method: "acr",
-    meanName: "MOS",
-    question: "Listening quality of the speech sample",
-    options: [
-      { score: 5, label: "Excellent" },
-      { score: 4, label: "Good" },
-      { score: 3, label: "Fair" },
-      { score: 2, label: "Poor" },
-      { score: 1, label: "Bad" },
+  acr: categoryScale(
+    "acr",
+    "MOS",
+    "Listening quality of the speech sample",
+    5,
+    ["Excellent", "Good", "Fair", "Poor", "Bad"],
+    2,
+  ),
+  dcr: categoryScale(
+    "dcr",
+    "DMOS",
+    "Degradation of the second sample compared with the first (reference)",
+    5,
+    [
+      "Degradation is inaudible",
+      "Degradation is audible but not annoying",
+      "Degradation is slightly annoying",
+      "Degradation is annoying",
+      "Degradation is very annoying",
     ],
-    min: 1,
-    max: 5,
-    trapScore: 2,
-  },
-  dcr: {
-    method: "dcr",
-    meanName: "DMOS",
-    question: "Degradation of the second sample compared with the first (reference)",
-    options: [
-      { score: 5, label: "Degradation is inaudible" },
-      { score: 4, label: "Degradation is audible but not annoying" },
-      { score: 3, label: "Degradation is slightly annoying" },
-      { score: 2, label: "Degradation is annoying" },
-      { score: 1, label: "Degradation is very annoying" },
-    ],
-    min: 1,
-    max: 5,
-    trapScore: 2,
-  },
-  ccr: {
-    method: "ccr",
-    meanName: "CMOS",
-    question: "Quality of the second sample compared with the first",
-    options: [
-      { score: 3, label: "Much better" },
-      { score: 2, label: "Better" },
-      { score: 1, label: "Slightly better" },
-      { score: 0, label: "About the same" },
-      { score: -1, label: "Slightly worse" },
-      { score: -2, label: "Worse" },
-      { score: -3, label: "Much worse" },
-    ],
-    min: -3,
-    max: 3,
-    trapScore: -2,
-  },
+    2,
+  ),
+  ccr: categoryScale(
+    "ccr",
+    "CMOS",
+    "Quality of the second sample compared with the first",
+    3,
+    ["Much better", "Better", "Slightly better", "About the same", "Slightly worse", "Worse", "Much worse"],
+    -2,
+  ),
 };
 
 export const LISTENING_METHODS: readonly ListeningMethod[] = ["acr", "dcr", "ccr"];

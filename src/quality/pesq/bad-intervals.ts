@@ -1,4 +1,4 @@
-import { nextPow2, realFft } from "./fft.ts";
+import { crossCorrelation, nextPow2 } from "./fft.ts";
 
 /**
  * Bad-interval realignment (ITU-T P.862 §10.2.9; Rix et al. 2002, part I): runs of badly disturbed
@@ -42,7 +42,6 @@ export function bestDelay(
   const length = to - from;
   const span = length + 2 * range;
   const size = nextPow2(length + span);
-  const fft = realFft(size);
   const a = new Float64Array(size);
   const b = new Float64Array(size);
   let refEnergy = 0;
@@ -60,20 +59,7 @@ export function bestDelay(
     b[i] = Math.abs(d);
     prefix[i + 1] = prefix[i]! + d * d;
   }
-  const A = fft.createSpectrum();
-  const B = fft.createSpectrum();
-  fft.forward(a, A);
-  fft.forward(b, B);
-  for (let k = 0; k <= size / 2; k++) {
-    const ar = A[2 * k]!;
-    const ai = A[2 * k + 1]!;
-    const br = B[2 * k]!;
-    const bi = B[2 * k + 1]!;
-    A[2 * k] = ar * br + ai * bi;
-    A[2 * k + 1] = ar * bi - ai * br;
-  }
-  const corr = new Float64Array(size);
-  fft.inverse(A, corr);
+  const corr = crossCorrelation(a, b);
   let best = 0;
   let bestValue = Number.NEGATIVE_INFINITY;
   for (let k = 0; k <= 2 * range; k++) {

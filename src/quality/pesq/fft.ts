@@ -85,6 +85,38 @@ export function realFft(size: number): RealFft {
   return fft;
 }
 
+/**
+ * out[k] = conj(a[k])·b[k] for bins 0..size/2 of two spectra (`out` may be `a`): the spectrum of
+ * the cross-correlation Σ a[n]·b[n+lag].
+ */
+export function conjugateProduct(a: Float64Array, b: Float64Array, out: Float64Array, size: number): void {
+  for (let k = 0; k <= size / 2; k++) {
+    const ar = a[2 * k]!;
+    const ai = a[2 * k + 1]!;
+    const br = b[2 * k]!;
+    const bi = b[2 * k + 1]!;
+    out[2 * k] = ar * br + ai * bi;
+    out[2 * k + 1] = ar * bi - ai * br;
+  }
+}
+
+/**
+ * Circular cross-correlation corr[lag] = Σ a[n]·b[n+lag mod size] of two signals of the same
+ * power-of-two length (zero-pad them for a linear one).
+ */
+export function crossCorrelation(a: Float64Array, b: Float64Array): Float64Array {
+  const size = a.length;
+  const fft = realFft(size);
+  const A = fft.createSpectrum();
+  const B = fft.createSpectrum();
+  fft.forward(a, A);
+  fft.forward(b, B);
+  conjugateProduct(A, B, A, size);
+  const corr = new Float64Array(size);
+  fft.inverse(A, corr);
+  return corr;
+}
+
 /** Smallest power of two ≥ n. */
 export function nextPow2(n: number): number {
   let p = 1;

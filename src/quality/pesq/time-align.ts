@@ -1,4 +1,4 @@
-import { nextPow2, realFft } from "./fft.ts";
+import { conjugateProduct, crossCorrelation, nextPow2, realFft } from "./fft.ts";
 
 /**
  * Time alignment (ITU-T P.862 §10.1.3–10.1.5; Rix et al. 2002, part I):
@@ -27,26 +27,11 @@ export const MIN_UTTERANCE_FRAMES = 50;
 /** Lag (frames) maximising Σ ref[n]·deg[n+lag] over the whole envelopes, via FFT (0 if nothing matches). */
 export function crudeDelayFrames(refEnv: Float64Array, degEnv: Float64Array): number {
   const size = nextPow2(refEnv.length + degEnv.length);
-  const fft = realFft(size);
   const a = new Float64Array(size);
   const b = new Float64Array(size);
   a.set(refEnv);
   b.set(degEnv);
-  const A = fft.createSpectrum();
-  const B = fft.createSpectrum();
-  fft.forward(a, A);
-  fft.forward(b, B);
-  // conj(A)·B → Σ ref[n] deg[n+lag]
-  for (let k = 0; k <= size / 2; k++) {
-    const ar = A[2 * k]!;
-    const ai = A[2 * k + 1]!;
-    const br = B[2 * k]!;
-    const bi = B[2 * k + 1]!;
-    A[2 * k] = ar * br + ai * bi;
-    A[2 * k + 1] = ar * bi - ai * br;
-  }
-  const corr = new Float64Array(size);
-  fft.inverse(A, corr);
+  const corr = crossCorrelation(a, b);
   // No common activity (e.g. a degraded signal without speech): assume no delay.
   let best = 0;
   let bestValue = 1e-9;
@@ -225,14 +210,7 @@ export class FineAligner {
     const R = this.spectrumAt(this.ref, refStart, this.refSpectra);
     const B = this.spectrumAt(this.deg, refStart + centre, this.degSpectra);
     const A = this.specA;
-    for (let k = 0; k <= N / 2; k++) {
-      const ar = R[2 * k]!;
-      const ai = R[2 * k + 1]!;
-      const br = B[2 * k]!;
-      const bi = B[2 * k + 1]!;
-      A[2 * k] = ar * br + ai * bi;
-      A[2 * k + 1] = ar * bi - ai * br;
-    }
+    conjugateProduct(R, B, A, N);
     fft.inverse(A, this.corr);
     let best = 0;
     let bestValue = 0;

@@ -34,6 +34,25 @@ interface Frame {
   bottom: number;
 }
 
+/** The frame of a chart with a y axis (bars, x–y plots): 760×300 unless given. */
+function axesFrame(size: { width?: number; height?: number }, bottom: number): Frame {
+  return { width: size.width ?? 760, height: size.height ?? 300, left: 56, right: 16, top: 30, bottom };
+}
+
+function plotWidth(frame: Frame): number {
+  return frame.width - frame.left - frame.right;
+}
+
+function plotHeight(frame: Frame): number {
+  return frame.height - frame.top - frame.bottom;
+}
+
+/** y value → SVG y inside the plot, clamped to [yMin, yMax]. */
+function yScale(frame: Frame, yMin: number, yMax: number): (y: number) => number {
+  const plotH = plotHeight(frame);
+  return (y) => frame.top + (1 - (Math.min(Math.max(y, yMin), yMax) - yMin) / (yMax - yMin || 1)) * plotH;
+}
+
 function open(title: string, frame: Frame): string[] {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${frame.width} ${frame.height}" width="${frame.width}" height="${frame.height}" role="img" aria-label="${escapeXml(title)}" font-family="DejaVu Sans,Liberation Sans,Arial,sans-serif" font-size="11">`,
@@ -59,7 +78,7 @@ function yAxis(
     `<text transform="translate(14 ${(frame.top + frame.height - frame.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(label)}</text>`,
   );
   parts.push(
-    `<rect x="${frame.left}" y="${frame.top}" width="${frame.width - frame.left - frame.right}" height="${frame.height - frame.top - frame.bottom}" fill="none" stroke="#9aa3ad"/>`,
+    `<rect x="${frame.left}" y="${frame.top}" width="${plotWidth(frame)}" height="${plotHeight(frame)}" fill="none" stroke="#9aa3ad"/>`,
   );
 }
 
@@ -92,25 +111,17 @@ export function barChart(options: {
   width?: number;
   height?: number;
 }): string {
-  const frame: Frame = {
-    width: options.width ?? 760,
-    height: options.height ?? 300,
-    left: 56,
-    right: 16,
-    top: 30,
-    bottom: 54,
-  };
+  const frame = axesFrame(options, 54);
   const values = options.groups.flatMap((g, gi) =>
     g.values.map((v, i) => (v === null ? null : v + (g.ci?.[i] ?? 0) * (gi >= 0 ? 1 : 0))),
   );
   const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
   const yMin = options.yMin ?? Math.min(0, ...present);
   const yMax = options.yMax ?? (present.length ? Math.max(...present) * 1.05 : 1);
-  const plotW = frame.width - frame.left - frame.right;
-  const plotH = frame.height - frame.top - frame.bottom;
-  const sy = (y: number) => frame.top + (1 - (Math.min(Math.max(y, yMin), yMax) - yMin) / (yMax - yMin || 1)) * plotH;
+  const sy = yScale(frame, yMin, yMax);
   const parts = open(options.title, frame);
   yAxis(parts, frame, yMin, yMax, options.yLabel, sy);
+  const plotW = plotWidth(frame);
   const groups = options.groups.map((g, i) => ({ ...g, color: g.color ?? PALETTE[i % PALETTE.length]! }));
   const slot = plotW / Math.max(1, options.categories.length);
   const barW = Math.min(42, (slot * 0.8) / Math.max(1, groups.length));
@@ -173,14 +184,7 @@ export function xyChart(options: {
   width?: number;
   height?: number;
 }): string {
-  const frame: Frame = {
-    width: options.width ?? 760,
-    height: options.height ?? 300,
-    left: 56,
-    right: 16,
-    top: 30,
-    bottom: 42,
-  };
+  const frame = axesFrame(options, 42);
   const all = options.series.flatMap((s) => s.points);
   const xs = all.map((p) => p[0]);
   const ys = all.flatMap((p) => [p[1] + (p[2] ?? 0), p[1] - (p[2] ?? 0)]);
@@ -188,10 +192,10 @@ export function xyChart(options: {
   const xMax = options.xMax ?? (xs.length ? Math.max(...xs) : 1);
   const yMin = options.yMin ?? (ys.length ? Math.min(0, ...ys) : 0);
   const yMax = options.yMax ?? (ys.length ? Math.max(...ys) * 1.05 || 1 : 1);
-  const plotW = frame.width - frame.left - frame.right;
-  const plotH = frame.height - frame.top - frame.bottom;
+  const plotW = plotWidth(frame);
+  const plotH = plotHeight(frame);
   const sx = (x: number) => frame.left + ((x - xMin) / (xMax - xMin || 1)) * plotW;
-  const sy = (y: number) => frame.top + (1 - (Math.min(Math.max(y, yMin), yMax) - yMin) / (yMax - yMin || 1)) * plotH;
+  const sy = yScale(frame, yMin, yMax);
   const parts = open(options.title, frame);
   for (const band of options.bands ?? []) {
     parts.push(
@@ -267,7 +271,7 @@ export function timelineChart(options: {
     bottom: 40,
   };
   const xMax = Math.max(1, ...options.rows.map((r) => Math.max(r.end, ...r.spans.map((s) => s.to))));
-  const plotW = frame.width - frame.left - frame.right;
+  const plotW = plotWidth(frame);
   const sx = (x: number) => frame.left + (x / xMax) * plotW;
   const parts = open(options.title, frame);
   options.rows.forEach((row, i) => {

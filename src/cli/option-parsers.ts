@@ -1,0 +1,41 @@
+/** Option parsers shared by several commands (generators, replay, experiments, listening tests, reports). */
+import { QoelabError } from "../errors.ts";
+import { type LossModelSpec, parseLossModel, parseProbability } from "../generator/index.ts";
+
+/** "0x1234abcd" or a decimal → unsigned 32-bit SSRC. */
+export function parseSsrc(text: string, option = "--ssrc"): number {
+  const t = text.trim();
+  const n = /^0x[0-9a-f]{1,8}$/i.test(t) ? Number.parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : Number.NaN;
+  if (!(Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff)) {
+    throw new QoelabError("GEN_BAD_SSRC", `${option} "${text}": expected a 32-bit number (decimal or 0x hex)`, {
+      option,
+      value: text,
+    });
+  }
+  return n;
+}
+
+export function parseSeed(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!(Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff)) {
+    throw new QoelabError("GEN_BAD_SEED", `--seed "${text}": expected a whole number 0…4294967295`);
+  }
+  return n;
+}
+
+/** --loss and --loss-model of the generators → the loss model, or undefined when neither is given. */
+export function parseLossOptions(loss: string | undefined, lossModel: string | undefined): LossModelSpec | undefined {
+  const probability = loss !== undefined ? parseProbability(loss, "--loss", "GEN_BAD_LOSS") : undefined;
+  return loss !== undefined || lossModel !== undefined ? parseLossModel(lossModel, probability) : undefined;
+}
+
+/** An id or count given as up to nine digits (so it fits a 32-bit column); `fallback` when absent. */
+export function parseDigits(value: string, flag: string): number;
+export function parseDigits(value: string | undefined, flag: string, fallback?: number): number | undefined;
+export function parseDigits(value: string | undefined, flag: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(value))
+    throw new QoelabError("BAD_ARGUMENT", `${flag} must be a non-negative integer, got "${value}"`);
+  return Number(value);
+}
