@@ -50,7 +50,28 @@ export function clockId(): number {
  * CLOCK_MONOTONIC in ns as a double, without allocating: performance.now() runs on the same clock
  * as process.hrtime, offset by a constant taken once.
  */
-const monoOffsetNs = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+const monoOffsetNs = measureMonoOffset();
+
+/**
+ * The offset is read as hrtime − performance.now(); a preemption between the two reads would skew
+ * every timestamp of this process (one-way delays across processes then look shorter or longer by
+ * that much), so the read bracketed most tightly by two hrtime reads out of several is kept.
+ */
+function measureMonoOffset(): number {
+  let best = Number.POSITIVE_INFINITY;
+  let offset = 0;
+  for (let i = 0; i < 50; i++) {
+    const before = process.hrtime.bigint();
+    const perf = performance.now();
+    const after = process.hrtime.bigint();
+    const width = Number(after - before);
+    if (width < best) {
+      best = width;
+      offset = Number(before) + width / 2 - perf * 1e6;
+    }
+  }
+  return offset;
+}
 export function monotonicNs(): number {
   return monoOffsetNs + performance.now() * 1e6;
 }
