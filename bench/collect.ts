@@ -52,7 +52,9 @@ export async function benchCollect(options: { sessions?: number; duration?: numb
       const done = await listSessions(db, training.id);
       const overheads = done
         .filter((s) => s.status === 1 && s.started_at && s.finished_at)
-        .map((s) => (Date.parse(s.finished_at!) - Date.parse(s.started_at!)) / 1000 - warmup - duration);
+        .map(
+          (s) => (new Date(s.finished_at!).getTime() - new Date(s.started_at!).getTime()) / 1000 - warmup - duration,
+        );
       rows.push({
         slots,
         sessions: done.filter((s) => s.status === 1).length,
