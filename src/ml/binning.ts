@@ -10,6 +10,8 @@ export const MAX_BINS = 255;
 export interface BinnedData {
   /** Column-major: feature f of row i at `bins[f * n + i]`. */
   bins: Uint8Array;
+  /** Row-major copy: feature f of row i at `rowBins[i * p + f]` (building all of a node's histograms). */
+  rowBins: Uint8Array;
   n: number;
   p: number;
   /** Per feature, ascending split thresholds (length = non-missing bins − 1). */
@@ -72,5 +74,7 @@ export function binMatrix(x: Float64Array, n: number, p: number, maxBins = MAX_B
     const base = f * n;
     for (let i = 0; i < n; i++) bins[base + i] = binOf(x[i * p + f]!, t);
   }
-  return { bins, n, p, thresholds, hasMissing };
+  const rowBins = new Uint8Array(n * p);
+  for (let f = 0; f < p; f++) for (let i = 0; i < n; i++) rowBins[i * p + f] = bins[f * n + i]!;
+  return { bins, rowBins, n, p, thresholds, hasMissing };
 }
