@@ -84,32 +84,20 @@ describe("collection faults", { timeout: 400_000 }, () => {
     let db = await open();
     const trainingId = await oneSessionTraining(db);
     if (!url) await db.close(); // PGlite: one process at a time on a data directory
-    const child = spawn(
-      qoelabCommand([
-        "collect",
-        String(trainingId),
-        "--data-dir",
-        dataDir,
-        "--origin-channels",
-        "testcard",
-        "--lab-prefix",
-        `qf${process.pid % 100000}`,
-      ])[0]!,
-      qoelabCommand([
-        "collect",
-        String(trainingId),
-        "--data-dir",
-        dataDir,
-        "--origin-channels",
-        "testcard",
-        "--lab-prefix",
-        `qf${process.pid % 100000}`,
-      ]).slice(1),
-      {
-        env: { ...process.env, ...(url ? { DATABASE_URL: `${url}?options=-c%20search_path%3D${schema}` } : {}) },
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
+    const argv = qoelabCommand([
+      "collect",
+      String(trainingId),
+      "--data-dir",
+      dataDir,
+      "--origin-channels",
+      "testcard",
+      "--lab-prefix",
+      `qf${process.pid % 100000}`,
+    ]);
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { ...process.env, ...(url ? { DATABASE_URL: `${url}?options=-c%20search_path%3D${schema}` } : {}) },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     await new Promise<void>((resolve, reject) => {
       child.stderr.on("data", (d: Buffer) => {

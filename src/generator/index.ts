@@ -12,7 +12,7 @@ export {
   writeProbeHeader,
 } from "./probe-payload.ts";
 export type { DelayDistribution } from "./random.ts";
-export { drawDelay, Random } from "./random.ts";
+export { drawDelay, Random, seededShuffle } from "./random.ts";
 export type { RtpCodec, SendRtpOptions, SendRtpResult, TelephoneAudio } from "./rtp-sender.ts";
 export { parseRtpCodec, RTP_CODECS, readTelephoneWav, sendRtp, telephoneAudio } from "./rtp-sender.ts";
 export type { ScheduleOptions, TimingReport } from "./scheduler.ts";

@@ -134,3 +134,16 @@ export function drawDelay(rng: Random, dist: DelayDistribution, mean: number, si
   }
   return Math.max(0, mean + sigma * z);
 }
+
+/** A Fisher–Yates shuffle of a copy of `items`, reproducible from `seed`. */
+export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = items.slice();
+  const random = new Random(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    const swap = out[i]!;
+    out[i] = out[j]!;
+    out[j] = swap;
+  }
+  return out;
+}
