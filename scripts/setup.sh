@@ -41,12 +41,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-# The TUN link emulator's N-API addon (C), built once per Node version; qoelab works without it.
-addon_stamp=native/tun/build/.qoelab-node-version
-if [ ! -f "$addon_stamp" ] || [ "$(cat "$addon_stamp")" != "$(node --version)" ]; then
+# The TUN link emulator's N-API addon (C), rebuilt when Node or its source changes; qoelab works without it.
+addon_stamp=native/tun/build/.qoelab-build-stamp
+addon_want="$(node --version) $(cat native/tun/*.c native/tun/binding.gyp | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$addon_stamp" ] || [ "$(cat "$addon_stamp")" != "$addon_want" ]; then
   echo "qoelab setup: building the TUN link emulator addon" >&2
   if npm run build:native --silent >/dev/null 2>&1; then
-    node --version >"$addon_stamp"
+    echo "$addon_want" >"$addon_stamp"
   else
     echo "qoelab setup: native addon not built (needs python3, make, g++); the link emulator is unavailable" >&2
   fi

@@ -18,11 +18,19 @@
  *   senderDrain(h, slots, results, atUs) -> count            packets written since: bytes or -errno, time
  *   senderStop(h, slots) -> count                             joins the thread; slots never written
  *   senderInfo(h) -> [realtime ok, wake-ups, spins]
+ *   reader(fd, windowUs, capacity, slotSize) -> handle      arrivals on fd, read by the release thread
+ *                                                            that writes to fd (see "arrivals" below)
+ *   readerEventFd(h) -> fd                                   readable when arrivals wait (watch it)
+ *   readerDrain(h, pool, slotSize, slots, lengths, stampsUs, max) -> count   copies them into the pool
+ *   readerStop(h)                                            the release thread stops reading for it
  *
  * Why uv_poll on the JS thread rather than a reader thread: the per-packet decisions (loss models,
  * queues, delay) live in TypeScript and run on the event loop of the direction's worker; an epoll
  * wake-up of that loop costs one syscall, a hand-off from a private thread would cost a second wake-up
  * and a copy. timerfd gives the loop microsecond deadlines (libuv's own timers round to 1 ms).
+ * The exception is a direction whose every delay is long (> 4 ms): the release thread that writes to
+ * its TUN reads it too (most arrivals are answers to those writes, so need no wake-up of their own)
+ * and hands them over in batches, one wake-up of the worker per few ms instead of one per packet.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,11 +38,13 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <node_api.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -532,7 +542,84 @@ typedef struct sender {
   int stop;
   int running;
   double wakeups, spins;
+  struct reader *reader; /* arrivals on fd_out for the other direction's worker (under mu) */
 } sender_t;
+
+/* ---- arrivals read by the release thread ------------------------------------------------------
+ *
+ * Writing a packet into a TUN makes the host's stack answer at once (a TCP ACK, or the next data
+ * segments an ACK releases), and the answer lands in the same TUN's read queue during the write. So the
+ * release thread writing to a TUN also reads it, non-blocking, right after its writes (and when it
+ * becomes readable while the thread sleeps), stamps each packet, and stages it for the worker of the
+ * other direction, which it wakes (an eventfd) at most every windowUs. That worker still decides every
+ * packet's fate from its stamp; it asks for this only when its smallest delay is well above windowUs.
+ */
+typedef struct reader {
+  pthread_mutex_t mu;
+  int fd;      /* the TUN read */
+  int efd;     /* eventfd the worker watches */
+  int cap;     /* staged packets */
+  int slot_size;
+  uint8_t *ring;
+  int32_t *lens;
+  double *stamps;
+  int head, n;
+  double window_us;
+  int notified;
+} reader_t;
+
+/* Links release threads and readers of one TUN (the fd one writes and the other reads). */
+#define REGISTRY_MAX 64
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  int fd;
+  struct sender *sender;
+  reader_t *reader;
+} registry[REGISTRY_MAX];
+
+static void reader_notify(reader_t *r) {
+  if (r->notified) return;
+  uint64_t one = 1;
+  ssize_t w = write(r->efd, &one, sizeof one);
+  (void)w;
+  r->notified = 1;
+}
+
+/* Reads what waits in the TUN into the staging ring (non-blocking); notifies once the window is over
+ * (on any wake-up of this thread: a release is due every fraction of a ms on a busy link) or the ring is
+ * half full. Returns when this thread must wake only to notify, two windows after the first staged
+ * packet (0: nothing pending). Caller holds the sender's lock (which keeps the reader linked). */
+static double reader_poll(reader_t *r) {
+  pthread_mutex_lock(&r->mu);
+  while (r->n < r->cap) {
+    int i = (r->head + r->n) % r->cap;
+    ssize_t got = read(r->fd, r->ring + (size_t)i * (size_t)r->slot_size, (size_t)r->slot_size);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    r->lens[i] = (int32_t)got;
+    r->stamps[i] = clock_us(CLOCK_MONOTONIC);
+    r->n++;
+  }
+  double deadline = 0;
+  if (r->n > 0 && !r->notified) {
+    double first = r->stamps[r->head];
+    if (r->n * 2 >= r->cap || clock_us(CLOCK_MONOTONIC) >= first + r->window_us)
+      reader_notify(r);
+    else
+      deadline = first + 2 * r->window_us;
+  }
+  pthread_mutex_unlock(&r->mu);
+  return deadline;
+}
+
+static int reader_full(reader_t *r) {
+  pthread_mutex_lock(&r->mu);
+  int full = r->n >= r->cap;
+  pthread_mutex_unlock(&r->mu);
+  return full;
+}
 
 static int due_before(const due_t *a, const due_t *b) { return a->due < b->due || (a->due == b->due && a->order < b->order); }
 
@@ -592,56 +679,125 @@ static void *sender_main(void *arg) {
     double now = clock_us(CLOCK_MONOTONIC);
     int n = 0;
     while (n < SENDER_BATCH && s->heap_n > 0 && s->heap[0].due <= now) batch[n++] = heap_pop(s);
-    if (n == 0) {
-      if (s->heap_n == 0) {
-        if (s->armed != 0) {
-          struct itimerspec off;
-          memset(&off, 0, sizeof off);
-          timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &off, NULL);
-          s->armed = 0;
-        }
-      } else {
-        double due = s->heap[0].due;
-        double wake = due - s->spin_us;
-        if (wake <= now) {
-          /* Closer than a wake-up is worth: wait here (the lock is free for JS meanwhile). */
-          s->spins++;
-          pthread_mutex_unlock(&s->mu);
-          while (clock_us(CLOCK_MONOTONIC) < due) {
-          }
-          pthread_mutex_lock(&s->mu);
-          continue;
-        }
-        if (s->armed != wake) sender_arm(s, wake);
-      }
+    if (n > 0) {
       pthread_mutex_unlock(&s->mu);
-      uint64_t expirations;
-      ssize_t r = read(s->tfd, &expirations, sizeof expirations);
-      (void)r;
+      for (int i = 0; i < n; i++) {
+        size_t off = (size_t)batch[i].slot * (size_t)s->slot_size;
+        at[i] = clock_us(CLOCK_MONOTONIC);
+        ssize_t w;
+        do w = write(s->fd_out, s->pool + off, (size_t)batch[i].len);
+        while (w < 0 && errno == EINTR);
+        result[i] = w < 0 ? -errno : (int32_t)w;
+      }
       pthread_mutex_lock(&s->mu);
-      s->wakeups++;
-      s->armed = 0; /* expired (or JS re-armed it: re-armed below either way) */
+      for (int i = 0; i < n; i++) {
+        done_t *d = &s->done[(s->done_head + s->done_n++) % s->cap];
+        d->slot = batch[i].slot;
+        d->result = result[i];
+        d->at = at[i];
+      }
       continue;
     }
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < n; i++) {
-      size_t off = (size_t)batch[i].slot * (size_t)s->slot_size;
-      at[i] = clock_us(CLOCK_MONOTONIC);
-      ssize_t w;
-      do w = write(s->fd_out, s->pool + off, (size_t)batch[i].len);
-      while (w < 0 && errno == EINTR);
-      result[i] = w < 0 ? -errno : (int32_t)w;
+    /* Nothing due: take the answers the writes provoked, then sleep until the next deadline (a release
+     * or the reader's window) or until the TUN has something to read. */
+    reader_t *r = s->reader;
+    double notify_at = r ? reader_poll(r) : 0;
+    double wake = 0;
+    if (s->heap_n > 0) {
+      double due = s->heap[0].due;
+      wake = due - s->spin_us;
+      if (wake <= now) {
+        /* Closer than a wake-up is worth: wait here (the lock is free for JS meanwhile). */
+        s->spins++;
+        pthread_mutex_unlock(&s->mu);
+        while (clock_us(CLOCK_MONOTONIC) < due) {
+        }
+        pthread_mutex_lock(&s->mu);
+        continue;
+      }
     }
+    if (notify_at > 0 && (wake == 0 || notify_at < wake)) wake = notify_at;
+    if (wake == 0) {
+      if (s->armed != 0) {
+        struct itimerspec off;
+        memset(&off, 0, sizeof off);
+        timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &off, NULL);
+        s->armed = 0;
+      }
+    } else if (s->armed != wake) {
+      sender_arm(s, wake);
+    }
+    struct pollfd fds[2] = {{s->tfd, POLLIN, 0}, {-1, POLLIN, 0}};
+    if (r && !reader_full(r)) fds[1].fd = s->fd_out;
+    pthread_mutex_unlock(&s->mu);
+    int ready = poll(fds, 2, -1);
     pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < n; i++) {
-      done_t *d = &s->done[(s->done_head + s->done_n++) % s->cap];
-      d->slot = batch[i].slot;
-      d->result = result[i];
-      d->at = at[i];
+    if (ready > 0 && (fds[0].revents & POLLIN)) {
+      uint64_t expirations;
+      ssize_t got = read(s->tfd, &expirations, sizeof expirations);
+      (void)got;
+      s->wakeups++;
+      s->armed = 0; /* expired (or JS re-armed it: re-armed below either way) */
     }
   }
   pthread_mutex_unlock(&s->mu);
   return NULL;
+}
+
+/* Registry: links the release thread writing to a TUN with the reader of that TUN, in either order. */
+static void registry_link(int fd, sender_t *s, reader_t *r) {
+  pthread_mutex_lock(&registry_mu);
+  int slot = -1, empty = -1;
+  for (int i = 0; i < REGISTRY_MAX; i++) {
+    if ((registry[i].sender || registry[i].reader) && registry[i].fd == fd) slot = i;
+    else if (!registry[i].sender && !registry[i].reader && empty < 0) empty = i;
+  }
+  if (slot < 0) slot = empty;
+  if (slot >= 0) {
+    registry[slot].fd = fd;
+    if (s) registry[slot].sender = s;
+    if (r) registry[slot].reader = r;
+    sender_t *ls = registry[slot].sender;
+    if (ls) {
+      pthread_mutex_lock(&ls->mu);
+      ls->reader = registry[slot].reader;
+      if (ls->running) sender_arm(ls, 1e-3); /* re-evaluate at once: poll the TUN from now on */
+      pthread_mutex_unlock(&ls->mu);
+    }
+  }
+  pthread_mutex_unlock(&registry_mu);
+}
+
+/* Removes a release thread or a reader; the other side of the link stays registered. */
+static void registry_unlink(sender_t *s, reader_t *r) {
+  pthread_mutex_lock(&registry_mu);
+  for (int i = 0; i < REGISTRY_MAX; i++) {
+    if (s && registry[i].sender == s) registry[i].sender = NULL;
+    if (r && registry[i].reader == r) {
+      registry[i].reader = NULL;
+      sender_t *ls = registry[i].sender;
+      if (ls) {
+        pthread_mutex_lock(&ls->mu);
+        ls->reader = NULL;
+        pthread_mutex_unlock(&ls->mu);
+      }
+    }
+  }
+  pthread_mutex_unlock(&registry_mu);
+}
+
+/* The reader's ring had filled (the release thread stopped polling the TUN): have it look again. */
+static void registry_poke(reader_t *r) {
+  pthread_mutex_lock(&registry_mu);
+  for (int i = 0; i < REGISTRY_MAX; i++) {
+    sender_t *ls = registry[i].sender;
+    if (registry[i].reader == r && ls) {
+      pthread_mutex_lock(&ls->mu);
+      if (ls->running) sender_arm(ls, 1e-3);
+      pthread_mutex_unlock(&ls->mu);
+    }
+  }
+  pthread_mutex_unlock(&registry_mu);
 }
 
 static void sender_join(sender_t *s) {
@@ -658,6 +814,7 @@ static void sender_cleanup_hook(void *arg) { sender_join((sender_t *)arg); }
 
 static void sender_finalize(napi_env env, void *data, void *hint) {
   sender_t *s = data;
+  registry_unlink(s, NULL);
   sender_join(s);
   napi_remove_env_cleanup_hook(env, sender_cleanup_hook, s);
   if (s->pool_ref) napi_delete_reference(env, s->pool_ref);
@@ -697,7 +854,7 @@ static napi_value Sender(napi_env env, napi_callback_info info) {
   s->prio = prio;
   s->heap = calloc((size_t)s->cap, sizeof *s->heap);
   s->done = calloc((size_t)s->cap, sizeof *s->done);
-  s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   pthread_mutex_init(&s->mu, NULL);
   /* The pool's memory must outlive the thread: hold the array until the handle is finalized. */
   if (!s->heap || !s->done || s->tfd < 0 || napi_create_reference(env, argv[1], 1, &s->pool_ref) != napi_ok) {
@@ -735,6 +892,7 @@ static napi_value Sender(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->running = 1;
+  registry_link(fd, s, NULL);
   napi_add_env_cleanup_hook(env, sender_cleanup_hook, s);
   napi_value external;
   CHECK(napi_create_external(env, s, sender_finalize, NULL, &external));
@@ -841,6 +999,131 @@ static napi_value SenderInfo(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ---- reader (arrivals staged by the release thread writing to the same TUN) ------------------ */
+
+static void reader_finalize(napi_env env, void *data, void *hint) {
+  reader_t *r = data;
+  registry_unlink(NULL, r);
+  close(r->efd);
+  pthread_mutex_destroy(&r->mu);
+  free(r->ring);
+  free(r->lens);
+  free(r->stamps);
+  free(r);
+}
+
+/* reader(fd, windowUs, capacity, slotSize) -> handle */
+static napi_value Reader(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd, cap, slot_size;
+  double window;
+  if (!get_args(env, info, 4, argv) || !get_i32(env, argv[0], &fd) || !get_i32(env, argv[2], &cap) ||
+      !get_i32(env, argv[3], &slot_size))
+    return NULL;
+  if (napi_get_value_double(env, argv[1], &window) != napi_ok || cap <= 0 || slot_size <= 0) {
+    napi_throw_type_error(env, "QOELAB_TUN_ARGS", "reader: bad window, capacity or slot size");
+    return NULL;
+  }
+  reader_t *r = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, "QOELAB_TUN_NOMEM", "qoelab_tun: out of memory");
+    return NULL;
+  }
+  r->fd = fd;
+  r->cap = cap;
+  r->slot_size = slot_size;
+  r->window_us = window;
+  r->ring = malloc((size_t)cap * (size_t)slot_size);
+  r->lens = calloc((size_t)cap, sizeof *r->lens);
+  r->stamps = calloc((size_t)cap, sizeof *r->stamps);
+  r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!r->ring || !r->lens || !r->stamps || r->efd < 0) {
+    if (r->efd >= 0) close(r->efd);
+    free(r->ring);
+    free(r->lens);
+    free(r->stamps);
+    free(r);
+    napi_throw_error(env, "QOELAB_TUN_READER", "qoelab_tun: cannot create the reader");
+    return NULL;
+  }
+  pthread_mutex_init(&r->mu, NULL);
+  registry_link(fd, NULL, r);
+  napi_value external;
+  CHECK(napi_create_external(env, r, reader_finalize, NULL, &external));
+  return external;
+}
+
+static reader_t *get_reader(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, "QOELAB_TUN_ARGS", "qoelab_tun: expected a reader handle");
+    return NULL;
+  }
+  return (reader_t *)data;
+}
+
+/* readerEventFd(h) -> the eventfd that turns readable when arrivals are staged */
+static napi_value ReaderEventFd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  reader_t *r = get_reader(env, argv[0]);
+  if (!r) return NULL;
+  return make_int(env, r->efd);
+}
+
+/* readerDrain(h, pool, slotSize, slots:Int32Array, lengths:Int32Array, stampsUs:Float64Array, max) -> count */
+static napi_value ReaderDrain(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  int32_t slot_size, max;
+  uint8_t *pool, *stamp_bytes;
+  size_t pool_len, nslots, nlens, stamp_len;
+  int32_t *slots, *lengths;
+  if (!get_args(env, info, 7, argv)) return NULL;
+  reader_t *r = get_reader(env, argv[0]);
+  if (!r || !get_bytes(env, argv[1], &pool, &pool_len) || !get_i32(env, argv[2], &slot_size) ||
+      !get_i32_array(env, argv[3], &slots, &nslots) || !get_i32_array(env, argv[4], &lengths, &nlens) ||
+      !get_bytes(env, argv[5], &stamp_bytes, &stamp_len) || !get_i32(env, argv[6], &max))
+    return NULL;
+  double *stamps = (double *)stamp_bytes;
+  if ((size_t)max > nslots) max = (int32_t)nslots;
+  if ((size_t)max > nlens) max = (int32_t)nlens;
+  if ((size_t)max > stamp_len / sizeof(double)) max = (int32_t)(stamp_len / sizeof(double));
+  uint64_t count;
+  ssize_t got = read(r->efd, &count, sizeof count);
+  (void)got;
+  int32_t n = 0;
+  pthread_mutex_lock(&r->mu);
+  int was_full = r->n >= r->cap;
+  while (n < max && r->n > 0) {
+    int32_t slot = slots[n];
+    size_t off = (size_t)slot * (size_t)slot_size;
+    if (slot < 0 || off + (size_t)slot_size > pool_len) break;
+    int32_t len = r->lens[r->head];
+    if (len > slot_size) len = slot_size;
+    memcpy(pool + off, r->ring + (size_t)r->head * (size_t)r->slot_size, (size_t)len);
+    lengths[n] = len;
+    stamps[n] = r->stamps[r->head];
+    n++;
+    r->head = (r->head + 1) % r->cap;
+    r->n--;
+  }
+  if (r->n == 0) r->notified = 0;
+  else if (n == max) reader_notify(r); /* more to take: stay readable */
+  pthread_mutex_unlock(&r->mu);
+  if (was_full) registry_poke(r);
+  return make_int(env, n);
+}
+
+/* readerStop(h): the release thread stops reading for it (staged packets stay for readerDrain). */
+static napi_value ReaderStop(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  reader_t *r = get_reader(env, argv[0]);
+  if (!r) return NULL;
+  registry_unlink(NULL, r);
+  return make_int(env, 0);
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"openTun", NULL, OpenTun, NULL, NULL, NULL, napi_default, NULL},
@@ -862,6 +1145,10 @@ NAPI_MODULE_INIT() {
       {"senderDrain", NULL, SenderDrain, NULL, NULL, NULL, napi_default, NULL},
       {"senderStop", NULL, SenderStop, NULL, NULL, NULL, napi_default, NULL},
       {"senderInfo", NULL, SenderInfo, NULL, NULL, NULL, napi_default, NULL},
+      {"reader", NULL, Reader, NULL, NULL, NULL, napi_default, NULL},
+      {"readerEventFd", NULL, ReaderEventFd, NULL, NULL, NULL, napi_default, NULL},
+      {"readerDrain", NULL, ReaderDrain, NULL, NULL, NULL, napi_default, NULL},
+      {"readerStop", NULL, ReaderStop, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -14,6 +14,9 @@ export type WatchHandle = { readonly __watch: unique symbol };
 /** Handle of a release thread (an N-API external). */
 export type SenderHandle = { readonly __sender: unique symbol };
 
+/** Handle of a reader: arrivals staged by the release thread that writes to the same TUN. */
+export type ReaderHandle = { readonly __reader: unique symbol };
+
 export interface TunAddon {
   /** fd, or -errno. Created inside the namespace at `netnsPath` (setns on this thread only). */
   openTun(name: string, netnsPath: string | null, mtu: number, device: string): number;
@@ -65,6 +68,26 @@ export interface TunAddon {
   senderStop(sender: SenderHandle, slots: Int32Array): number;
   /** [1 when SCHED_FIFO was granted (or not asked), timer wake-ups, spins]. */
   senderInfo(sender: SenderHandle): [number, number, number];
+  /**
+   * Has the release thread that writes to `fd` (the other direction's) read it too: right after its
+   * writes (the stack's answers land there during them) and when it turns readable. Each packet is
+   * stamped on reading and staged (`capacity` × `slotSize` bytes); the reader's event fd turns readable
+   * `windowUs` after the first staged packet, or when the stage is half full.
+   */
+  reader(fd: number, windowUs: number, capacity: number, slotSize: number): ReaderHandle;
+  readerEventFd(reader: ReaderHandle): number;
+  /** Moves up to `max` staged packets to pool[slots[i] * slotSize], with lengths and CLOCK_MONOTONIC µs stamps. */
+  readerDrain(
+    reader: ReaderHandle,
+    pool: Uint8Array,
+    slotSize: number,
+    slots: Int32Array,
+    lengths: Int32Array,
+    stampsUs: Float64Array,
+    max: number,
+  ): number;
+  /** The release thread stops reading for this reader (staged packets remain for readerDrain). */
+  readerStop(reader: ReaderHandle): number;
 }
 
 const ADDON_PATH = fileURLToPath(new URL("../../native/tun/build/Release/qoelab_tun.node", import.meta.url));

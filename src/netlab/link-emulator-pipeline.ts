@@ -83,6 +83,8 @@ export class DirectionPipeline {
   /** Slots to read the next batch into (filled by prepareRead). */
   readonly readSlots = new Int32Array(READ_BATCH);
   readonly readLengths = new Int32Array(READ_BATCH);
+  /** Arrival stamps of the batch (for arriveStamped). */
+  readonly readStamps = new Float64Array(READ_BATCH);
   private readonly slotCount: number;
   private readonly free: Int32Array;
   private freeCount: number;
@@ -104,9 +106,17 @@ export class DirectionPipeline {
   private readonly queue: PacketQueue;
   private serverSlot = -1;
   private serverDone = 0;
+  /** When the server finished its last packet: a late-handled arrival starts no earlier. */
+  private serverFreeUs = 0;
 
   /** How late a server completion may be handled without making its successor late (µs). */
   readonly leadUs: number;
+  /**
+   * Arrivals may wait this long (µs; up to twice as long when no release wakes the reading thread
+   * sooner) before this loop decides them (0: at once): their departures follow from their stamps and
+   * are ≥ the smallest delay later, so a wait well inside it changes nothing.
+   */
+  readonly arrivalWindowUs: number;
 
   // Packets for the delay line, handed over in one call per wake-up.
   private readonly outSlots = new Int32Array(OUT_BATCH);
@@ -158,6 +168,7 @@ export class DirectionPipeline {
     const minDelayUs = this.hasDelay && !(spec.reorder ?? 0) ? minimumDelayUs(spec) : 0;
     // Keep a margin (≥ 2 ms, a quarter of the delay) for this loop's own wake-up latency.
     this.leadUs = minDelayUs > 4000 ? minDelayUs - Math.max(2000, minDelayUs / 4) : 0;
+    this.arrivalWindowUs = minDelayUs > 4000 ? Math.min(4000, minDelayUs / 8) : 0;
     if (spec.trace) this.rate = new TraceRate(parseTrace(spec.trace.text, spec.trace.name));
     else if (spec.rate !== undefined) this.rate = new ConstantRate(spec.rate);
     this.queue = new PacketQueue(this.slotCount, this.lengths, this.arrivals, spec.queue, (slot, reason, now) =>
@@ -178,38 +189,56 @@ export class DirectionPipeline {
 
   /** Takes the `count` packets just read into readSlots, all arrived at `nowUs`. */
   arrive(count: number, nowUs: number): void {
-    // Claim the pool slots that were used (prepareRead handed them out from the top of the free stack).
-    const fromPool = Math.min(count, this.freeCount);
-    this.freeCount -= fromPool;
+    this.claimRead(count);
+    for (let i = 0; i < count; i++) this.arriveOne(i, nowUs);
+  }
+
+  /**
+   * Takes the `count` packets just read into readSlots, each arrived at readStamps[i] (non-decreasing,
+   * possibly before the last wake-up): server completions due by each stamp run before it.
+   */
+  arriveStamped(count: number): void {
+    this.claimRead(count);
     for (let i = 0; i < count; i++) {
-      const slot = this.readSlots[i] as number;
-      const len = this.readLengths[i] as number;
-      this.lengths[slot] = len;
-      this.arrivals[slot] = nowUs;
-      this.seqs[slot] = this.nextSeq++;
-      this.flags[slot] = 0;
-      this.counters.arrived++;
-      if (slot >= this.slotCount) {
-        this.drop(slot, FATE_NO_BUFFER, nowUs);
-        continue;
-      }
-      if (this.loss.lose()) {
-        this.drop(slot, FATE_LOSS_MODEL, nowUs);
-        continue;
-      }
-      if (this.duplicate.next() && this.freeCount > 0) {
-        const copy = this.free[--this.freeCount] as number;
-        this.pool.copyWithin(copy * this.slotSize, slot * this.slotSize, slot * this.slotSize + len);
-        this.lengths[copy] = len;
-        this.arrivals[copy] = nowUs;
-        this.seqs[copy] = this.seqs[slot] as number;
-        this.flags[copy] = FLAG_DUPLICATE;
-        this.counters.duplicated++;
-        this.enter(slot, nowUs);
-        this.enter(copy, nowUs);
-      } else {
-        this.enter(slot, nowUs);
-      }
+      const at = this.readStamps[i] as number;
+      this.completeService(at);
+      this.arriveOne(i, at);
+    }
+  }
+
+  /** Claims the pool slots that were used (prepareRead handed them out from the top of the free stack). */
+  private claimRead(count: number): void {
+    this.freeCount -= Math.min(count, this.freeCount);
+  }
+
+  private arriveOne(i: number, nowUs: number): void {
+    const slot = this.readSlots[i] as number;
+    const len = this.readLengths[i] as number;
+    this.lengths[slot] = len;
+    this.arrivals[slot] = nowUs;
+    this.seqs[slot] = this.nextSeq++;
+    this.flags[slot] = 0;
+    this.counters.arrived++;
+    if (slot >= this.slotCount) {
+      this.drop(slot, FATE_NO_BUFFER, nowUs);
+      return;
+    }
+    if (this.loss.lose()) {
+      this.drop(slot, FATE_LOSS_MODEL, nowUs);
+      return;
+    }
+    if (this.duplicate.next() && this.freeCount > 0) {
+      const copy = this.free[--this.freeCount] as number;
+      this.pool.copyWithin(copy * this.slotSize, slot * this.slotSize, slot * this.slotSize + len);
+      this.lengths[copy] = len;
+      this.arrivals[copy] = nowUs;
+      this.seqs[copy] = this.seqs[slot] as number;
+      this.flags[copy] = FLAG_DUPLICATE;
+      this.counters.duplicated++;
+      this.enter(slot, nowUs);
+      this.enter(copy, nowUs);
+    } else {
+      this.enter(slot, nowUs);
     }
   }
 
@@ -227,7 +256,7 @@ export class DirectionPipeline {
       return;
     }
     this.queue.admit(slot, nowUs);
-    if (this.serverSlot < 0) this.startService(nowUs);
+    if (this.serverSlot < 0) this.startService(Math.max(nowUs, this.serverFreeUs));
   }
 
   private startService(atUs: number): void {
@@ -236,6 +265,7 @@ export class DirectionPipeline {
     this.serverSlot = slot;
     // Rate models (traces) keep time from the emulator's epoch.
     this.serverDone = this.epochUs + (this.rate as RateModel).serve(atUs - this.epochUs, this.lengths[slot] as number);
+    this.serverFreeUs = this.serverDone;
     // Its departure is decided: off to the delay line now, so its release needs no wake-up of ours.
     this.toDelayLine(slot, this.serverDone);
   }
@@ -275,13 +305,17 @@ export class DirectionPipeline {
    * Infinity): the current packet's completion, later by leadUs when delays allow.
    */
   advance(nowUs: number): number {
+    this.completeService(nowUs);
+    this.flush();
+    return this.nextEvent();
+  }
+
+  private completeService(nowUs: number): void {
     while (this.serverSlot >= 0 && this.serverDone <= nowUs) {
       const done = this.serverDone;
       this.serverSlot = -1;
       this.startService(done);
     }
-    this.flush();
-    return this.nextEvent();
   }
 
   nextEvent(): number {

@@ -2,10 +2,19 @@
  * One direction of a link emulator, on its own thread and event loop: reads packets from the near TUN
  * (epoll via uv_poll), runs them through the DirectionPipeline, and hands each, with its departure
  * time, to the addon's release thread, which writes it to the far TUN when due (timerfd deadlines in
- * µs, SCHED_FIFO). Started by link-emulator-main.ts; talks to it through messages only.
+ * µs, SCHED_FIFO). When every delay of this direction is long, the near TUN is read instead by the
+ * other direction's release thread (it writes there, and the stack's answers arrive during its writes):
+ * it stamps each packet and wakes this loop at most every arrivalWindowUs with a batch, which saves a
+ * wake-up per packet. Started by link-emulator-main.ts; talks to it through messages only.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { errnoName, loadTunAddon, type SenderHandle, type WatchHandle } from "./link-emulator-addon.ts";
+import {
+  errnoName,
+  loadTunAddon,
+  type ReaderHandle,
+  type SenderHandle,
+  type WatchHandle,
+} from "./link-emulator-addon.ts";
 import { DirectionPipeline, type PipelineCounters } from "./link-emulator-pipeline.ts";
 import type { DirectionSpec } from "./link-emulator-spec.ts";
 
@@ -99,6 +108,8 @@ function onTimer(): void {
   if (stopped) return;
   armedAt = 0;
   drain();
+  // Arrivals staged before now come first: the server's completions must not overtake them.
+  takeStaged();
   arm(pipeline.advance(tun.nowUs()));
 }
 
@@ -120,14 +131,49 @@ function onReadable(): void {
   arm(pipeline.advance(tun.nowUs()));
 }
 
+/** Decides the packets the other release thread staged, each at its own arrival stamp. */
+function takeStaged(): void {
+  if (!reader) return;
+  for (;;) {
+    const max = pipeline.prepareRead();
+    const n = tun.readerDrain(
+      reader,
+      pipeline.pool,
+      pipeline.slotSize,
+      pipeline.readSlots,
+      pipeline.readLengths,
+      pipeline.readStamps,
+      max,
+    );
+    if (n === 0) return;
+    pipeline.arriveStamped(n);
+    if (n < max) return;
+  }
+}
+
+function onStaged(): void {
+  if (stopped) return;
+  drain();
+  takeStaged();
+  arm(pipeline.advance(tun.nowUs()));
+}
+
 const timer: WatchHandle = tun.timer(onTimer);
-const watch: WatchHandle = tun.watch(fdIn, onReadable);
+const reader: ReaderHandle | undefined =
+  pipeline.arrivalWindowUs > 0 ? tun.reader(fdIn, pipeline.arrivalWindowUs, 1024, pipeline.slotSize) : undefined;
+const watch: WatchHandle = reader ? tun.watch(tun.readerEventFd(reader), onStaged) : tun.watch(fdIn, onReadable);
 
 function stop(): void {
   if (stopped) return;
   stopped = true;
   tun.unwatch(watch);
   tun.unwatch(timer);
+  if (reader) {
+    // What was staged arrived: it is decided (and counted in flight at stop) like any arrival.
+    tun.readerStop(reader);
+    takeStaged();
+    pipeline.advance(tun.nowUs());
+  }
   const unsent = new Int32Array(pipeline.pool.length / pipeline.slotSize);
   const count = tun.senderStop(sender, unsent);
   drain();
