@@ -96,7 +96,12 @@ export async function launchPlayerBrowser(options: {
       if (closed) return;
       closed = true;
       await context.close().catch(() => undefined);
-      rmSync(work, { recursive: true, force: true });
+      // A killed chromium's helpers may still be writing its cache: retry, and never fail the session on it.
+      try {
+        rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch {
+        // a leftover temp directory is not worth failing over
+      }
     },
   };
 }

@@ -36,7 +36,8 @@ function inNs(ns: string, args: readonly string[], input?: Uint8Array): string {
 }
 
 function startCapture(args: readonly string[]): Promise<ChildProcess> {
-  const child = spawn("ip", ["netns", "exec", nsA, "tcpdump", "-n", "-U", "-s", "0", ...args], {
+  // Immediate mode: without it tcpdump can lose the block still filling when it is stopped.
+  const child = spawn("ip", ["netns", "exec", nsA, "tcpdump", "-n", "-U", "--immediate-mode", "-s", "0", ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   return new Promise((resolve, reject) => {
