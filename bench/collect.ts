@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createCollectionRuntime } from "../src/cli/collection-runtime.ts";
 import { createTraining, listSessions, validateTrainingRequest } from "../src/collect/index.ts";
 import { openDb } from "../src/db/index.ts";
+import { labDown } from "../src/netlab/index.ts";
 
 export interface CollectBenchRow {
   slots: number;
@@ -65,6 +66,8 @@ export async function benchCollect(options: { sessions?: number; duration?: numb
       await db.close();
     }
   } finally {
+    for (let slot = 0; slot < Math.max(...(options.slots ?? [1, 2])); slot++)
+      await labDown(`qb${process.pid % 100000}${slot}`).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;
