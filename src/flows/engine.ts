@@ -211,6 +211,31 @@ function udpDirection(h: UdpHalf, origin: number): UdpDirectionResult {
 }
 
 /** Creates a streaming flow engine: `push` every packet (file or live), then `finish`. */
+/** Adds one packet to a window row of a capture or flow time series (same columns for both). */
+function accountWindow(
+  data: Float64Array,
+  row: number,
+  wire: number,
+  payload: number,
+  fromClient: boolean,
+  events: number,
+  rttSample: number,
+): void {
+  data[row + SeriesColumn.PACKETS]!++;
+  data[row + SeriesColumn.BYTES]! += wire;
+  if (fromClient) data[row + SeriesColumn.UP_BYTES]! += wire;
+  else {
+    data[row + SeriesColumn.DOWN_BYTES]! += wire;
+    data[row + SeriesColumn.DOWN_PAYLOAD]! += payload;
+  }
+  if (events & TcpEvent.RETRANSMISSION) data[row + SeriesColumn.RETX]!++;
+  else if (events & TcpEvent.OUT_OF_SEQUENCE) data[row + SeriesColumn.OUT_OF_SEQUENCE]!++;
+  if (rttSample >= 0) {
+    data[row + SeriesColumn.RTT_SUM_NS]! += rttSample;
+    data[row + SeriesColumn.RTT_COUNT]!++;
+  }
+}
+
 /**
  * Who is the client of a TCP connection whose handshake the capture missed (it started mid-way):
  * the side on a well-known or registered port (< 32768) facing an ephemeral one (Linux's range
@@ -493,44 +518,16 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
     // Time series.
     const w = Math.floor(t / windowNs);
     const cs = captureSeries;
-    let row = cs.row(w);
-    let data = cs.data;
-    data[row + SeriesColumn.PACKETS]!++;
-    data[row + SeriesColumn.BYTES]! += wire;
-    if (fromClient) data[row + SeriesColumn.UP_BYTES]! += wire;
-    else {
-      data[row + SeriesColumn.DOWN_BYTES]! += wire;
-      data[row + SeriesColumn.DOWN_PAYLOAD]! += payload;
-    }
-    if (events & TcpEvent.RETRANSMISSION) data[row + SeriesColumn.RETX]!++;
-    else if (events & TcpEvent.OUT_OF_SEQUENCE) data[row + SeriesColumn.OUT_OF_SEQUENCE]!++;
-    if (rttSample >= 0) {
-      data[row + SeriesColumn.RTT_SUM_NS]! += rttSample;
-      data[row + SeriesColumn.RTT_COUNT]!++;
-    }
+    const row = cs.row(w);
+    const data = cs.data;
+    accountWindow(data, row, wire, payload, fromClient, events, rttSample);
     if (flow.lastWindow !== w) {
       data[row + SeriesColumn.ACTIVE_FLOWS]!++;
       flow.lastWindow = w;
     }
     if (isNew) data[row + SeriesColumn.NEW_FLOWS]!++;
     const fs = flow.series;
-    if (fs !== null) {
-      row = fs.row(w);
-      data = fs.data;
-      data[row + SeriesColumn.PACKETS]!++;
-      data[row + SeriesColumn.BYTES]! += wire;
-      if (fromClient) data[row + SeriesColumn.UP_BYTES]! += wire;
-      else {
-        data[row + SeriesColumn.DOWN_BYTES]! += wire;
-        data[row + SeriesColumn.DOWN_PAYLOAD]! += payload;
-      }
-      if (events & TcpEvent.RETRANSMISSION) data[row + SeriesColumn.RETX]!++;
-      else if (events & TcpEvent.OUT_OF_SEQUENCE) data[row + SeriesColumn.OUT_OF_SEQUENCE]!++;
-      if (rttSample >= 0) {
-        data[row + SeriesColumn.RTT_SUM_NS]! += rttSample;
-        data[row + SeriesColumn.RTT_COUNT]!++;
-      }
-    }
+    if (fs !== null) accountWindow(fs.data, fs.row(w), wire, payload, fromClient, events, rttSample);
     if (features) {
       if (flow.prevTime >= 0) flow.flowIat!.add(t - flow.prevTime);
       flow.prevTime = t;
