@@ -200,3 +200,60 @@ export function highPass100(signal: Float64Array, sampleRate: number, scale: num
   }
   return out;
 }
+
+/**
+ * The input filter of the time-alignment path (P.862 §10.1.2): cascaded second-order sections
+ * [b0, b1, b2, a1, a2] (y = b0·x + b1·x₁ + b2·x₂ − a1·y₁ − a2·y₂), the recommendation's coefficients.
+ * Voice activity and the utterance delays are measured on the filtered copy; the perceptual model
+ * keeps the IRS-filtered signal.
+ */
+const ALIGNMENT_SECTIONS_8K: ReadonlyArray<readonly [number, number, number, number, number]> = [
+  [0.885535424, -0.885535424, 0, -0.771070709, 0],
+  [0.895092588, 1.292907193, 0.449260174, 1.268869037, 0.442025372],
+  [4.04952794, -7.865190042, 3.815662102, -1.746859852, 0.786305963],
+  [0.500002353, -0.500002353, 0, 0, 0],
+  [0.565002834, -0.241585934, -0.306009671, 0.259688659, 0.249979657],
+  [2.115237288, 0.919935084, 1.141240051, -1.587313419, 0.665935315],
+  [0.912224584, -0.224397719, -0.641121413, -0.246029464, -0.55672059],
+  [0.444617727, -0.307589321, 0.141638062, -0.996391149, 0.502251622],
+];
+
+const ALIGNMENT_SECTIONS_16K: ReadonlyArray<readonly [number, number, number, number, number]> = [
+  [0.325631521, -0.08678286, -0.238848661, -1.07941649, 0.434583902],
+  [0.403961804, -0.556985881, 0.153024077, -0.415115835, 0.696590244],
+  [4.736162769, 3.287251046, 1.753289019, -1.859599046, 0.876284034],
+  [0.365373469, 0, 0, -0.634626531, 0],
+  [0.884811506, 0, 0, -0.256725271, 0.141536777],
+  [0.723593055, -1.447186099, 0.723593044, -1.129587469, 0.657232737],
+  [1.644910855, -1.817280902, 1.249658063, -1.778403899, 0.801724355],
+  [0.633692689, -0.284644314, -0.319789663, 0, 0],
+  [1.032763031, 0.268428979, 0.602913323, 0, 0],
+  [1.001616361, -0.823749013, 0.439731942, -0.885778255, 0],
+  [0.752472096, -0.37538899, 0.188977609, -0.077258216, 0.247230734],
+  [1.023700575, 0.001661628, 0.52128424, -0.183867259, 0.354324187],
+];
+
+/** DC-free copy of `signal` run through the alignment path's input filter. */
+export function alignmentFilter(signal: Float64Array, sampleRate: 8000 | 16000): Float64Array {
+  const out = new Float64Array(signal.length);
+  let mean = 0;
+  for (let i = 0; i < signal.length; i++) mean += signal[i]!;
+  mean /= signal.length || 1;
+  for (let i = 0; i < signal.length; i++) out[i] = signal[i]! - mean;
+  for (const [b0, b1, b2, a1, a2] of sampleRate === 8000 ? ALIGNMENT_SECTIONS_8K : ALIGNMENT_SECTIONS_16K) {
+    let x1 = 0;
+    let x2 = 0;
+    let y1 = 0;
+    let y2 = 0;
+    for (let i = 0; i < out.length; i++) {
+      const x = out[i]!;
+      const y = b0 * x + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+      x2 = x1;
+      x1 = x;
+      y2 = y1;
+      y1 = y;
+      out[i] = y;
+    }
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import { QoelabError } from "../../errors.ts";
 import { type PesqMode, rateConfig } from "./config.ts";
 import {
+  alignmentFilter,
   applyGains,
   highPass100,
   IRS_RECEIVE,
@@ -157,9 +158,13 @@ export function pesq(
   const deg = filtered[1]!;
 
   // Voice activity and time alignment.
-  const refVad = voiceActivity(ref, D, cfg.searchFrames, cfg.searchFrames + Math.floor(reference.length / D));
-  const degVad = voiceActivity(deg, D, cfg.searchFrames, cfg.searchFrames + Math.floor(degraded.length / D));
+  const alignRef = alignmentFilter(ref, sampleRate);
+  const alignDeg = alignmentFilter(deg, sampleRate);
+  const refVad = voiceActivity(alignRef, D, cfg.searchFrames, cfg.searchFrames + Math.floor(reference.length / D));
+  const degVad = voiceActivity(alignDeg, D, cfg.searchFrames, cfg.searchFrames + Math.floor(degraded.length / D));
   const { utterances } = alignUtterances(ref, deg, refVad.envelope, degVad.envelope, {
+    locateRef: alignRef,
+    locateDeg: alignDeg,
     envelopeFrame: D,
     searchFrames: cfg.searchFrames,
     alignFrame: cfg.alignFrame,

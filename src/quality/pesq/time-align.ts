@@ -291,6 +291,9 @@ export interface AlignmentParams {
   searchFrames: number;
   alignFrame: number;
   sampleRate: number;
+  /** Signals the utterances are located and first aligned on (default: ref and deg). */
+  locateRef?: Float64Array;
+  locateDeg?: Float64Array;
 }
 
 /** Crude delay, utterances and their refined delays. */
@@ -304,13 +307,18 @@ export function alignUtterances(
   const { envelopeFrame: D, searchFrames } = params;
   const crudeLag = crudeDelayFrames(refEnv, degEnv);
   const aligner = new FineAligner(ref, deg, params.alignFrame, params.sampleRate);
+  const locateAligner =
+    params.locateRef && params.locateDeg
+      ? new FineAligner(params.locateRef, params.locateDeg, params.alignFrame, params.sampleRate)
+      : aligner;
   // Fine delay of reference frames [start, end) searched around an envelope lag.
-  const fine = (start: number, end: number, lag: number): Utterance => {
+  const fineWith = (a: FineAligner, start: number, end: number, lag: number): Utterance => {
     const centre = lag * D;
-    const peaks = aligner.peaks(start * D, end * D, centre);
-    const h = aligner.histogramDelay(peaks, 0, peaks.lag.length);
+    const peaks = a.peaks(start * D, end * D, centre);
+    const h = a.histogramDelay(peaks, 0, peaks.lag.length);
     return { start, end, delay: centre + h.lag, confidence: h.confidence, envelopeLag: lag };
   };
+  const fine = (start: number, end: number, lag: number) => fineWith(aligner, start, end, lag);
   const step = params.alignFrame / 4 / D;
   // Each part of a candidate split is realigned on its own: envelope lag first (searched around the
   // utterance's), then the fine histogram around it (P.862 §10.1, utterance splitting). The fine
@@ -353,7 +361,7 @@ export function alignUtterances(
   const utterances: Utterance[] = [];
   for (const u of locateUtterances(refEnv)) {
     const lag = envelopeLag(refEnv, degEnv, u.start, u.end, crudeLag - searchFrames, crudeLag + searchFrames);
-    utterances.push(...split(fine(u.start, u.end, lag), 0));
+    utterances.push(...split(fineWith(locateAligner, u.start, u.end, lag), 0));
   }
   return { crudeLag, utterances };
 }
