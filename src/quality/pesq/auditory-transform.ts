@@ -101,7 +101,10 @@ export function compensateFrequencyResponse(
   }
 }
 
-/** One step of the short-term gain compensation: the smoothed gain for this frame. */
+/**
+ * One step of the short-term gain compensation: the ratio of reference to degraded audible power
+ * (offset 5000), bounded to [3e-4, 5], then low-passed along time (0.2 of the previous value).
+ */
 export function smoothGain(
   previous: number,
   ref: Float64Array,
@@ -112,13 +115,15 @@ export function smoothGain(
 ): number {
   const r = audiblePower(ref, refOffset, bands, 1);
   const d = audiblePower(deg, degOffset, bands, 1);
-  const smoothed = 0.8 * previous + 0.2 * ((r + 5000) / (d + 5000));
-  return smoothed > 5 ? 5 : smoothed < 3e-4 ? 3e-4 : smoothed;
+  let ratio = (r + 5000) / (d + 5000);
+  if (ratio > 5) ratio = 5;
+  else if (ratio < 3e-4) ratio = 3e-4;
+  return 0.2 * previous + 0.8 * ratio;
 }
 
 /**
  * Compensation of short-term gain variation: each degraded frame is scaled by the smoothed ratio of
- * reference to degraded audible power (offset 5000, first-order smoothing, bounded to [3e-4, 5]).
+ * reference to degraded audible power (offset 5000, bounded to [3e-4, 5], first-order smoothing).
  * Returns the gain applied to each frame.
  */
 export function compensateGain(ref: Float64Array, deg: Float64Array, frames: number, bands: BarkBands): Float64Array {

@@ -7,11 +7,11 @@ import { crossCorrelation, nextPow2 } from "./fft.ts";
  */
 
 /** Frames whose symmetric disturbance exceeds this are candidates for realignment. */
-export const BAD_FRAME_DISTURBANCE = 15;
+export const BAD_FRAME_DISTURBANCE = 30;
 /** Bad frames closer than this many frames form one interval. */
 export const BAD_INTERVAL_JOIN = 5;
-/** Shorter runs are left alone (a lone bad frame is a real distortion, not a misalignment). */
-export const MIN_BAD_FRAMES = 1;
+/** Shorter runs are left alone (a few bad frames are a real distortion, not a misalignment). */
+export const MIN_BAD_FRAMES = 5;
 
 /** [first, last) frame ranges of bad intervals. */
 export function badIntervals(symmetric: Float64Array, frames: number): Array<[number, number]> {
