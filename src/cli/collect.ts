@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { capturesArchive, exportTraining, getTraining } from "../collect/index.ts";
 import { openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
+import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
 
 function trainingId(text: string): number {
@@ -20,13 +21,21 @@ export function register(program: Command): void {
     .argument("<training>", "training id")
     .option("--slots <n>", "lab slots in parallel (default: the training's)")
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .option("--capture-dir <dir>", "where session captures go (default DATA_DIR/captures)")
+    .option("--capture-dir <dir>", "where session captures go as root (default DATA_DIR/captures)")
     .option("--origin-channels <list>", "channels of the built-in origin", "testcard,life,gradients")
     .option("--lab-prefix <p>", "lab slot names are <p><slot>", "qc")
+    .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
     .action(
       async (
         id: string,
-        options: { slots?: string; dataDir: string; captureDir?: string; originChannels: string; labPrefix: string },
+        options: {
+          slots?: string;
+          dataDir: string;
+          captureDir?: string;
+          originChannels: string;
+          labPrefix: string;
+          shaperd: string;
+        },
       ) => {
         const db = await openDb({ dataDir: options.dataDir });
         try {
@@ -36,6 +45,7 @@ export function register(program: Command): void {
             captureDir: options.captureDir ?? join(options.dataDir, "captures"),
             originChannels: options.originChannels.split(",").map((c) => c.trim()),
             labPrefix: options.labPrefix,
+            shaperdSocket: options.shaperd,
             log: (m) => process.stderr.write(`${m}\n`),
           });
           await runtime.orchestrator.runUntilIdle(training.id);

@@ -1,32 +1,49 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import { CollectionOrchestrator, labShaper, type OrchestratorEvent, type PlayableSession } from "../collect/index.ts";
+import {
+  CollectionOrchestrator,
+  directLabOperator,
+  type LabOperator,
+  type OrchestratorEvent,
+  type PlayableSession,
+  ShaperdLabOperator,
+} from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
+import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 
+export interface CollectionRuntimeOptions {
+  maxSlots?: number;
+  /** Where captures go as root; through shaperd they go to the daemon's capture directory. */
+  captureDir?: string;
+  log?: (message: string) => void;
+  originChannels?: readonly string[];
+  originDuration?: number;
+  staleAfterSeconds?: number;
+  labPrefix?: string;
+  onEvent?: (event: OrchestratorEvent) => void;
+  /** The shaper daemon's socket, used when this process is not root (default /run/qoelab/shaperd.sock). */
+  shaperdSocket?: string;
+}
+
+export interface CollectionRuntime {
+  orchestrator: CollectionOrchestrator;
+  app: Hono;
+  /** "direct" as root, "shaperd" through the daemon. */
+  operator: LabOperator["kind"];
+  close(): Promise<void>;
+}
+
 /**
- * Wires the collection worker: the orchestrator answers the player's requests through the same
- * web app (in-process), and shapes lab links itself (it runs as root).
+ * Wires the collection worker to the web app. As root the process does the privileged steps
+ * itself and the player's requests are answered in-process. Otherwise `qoelab shaperd` does them:
+ * its chromium's page requests come back to this web app through a listener on loopback (an
+ * ephemeral port, whatever address `serve` binds), and nothing privileged happens here.
+ * Throws COLLECT_NEEDS_SHAPERD when not root and no daemon answers.
  */
-export async function createCollectionRuntime(
-  db: Db,
-  options: {
-    maxSlots?: number;
-    captureDir?: string;
-    log?: (message: string) => void;
-    originChannels?: readonly string[];
-    originDuration?: number;
-    staleAfterSeconds?: number;
-    labPrefix?: string;
-    onEvent?: (event: OrchestratorEvent) => void;
-  },
-): Promise<{ orchestrator: CollectionOrchestrator; app: Hono; close(): Promise<void> }> {
-  if (process.getuid?.() !== 0) {
-    throw new QoelabError(
-      "COLLECT_NEEDS_ROOT",
-      "collection creates network namespaces and shapes links: run it as root (the web app alone runs as any user)",
-    );
-  }
+export async function createCollectionRuntime(db: Db, options: CollectionRuntimeOptions): Promise<CollectionRuntime> {
   let orchestrator: CollectionOrchestrator | undefined;
   const controller = {
     next: (trainingId: number, worker: string) => orchestrator!.next(trainingId, worker),
@@ -36,12 +53,38 @@ export async function createCollectionRuntime(
     fail: (id: number, reason: string) => orchestrator!.fail(id, reason),
   };
   const app = createApp({ db, controller });
+  let operator: LabOperator;
+  let loopback: ReturnType<typeof serve> | undefined;
+  let captureDir = options.captureDir;
+  if (process.getuid?.() === 0) {
+    operator = directLabOperator(async (request) => app.fetch(request));
+  } else {
+    const socketPath = options.shaperdSocket ?? DEFAULT_SHAPERD_SOCKET;
+    loopback = await listenOnLoopback(app);
+    const { port } = loopback.address() as AddressInfo;
+    try {
+      operator = await ShaperdLabOperator.connect(socketPath, `http://127.0.0.1:${port}`);
+    } catch (error) {
+      await new Promise<void>((resolve) => loopback!.close(() => resolve()));
+      if (error instanceof QoelabError && error.code === "SHAPERD_UNAVAILABLE")
+        throw new QoelabError(
+          "COLLECT_NEEDS_SHAPERD",
+          `collection needs root for namespaces, shaping and capture: no shaper daemon answers on ${socketPath}. Start it as root for this user: sudo qoelab shaperd --user ${process.getuid?.() ?? "$(id -u)"} --socket ${socketPath} (or run this command as root)`,
+          { socket: socketPath },
+          { cause: error },
+        );
+      throw error;
+    }
+    if (captureDir && captureDir !== operator.captureDir)
+      options.log?.(`collect: captures go to shaperd's capture directory ${operator.captureDir}`);
+    captureDir = operator.captureDir;
+    options.log?.(`collect: privileged steps through shaperd at ${socketPath}`);
+  }
   orchestrator = new CollectionOrchestrator({
     db,
-    handle: async (request) => app.fetch(request),
-    shaper: labShaper,
+    operator,
     ...(options.maxSlots ? { maxSlots: options.maxSlots } : {}),
-    ...(options.captureDir ? { captureDir: options.captureDir } : {}),
+    ...(captureDir ? { captureDir } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.originChannels ? { originChannels: options.originChannels } : {}),
     ...(options.originDuration ? { originDuration: options.originDuration } : {}),
@@ -49,5 +92,22 @@ export async function createCollectionRuntime(
     ...(options.labPrefix ? { labPrefix: options.labPrefix } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
-  return { orchestrator, app, close: () => orchestrator!.stop() };
+  return {
+    orchestrator,
+    app,
+    operator: operator.kind,
+    async close() {
+      await orchestrator!.stop();
+      if (loopback) await new Promise<void>((resolve) => loopback!.close(() => resolve()));
+    },
+  };
+}
+
+function listenOnLoopback(app: Hono): Promise<ReturnType<typeof serve>> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(server));
+    server.once("error", (error: Error) =>
+      reject(new QoelabError("SERVE_FAILED", `collect: cannot listen on 127.0.0.1 for shaperd: ${error.message}`)),
+    );
+  });
 }

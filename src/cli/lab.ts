@@ -10,24 +10,60 @@ export function register(program: Command): void {
     .description("create the lab hosts (idempotent)")
     .option("--name <name>", "lab name (≤ 10 lowercase letters/digits)", "lab")
     .option("--router", "client — router — server instead of client — server", false)
-    .option("--subnet <cidr>", "IPv4 prefix inside 10.77.0.0/16", "10.77.0.0/24")
+    .option(
+      "--subnet <cidr>",
+      "IPv4 prefix inside 10.77.0.0/16 (default 10.77.0.0/24; with an uplink, a /24 of its own)",
+    )
     .option("--ipv6", "also give every interface an fd00:77::/48 address", false)
+    .option("--uplink", "join the router to this host; the host forwards and masquerades the lab's traffic", false)
+    .option("--uplink-allow <cidrs>", "with --uplink: only these destinations (comma-separated IPv4 prefixes)")
+    .option("--uplink-host-only", "with --uplink: reach this host only, no forwarding", false)
     .option("--json", "print JSON")
-    .action(async (opts: { name: string; router: boolean; subnet: string; ipv6: boolean; json?: boolean }) => {
-      const result = await labUp({ name: opts.name, router: opts.router, subnet: opts.subnet, ipv6: opts.ipv6 });
-      if (opts.json) {
-        printJson({ name: result.name, config: result.config, links: result.links });
-        return;
-      }
-      const rows = Object.values(result.links).map((l) => [
-        l.name,
-        l.netns,
-        l.iface,
-        `${l.address}/${l.prefix}`,
-        l.address6 ?? "",
-      ]);
-      process.stdout.write(`${formatTable(["link", "netns", "iface", "address", "address6"], rows)}\n`);
-    });
+    .action(
+      async (opts: {
+        name: string;
+        router: boolean;
+        subnet?: string;
+        ipv6: boolean;
+        uplink: boolean;
+        uplinkAllow?: string;
+        uplinkHostOnly: boolean;
+        json?: boolean;
+      }) => {
+        const uplink = opts.uplink || opts.uplinkAllow !== undefined || opts.uplinkHostOnly;
+        const result = await labUp({
+          name: opts.name,
+          router: opts.router,
+          ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+          ipv6: opts.ipv6,
+          ...(uplink
+            ? {
+                uplink: {
+                  forward: !opts.uplinkHostOnly,
+                  ...(opts.uplinkAllow !== undefined ? { allow: opts.uplinkAllow.split(",").filter(Boolean) } : {}),
+                },
+              }
+            : {}),
+        });
+        if (opts.json) {
+          printJson({ name: result.name, config: result.config, links: result.links, uplink: result.uplink });
+          return;
+        }
+        const rows = Object.values(result.links).map((l) => [
+          l.name,
+          l.netns,
+          l.iface,
+          `${l.address}/${l.prefix}`,
+          l.address6 ?? "",
+        ]);
+        const u = result.uplink;
+        if (u) {
+          rows.push(["router:uplink-side", u.netns, u.routerIface, `${u.routerAddress}/${u.prefix}`, ""]);
+          rows.push(["host:uplink-side", "(this host)", u.hostIface, `${u.hostAddress}/${u.prefix}`, ""]);
+        }
+        process.stdout.write(`${formatTable(["link", "netns", "iface", "address", "address6"], rows)}\n`);
+      },
+    );
 
   lab
     .command("down")
@@ -49,9 +85,10 @@ export function register(program: Command): void {
         printJson(status);
         return;
       }
-      const rows = status.flatMap((s) =>
-        s.hosts.map((h) => [s.name, s.state, h.name, h.netns, h.iface, h.address, h.address6 ?? ""]),
-      );
+      const rows = status.flatMap((s) => [
+        ...s.hosts.map((h) => [s.name, s.state, h.name, h.netns, h.iface, h.address, h.address6 ?? ""]),
+        ...(s.uplink ? [[s.name, s.state, "this host", "(root)", s.uplink.hostIface, s.uplink.hostAddress, ""]] : []),
+      ]);
       process.stdout.write(`${formatTable(["lab", "state", "host", "netns", "iface", "address", "address6"], rows)}\n`);
     });
 

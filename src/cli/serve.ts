@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import type { Command } from "commander";
 import { type Db, openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
+import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
 
@@ -12,10 +13,14 @@ export interface ServeOptions {
   dataDir?: string;
   /** An already open database (tests); otherwise opened from DATABASE_URL / dataDir. */
   db?: Db;
-  /** Run the collection worker in this process (default: when root). */
+  /** Run the collection worker in this process (default: yes; as root directly, else through shaperd). */
   collect?: boolean;
   slots?: string;
   captureDir?: string;
+  /** The shaper daemon's socket, for a web app that does not run as root. */
+  shaperd?: string;
+  /** Where warnings go (default stderr). */
+  log?: (message: string) => void;
 }
 
 /** Starts the web app (and, in the same process, the collection worker once configured). */
@@ -24,14 +29,8 @@ export async function startServer(options: ServeOptions): Promise<{ url: string;
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new QoelabError("BAD_PORT", `serve: --port must be 1–65535, got "${options.port}"`);
   const db = options.db ?? (await openDb({ dataDir: options.dataDir }));
-  const collect = options.collect ?? process.getuid?.() === 0;
-  const runtime = collect
-    ? await createCollectionRuntime(db, {
-        maxSlots: Number(options.slots ?? 1),
-        captureDir: options.captureDir ?? join(options.dataDir ?? "./qoelab-data", "captures"),
-        log: (m) => process.stderr.write(`${m}\n`),
-      })
-    : undefined;
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const runtime = options.collect === false ? undefined : await collectionOrNone(db, options, log);
   const app = runtime?.app ?? createApp({ db });
   runtime?.orchestrator.startWorker();
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -56,6 +55,25 @@ export async function startServer(options: ServeOptions): Promise<{ url: string;
   };
 }
 
+/**
+ * The collection worker, or none when this process is not root and no shaper daemon answers: the
+ * web app then still serves trainings, results and exports, and says how to start the daemon.
+ */
+async function collectionOrNone(db: Db, options: ServeOptions, log: (message: string) => void) {
+  try {
+    return await createCollectionRuntime(db, {
+      maxSlots: Number(options.slots ?? 1),
+      captureDir: options.captureDir ?? join(options.dataDir ?? "./qoelab-data", "captures"),
+      log,
+      ...(options.shaperd ? { shaperdSocket: options.shaperd } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof QoelabError) || error.code !== "COLLECT_NEEDS_SHAPERD") throw error;
+    log(`qoelab: running without the collection worker. ${error.message}`);
+    return undefined;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command("serve")
@@ -65,7 +83,8 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
     .option("--no-collect", "do not run the collection worker in this process")
     .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
-    .option("--capture-dir <dir>", "where session captures are written (default DATA_DIR/captures)")
+    .option("--capture-dir <dir>", "where session captures are written as root (default DATA_DIR/captures)")
+    .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
     .action(async (options: ServeOptions) => {
       if (!process.env.DATABASE_URL)
         process.stdout.write(

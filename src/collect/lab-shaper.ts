@@ -1,5 +1,5 @@
 import { impair, impairClear, type Lab, targetOf } from "../netlab/index.ts";
-import type { LinkShaper } from "./orchestrator.ts";
+import type { LinkShaper } from "./lab-operator.ts";
 import type { TrainingRow } from "./training-store.ts";
 
 /**

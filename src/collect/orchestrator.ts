@@ -1,14 +1,14 @@
-import type { ChildProcess } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { type Capture, startCapture } from "../capture/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { type Lab, labUp, qoelabCommand, run } from "../netlab/index.ts";
+import type { Lab, LabOptions } from "../netlab/index.ts";
+import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
 import { buildLocalOrigin, type LocalOrigin } from "./local-origin.ts";
-import { launchPlayerBrowser, type PlayerBrowser } from "./player-browser.ts";
+import { directPersonPath, type PersonPathOperator, type PersonSession, PersonSessions } from "./person-sessions.ts";
+import type { PlayerBrowser } from "./player-browser.ts";
 import { computeQoeLabels } from "./qoe-labels.ts";
 import type { PlayableSession, SessionController } from "./session-controller.ts";
 import {
@@ -23,18 +23,14 @@ import {
 } from "./training-store.ts";
 import { type TwitchChannel, twitchConfigFromEnv, twitchPlaylistUrl, twitchTopChannels } from "./twitch-source.ts";
 
-/** Shapes the client's downstream link of a lab (router → client) to a rate, or clears it. */
-export interface LinkShaper {
-  shape(lab: Lab, mbps: number, training: TrainingRow): Promise<string>;
-  clear(lab: Lab): Promise<void>;
-}
-
 export interface OrchestratorOptions {
   db: Db;
-  /** Answers the player's page/asset/API requests in-process (the web app's fetch). */
-  handle: (request: Request) => Promise<Response>;
-  shaper: LinkShaper;
-  /** Where captures go: <dir>/training-<id>/session-<id>.pcap. */
+  /**
+   * Every privileged step (lab slots, shaping, origin, capture, the player's browser): done by this
+   * process as root (`directLabOperator`) or by `qoelab shaperd` (`ShaperdLabOperator`).
+   */
+  operator: LabOperator;
+  /** Where captures go: <dir>/training-<id>/session-<id>.pcap (inside the operator's own directory, if it has one). */
   captureDir?: string;
   /** Lab slots run sessions in parallel (each its own namespaces). */
   maxSlots?: number;
@@ -53,6 +49,15 @@ export interface OrchestratorOptions {
   staleAfterSeconds?: number;
   /** Progress events (tests and monitoring): the browser or the capture of a session started. */
   onEvent?: (event: OrchestratorEvent) => void;
+  /**
+   * Destinations (IPv4 prefixes) the lab of an external source (Twitch, URLs) may reach through its
+   * router's uplink; default any.
+   */
+  uplinkAllow?: string[];
+  /** Shaping and capture of a person's sessions (person-sessions.ts); default: done directly as root. */
+  personPath?: PersonPathOperator;
+  /** People playing at once from /player?training=ID (a lab slot each); default 4. */
+  maxPersonSlots?: number;
 }
 
 export type OrchestratorEvent =
@@ -65,12 +70,11 @@ interface RunningSession {
   lab: Lab;
   url: string;
   channel: string;
-  capture?: Capture;
-  /** Why the capture ended before "finish" asked it to (tcpdump killed or failed). */
-  captureDied?: string;
-  stopping?: boolean;
+  capture?: OperatorCapture;
   captureFile: string;
   finished?: SessionRow;
+  /** Set when a person's browser plays the session (see person-sessions.ts). */
+  person?: PersonSession;
 }
 
 const ORIGIN_PORT = 8080;
@@ -86,16 +90,37 @@ export class CollectionOrchestrator implements SessionController {
   readonly worker: string;
   private readonly running = new Map<number, RunningSession>();
   private readonly slotsBusy = new Set<number>();
-  private readonly origins = new Map<number, ChildProcess>();
-  private readonly cleanedSlots = new Set<number>();
+  /** Lab names (a slot has one lab per kind: built-in origin, uplink) already cleaned by this process. */
+  private readonly cleanedSlots = new Set<string>();
   private origin: LocalOrigin | undefined;
   private originBuild: Promise<LocalOrigin> | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
 
+  private readonly persons: PersonSessions | undefined;
+
   constructor(private readonly options: OrchestratorOptions) {
     this.worker = options.worker ?? `${hostname()}:${process.pid}`;
     this.origin = options.origin;
+    // Through shaperd a person's path needs steps the daemon does not offer (yet): root only.
+    const personPath = options.personPath ?? (options.operator.kind === "direct" ? directPersonPath : undefined);
+    if (personPath) {
+      this.persons = new PersonSessions({
+        db: options.db,
+        worker: this.worker,
+        labPrefix: options.labPrefix ?? "qc",
+        operator: options.operator,
+        path: personPath,
+        prepareSource: async (lab, training, session) => {
+          await this.ensureOrigin(lab);
+          return this.sourceFor(training, session, lab);
+        },
+        forget: (sessionId) => this.running.delete(sessionId),
+        ...(options.maxPersonSlots !== undefined ? { maxSlots: options.maxPersonSlots } : {}),
+        ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
+    }
   }
 
   private log(message: string): void {
@@ -149,8 +174,8 @@ export class CollectionOrchestrator implements SessionController {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop?.catch(() => undefined);
-    for (const child of this.origins.values()) child.kill("SIGTERM");
-    this.origins.clear();
+    await this.persons?.close();
+    await this.options.operator.close();
   }
 
   /**
@@ -158,28 +183,18 @@ export class CollectionOrchestrator implements SessionController {
    * crashed worker leaves its chromium playing (it would share the shaped link), its tcpdump and its
    * origin server (holding the port).
    */
-  private async cleanSlot(slot: number, lab: Lab): Promise<void> {
-    if (this.cleanedSlots.has(slot)) return;
-    this.cleanedSlots.add(slot);
-    for (const host of Object.values(lab.hosts)) {
-      if (!host) continue;
-      const listed = await run(["ip", "netns", "pids", host.netns]);
-      for (const pid of listed.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-        try {
-          process.kill(Number(pid), "SIGKILL");
-          this.log(`collect: ended leftover process ${pid} in ${host.netns}`);
-        } catch {
-          // already gone
-        }
-      }
-    }
+  private async cleanSlot(lab: Lab): Promise<void> {
+    if (this.cleanedSlots.has(lab.name)) return;
+    this.cleanedSlots.add(lab.name);
+    for (const pid of await this.options.operator.cleanSlot(lab))
+      this.log(`collect: ended leftover process ${pid} in lab ${lab.name}`);
   }
 
   private freeSlot(): number {
     for (let i = 0; ; i++) if (!this.slotsBusy.has(i)) return i;
   }
 
-  private async ensureOrigin(slot: number, lab: Lab): Promise<void> {
+  private async ensureOrigin(lab: Lab): Promise<void> {
     // One build, however many slots ask for it at once.
     this.originBuild ??= this.origin
       ? Promise.resolve(this.origin)
@@ -189,44 +204,7 @@ export class CollectionOrchestrator implements SessionController {
           onProgress: (m) => this.log(m),
         });
     this.origin = await this.originBuild;
-    const existing = this.origins.get(slot);
-    if (existing && existing.exitCode === null && existing.signalCode === null) return;
-    const server = lab.hosts.server;
-    const child = server.spawn(
-      qoelabCommand([
-        "origin",
-        "serve",
-        "--root",
-        this.origin.root,
-        "--host",
-        "0.0.0.0",
-        "--port",
-        String(ORIGIN_PORT),
-      ]),
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    this.origins.set(slot, child);
-    await new Promise<void>((resolvePromise, reject) => {
-      let output = "";
-      const timer = setTimeout(
-        () => reject(new QoelabError("ORIGIN_START_FAILED", "origin: did not start in 20 s")),
-        20_000,
-      );
-      child.stdout?.on("data", (d: Buffer) => {
-        output += d.toString();
-        if (output.includes("serving")) {
-          clearTimeout(timer);
-          resolvePromise();
-        }
-      });
-      child.stderr?.on("data", (d: Buffer) => {
-        output += d.toString();
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new QoelabError("ORIGIN_START_FAILED", `origin: exited with ${code}: ${output.trim()}`));
-      });
-    });
+    await this.options.operator.startOrigin(lab, this.origin.root, ORIGIN_PORT);
   }
 
   private readonly twitchChannels = new Map<number, Promise<TwitchChannel[]>>();
@@ -267,6 +245,17 @@ export class CollectionOrchestrator implements SessionController {
     );
   }
 
+  /**
+   * The lab of a slot: external sources need the router's uplink (lab `<prefix>u<slot>`, so a slot
+   * switching between kinds of source never has to rebuild its lab).
+   */
+  private slotLab(slot: number, training: TrainingRow): LabOptions {
+    const prefix = this.options.labPrefix ?? "qc";
+    if (training.source === "local") return { name: `${prefix}${slot}`, router: true };
+    const allow = this.options.uplinkAllow;
+    return { name: `${prefix}u${slot}`, router: true, uplink: allow ? { allow } : true };
+  }
+
   private async runSession(slot: number, claimed: SessionRow): Promise<void> {
     const { db } = this.options;
     const training = await getTraining(db, claimed.training_id);
@@ -277,12 +266,11 @@ export class CollectionOrchestrator implements SessionController {
     );
     let lab: Lab | undefined;
     try {
-      lab = await labUp({ name: `${this.options.labPrefix ?? "qc"}${slot}`, router: true });
-      await this.cleanSlot(slot, lab);
-      if (training.source === "local") await this.ensureOrigin(slot, lab);
+      lab = await this.options.operator.labUp(this.slotLab(slot, training));
+      await this.cleanSlot(lab);
+      if (training.source === "local") await this.ensureOrigin(lab);
       const { url, channel } = await this.sourceFor(training, claimed, lab);
       const captureDir = resolve(this.options.captureDir ?? "./qoelab-data/captures", `training-${training.id}`);
-      mkdirSync(captureDir, { recursive: true });
       this.running.set(claimed.id, {
         session: claimed,
         training,
@@ -291,9 +279,9 @@ export class CollectionOrchestrator implements SessionController {
         channel,
         captureFile: join(captureDir, `session-${claimed.id}.pcap`),
       });
-      const shaped = await this.options.shaper.shape(lab, claimed.bw_limitation, training);
+      const shaped = await this.options.operator.shape(lab, claimed.bw_limitation, training);
       this.log(`collect: session ${claimed.name} at ${claimed.bw_limitation} Mbit/s (${shaped}), ${channel}`);
-      browser = await launchPlayerBrowser({ netns: lab.hosts.client.netns, handle: this.options.handle });
+      browser = await this.options.operator.launchPlayer(lab);
       this.options.onEvent?.({ kind: "browser-started", sessionId: claimed.id, pid: browser.pid });
       await browser.run(`/player?session=${claimed.id}`, (training.warmup + training.session_duration + 90) * 1000);
       if (!this.running.get(claimed.id)?.finished)
@@ -309,20 +297,38 @@ export class CollectionOrchestrator implements SessionController {
     } finally {
       clearInterval(heartbeat);
       await browser?.close();
-      if (lab) await this.options.shaper.clear(lab).catch(() => undefined);
+      if (lab) await this.options.operator.clear(lab).catch(() => undefined);
       this.running.delete(claimed.id);
     }
   }
 
   // ---- SessionController (the player's protocol)
 
+  /** A person's player asks for the next session of a training (see person-sessions.ts). */
   async next(trainingId: number, worker: string): Promise<{ session: PlayableSession; url: string } | null> {
-    void trainingId;
-    void worker;
-    throw new QoelabError(
-      "COLLECTION_MANUAL_UNSUPPORTED",
-      "this worker drives its own browsers in lab hosts; open /player?session=ID only for sessions it runs",
-    );
+    if (!this.persons) {
+      throw new QoelabError(
+        "COLLECTION_MANUAL_UNSUPPORTED",
+        "a person's sessions need this process to run as root (the shaper daemon does not offer their uplink steps)",
+      );
+    }
+    const person = await this.persons.claim(trainingId, worker);
+    if (!person) return null;
+    const { session, training } = person;
+    const captureDir = resolve(this.options.captureDir ?? "./qoelab-data/captures", `training-${training.id}`);
+    this.running.set(session.id, {
+      session,
+      training,
+      lab: person.lab,
+      url: person.url,
+      channel: person.channel,
+      captureFile: join(captureDir, `session-${session.id}.pcap`),
+      person,
+    });
+    return {
+      session: { ...session, warmup: training.warmup, session_duration: training.session_duration },
+      url: person.url,
+    };
   }
 
   private runningSession(id: number): RunningSession {
@@ -347,19 +353,11 @@ export class CollectionOrchestrator implements SessionController {
   async start(sessionId: number): Promise<void> {
     const running = this.runningSession(sessionId);
     if (running.capture) return;
-    const client = running.lab.hosts.client;
-    const capture = await startCapture({
-      netns: client.netns,
-      iface: client.iface,
-      file: running.captureFile,
-      snaplen: this.options.snaplen ?? 128,
-      filter: "tcp",
-    });
+    const snaplen = this.options.snaplen ?? 128;
+    const capture = running.person
+      ? await running.person.startCapture({ file: running.captureFile, snaplen })
+      : await this.options.operator.startCapture(running.lab, { file: running.captureFile, snaplen, filter: "tcp" });
     running.capture = capture;
-    void capture.exited.then((result) => {
-      if (!running.stopping)
-        running.captureDied = `tcpdump ended during the session: ${result.stderr.trim().split("\n").pop() ?? ""}`;
-    });
     this.options.onEvent?.({ kind: "capture-started", sessionId, pid: capture.pid });
   }
 
@@ -367,10 +365,9 @@ export class CollectionOrchestrator implements SessionController {
     const running = this.runningSession(sessionId);
     if (!running.capture)
       throw new QoelabError("SESSION_NOT_STARTED", `session ${sessionId}: finish before start`, { session: sessionId });
-    running.stopping = true;
-    if (running.captureDied)
-      throw new QoelabError("CAPTURE_DIED", `session ${sessionId}: ${running.captureDied}`, { session: sessionId });
     const captured = await running.capture.stop();
+    if (captured.diedEarly)
+      throw new QoelabError("CAPTURE_DIED", `session ${sessionId}: ${captured.diedEarly}`, { session: sessionId });
     if (captured.packets === 0)
       throw new QoelabError("CAPTURE_EMPTY", `session ${sessionId}: the capture holds no packet`, {
         file: running.captureFile,
@@ -387,10 +384,12 @@ export class CollectionOrchestrator implements SessionController {
       captureSize: statSync(running.captureFile).size,
     });
     running.finished = await getSession(this.options.db, sessionId);
+    await running.person?.release();
     return running.finished;
   }
 
   async fail(sessionId: number, reason: string): Promise<void> {
-    await failSession(this.options.db, sessionId, reason);
+    if (this.persons?.get(sessionId)) await this.persons.fail(sessionId, reason);
+    else await failSession(this.options.db, sessionId, reason);
   }
 }

@@ -1,4 +1,13 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
@@ -17,26 +26,40 @@ export interface PlayerBrowser {
 
 /**
  * Starts headless Chromium (through playwright-core, never a downloaded browser) inside a lab
- * host's network namespace. The player page, hls.js and the API calls are answered in-process by
- * `handle` (page.route), so only the video traffic crosses the shaped link.
+ * host's network namespace. The player page, hls.js and the API calls are answered by `handle`
+ * (page.route: in-process, or `forwardingHandle` to a web app on loopback), so only the video
+ * traffic crosses the shaped link.
  */
 export async function launchPlayerBrowser(options: {
   netns?: string;
   handle: (request: Request) => Promise<Response>;
+  /** Run chromium as this user (root starting it for an unprivileged web app); default: as we are. */
+  runAs?: { uid: number; gid: number };
 }): Promise<PlayerBrowser> {
   const { chromium } = await import("playwright-core");
   const work = mkdtempSync(join(tmpdir(), "qoelab-chromium-"));
+  const profile = join(work, "profile");
   let executablePath = chromiumPath();
-  if (options.netns) {
-    // playwright talks to chromium over inherited pipes, which `ip netns exec` keeps open.
+  if (options.netns || options.runAs) {
+    // playwright talks to chromium over inherited pipes, which `ip netns exec` and setpriv keep open.
+    const netns = options.netns ? `ip netns exec '${options.netns}' ` : "";
+    let user = "";
+    if (options.runAs) {
+      const { uid, gid } = options.runAs;
+      // The wrapper stays root's (the work directory is only traversable); the profile is the user's.
+      chmodSync(work, 0o711);
+      mkdirSync(profile);
+      chownSync(profile, uid, gid);
+      user = `setpriv --reuid=${uid} --regid=${gid} --clear-groups env HOME='${profile}' `;
+    }
     const wrapper = join(work, "chromium-in-netns.sh");
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec '${options.netns}' '${executablePath}' "$@"\n`);
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${netns}${user}'${executablePath}' "$@"\n`);
     chmodSync(wrapper, 0o755);
     executablePath = wrapper;
   }
   let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>>;
   try {
-    context = await chromium.launchPersistentContext(join(work, "profile"), {
+    context = await chromium.launchPersistentContext(profile, {
       executablePath,
       headless: true,
       args: CHROMIUM_ARGS,
@@ -71,7 +94,7 @@ export async function launchPlayerBrowser(options: {
     }
   });
   // A persistent context has no Browser object with a process; find chromium's pid by its profile.
-  const browserProcess = { pid: findChromiumPid(join(work, "profile")) };
+  const browserProcess = { pid: findChromiumPid(profile) };
   let closed = false;
   const closedPromise = new Promise<void>((resolve) => context.once("close", () => resolve()));
   return {
@@ -103,6 +126,45 @@ export async function launchPlayerBrowser(options: {
         // a leftover temp directory is not worth failing over
       }
     },
+  };
+}
+
+/** Headers that belong to one hop (fetch sets its own), not to the forwarded request or response. */
+const HOP_HEADERS = new Set([
+  "host",
+  "connection",
+  "content-length",
+  "transfer-encoding",
+  "keep-alive",
+  "content-encoding",
+]);
+
+/**
+ * A `handle` that forwards the player's page, asset and API requests to a web app listening at
+ * `baseUrl` (e.g. http://127.0.0.1:8000): the path and query are kept, the origin replaced.
+ */
+export function forwardingHandle(baseUrl: string): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const incoming = new URL(request.url);
+    const headers = new Headers();
+    request.headers.forEach((value, key) => {
+      if (!HOP_HEADERS.has(key)) headers.set(key, value);
+    });
+    const hasBody = request.method !== "GET" && request.method !== "HEAD";
+    // Concatenated, never resolved: a path like "//elsewhere/x" must stay on the web app's origin.
+    const response = await fetch(`${new URL(baseUrl).origin}${incoming.pathname}${incoming.search}`, {
+      method: request.method,
+      headers,
+      redirect: "manual",
+      ...(hasBody ? { body: await request.arrayBuffer() } : {}),
+    });
+    const out = new Headers();
+    response.headers.forEach((value, key) => {
+      if (!HOP_HEADERS.has(key)) out.set(key, value);
+    });
+    // fetch already decoded the body, so its encoding header no longer applies.
+    const noBody = [101, 204, 205, 304].includes(response.status);
+    return new Response(noBody ? null : await response.arrayBuffer(), { status: response.status, headers: out });
   };
 }
 

@@ -17,7 +17,14 @@ export interface TrainingRequest {
   /** Lab slots running sessions in parallel. */
   slots: number;
   maxAttempts: number;
+  /**
+   * Who plays the sessions: the collection worker's browsers in lab hosts, or a person who opens
+   * /player?training=ID (the worker then leaves the training alone).
+   */
+  driver: TrainingDriver;
 }
+
+export type TrainingDriver = "worker" | "person";
 
 export const TRAINING_LIMITS = {
   maxVideos: 10_000,
@@ -138,6 +145,13 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
       }
     }
   }
+  const driverText = text(raw.driver) || "worker";
+  let driver: TrainingDriver = "worker";
+  if (driverText === "worker" || driverText === "person") driver = driverText;
+  else errors.driver = `unknown driver "${driverText}" (worker or person)`;
+  // A person's browser runs on this host and reaches only the lab's own origin through the router.
+  if (driver === "person" && source !== "local" && !errors.source)
+    errors.driver = "a person's browser plays the built-in origin only; choose the built-in local origin as source";
   const name = text(raw.name).slice(0, 200);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return {
@@ -153,6 +167,7 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
       seed,
       slots,
       maxAttempts,
+      driver,
     },
   };
 }

@@ -117,5 +117,42 @@ for (const kind of testDatabaseKinds()) {
       const progress = await trainingProgress(db, await getTraining(db, training.id));
       assert.equal(progress.failed, 1);
     });
+
+    test("the worker leaves trainings driven by a person alone; a person's claim takes a training over", async () => {
+      const db = await opened;
+      const personal = await createTraining(db, { ...request(2), driver: "person" });
+      assert.equal(personal.driver, "person");
+      assert.equal(await claimNextSession(db, "worker", { trainingId: personal.id }), null);
+      const mine = await claimNextSession(db, "someone", { trainingId: personal.id, driver: "person" });
+      assert.equal(mine?.training_id, personal.id);
+      const shared = await createTraining(db, request(2));
+      const byWorker = await claimNextSession(db, "worker", { trainingId: shared.id });
+      assert.equal(byWorker?.training_id, shared.id);
+      const byPerson = await claimNextSession(db, "someone", { trainingId: shared.id, driver: "person" });
+      assert.ok(byPerson && byPerson.id !== byWorker?.id);
+      assert.equal((await getTraining(db, shared.id)).driver, "person");
+      assert.equal(await claimNextSession(db, "worker", {}), null, "nothing left for the worker");
+      await assert.rejects(
+        claimNextSession(db, "someone", { driver: "person" }),
+        (e: unknown) => e instanceof QoelabError && e.code === "INVALID_INPUT",
+      );
+    });
   });
 }
+
+test("a person-driven training must play the built-in origin", () => {
+  const base = { number_of_videos: "2", session_duration: "30", bw_limitations: "1" };
+  const ok = validateTrainingRequest({ ...base, driver: "person" });
+  assert.ok(ok.ok && ok.value.driver === "person");
+  const urls = validateTrainingRequest({
+    ...base,
+    driver: "person",
+    source: "urls",
+    urls: "http://10.77.254.2/a.m3u8",
+  });
+  assert.ok(!urls.ok && /built-in origin/.test(urls.errors.driver ?? ""));
+  const bad = validateTrainingRequest({ ...base, driver: "robot" });
+  assert.ok(!bad.ok && /unknown driver/.test(bad.errors.driver ?? ""));
+  const fallback = validateTrainingRequest(base);
+  assert.ok(fallback.ok && fallback.value.driver === "worker");
+});

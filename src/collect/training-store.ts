@@ -1,7 +1,7 @@
 import type { Db, Queryable } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { planSessionLimits } from "./session-plan.ts";
-import type { TrainingRequest } from "./training-request.ts";
+import type { TrainingDriver, TrainingRequest } from "./training-request.ts";
 
 /** Session status values, as the seed stored them. */
 export const SessionStatus = { NOT_CAPTURED: -1, CAPTURING: 0, CAPTURED: 1 } as const;
@@ -23,6 +23,7 @@ export interface TrainingRow {
   slots: number;
   max_attempts: number;
   impairment: Record<string, unknown>;
+  driver: TrainingDriver;
 }
 
 export interface SessionRow {
@@ -60,7 +61,7 @@ export interface TrainingProgress {
 }
 
 const TRAINING_COLUMNS = `id, name, created_at, finished_at, number_of_videos, bw_limitations, session_duration,
-  has_finished, warmup, source, source_config, seed::float8 AS seed, state, slots, max_attempts, impairment`;
+  has_finished, warmup, source, source_config, seed::float8 AS seed, state, slots, max_attempts, impairment, driver`;
 const SESSION_COLUMNS = `id, name, training_id, position, created_at, started_at, finished_at, url, channel, status,
   bw_limitation, application_data, network_data, labels, attempts, error_reason, worker, heartbeat_at, capture_file,
   capture_size::float8 AS capture_size`;
@@ -84,8 +85,8 @@ export async function createTraining(db: Db, request: TrainingRequest): Promise<
   return db.transaction(async (tx) => {
     const [training] = await tx.query<TrainingRow>(
       `INSERT INTO training (name, number_of_videos, bw_limitations, session_duration, warmup, source, source_config,
-         seed, slots, max_attempts)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${TRAINING_COLUMNS}`,
+         seed, slots, max_attempts, driver)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${TRAINING_COLUMNS}`,
       [
         request.name,
         request.numberOfVideos,
@@ -97,6 +98,7 @@ export async function createTraining(db: Db, request: TrainingRequest): Promise<
         request.seed,
         request.slots,
         request.maxAttempts,
+        request.driver,
       ],
     );
     if (!training) throw new QoelabError("DB_INSERT_FAILED", "database: training was not inserted");
@@ -150,22 +152,33 @@ export async function getSession(db: Queryable, id: number): Promise<SessionRow>
  * Takes the next session to capture, with a row lock so several workers (or lab slots) on one
  * Postgres never take the same one: status −1 with attempts left, or status 0 whose worker
  * stopped sending heartbeats (a crashed run: it is resumed). Marks it 0 (under capturing).
+ *
+ * The worker (`driver` "worker", the default) takes only sessions of trainings driven by the worker.
+ * A person (`driver` "person", one training) takes that training's sessions and marks the training
+ * as driven by a person, so the worker leaves the rest of it alone.
  */
 export async function claimNextSession(
   db: Db,
   worker: string,
-  options: { trainingId?: number; staleAfterSeconds?: number } = {},
+  options: { trainingId?: number; staleAfterSeconds?: number; driver?: TrainingDriver } = {},
 ): Promise<SessionRow | null> {
   const stale = options.staleAfterSeconds ?? 60;
+  const driver = options.driver ?? "worker";
+  const personTraining = options.trainingId;
+  if (driver === "person" && personTraining === undefined)
+    throw new QoelabError("INVALID_INPUT", "claim: a person claims sessions of one training (no training id given)");
   return db.transaction(async (tx) => {
+    if (driver === "person" && personTraining !== undefined) {
+      await tx.query("UPDATE training SET driver = 'person' WHERE id = $1 AND driver <> 'person'", [personTraining]);
+    }
     const [candidate] = await tx.query<{ id: number }>(
       `SELECT s.id FROM session s JOIN training t ON t.id = s.training_id
         WHERE t.has_finished = false AND t.state <> 'paused' AND s.attempts < t.max_attempts
-          AND ($1::int IS NULL OR s.training_id = $1::int)
+          AND ($1::int IS NULL OR s.training_id = $1::int) AND t.driver = $3
           AND (s.status = -1 OR (s.status = 0 AND (s.heartbeat_at IS NULL OR s.heartbeat_at < now() - make_interval(secs => $2::int))))
         ORDER BY s.training_id, s.position
         LIMIT 1 FOR UPDATE OF s SKIP LOCKED`,
-      [options.trainingId ?? null, stale],
+      [options.trainingId ?? null, stale, driver],
     );
     if (!candidate) return null;
     const [row] = await tx.query<SessionRow>(

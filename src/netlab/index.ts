@@ -15,7 +15,19 @@ export type { NetemSupport } from "./impair-netem.ts";
 export { detectNetem, netemArgs } from "./impair-netem.ts";
 export type { ImpairArgs, ImpairOption, ImpairSpec } from "./impair-spec.ts";
 export { describeOption, IMPAIR_OPTIONS, parseImpairSpec, specOptions } from "./impair-spec.ts";
-export type { ExecOptions, HostRole, Lab, LabConfig, LabHost, LabLink, LabOptions, LabStatus } from "./lab.ts";
+export type {
+  ExecOptions,
+  HostRole,
+  Lab,
+  LabConfig,
+  LabHost,
+  LabLink,
+  LabOptions,
+  LabStatus,
+  LabUplink,
+  UplinkConfig,
+  UplinkOptions,
+} from "./lab.ts";
 export {
   getLab,
   labDown,
@@ -45,9 +57,10 @@ export { parseTrace, traceFromSteps } from "./link-emulator-rate.ts";
 export type { DirectionSpec, LinkEmulatorSpec, QueueSpec } from "./link-emulator-spec.ts";
 export type { RunOptions, RunResult } from "./run.ts";
 export { inNetns, nodeModuleCommand, qoelabCommand, run, runOk, spawnTool } from "./run.ts";
-export type { ShaperDaemonOptions } from "./shaperd.ts";
+export type { ShaperDaemonOptions, ShaperdPlayer, ShaperdProcess, ShaperdServices, ShaperdUser } from "./shaperd.ts";
 export { DEFAULT_SHAPERD_SOCKET, ShaperClient, startShaperDaemon } from "./shaperd.ts";
-export type { ShaperOp, ShaperRequest } from "./shaperd-protocol.ts";
+export type { ShaperArgs, ShaperOp, ShaperRequest, ShaperResults } from "./shaperd-protocol.ts";
 export { parseShaperRequest } from "./shaperd-protocol.ts";
 export type { RelayConfig, RelayStats } from "./udp-relay.ts";
 export { UdpRelay } from "./udp-relay.ts";
+export { clearUplinkShape, shapeUplink } from "./uplink-shape.ts";

@@ -2,7 +2,15 @@ import type { ChildProcess, SpawnOptions } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { QoelabError } from "../errors.ts";
-import { formatIpv4, parseLabSubnet } from "./address.ts";
+import { formatIpv4, formatSubnet, parseIpv4Cidr, parseLabSubnet } from "./address.ts";
+import {
+  createUplink,
+  enableHostForwarding,
+  releaseHostForwarding,
+  removeUplink,
+  reserveUplink,
+  UPLINK_LOCK,
+} from "./lab-uplink.ts";
 import { type RunResult, run, runOk, spawnTool } from "./run.ts";
 import { labsDir, listJson, readJson, removeFile, runDir, withLock, writeJson } from "./state.ts";
 
@@ -14,6 +22,18 @@ import { labsDir, listJson, readJson, removeFile, runDir, withLock, writeJson } 
  *
  * The veth ends are created directly inside their namespaces, so nothing ever appears in the root
  * namespace and deleting the namespaces removes every link.
+ *
+ * Optional uplink (router labs only): one more veth joins the router to this host's root namespace,
+ *
+ *   client ─── router [<lab>-ru] ─── [<lab>-u] this host ─── (its other networks)
+ *
+ * The router's default route goes through it and the host routes the lab subnet back through the
+ * router, so a lab client reaches addresses outside the lab over the shaped router (external video
+ * sources) and a browser on this host reaches the lab's server through the router (a person's
+ * sessions). With `forward` the host also forwards and masquerades the lab's traffic; an `allow`
+ * list, enforced on the router, limits where that traffic may go. Deleting the router namespace
+ * removes the veth pair and the host's route; the host's rules and forwarding switch are removed
+ * by name when the lab goes down.
  */
 
 export type HostRole = "client" | "server" | "router";
@@ -22,9 +42,32 @@ export interface LabOptions {
   /** Short name: lowercase letters/digits, at most 10 characters (interface names ≤ 15). */
   name: string;
   router?: boolean;
-  /** IPv4 prefix inside 10.77.0.0/16; default 10.77.0.0/24 (halved between the two router links). */
+  /**
+   * IPv4 prefix inside 10.77.0.0/16; default 10.77.0.0/24 (halved between the two router links), or
+   * for a lab with an uplink a /24 of its uplink slot (see address.ts).
+   */
   subnet?: string;
   ipv6?: boolean;
+  /** Join the router to this host (needs `router`); `true` means `{ forward: true }`. IPv4 only. */
+  uplink?: boolean | UplinkOptions;
+}
+
+export interface UplinkOptions {
+  /**
+   * Forward and masquerade the lab's traffic to this host's other networks (default true). Without
+   * it the lab reaches this host only and the host's forwarding switch is left alone.
+   */
+  forward?: boolean;
+  /** Destinations beyond this host the lab may reach (IPv4 prefixes); default any. */
+  allow?: string[];
+}
+
+export interface UplinkConfig {
+  /** The /30 between router (first address) and host (second). */
+  subnet: string;
+  forward: boolean;
+  /** Absent: any destination. */
+  allow?: string[];
 }
 
 export interface LabConfig {
@@ -32,6 +75,23 @@ export interface LabConfig {
   router: boolean;
   subnet: string;
   ipv6: boolean;
+  uplink?: UplinkConfig;
+}
+
+/** The uplink of a lab: its router end, its end in this host's root namespace, and the rules. */
+export interface LabUplink {
+  /** The router's namespace. */
+  netns: string;
+  routerIface: string;
+  routerAddress: string;
+  /** Interface in the root namespace (this host). */
+  hostIface: string;
+  hostAddress: string;
+  prefix: number;
+  /** The lab subnet the host routes through the router. */
+  labSubnet: string;
+  forward: boolean;
+  allow?: string[];
 }
 
 /** One interface of one lab host, named "<host>:<peer>-side" (e.g. "router:client-side"). */
@@ -77,6 +137,7 @@ export interface Lab {
   hosts: { client: LabHost; server: LabHost; router?: LabHost };
   /** Every interface by link name: "client:router-side", "router:client-side", … */
   links: Record<string, LabLink>;
+  uplink?: LabUplink;
 }
 
 interface LabState {
@@ -96,6 +157,7 @@ export interface LabStatus {
   state: "up" | "broken" | "creating" | "deleting";
   namespaces: { name: string; present: boolean }[];
   hosts: { name: HostRole; netns: string; iface: string; address: string; address6?: string }[];
+  uplink?: LabUplink;
   createdAt: string;
 }
 
@@ -111,6 +173,7 @@ export function validateLabName(name: string): void {
   }
 }
 
+/** The lab's config without its uplink (an uplink's addresses are given out by `labUp`). */
 export function normalizeConfig(options: LabOptions): LabConfig {
   validateLabName(options.name);
   const config: LabConfig = {
@@ -121,6 +184,34 @@ export function normalizeConfig(options: LabOptions): LabConfig {
   };
   parseLabSubnet(config.subnet, config.router ? 8 : 4);
   return config;
+}
+
+/** The uplink asked for, validated; undefined when none. */
+export function normalizeUplink(options: LabOptions): Omit<UplinkConfig, "subnet"> | undefined {
+  if (options.uplink === undefined || options.uplink === false) return undefined;
+  if (!options.router) {
+    throw new QoelabError(
+      "LAB_UPLINK_NEEDS_ROUTER",
+      `lab "${options.name}": an uplink joins the router to this host; bring the lab up with a router`,
+      { lab: options.name },
+    );
+  }
+  const requested = options.uplink === true ? {} : options.uplink;
+  const uplink: Omit<UplinkConfig, "subnet"> = { forward: requested.forward ?? true };
+  if (requested.allow) {
+    uplink.allow = requested.allow.map((text) => {
+      const cidr = parseIpv4Cidr(text);
+      if (!cidr) {
+        throw new QoelabError(
+          "LAB_BAD_SUBNET",
+          `lab "${options.name}": uplink destination "${text}" is not an IPv4 address or prefix`,
+          { lab: options.name, allow: text },
+        );
+      }
+      return formatSubnet(cidr);
+    });
+  }
+  return uplink;
 }
 
 export function netnsName(lab: string, host: HostRole): string {
@@ -200,7 +291,22 @@ export function planLab(config: LabConfig): Lab {
   };
   const hosts: Lab["hosts"] = { client: host("client"), server: host("server") };
   if (config.router) hosts.router = host("router");
-  return { name: config.name, config, hosts, links };
+  const lab: Lab = { name: config.name, config, hosts, links };
+  if (config.router && config.uplink) {
+    const uplink = parseLabSubnet(config.uplink.subnet, 4);
+    lab.uplink = {
+      netns: netnsName(config.name, "router"),
+      routerIface: `${n}-ru`,
+      routerAddress: formatIpv4(uplink.base + 1),
+      hostIface: `${n}-u`,
+      hostAddress: formatIpv4(uplink.base + 2),
+      prefix: uplink.prefix,
+      labSubnet: config.subnet,
+      forward: config.uplink.forward,
+      ...(config.uplink.allow ? { allow: config.uplink.allow } : {}),
+    };
+  }
+  return lab;
 }
 
 function roles(config: LabConfig): HostRole[] {
@@ -218,8 +324,9 @@ async function existingNamespaces(): Promise<Set<string>> {
   );
 }
 
-async function interfacePresent(netns: string, iface: string): Promise<boolean> {
-  const result = await run(["ip", "-n", netns, "-br", "link", "show", "dev", iface]);
+/** `netns` undefined: this host's root namespace. */
+async function interfacePresent(netns: string | undefined, iface: string): Promise<boolean> {
+  const result = await run(["ip", ...(netns ? ["-n", netns] : []), "-br", "link", "show", "dev", iface]);
   return result.code === 0 && /\bUP\b|LOWER_UP/.test(result.stdout);
 }
 
@@ -230,11 +337,25 @@ async function isHealthy(config: LabConfig): Promise<boolean> {
     if (!present.has(link.netns)) return false;
     if (!(await interfacePresent(link.netns, link.iface))) return false;
   }
+  if (lab.uplink) {
+    if (!(await interfacePresent(lab.uplink.netns, lab.uplink.routerIface))) return false;
+    if (!(await interfacePresent(undefined, lab.uplink.hostIface))) return false;
+  }
   return true;
 }
 
-function sameConfig(a: LabConfig, b: LabConfig): boolean {
-  return a.name === b.name && a.router === b.router && a.subnet === b.subnet && a.ipv6 === b.ipv6;
+/** Whether the lab that is up is what `options` asks for (an uplink's addresses are the lab's own). */
+function satisfies(current: LabConfig, wanted: LabConfig, options: LabOptions): boolean {
+  const same =
+    current.name === wanted.name &&
+    current.router === wanted.router &&
+    current.ipv6 === wanted.ipv6 &&
+    (options.subnet === undefined && current.uplink ? true : current.subnet === wanted.subnet);
+  if (!same) return false;
+  const uplink = normalizeUplink(options);
+  if (!uplink || !current.uplink) return !uplink && !current.uplink;
+  const allow = (list?: string[]) => JSON.stringify(list ? [...list].sort() : null);
+  return current.uplink.forward === uplink.forward && allow(current.uplink.allow) === allow(uplink.allow);
 }
 
 /** Hooks other netlab parts register to release what they attached to a lab (impairments, relays). */
@@ -263,6 +384,16 @@ async function killNamespaceProcesses(netns: string): Promise<void> {
   }
 }
 
+/** Configs of the labs recorded with an uplink (any state), except `except`. */
+async function uplinkLabs(except?: string): Promise<LabConfig[]> {
+  const configs: LabConfig[] = [];
+  for (const file of await listJson(labsDir())) {
+    const state = await readJson<LabState>(file).catch(() => undefined);
+    if (state?.config?.uplink && state.config.name !== except) configs.push(state.config);
+  }
+  return configs;
+}
+
 async function destroy(state: LabState): Promise<void> {
   state.status = "deleting";
   await writeJson(stateFile(state.config.name), state);
@@ -273,6 +404,15 @@ async function destroy(state: LabState): Promise<void> {
     await killNamespaceProcesses(netns);
     await runOk(["ip", "netns", "del", netns], { code: "LAB_DOWN_FAILED" });
   }
+  const uplink = planLab(state.config).uplink;
+  if (uplink) {
+    await removeUplink(state.config.name, uplink);
+    if (uplink.forward) {
+      await withLock(UPLINK_LOCK, async () =>
+        releaseHostForwarding((await uplinkLabs(state.config.name)).filter((c) => c.uplink?.forward).length),
+      );
+    }
+  }
   // What impair attached to the lab lived in its namespaces and is gone with them.
   await removeFile(join(labsDir(), `${state.config.name}.impair.json`));
   const relays = join(runDir(), "relays");
@@ -280,6 +420,17 @@ async function destroy(state: LabState): Promise<void> {
     if (file.startsWith(`${state.config.name}-`)) await removeFile(join(relays, file));
   }
   await removeFile(stateFile(state.config.name));
+}
+
+function initialState(config: LabConfig): LabState {
+  return {
+    version: 1,
+    config,
+    status: "creating",
+    namespaces: [],
+    pid: process.pid,
+    createdAt: new Date().toISOString(),
+  };
 }
 
 async function create(config: LabConfig): Promise<void> {
@@ -294,14 +445,7 @@ async function create(config: LabConfig): Promise<void> {
       { lab: config.name, namespaces: foreign },
     );
   }
-  const state: LabState = {
-    version: 1,
-    config,
-    status: "creating",
-    namespaces: [],
-    pid: process.pid,
-    createdAt: new Date().toISOString(),
-  };
+  const state = initialState(config);
   try {
     for (const netns of namespaces) {
       state.namespaces.push(netns);
@@ -361,6 +505,10 @@ async function create(config: LabConfig): Promise<void> {
       }
       await runOk(["ip", "-n", link.netns, "link", "set", link.iface, "up"], { code: "LAB_UP_FAILED" });
     }
+    if (lab.uplink) {
+      await createUplink(config.name, lab.uplink);
+      if (lab.uplink.forward) await withLock(UPLINK_LOCK, () => enableHostForwarding(config.name));
+    }
     if (config.router) {
       for (const role of ["client", "server"] as const) {
         const link = lab.links[`${role}:router-side`] as LabLink;
@@ -388,28 +536,40 @@ async function create(config: LabConfig): Promise<void> {
  * recreated; up with a different config → LAB_ALREADY_UP.
  */
 export async function labUp(options: LabOptions): Promise<Lab> {
-  const config = normalizeConfig(options);
-  return withLock(config.name, async () => {
-    const state = await readJson<LabState>(stateFile(config.name));
+  const requested = normalizeConfig(options);
+  const uplink = normalizeUplink(options);
+  return withLock(requested.name, async () => {
+    const state = await readJson<LabState>(stateFile(requested.name));
     if (state) {
       const healthy = state.status === "up" && (await isHealthy(state.config));
-      if (healthy && sameConfig(state.config, config)) return planLab(config);
+      if (healthy && satisfies(state.config, requested, options)) return planLab(state.config);
       if (healthy) {
         throw new QoelabError(
           "LAB_ALREADY_UP",
-          `lab "${config.name}" is already up with a different configuration (${describe(state.config)}); run "qoelab lab down --name ${config.name}" first`,
-          { lab: config.name, current: state.config, requested: config },
+          `lab "${requested.name}" is already up with a different configuration (${describe(state.config)}); run "qoelab lab down --name ${requested.name}" first`,
+          { lab: requested.name, current: state.config, requested },
         );
       }
       await destroy(state);
     }
+    const config = uplink
+      ? await withLock(UPLINK_LOCK, async () => {
+          const reserved = await reserveUplink(requested, uplink, options.subnet !== undefined, await uplinkLabs());
+          // Recorded before the lock is released, so the next lab sees these addresses as taken.
+          await writeJson(stateFile(reserved.name), initialState(reserved));
+          return reserved;
+        })
+      : requested;
     await create(config);
     return planLab(config);
   });
 }
 
 function describe(config: LabConfig): string {
-  return `router=${config.router} subnet=${config.subnet} ipv6=${config.ipv6}`;
+  const uplink = config.uplink
+    ? ` uplink=${config.uplink.subnet}${config.uplink.forward ? " forward" : ""}${config.uplink.allow ? ` allow=${config.uplink.allow.join(",")}` : ""}`
+    : "";
+  return `router=${config.router} subnet=${config.subnet} ipv6=${config.ipv6}${uplink}`;
 }
 
 /** Removes a lab and everything recorded for it; a lab that does not exist is not an error. */
@@ -461,6 +621,7 @@ export async function labStatus(name?: string): Promise<LabStatus[]> {
           address: h.interfaces.map((i) => i.address).join(","),
           ...(h.address6 ? { address6: h.interfaces.map((i) => i.address6).join(",") } : {}),
         })),
+      ...(lab.uplink ? { uplink: lab.uplink } : {}),
       createdAt: state.createdAt,
     });
   }

@@ -1,4 +1,5 @@
 import { QoelabError } from "../errors.ts";
+import type { LabConfig } from "./lab.ts";
 
 /**
  * The shaper daemon's closed command set. Every request is one JSON line
@@ -7,42 +8,92 @@ import { QoelabError } from "../errors.ts";
  * a shell (the daemon builds argv arrays itself).
  */
 export type ShaperRequest =
+  | { op: "ping"; args: Record<string, never> }
   | { op: "lab.up"; args: { name: string; router: boolean } }
   | { op: "lab.down"; args: { name: string } }
-  | { op: "shape"; args: { lab: string; link: string; rateBits: number; limitPackets?: number } }
+  /** Ends every process still running in the lab's namespaces (a crashed worker's leftovers). */
+  | { op: "slot.clean"; args: { lab: string } }
+  | {
+      op: "shape";
+      args: { lab: string; link: string; rateBits: number; limitPackets?: number; delaySeconds?: number };
+    }
   | { op: "shape.clear"; args: { lab: string; link: string } }
+  /** `file` is inside the daemon's capture directory: relative to it, or absolute under it. */
   | { op: "capture.start"; args: { lab: string; host: string; file: string; snaplen: number; filter?: string } }
   | { op: "capture.stop"; args: { id: number } }
-  | { op: "ping"; args: Record<string, never> };
+  /** Serves `root` over HTTP from the lab's server host, as the daemon's user (never as root). */
+  | { op: "origin.start"; args: { lab: string; root: string; port: number } }
+  | { op: "origin.stop"; args: { lab: string } }
+  /** Chromium in the lab's client host; its player page requests go to `forwardTo` (loopback only). */
+  | { op: "player.launch"; args: { lab: string; forwardTo: string } }
+  | { op: "player.run"; args: { id: number; path: string; timeoutMs: number } }
+  | { op: "player.close"; args: { id: number } };
 
 export type ShaperOp = ShaperRequest["op"];
+export type ShaperArgs<O extends ShaperOp> = Extract<ShaperRequest, { op: O }>["args"];
+
+/** What each op answers. */
+export interface ShaperResults {
+  ping: { pong: true; captureDir: string; uid: number; gid: number };
+  /** The lab's config: the client plans the same topology from it (`planLab`). */
+  "lab.up": { name: string; config: LabConfig };
+  "lab.down": { removed: boolean };
+  "slot.clean": { killed: number[] };
+  shape: { link: string; assignments: Array<{ option: string; value: string; backend: string }> };
+  "shape.clear": unknown;
+  "capture.start": { id: number; pid: number; file: string };
+  "capture.stop": { file: string; packets: number; dropped: number; diedEarly?: string };
+  "origin.start": { pid: number };
+  "origin.stop": { stopped: boolean };
+  "player.launch": { id: number; pid: number | null };
+  "player.run": { done: true };
+  "player.close": { closed: boolean };
+}
 
 const LAB_NAME = /^[a-z][a-z0-9]{0,9}$/;
 const LINK = /^(client|server|router):(client|server|router)-side$/;
 const HOST = /^(client|server|router)$/;
-const FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.pcap(ng)?$/;
+// A path segment: letters, digits, dot, underscore, dash; never "." or ".." (no way up).
+const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,120}$/;
 // pcap-filter expressions: words, numbers, addresses, operators and brackets only.
 const FILTER = /^[A-Za-z0-9 .:/()[\]!&|<>=+\-*%^]{0,300}$/;
+// The web app the player's page requests are forwarded to: loopback of the daemon's host only.
+const LOOPBACK_URL = /^http:\/\/(127\.0\.0\.1|\[::1\]):([1-9][0-9]{0,4})$/;
+// A path and query of the web app (the player page), no scheme, host or fragment.
+const APP_PATH = /^\/(?!\/)[A-Za-z0-9/_.?=&%-]{0,300}$/;
 
-const SHAPES: Record<ShaperOp, Record<string, (v: unknown) => string | null>> = {
+const LINK_WHAT = 'a link such as "router:client-side"';
+
+const SHAPES: { [O in ShaperOp]: Record<string, (v: unknown) => string | null> } = {
   ping: {},
   "lab.up": { name: labName, router: boolean },
   "lab.down": { name: labName },
+  "slot.clean": { lab: labName },
   shape: {
     lab: labName,
-    link: pattern(LINK, 'a link such as "router:client-side"'),
+    link: pattern(LINK, LINK_WHAT),
     rateBits: integer(8_000, 100_000_000_000),
     limitPackets: optional(integer(1, 1_000_000)),
+    delaySeconds: optional(number(0, 10)),
   },
-  "shape.clear": { lab: labName, link: pattern(LINK, 'a link such as "router:client-side"') },
+  "shape.clear": { lab: labName, link: pattern(LINK, LINK_WHAT) },
   "capture.start": {
     lab: labName,
     host: pattern(HOST, "client, server or router"),
-    file: pattern(FILE, "a plain file name ending in .pcap or .pcapng (no directory)"),
+    file: capturePath,
     snaplen: integer(64, 262_144),
     filter: optional(pattern(FILTER, "a pcap-filter expression of letters, digits and operators")),
   },
   "capture.stop": { id: integer(1, 2 ** 31 - 1) },
+  "origin.start": { lab: labName, root: absoluteDir, port: integer(1024, 65_535) },
+  "origin.stop": { lab: labName },
+  "player.launch": { lab: labName, forwardTo: loopbackUrl },
+  "player.run": {
+    id: integer(1, 2 ** 31 - 1),
+    path: pattern(APP_PATH, "a path of the web app such as /player?session=1"),
+    timeoutMs: integer(1_000, 6 * 3_600_000),
+  },
+  "player.close": { id: integer(1, 2 ** 31 - 1) },
 };
 
 function labName(v: unknown): string | null {
@@ -55,11 +106,32 @@ function integer(min: number, max: number) {
   return (v: unknown): string | null =>
     typeof v === "number" && Number.isInteger(v) && v >= min && v <= max ? null : `an integer from ${min} to ${max}`;
 }
+function number(min: number, max: number) {
+  return (v: unknown): string | null =>
+    typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? null : `a number from ${min} to ${max}`;
+}
 function pattern(re: RegExp, what: string) {
   return (v: unknown): string | null => (typeof v === "string" && re.test(v) ? null : what);
 }
 function optional(check: (v: unknown) => string | null) {
   return (v: unknown): string | null => (v === undefined ? null : check(v));
+}
+function segmentsOk(v: unknown, absolute: boolean): v is string {
+  if (typeof v !== "string" || v.length > 1024) return false;
+  const parts = v.split("/");
+  if (absolute !== (parts[0] === "")) return false;
+  return parts.slice(absolute ? 1 : 0).every((part) => SEGMENT.test(part));
+}
+function capturePath(v: unknown): string | null {
+  const ok = (segmentsOk(v, false) || segmentsOk(v, true)) && /\.pcap(ng)?$/.test(v as string);
+  return ok ? null : "a path of plain names (letters, digits, . _ -; no ..) ending in .pcap or .pcapng";
+}
+function absoluteDir(v: unknown): string | null {
+  return segmentsOk(v, true) ? null : "an absolute directory path of plain names (letters, digits, . _ -; no ..)";
+}
+function loopbackUrl(v: unknown): string | null {
+  const match = typeof v === "string" ? LOOPBACK_URL.exec(v) : null;
+  return match && Number(match[2]) <= 65_535 ? null : "a loopback URL such as http://127.0.0.1:8000";
 }
 
 /** Parses and validates one request line; throws SHAPERD_BAD_REQUEST naming the offending part. */

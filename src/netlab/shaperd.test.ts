@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -9,14 +10,18 @@ import { run } from "./run.ts";
 import { ShaperClient, startShaperDaemon } from "./shaperd.ts";
 import { parseShaperRequest } from "./shaperd-protocol.ts";
 
+// The daemon serves "nobody": the socket and the captures are that user's. The test connects as
+// root (which passes any permission check) and, for the socket's permissions, as other users.
+const NOBODY = { uid: 65534, gid: 65534 };
 const dir = mkdtempSync(join(tmpdir(), "qoelab-shaperd-"));
+chmodSync(dir, 0o755); // other users may reach the socket; its own mode decides who connects
 const socketPath = join(dir, "shaperd.sock");
 const labName = `sd${process.pid % 100000}`;
 let daemon: Awaited<ReturnType<typeof startShaperDaemon>>;
 let client: ShaperClient;
 
 before(async () => {
-  daemon = await startShaperDaemon({ socketPath, captureDir: join(dir, "captures") });
+  daemon = await startShaperDaemon({ socketPath, captureDir: join(dir, "captures"), user: NOBODY });
   client = await ShaperClient.connect(socketPath);
 });
 after(async () => {
@@ -31,6 +36,7 @@ const refused = (line: string, pattern: RegExp) =>
     () => parseShaperRequest(line),
     (e: unknown) => e instanceof QoelabError && e.code === "SHAPERD_BAD_REQUEST" && pattern.test(e.message),
   );
+const request = (op: string, args: Record<string, unknown>) => JSON.stringify({ id: 1, op, args });
 
 test("anything outside the closed command set is refused, naming what is wrong", () => {
   refused('{"id":1,"op":"exec","args":{"cmd":"rm -rf /"}}', /unknown op "exec"/);
@@ -40,7 +46,7 @@ test("anything outside the closed command set is refused, naming what is wrong",
   refused('{"id":1,"op":"shape","args":{"lab":"lab","link":"eth0","rateBits":1000000}}', /link must be/);
   refused(
     '{"id":1,"op":"capture.start","args":{"lab":"lab","host":"client","file":"../../etc/passwd.pcap","snaplen":96}}',
-    /file must be a plain file name/,
+    /file must be a path of plain names/,
   );
   refused(
     '{"id":1,"op":"capture.start","args":{"lab":"lab","host":"client","file":"a.pcap","snaplen":96,"filter":"tcp `reboot`"}}',
@@ -51,34 +57,131 @@ test("anything outside the closed command set is refused, naming what is wrong",
   assert.equal(parseShaperRequest('{"id":7,"op":"ping"}').id, 7);
 });
 
+test("the collection's ops check every argument too", () => {
+  const shape = { lab: "lab", link: "router:client-side", rateBits: 5_000_000 };
+  refused(request("shape", { ...shape, delaySeconds: 100 }), /delaySeconds must be a number from 0 to 10/);
+  refused(request("shape", { ...shape, delaySeconds: "1; reboot" }), /delaySeconds must be/);
+  refused(request("slot.clean", { lab: "../x" }), /lab must be a lab name/);
+  const capture = { lab: "lab", host: "client", snaplen: 96 };
+  refused(request("capture.start", { ...capture, file: "/var/lib/x/../../../etc/x.pcap" }), /file must be/);
+  refused(request("capture.start", { ...capture, file: "training-1/session 1.pcap" }), /file must be/);
+  refused(request("capture.start", { ...capture, file: "/etc/passwd" }), /file must be/);
+  const origin = { lab: "lab", root: "/home/u/.cache/qoelab/origin/abc", port: 8080 };
+  assert.equal(parseShaperRequest(request("origin.start", origin)).request.op, "origin.start");
+  refused(request("origin.start", { ...origin, root: "relative/dir" }), /root must be an absolute directory/);
+  refused(request("origin.start", { ...origin, root: "/home/u/../../etc" }), /root must be an absolute directory/);
+  refused(request("origin.start", { ...origin, root: "/tmp/$(reboot)" }), /root must be an absolute directory/);
+  refused(request("origin.start", { ...origin, port: 80 }), /port must be an integer from 1024/);
+  refused(request("origin.stop", { lab: "lab", root: "/" }), /unknown argument "root"/);
+  const launch = { lab: "lab", forwardTo: "http://127.0.0.1:8000" };
+  assert.equal(parseShaperRequest(request("player.launch", launch)).request.op, "player.launch");
+  assert.equal(parseShaperRequest(request("player.launch", { ...launch, forwardTo: "http://[::1]:80" })).id, 1);
+  for (const forwardTo of [
+    "http://10.0.0.1:8000",
+    "http://127.0.0.1:8000/admin",
+    "http://127.0.0.1.evil.com:80",
+    "http://user@127.0.0.1:80",
+    "file:///etc/shadow",
+    "http://127.0.0.1:99999",
+    "http://localhost:8000",
+  ])
+    refused(request("player.launch", { ...launch, forwardTo }), /forwardTo must be a loopback URL/);
+  const runArgs = { id: 1, path: "/player?session=12", timeoutMs: 60_000 };
+  assert.equal(parseShaperRequest(request("player.run", runArgs)).request.op, "player.run");
+  for (const path of ["http://evil/x", "//evil/x", "/player?session=1#x", "/p'\"<script>", "/a b"])
+    refused(request("player.run", { ...runArgs, path }), /path must be a path of the web app/);
+  refused(request("player.run", { ...runArgs, timeoutMs: 10 }), /timeoutMs must be/);
+  refused(request("player.close", { id: "1" }), /id must be an integer/);
+});
+
 test("the daemon answers a refused request with its code and stays up", async () => {
   await assert.rejects(client.callRaw('{"id":1,"op":"exec","args":{}}'), (e: unknown) => {
     assert.ok(e instanceof QoelabError);
     assert.equal(e.code, "SHAPERD_BAD_REQUEST");
     return true;
   });
-  assert.deepEqual(await client.call("ping"), { pong: true });
+  assert.deepEqual(await client.call("ping"), { pong: true, captureDir: daemon.captureDir, ...NOBODY });
 });
 
-test("lab, shaping and capture through the daemon", async () => {
-  await client.call("lab.up", { name: labName, router: true });
+test("only the served user (and root) can connect: the socket is that user's, mode 0600", () => {
+  const stat = statSync(socketPath);
+  assert.equal(stat.uid, NOBODY.uid);
+  assert.equal(stat.mode & 0o777, 0o600);
+  const probe = (uid: number) =>
+    spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `require("node:net").createConnection(process.argv[1]).on("connect",()=>{console.log("connected");process.exit(0)}).on("error",(e)=>{console.log(e.code);process.exit(0)})`,
+        socketPath,
+      ],
+      { uid, gid: uid, encoding: "utf8" },
+    ).stdout.trim();
+  assert.equal(probe(NOBODY.uid), "connected");
+  assert.equal(probe(12345), "EACCES", "another unprivileged user is refused by the kernel");
+});
+
+test("a capture directory another user could write is refused", async () => {
+  const unsafe = join(dir, "unsafe");
+  mkdirSync(join(unsafe, "captures"), { recursive: true });
+  chownSync(unsafe, NOBODY.uid, NOBODY.gid);
+  await assert.rejects(
+    startShaperDaemon({ socketPath: join(dir, "unsafe.sock"), captureDir: join(unsafe, "captures") }),
+    (e: unknown) => e instanceof QoelabError && e.code === "SHAPERD_CAPTURE_DIR_UNSAFE" && /unsafe/.test(e.message),
+  );
+});
+
+test("without collection services, origin and player ops answer a coded error", async () => {
+  await assert.rejects(
+    client.call("player.launch", { lab: labName, forwardTo: "http://127.0.0.1:8000" }),
+    (e: unknown) => e instanceof QoelabError && e.code === "SHAPERD_NO_SERVICE",
+  );
+  await assert.rejects(
+    client.call("player.run", { id: 99, path: "/player?session=1", timeoutMs: 5000 }),
+    (e: unknown) => e instanceof QoelabError && e.code === "SHAPERD_NO_PLAYER",
+  );
+});
+
+test("lab, shaping, slot cleaning and capture through the daemon", async () => {
+  const up = await client.call("lab.up", { name: labName, router: true });
+  assert.equal(up.config.router, true);
   await client.call("shape", { lab: labName, link: "router:client-side", rateBits: 2_000_000 });
   const qdisc = await run(["tc", "qdisc", "show", "dev", `${labName}-rc`], { netns: `qoelab-${labName}-router` });
   assert.match(qdisc.stdout, /tbf .*rate 2Mbit/);
-  const started = (await client.call("capture.start", {
+
+  const leftover = spawn("ip", ["netns", "exec", `qoelab-${labName}-client`, "sleep", "60"], { stdio: "ignore" });
+  const gone = new Promise((resolve) => leftover.once("exit", resolve));
+  await new Promise((r) => setTimeout(r, 300));
+  const cleaned = await client.call("slot.clean", { lab: labName });
+  assert.ok(cleaned.killed.includes(leftover.pid!), `killed ${cleaned.killed} includes ${leftover.pid}`);
+  await gone;
+
+  await assert.rejects(
+    client.call("capture.start", { lab: labName, host: "client", file: "/etc/qoelab-probe.pcap", snaplen: 96 }),
+    (e: unknown) => e instanceof QoelabError && e.code === "SHAPERD_PATH_OUTSIDE",
+  );
+  const started = await client.call("capture.start", {
     lab: labName,
     host: "client",
-    file: "probe.pcap",
+    file: "training-1/probe.pcap",
     snaplen: 96,
     filter: "icmp",
-  })) as { id: number; file: string };
+  });
+  assert.equal(started.file, join(daemon.captureDir, "training-1", "probe.pcap"));
   const ping = await run(["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.0.130"], {
     netns: `qoelab-${labName}-client`,
   });
   assert.equal(ping.code, 0, ping.stdout + ping.stderr);
-  const stopped = (await client.call("capture.stop", { id: started.id })) as { packets: number };
+  const stopped = await client.call("capture.stop", { id: started.id });
   assert.equal(stopped.packets, 6, "3 echo requests and 3 replies");
-  assert.ok(statSync(started.file).size > 24);
+  assert.equal(stopped.diedEarly, undefined);
+  const file = statSync(started.file);
+  assert.ok(file.size > 24);
+  assert.equal(file.uid, NOBODY.uid, "the capture is handed to the served user");
+  assert.equal(file.mode & 0o777, 0o640);
+  const folder = statSync(join(daemon.captureDir, "training-1"));
+  assert.equal(folder.uid, 0, "directories stay root's, so no one can plant a symlink in them");
+  assert.equal(folder.mode & 0o022, 0);
   await client.call("shape.clear", { lab: labName, link: "router:client-side" });
   await client.call("lab.down", { name: labName });
 });

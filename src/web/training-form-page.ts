@@ -30,6 +30,10 @@ export function trainingFormPage(values: Record<string, string> = {}, errors: Fi
   </select>${fieldError(errors, "source")}
   <label for="urls">HLS URLs <span class="hint">(for “a list of HLS URLs”)</span></label>
   <input id="urls" name="urls" value="${v("urls")}">${fieldError(errors, "urls")}
+  <label for="driver">Who plays the videos</label>
+  <select id="driver" name="driver">
+    ${["worker", "person"].map((d) => html`<option value="${d}"${v("driver", "worker") === d ? html` selected` : ""}>${d === "worker" ? "the collection worker (headless chromium in the lab)" : "a person, in a browser on this host (open the player page)"}</option>`)}
+  </select>${fieldError(errors, "driver")}
   <label for="seed">Seed</label>
   <input id="seed" name="seed" inputmode="numeric" value="${v("seed", "1")}">${fieldError(errors, "seed")}
   <label for="slots">Lab slots in parallel</label>

@@ -46,12 +46,13 @@ export function trainingDetailPage(training: TrainingRow, progress: TrainingProg
   <p>Current session: <span id="current">${progress.current ? `${progress.current.name} (${progress.current.bw_limitation} Mbit/s)` : "none"}</span></p>
   ${progressBar(progress)}
 </div>
-<p>${t.number_of_videos} videos × ${t.session_duration} s (+${t.warmup} s warm-up) × limits ${t.bw_limitations.join(", ")} Mbit/s · source ${t.source} · seed ${t.seed} · ${t.slots} slot(s)</p>
+<p>${t.number_of_videos} videos × ${t.session_duration} s (+${t.warmup} s warm-up) × limits ${t.bw_limitations.join(", ")} Mbit/s · source ${t.source} · seed ${t.seed} · ${t.slots} slot(s) · played by ${t.driver === "person" ? "a person (the worker leaves it alone)" : "the collection worker"}</p>
 <p id="exports"><a class="button" href="/api/trainings/${t.id}/export?format=csv" download>Export CSV</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=json" download>Export JSON</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=parquet" download>Export Parquet</a>
 <a class="button" href="/api/trainings/${t.id}/pcaps.tar" download>Captures (tar)</a>
-<a class="button" href="/trainings/${t.id}/classify">Classify</a></p>
+<a class="button" href="/trainings/${t.id}/classify">Classify</a>
+<a class="button" id="play-yourself" href="/player?training=${t.id}">Play it yourself</a></p>
 <table id="sessions"><thead><tr><th>Session</th><th>Limit (Mbit/s)</th><th>Status</th><th>Attempts</th><th>Stalls</th><th>Capture</th><th>Error</th></tr></thead><tbody>
 ${sessions.map((s) => {
   const labels = (s.labels ?? {}) as { stall_count?: number };

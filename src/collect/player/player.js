@@ -6,7 +6,8 @@
   const params = new URLSearchParams(location.search);
   const trainingId = params.get("training");
   const onlySession = params.get("session");
-  const worker = params.get("worker") || "browser";
+  // Each page is its own person: a reload abandons the session the previous page held.
+  const worker = params.get("worker") || `browser-${Math.random().toString(36).slice(2, 10)}`;
   const video = document.getElementById("video");
   const statusLine = document.getElementById("status");
   const log = (text) => {

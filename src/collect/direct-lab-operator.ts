@@ -1,0 +1,81 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { startCapture } from "../capture/index.ts";
+import { type Lab, labUp, run } from "../netlab/index.ts";
+import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
+import { labShaper } from "./lab-shaper.ts";
+import { type OriginProcess, startOriginProcess } from "./origin-process.ts";
+import { launchPlayerBrowser } from "./player-browser.ts";
+
+/**
+ * The lab operator of a process that runs as root: namespaces, tc, tcpdump, the origin and the
+ * browser are started by this process itself, and the player's requests are answered in-process
+ * by `handle` (the web app's fetch).
+ */
+export function directLabOperator(handle: (request: Request) => Promise<Response>): LabOperator {
+  const origins = new Map<string, OriginProcess>();
+  return {
+    kind: "direct",
+    captureDir: undefined,
+    shape: (lab, mbps, training) => labShaper.shape(lab, mbps, training),
+    clear: (lab) => labShaper.clear(lab),
+    labUp: (options) => labUp(options),
+
+    async cleanSlot(lab: Lab): Promise<number[]> {
+      const killed: number[] = [];
+      for (const host of Object.values(lab.hosts)) {
+        if (!host) continue;
+        const listed = await run(["ip", "netns", "pids", host.netns]);
+        for (const pid of listed.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+          try {
+            process.kill(Number(pid), "SIGKILL");
+            killed.push(Number(pid));
+          } catch {
+            // already gone
+          }
+        }
+      }
+      return killed;
+    },
+
+    async startOrigin(lab, root, port) {
+      if (origins.get(lab.name)?.alive()) return;
+      origins.set(lab.name, await startOriginProcess({ netns: lab.hosts.server.netns, root, port }));
+    },
+
+    async startCapture(lab, options): Promise<OperatorCapture> {
+      mkdirSync(dirname(options.file), { recursive: true });
+      const client = lab.hosts.client;
+      const capture = await startCapture({
+        netns: client.netns,
+        iface: client.iface,
+        file: options.file,
+        snaplen: options.snaplen,
+        ...(options.filter ? { filter: options.filter } : {}),
+      });
+      let stopping = false;
+      let diedEarly: string | undefined;
+      void capture.exited.then((result) => {
+        if (!stopping) diedEarly = `tcpdump ended during the session: ${result.stderr.trim().split("\n").pop() ?? ""}`;
+      });
+      return {
+        file: capture.file,
+        pid: capture.pid,
+        async stop() {
+          // Read before stopping: once we ask, its end is no longer a death.
+          const died = diedEarly;
+          stopping = true;
+          const result = await capture.stop();
+          return { packets: result.packets, ...(died ? { diedEarly: died } : {}) };
+        },
+      };
+    },
+
+    launchPlayer: (lab) => launchPlayerBrowser({ netns: lab.hosts.client.netns, handle }),
+
+    async close() {
+      for (const origin of origins.values()) await origin.stop();
+      origins.clear();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { Lab, LabOptions } from "../netlab/index.ts";
+import type { PlayerBrowser } from "./player-browser.ts";
+import type { TrainingRow } from "./training-store.ts";
+
+/** Shapes the client's downstream link of a lab (router → client) to a rate, or clears it. */
+export interface LinkShaper {
+  /** Resolves with what was applied ("rate 5Mbit by tbf"), for the log. */
+  shape(lab: Lab, mbps: number, training: TrainingRow): Promise<string>;
+  clear(lab: Lab): Promise<void>;
+}
+
+/** A session's capture on a lab host's interface. */
+export interface OperatorCapture {
+  readonly file: string;
+  readonly pid: number;
+  /** Stops the capture; `diedEarly` says why tcpdump ended before it was asked to (killed, failed). */
+  stop(): Promise<{ packets: number; diedEarly?: string }>;
+}
+
+/**
+ * Every privileged step of a collection session, behind one interface: as root the process does
+ * them itself (`directLabOperator`), otherwise `qoelab shaperd` does them over its Unix socket
+ * (`ShaperdLabOperator`). The orchestrator never touches namespaces, tc or tcpdump directly.
+ */
+export interface LabOperator extends LinkShaper {
+  /** "direct" (this process is root) or "shaperd" (through the daemon), for logs and errors. */
+  readonly kind: "direct" | "shaperd";
+  /** Where captures may be written: the daemon's directory, or undefined when any will do. */
+  readonly captureDir: string | undefined;
+  labUp(options: LabOptions): Promise<Lab>;
+  /** Ends whatever still runs in the lab's hosts (a crashed worker's browser, tcpdump, origin); returns their pids. */
+  cleanSlot(lab: Lab): Promise<number[]>;
+  /** Serves `root` over HTTP on `port` from the lab's server host; a no-op while one already runs there. */
+  startOrigin(lab: Lab, root: string, port: number): Promise<void>;
+  /** Captures on the client's interface into `file` (its directory is made as needed). */
+  startCapture(lab: Lab, options: { file: string; snaplen: number; filter?: string }): Promise<OperatorCapture>;
+  /** Chromium in the lab's client host, whose player page is answered by the web app. */
+  launchPlayer(lab: Lab): Promise<PlayerBrowser>;
+  /** Stops the origins and anything else this operator still holds. */
+  close(): Promise<void>;
+}
