@@ -349,13 +349,9 @@ export function alignUtterances(
       }
     }
     if (!best) return [u];
+    // The split stays at the tested point (16 ms steps): frames at a delay change that the steps do not
+    // resolve are scored as heard, as the recommendation's split search leaves them.
     const [a, b] = best;
-    // Move the split to where the envelope stops matching the first delay and starts matching the second.
-    const at = switchPoint(ref, deg, u.start, u.end, D, a.delay, b.delay);
-    if (at > u.start && at < u.end && at !== a.end) {
-      a.end = at;
-      b.start = at;
-    }
     return [...split(a, depth + 1), ...split(b, depth + 1)];
   };
   const utterances: Utterance[] = [];
@@ -368,50 +364,4 @@ export function alignUtterances(
 
 const MAX_SPLIT_DEPTH = 4;
 
-/**
- * The envelope frame in [start, end) at which switching from delay `d1` to delay `d2` best explains
- * the degraded signal's energy envelope: minimises the summed log-energy mismatch of the 4 ms frames
- * before (under d1) and after (under d2). Energy, not waveform, so that codecs which do not preserve
- * the waveform are handled too.
- */
-export function switchPoint(
-  ref: Float64Array,
-  deg: Float64Array,
-  start: number,
-  end: number,
-  frame: number,
-  d1: number,
-  d2: number,
-): number {
-  const n = end - start;
-  const diff = new Float64Array(n);
-  let total2 = 0;
-  const energy = (from: number) => {
-    let e = 0;
-    for (let i = from; i < from + frame; i++) if (i >= 0 && i < deg.length) e += deg[i]! * deg[i]!;
-    return e;
-  };
-  for (let j = 0; j < n; j++) {
-    const from = (start + j) * frame;
-    let er = 0;
-    for (let i = from; i < from + frame; i++) er += ref[i]! * ref[i]!;
-    const lr = Math.log(er + 1e4);
-    // Envelope match: minus the log-energy mismatch of the degraded under each delay.
-    const s1 = -Math.abs(lr - Math.log(energy(from + d1) + 1e4));
-    const s2 = -Math.abs(lr - Math.log(energy(from + d2) + 1e4));
-    diff[j] = s1 - s2;
-    total2 += s2;
-  }
-  let best = start;
-  let bestValue = total2;
-  let acc = total2;
-  for (let j = 0; j < n; j++) {
-    acc += diff[j]!;
-    if (acc > bestValue) {
-      bestValue = acc;
-      best = start + j + 1;
-    }
-  }
-  return best;
-}
 const MIN_SPLIT_DELAY_MS = 1;
