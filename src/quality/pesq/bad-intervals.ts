@@ -26,9 +26,9 @@ export function badIntervals(symmetric: Float64Array, frames: number): Array<[nu
 }
 
 /**
- * Delay within ±range of `around` maximising the correlation of the magnitudes |ref| and |deg| over
- * reference samples [from, to); undefined when even the best normalised correlation is below
- * `minCorrelation` (noise against noise: nothing to realign).
+ * Delay within ±range of `around` maximising the normalised correlation of the magnitudes |ref| and
+ * |deg| over reference samples [from, to); undefined when the best lag lies on the range's edge or its
+ * correlation is below `minCorrelation` (noise against noise: nothing to realign).
  */
 export function bestDelay(
   ref: Float64Array,
@@ -62,12 +62,18 @@ export function bestDelay(
   const corr = crossCorrelation(a, b);
   let best = 0;
   let bestValue = Number.NEGATIVE_INFINITY;
+  // Normalised by the degraded energy under each lag, so that a louder stretch does not win by
+  // its loudness; a best lag on the edge of the range is no peak, and nothing is realigned.
+  let bestScore = Number.NEGATIVE_INFINITY;
   for (let k = 0; k <= 2 * range; k++) {
-    if (corr[k]! > bestValue * (1 + 1e-9)) {
+    const score = corr[k]! / Math.sqrt(prefix[k + length]! - prefix[k]! + 1e-9);
+    if (score > bestScore * (1 + 1e-9)) {
+      bestScore = score;
       bestValue = corr[k]!;
       best = k;
     }
   }
+  if (best === 0 || best === 2 * range) return undefined;
   const degEnergy = prefix[best + length]! - prefix[best]!;
   const normalised = bestValue / Math.sqrt(refEnergy * degEnergy + 1e-30);
   return normalised >= minCorrelation ? around - range + best : undefined;
