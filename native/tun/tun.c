@@ -23,6 +23,9 @@
  *   readerEventFd(h) -> fd                                   readable when arrivals wait (watch it)
  *   readerDrain(h, pool, slotSize, slots, lengths, stampsUs, max) -> count   copies them into the pool
  *   readerStop(h)                                            the release thread stops reading for it
+ *   readerFast(fd, sender, params, logRows) -> handle        like reader, but that thread also decides
+ *                                                            each packet (simple specs, see "decisions in C")
+ *   readerLog(h, out) -> rows                                log rows of the packets decided in C
  *
  * Why uv_poll on the JS thread rather than a reader thread: the per-packet decisions (loss models,
  * queues, delay) live in TypeScript and run on the event loop of the direction's worker; an epoll
@@ -519,9 +522,47 @@ typedef struct {
   double at;
 } done_t;
 
+/* ---- decisions in C ----------------------------------------------------------------------------
+ *
+ * For the simple spec (constant delay > 4 ms, optional constant rate, droptail queue; nothing random)
+ * every decision follows from the arrival stamp alone: a FIFO server at a constant rate starts a packet
+ * at max(arrival, the previous packet's end), and a packet waits in the queue until then. So the thread
+ * that reads the TUN (the other direction's release thread, see "arrivals" below) decides each packet on
+ * reading it and hands it straight to this direction's release thread, which logs it when written; the
+ * worker only collects log rows (every few thousand packets) and never wakes per packet.
+ * The rules are the TypeScript pipeline's (link-emulator-pipeline.ts, -queue.ts, -rate.ts).
+ */
+typedef struct fast {
+  /* decisions: touched only by the thread reading the TUN, under the reader's lock */
+  double delay_us, us_per_byte, limit_packets, limit_bytes, epoch_us;
+  double last_done; /* when the server finishes the last admitted packet */
+  double seq;
+  double *wait_start; /* admitted packets whose service starts later (the queue), FIFO */
+  int32_t *wait_len;
+  int wait_head, wait_n, wait_cap;
+  double wait_bytes;
+  uint8_t *scratch; /* a packet read while no slot is free (dropped as no-buffer) */
+  /* hand-over and log: shared with the release thread, under its `inner` lock */
+  int32_t *free_slots;
+  int free_n;
+  due_t *inbox;
+  int inbox_n;
+  double *arrival, *seqs; /* per slot */
+  double *log;            /* rows of LOG_STRIDE doubles (link-emulator-pipeline.ts) */
+  int log_cap, log_head, log_n;
+  double log_lost;
+  int efd; /* readable when the log is an eighth full */
+  int notified;
+} fast_t;
+
+#define LOG_STRIDE 6
+
 typedef struct sender {
   pthread_t thread;
   pthread_mutex_t mu;
+  pthread_mutex_t inner; /* innermost lock: the timer (armed) and the hand-over of C decisions */
+  fast_t *fast;          /* this direction's packets are decided in C (set once, before use) */
+  struct reader *fast_reader;
   napi_env env;
   napi_ref pool_ref;
   uint8_t *pool;
@@ -535,7 +576,8 @@ typedef struct sender {
   uint64_t order;
   done_t *done;
   int done_head, done_n;
-  double armed; /* wake-up the timerfd is set for, 0 = none */
+  double armed; /* wake-up the timerfd is set for, 0 = none (under inner) */
+  uint64_t arm_gen; /* bumped by every arming (under inner) */
   double spin_us;
   int prio;
   int realtime_ok;
@@ -566,6 +608,7 @@ typedef struct reader {
   int head, n;
   double window_us;
   int notified;
+  struct sender *target; /* decides here for this release thread (its fast state), or NULL: stage */
 } reader_t;
 
 /* Links release threads and readers of one TUN (the fd one writes and the other reads). */
@@ -652,8 +695,8 @@ static due_t heap_pop(sender_t *s) {
   return top;
 }
 
-/* Arms the timerfd for absolute µs `at` (> 0); caller holds the lock. */
-static void sender_arm(sender_t *s, double at) {
+/* Arms the timerfd for absolute µs `at` (> 0); caller holds `inner`. */
+static void sender_arm_locked(sender_t *s, double at) {
   struct itimerspec its;
   memset(&its, 0, sizeof its);
   if (at < 1e-3) at = 1e-3;
@@ -663,6 +706,127 @@ static void sender_arm(sender_t *s, double at) {
   if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
   timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
   s->armed = at;
+  s->arm_gen++;
+}
+
+static void sender_arm(sender_t *s, double at) {
+  pthread_mutex_lock(&s->inner);
+  sender_arm_locked(s, at);
+  pthread_mutex_unlock(&s->inner);
+}
+
+/* Appends a log row; caller holds the release thread's `inner`. Wakes the worker an eighth full. */
+static void fast_log(fast_t *f, double seq, double arrival, double sched, double dep, double size, double code) {
+  if (f->log_n == f->log_cap) {
+    f->log_lost++;
+    return;
+  }
+  double *row = f->log + (size_t)((f->log_head + f->log_n) % f->log_cap) * LOG_STRIDE;
+  row[0] = seq;
+  row[1] = arrival - f->epoch_us;
+  row[2] = sched < 0 ? -1 : sched - f->epoch_us;
+  row[3] = dep < 0 ? -1 : dep - f->epoch_us;
+  row[4] = size;
+  row[5] = code;
+  f->log_n++;
+  if (!f->notified && f->log_n * 8 >= f->log_cap) {
+    uint64_t one = 1;
+    ssize_t w = write(f->efd, &one, sizeof one);
+    (void)w;
+    f->notified = 1;
+  }
+}
+
+/* Decides one arrival at `t` (µs) of `len` bytes as the pipeline would: its due time, or -1 when the
+ * droptail queue is full. Only the thread reading the TUN calls this. */
+static double fast_decide(fast_t *f, double t, int32_t len) {
+  /* Packets whose service started by t have left the queue (the pipeline runs completions due by an
+   * arrival's stamp before it). */
+  while (f->wait_n > 0 && f->wait_start[f->wait_head] <= t) {
+    f->wait_bytes -= f->wait_len[f->wait_head];
+    f->wait_head = (f->wait_head + 1) % f->wait_cap;
+    f->wait_n--;
+  }
+  double departure = t;
+  if (f->us_per_byte > 0) {
+    if (f->wait_n + 1 > f->limit_packets || f->wait_bytes + len > f->limit_bytes) return -1;
+    double start = t > f->last_done ? t : f->last_done;
+    /* The same arithmetic as ConstantRate.serve on epoch-relative time. */
+    departure = f->epoch_us + ((start - f->epoch_us) + (double)len * f->us_per_byte);
+    f->last_done = departure;
+    if (start > t && f->wait_n < f->wait_cap) {
+      int i = (f->wait_head + f->wait_n++) % f->wait_cap;
+      f->wait_start[i] = start;
+      f->wait_len[i] = len;
+      f->wait_bytes += len;
+    }
+  }
+  return departure + f->delay_us;
+}
+
+#define FAST_BATCH 16
+
+/* Reads what waits in the TUN straight into free slots of the target release thread's pool, decides
+ * each packet and hands it over (arming that thread's timer only if it is due before it would wake).
+ * Caller holds its own sender's lock (which keeps the reader linked). */
+static void fast_poll(reader_t *r) {
+  sender_t *t = r->target;
+  fast_t *f = t->fast;
+  pthread_mutex_lock(&r->mu);
+  for (;;) {
+    int32_t slots[FAST_BATCH], lens[FAST_BATCH];
+    double stamps[FAST_BATCH], due[FAST_BATCH], seqs[FAST_BATCH];
+    int have = 0, got = 0;
+    pthread_mutex_lock(&t->inner);
+    while (have < FAST_BATCH && f->free_n > 0) slots[have++] = f->free_slots[--f->free_n];
+    pthread_mutex_unlock(&t->inner);
+    while (got < FAST_BATCH) {
+      uint8_t *buf = got < have ? t->pool + (size_t)slots[got] * (size_t)t->slot_size : f->scratch;
+      ssize_t n = read(r->fd, buf, (size_t)t->slot_size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      lens[got] = (int32_t)n;
+      stamps[got] = clock_us(CLOCK_MONOTONIC);
+      seqs[got] = f->seq++;
+      due[got] = got < have ? fast_decide(f, stamps[got], lens[got]) : -2; /* -2: no buffer */
+      got++;
+    }
+    double earliest = 0;
+    pthread_mutex_lock(&t->inner);
+    for (int i = 0; i < got; i++) {
+      if (due[i] < 0) {
+        fast_log(f, seqs[i], stamps[i], -1, -1, lens[i], due[i] == -2 ? 5 : 2);
+        if (i < have) f->free_slots[f->free_n++] = slots[i];
+        continue;
+      }
+      int32_t slot = slots[i];
+      f->arrival[slot] = stamps[i];
+      f->seqs[slot] = seqs[i];
+      due_t v = {due[i], 0, slot, lens[i]};
+      f->inbox[f->inbox_n++] = v;
+      if (earliest == 0 || due[i] < earliest) earliest = due[i];
+    }
+    for (int i = got; i < have; i++) f->free_slots[f->free_n++] = slots[i];
+    if (earliest > 0 && (t->armed == 0 || earliest < t->armed)) sender_arm_locked(t, earliest);
+    pthread_mutex_unlock(&t->inner);
+    if (got < FAST_BATCH) break;
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
+/* Moves packets decided by the reading thread into the heap; caller holds the lock. */
+static void fast_take(sender_t *s) {
+  fast_t *f = s->fast;
+  pthread_mutex_lock(&s->inner);
+  for (int i = 0; i < f->inbox_n; i++) {
+    due_t v = f->inbox[i];
+    v.order = s->order++;
+    heap_push(s, v);
+  }
+  f->inbox_n = 0;
+  pthread_mutex_unlock(&s->inner);
 }
 
 #define SENDER_BATCH 64
@@ -670,12 +834,14 @@ static void sender_arm(sender_t *s, double at) {
 static void *sender_main(void *arg) {
   sender_t *s = arg;
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  prctl(PR_SET_NAME, "qoelab-release", 0, 0, 0); /* tells it apart in top, perf and /proc */
   due_t batch[SENDER_BATCH];
   double at[SENDER_BATCH];
   int32_t result[SENDER_BATCH];
   pthread_mutex_lock(&s->mu);
   for (;;) {
     if (s->stop) break;
+    if (s->fast) fast_take(s);
     double now = clock_us(CLOCK_MONOTONIC);
     int n = 0;
     while (n < SENDER_BATCH && s->heap_n > 0 && s->heap[0].due <= now) batch[n++] = heap_pop(s);
@@ -690,6 +856,21 @@ static void *sender_main(void *arg) {
         result[i] = w < 0 ? -errno : (int32_t)w;
       }
       pthread_mutex_lock(&s->mu);
+      if (s->fast) {
+        /* Decided in C: log here and take the slot back (the worker sees only the log). */
+        fast_t *f = s->fast;
+        pthread_mutex_lock(&s->inner);
+        for (int i = 0; i < n; i++) {
+          int32_t slot = batch[i].slot;
+          if (result[i] >= 0)
+            fast_log(f, f->seqs[slot], f->arrival[slot], batch[i].due, at[i], batch[i].len, 0);
+          else
+            fast_log(f, f->seqs[slot], f->arrival[slot], -1, -1, batch[i].len, 6);
+          f->free_slots[f->free_n++] = slot;
+        }
+        pthread_mutex_unlock(&s->inner);
+        continue;
+      }
       for (int i = 0; i < n; i++) {
         done_t *d = &s->done[(s->done_head + s->done_n++) % s->cap];
         d->slot = batch[i].slot;
@@ -701,7 +882,9 @@ static void *sender_main(void *arg) {
     /* Nothing due: take the answers the writes provoked, then sleep until the next deadline (a release
      * or the reader's window) or until the TUN has something to read. */
     reader_t *r = s->reader;
-    double notify_at = r ? reader_poll(r) : 0;
+    double notify_at = 0;
+    if (r && r->target) fast_poll(r);
+    else if (r) notify_at = reader_poll(r);
     double wake = 0;
     if (s->heap_n > 0) {
       double due = s->heap[0].due;
@@ -717,18 +900,34 @@ static void *sender_main(void *arg) {
       }
     }
     if (notify_at > 0 && (wake == 0 || notify_at < wake)) wake = notify_at;
-    if (wake == 0) {
-      if (s->armed != 0) {
-        struct itimerspec off;
-        memset(&off, 0, sizeof off);
-        timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &off, NULL);
-        s->armed = 0;
-      }
-    } else if (s->armed != wake) {
-      sender_arm(s, wake);
+    pthread_mutex_lock(&s->inner);
+    if (s->fast && s->fast->inbox_n > 0) {
+      /* Handed over since fast_take: into the heap before choosing when to wake. */
+      pthread_mutex_unlock(&s->inner);
+      continue;
     }
+    /* The timer is set outside `inner` (a timerfd_settime may exit to the hypervisor, and the reading
+     * thread would wait for the lock meanwhile); whoever arms it for an earlier time in between bumps
+     * arm_gen, and then the earlier time is set again. */
+    if (s->armed != wake) {
+      s->armed = wake;
+      uint64_t gen = ++s->arm_gen;
+      pthread_mutex_unlock(&s->inner);
+      struct itimerspec its;
+      memset(&its, 0, sizeof its);
+      if (wake > 0) {
+        its.it_value.tv_sec = (time_t)(wake / 1e6);
+        its.it_value.tv_nsec = (long)((wake - (double)its.it_value.tv_sec * 1e6) * 1e3);
+        if (its.it_value.tv_nsec >= 1000000000L) its.it_value.tv_nsec = 999999999L;
+        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+      }
+      timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+      pthread_mutex_lock(&s->inner);
+      if (s->arm_gen != gen && s->armed != 0) sender_arm_locked(s, s->armed);
+    }
+    pthread_mutex_unlock(&s->inner);
     struct pollfd fds[2] = {{s->tfd, POLLIN, 0}, {-1, POLLIN, 0}};
-    if (r && !reader_full(r)) fds[1].fd = s->fd_out;
+    if (r && (r->target || !reader_full(r))) fds[1].fd = s->fd_out;
     pthread_mutex_unlock(&s->mu);
     int ready = poll(fds, 2, -1);
     pthread_mutex_lock(&s->mu);
@@ -737,7 +936,9 @@ static void *sender_main(void *arg) {
       ssize_t got = read(s->tfd, &expirations, sizeof expirations);
       (void)got;
       s->wakeups++;
-      s->armed = 0; /* expired (or JS re-armed it: re-armed below either way) */
+      pthread_mutex_lock(&s->inner);
+      s->armed = 0; /* expired (or re-armed by JS or a reading thread: re-armed below either way) */
+      pthread_mutex_unlock(&s->inner);
     }
   }
   pthread_mutex_unlock(&s->mu);
@@ -812,14 +1013,35 @@ static void sender_join(sender_t *s) {
 
 static void sender_cleanup_hook(void *arg) { sender_join((sender_t *)arg); }
 
+static void fast_free(fast_t *f) {
+  if (!f) return;
+  if (f->efd >= 0) close(f->efd);
+  free(f->wait_start);
+  free(f->wait_len);
+  free(f->scratch);
+  free(f->free_slots);
+  free(f->inbox);
+  free(f->arrival);
+  free(f->seqs);
+  free(f->log);
+  free(f);
+}
+
 static void sender_finalize(napi_env env, void *data, void *hint) {
   sender_t *s = data;
   registry_unlink(s, NULL);
+  /* The thread deciding for this one (the other direction's) must let go before the memory does. */
+  if (s->fast_reader) {
+    registry_unlink(NULL, s->fast_reader);
+    s->fast_reader->target = NULL;
+  }
   sender_join(s);
   napi_remove_env_cleanup_hook(env, sender_cleanup_hook, s);
   if (s->pool_ref) napi_delete_reference(env, s->pool_ref);
   close(s->tfd);
   pthread_mutex_destroy(&s->mu);
+  pthread_mutex_destroy(&s->inner);
+  fast_free(s->fast);
   free(s->heap);
   free(s->done);
   free(s);
@@ -856,6 +1078,7 @@ static napi_value Sender(napi_env env, napi_callback_info info) {
   s->done = calloc((size_t)s->cap, sizeof *s->done);
   s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->inner, NULL);
   /* The pool's memory must outlive the thread: hold the array until the handle is finalized. */
   if (!s->heap || !s->done || s->tfd < 0 || napi_create_reference(env, argv[1], 1, &s->pool_ref) != napi_ok) {
     if (s->tfd >= 0) close(s->tfd);
@@ -935,7 +1158,9 @@ static napi_value SenderSchedule(napi_env env, napi_callback_info info) {
   /* Wake the thread earlier if the new head is due before it planned to wake (or it sleeps unarmed). */
   if (s->heap_n > 0 && s->running) {
     double wake = s->heap[0].due - s->spin_us;
-    if (s->armed == 0 || wake < s->armed) sender_arm(s, wake);
+    pthread_mutex_lock(&s->inner);
+    if (s->armed == 0 || wake < s->armed) sender_arm_locked(s, wake);
+    pthread_mutex_unlock(&s->inner);
   }
   pthread_mutex_unlock(&s->mu);
   return make_int(env, taken);
@@ -980,22 +1205,38 @@ static napi_value SenderStop(napi_env env, napi_callback_info info) {
   if (!s || !get_i32_array(env, argv[1], &slots, &nslots)) return NULL;
   sender_join(s);
   int32_t n = 0;
+  if (s->fast) {
+    /* Decided in C, so logged here too: in flight at stop (the reader was stopped first). */
+    fast_t *f = s->fast;
+    pthread_mutex_lock(&s->inner);
+    for (int i = 0; i < f->inbox_n; i++) heap_push(s, f->inbox[i]);
+    f->inbox_n = 0;
+    while (s->heap_n > 0) {
+      due_t v = heap_pop(s);
+      fast_log(f, f->seqs[v.slot], f->arrival[v.slot], -1, -1, v.len, 7);
+      f->free_slots[f->free_n++] = v.slot;
+    }
+    pthread_mutex_unlock(&s->inner);
+    return make_int(env, 0);
+  }
   while ((size_t)n < nslots && s->heap_n > 0) slots[n++] = heap_pop(s).slot;
   return make_int(env, n);
 }
 
-/* senderInfo(h) -> [realtime ok (1/0), timer wake-ups, spins] */
+/* senderInfo(h) -> [realtime ok (1/0), timer wake-ups, spins, log rows lost (decisions in C)] */
 static napi_value SenderInfo(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!get_args(env, info, 1, argv)) return NULL;
   sender_t *s = get_sender(env, argv[0]);
   if (!s) return NULL;
   pthread_mutex_lock(&s->mu);
-  double values[3] = {s->prio > 0 ? s->realtime_ok : 1, s->wakeups, s->spins};
+  pthread_mutex_lock(&s->inner);
+  double values[4] = {s->prio > 0 ? s->realtime_ok : 1, s->wakeups, s->spins, s->fast ? s->fast->log_lost : 0};
+  pthread_mutex_unlock(&s->inner);
   pthread_mutex_unlock(&s->mu);
   napi_value out;
-  CHECK(napi_create_array_with_length(env, 3, &out));
-  for (uint32_t i = 0; i < 3; i++) napi_set_element(env, out, i, make_double(env, values[i]));
+  CHECK(napi_create_array_with_length(env, 4, &out));
+  for (uint32_t i = 0; i < 4; i++) napi_set_element(env, out, i, make_double(env, values[i]));
   return out;
 }
 
@@ -1004,6 +1245,7 @@ static napi_value SenderInfo(napi_env env, napi_callback_info info) {
 static void reader_finalize(napi_env env, void *data, void *hint) {
   reader_t *r = data;
   registry_unlink(NULL, r);
+  if (r->target) r->target->fast_reader = NULL;
   close(r->efd);
   pthread_mutex_destroy(&r->mu);
   free(r->ring);
@@ -1068,7 +1310,7 @@ static napi_value ReaderEventFd(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 1, argv)) return NULL;
   reader_t *r = get_reader(env, argv[0]);
   if (!r) return NULL;
-  return make_int(env, r->efd);
+  return make_int(env, r->target ? r->target->fast->efd : r->efd);
 }
 
 /* readerDrain(h, pool, slotSize, slots:Int32Array, lengths:Int32Array, stampsUs:Float64Array, max) -> count */
@@ -1114,6 +1356,104 @@ static napi_value ReaderDrain(napi_env env, napi_callback_info info) {
   return make_int(env, n);
 }
 
+/* readerFast(fd, sender, params:Float64Array, logRows) -> handle: arrivals on fd decided in C (see
+ * "decisions in C") for `sender`'s direction; params = [delayUs, usPerByte (0: no rate), limitPackets,
+ * limitBytes, epochUs, slots]; the first `slots` slots of the sender's pool are its buffers. */
+static napi_value ReaderFast(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd, log_rows;
+  uint8_t *pbytes;
+  size_t plen;
+  if (!get_args(env, info, 4, argv) || !get_i32(env, argv[0], &fd)) return NULL;
+  sender_t *t = get_sender(env, argv[1]);
+  if (!t || !get_bytes(env, argv[2], &pbytes, &plen) || !get_i32(env, argv[3], &log_rows)) return NULL;
+  const double *p = (const double *)pbytes;
+  int slots = plen >= 6 * sizeof(double) ? (int)p[5] : 0;
+  if (slots <= 0 || slots > t->cap || log_rows <= 0 || t->fast) {
+    napi_throw_type_error(env, "QOELAB_TUN_ARGS", "readerFast: bad parameters, or already deciding in C");
+    return NULL;
+  }
+  reader_t *r = calloc(1, sizeof *r);
+  fast_t *f = calloc(1, sizeof *f);
+  if (f) {
+    f->delay_us = p[0];
+    f->us_per_byte = p[1];
+    f->limit_packets = p[2];
+    f->limit_bytes = p[3];
+    f->epoch_us = p[4];
+    f->wait_cap = slots;
+    f->wait_start = calloc((size_t)slots, sizeof *f->wait_start);
+    f->wait_len = calloc((size_t)slots, sizeof *f->wait_len);
+    f->scratch = malloc((size_t)t->slot_size);
+    f->free_slots = calloc((size_t)slots, sizeof *f->free_slots);
+    f->inbox = calloc((size_t)slots, sizeof *f->inbox);
+    f->arrival = calloc((size_t)slots, sizeof *f->arrival);
+    f->seqs = calloc((size_t)slots, sizeof *f->seqs);
+    f->log_cap = log_rows;
+    f->log = calloc((size_t)log_rows * LOG_STRIDE, sizeof *f->log);
+    f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  }
+  if (!r || !f || !f->wait_start || !f->wait_len || !f->scratch || !f->free_slots || !f->inbox || !f->arrival ||
+      !f->seqs || !f->log || f->efd < 0) {
+    fast_free(f);
+    free(r);
+    napi_throw_error(env, "QOELAB_TUN_READER", "qoelab_tun: cannot create the reader");
+    return NULL;
+  }
+  /* Slots are handed out from the top: slot 0 first, as the pipeline does. */
+  for (int i = 0; i < slots; i++) f->free_slots[i] = slots - 1 - i;
+  f->free_n = slots;
+  r->fd = fd;
+  r->efd = -1;
+  r->target = t;
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_mutex_lock(&t->mu);
+  pthread_mutex_lock(&t->inner);
+  t->fast = f;
+  t->fast_reader = r;
+  pthread_mutex_unlock(&t->inner);
+  pthread_mutex_unlock(&t->mu);
+  registry_link(fd, NULL, r);
+  napi_value external;
+  CHECK(napi_create_external(env, r, reader_finalize, NULL, &external));
+  return external;
+}
+
+/* readerLog(h, out:Float64Array) -> rows moved into out (LOG_STRIDE doubles each), oldest first */
+static napi_value ReaderLog(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint8_t *out_bytes;
+  size_t out_len;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  reader_t *r = get_reader(env, argv[0]);
+  if (!r || !get_bytes(env, argv[1], &out_bytes, &out_len)) return NULL;
+  sender_t *t = r->target;
+  if (!t) return make_int(env, 0);
+  fast_t *f = t->fast;
+  double *out = (double *)out_bytes;
+  int max = (int)(out_len / (LOG_STRIDE * sizeof(double)));
+  uint64_t count;
+  ssize_t got = read(f->efd, &count, sizeof count);
+  (void)got;
+  int n = 0;
+  for (;;) {
+    /* A few hundred rows per hold: the release threads take this lock on every packet. */
+    pthread_mutex_lock(&t->inner);
+    int stop = n + 256;
+    while (n < max && n < stop && f->log_n > 0) {
+      memcpy(out + (size_t)n * LOG_STRIDE, f->log + (size_t)f->log_head * LOG_STRIDE, LOG_STRIDE * sizeof(double));
+      f->log_head = (f->log_head + 1) % f->log_cap;
+      f->log_n--;
+      n++;
+    }
+    int more = n < max && f->log_n > 0;
+    if (!more) f->notified = 0;
+    pthread_mutex_unlock(&t->inner);
+    if (!more) break;
+  }
+  return make_int(env, n);
+}
+
 /* readerStop(h): the release thread stops reading for it (staged packets stay for readerDrain). */
 static napi_value ReaderStop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -1149,6 +1489,8 @@ NAPI_MODULE_INIT() {
       {"readerEventFd", NULL, ReaderEventFd, NULL, NULL, NULL, napi_default, NULL},
       {"readerDrain", NULL, ReaderDrain, NULL, NULL, NULL, napi_default, NULL},
       {"readerStop", NULL, ReaderStop, NULL, NULL, NULL, napi_default, NULL},
+      {"readerFast", NULL, ReaderFast, NULL, NULL, NULL, napi_default, NULL},
+      {"readerLog", NULL, ReaderLog, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -66,8 +66,8 @@ export interface TunAddon {
   senderDrain(sender: SenderHandle, slots: Int32Array, results: Int32Array, atUs: Float64Array): number;
   /** Stops and joins the thread; fills `slots` with the packets it never wrote and returns their count. */
   senderStop(sender: SenderHandle, slots: Int32Array): number;
-  /** [1 when SCHED_FIFO was granted (or not asked), timer wake-ups, spins]. */
-  senderInfo(sender: SenderHandle): [number, number, number];
+  /** [1 when SCHED_FIFO was granted (or not asked), timer wake-ups, spins, log rows lost (readerFast)]. */
+  senderInfo(sender: SenderHandle): [number, number, number, number];
   /**
    * Has the release thread that writes to `fd` (the other direction's) read it too: right after its
    * writes (the stack's answers land there during them) and when it turns readable. Each packet is
@@ -88,6 +88,15 @@ export interface TunAddon {
   ): number;
   /** The release thread stops reading for this reader (staged packets remain for readerDrain). */
   readerStop(reader: ReaderHandle): number;
+  /**
+   * Like `reader`, but the release thread writing to `fd` also decides each packet (constant delay,
+   * constant-rate FIFO, droptail; `params` = [delayUs, usPerByte or 0, limitPackets, limitBytes, epochUs,
+   * slots]) and hands it to `sender` at once; nothing is staged. The event fd turns readable when the
+   * log (`logRows` rows) is an eighth full; senderStop logs what was in flight.
+   */
+  readerFast(fd: number, sender: SenderHandle, params: Float64Array, logRows: number): ReaderHandle;
+  /** Moves log rows (LOG_STRIDE doubles each) of packets decided by readerFast into `out`; returns how many. */
+  readerLog(reader: ReaderHandle, out: Float64Array): number;
 }
 
 const ADDON_PATH = fileURLToPath(new URL("../../native/tun/build/Release/qoelab_tun.node", import.meta.url));

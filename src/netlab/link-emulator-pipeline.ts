@@ -117,6 +117,12 @@ export class DirectionPipeline {
    * are ≥ the smallest delay later, so a wait well inside it changes nothing.
    */
   readonly arrivalWindowUs: number;
+  /**
+   * When the spec needs no random draw and the rate is a constant FIFO server: the parameters with
+   * which the reading thread decides each packet itself ([delayUs, usPerByte or 0, queue limit in
+   * packets, in bytes, epochUs, slots]); this loop then only collects log rows (recordRows).
+   */
+  readonly decidedInC: Float64Array | undefined;
 
   // Packets for the delay line, handed over in one call per wake-up.
   private readonly outSlots = new Int32Array(OUT_BATCH);
@@ -145,6 +151,7 @@ export class DirectionPipeline {
     private readonly options: PipelineOptions = {},
   ) {
     this.slotCount = options.slots ?? 8192;
+    this.epochUs = options.epochUs ?? 0;
     this.slotSize = options.slotSize ?? 2048;
     // READ_BATCH extra slots: where packets land when the pool is full, to be dropped as no-buffer.
     const total = this.slotCount + READ_BATCH;
@@ -174,8 +181,27 @@ export class DirectionPipeline {
     this.queue = new PacketQueue(this.slotCount, this.lengths, this.arrivals, spec.queue, (slot, reason, now) =>
       this.drop(slot, reason, now),
     );
+    // Nothing random and a FIFO at a constant rate: every decision follows from the arrival stamp, so
+    // the thread reading the TUN can make it (tun.c, "decisions in C") and this loop need not wake.
+    const simple =
+      (spec.loss === undefined || spec.loss.kind === "none") &&
+      !spec.duplicate &&
+      !spec.corrupt &&
+      !spec.jitter &&
+      !spec.trace &&
+      spec.queue?.discipline !== "drophead" &&
+      spec.queue?.codel === undefined;
+    if (simple && this.arrivalWindowUs > 0) {
+      this.decidedInC = Float64Array.of(
+        this.delay.drawUs(),
+        spec.rate !== undefined ? 8e6 / spec.rate : 0,
+        this.queue.limitPackets,
+        this.queue.limitBytes,
+        this.epochUs,
+        this.slotCount,
+      );
+    }
     this.logChunkRows = options.logChunkRows ?? 4096;
-    this.epochUs = options.epochUs ?? 0;
     if (options.onLog) this.log = new Float64Array(this.logChunkRows * LOG_STRIDE);
   }
 
@@ -336,6 +362,21 @@ export class DirectionPipeline {
       } else {
         this.drop(slot, FATE_WRITE_FAILED, atUs[i] as number);
       }
+    }
+  }
+
+  /** Takes `count` log rows (LOG_STRIDE fields, times since the epoch) of packets decided in C. */
+  recordRows(rows: Float64Array, count: number): void {
+    for (let r = 0; r < count; r++) {
+      const at = r * LOG_STRIDE;
+      const fate = (rows[at + LOG_CODE] as number) & 7;
+      this.counters.arrived++;
+      if (fate === FATE_DELIVERED) this.counters.delivered++;
+      else this.counters.dropped[fate] = (this.counters.dropped[fate] ?? 0) + 1;
+      const log = this.log;
+      if (!log) continue;
+      log.set(rows.subarray(at, at + LOG_STRIDE), this.logRows * LOG_STRIDE);
+      if (++this.logRows === this.logChunkRows) this.flushLog();
     }
   }
 

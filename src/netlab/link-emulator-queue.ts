@@ -21,8 +21,8 @@ export class PacketQueue {
   private head = 0;
   private count = 0;
   private bytes = 0;
-  private readonly limitPackets: number;
-  private readonly limitBytes: number;
+  readonly limitPackets: number;
+  readonly limitBytes: number;
   private readonly dropHead: boolean;
   // CoDel state (µs)
   private readonly codel: boolean;

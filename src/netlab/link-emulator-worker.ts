@@ -5,7 +5,9 @@
  * µs, SCHED_FIFO). When every delay of this direction is long, the near TUN is read instead by the
  * other direction's release thread (it writes there, and the stack's answers arrive during its writes):
  * it stamps each packet and wakes this loop at most every arrivalWindowUs with a batch, which saves a
- * wake-up per packet. Started by link-emulator-main.ts; talks to it through messages only.
+ * wake-up per packet. When, moreover, the spec needs no random draw (constant delay, constant-rate FIFO,
+ * droptail), that thread decides each packet itself and hands it to this direction's release thread;
+ * this loop then only collects log rows. Started by link-emulator-main.ts; talks to it through messages only.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
@@ -15,7 +17,7 @@ import {
   type SenderHandle,
   type WatchHandle,
 } from "./link-emulator-addon.ts";
-import { DirectionPipeline, type PipelineCounters } from "./link-emulator-pipeline.ts";
+import { DirectionPipeline, LOG_STRIDE, type PipelineCounters } from "./link-emulator-pipeline.ts";
 import type { DirectionSpec } from "./link-emulator-spec.ts";
 
 export interface WorkerConfig {
@@ -133,7 +135,7 @@ function onReadable(): void {
 
 /** Decides the packets the other release thread staged, each at its own arrival stamp. */
 function takeStaged(): void {
-  if (!reader) return;
+  if (!reader || fast) return;
   for (;;) {
     const max = pipeline.prepareRead();
     const n = tun.readerDrain(
@@ -158,10 +160,32 @@ function onStaged(): void {
   arm(pipeline.advance(tun.nowUs()));
 }
 
+const logRows = new Float64Array(4096 * LOG_STRIDE);
+
+/** Collects the log rows of packets decided in C. */
+function takeLog(): void {
+  if (!reader) return;
+  for (;;) {
+    const n = tun.readerLog(reader, logRows);
+    pipeline.recordRows(logRows, n);
+    if (n < logRows.length / LOG_STRIDE) return;
+  }
+}
+
+function onLog(): void {
+  if (!stopped) takeLog();
+}
+
 const timer: WatchHandle = tun.timer(onTimer);
-const reader: ReaderHandle | undefined =
-  pipeline.arrivalWindowUs > 0 ? tun.reader(fdIn, pipeline.arrivalWindowUs, 1024, pipeline.slotSize) : undefined;
-const watch: WatchHandle = reader ? tun.watch(tun.readerEventFd(reader), onStaged) : tun.watch(fdIn, onReadable);
+const fast = pipeline.decidedInC;
+const reader: ReaderHandle | undefined = fast
+  ? tun.readerFast(fdIn, sender, fast, 1 << 16)
+  : pipeline.arrivalWindowUs > 0
+    ? tun.reader(fdIn, pipeline.arrivalWindowUs, 1024, pipeline.slotSize)
+    : undefined;
+const watch: WatchHandle = reader
+  ? tun.watch(tun.readerEventFd(reader), fast ? onLog : onStaged)
+  : tun.watch(fdIn, onReadable);
 
 function stop(): void {
   if (stopped) return;
@@ -171,12 +195,20 @@ function stop(): void {
   if (reader) {
     // What was staged arrived: it is decided (and counted in flight at stop) like any arrival.
     tun.readerStop(reader);
-    takeStaged();
-    pipeline.advance(tun.nowUs());
+    if (!fast) {
+      takeStaged();
+      pipeline.advance(tun.nowUs());
+    }
   }
   const unsent = new Int32Array(pipeline.pool.length / pipeline.slotSize);
   const count = tun.senderStop(sender, unsent);
   drain();
+  if (fast) {
+    // Decided in C, logged in C (in flight at stop too, by senderStop).
+    takeLog();
+    const lost = tun.senderInfo(sender)[3];
+    if (lost > 0) port?.postMessage({ type: "error", message: `${lost} packet log rows lost (log full)` });
+  }
   pipeline.stop(tun.nowUs(), unsent, count);
   port?.postMessage({ type: "done", counters: pipeline.counters } satisfies WorkerMessage);
   port?.close();
