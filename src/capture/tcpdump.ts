@@ -105,7 +105,8 @@ export function startCapture(options: CaptureOptions): Promise<Capture> {
   ];
   if (options.immediate ?? true) args.push("--immediate-mode");
   if (options.nanoseconds) args.push("--time-stamp-precision=nano");
-  if (options.filter) args.push(options.filter);
+  // "--" ends the options: a filter can never be read as one (e.g. "-w FILE" of root's tcpdump).
+  if (options.filter) args.push("--", options.filter);
   const argv = options.netns ? ["ip", "netns", "exec", options.netns, tcpdump, ...args] : [tcpdump, ...args];
   const where = `${options.netns ? `${options.netns}:` : ""}${options.iface}`;
 

@@ -25,6 +25,7 @@ export function register(program: Command): void {
     .option("--origin-channels <list>", "channels of the built-in origin", "testcard,life,gradients")
     .option("--lab-prefix <p>", "lab slot names are <p><slot>", "qc")
     .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
+    .option("--uplink-allow <list>", "IPv4 prefixes the labs of Twitch/URL sources may reach (default any)")
     .action(
       async (
         id: string,
@@ -35,6 +36,7 @@ export function register(program: Command): void {
           originChannels: string;
           labPrefix: string;
           shaperd: string;
+          uplinkAllow?: string;
         },
       ) => {
         const db = await openDb({ dataDir: options.dataDir });
@@ -46,6 +48,14 @@ export function register(program: Command): void {
             originChannels: options.originChannels.split(",").map((c) => c.trim()),
             labPrefix: options.labPrefix,
             shaperdSocket: options.shaperd,
+            ...(options.uplinkAllow
+              ? {
+                  uplinkAllow: options.uplinkAllow
+                    .split(",")
+                    .map((item) => item.trim())
+                    .filter(Boolean),
+                }
+              : {}),
             log: (m) => process.stderr.write(`${m}\n`),
           });
           await runtime.orchestrator.runUntilIdle(training.id);

@@ -5,6 +5,7 @@ import {
   CollectionOrchestrator,
   directLabOperator,
   type LabOperator,
+  type LocalOrigin,
   type OrchestratorEvent,
   type PlayableSession,
   ShaperdLabOperator,
@@ -21,6 +22,10 @@ export interface CollectionRuntimeOptions {
   log?: (message: string) => void;
   originChannels?: readonly string[];
   originDuration?: number;
+  /** A built-in origin already built (otherwise built on first use from the channels and duration). */
+  origin?: LocalOrigin;
+  /** Destinations (IPv4 prefixes) the labs of external sources may reach through their uplink; default any. */
+  uplinkAllow?: string[];
   staleAfterSeconds?: number;
   labPrefix?: string;
   onEvent?: (event: OrchestratorEvent) => void;
@@ -88,6 +93,8 @@ export async function createCollectionRuntime(db: Db, options: CollectionRuntime
     ...(options.log ? { log: options.log } : {}),
     ...(options.originChannels ? { originChannels: options.originChannels } : {}),
     ...(options.originDuration ? { originDuration: options.originDuration } : {}),
+    ...(options.origin ? { origin: options.origin } : {}),
+    ...(options.uplinkAllow ? { uplinkAllow: options.uplinkAllow } : {}),
     ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}),
     ...(options.labPrefix ? { labPrefix: options.labPrefix } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

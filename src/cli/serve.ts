@@ -19,6 +19,8 @@ export interface ServeOptions {
   captureDir?: string;
   /** The shaper daemon's socket, for a web app that does not run as root. */
   shaperd?: string;
+  /** IPv4 prefixes (comma-separated) the labs of external sources may reach through their uplink. */
+  uplinkAllow?: string;
   /** Where warnings go (default stderr). */
   log?: (message: string) => void;
 }
@@ -66,12 +68,20 @@ async function collectionOrNone(db: Db, options: ServeOptions, log: (message: st
       captureDir: options.captureDir ?? join(options.dataDir ?? "./qoelab-data", "captures"),
       log,
       ...(options.shaperd ? { shaperdSocket: options.shaperd } : {}),
+      ...(options.uplinkAllow ? { uplinkAllow: splitList(options.uplinkAllow) } : {}),
     });
   } catch (error) {
     if (!(error instanceof QoelabError) || error.code !== "COLLECT_NEEDS_SHAPERD") throw error;
     log(`qoelab: running without the collection worker. ${error.message}`);
     return undefined;
   }
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }
 
 export function register(program: Command): void {
@@ -85,6 +95,7 @@ export function register(program: Command): void {
     .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
     .option("--capture-dir <dir>", "where session captures are written as root (default DATA_DIR/captures)")
     .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
+    .option("--uplink-allow <list>", "IPv4 prefixes the labs of Twitch/URL sources may reach (default any)")
     .action(async (options: ServeOptions) => {
       if (!process.env.DATABASE_URL)
         process.stdout.write(

@@ -5,6 +5,7 @@ import { type Lab, labUp, run } from "../netlab/index.ts";
 import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
 import { labShaper } from "./lab-shaper.ts";
 import { type OriginProcess, startOriginProcess } from "./origin-process.ts";
+import { directPersonPath } from "./person-sessions.ts";
 import { launchPlayerBrowser } from "./player-browser.ts";
 
 /**
@@ -72,6 +73,7 @@ export function directLabOperator(handle: (request: Request) => Promise<Response
     },
 
     launchPlayer: (lab) => launchPlayerBrowser({ netns: lab.hosts.client.netns, handle }),
+    personPath: directPersonPath,
 
     async close() {
       for (const origin of origins.values()) await origin.stop();

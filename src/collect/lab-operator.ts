@@ -18,6 +18,18 @@ export interface OperatorCapture {
 }
 
 /**
+ * The privileged steps of a person's session beyond the lab operator's (see person-sessions.ts): the
+ * browser is on this host, so the lab's uplink is shaped on the router's end and captured on the
+ * host's end.
+ */
+export interface PersonPathOperator {
+  shape(lab: Lab, mbps: number, training: TrainingRow): Promise<string>;
+  clear(lab: Lab): Promise<void>;
+  /** Captures the lab's traffic on the host's end of the uplink. */
+  startCapture(lab: Lab, options: { file: string; snaplen: number }): Promise<OperatorCapture>;
+}
+
+/**
  * Every privileged step of a collection session, behind one interface: as root the process does
  * them itself (`directLabOperator`), otherwise `qoelab shaperd` does them over its Unix socket
  * (`ShaperdLabOperator`). The orchestrator never touches namespaces, tc or tcpdump directly.
@@ -27,6 +39,7 @@ export interface LabOperator extends LinkShaper {
   readonly kind: "direct" | "shaperd";
   /** Where captures may be written: the daemon's directory, or undefined when any will do. */
   readonly captureDir: string | undefined;
+  /** A lab slot, with an uplink when asked (router labs; IPv4 only). */
   labUp(options: LabOptions): Promise<Lab>;
   /** Ends whatever still runs in the lab's hosts (a crashed worker's browser, tcpdump, origin); returns their pids. */
   cleanSlot(lab: Lab): Promise<number[]>;
@@ -36,6 +49,8 @@ export interface LabOperator extends LinkShaper {
   startCapture(lab: Lab, options: { file: string; snaplen: number; filter?: string }): Promise<OperatorCapture>;
   /** Chromium in the lab's client host, whose player page is answered by the web app. */
   launchPlayer(lab: Lab): Promise<PlayerBrowser>;
+  /** Shaping and capture on a lab's uplink, for a person's browser on this host. */
+  readonly personPath: PersonPathOperator;
   /** Stops the origins and anything else this operator still holds. */
   close(): Promise<void>;
 }

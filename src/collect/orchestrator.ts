@@ -5,9 +5,9 @@ import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import type { Lab, LabOptions } from "../netlab/index.ts";
-import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
+import type { LabOperator, OperatorCapture, PersonPathOperator } from "./lab-operator.ts";
 import { buildLocalOrigin, type LocalOrigin } from "./local-origin.ts";
-import { directPersonPath, type PersonPathOperator, type PersonSession, PersonSessions } from "./person-sessions.ts";
+import { type PersonSession, PersonSessions } from "./person-sessions.ts";
 import type { PlayerBrowser } from "./player-browser.ts";
 import { computeQoeLabels } from "./qoe-labels.ts";
 import type { PlayableSession, SessionController } from "./session-controller.ts";
@@ -54,7 +54,7 @@ export interface OrchestratorOptions {
    * router's uplink; default any.
    */
   uplinkAllow?: string[];
-  /** Shaping and capture of a person's sessions (person-sessions.ts); default: done directly as root. */
+  /** Shaping and capture of a person's sessions (person-sessions.ts); default: the operator's. */
   personPath?: PersonPathOperator;
   /** People playing at once from /player?training=ID (a lab slot each); default 4. */
   maxPersonSlots?: number;
@@ -97,30 +97,26 @@ export class CollectionOrchestrator implements SessionController {
   private stopped = false;
   private loop: Promise<void> | undefined;
 
-  private readonly persons: PersonSessions | undefined;
+  private readonly persons: PersonSessions;
 
   constructor(private readonly options: OrchestratorOptions) {
     this.worker = options.worker ?? `${hostname()}:${process.pid}`;
     this.origin = options.origin;
-    // Through shaperd a person's path needs steps the daemon does not offer (yet): root only.
-    const personPath = options.personPath ?? (options.operator.kind === "direct" ? directPersonPath : undefined);
-    if (personPath) {
-      this.persons = new PersonSessions({
-        db: options.db,
-        worker: this.worker,
-        labPrefix: options.labPrefix ?? "qc",
-        operator: options.operator,
-        path: personPath,
-        prepareSource: async (lab, training, session) => {
-          await this.ensureOrigin(lab);
-          return this.sourceFor(training, session, lab);
-        },
-        forget: (sessionId) => this.running.delete(sessionId),
-        ...(options.maxPersonSlots !== undefined ? { maxSlots: options.maxPersonSlots } : {}),
-        ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}),
-        ...(options.log ? { log: options.log } : {}),
-      });
-    }
+    this.persons = new PersonSessions({
+      db: options.db,
+      worker: this.worker,
+      labPrefix: options.labPrefix ?? "qc",
+      operator: options.operator,
+      path: options.personPath ?? options.operator.personPath,
+      prepareSource: async (lab, training, session) => {
+        await this.ensureOrigin(lab);
+        return this.sourceFor(training, session, lab);
+      },
+      forget: (sessionId) => this.running.delete(sessionId),
+      ...(options.maxPersonSlots !== undefined ? { maxSlots: options.maxPersonSlots } : {}),
+      ...(options.staleAfterSeconds !== undefined ? { staleAfterSeconds: options.staleAfterSeconds } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
   }
 
   private log(message: string): void {
@@ -174,7 +170,7 @@ export class CollectionOrchestrator implements SessionController {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop?.catch(() => undefined);
-    await this.persons?.close();
+    await this.persons.close();
     await this.options.operator.close();
   }
 
@@ -306,12 +302,6 @@ export class CollectionOrchestrator implements SessionController {
 
   /** A person's player asks for the next session of a training (see person-sessions.ts). */
   async next(trainingId: number, worker: string): Promise<{ session: PlayableSession; url: string } | null> {
-    if (!this.persons) {
-      throw new QoelabError(
-        "COLLECTION_MANUAL_UNSUPPORTED",
-        "a person's sessions need this process to run as root (the shaper daemon does not offer their uplink steps)",
-      );
-    }
     const person = await this.persons.claim(trainingId, worker);
     if (!person) return null;
     const { session, training } = person;
@@ -366,12 +356,21 @@ export class CollectionOrchestrator implements SessionController {
     if (!running.capture)
       throw new QoelabError("SESSION_NOT_STARTED", `session ${sessionId}: finish before start`, { session: sessionId });
     const captured = await running.capture.stop();
-    if (captured.diedEarly)
-      throw new QoelabError("CAPTURE_DIED", `session ${sessionId}: ${captured.diedEarly}`, { session: sessionId });
-    if (captured.packets === 0)
-      throw new QoelabError("CAPTURE_EMPTY", `session ${sessionId}: the capture holds no packet`, {
-        file: running.captureFile,
-      });
+    const refusal = captured.diedEarly
+      ? new QoelabError("CAPTURE_DIED", `session ${sessionId}: ${captured.diedEarly}`, { session: sessionId })
+      : (neverPlayed(sessionId, applicationData) ??
+        (captured.packets === 0
+          ? new QoelabError("CAPTURE_EMPTY", `session ${sessionId}: the capture holds no packet`, {
+              session: sessionId,
+              file: running.captureFile,
+            })
+          : undefined));
+    if (refusal) {
+      // Not stored as captured: the session goes back for a (bounded) retry with this reason, before
+      // the player hears of it (its own "fail" then finds the session no longer under capturing).
+      await this.fail(sessionId, `${refusal.code}: ${refusal.message}`);
+      throw refusal;
+    }
     const networkData = await analyzeCaptureFile(running.captureFile, { features: true, workers: 1 });
     const labels = computeQoeLabels(applicationData);
     await completeSession(this.options.db, sessionId, {
@@ -389,7 +388,28 @@ export class CollectionOrchestrator implements SessionController {
   }
 
   async fail(sessionId: number, reason: string): Promise<void> {
-    if (this.persons?.get(sessionId)) await this.persons.fail(sessionId, reason);
+    if (this.persons.get(sessionId)) await this.persons.fail(sessionId, reason);
     else await failSession(this.options.db, sessionId, reason);
   }
+}
+
+/**
+ * PLAYER_NEVER_PLAYED when the player's application data has no startup time: nothing was ever
+ * played (the manifest failed, the origin was gone), so the session's labels would describe no
+ * video. Names the player's last error.
+ */
+function neverPlayed(sessionId: number, applicationData: Record<string, unknown>): QoelabError | undefined {
+  const startup = applicationData.startupTime;
+  if (typeof startup === "number" && Number.isFinite(startup)) return undefined;
+  const errors = Array.isArray(applicationData.errors) ? (applicationData.errors as unknown[]) : [];
+  const last = errors.at(-1) as { type?: unknown; details?: unknown; fatal?: unknown } | undefined;
+  const lastError = last
+    ? `last player error: ${String(last.details)} (${String(last.type)}${last.fatal ? ", fatal" : ""})`
+    : "the player reported no error";
+  const url = typeof applicationData.url === "string" ? ` of ${applicationData.url}` : "";
+  return new QoelabError(
+    "PLAYER_NEVER_PLAYED",
+    `session ${sessionId}: the player never started playback${url} (${lastError}, ${errors.length} player errors)`,
+    { session: sessionId },
+  );
 }

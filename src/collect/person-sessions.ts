@@ -4,7 +4,7 @@ import { startCapture } from "../capture/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { clearUplinkShape, type Lab, type LabUplink, shapeUplink } from "../netlab/index.ts";
-import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
+import type { LabOperator, OperatorCapture, PersonPathOperator } from "./lab-operator.ts";
 import {
   claimNextSession,
   failSession,
@@ -22,14 +22,6 @@ import {
  * limit with tbf, and the capture runs on the host's side of the uplink, filtered to the lab's
  * addresses. Only the video crosses it: the page and the API come from qoelab over loopback.
  */
-
-/** The privileged steps of a person's session beyond the lab operator's: the uplink's shaping and capture. */
-export interface PersonPathOperator {
-  shape(lab: Lab, mbps: number, training: TrainingRow): Promise<string>;
-  clear(lab: Lab): Promise<void>;
-  /** Captures the lab's traffic on the host's end of the uplink. */
-  startCapture(lab: Lab, options: { file: string; snaplen: number }): Promise<OperatorCapture>;
-}
 
 function uplinkOf(lab: Lab): LabUplink {
   if (!lab.uplink)

@@ -1,6 +1,6 @@
 import { QoelabError } from "../errors.ts";
 import { type Lab, type LabOptions, planLab, ShaperClient } from "../netlab/index.ts";
-import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
+import type { LabOperator, OperatorCapture, PersonPathOperator } from "./lab-operator.ts";
 import type { PlayerBrowser } from "./player-browser.ts";
 import type { TrainingRow } from "./training-store.ts";
 
@@ -42,14 +42,22 @@ export class ShaperdLabOperator implements LabOperator {
   }
 
   async labUp(options: LabOptions): Promise<Lab> {
-    const { name, router, ...rest } = options;
+    const { name, router, uplink, ...rest } = options;
     const unsupported = Object.entries(rest).filter(([, value]) => value !== undefined);
     if (unsupported.length > 0)
       throw new QoelabError(
         "SHAPERD_LAB_OPTION",
-        `lab ${name}: shaperd makes labs from a name and a router only, not ${unsupported.map(([k]) => k).join(", ")}`,
+        `lab ${name}: shaperd makes labs from a name, a router and an uplink only, not ${unsupported.map(([k]) => k).join(", ")}`,
       );
-    const up = await this.client.call("lab.up", { name, router: router ?? false });
+    // The daemon gives out the uplink's addresses itself; only the forward flag and the allow list cross.
+    const wanted = uplink === true ? { forward: true } : uplink || undefined;
+    const up = await this.client.call("lab.up", {
+      name,
+      router: router ?? false,
+      ...(wanted
+        ? { uplink: { forward: wanted.forward ?? true, ...(wanted.allow ? { allow: wanted.allow } : {}) } }
+        : {}),
+    });
     // The topology follows from the config alone; its hosts' exec/spawn are never used on this side.
     return planLab(up.config);
   }
@@ -87,6 +95,11 @@ export class ShaperdLabOperator implements LabOperator {
       snaplen: options.snaplen,
       ...(options.filter ? { filter: options.filter } : {}),
     });
+    return this.captureHandle(started);
+  }
+
+  /** A capture the daemon runs, stopped (and handed to this user) by `capture.stop`. */
+  private captureHandle(started: { id: number; pid: number; file: string }): OperatorCapture {
     return {
       file: started.file,
       pid: started.pid,
@@ -96,6 +109,26 @@ export class ShaperdLabOperator implements LabOperator {
       },
     };
   }
+
+  /** A person's path through the daemon: tbf on the router's end of the uplink, capture on the host's end. */
+  readonly personPath: PersonPathOperator = {
+    shape: async (lab, mbps, training) => {
+      const limit = (training.impairment as { limit?: unknown }).limit;
+      const shaped = await this.client.call("uplink.shape", {
+        lab: lab.name,
+        rateBits: Math.round(mbps * 1_000_000),
+        ...(typeof limit === "number" ? { limitPackets: limit } : {}),
+      });
+      return shaped.applied;
+    },
+    clear: async (lab) => {
+      await this.client.call("uplink.clear", { lab: lab.name });
+    },
+    startCapture: async (lab, options) =>
+      this.captureHandle(
+        await this.client.call("uplink.capture", { lab: lab.name, file: options.file, snaplen: options.snaplen }),
+      ),
+  };
 
   async launchPlayer(lab: Lab): Promise<PlayerBrowser> {
     const launched = await this.client.call("player.launch", { lab: lab.name, forwardTo: this.webAppUrl });

@@ -137,6 +137,36 @@ for (const kind of testDatabaseKinds()) {
         (e: unknown) => e instanceof QoelabError && e.code === "INVALID_INPUT",
       );
     });
+
+    test("a late fail leaves a stored session and a refused session's first reason alone", async () => {
+      const db = await opened;
+      const training = await createTraining(db, request(2));
+      const stored = await claimNextSession(db, "w1", { trainingId: training.id });
+      const refused = await claimNextSession(db, "w1", { trainingId: training.id });
+      assert.ok(stored && refused);
+      const result = {
+        url: "http://10.77.0.2:8080/testcard/master.m3u8",
+        channel: "testcard",
+        applicationData: { startupTime: 0.5 },
+        networkData: { flows: [] },
+        labels: {},
+        captureFile: "/x/session.pcap",
+        captureSize: 4096,
+      };
+      await completeSession(db, stored.id, result);
+      await failSession(db, refused.id, "PLAYER_NEVER_PLAYED: session 2: the player never started playback");
+      // The player's own report arrives afterwards, for both.
+      await failSession(db, stored.id, "player: reported late");
+      await failSession(db, refused.id, "player: POST /api/sessions/2/finish: 500");
+      const rows = await listSessions(db, training.id);
+      const kept = rows.find((s) => s.id === stored.id);
+      assert.equal(kept?.status, 1);
+      assert.deepEqual(kept?.application_data, result.applicationData);
+      assert.equal(kept?.capture_file, result.captureFile);
+      const retried = rows.find((s) => s.id === refused.id);
+      assert.equal(retried?.status, -1);
+      assert.match(retried?.error_reason ?? "", /^PLAYER_NEVER_PLAYED: /);
+    });
   });
 }
 

@@ -240,11 +240,15 @@ export async function completeSession(db: Db, id: number, result: SessionResult)
   });
 }
 
-/** Records why a session failed and puts it back (status −1) for a bounded retry. */
+/**
+ * Records why a session under capturing failed and puts it back (status −1) for a bounded retry.
+ * A session not under capturing is left alone: a late "fail" (a player reporting after the
+ * session was refused, or after it was stored) never undoes a stored result or its first reason.
+ */
 export async function failSession(db: Db, id: number, reason: string): Promise<void> {
   await db.transaction(async (tx) => {
     const rows = await tx.query<{ training_id: number }>(
-      "UPDATE session SET status = -1, error_reason = $2, worker = NULL, heartbeat_at = NULL WHERE id = $1 RETURNING training_id",
+      "UPDATE session SET status = -1, error_reason = $2, worker = NULL, heartbeat_at = NULL WHERE id = $1 AND status = 0 RETURNING training_id",
       [id, reason.slice(0, 2000)],
     );
     const trainingId = rows[0]?.training_id;

@@ -9,7 +9,11 @@ import type { LabConfig } from "./lab.ts";
  */
 export type ShaperRequest =
   | { op: "ping"; args: Record<string, never> }
-  | { op: "lab.up"; args: { name: string; router: boolean } }
+  /**
+   * A lab, optionally with an uplink (router ↔ this host): `forward` lets its traffic past this host
+   * (masqueraded), `allow` limits where to (IPv4 prefixes, enforced on the router).
+   */
+  | { op: "lab.up"; args: { name: string; router: boolean; uplink?: ShaperUplink } }
   | { op: "lab.down"; args: { name: string } }
   /** Ends every process still running in the lab's namespaces (a crashed worker's leftovers). */
   | { op: "slot.clean"; args: { lab: string } }
@@ -18,6 +22,14 @@ export type ShaperRequest =
       args: { lab: string; link: string; rateBits: number; limitPackets?: number; delaySeconds?: number };
     }
   | { op: "shape.clear"; args: { lab: string; link: string } }
+  /** Rate limit on what the router sends to this host over the lab's uplink (a person's downstream). */
+  | { op: "uplink.shape"; args: { lab: string; rateBits: number; limitPackets?: number } }
+  | { op: "uplink.clear"; args: { lab: string } }
+  /**
+   * Captures the lab's TCP on this host's end of its uplink; the daemon builds the filter from the
+   * lab's subnet. Stopped by `capture.stop`.
+   */
+  | { op: "uplink.capture"; args: { lab: string; file: string; snaplen: number } }
   /** `file` is inside the daemon's capture directory: relative to it, or absolute under it. */
   | { op: "capture.start"; args: { lab: string; host: string; file: string; snaplen: number; filter?: string } }
   | { op: "capture.stop"; args: { id: number } }
@@ -28,6 +40,11 @@ export type ShaperRequest =
   | { op: "player.launch"; args: { lab: string; forwardTo: string } }
   | { op: "player.run"; args: { id: number; path: string; timeoutMs: number } }
   | { op: "player.close"; args: { id: number } };
+
+export interface ShaperUplink {
+  forward: boolean;
+  allow?: string[];
+}
 
 export type ShaperOp = ShaperRequest["op"];
 export type ShaperArgs<O extends ShaperOp> = Extract<ShaperRequest, { op: O }>["args"];
@@ -41,6 +58,9 @@ export interface ShaperResults {
   "slot.clean": { killed: number[] };
   shape: { link: string; assignments: Array<{ option: string; value: string; backend: string }> };
   "shape.clear": unknown;
+  "uplink.shape": { applied: string };
+  "uplink.clear": { cleared: true };
+  "uplink.capture": { id: number; pid: number; file: string };
   "capture.start": { id: number; pid: number; file: string };
   "capture.stop": { file: string; packets: number; dropped: number; diedEarly?: string };
   "origin.start": { pid: number };
@@ -55,8 +75,14 @@ const LINK = /^(client|server|router):(client|server|router)-side$/;
 const HOST = /^(client|server|router)$/;
 // A path segment: letters, digits, dot, underscore, dash; never "." or ".." (no way up).
 const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,120}$/;
-// pcap-filter expressions: words, numbers, addresses, operators and brackets only.
-const FILTER = /^[A-Za-z0-9 .:/()[\]!&|<>=+\-*%^]{0,300}$/;
+// A pcap-filter expression is one argv element of root's tcpdump: it is accepted only as a
+// sequence of these tokens (a token starting with "-" would be read as an option, e.g. "-w FILE").
+const FILTER_WORDS = new Set(
+  "tcp udp icmp icmp6 ip ip6 arp host net port portrange src dst and or not less greater vlan".split(" "),
+);
+const FILTER_TOKEN =
+  /^(?:[()!]|&&|\|\||[0-9]{1,5}|[0-9]{1,5}-[0-9]{1,5}|[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:\/[0-9]{1,2})?|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\/[0-9]{1,3})?)$/;
+const MAX_ALLOW = 32;
 // The web app the player's page requests are forwarded to: loopback of the daemon's host only.
 const LOOPBACK_URL = /^http:\/\/(127\.0\.0\.1|\[::1\]):([1-9][0-9]{0,4})$/;
 // A path and query of the web app (the player page), no scheme, host or fragment.
@@ -66,7 +92,7 @@ const LINK_WHAT = 'a link such as "router:client-side"';
 
 const SHAPES: { [O in ShaperOp]: Record<string, (v: unknown) => string | null> } = {
   ping: {},
-  "lab.up": { name: labName, router: boolean },
+  "lab.up": { name: labName, router: boolean, uplink: optional(uplinkOption) },
   "lab.down": { name: labName },
   "slot.clean": { lab: labName },
   shape: {
@@ -77,12 +103,19 @@ const SHAPES: { [O in ShaperOp]: Record<string, (v: unknown) => string | null> }
     delaySeconds: optional(number(0, 10)),
   },
   "shape.clear": { lab: labName, link: pattern(LINK, LINK_WHAT) },
+  "uplink.shape": {
+    lab: labName,
+    rateBits: integer(8_000, 100_000_000_000),
+    limitPackets: optional(integer(1, 1_000_000)),
+  },
+  "uplink.clear": { lab: labName },
+  "uplink.capture": { lab: labName, file: capturePath, snaplen: integer(64, 262_144) },
   "capture.start": {
     lab: labName,
     host: pattern(HOST, "client, server or router"),
     file: capturePath,
     snaplen: integer(64, 262_144),
-    filter: optional(pattern(FILTER, "a pcap-filter expression of letters, digits and operators")),
+    filter: optional(pcapFilter),
   },
   "capture.stop": { id: integer(1, 2 ** 31 - 1) },
   "origin.start": { lab: labName, root: absoluteDir, port: integer(1024, 65_535) },
@@ -115,6 +148,32 @@ function pattern(re: RegExp, what: string) {
 }
 function optional(check: (v: unknown) => string | null) {
   return (v: unknown): string | null => (v === undefined ? null : check(v));
+}
+/** An IPv4 address or prefix written plainly: four decimal octets 0–255, an optional /0–32. */
+function isIpv4Prefix(v: unknown): v is string {
+  const match = typeof v === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(v) : null;
+  if (!match) return false;
+  const octets = match.slice(1, 5).map(Number);
+  return octets.every((o) => o <= 255) && (match[5] === undefined || Number(match[5]) <= 32);
+}
+function uplinkOption(v: unknown): string | null {
+  const what = `{ forward: true|false, allow?: [up to ${MAX_ALLOW} IPv4 prefixes such as "198.51.100.0/24"] }`;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return what;
+  const { forward, allow, ...rest } = v as Record<string, unknown>;
+  if (Object.keys(rest).length > 0 || typeof forward !== "boolean") return what;
+  if (allow === undefined) return null;
+  return Array.isArray(allow) && allow.length >= 1 && allow.length <= MAX_ALLOW && allow.every(isIpv4Prefix)
+    ? null
+    : what;
+}
+function pcapFilter(v: unknown): string | null {
+  const what = "a pcap-filter expression of protocols, host/net/port, numbers, addresses and and/or/not";
+  if (typeof v !== "string" || v.length > 300) return what;
+  const tokens = v
+    .replace(/([()])/g, " $1 ")
+    .trim()
+    .split(/\s+/);
+  return tokens.every((t) => FILTER_WORDS.has(t) || FILTER_TOKEN.test(t)) ? null : what;
 }
 function segmentsOk(v: unknown, absolute: boolean): v is string {
   if (typeof v !== "string" || v.length > 1024) return false;

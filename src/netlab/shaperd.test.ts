@@ -94,6 +94,61 @@ test("the collection's ops check every argument too", () => {
   refused(request("player.close", { id: "1" }), /id must be an integer/);
 });
 
+test("a capture filter is a pcap-filter expression, never an option of root's tcpdump", () => {
+  const capture = { lab: "lab", host: "client", file: "a.pcap", snaplen: 96 };
+  for (const filter of [
+    "tcp",
+    "tcp and net 10.77.128.0/24",
+    "udp port 5000 or (icmp and not host 10.0.0.1)",
+    "ip6 and host fd00:77::2",
+    "tcp portrange 8000-8080",
+  ])
+    assert.equal(parseShaperRequest(request("capture.start", { ...capture, filter })).request.op, "capture.start");
+  for (const filter of [
+    "-w/etc/cron.d/x",
+    "tcp -w /etc/shadow",
+    "-Fetc",
+    "tcp; reboot",
+    "tcp $(id)",
+    "",
+    "tcp and `id`",
+  ])
+    refused(request("capture.start", { ...capture, filter }), /filter must be a pcap-filter expression/);
+});
+
+test("uplink ops: a forward flag and an allow list of IPv4 prefixes, nothing else", () => {
+  const up = (uplink: unknown) => request("lab.up", { name: "lab", router: true, uplink });
+  assert.deepEqual(parseShaperRequest(up({ forward: false })).request.args, {
+    name: "lab",
+    router: true,
+    uplink: { forward: false },
+  });
+  assert.equal(parseShaperRequest(up({ forward: true, allow: ["198.51.100.0/24", "10.77.252.2"] })).id, 1);
+  for (const uplink of [
+    true,
+    { forward: "yes" },
+    { forward: true, allow: "198.51.100.0/24" },
+    { forward: true, allow: [] },
+    { forward: true, allow: ["256.1.1.1/24"] },
+    { forward: true, allow: ["10.0.0.0/33"] },
+    { forward: true, allow: ["example.com"] },
+    { forward: true, allow: ["10.0.0.0/8 -j ACCEPT"] },
+    { forward: true, allow: Array.from({ length: 33 }, (_, i) => `10.0.${i}.0/24`) },
+    { forward: true, hostIface: "eth0" },
+  ])
+    refused(up(uplink), /uplink must be \{ forward: true\|false/);
+  assert.equal(
+    parseShaperRequest(request("uplink.shape", { lab: "lab", rateBits: 1_000_000 })).request.op,
+    "uplink.shape",
+  );
+  refused(request("uplink.shape", { lab: "lab", rateBits: 1_000_000, link: "eth0" }), /unknown argument "link"/);
+  refused(request("uplink.clear", { lab: "a b" }), /lab must be a lab name/);
+  const capture = { lab: "lab", file: "training-1/session-2.pcap", snaplen: 128 };
+  assert.equal(parseShaperRequest(request("uplink.capture", capture)).request.op, "uplink.capture");
+  refused(request("uplink.capture", { ...capture, filter: "tcp" }), /unknown argument "filter"/);
+  refused(request("uplink.capture", { ...capture, file: "../x.pcap" }), /file must be/);
+});
+
 test("the daemon answers a refused request with its code and stays up", async () => {
   await assert.rejects(client.callRaw('{"id":1,"op":"exec","args":{}}'), (e: unknown) => {
     assert.ok(e instanceof QoelabError);
@@ -183,5 +238,43 @@ test("lab, shaping, slot cleaning and capture through the daemon", async () => {
   assert.equal(folder.uid, 0, "directories stay root's, so no one can plant a symlink in them");
   assert.equal(folder.mode & 0o022, 0);
   await client.call("shape.clear", { lab: labName, link: "router:client-side" });
+  await assert.rejects(
+    client.call("uplink.shape", { lab: labName, rateBits: 1_000_000 }),
+    (e: unknown) => e instanceof QoelabError && e.code === "LAB_NO_UPLINK",
+  );
+  await client.call("lab.down", { name: labName });
+});
+
+test("a host-only uplink through the daemon: shaped on the router's end, captured on the host's end", async () => {
+  const up = await client.call("lab.up", { name: labName, router: true, uplink: { forward: false } });
+  assert.equal(up.config.uplink?.forward, false);
+  const routerIface = `${labName}-ru`;
+  const routerNetns = `qoelab-${labName}-router`;
+  const shaped = await client.call("uplink.shape", { lab: labName, rateBits: 3_000_000 });
+  assert.match(shaped.applied, new RegExp(`by tbf on ${routerIface}$`));
+  const qdisc = await run(["tc", "qdisc", "show", "dev", routerIface], { netns: routerNetns });
+  assert.match(qdisc.stdout, /tbf 1: root .*rate 3Mbit/);
+  const started = await client.call("uplink.capture", { lab: labName, file: "uplink/probe.pcap", snaplen: 96 });
+  // The daemon's filter takes the lab's TCP only: a ping to the router is not captured, a TCP
+  // connection attempt to the lab's server is.
+  const address = up.config.subnet.replace(/\.0\/24$/, ".130");
+  assert.ok(address.startsWith("10.77."), up.config.subnet);
+  await run(["ping", "-c", "2", "-i", "0.2", "-W", "2", address]);
+  await run(["bash", "-c", `exec 3<>/dev/tcp/${address}/9 || true`]);
+  const stopped = await client.call("capture.stop", { id: started.id });
+  assert.ok(stopped.packets >= 2, `TCP SYN and RST captured (${stopped.packets}), not the pings`);
+  const shown = spawnSync("tshark", ["-r", started.file, "-T", "fields", "-e", "frame.protocols"], {
+    encoding: "utf8",
+  });
+  assert.ok(
+    shown.stdout
+      .trim()
+      .split("\n")
+      .every((line) => line.includes(":tcp")),
+    shown.stdout,
+  );
+  await client.call("uplink.clear", { lab: labName });
+  const cleared = await run(["tc", "qdisc", "show", "dev", routerIface], { netns: routerNetns });
+  assert.doesNotMatch(cleared.stdout, /tbf/);
   await client.call("lab.down", { name: labName });
 });

@@ -16,7 +16,7 @@ import { dirname, isAbsolute, join, sep } from "node:path";
 import { type Capture, startCapture } from "../capture/index.ts";
 import { QoelabError } from "../errors.ts";
 import { impair, impairClear, targetOf } from "./impair.ts";
-import { getLab, type HostRole, labDown, labHost, labUp } from "./lab.ts";
+import { getLab, type HostRole, type Lab, type LabUplink, labDown, labHost, labUp } from "./lab.ts";
 import { run } from "./run.ts";
 import {
   parseShaperRequest,
@@ -25,6 +25,7 @@ import {
   type ShaperRequest,
   type ShaperResults,
 } from "./shaperd-protocol.ts";
+import { clearUplinkShape, shapeUplink } from "./uplink-shape.ts";
 
 export const DEFAULT_SHAPERD_SOCKET = "/run/qoelab/shaperd.sock";
 
@@ -144,13 +145,42 @@ export async function startShaperDaemon(
     return true;
   }
 
+  /** Starts root's tcpdump into a file under the capture directory, owned by this connection. */
+  async function beginCapture(
+    mine: ConnectionResources,
+    spec: { netns?: string; iface: string; file: string; snaplen: number; filter?: string },
+  ): Promise<ShaperResults["capture.start"]> {
+    const file = capturePath(spec.file);
+    // Every directory below the trusted capture directory is made here, by root: no client can
+    // have planted a symlink in it.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+    assertRootsAlone(captureDir, dirname(file));
+    rmSync(file, { force: true });
+    const capture = await startCapture({ ...spec, file });
+    const id = nextCapture++;
+    const owned: OwnedCapture = { capture, stopping: false };
+    void capture.exited.then((result) => {
+      if (!owned.stopping)
+        owned.diedEarly = `tcpdump ended during the capture: ${result.stderr.trim().split("\n").pop() ?? ""}`;
+    });
+    captures.set(id, owned);
+    mine.captures.add(id);
+    return { id, pid: capture.pid, file };
+  }
+
   async function execute(request: ShaperRequest, mine: ConnectionResources): Promise<ShaperResults[ShaperOp]> {
     switch (request.op) {
       case "ping":
         return { pong: true, captureDir, uid: user.uid, gid: user.gid };
       case "lab.up": {
         const { args } = request;
-        const lab = await labUp({ name: args.name, router: args.router });
+        const lab = await labUp({
+          name: args.name,
+          router: args.router,
+          ...(args.uplink
+            ? { uplink: { forward: args.uplink.forward, ...(args.uplink.allow ? { allow: args.uplink.allow } : {}) } }
+            : {}),
+        });
         return { name: lab.name, config: lab.config };
       }
       case "lab.down": {
@@ -197,28 +227,37 @@ export async function startShaperDaemon(
         const { args } = request;
         const lab = await getLab(args.lab);
         const host = labHost(lab, args.host as HostRole);
-        const file = capturePath(args.file);
-        // Every directory below the trusted capture directory is made here, by root: no client can
-        // have planted a symlink in it.
-        mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-        assertRootsAlone(captureDir, dirname(file));
-        rmSync(file, { force: true });
-        const capture = await startCapture({
+        return beginCapture(mine, {
           netns: host.netns,
           iface: host.iface,
-          file,
+          file: args.file,
           snaplen: args.snaplen,
           ...(args.filter ? { filter: args.filter } : {}),
         });
-        const id = nextCapture++;
-        const owned: OwnedCapture = { capture, stopping: false };
-        void capture.exited.then((result) => {
-          if (!owned.stopping)
-            owned.diedEarly = `tcpdump ended during the capture: ${result.stderr.trim().split("\n").pop() ?? ""}`;
+      }
+      case "uplink.capture": {
+        const { args } = request;
+        const uplink = uplinkOf(await getLab(args.lab));
+        // The filter is the daemon's own: the lab's TCP only (the host's end sees the host's traffic too).
+        return beginCapture(mine, {
+          iface: uplink.hostIface,
+          file: args.file,
+          snaplen: args.snaplen,
+          filter: `tcp and net ${uplink.labSubnet}`,
         });
-        captures.set(id, owned);
-        mine.captures.add(id);
-        return { id, pid: capture.pid, file };
+      }
+      case "uplink.shape": {
+        const { args } = request;
+        const uplink = uplinkOf(await getLab(args.lab));
+        const applied = await shapeUplink(uplink, {
+          rate: args.rateBits,
+          ...(args.limitPackets ? { limit: args.limitPackets } : {}),
+        });
+        return { applied };
+      }
+      case "uplink.clear": {
+        await clearUplinkShape(uplinkOf(await getLab(request.args.lab)));
+        return { cleared: true };
       }
       case "capture.stop": {
         const { id } = request.args;
@@ -350,6 +389,12 @@ export async function startShaperDaemon(
       rmSync(socketPath, { force: true });
     },
   };
+}
+
+function uplinkOf(lab: Lab): LabUplink {
+  if (!lab.uplink)
+    throw new QoelabError("LAB_NO_UPLINK", `shaperd: lab "${lab.name}" has no uplink`, { lab: lab.name });
+  return lab.uplink;
 }
 
 /**
