@@ -1,12 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { startCapture } from "../capture/index.ts";
-import { type Lab, labUp, run } from "../netlab/index.ts";
+import { killLabProcesses, type Lab, labUp } from "../netlab/index.ts";
 import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
 import { labShaper } from "./lab-shaper.ts";
 import { type OriginProcess, startOriginProcess } from "./origin-process.ts";
 import { directPersonPath } from "./person-sessions.ts";
 import { launchPlayerBrowser } from "./player-browser.ts";
+import { watchedCapture } from "./watched-capture.ts";
 
 /**
  * The lab operator of a process that runs as root: namespaces, tc, tcpdump, the origin and the
@@ -22,22 +23,7 @@ export function directLabOperator(handle: (request: Request) => Promise<Response
     clear: (lab) => labShaper.clear(lab),
     labUp: (options) => labUp(options),
 
-    async cleanSlot(lab: Lab): Promise<number[]> {
-      const killed: number[] = [];
-      for (const host of Object.values(lab.hosts)) {
-        if (!host) continue;
-        const listed = await run(["ip", "netns", "pids", host.netns]);
-        for (const pid of listed.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-          try {
-            process.kill(Number(pid), "SIGKILL");
-            killed.push(Number(pid));
-          } catch {
-            // already gone
-          }
-        }
-      }
-      return killed;
-    },
+    cleanSlot: (lab: Lab) => killLabProcesses(lab),
 
     async startOrigin(lab, root, port) {
       if (origins.get(lab.name)?.alive()) return;
@@ -54,22 +40,7 @@ export function directLabOperator(handle: (request: Request) => Promise<Response
         snaplen: options.snaplen,
         ...(options.filter ? { filter: options.filter } : {}),
       });
-      let stopping = false;
-      let diedEarly: string | undefined;
-      void capture.exited.then((result) => {
-        if (!stopping) diedEarly = `tcpdump ended during the session: ${result.stderr.trim().split("\n").pop() ?? ""}`;
-      });
-      return {
-        file: capture.file,
-        pid: capture.pid,
-        async stop() {
-          // Read before stopping: once we ask, its end is no longer a death.
-          const died = diedEarly;
-          stopping = true;
-          const result = await capture.stop();
-          return { packets: result.packets, ...(died ? { diedEarly: died } : {}) };
-        },
-      };
+      return watchedCapture(capture);
     },
 
     launchPlayer: (lab) => launchPlayerBrowser({ netns: lab.hosts.client.netns, handle }),

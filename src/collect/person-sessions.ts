@@ -13,6 +13,7 @@ import {
   type SessionRow,
   type TrainingRow,
 } from "./training-store.ts";
+import { watchedCapture } from "./watched-capture.ts";
 
 /*
  * The seed's person-driven loop: someone opens /player?training=ID in a browser on this host and
@@ -50,21 +51,7 @@ export const directPersonPath: PersonPathOperator = {
       snaplen: options.snaplen,
       filter: `tcp and net ${uplink.labSubnet}`,
     });
-    let stopping = false;
-    let diedEarly: string | undefined;
-    void capture.exited.then((result) => {
-      if (!stopping) diedEarly = `tcpdump ended during the session: ${result.stderr.trim().split("\n").pop() ?? ""}`;
-    });
-    return {
-      file: capture.file,
-      pid: capture.pid,
-      async stop() {
-        const died = diedEarly;
-        stopping = true;
-        const result = await capture.stop();
-        return { packets: result.packets, ...(died ? { diedEarly: died } : {}) };
-      },
-    };
+    return watchedCapture(capture);
   },
 };
 

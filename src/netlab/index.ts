@@ -39,6 +39,7 @@ export {
   parseHostRef,
   planLab,
 } from "./lab.ts";
+export { killLabProcesses } from "./lab-processes.ts";
 export type { LinkEmulator, LinkEmulatorOptions } from "./link-emulator.ts";
 export {
   emulatorTunName,

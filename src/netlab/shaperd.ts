@@ -17,7 +17,7 @@ import { type Capture, startCapture } from "../capture/index.ts";
 import { QoelabError } from "../errors.ts";
 import { impair, impairClear, targetOf } from "./impair.ts";
 import { getLab, type HostRole, type Lab, type LabUplink, labDown, labHost, labUp } from "./lab.ts";
-import { run } from "./run.ts";
+import { killLabProcesses } from "./lab-processes.ts";
 import {
   parseShaperRequest,
   type ShaperArgs,
@@ -189,20 +189,7 @@ export async function startShaperDaemon(
         return labDown(args.name);
       }
       case "slot.clean": {
-        const lab = await getLab(request.args.lab);
-        const killed: number[] = [];
-        for (const host of Object.values(lab.hosts)) {
-          if (!host) continue;
-          const listed = await run(["ip", "netns", "pids", host.netns]);
-          for (const pid of listed.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-            try {
-              process.kill(Number(pid), "SIGKILL");
-              killed.push(Number(pid));
-            } catch {
-              // already gone
-            }
-          }
-        }
+        const killed = await killLabProcesses(await getLab(request.args.lab));
         return { killed };
       }
       case "shape": {
