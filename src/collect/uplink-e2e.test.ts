@@ -13,7 +13,7 @@ import { createApp } from "../web/index.ts";
 import { directLabOperator } from "./direct-lab-operator.ts";
 import { buildLocalOrigin, DEFAULT_LADDER } from "./local-origin.ts";
 import { CollectionOrchestrator } from "./orchestrator.ts";
-import { type OriginProcess, startOriginProcess } from "./origin-process.ts";
+import { type InternetStandIn, startInternetStandIn } from "./test-support/internet-stand-in.ts";
 import { twitchStandIn } from "./test-support/twitch-stand-in.ts";
 import { validateTrainingRequest } from "./training-request.ts";
 import { createTraining, listSessions } from "./training-store.ts";
@@ -26,26 +26,13 @@ import { createTraining, listSessions } from "./training-store.ts";
  * router (tbf to the limit) → uplink → host (forwarding, masquerade) → "internet". The uplinks
  * allow only that one address, so nothing else ever leaves the lab.
  */
-const slot = process.pid % 64;
-const inet = {
-  netns: `qoelab-x${process.pid}-inet`,
-  rootIface: `qx${process.pid}a`,
-  nsIface: `qx${process.pid}b`,
-  rootAddress: `10.77.253.${4 * slot + 1}`,
-  address: `10.77.253.${4 * slot + 2}`,
-};
 const prefix = `qx${process.pid % 100000}`;
 const labs = [`${prefix}u0`, `${prefix}u1`];
-
-function sh(argv: string[]): void {
-  const result = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`${argv.join(" ")}: ${result.stderr}`);
-}
 
 describe("external sources through the router's uplink", { timeout: 180_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "qoelab-uplink-"));
   let db: Db;
-  let origin: OriginProcess | undefined;
+  let inet: InternetStandIn = { address: "", stop: async () => undefined };
   let helix: ReturnType<typeof serve> | undefined;
   const urlsTraining = { id: 0 };
   const twitchTraining = { id: 0 };
@@ -69,14 +56,7 @@ describe("external sources through the router's uplink", { timeout: 180_000 }, (
       master.replace(/^(\d+p\/index\.m3u8)$/gm, "/testcard/$1"),
     );
 
-    sh(["ip", "netns", "add", inet.netns]);
-    sh(["ip", "link", "add", inet.rootIface, "type", "veth", "peer", "name", inet.nsIface, "netns", inet.netns]);
-    sh(["ip", "addr", "add", `${inet.rootAddress}/30`, "dev", inet.rootIface]);
-    sh(["ip", "link", "set", inet.rootIface, "up"]);
-    sh(["ip", "-n", inet.netns, "addr", "add", `${inet.address}/30`, "dev", inet.nsIface]);
-    sh(["ip", "-n", inet.netns, "link", "set", inet.nsIface, "up"]);
-    sh(["ip", "-n", inet.netns, "link", "set", "lo", "up"]);
-    origin = await startOriginProcess({ netns: inet.netns, root: site, port: 8080 });
+    inet = await startInternetStandIn(`qx${process.pid % 100000}`, site, 253);
 
     const standIn = await new Promise<ReturnType<typeof serve>>((resolve) => {
       const listening = serve({ fetch: twitchStandIn().fetch, hostname: "127.0.0.1", port: 0 }, () =>
@@ -139,11 +119,9 @@ describe("external sources through the router's uplink", { timeout: 180_000 }, (
 
   after(async () => {
     process.env = saved;
-    await origin?.stop();
+    await inet.stop();
     await new Promise<void>((resolve) => (helix ? helix.close(() => resolve()) : resolve()));
     for (const name of labs) await labDown(name).catch(() => undefined);
-    spawnSync("ip", ["link", "del", inet.rootIface]);
-    spawnSync("ip", ["netns", "del", inet.netns]);
     await db?.close();
     rmSync(dir, { recursive: true, force: true });
   });

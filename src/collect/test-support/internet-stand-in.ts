@@ -3,7 +3,8 @@ import { type OriginProcess, startOriginProcess } from "../origin-process.ts";
 
 /*
  * "The internet" for uplink tests, without the Internet: a namespace of its own joined to this host
- * by a veth (a /30 of 10.77.252.0/24 chosen by the pid), serving a directory over HTTP on port 8080.
+ * by a veth (a /30 of 10.77.<octet>.0/24 chosen by the pid; test files running at the same time pass
+ * different octets), serving a directory over HTTP on port 8080.
  * A lab whose uplink forwards reaches it through the host's masquerade; it has no route back to the
  * lab, so what it answers came through the uplink.
  */
@@ -18,12 +19,12 @@ function sh(argv: string[]): void {
   if (result.status !== 0) throw new Error(`${argv.join(" ")}: ${result.stderr}`);
 }
 
-export async function startInternetStandIn(name: string, root: string): Promise<InternetStandIn> {
+export async function startInternetStandIn(name: string, root: string, octet = 252): Promise<InternetStandIn> {
   const slot = process.pid % 64;
   const netns = `qoelab-${name}-inet`;
   const rootIface = `${name}a`;
   const nsIface = `${name}b`;
-  const address = `10.77.252.${4 * slot + 2}`;
+  const address = `10.77.${octet}.${4 * slot + 2}`;
   let origin: OriginProcess | undefined;
   const stop = async () => {
     await origin?.stop();
@@ -33,7 +34,7 @@ export async function startInternetStandIn(name: string, root: string): Promise<
   try {
     sh(["ip", "netns", "add", netns]);
     sh(["ip", "link", "add", rootIface, "type", "veth", "peer", "name", nsIface, "netns", netns]);
-    sh(["ip", "addr", "add", `10.77.252.${4 * slot + 1}/30`, "dev", rootIface]);
+    sh(["ip", "addr", "add", `10.77.${octet}.${4 * slot + 1}/30`, "dev", rootIface]);
     sh(["ip", "link", "set", rootIface, "up"]);
     sh(["ip", "-n", netns, "addr", "add", `${address}/30`, "dev", nsIface]);
     sh(["ip", "-n", netns, "link", "set", nsIface, "up"]);
