@@ -835,6 +835,20 @@ static void *sender_main(void *arg) {
   sender_t *s = arg;
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   prctl(PR_SET_NAME, "qoelab-release", 0, 0, 0); /* tells it apart in top, perf and /proc */
+  /* Both directions' release threads on one CPU (QOELAB_RELEASE_CPU, set by the emulator's parent):
+   * they hand packets to each other and their writes wake each other's peers, and on a VM a
+   * cross-CPU wake-up costs more than the work. The JS workers stay free to run elsewhere. */
+  const char *pin = getenv("QOELAB_RELEASE_CPU");
+  if (pin && *pin) {
+    char *end = NULL;
+    long cpu = strtol(pin, &end, 10);
+    if (end && *end == '\0' && cpu >= 0 && cpu < CPU_SETSIZE) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET((int)cpu, &set);
+      sched_setaffinity(0, sizeof set, &set);
+    }
+  }
   due_t batch[SENDER_BATCH];
   double at[SENDER_BATCH];
   int32_t result[SENDER_BATCH];
