@@ -5,6 +5,7 @@ import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, type Lab, labDown, run } from "../netlab/index.ts";
+import { playTrainingInPage } from "./test-support/play-training.ts";
 import {
   NOBODY,
   type NobodyResult,
@@ -63,17 +64,7 @@ describe("a person's session through shaperd", { timeout: 120_000 }, () => {
     try {
       const [{ ids }, { url }] = await Promise.all([serving.next("trainings"), serving.next("listening")]);
       browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
-      const page = await browser.newPage();
-      await page.goto(`${url}/player?training=${ids[0]}`);
-      await page.waitForFunction(
-        () => {
-          const w = window as unknown as { qoelabDone?: boolean; qoelabError?: string };
-          return w.qoelabDone === true || typeof w.qoelabError === "string";
-        },
-        undefined,
-        { timeout: 60_000, polling: 250 },
-      );
-      playerError = await page.evaluate(() => (window as unknown as { qoelabError?: string }).qoelabError ?? null);
+      playerError = await playTrainingInPage(browser, url, ids[0]!);
     } finally {
       await browser?.close();
       serving.send("stop");

@@ -14,6 +14,7 @@ import { createApp } from "../web/index.ts";
 import { directLabOperator } from "./direct-lab-operator.ts";
 import { buildLocalOrigin, DEFAULT_LADDER } from "./local-origin.ts";
 import { CollectionOrchestrator } from "./orchestrator.ts";
+import { playTrainingInPage } from "./test-support/play-training.ts";
 import { validateTrainingRequest } from "./training-request.ts";
 import { createTraining, getTraining, listSessions } from "./training-store.ts";
 
@@ -92,19 +93,7 @@ describe("a person's sessions", { timeout: 120_000 }, () => {
     assert.ok(request.ok);
     const training = await createTraining(db, request.value);
     playedTraining = training.id;
-    const page = await browser!.newPage();
-    await page.goto(`${base}/player?training=${training.id}`);
-    await page.waitForFunction(
-      () => {
-        const w = window as unknown as { qoelabDone?: boolean; qoelabError?: string };
-        return w.qoelabDone === true || typeof w.qoelabError === "string";
-      },
-      undefined,
-      { timeout: 60_000, polling: 250 },
-    );
-    const error = await page.evaluate(() => (window as unknown as { qoelabError?: string }).qoelabError ?? null);
-    assert.equal(error, null);
-    await page.close();
+    assert.equal(await playTrainingInPage(browser!, base, training.id), null);
 
     const [session] = await listSessions(db, training.id);
     assert.ok(session);
