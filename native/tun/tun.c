@@ -576,8 +576,8 @@ typedef struct sender {
   uint64_t order;
   done_t *done;
   int done_head, done_n;
-  double armed; /* wake-up the timerfd is set for, 0 = none (under inner) */
-  uint64_t arm_gen; /* bumped by every arming (under inner) */
+  double armed;    /* when this thread wakes next (its poll timeout or the timer), 0 = awake or never (under inner) */
+  double timer_at; /* what the timerfd is set for, 0 = not set (under inner) */
   double spin_us;
   int prio;
   int realtime_ok;
@@ -706,7 +706,7 @@ static void sender_arm_locked(sender_t *s, double at) {
   if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
   timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
   s->armed = at;
-  s->arm_gen++;
+  s->timer_at = at;
 }
 
 static void sender_arm(sender_t *s, double at) {
@@ -920,40 +920,42 @@ static void *sender_main(void *arg) {
       pthread_mutex_unlock(&s->inner);
       continue;
     }
-    /* The timer is set outside `inner` (a timerfd_settime may exit to the hypervisor, and the reading
-     * thread would wait for the lock meanwhile); whoever arms it for an earlier time in between bumps
-     * arm_gen, and then the earlier time is set again. */
-    if (s->armed != wake) {
-      s->armed = wake;
-      uint64_t gen = ++s->arm_gen;
-      pthread_mutex_unlock(&s->inner);
-      struct itimerspec its;
-      memset(&its, 0, sizeof its);
-      if (wake > 0) {
-        its.it_value.tv_sec = (time_t)(wake / 1e6);
-        its.it_value.tv_nsec = (long)((wake - (double)its.it_value.tv_sec * 1e6) * 1e3);
-        if (its.it_value.tv_nsec >= 1000000000L) its.it_value.tv_nsec = 999999999L;
-        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-      }
-      timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-      pthread_mutex_lock(&s->inner);
-      if (s->arm_gen != gen && s->armed != 0) sender_arm_locked(s, s->armed);
-    }
+    /* Sleep until `wake` by poll's own timeout (relative, no timer slack): no timerfd_settime and no
+     * timerfd read per packet. The timerfd is armed only by the other threads (JS, or the thread
+     * reading the TUN) when they hand over a packet due before `armed`; it is in the poll set, so that
+     * wakes this thread early. When it is already set for no later than `wake`, it alone wakes us
+     * (poll's timeout as well would make a second wake-up just after the first). */
+    s->armed = wake;
+    double timer_at = s->timer_at;
     pthread_mutex_unlock(&s->inner);
+    struct timespec timeout, *timeout_p = NULL;
+    if (wake > 0 && !(timer_at > 0 && timer_at <= wake)) {
+      double rel = wake - clock_us(CLOCK_MONOTONIC);
+      if (rel < 0) rel = 0;
+      timeout.tv_sec = (time_t)(rel / 1e6);
+      timeout.tv_nsec = (long)((rel - (double)timeout.tv_sec * 1e6) * 1e3);
+      if (timeout.tv_nsec >= 1000000000L) timeout.tv_nsec = 999999999L;
+      if (timeout.tv_nsec < 0) timeout.tv_nsec = 0;
+      timeout_p = &timeout;
+    }
     struct pollfd fds[2] = {{s->tfd, POLLIN, 0}, {-1, POLLIN, 0}};
     if (r && (r->target || !reader_full(r))) fds[1].fd = s->fd_out;
     pthread_mutex_unlock(&s->mu);
-    int ready = poll(fds, 2, -1);
+    int ready = ppoll(fds, 2, timeout_p, NULL);
     pthread_mutex_lock(&s->mu);
+    if (ready == 0) s->wakeups++;
     if (ready > 0 && (fds[0].revents & POLLIN)) {
       uint64_t expirations;
       ssize_t got = read(s->tfd, &expirations, sizeof expirations);
       (void)got;
       s->wakeups++;
       pthread_mutex_lock(&s->inner);
-      s->armed = 0; /* expired (or re-armed by JS or a reading thread: re-armed below either way) */
+      s->timer_at = 0; /* expired (a later arming re-reads `armed` first) */
       pthread_mutex_unlock(&s->inner);
     }
+    pthread_mutex_lock(&s->inner);
+    s->armed = 0; /* awake: whoever hands over a packet now arms the timer; fast_take sees it anyway */
+    pthread_mutex_unlock(&s->inner);
   }
   pthread_mutex_unlock(&s->mu);
   return NULL;
