@@ -66,10 +66,15 @@ function cpuSeconds(pid: number): number {
 export interface LinkEmulatorBenchOptions {
   /** The release threads' spin before each deadline (µs; default the emulator's). */
   spinUs?: number;
+  /** Where the release threads run (default the emulator's: "auto"). */
+  cpu?: number | "none" | "auto";
 }
 
 export async function benchLinkEmulator(options: LinkEmulatorBenchOptions = {}): Promise<LinkEmulatorBench> {
-  const tuning = options.spinUs !== undefined ? { spinUs: options.spinUs } : {};
+  const tuning = {
+    ...(options.spinUs !== undefined ? { spinUs: options.spinUs } : {}),
+    ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
+  };
   const name = `eb${(process.pid % 100000).toString(36)}`;
   const lab = await labUp({ name });
   const out = join(tmpdir(), `qoelab-bench-emu-${process.pid}`);
@@ -151,5 +156,11 @@ export function printLinkEmulatorBench(b: LinkEmulatorBench): void {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const spin = process.env.QOELAB_BENCH_SPIN_US;
-  printLinkEmulatorBench(await benchLinkEmulator(spin !== undefined ? { spinUs: Number(spin) } : {}));
+  const cpu = process.env.QOELAB_BENCH_EMULATOR_CPU;
+  printLinkEmulatorBench(
+    await benchLinkEmulator({
+      ...(spin !== undefined ? { spinUs: Number(spin) } : {}),
+      ...(cpu !== undefined ? { cpu: cpu === "auto" || cpu === "none" ? cpu : Number(cpu) } : {}),
+    }),
+  );
 }
