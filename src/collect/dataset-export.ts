@@ -1,6 +1,6 @@
 import type { Queryable } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
-import { getTraining, listSessions, type SessionRow, type TrainingRow } from "./training-store.ts";
+import { getTraining, impairmentOf, listSessions, type SessionRow, type TrainingRow } from "./training-store.ts";
 
 export type ExportFormat = "csv" | "json" | "parquet";
 export type ExportValue = string | number | boolean | null;
@@ -34,6 +34,8 @@ function sessionFacts(training: TrainingRow, session: SessionRow): Map<string, E
     ["session_name", session.name],
     ["position", session.position],
     ["bw_limitation_mbps", session.bw_limitation],
+    ["delay_ms", (impairmentOf(training).delay ?? 0) * 1000],
+    ["loss_percent", (impairmentOf(training).loss ?? 0) * 100],
     ["session_duration_s", training.session_duration],
     ["status", session.status],
     ["attempts", session.attempts],

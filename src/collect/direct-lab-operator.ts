@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { startCapture } from "../capture/index.ts";
-import { killLabProcesses, type Lab, labUp } from "../netlab/index.ts";
+import { killLabProcesses, type Lab, labUp, trafficIface } from "../netlab/index.ts";
 import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
 import { labShaper } from "./lab-shaper.ts";
 import { type OriginProcess, startOriginProcess } from "./origin-process.ts";
@@ -35,7 +35,7 @@ export function directLabOperator(handle: (request: Request) => Promise<Response
       const client = lab.hosts.client;
       const capture = await startCapture({
         netns: client.netns,
-        iface: client.iface,
+        iface: await trafficIface(lab, "client"),
         file: options.file,
         snaplen: options.snaplen,
         ...(options.filter ? { filter: options.filter } : {}),

@@ -1,6 +1,6 @@
 import { impair, impairClear, type Lab, targetOf } from "../netlab/index.ts";
 import type { LinkShaper } from "./lab-operator.ts";
-import type { TrainingRow } from "./training-store.ts";
+import { impairmentOf, type TrainingRow } from "./training-store.ts";
 
 /**
  * Shapes what the router sends to the client (the video's downstream) with the lab's impairment
@@ -9,11 +9,14 @@ import type { TrainingRow } from "./training-store.ts";
  */
 export const labShaper: LinkShaper = {
   async shape(lab: Lab, mbps: number, training: TrainingRow): Promise<string> {
-    const extra = training.impairment as Record<string, number | undefined>;
+    const extra = impairmentOf(training);
     const result = await impair(targetOf(lab, "router:client-side"), {
       rate: Math.round(mbps * 1_000_000),
-      ...(typeof extra.delay === "number" ? { delay: extra.delay } : {}),
-      ...(typeof extra.limit === "number" ? { limit: extra.limit } : {}),
+      ...(extra.delay !== undefined ? { delay: extra.delay } : {}),
+      ...(extra.loss !== undefined ? { loss: { kind: "bernoulli", p: extra.loss } } : {}),
+      ...(extra.limit !== undefined ? { limit: extra.limit } : {}),
+      // One training's sessions drop the same way at the same position in their traffic.
+      ...(extra.loss !== undefined ? { seed: training.seed } : {}),
     });
     return result.assignments.map((a) => `${a.option} ${a.value} by ${a.backend}`).join(", ");
   },

@@ -2,7 +2,7 @@ import { QoelabError } from "../errors.ts";
 import { type Lab, type LabOptions, planLab, ShaperClient } from "../netlab/index.ts";
 import type { LabOperator, OperatorCapture, PersonPathOperator } from "./lab-operator.ts";
 import type { PlayerBrowser } from "./player-browser.ts";
-import type { TrainingRow } from "./training-store.ts";
+import { impairmentOf, type TrainingRow } from "./training-store.ts";
 
 const CLIENT_LINK = "router:client-side";
 
@@ -67,13 +67,14 @@ export class ShaperdLabOperator implements LabOperator {
   }
 
   async shape(lab: Lab, mbps: number, training: TrainingRow): Promise<string> {
-    const extra = training.impairment as Record<string, number | undefined>;
+    const extra = impairmentOf(training);
     const shaped = await this.client.call("shape", {
       lab: lab.name,
       link: CLIENT_LINK,
       rateBits: Math.round(mbps * 1_000_000),
-      ...(typeof extra.delay === "number" ? { delaySeconds: extra.delay } : {}),
-      ...(typeof extra.limit === "number" ? { limitPackets: extra.limit } : {}),
+      ...(extra.delay !== undefined ? { delaySeconds: extra.delay } : {}),
+      ...(extra.loss !== undefined ? { lossProbability: extra.loss, seed: training.seed } : {}),
+      ...(extra.limit !== undefined ? { limitPackets: Math.round(extra.limit) } : {}),
     });
     return shaped.assignments.map((a) => `${a.option} ${a.value} by ${a.backend}`).join(", ");
   }

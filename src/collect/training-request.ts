@@ -22,6 +22,10 @@ export interface TrainingRequest {
    * /player?training=ID (the worker then leaves the training alone).
    */
   driver: TrainingDriver;
+  /** One-way delay added to the video's downstream (router → client), ms; 0 = none. */
+  delayMs: number;
+  /** Random (Bernoulli) loss on the same downstream, percent; 0 = none. */
+  lossPercent: number;
 }
 
 export type TrainingDriver = "worker" | "person";
@@ -35,6 +39,8 @@ export const TRAINING_LIMITS = {
   maxLimits: 20,
   maxWarmup: 600,
   maxSlots: 16,
+  maxDelayMs: 5000,
+  maxLossPercent: 50,
 } as const;
 
 type RawForm = Record<string, unknown>;
@@ -62,6 +68,27 @@ function integerField(
   }
   if (!/^[+]?\d+$/.test(value)) {
     errors[field] = `${label} must be a whole number, got "${value}"`;
+    return Number.NaN;
+  }
+  const number = Number(value);
+  if (number < min || number > max) errors[field] = `${label} must be between ${min} and ${max}, got ${number}`;
+  return number;
+}
+
+/** A decimal field such as "40" or "0.5" within [min, max]; `fallback` when left empty. */
+function decimalField(
+  raw: RawForm,
+  field: string,
+  label: string,
+  min: number,
+  max: number,
+  fallback: number,
+  errors: FieldErrors,
+): number {
+  const value = text(raw[field]);
+  if (value === "") return fallback;
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value)) {
+    errors[field] = `${label} must be a number, got "${value}"`;
     return Number.NaN;
   }
   const number = Number(value);
@@ -152,6 +179,21 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
   // A person's browser runs on this host and reaches only the lab's own origin through the router.
   if (driver === "person" && source !== "local" && !errors.source)
     errors.driver = "a person's browser plays the built-in origin only; choose the built-in local origin as source";
+  const delayMs = decimalField(raw, "delay_ms", "Added delay (ms)", 0, TRAINING_LIMITS.maxDelayMs, 0, errors);
+  const lossPercent = decimalField(
+    raw,
+    "loss_percent",
+    "Random loss (%)",
+    0,
+    TRAINING_LIMITS.maxLossPercent,
+    0,
+    errors,
+  );
+  // A person's downstream is the uplink to this host, which only tbf shapes: the link emulator
+  // needs a lab host at each end.
+  if (driver === "person" && (delayMs > 0 || lossPercent > 0) && !errors.driver)
+    errors.driver =
+      "a person's sessions are shaped in rate only (delay and loss need a lab host at both ends of the link); set delay and loss to 0 or let the worker play";
   const name = text(raw.name).slice(0, 200);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return {
@@ -168,6 +210,8 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
       slots,
       maxAttempts,
       driver,
+      delayMs,
+      lossPercent,
     },
   };
 }

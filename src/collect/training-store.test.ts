@@ -10,7 +10,9 @@ import {
   createTraining,
   failSession,
   getTraining,
+  impairmentOf,
   listSessions,
+  trainingImpairment,
   trainingProgress,
 } from "./training-store.ts";
 
@@ -185,4 +187,27 @@ test("a person-driven training must play the built-in origin", () => {
   assert.ok(!bad.ok && /unknown driver/.test(bad.errors.driver ?? ""));
   const fallback = validateTrainingRequest(base);
   assert.ok(fallback.ok && fallback.value.driver === "worker");
+});
+
+test("delay and loss: decimals in range, each bad one named; zero is none; a person's sessions take neither", () => {
+  const base = { number_of_videos: "2", session_duration: "30", bw_limitations: "1" };
+  const good = validateTrainingRequest({ ...base, delay_ms: "40.5", loss_percent: "0.5" });
+  assert.ok(good.ok);
+  if (good.ok) {
+    assert.deepEqual([good.value.delayMs, good.value.lossPercent], [40.5, 0.5]);
+    assert.deepEqual(trainingImpairment(good.value), { delay: 0.0405, loss: 0.005 });
+  }
+  const none = validateTrainingRequest(base);
+  assert.ok(none.ok && none.value.delayMs === 0 && none.value.lossPercent === 0);
+  if (none.ok) assert.deepEqual(trainingImpairment(none.value), {});
+  const bad = validateTrainingRequest({ ...base, delay_ms: "-3", loss_percent: "80" });
+  assert.ok(!bad.ok);
+  if (!bad.ok) {
+    assert.match(bad.errors.delay_ms ?? "", /must be a number, got "-3"/);
+    assert.match(bad.errors.loss_percent ?? "", /between 0 and 50, got 80/);
+  }
+  const person = validateTrainingRequest({ ...base, driver: "person", delay_ms: "20" });
+  assert.ok(!person.ok && /rate only/.test(person.errors.driver ?? ""));
+  // What was stored is read back defensively: only positive finite numbers count.
+  assert.deepEqual(impairmentOf({ impairment: { delay: 0.05, loss: "x", limit: -1 } }), { delay: 0.05 });
 });

@@ -79,14 +79,45 @@ function normalizeSession(row: SessionRow): SessionRow {
   };
 }
 
+/**
+ * What a training adds to its sessions' downstream besides the rate, as the lab's impairment
+ * options take it (delay in seconds, Bernoulli loss as a probability); absent when zero.
+ */
+export interface TrainingImpairment {
+  delay?: number;
+  loss?: number;
+  limit?: number;
+}
+
+export function trainingImpairment(request: Pick<TrainingRequest, "delayMs" | "lossPercent">): TrainingImpairment {
+  return {
+    ...(request.delayMs > 0 ? { delay: request.delayMs / 1000 } : {}),
+    ...(request.lossPercent > 0 ? { loss: request.lossPercent / 100 } : {}),
+  };
+}
+
+/** A stored training's impairment, keeping only well-formed numbers. */
+export function impairmentOf(training: Pick<TrainingRow, "impairment">): TrainingImpairment {
+  const raw = training.impairment as Record<string, unknown>;
+  const number = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : undefined);
+  const delay = number(raw.delay);
+  const loss = number(raw.loss);
+  const limit = number(raw.limit);
+  return {
+    ...(delay !== undefined ? { delay } : {}),
+    ...(loss !== undefined ? { loss } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  };
+}
+
 /** Creates a training and all its sessions (limits equally represented, seeded order) atomically. */
 export async function createTraining(db: Db, request: TrainingRequest): Promise<TrainingRow> {
   const limits = planSessionLimits(request.numberOfVideos, request.bwLimitations, request.seed);
   return db.transaction(async (tx) => {
     const [training] = await tx.query<TrainingRow>(
       `INSERT INTO training (name, number_of_videos, bw_limitations, session_duration, warmup, source, source_config,
-         seed, slots, max_attempts, driver)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${TRAINING_COLUMNS}`,
+         seed, slots, max_attempts, driver, impairment)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${TRAINING_COLUMNS}`,
       [
         request.name,
         request.numberOfVideos,
@@ -99,6 +130,7 @@ export async function createTraining(db: Db, request: TrainingRequest): Promise<
         request.slots,
         request.maxAttempts,
         request.driver,
+        JSON.stringify(trainingImpairment(request)),
       ],
     );
     if (!training) throw new QoelabError("DB_INSERT_FAILED", "database: training was not inserted");

@@ -47,6 +47,7 @@ export {
   planEmulatedLink,
   startLinkEmulator,
   stopLinkEmulator,
+  trafficIface,
   tunDevicePath,
 } from "./link-emulator.ts";
 export type { TunAddon } from "./link-emulator-addon.ts";

@@ -160,6 +160,20 @@ export async function findLinkEmulator(lab: string, a: HostRole, b: HostRole): P
   return undefined;
 }
 
+/**
+ * The interface that carries `role`'s traffic: its TUN while a link emulator serves one of its
+ * links (the TUN's peer routes take the traffic off the veth), else its veth. A capture "on the
+ * host" must be taken there, or it sees nothing.
+ */
+export async function trafficIface(lab: Lab, role: HostRole): Promise<string> {
+  const host = lab.hosts[role];
+  if (!host) throw new QoelabError("LAB_BAD_HOST", `lab "${lab.name}" has no ${role}`, { lab: lab.name, host: role });
+  for (const peer of Object.keys(lab.hosts) as HostRole[]) {
+    if (peer !== role && (await findLinkEmulator(lab.name, role, peer))) return emulatorTunName(lab.name, role, peer);
+  }
+  return host.iface;
+}
+
 /** QOELAB_RELEASE_CPU for the emulator process: "auto", "none" or a CPU number (checked). */
 function emulatorCpu(cpu: LinkEmulatorOptions["cpu"]): string {
   const count = availableParallelism();

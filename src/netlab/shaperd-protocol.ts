@@ -19,7 +19,16 @@ export type ShaperRequest =
   | { op: "slot.clean"; args: { lab: string } }
   | {
       op: "shape";
-      args: { lab: string; link: string; rateBits: number; limitPackets?: number; delaySeconds?: number };
+      args: {
+        lab: string;
+        link: string;
+        rateBits: number;
+        limitPackets?: number;
+        delaySeconds?: number;
+        /** Bernoulli loss probability, with the seed of its random choices. */
+        lossProbability?: number;
+        seed?: number;
+      };
     }
   | { op: "shape.clear"; args: { lab: string; link: string } }
   /** Rate limit on what the router sends to this host over the lab's uplink (a person's downstream). */
@@ -101,6 +110,8 @@ const SHAPES: { [O in ShaperOp]: Record<string, (v: unknown) => string | null> }
     rateBits: integer(8_000, 100_000_000_000),
     limitPackets: optional(integer(1, 1_000_000)),
     delaySeconds: optional(number(0, 10)),
+    lossProbability: optional(number(0, 1)),
+    seed: optional(integer(0, 2 ** 32 - 1)),
   },
   "shape.clear": { lab: labName, link: pattern(LINK, LINK_WHAT) },
   "uplink.shape": {

@@ -147,6 +147,12 @@ test("uplink ops: a forward flag and an allow list of IPv4 prefixes, nothing els
   assert.equal(parseShaperRequest(request("uplink.capture", capture)).request.op, "uplink.capture");
   refused(request("uplink.capture", { ...capture, filter: "tcp" }), /unknown argument "filter"/);
   refused(request("uplink.capture", { ...capture, file: "../x.pcap" }), /file must be/);
+  // A training's delay and seeded loss ride along on "shape"; out of range is refused.
+  const shape = { lab: "lab", link: "router:client-side", rateBits: 1_000_000 };
+  const lossy = parseShaperRequest(request("shape", { ...shape, delaySeconds: 0.05, lossProbability: 0.01, seed: 7 }));
+  assert.deepEqual(lossy.request.args, { ...shape, delaySeconds: 0.05, lossProbability: 0.01, seed: 7 });
+  refused(request("shape", { ...shape, lossProbability: 1.5 }), /lossProbability/);
+  refused(request("shape", { ...shape, seed: -1 }), /seed/);
 });
 
 test("the daemon answers a refused request with its code and stays up", async () => {

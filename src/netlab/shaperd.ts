@@ -18,6 +18,7 @@ import { QoelabError } from "../errors.ts";
 import { impair, impairClear, targetOf } from "./impair.ts";
 import { getLab, type HostRole, type Lab, type LabUplink, labDown, labHost, labUp } from "./lab.ts";
 import { killLabProcesses } from "./lab-processes.ts";
+import { trafficIface } from "./link-emulator.ts";
 import {
   parseShaperRequest,
   type ShaperArgs,
@@ -199,6 +200,8 @@ export async function startShaperDaemon(
           rate: args.rateBits,
           ...(args.limitPackets ? { limit: args.limitPackets } : {}),
           ...(args.delaySeconds !== undefined ? { delay: args.delaySeconds } : {}),
+          ...(args.lossProbability ? { loss: { kind: "bernoulli", p: args.lossProbability } as const } : {}),
+          ...(args.seed !== undefined ? { seed: args.seed } : {}),
         });
         return {
           link: args.link,
@@ -216,7 +219,7 @@ export async function startShaperDaemon(
         const host = labHost(lab, args.host as HostRole);
         return beginCapture(mine, {
           netns: host.netns,
-          iface: host.iface,
+          iface: await trafficIface(lab, args.host as HostRole),
           file: args.file,
           snaplen: args.snaplen,
           ...(args.filter ? { filter: args.filter } : {}),

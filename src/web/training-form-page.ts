@@ -22,6 +22,10 @@ export function trainingFormPage(values: Record<string, string> = {}, errors: Fi
   <label for="bw_limitations">Bandwidth limitations (Mbit/s, comma-separated)</label>
   <input id="bw_limitations" name="bw_limitations" placeholder="0.25, 1, 2" value="${v("bw_limitations", "0.25, 1, 2")}">${fieldError(errors, "bw_limitations")}
   <details><summary>More</summary>
+  <label for="delay_ms">Added delay on the downstream (ms) <span class="hint">(0 = none; the link emulator where the kernel has no netem)</span></label>
+  <input id="delay_ms" name="delay_ms" inputmode="decimal" value="${v("delay_ms", "0")}">${fieldError(errors, "delay_ms")}
+  <label for="loss_percent">Random loss on the downstream (%)</label>
+  <input id="loss_percent" name="loss_percent" inputmode="decimal" value="${v("loss_percent", "0")}">${fieldError(errors, "loss_percent")}
   <label for="warmup">Warm-up before recording (s)</label>
   <input id="warmup" name="warmup" inputmode="numeric" value="${v("warmup", "20")}">${fieldError(errors, "warmup")}
   <label for="source">Video source</label>

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { createCollectionRuntime } from "../cli/collection-runtime.ts";
+import { type Db, openDb } from "../db/index.ts";
+import { analyzeCaptureFile } from "../flows/index.ts";
+import { labDown } from "../netlab/index.ts";
+import { exportTraining } from "./dataset-export.ts";
+import { validateTrainingRequest } from "./training-request.ts";
+import { createTraining, getTraining, listSessions } from "./training-store.ts";
+
+// A training that asks for delay and loss on top of the rate: the router's downstream gets all
+// three (the userspace link emulator where the kernel has no netem), and the client's capture shows
+// them. All real: lab namespaces, the built-in origin, chromium, tcpdump, PGlite.
+const DELAY_MS = 60;
+
+describe("collection with added delay and loss", { timeout: 600_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "qoelab-impaired-"));
+  const prefix = `qi${process.pid % 100000}`;
+  let db: Db;
+  let trainingId = 0;
+
+  before(async () => {
+    db = await openDb({ url: "", dataDir: "memory://" });
+    const request = validateTrainingRequest({
+      name: "impaired",
+      number_of_videos: "2",
+      session_duration: "8",
+      bw_limitations: "3",
+      warmup: "2",
+      seed: "5",
+      delay_ms: String(DELAY_MS),
+      loss_percent: "1",
+    });
+    assert.ok(request.ok, JSON.stringify(request));
+    trainingId = (await createTraining(db, request.value)).id;
+    const runtime = await createCollectionRuntime(db, {
+      captureDir: join(dir, "captures"),
+      originChannels: ["testcard"],
+      labPrefix: prefix,
+    });
+    await runtime.orchestrator.runUntilIdle(trainingId);
+    await runtime.close();
+  });
+  after(async () => {
+    await db?.close();
+    await labDown(`${prefix}0`).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the training keeps what it asked for and every session is captured", async () => {
+    const training = await getTraining(db, trainingId);
+    assert.deepEqual(training.impairment, { delay: DELAY_MS / 1000, loss: 0.01 });
+    const sessions = await listSessions(db, trainingId);
+    assert.deepEqual(
+      sessions.map((s) => [s.status, s.error_reason]),
+      sessions.map(() => [1, null]),
+    );
+  });
+
+  test("the client's capture shows the added delay and the losses", async () => {
+    for (const session of await listSessions(db, trainingId)) {
+      assert.ok(session.capture_file);
+      const { flows } = await analyzeCaptureFile(session.capture_file, { features: false, workers: 1 });
+      const tcp = flows.flatMap((f) => (f.proto === "tcp" ? [f] : []));
+      const video = tcp.reduce((a, b) => (b.s2c.dataBytes > a.s2c.dataBytes ? b : a));
+      // At the client, its requests are acknowledged over the delayed downstream.
+      assert.ok(video.c2s.rtt.min !== null && video.c2s.rtt.min >= DELAY_MS, `RTT min ${video.c2s.rtt.min} ms`);
+      assert.ok(video.c2s.rtt.min < DELAY_MS + 30, `RTT min ${video.c2s.rtt.min} ms`);
+      // 1 % of the downstream is dropped before the client: holes, then their retransmissions.
+      const repaired = tcp.reduce((n, f) => n + f.s2c.retxPackets + f.s2c.outOfSequencePackets, 0);
+      assert.ok(repaired > 0, `${video.s2c.dataPackets} data packets, none retransmitted`);
+    }
+  });
+
+  test("the dataset export states the delay and loss of each session", async () => {
+    const file = await exportTraining(db, trainingId, "csv");
+    const [header, ...rows] = String(file.body).trim().split("\n");
+    const columns = header?.split(",") ?? [];
+    const delay = columns.indexOf("delay_ms");
+    const loss = columns.indexOf("loss_percent");
+    assert.ok(delay >= 0 && loss >= 0, header);
+    for (const row of rows) {
+      const cells = row.split(",");
+      assert.equal(Number(cells[delay]), DELAY_MS);
+      assert.equal(Number(cells[loss]), 1);
+    }
+  });
+});
