@@ -140,6 +140,37 @@ for (const kind of testDatabaseKinds()) {
       );
     });
 
+    if (kind === "postgres")
+      test("a worker's claim racing a person's takeover waits for it and takes nothing of that training", async () => {
+        const db = await opened;
+        const training = await createTraining(db, request(2));
+        let taken!: () => void;
+        const tookOver = new Promise<void>((resolve) => {
+          taken = resolve;
+        });
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        // The person's takeover, held open (its row lock kept) while the worker claims.
+        const takeover = db.transaction(async (tx) => {
+          await tx.query("UPDATE training SET driver = 'person' WHERE id = $1", [training.id]);
+          taken();
+          await held;
+        });
+        await tookOver;
+        let settled = false;
+        const claim = claimNextSession(db, "racing-worker", { trainingId: training.id }).finally(() => {
+          settled = true;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(settled, false, "the worker's claim waits for the takeover");
+        release();
+        await takeover;
+        assert.equal(await claim, null);
+        assert.ok((await listSessions(db, training.id)).every((s) => s.worker === null));
+      });
+
     test("a late fail leaves a stored session and a refused session's first reason alone", async () => {
       const db = await opened;
       const training = await createTraining(db, request(2));

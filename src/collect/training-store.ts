@@ -199,6 +199,10 @@ export async function claimNextSession(
   const personTraining = options.trainingId;
   if (driver === "person" && personTraining === undefined)
     throw new QoelabError("INVALID_INPUT", "claim: a person claims sessions of one training (no training id given)");
+  // The training row is locked with the session, as the UPDATE of its state below will lock it (a
+  // shared lock there would let two claims deadlock upgrading it): a person's takeover under way makes
+  // a worker's claim wait for it and then see driver = 'person', so no worker takes a session of a
+  // training a person has just taken over. Claims of one training wait for each other a moment.
   return db.transaction(async (tx) => {
     if (driver === "person" && personTraining !== undefined) {
       await tx.query("UPDATE training SET driver = 'person' WHERE id = $1 AND driver <> 'person'", [personTraining]);
@@ -209,7 +213,7 @@ export async function claimNextSession(
           AND ($1::int IS NULL OR s.training_id = $1::int) AND t.driver = $3
           AND (s.status = -1 OR (s.status = 0 AND (s.heartbeat_at IS NULL OR s.heartbeat_at < now() - make_interval(secs => $2::int))))
         ORDER BY s.training_id, s.position
-        LIMIT 1 FOR UPDATE OF s SKIP LOCKED`,
+        LIMIT 1 FOR UPDATE OF s SKIP LOCKED FOR NO KEY UPDATE OF t`,
       [options.trainingId ?? null, stale, driver],
     );
     if (!candidate) return null;
