@@ -25,7 +25,7 @@ import { errorBody, statusForError } from "./http-error.ts";
 import { listeningAdminPage, listeningListPage, listeningRaterPage, listeningStartPage } from "./listening-pages.ts";
 import { LISTENING_RATER_SCRIPT } from "./listening-rater-script.ts";
 
-type Status = 400 | 404 | 409 | 413 | 500 | 503;
+type Status = ReturnType<typeof statusForError>;
 
 /** HTTP status of the listening tests' coded errors (others as the app maps them). */
 export function listeningStatus(error: unknown): Status {
