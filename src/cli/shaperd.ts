@@ -41,7 +41,11 @@ export function register(program: Command): void {
       "the only directory captures are written to (root's alone, up to /)",
       "/var/lib/qoelab/captures",
     )
-    .action(async (options: { socket: string; captureDir: string; user?: string }) => {
+    .option(
+      "--no-forward",
+      "refuse lab uplinks that forward to the outside (Twitch and URL sources): ip_forward and the host's firewall stay as they are",
+    )
+    .action(async (options: { socket: string; captureDir: string; user?: string; forward: boolean }) => {
       if (process.getuid?.() !== 0)
         throw new QoelabError("SHAPERD_NEEDS_ROOT", "shaperd: run it as root (sudo qoelab shaperd)");
       const user = shaperdUser(options.user);
@@ -51,6 +55,7 @@ export function register(program: Command): void {
         user,
         services: collectionShaperdServices,
         log: (m) => process.stderr.write(`${m}\n`),
+        noForward: !options.forward,
       });
       process.stdout.write(
         `shaperd: listening on ${options.socket} for uid ${user.uid}, captures in ${daemon.captureDir}\n`,

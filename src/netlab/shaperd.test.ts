@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -190,6 +190,32 @@ test("a capture directory another user could write is refused", async () => {
     startShaperDaemon({ socketPath: join(dir, "unsafe.sock"), captureDir: join(unsafe, "captures") }),
     (e: unknown) => e instanceof QoelabError && e.code === "SHAPERD_CAPTURE_DIR_UNSAFE" && /unsafe/.test(e.message),
   );
+});
+
+test("a daemon started with --no-forward refuses a forwarding uplink and brings up nothing, ip_forward untouched", async () => {
+  const guarded = await startShaperDaemon({
+    socketPath: join(dir, "noforward.sock"),
+    captureDir: join(dir, "captures"),
+    user: NOBODY,
+    noForward: true,
+  });
+  const guardedClient = await ShaperClient.connect(join(dir, "noforward.sock"));
+  const forwarding = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8");
+  const name = `nf${process.pid % 100000}`;
+  try {
+    await assert.rejects(
+      guardedClient.call("lab.up", { name, router: true, uplink: { forward: true } }),
+      (e: unknown) =>
+        e instanceof QoelabError && e.code === "SHAPERD_FORWARD_REFUSED" && /--no-forward/.test(e.message),
+    );
+    assert.equal(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8"), forwarding);
+    const namespaces = (await run(["ip", "netns", "list"])).stdout;
+    assert.ok(!namespaces.includes(`qoelab-${name}-`), namespaces);
+  } finally {
+    guardedClient.close();
+    await guarded.close();
+    await labDown(name).catch(() => undefined);
+  }
 });
 
 test("without collection services, origin and player ops answer a coded error", async () => {

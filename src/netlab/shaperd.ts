@@ -70,6 +70,11 @@ export interface ShaperDaemonOptions {
   user?: ShaperdUser;
   services?: ShaperdServices;
   log?: (message: string) => void;
+  /**
+   * Refuse uplinks that forward to the outside (they turn on the host's ip_forward and masquerade
+   * the lab); host-only uplinks (a person's sessions) stay allowed. Default: allowed.
+   */
+  noForward?: boolean;
 }
 
 interface OwnedCapture {
@@ -175,6 +180,12 @@ export async function startShaperDaemon(
         return { pong: true, captureDir, uid: user.uid, gid: user.gid };
       case "lab.up": {
         const { args } = request;
+        if (args.uplink?.forward && options.noForward)
+          throw new QoelabError(
+            "SHAPERD_FORWARD_REFUSED",
+            `shaperd: lab "${args.name}" asks for an uplink that forwards to the outside, and this daemon was started with --no-forward (sources that need the Internet cannot run through it)`,
+            { lab: args.name },
+          );
         const lab = await labUp({
           name: args.name,
           router: args.router,
