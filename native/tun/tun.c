@@ -178,7 +178,7 @@ static napi_value SetRealtime(napi_env env, napi_callback_info info) {
 }
 
 /* timerWakeCost(count, periodUs, priority) -> [CPU µs per wake-up, mean and p99 lateness µs]: a thread
- * sleeps `count` times for `periodUs` the way a release thread does (ppoll timeout, slack 1 ns,
+ * sleeps `count` times for `periodUs` the way a release thread does (timerfd + poll, slack 1 ns,
  * SCHED_FIFO when `priority` > 0 and allowed). It is this machine's floor for one on-time release. */
 typedef struct {
   int count, prio;
@@ -203,12 +203,22 @@ static void *wake_probe_main(void *arg) {
   if (!late) return NULL;
   struct rusage r0, r1;
   getrusage(RUSAGE_THREAD, &r0);
-  for (int i = 0; i < p->count; i++) {
+  int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  for (int i = 0; i < p->count && tfd >= 0; i++) {
     double due = clock_us(CLOCK_MONOTONIC) + p->period_us;
-    struct timespec ts = {(time_t)(p->period_us / 1e6), (long)((p->period_us - (double)(time_t)(p->period_us / 1e6) * 1e6) * 1e3)};
-    ppoll(NULL, 0, &ts, NULL);
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = (time_t)(due / 1e6);
+    its.it_value.tv_nsec = (long)((due - (double)its.it_value.tv_sec * 1e6) * 1e3);
+    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    struct pollfd fd = {tfd, POLLIN, 0};
+    poll(&fd, 1, -1);
+    uint64_t expirations;
+    ssize_t got = read(tfd, &expirations, sizeof expirations);
+    (void)got;
     late[i] = clock_us(CLOCK_MONOTONIC) - due;
   }
+  if (tfd >= 0) close(tfd);
   getrusage(RUSAGE_THREAD, &r1);
   double used = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1e6 +
                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
@@ -648,8 +658,8 @@ typedef struct sender {
   uint64_t order;
   done_t *done;
   int done_head, done_n;
-  double armed;    /* when this thread wakes next (its poll timeout or the timer), 0 = awake or never (under inner) */
-  double timer_at; /* what the timerfd is set for, 0 = not set (under inner) */
+  double armed; /* wake-up the timerfd is set for, 0 = none (under inner) */
+  uint64_t arm_gen; /* bumped by every arming (under inner) */
   double spin_us;
   int prio;
   int realtime_ok;
@@ -778,7 +788,7 @@ static void sender_arm_locked(sender_t *s, double at) {
   if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
   timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
   s->armed = at;
-  s->timer_at = at;
+  s->arm_gen++;
 }
 
 static void sender_arm(sender_t *s, double at) {
@@ -1061,42 +1071,40 @@ static void *sender_main(void *arg) {
       pthread_mutex_unlock(&s->inner);
       continue;
     }
-    /* Sleep until `wake` by poll's own timeout (relative, no timer slack): no timerfd_settime and no
-     * timerfd read per packet. The timerfd is armed only by the other threads (JS, or the thread
-     * reading the TUN) when they hand over a packet due before `armed`; it is in the poll set, so that
-     * wakes this thread early. When it is already set for no later than `wake`, it alone wakes us
-     * (poll's timeout as well would make a second wake-up just after the first). */
-    s->armed = wake;
-    double timer_at = s->timer_at;
-    pthread_mutex_unlock(&s->inner);
-    struct timespec timeout, *timeout_p = NULL;
-    if (wake > 0 && !(timer_at > 0 && timer_at <= wake)) {
-      double rel = wake - clock_us(CLOCK_MONOTONIC);
-      if (rel < 0) rel = 0;
-      timeout.tv_sec = (time_t)(rel / 1e6);
-      timeout.tv_nsec = (long)((rel - (double)timeout.tv_sec * 1e6) * 1e3);
-      if (timeout.tv_nsec >= 1000000000L) timeout.tv_nsec = 999999999L;
-      if (timeout.tv_nsec < 0) timeout.tv_nsec = 0;
-      timeout_p = &timeout;
+    /* The timer is set outside `inner` (a timerfd_settime may exit to the hypervisor, and the reading
+     * thread would wait for the lock meanwhile); whoever arms it for an earlier time in between bumps
+     * arm_gen, and then the earlier time is set again. */
+    if (s->armed != wake) {
+      s->armed = wake;
+      uint64_t gen = ++s->arm_gen;
+      pthread_mutex_unlock(&s->inner);
+      struct itimerspec its;
+      memset(&its, 0, sizeof its);
+      if (wake > 0) {
+        its.it_value.tv_sec = (time_t)(wake / 1e6);
+        its.it_value.tv_nsec = (long)((wake - (double)its.it_value.tv_sec * 1e6) * 1e3);
+        if (its.it_value.tv_nsec >= 1000000000L) its.it_value.tv_nsec = 999999999L;
+        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+      }
+      timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+      pthread_mutex_lock(&s->inner);
+      if (s->arm_gen != gen && s->armed != 0) sender_arm_locked(s, s->armed);
     }
+    pthread_mutex_unlock(&s->inner);
     struct pollfd fds[2] = {{s->tfd, POLLIN, 0}, {-1, POLLIN, 0}};
     if (r && (r->target || !reader_full(r))) fds[1].fd = s->fd_out;
     pthread_mutex_unlock(&s->mu);
-    int ready = ppoll(fds, 2, timeout_p, NULL);
+    int ready = poll(fds, 2, -1);
     pthread_mutex_lock(&s->mu);
-    if (ready == 0) s->wakeups++;
     if (ready > 0 && (fds[0].revents & POLLIN)) {
       uint64_t expirations;
       ssize_t got = read(s->tfd, &expirations, sizeof expirations);
       (void)got;
       s->wakeups++;
       pthread_mutex_lock(&s->inner);
-      s->timer_at = 0; /* expired (a later arming re-reads `armed` first) */
+      s->armed = 0; /* expired (or re-armed by JS or a reading thread: re-armed below either way) */
       pthread_mutex_unlock(&s->inner);
     }
-    pthread_mutex_lock(&s->inner);
-    s->armed = 0; /* awake: whoever hands over a packet now arms the timer; fast_take sees it anyway */
-    pthread_mutex_unlock(&s->inner);
   }
   pthread_mutex_unlock(&s->mu);
   return NULL;
