@@ -4,14 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createCollectionRuntime } from "../cli/collection-runtime.ts";
 import { type Db, openDb } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { labDown } from "../netlab/index.ts";
 import { capturesArchive } from "./captures-archive.ts";
 import { exportTraining } from "./dataset-export.ts";
-import { validateTrainingRequest } from "./training-request.ts";
-import { createTraining, getTraining, listSessions } from "./training-store.ts";
+import { collectTraining } from "./test-support/collect-training.ts";
+import { getTraining, listSessions } from "./training-store.ts";
 
 // End to end, all real: lab namespaces, tbf on the router, the built-in HLS origin (ffmpeg),
 // Debian's chromium playing with hls.js, tcpdump on the client, the flow engine, PGlite.
@@ -22,23 +21,18 @@ describe("collection end to end", { timeout: 600_000 }, () => {
 
   before(async () => {
     db = await openDb({ url: "", dataDir: "memory://" });
-    const request = validateTrainingRequest({
-      name: "e2e",
-      number_of_videos: "3",
-      session_duration: "15",
-      bw_limitations: "0.3, 1, 5",
-      warmup: "5",
-      seed: "3",
-    });
-    assert.ok(request.ok);
-    trainingId = (await createTraining(db, request.value)).id;
-    const runtime = await createCollectionRuntime(db, {
-      captureDir: join(dir, "captures"),
-      originChannels: ["testcard"],
-      labPrefix: `qe${process.pid % 100000}`,
-    });
-    await runtime.orchestrator.runUntilIdle(trainingId);
-    await runtime.close();
+    trainingId = await collectTraining(
+      db,
+      {
+        name: "e2e",
+        number_of_videos: "3",
+        session_duration: "15",
+        bw_limitations: "0.3, 1, 5",
+        warmup: "5",
+        seed: "3",
+      },
+      { dir, labPrefix: `qe${process.pid % 100000}` },
+    );
   });
   after(async () => {
     await db?.close();

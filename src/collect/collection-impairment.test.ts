@@ -3,13 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createCollectionRuntime } from "../cli/collection-runtime.ts";
 import { type Db, openDb } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { labDown } from "../netlab/index.ts";
 import { exportTraining } from "./dataset-export.ts";
-import { validateTrainingRequest } from "./training-request.ts";
-import { createTraining, getTraining, listSessions } from "./training-store.ts";
+import { collectTraining } from "./test-support/collect-training.ts";
+import { getTraining, listSessions } from "./training-store.ts";
 
 // A training that asks for delay and loss on top of the rate: the router's downstream gets all
 // three (the userspace link emulator where the kernel has no netem), and the client's capture shows
@@ -24,25 +23,20 @@ describe("collection with added delay and loss", { timeout: 600_000 }, () => {
 
   before(async () => {
     db = await openDb({ url: "", dataDir: "memory://" });
-    const request = validateTrainingRequest({
-      name: "impaired",
-      number_of_videos: "2",
-      session_duration: "8",
-      bw_limitations: "3",
-      warmup: "2",
-      seed: "5",
-      delay_ms: String(DELAY_MS),
-      loss_percent: "1",
-    });
-    assert.ok(request.ok, JSON.stringify(request));
-    trainingId = (await createTraining(db, request.value)).id;
-    const runtime = await createCollectionRuntime(db, {
-      captureDir: join(dir, "captures"),
-      originChannels: ["testcard"],
-      labPrefix: prefix,
-    });
-    await runtime.orchestrator.runUntilIdle(trainingId);
-    await runtime.close();
+    trainingId = await collectTraining(
+      db,
+      {
+        name: "impaired",
+        number_of_videos: "2",
+        session_duration: "8",
+        bw_limitations: "3",
+        warmup: "2",
+        seed: "5",
+        delay_ms: String(DELAY_MS),
+        loss_percent: "1",
+      },
+      { dir, labPrefix: prefix },
+    );
   });
   after(async () => {
     await db?.close();
