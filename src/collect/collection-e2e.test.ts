@@ -1,28 +1,25 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Db, openDb } from "../db/index.ts";
+import type { Db } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { labDown } from "../netlab/index.ts";
 import { capturesArchive } from "./captures-archive.ts";
 import { exportTraining } from "./dataset-export.ts";
-import { collectTraining } from "./test-support/collect-training.ts";
+import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
 import { getTraining, listSessions } from "./training-store.ts";
 
 // End to end, all real: lab namespaces, tbf on the router, the built-in HLS origin (ffmpeg),
 // Debian's chromium playing with hls.js, tcpdump on the client, the flow engine, PGlite.
 describe("collection end to end", { timeout: 600_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "qoelab-e2e-"));
+  let run: CollectedTraining;
   let db: Db;
+  let dir = "";
   let trainingId = 0;
 
   before(async () => {
-    db = await openDb({ url: "", dataDir: "memory://" });
-    trainingId = await collectTraining(
-      db,
+    run = await collectTraining(
       {
         name: "e2e",
         number_of_videos: "3",
@@ -31,14 +28,11 @@ describe("collection end to end", { timeout: 600_000 }, () => {
         warmup: "5",
         seed: "3",
       },
-      { dir, labPrefix: `qe${process.pid % 100000}` },
+      `qe${process.pid % 100000}`,
     );
+    ({ db, dir, trainingId } = run);
   });
-  after(async () => {
-    await db?.close();
-    await labDown(`qe${process.pid % 100000}0`).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => run?.close());
 
   test("every session is captured and the training finishes", async () => {
     const training = await getTraining(db, trainingId);

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Db, openDb } from "../db/index.ts";
+import type { Db } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { labDown } from "../netlab/index.ts";
 import { exportTraining } from "./dataset-export.ts";
-import { collectTraining } from "./test-support/collect-training.ts";
+import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
 import { getTraining, listSessions } from "./training-store.ts";
 
 // A training that asks for delay and loss on top of the rate: the router's downstream gets all
@@ -16,15 +12,12 @@ import { getTraining, listSessions } from "./training-store.ts";
 const DELAY_MS = 60;
 
 describe("collection with added delay and loss", { timeout: 600_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "qoelab-impaired-"));
-  const prefix = `qi${process.pid % 100000}`;
+  let run: CollectedTraining;
   let db: Db;
   let trainingId = 0;
 
   before(async () => {
-    db = await openDb({ url: "", dataDir: "memory://" });
-    trainingId = await collectTraining(
-      db,
+    run = await collectTraining(
       {
         name: "impaired",
         number_of_videos: "2",
@@ -35,14 +28,11 @@ describe("collection with added delay and loss", { timeout: 600_000 }, () => {
         delay_ms: String(DELAY_MS),
         loss_percent: "1",
       },
-      { dir, labPrefix: prefix },
+      `qi${process.pid % 100000}`,
     );
+    ({ db, trainingId } = run);
   });
-  after(async () => {
-    await db?.close();
-    await labDown(`${prefix}0`).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => run?.close());
 
   test("the training keeps what it asked for and every session is captured", async () => {
     const training = await getTraining(db, trainingId);

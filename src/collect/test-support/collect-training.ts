@@ -1,31 +1,51 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCollectionRuntime } from "../../cli/collection-runtime.ts";
-import type { Db } from "../../db/index.ts";
+import { type Db, openDb } from "../../db/index.ts";
+import { labDown } from "../../netlab/index.ts";
 import { validateTrainingRequest } from "../training-request.ts";
 import { createTraining } from "../training-store.ts";
 
+export interface CollectedTraining {
+  db: Db;
+  trainingId: number;
+  /** Scratch folder of the run (captures under captures/). */
+  dir: string;
+  /** Closes the database, takes the lab slot down and removes the folder. */
+  close(): Promise<void>;
+}
+
 /**
- * Creates a training from form fields and lets a root collection runtime (lab slots named
- * `<labPrefix>N`, the built-in origin's testcard channel) play it to the end; returns its id.
+ * Creates a training from form fields in an in-memory PGlite and lets a root collection runtime
+ * (lab slots `<labPrefix>N`, the built-in origin's testcard channel) play it to the end.
  */
-export async function collectTraining(
-  db: Db,
-  form: Record<string, string>,
-  options: { dir: string; labPrefix: string },
-): Promise<number> {
-  const request = validateTrainingRequest(form);
-  assert.ok(request.ok, JSON.stringify(request));
-  const trainingId = (await createTraining(db, request.value)).id;
-  const runtime = await createCollectionRuntime(db, {
-    captureDir: join(options.dir, "captures"),
-    originChannels: ["testcard"],
-    labPrefix: options.labPrefix,
-  });
+export async function collectTraining(form: Record<string, string>, labPrefix: string): Promise<CollectedTraining> {
+  const dir = mkdtempSync(join(tmpdir(), `qoelab-${labPrefix}-`));
+  const db = await openDb({ url: "", dataDir: "memory://" });
+  const close = async () => {
+    await db.close();
+    await labDown(`${labPrefix}0`).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
-    await runtime.orchestrator.runUntilIdle(trainingId);
-  } finally {
-    await runtime.close();
+    const request = validateTrainingRequest(form);
+    assert.ok(request.ok, JSON.stringify(request));
+    const trainingId = (await createTraining(db, request.value)).id;
+    const runtime = await createCollectionRuntime(db, {
+      captureDir: join(dir, "captures"),
+      originChannels: ["testcard"],
+      labPrefix,
+    });
+    try {
+      await runtime.orchestrator.runUntilIdle(trainingId);
+    } finally {
+      await runtime.close();
+    }
+    return { db, trainingId, dir, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
-  return trainingId;
 }
