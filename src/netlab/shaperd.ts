@@ -207,13 +207,18 @@ export async function startShaperDaemon(
       case "shape": {
         const { args } = request;
         const lab = await getLab(args.lab);
-        const result = await impair(targetOf(lab, args.link), {
-          rate: args.rateBits,
-          ...(args.limitPackets ? { limit: args.limitPackets } : {}),
-          ...(args.delaySeconds !== undefined ? { delay: args.delaySeconds } : {}),
-          ...(args.lossProbability ? { loss: { kind: "bernoulli", p: args.lossProbability } as const } : {}),
-          ...(args.seed !== undefined ? { seed: args.seed } : {}),
-        });
+        const result = await impair(
+          targetOf(lab, args.link),
+          {
+            rate: args.rateBits,
+            ...(args.limitPackets ? { limit: args.limitPackets } : {}),
+            ...(args.delaySeconds !== undefined ? { delay: args.delaySeconds } : {}),
+            ...(args.lossProbability ? { loss: { kind: "bernoulli", p: args.lossProbability } as const } : {}),
+            ...(args.seed !== undefined ? { seed: args.seed } : {}),
+            // Seeded loss: the link emulator, whose random choices follow the seed (iptables' do not).
+          },
+          args.lossProbability ? { prefer: ["emulator"] } : {},
+        );
         return {
           link: args.link,
           assignments: result.assignments.map((a) => ({ option: a.option, value: a.value, backend: a.backend })),
