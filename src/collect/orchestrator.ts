@@ -289,12 +289,13 @@ export class CollectionOrchestrator implements SessionController {
       const capture = this.running.get(claimed.id)?.capture;
       await capture?.stop().catch(() => undefined);
       const current = await getSession(db, claimed.id).catch(() => undefined);
-      if (current?.status === 0) await failSession(db, claimed.id, reason);
+      if (current?.status === 0) await failSession(db, claimed.id, reason, claimed.attempts);
     } finally {
       clearInterval(heartbeat);
       await browser?.close();
       if (lab) await this.options.operator.clear(lab).catch(() => undefined);
-      this.running.delete(claimed.id);
+      // Only this attempt's entry: another slot may have claimed the session again meanwhile.
+      if (this.running.get(claimed.id)?.session === claimed) this.running.delete(claimed.id);
     }
   }
 
@@ -368,7 +369,7 @@ export class CollectionOrchestrator implements SessionController {
     if (refusal) {
       // Not stored as captured: the session goes back for a (bounded) retry with this reason, before
       // the player hears of it (its own "fail" then finds the session no longer under capturing).
-      await this.fail(sessionId, `${refusal.code}: ${refusal.message}`);
+      await this.fail(sessionId, `${refusal.code}: ${refusal.message}`, running.session.attempts);
       throw refusal;
     }
     const networkData = await analyzeCaptureFile(running.captureFile, { features: true, workers: 1 });
@@ -387,9 +388,9 @@ export class CollectionOrchestrator implements SessionController {
     return running.finished;
   }
 
-  async fail(sessionId: number, reason: string): Promise<void> {
-    if (this.persons.get(sessionId)) await this.persons.fail(sessionId, reason);
-    else await failSession(this.options.db, sessionId, reason);
+  async fail(sessionId: number, reason: string, attempt?: number): Promise<void> {
+    if (this.persons.get(sessionId)) await this.persons.fail(sessionId, reason, attempt);
+    else await failSession(this.options.db, sessionId, reason, attempt);
   }
 }
 

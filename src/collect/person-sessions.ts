@@ -226,11 +226,11 @@ export class PersonSessions {
   }
 
   /** Puts an open session back for a retry with its reason, and releases its slot. */
-  async fail(sessionId: number, reason: string): Promise<void> {
+  async fail(sessionId: number, reason: string, attempt?: number): Promise<void> {
     const open = this.open.get(sessionId);
-    if (!open) return;
+    if (!open || (attempt !== undefined && attempt !== open.session.attempts)) return;
     this.options.log?.(`collect: ${open.person}'s session ${open.session.name} failed: ${reason}`);
-    await failSession(this.options.db, sessionId, reason).catch(() => undefined);
+    await failSession(this.options.db, sessionId, reason, open.session.attempts).catch(() => undefined);
     await open.release();
   }
 

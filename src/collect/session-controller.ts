@@ -15,6 +15,9 @@ export interface SessionController {
   play(sessionId: number): Promise<{ session: PlayableSession; url: string }>;
   start(sessionId: number): Promise<void>;
   finish(sessionId: number, applicationData: Record<string, unknown>): Promise<SessionRow>;
-  /** Reports a failure seen by the player (the session is retried, the reason kept). */
-  fail(sessionId: number, reason: string): Promise<void>;
+  /**
+   * Reports a failure seen by the player (the session is retried, the reason kept); with `attempt`
+   * (the session's `attempts` when the player got it), only while that attempt is the current one.
+   */
+  fail(sessionId: number, reason: string, attempt?: number): Promise<void>;
 }

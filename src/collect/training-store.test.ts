@@ -171,6 +171,24 @@ for (const kind of testDatabaseKinds()) {
         assert.ok((await listSessions(db, training.id)).every((s) => s.worker === null));
       });
 
+    test("a late report of an earlier attempt never fails the retry another slot has claimed since", async () => {
+      const db = await opened;
+      const training = await createTraining(db, { ...request(1), maxAttempts: 3 });
+      const first = await claimNextSession(db, "slot-a", { trainingId: training.id });
+      assert.equal(first?.attempts, 1);
+      await failSession(db, first!.id, "PLAYER_NEVER_PLAYED: attempt 1", 1);
+      const second = await claimNextSession(db, "slot-b", { trainingId: training.id });
+      assert.equal(second?.id, first!.id);
+      assert.equal(second?.attempts, 2);
+      // Slot a's player reports attempt 1's failure only now.
+      await failSession(db, first!.id, "player: POST finish: 422", 1);
+      const [row] = await listSessions(db, training.id);
+      assert.deepEqual([row?.status, row?.worker, row?.error_reason], [0, "slot-b", "PLAYER_NEVER_PLAYED: attempt 1"]);
+      await failSession(db, first!.id, "attempt 2 failed", 2);
+      const [after2] = await listSessions(db, training.id);
+      assert.deepEqual([after2?.status, after2?.error_reason], [-1, "attempt 2 failed"]);
+    });
+
     test("a late fail leaves a stored session and a refused session's first reason alone", async () => {
       const db = await opened;
       const training = await createTraining(db, request(2));

@@ -281,11 +281,16 @@ export async function completeSession(db: Db, id: number, result: SessionResult)
  * A session not under capturing is left alone: a late "fail" (a player reporting after the
  * session was refused, or after it was stored) never undoes a stored result or its first reason.
  */
-export async function failSession(db: Db, id: number, reason: string): Promise<void> {
+/**
+ * Puts a session under capture back for a retry, keeping the reason. With `attempt`, only that
+ * attempt: a late report of an earlier attempt never fails the one another slot has claimed since.
+ */
+export async function failSession(db: Db, id: number, reason: string, attempt?: number): Promise<void> {
   await db.transaction(async (tx) => {
     const rows = await tx.query<{ training_id: number }>(
-      "UPDATE session SET status = -1, error_reason = $2, worker = NULL, heartbeat_at = NULL WHERE id = $1 AND status = 0 RETURNING training_id",
-      [id, reason.slice(0, 2000)],
+      `UPDATE session SET status = -1, error_reason = $2, worker = NULL, heartbeat_at = NULL
+        WHERE id = $1 AND status = 0 AND ($3::int IS NULL OR attempts = $3::int) RETURNING training_id`,
+      [id, reason.slice(0, 2000), attempt ?? null],
     );
     const trainingId = rows[0]?.training_id;
     if (trainingId !== undefined) await closeTrainingIfDone(tx, trainingId);

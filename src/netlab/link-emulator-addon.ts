@@ -69,9 +69,9 @@ export interface TunAddon {
   /**
    * This machine's cost of one on-time release: a thread sleeps `count` times for `periodUs` as a
    * release thread does (SCHED_FIFO at `realtimePriority` when allowed). Returns [CPU µs per wake-up,
-   * mean lateness µs, p99 lateness µs]. Blocks for about count × periodUs.
+   * mean, p99 and max lateness µs]. Blocks for about count × periodUs.
    */
-  timerWakeCost(count: number, periodUs: number, realtimePriority: number): [number, number, number];
+  timerWakeCost(count: number, periodUs: number, realtimePriority: number): [number, number, number, number];
   /** [1 when SCHED_FIFO was granted (or not asked), timer wake-ups, spins, log rows lost (readerFast)]. */
   senderInfo(sender: SenderHandle): [number, number, number, number];
   /**

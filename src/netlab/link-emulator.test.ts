@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startCapture } from "../capture/index.ts";
 import { type Lab, type LabHost, labDown, labUp } from "./index.ts";
 import { startLinkEmulator } from "./link-emulator.ts";
+import { tunAddonPath } from "./link-emulator-addon.ts";
 import { traceFromSteps } from "./link-emulator-rate.ts";
 
 /*
@@ -91,75 +92,93 @@ function tsharkFields(file: string, filter: string, fields: string[]): string[][
     .map((l) => l.split("\t"));
 }
 
-describe("link emulator with lab hosts", () => {
-  it("adds 50 ms each way: UDP RTT p50 within 0.5 ms of 100 ms, p99 within 2 ms; the summary's delay matches captures", async (t) => {
-    const client = lab.hosts.client;
-    const server = lab.hosts.server;
-    const em = await startLinkEmulator({
-      lab,
-      link: "router:client-side",
-      spec: { egress: { delay: 0.05 }, ingress: { delay: 0.05 }, seed: 1 },
-      outDir: join(dir, "rtt"),
-    });
-    const [nearTun, farTun] = em.tun;
-    const near = await startCapture({
-      netns: nearTun?.netns,
-      iface: nearTun?.tun ?? "",
-      filter: "udp port 7100",
-      file: join(dir, "near.pcap"),
-    });
-    const far = await startCapture({
-      netns: farTun?.netns,
-      iface: farTun?.tun ?? "",
-      filter: "udp port 7100",
-      file: join(dir, "far.pcap"),
-    });
-    const echo = nodeIn(server, UDP_ECHO);
-    let rtts: number[];
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      rtts = JSON.parse(await nodeIn(client, UDP_PROBER(server.address, 400, 10)).done) as number[];
-    } finally {
-      echo.kill();
-    }
-    await near.stop();
-    await far.stop();
-    const summary = await em.stop();
-    assert.ok(rtts.length >= 395, `only ${rtts.length} of 400 probes came back`);
-    // The RTT the emulator adds, from the kernel's capture stamps where each probe enters and leaves it
-    // in both directions: the probe's own clock also counts its event loop and the echo server's, which
-    // a loaded machine (tests run two at a time) stretches by milliseconds that are not the link's.
-    // Requests (client → server) enter at the client's TUN (far) and leave at the router's (near);
-    // echo replies (server → client) enter at the router's TUN and leave at the client's.
-    const stamps = (file: string, filter: string) =>
-      new Map(
-        tsharkFields(join(dir, file), filter, ["frame.time_epoch", "udp.payload"]).map((f) => [
-          f[1] as string,
-          Number(f[0]),
-        ]),
-      );
-    const requestIn = stamps("far.pcap", "udp.dstport == 7100");
-    const requestOut = stamps("near.pcap", "udp.dstport == 7100");
-    const replyIn = stamps("near.pcap", "udp.srcport == 7100");
-    const replyOut = stamps("far.pcap", "udp.srcport == 7100");
-    const added: number[] = [];
-    const delays: number[] = [];
-    for (const [payload, out] of replyOut) {
-      const t0 = replyIn.get(payload);
-      if (t0 === undefined) continue;
-      delays.push((out - t0) * 1e3);
-      const a = requestIn.get(payload);
-      const b = requestOut.get(payload);
-      if (a !== undefined && b !== undefined) added.push((b - a + out - t0) * 1e3);
-    }
-    assert.ok(added.length >= 395, `only ${added.length} of 400 probes were captured both ways`);
-    const p50 = quantile(added, 0.5);
-    const p99 = quantile(added, 0.99);
-    t.diagnostic(
-      `RTT added by the emulator p50 ${p50.toFixed(3)} p99 ${p99.toFixed(3)} ms; as the probe saw it p50 ${quantile(rtts, 0.5).toFixed(3)} p99 ${quantile(rtts, 0.99).toFixed(3)} ms`,
+/** The lateness (ms) of the longest-held 1 ms sleep of a SCHED_FIFO thread on each CPU, over `seconds`. */
+function stallControls(seconds: number): Promise<number[]> {
+  const count = Math.round(seconds * 1000);
+  const code = `const a=require(${JSON.stringify(tunAddonPath())});process.stdout.write(String(a.timerWakeCost(${count},1000,10)[3]/1000))`;
+  return Promise.all(
+    Array.from({ length: availableParallelism() }, (_, cpu) => {
+      const r = spawn("taskset", ["-c", String(cpu), process.execPath, "-e", code], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      r.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+      });
+      return new Promise<number>((resolve) => r.on("exit", () => resolve(Number(out) || 0)));
+    }),
+  );
+}
+
+/** One RTT measurement through a fresh emulator (50 ms each way); `check` asserts the rest of the test. */
+async function measureRtt(
+  name: string,
+): Promise<{ p50: number; p99: number; rtts: number[]; held: number; check(): void }> {
+  const client = lab.hosts.client;
+  const server = lab.hosts.server;
+  const em = await startLinkEmulator({
+    lab,
+    link: "router:client-side",
+    spec: { egress: { delay: 0.05 }, ingress: { delay: 0.05 }, seed: 1 },
+    outDir: join(dir, name),
+  });
+  const [nearTun, farTun] = em.tun;
+  const near = await startCapture({
+    netns: nearTun?.netns,
+    iface: nearTun?.tun ?? "",
+    filter: "udp port 7100",
+    file: join(dir, "near.pcap"),
+  });
+  const far = await startCapture({
+    netns: farTun?.netns,
+    iface: farTun?.tun ?? "",
+    filter: "udp port 7100",
+    file: join(dir, "far.pcap"),
+  });
+  const echo = nodeIn(server, UDP_ECHO);
+  let rtts: number[];
+  let held = 0;
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    // The controls watch the probing itself (4 s), not the emulator's start.
+    const controls = stallControls(4);
+    rtts = JSON.parse(await nodeIn(client, UDP_PROBER(server.address, 400, 10)).done) as number[];
+    held = Math.max(...(await controls));
+  } finally {
+    echo.kill();
+  }
+  await near.stop();
+  await far.stop();
+  const summary = await em.stop();
+  assert.ok(rtts.length >= 395, `only ${rtts.length} of 400 probes came back`);
+  // The RTT the emulator adds, from the kernel's capture stamps where each probe enters and leaves it
+  // in both directions: the probe's own clock also counts its event loop and the echo server's, which
+  // a loaded machine (tests run two at a time) stretches by milliseconds that are not the link's.
+  // Requests (client → server) enter at the client's TUN (far) and leave at the router's (near);
+  // echo replies (server → client) enter at the router's TUN and leave at the client's.
+  const stamps = (file: string, filter: string) =>
+    new Map(
+      tsharkFields(join(dir, file), filter, ["frame.time_epoch", "udp.payload"]).map((f) => [
+        f[1] as string,
+        Number(f[0]),
+      ]),
     );
-    assert.ok(Math.abs(p50 - 100) <= 0.5, `RTT p50 ${p50.toFixed(3)} ms`);
-    assert.ok(Math.abs(p99 - 100) <= 2, `RTT p99 ${p99.toFixed(3)} ms`);
+  const requestIn = stamps("far.pcap", "udp.dstport == 7100");
+  const requestOut = stamps("near.pcap", "udp.dstport == 7100");
+  const replyIn = stamps("near.pcap", "udp.srcport == 7100");
+  const replyOut = stamps("far.pcap", "udp.srcport == 7100");
+  const added: number[] = [];
+  const delays: number[] = [];
+  for (const [payload, out] of replyOut) {
+    const t0 = replyIn.get(payload);
+    if (t0 === undefined) continue;
+    delays.push((out - t0) * 1e3);
+    const a = requestIn.get(payload);
+    const b = requestOut.get(payload);
+    if (a !== undefined && b !== undefined) added.push((b - a + out - t0) * 1e3);
+  }
+  assert.ok(added.length >= 395, `only ${added.length} of 400 probes were captured both ways`);
+  const check = () => {
     // End to end, every probe did wait out both delays.
     assert.ok(Math.min(...rtts) >= 100, `a probe came back after ${Math.min(...rtts).toFixed(3)} ms`);
     const egress = summary.directions.find((d) => d.name === "router-to-client");
@@ -174,6 +193,31 @@ describe("link emulator with lab hosts", () => {
       `summary p99 ${egress.achieved.delayMs.p99} vs capture ${quantile(delays, 0.99)}`,
     );
     assert.ok(egress.achieved.delayMs.p50 >= 50 && egress.achieved.delayMs.p50 < 50.3);
+  };
+  return { p50: quantile(added, 0.5), p99: quantile(added, 0.99), rtts, held, check };
+}
+
+describe("link emulator with lab hosts", () => {
+  it("adds 50 ms each way: UDP RTT p50 within 0.5 ms of 100 ms, p99 within 2 ms; the summary's delay matches captures", async (t) => {
+    // A VM whose CPUs the host stops for milliseconds delays any program's timers, not only the
+    // emulator's: one SCHED_FIFO control thread per CPU sleeps 1 ms at a time during each
+    // measurement. A p99 miss while a control was itself held > 2 ms is measured again (3 tries at
+    // most); a miss with quiet controls fails at once.
+    for (let attempt = 1; ; attempt++) {
+      const m = await measureRtt(`rtt${attempt}`);
+      const held = m.held;
+      t.diagnostic(
+        `try ${attempt}: RTT added by the emulator p50 ${m.p50.toFixed(3)} p99 ${m.p99.toFixed(3)} ms; as the probe saw it p50 ${quantile(m.rtts, 0.5).toFixed(3)} p99 ${quantile(m.rtts, 0.99).toFixed(3)} ms; longest control timer lateness ${held.toFixed(2)} ms`,
+      );
+      assert.ok(Math.abs(m.p50 - 100) <= 0.5, `RTT p50 ${m.p50.toFixed(3)} ms`);
+      if (Math.abs(m.p99 - 100) > 2 && held > 2 && attempt < 3) continue;
+      assert.ok(
+        Math.abs(m.p99 - 100) <= 2,
+        `RTT p99 ${m.p99.toFixed(3)} ms (control timers held up to ${held.toFixed(2)} ms)`,
+      );
+      m.check();
+      break;
+    }
   });
 
   it("TCP through 20 Mbit/s + 50 ms each way reaches ≥ 90 % of the rate", async () => {

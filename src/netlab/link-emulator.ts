@@ -46,9 +46,10 @@ export interface LinkEmulatorOptions {
    * Where the two release threads run. On one CPU the directions hand packets over and wake each
    * other without cross-CPU interrupts, which on a VM cost more than the work itself; but SCHED_FIFO
    * threads busy on one CPU keep that CPU's softirq thread from running, delaying other programs'
-   * traffic. "auto" (default): one CPU while each thread keeps it less than 25 % busy (checked every
-   * 100 ms), spread over all CPUs above that, back below 10 %. A number: always that CPU. "none":
-   * wherever the scheduler puts them.
+   * traffic, and a stall of that one CPU holds both directions. "auto": one CPU while each thread
+   * keeps it less than 25 % busy (checked every 100 ms), spread over all CPUs above that, back below
+   * 10 % (13–18 % less CPU at 20 Mbit/s here, but a longer timing tail). A number: always that CPU.
+   * "none" (default, or QOELAB_EMULATOR_CPU): wherever the scheduler puts them.
    */
   cpu?: number | "none" | "auto";
 }
@@ -177,7 +178,13 @@ export async function trafficIface(lab: Lab, role: HostRole): Promise<string> {
 /** QOELAB_RELEASE_CPU for the emulator process: "auto", "none" or a CPU number (checked). */
 function emulatorCpu(cpu: LinkEmulatorOptions["cpu"]): string {
   const count = availableParallelism();
-  if (cpu === undefined || cpu === "auto") return "auto";
+  if (cpu === undefined) {
+    // QOELAB_EMULATOR_CPU picks the default for every emulator this process starts.
+    const fromEnv = process.env.QOELAB_EMULATOR_CPU;
+    if (fromEnv === undefined || fromEnv === "") return "none";
+    return emulatorCpu(fromEnv === "auto" || fromEnv === "none" ? fromEnv : Number(fromEnv));
+  }
+  if (cpu === "auto") return "auto";
   if (cpu === "none") return "none";
   if (!Number.isInteger(cpu) || cpu < 0 || cpu >= count)
     throw new QoelabError(

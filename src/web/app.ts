@@ -202,8 +202,9 @@ export function createApp(options: AppOptions): Hono {
   });
   app.post("/api/sessions/:id/fail", async (c) => {
     const id = parseId(c.req.param("id"), "session");
-    const body = (await c.req.json().catch(() => ({}))) as { reason?: unknown };
-    await controller().fail(id, typeof body.reason === "string" ? body.reason : "reported by player");
+    const body = (await c.req.json().catch(() => ({}))) as { reason?: unknown; attempt?: unknown };
+    const attempt = Number.isSafeInteger(body.attempt) ? (body.attempt as number) : undefined;
+    await controller().fail(id, typeof body.reason === "string" ? body.reason : "reported by player", attempt);
     return c.json({ ok: true });
   });
   return app;

@@ -151,8 +151,10 @@
       try {
         await playSession(next.session, next.url);
       } catch (error) {
+        // The attempt it played: a late report must not fail a retry another slot has claimed since.
         await api("POST", `/api/sessions/${next.session.id}/fail`, {
           reason: `player: ${error.message || error}`,
+          attempt: next.session.attempts,
         }).catch(() => {});
         throw error;
       }
