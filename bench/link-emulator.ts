@@ -66,15 +66,10 @@ function cpuSeconds(pid: number): number {
 export interface LinkEmulatorBenchOptions {
   /** The release threads' spin before each deadline (µs; default the emulator's). */
   spinUs?: number;
-  /** Where the release threads run (default the emulator's: "auto"). */
-  cpu?: number | "none" | "auto";
 }
 
 export async function benchLinkEmulator(options: LinkEmulatorBenchOptions = {}): Promise<LinkEmulatorBench> {
-  const tuning = {
-    ...(options.spinUs !== undefined ? { spinUs: options.spinUs } : {}),
-    ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
-  };
+  const tuning = options.spinUs !== undefined ? { spinUs: options.spinUs } : {};
   const name = `eb${(process.pid % 100000).toString(36)}`;
   const lab = await labUp({ name });
   const out = join(tmpdir(), `qoelab-bench-emu-${process.pid}`);
@@ -155,12 +150,7 @@ export function printLinkEmulatorBench(b: LinkEmulatorBench): void {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // Where the release threads run: the emulator's own QOELAB_EMULATOR_CPU (none, auto or a CPU).
   const spin = process.env.QOELAB_BENCH_SPIN_US;
-  const cpu = process.env.QOELAB_BENCH_EMULATOR_CPU;
-  printLinkEmulatorBench(
-    await benchLinkEmulator({
-      ...(spin !== undefined ? { spinUs: Number(spin) } : {}),
-      ...(cpu !== undefined ? { cpu: cpu === "auto" || cpu === "none" ? cpu : Number(cpu) } : {}),
-    }),
-  );
+  printLinkEmulatorBench(await benchLinkEmulator(spin !== undefined ? { spinUs: Number(spin) } : {}));
 }

@@ -151,6 +151,17 @@ static double clock_us(clockid_t id) {
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* Absolute CLOCK_MONOTONIC µs as a timerfd deadline. A deadline already past still fires: zero would
+ * disarm the timer, so it becomes 1 ns. */
+static struct timespec deadline_timespec(double at_us) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)(at_us / 1e6);
+  ts.tv_nsec = (long)((at_us - (double)ts.tv_sec * 1e6) * 1e3);
+  if (ts.tv_nsec >= 1000000000L) ts.tv_nsec = 999999999L;
+  if (ts.tv_sec == 0 && ts.tv_nsec == 0) ts.tv_nsec = 1;
+  return ts;
+}
+
 static napi_value NowUs(napi_env env, napi_callback_info info) { return make_double(env, clock_us(CLOCK_MONOTONIC)); }
 
 static napi_value RealtimeUs(napi_env env, napi_callback_info info) {
@@ -208,8 +219,7 @@ static void *wake_probe_main(void *arg) {
     double due = clock_us(CLOCK_MONOTONIC) + p->period_us;
     struct itimerspec its;
     memset(&its, 0, sizeof its);
-    its.it_value.tv_sec = (time_t)(due / 1e6);
-    its.it_value.tv_nsec = (long)((due - (double)its.it_value.tv_sec * 1e6) * 1e3);
+    its.it_value = deadline_timespec(due);
     timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
     struct pollfd fd = {tfd, POLLIN, 0};
     poll(&fd, 1, -1);
@@ -560,14 +570,7 @@ static napi_value TimerArm(napi_env env, napi_callback_info info) {
   if (!w->is_timer || w->closing) return make_int(env, -EINVAL);
   struct itimerspec its;
   memset(&its, 0, sizeof its);
-  if (at_us > 0) {
-    /* A deadline already past still fires: round it up to 1 ns after zero is "disarm". */
-    double sec = at_us / 1e6;
-    its.it_value.tv_sec = (time_t)sec;
-    its.it_value.tv_nsec = (long)((at_us - (double)its.it_value.tv_sec * 1e6) * 1e3);
-    if (its.it_value.tv_nsec >= 1000000000L) its.it_value.tv_nsec = 999999999L;
-    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-  }
+  if (at_us > 0) its.it_value = deadline_timespec(at_us);
   if (timerfd_settime(w->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) return make_int(env, -errno);
   return make_int(env, 0);
 }
@@ -785,10 +788,7 @@ static void sender_arm_locked(sender_t *s, double at) {
   struct itimerspec its;
   memset(&its, 0, sizeof its);
   if (at < 1e-3) at = 1e-3;
-  its.it_value.tv_sec = (time_t)(at / 1e6);
-  its.it_value.tv_nsec = (long)((at - (double)its.it_value.tv_sec * 1e6) * 1e3);
-  if (its.it_value.tv_nsec >= 1000000000L) its.it_value.tv_nsec = 999999999L;
-  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+  its.it_value = deadline_timespec(at);
   timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
   s->armed = at;
   s->arm_gen++;
@@ -922,8 +922,9 @@ static void fast_take(sender_t *s) {
  * timer) and their writes wake each other's peers, and on a VM a cross-CPU wake-up costs more than
  * the work (here 8.3 % of a core pinned against 10.9 % spread, at 20 Mbit/s). But two SCHED_FIFO
  * threads busy on one CPU keep that CPU's softirq thread from running, and other programs' packets
- * wait. QOELAB_RELEASE_CPU (set by the emulator's parent) says which:
- *   "auto" (default): one CPU (where the first thread started) while each thread keeps it busy less
+ * wait, and a stall of that one CPU holds both directions. QOELAB_RELEASE_CPU (always set by the
+ * emulator's parent; "none" unless asked) says which:
+ *   "auto": one CPU (where the first thread started) while each thread keeps it busy less
  *     than PIN_LEAVE_SHARE, measured every PIN_CHECK_US; above that the thread spreads over all the
  *     CPUs it was allowed, and it comes back below PIN_RETURN_SHARE;
  *   a CPU number: always that CPU; anything else: the scheduler places them. */
@@ -955,7 +956,8 @@ static double thread_cpu_us(void) { return clock_us(CLOCK_THREAD_CPUTIME_ID); }
 static void pin_start(pin_t *p) {
   memset(p, 0, sizeof *p);
   const char *want = getenv("QOELAB_RELEASE_CPU");
-  if (!want || strcmp(want, "auto") == 0) {
+  if (!want) return; /* the addon outside the emulator process: the scheduler places them */
+  if (strcmp(want, "auto") == 0) {
     pthread_mutex_lock(&pin_mu);
     if (pin_cpu < 0) {
       CPU_ZERO(&pin_spread);
@@ -1083,12 +1085,7 @@ static void *sender_main(void *arg) {
       pthread_mutex_unlock(&s->inner);
       struct itimerspec its;
       memset(&its, 0, sizeof its);
-      if (wake > 0) {
-        its.it_value.tv_sec = (time_t)(wake / 1e6);
-        its.it_value.tv_nsec = (long)((wake - (double)its.it_value.tv_sec * 1e6) * 1e3);
-        if (its.it_value.tv_nsec >= 1000000000L) its.it_value.tv_nsec = 999999999L;
-        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
-      }
+      if (wake > 0) its.it_value = deadline_timespec(wake);
       timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
       pthread_mutex_lock(&s->inner);
       if (s->arm_gen != gen && s->armed != 0) sender_arm_locked(s, s->armed);

@@ -27,6 +27,7 @@ function flatten(prefix: string, value: unknown, out: Map<string, ExportValue>):
 }
 
 function sessionFacts(training: TrainingRow, session: SessionRow): Map<string, ExportValue> {
+  const impairment = impairmentOf(training);
   const facts = new Map<string, ExportValue>([
     ["training_id", training.id],
     ["training_name", training.name],
@@ -34,8 +35,8 @@ function sessionFacts(training: TrainingRow, session: SessionRow): Map<string, E
     ["session_name", session.name],
     ["position", session.position],
     ["bw_limitation_mbps", session.bw_limitation],
-    ["delay_ms", (impairmentOf(training).delay ?? 0) * 1000],
-    ["loss_percent", (impairmentOf(training).loss ?? 0) * 100],
+    ["delay_ms", (impairment.delay ?? 0) * 1000],
+    ["loss_percent", (impairment.loss ?? 0) * 100],
     ["session_duration_s", training.session_duration],
     ["status", session.status],
     ["attempts", session.attempts],
