@@ -1,23 +1,33 @@
 /**
- * Aggregation over time (ITU-T P.862 §10.2.10): frame disturbances are combined with an L6 norm
- * over split-second intervals of 20 frames (320 ms) overlapping by 50 %, and the intervals with an
- * L2 norm over the active part of the file; a few large disturbances weigh more than many small ones.
- * An interval running past the last frame counts the missing frames as undisturbed.
+ * Time weighting and aggregation of frame disturbances (spec 04 §4.7–4.8): an L6 mean over
+ * syllables of 20 frames (step 10), then an L2 mean over the syllables.
  */
-export const SPLIT_SECOND_FRAMES = 20;
+export const SYLLABLE_FRAMES = 20;
+const SYLLABLE_STEP = 10;
 
-/** Aggregate of frames [first, last]. */
-export function aggregateDisturbance(values: Float64Array, first: number, last: number): number {
-  const hop = SPLIT_SECOND_FRAMES / 2;
-  let sumSq = 0;
-  let intervals = 0;
-  for (let start = first; start <= last; start += hop) {
-    const end = Math.min(start + SPLIT_SECOND_FRAMES - 1, last);
-    let sum6 = 0;
-    for (let f = start; f <= end; f++) sum6 += values[f]! ** 6;
-    const l6 = (sum6 / SPLIT_SECOND_FRAMES) ** (1 / 6);
-    sumSq += l6 * l6;
-    intervals++;
+export function aggregateDisturbance(
+  values: Float32Array,
+  frameStart: number,
+  frameStop: number,
+  nominalMax: number,
+  margin: number,
+  hop: number,
+): number {
+  let f = 0;
+  let n = 1;
+  if (frameStop + 1 > 1000) {
+    n = Math.trunc((nominalMax - 2 * margin) / hop) - 1;
+    f = Math.min((n - 1000) / 5500, 0.5);
   }
-  return intervals > 0 ? Math.sqrt(sumSq / intervals) : 0;
+  let sum = 0;
+  let weights = 0;
+  for (let s = frameStart; s <= frameStop; s += SYLLABLE_STEP) {
+    let syl = 0;
+    for (let k = s; k < s + SYLLABLE_FRAMES && k <= frameStop; k++) syl += values[k]! ** 6;
+    const syllable = (syl / SYLLABLE_FRAMES) ** (1 / 6);
+    const w = 1 - f + (f * (s - frameStart)) / n;
+    sum += (w * syllable) ** 2;
+    weights += w * w;
+  }
+  return Math.sqrt(sum / weights);
 }

@@ -1,80 +1,157 @@
-import { crossCorrelation, nextPow2 } from "./fft.ts";
+import type { PesqRateConfig } from "./config.ts";
+import { BAD_FRAME_DISTURBANCE } from "./disturbance.ts";
+import { nextPow2, realFft } from "./fft.ts";
+import { governingDelay } from "./perceptual-model.ts";
+import type { Utterance } from "./utterances.ts";
 
 /**
- * Bad-interval realignment (ITU-T P.862 §10.2.9; Rix et al. 2002, part I): runs of badly disturbed
- * frames are assumed to be misaligned (a delay change the utterance alignment missed). Each run is
- * realigned on its own by waveform correlation and rescored; a frame keeps the lower disturbance.
+ * Bad intervals and their re-alignment (spec 04 §4.5): runs of frames with a large symmetric
+ * disturbance get a delay of their own from an envelope correlation, and their frames are scored
+ * again against the re-aligned degraded signal, keeping the smaller disturbance.
  */
-
-/** Frames whose symmetric disturbance exceeds this are candidates for realignment. */
-export const BAD_FRAME_DISTURBANCE = 30;
-/** Bad frames closer than this many frames form one interval. */
-export const BAD_INTERVAL_JOIN = 5;
-/** Shorter runs are left alone (a few bad frames are a real distortion, not a misalignment). */
-export const MIN_BAD_FRAMES = 5;
-
-/** [first, last) frame ranges of bad intervals. */
-export function badIntervals(symmetric: Float64Array, frames: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let f = 0; f < frames; f++) {
-    if (symmetric[f]! <= BAD_FRAME_DISTURBANCE) continue;
-    const last = out[out.length - 1];
-    if (last && f - last[1] < BAD_INTERVAL_JOIN) last[1] = f + 1;
-    else out.push([f, f + 1]);
-  }
-  return out.filter(([a, b]) => b - a >= MIN_BAD_FRAMES);
+export interface BadInterval {
+  /** Frames [start, stop). */
+  start: number;
+  stop: number;
+  startSample: number;
+  stopSample: number;
+  delay: number;
 }
 
-/**
- * Delay within ±range of `around` maximising the normalised correlation of the magnitudes |ref| and
- * |deg| over reference samples [from, to); undefined when the best lag lies on the range's edge or its
- * correlation is below `minCorrelation` (noise against noise: nothing to realign).
- */
-export function bestDelay(
-  ref: Float64Array,
-  deg: Float64Array,
-  from: number,
-  to: number,
-  around: number,
-  range: number,
-  minCorrelation = 0,
-): number | undefined {
-  const length = to - from;
-  const span = length + 2 * range;
-  const size = nextPow2(length + span);
-  const a = new Float64Array(size);
-  const b = new Float64Array(size);
-  let refEnergy = 0;
-  for (let i = 0; i < length; i++) {
-    const r = ref[from + i] ?? 0;
-    a[i] = Math.abs(r);
-    refEnergy += r * r;
+const MIN_BAD_FRAMES = 5;
+const MAX_INTERVALS = 1000;
+
+/** Runs of (dilated) bad frames of at least 5 frames (spec 04 §4.5.1). */
+export function detectBadIntervals(symmetric: Float32Array, frameStop: number): Array<[number, number]> {
+  const bad = new Uint8Array(frameStop + 1);
+  for (let f = 1; f <= frameStop; f++) bad[f] = symmetric[f]! > BAD_FRAME_DISTURBANCE ? 1 : 0;
+  const dilated = new Uint8Array(frameStop + 1);
+  for (let f = 2; f <= frameStop - 2; f++) {
+    const left = bad[f]! | bad[f - 1]! | bad[f - 2]!;
+    const right = bad[f]! | bad[f + 1]! | bad[f + 2]!;
+    dilated[f] = left & right;
   }
-  // Degraded window: delays around-range … around+range; prefix energies for normalisation.
-  const base = from + around - range;
-  const prefix = new Float64Array(span + 1);
-  for (let i = 0; i < span; i++) {
-    const j = base + i;
-    const d = j >= 0 && j < deg.length ? deg[j]! : 0;
-    b[i] = Math.abs(d);
-    prefix[i + 1] = prefix[i]! + d * d;
+  const out: Array<[number, number]> = [];
+  let f = 0;
+  while (f <= frameStop && out.length < MAX_INTERVALS) {
+    if (!dilated[f]) {
+      f++;
+      continue;
+    }
+    const a = f;
+    while (f <= frameStop && dilated[f]) f++;
+    if (f - a >= MIN_BAD_FRAMES) out.push([a, f]);
   }
-  const corr = crossCorrelation(a, b);
+  return out;
+}
+
+/** The degraded signal shifted by each utterance's delay (spec 04 §4.5.2). */
+export function realignedDegraded(
+  deg: Float32Array,
+  utterances: Utterance[],
+  nominalMax: number,
+  cfg: PesqRateConfig,
+): Float32Array {
+  const { margin, padding, window: W } = cfg;
+  const size = nominalMax + padding;
+  const t = new Float32Array(size);
+  const lo = margin;
+  const hi = size - margin - 1;
+  for (let i = margin; i < size - margin; i++) {
+    const delay = governingDelay(utterances, i, W);
+    const j = Math.min(Math.max(i + delay, lo), hi);
+    t[i] = deg[j]!;
+  }
+  return t;
+}
+
+/** Delay of one bad interval by normalized envelope correlation (spec 04 §4.5.3). */
+export function intervalDelay(
+  ref: Float32Array,
+  t: Float32Array,
+  startSample: number,
+  stopSample: number,
+  nominalMax: number,
+  cfg: PesqRateConfig,
+): number {
+  const { margin, padding } = cfg;
+  const s = 4 * cfg.frameLength;
+  const n = stopSample - startSample;
+  const m = 2 * s + n;
+  const R = nextPow2(2 * m);
+  const a = new Float64Array(R);
+  const b = new Float64Array(R);
+  const lo = margin;
+  const hi = nominalMax + padding - margin - 1;
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = ref[startSample + i]!;
+    a[s + i] = Math.abs(v);
+    s1 += v * v;
+  }
+  for (let i = 0; i < m; i++) {
+    const j = Math.min(Math.max(startSample - s + i, lo), hi);
+    const v = t[j]!;
+    b[i] = Math.abs(v);
+    s2 += v * v;
+  }
+  const p1 = s1 / R;
+  const p2 = s2 / R;
+  if (p1 <= 1e-6 || p2 <= 1e-6) return 0;
+  const fft = realFft(R);
+  const A = fft.createSpectrum();
+  const B = fft.createSpectrum();
+  fft.forward(a, A);
+  fft.forward(b, B);
+  for (let k = 0; k <= R / 2; k++) {
+    const ar = Math.fround(A[2 * k]! / R);
+    const ai = Math.fround(A[2 * k + 1]! / R);
+    const br = Math.fround(B[2 * k]!);
+    const bi = Math.fround(B[2 * k + 1]!);
+    A[2 * k] = ar * br + ai * bi;
+    A[2 * k + 1] = ar * bi - ai * br;
+  }
+  fft.inverse(A, a);
+  const norm = Math.sqrt(p1 * p2);
   let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
-  // Normalised by the degraded energy under each lag, so that a louder stretch does not win by
-  // its loudness; a best lag on the edge of the range is no peak, and nothing is realigned.
-  let bestScore = Number.NEGATIVE_INFINITY;
-  for (let k = 0; k <= 2 * range; k++) {
-    const score = corr[k]! / Math.sqrt(prefix[k + length]! - prefix[k]! + 1e-9);
-    if (score > bestScore * (1 + 1e-9)) {
-      bestScore = score;
-      bestValue = corr[k]!;
-      best = k;
+  let lag = 0;
+  for (let tau = -s; tau < s; tau++) {
+    const h = Math.abs(a[tau < 0 ? R + tau : tau]!) / norm;
+    if (h > best) {
+      best = h;
+      lag = tau;
     }
   }
-  if (best === 0 || best === 2 * range) return undefined;
-  const degEnergy = prefix[best + length]! - prefix[best]!;
-  const normalised = bestValue / Math.sqrt(refEnergy * degEnergy + 1e-30);
-  return normalised >= minCorrelation ? around - range + best : undefined;
+  return best < 0.5 ? 0 : lag;
+}
+
+/** Bad intervals with their delays, and the degraded signal re-aligned per interval (spec 04 §4.5.4). */
+export function realignBadIntervals(
+  ref: Float32Array,
+  deg: Float32Array,
+  symmetric: Float32Array,
+  frameStop: number,
+  utterances: Utterance[],
+  nominalMax: number,
+  cfg: PesqRateConfig,
+): { intervals: BadInterval[]; signal: Float32Array } | null {
+  const found = detectBadIntervals(symmetric, frameStop);
+  if (found.length === 0) return null;
+  const { hop: Q, frameLength: F, margin } = cfg;
+  const t = realignedDegraded(deg, utterances, nominalMax, cfg);
+  const intervals = found.map(([a, b]) => {
+    const startSample = a * Q + margin;
+    const stopSample = b * Q + F + margin;
+    const delay = intervalDelay(ref, t, startSample, stopSample, nominalMax, cfg);
+    return { start: a, stop: Math.min(b, frameStop), startSample, stopSample, delay };
+  });
+  const t2 = t.slice();
+  for (const iv of intervals) {
+    for (let i = iv.startSample; i < iv.stopSample; i++) {
+      const j = Math.min(Math.max(i + iv.delay, 0), nominalMax - 1);
+      t2[i] = t[j]!;
+    }
+  }
+  return { intervals, signal: t2 };
 }

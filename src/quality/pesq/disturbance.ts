@@ -1,72 +1,65 @@
 import type { BarkBands } from "./bark-bands.ts";
 
 /**
- * Disturbance of one frame (ITU-T P.862 §10.2.6–10.2.8): the signed loudness difference per band,
- * less a masking dead zone of 0.25 × the smaller loudness; the asymmetric variant weights it by
- * the (Pdeg+50)/(Pref+50) density ratio to the power 1.2 (ignored below 3, capped at 12), because
- * added components are more annoying than missing ones. Bands are aggregated with an L2 (symmetric)
- * and an L1 (asymmetric) norm weighted by band width.
+ * Disturbance of one frame (spec 04 §4.1–4.3): loudness difference with a dead zone, its weighted
+ * L2 norm over bands 1..B−1 (symmetric) and the weighted L1 norm after the asymmetry factor.
  */
-
-export interface FrameDisturbance {
-  symmetric: number;
-  asymmetric: number;
-}
-
-const ASYMMETRY_POWER = 1.2;
-const SYMMETRIC_P = 2;
-
-/** Width-weighted Lp norm over bands 1.., scaled back by the total width. */
-function weightedLp(values: Float64Array, bands: BarkBands, p: number): number {
-  let sum = 0;
-  let weight = 0;
-  for (let b = 1; b < bands.count; b++) {
-    const w = bands.widthBark[b]!;
-    const v = Math.abs(values[b]!) * w;
-    sum += p === 1 ? v : p === 2 ? v * v : v ** p;
-    weight += w;
-  }
-  const mean = sum / weight;
-  return (p === 1 ? mean : p === 2 ? Math.sqrt(mean) : mean ** (1 / p)) * weight;
-}
-
 export class DisturbanceMeter {
-  private readonly density: Float64Array;
-  private readonly asymmetricDensity: Float64Array;
+  private readonly d: Float32Array;
+  private readonly widthSum: number;
 
   constructor(private readonly bands: BarkBands) {
-    this.density = new Float64Array(bands.count);
-    this.asymmetricDensity = new Float64Array(bands.count);
+    this.d = new Float32Array(bands.count);
+    let s = 0;
+    for (let b = 1; b < bands.count; b++) s += bands.widthBark[b]!;
+    this.widthSum = s;
   }
 
-  /** Loudness densities and (compensated) pitch power densities of one frame at `offset`. */
+  /** Returns [symmetric, asymmetric] frame disturbances. */
   measure(
-    refLoud: Float64Array,
-    degLoud: Float64Array,
-    refPpd: Float64Array,
-    degPpd: Float64Array,
+    loudRef: Float32Array,
+    loudDeg: Float32Array,
+    pRef: Float32Array,
+    pDeg: Float32Array,
     offset: number,
-    degOffset = offset,
-  ): FrameDisturbance {
-    const nb = this.bands.count;
-    const { density, asymmetricDensity } = this;
-    for (let b = 0; b < nb; b++) {
-      const r = refLoud[offset + b]!;
-      const d = degLoud[degOffset + b]!;
-      const mask = 0.25 * (r < d ? r : d);
-      let diff = d - r;
-      if (diff > mask) diff -= mask;
-      else if (diff < -mask) diff += mask;
-      else diff = 0;
-      density[b] = diff;
-      let h = ((degPpd[degOffset + b]! + 50) / (refPpd[offset + b]! + 50)) ** ASYMMETRY_POWER;
+  ): [number, number] {
+    const { bands, d, widthSum } = this;
+    const B = bands.count;
+    for (let b = 0; b < B; b++) {
+      const diff = loudDeg[b]! - loudRef[b]!;
+      const m = 0.25 * Math.min(loudDeg[b]!, loudRef[b]!);
+      d[b] = diff > m ? diff - m : diff < -m ? diff + m : 0;
+    }
+    let sym = 0;
+    let asym = 0;
+    for (let b = 1; b < B; b++) {
+      const w = bands.widthBark[b]!;
+      const x = Math.abs(d[b]!) * w;
+      sym += x * x;
+      const ratio = (pDeg[offset + b]! + 50) / (pRef[offset + b]! + 50);
+      let h = ratio ** 1.2;
       if (h > 12) h = 12;
       else if (h < 3) h = 0;
-      asymmetricDensity[b] = diff * h;
+      asym += Math.abs(Math.fround(d[b]! * h)) * w;
     }
-    return {
-      symmetric: weightedLp(density, this.bands, SYMMETRIC_P),
-      asymmetric: weightedLp(asymmetricDensity, this.bands, 1),
-    };
+    return [Math.fround(Math.sqrt(sym / widthSum) * widthSum), Math.fround((asym / widthSum) * widthSum)];
+  }
+}
+
+/** Bad-interval gate on the pre-normalization symmetric disturbance (spec 04 §4.2 step 2). */
+export const BAD_FRAME_DISTURBANCE = 30;
+
+/** Power normalization and the cap of 45 (spec 04 §4.6), in place over [first, last]. */
+export function normalizeDisturbance(
+  symmetric: Float32Array,
+  asymmetric: Float32Array,
+  audibleRef: Float32Array,
+  first: number,
+  last: number,
+): void {
+  for (let f = first; f <= last; f++) {
+    const h = ((audibleRef[f]! + 1e5) / 1e7) ** 0.04;
+    symmetric[f] = Math.min(symmetric[f]! / h, 45);
+    asymmetric[f] = Math.min(asymmetric[f]! / h, 45);
   }
 }

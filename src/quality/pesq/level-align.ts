@@ -1,12 +1,21 @@
-import { TARGET_POWER } from "./config.ts";
-import { filteredEnergy, type SignalSpectrum } from "./input-filter.ts";
+import { type PesqRateConfig, TARGET_POWER } from "./config.ts";
+import { ALIGNMENT_CURVE, fftFilter } from "./filters.ts";
 
 /**
- * Level alignment (ITU-T P.862 §10.1.1): the gain that brings the power of the band-limited signal
- * to the fixed target, so that reference and degraded are compared at the same listening level.
- * `length` is the number of signal samples (without the added silence).
+ * Level normalization (spec 01 §1.3): the mean power of the signal through the alignment band-pass
+ * (350–3250 Hz) over [margin, N − margin + P), divided by Nmax − 2·margin + P, is brought to 1e7 by
+ * scaling the first N samples. Returns the scale (0 when the band holds no power).
  */
-export function levelAlignGain(spectrum: SignalSpectrum, levelGains: Float64Array, length: number): number {
-  const power = filteredEnergy(spectrum, levelGains) / length;
-  return power > 0 ? Math.sqrt(TARGET_POWER / power) : 0;
+export function levelAlign(buffer: Float32Array, nominal: number, nominalMax: number, cfg: PesqRateConfig): number {
+  const { margin, padding } = cfg;
+  const scratch = buffer.slice();
+  const length = nominal - 2 * margin + padding;
+  fftFilter(scratch, margin, length, ALIGNMENT_CURVE, cfg.sampleRate);
+  let sum = 0;
+  for (let i = margin; i < nominal - margin + padding; i++) sum += scratch[i]! * scratch[i]!;
+  const power = sum / (nominalMax - 2 * margin + padding);
+  if (!(power > 0)) return 0;
+  const scale = Math.fround(Math.sqrt(TARGET_POWER / power));
+  for (let i = 0; i < nominal; i++) buffer[i] = buffer[i]! * scale;
+  return scale;
 }

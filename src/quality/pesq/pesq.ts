@@ -1,18 +1,12 @@
 import { QoelabError } from "../../errors.ts";
+import { aggregateDisturbance } from "./aggregation.ts";
 import { type PesqMode, rateConfig } from "./config.ts";
-import {
-  alignmentFilter,
-  applyGains,
-  highPass100,
-  IRS_RECEIVE,
-  LEVEL_FILTER_WB,
-  narrowbandLevelGains,
-  signalSpectrum,
-  tableGains,
-} from "./input-filter.ts";
-import { levelAlignGain } from "./level-align.ts";
+import { ANNEX_A_TEST_2 } from "./conformance.ts";
+import { alignmentCopy, irsReceiveFilter, widebandFilter } from "./input-filter.ts";
+import { levelAlign } from "./level-align.ts";
+import { frameDisturbances } from "./model.ts";
 import { mosLqoNarrowband, mosLqoWideband } from "./mos-mapping.ts";
-import { perceptualModel } from "./perceptual-model.ts";
+import { equalizeLength, signalBuffer } from "./signal-buffer.ts";
 import { alignUtterances } from "./time-align.ts";
 import { voiceActivity } from "./vad.ts";
 
@@ -25,10 +19,15 @@ export interface PesqResult {
   /** The recommendation(s) the figures follow. */
   version: string;
   sampleRate: number;
-  /** Raw P.862 score (narrowband) or the raw wideband model output (-0.5 … 4.5). */
+  /** Raw P.862 score (−0.5 … 4.5); in wideband mode computed but not a P.862.2 output. */
   raw: number;
+  /** "P.862 raw" in narrowband; null in wideband, where P.862.2 reports MOS-LQO only. */
+  rawLabel: "P.862 raw" | null;
   /** MOS-LQO: P.862.1 mapping (nb) or P.862.2 mapping (wb). */
   mosLqo: number;
+  mosLqoLabel: "P.862.1 MOS-LQO" | "P.862.2 MOS-LQO";
+  /** "conformant to P.862 Annex A test 2" when the conformance suite proves it for this mode and rate. */
+  conformance: string | null;
   /** Symmetric and asymmetric disturbance after aggregation. */
   disturbance: number;
   asymmetricDisturbance: number;
@@ -39,25 +38,38 @@ export interface PesqResult {
 export const PESQ_VERSIONS: Record<PesqMode, string> = {
   nb: "ITU-T P.862 (2001) + P.862.1 (2003)",
   wb: "ITU-T P.862.2 (2005)",
-  "wb-c2": "ITU-T P.862.2 Corrigendum 2 (2018)",
+  "wb-c2": "ITU-T P.862.2 Corrigendum 2",
 };
 
-/** Raw score = 4.5 − 0.1·D − 0.0309·A (P.862 §10.2.11). */
+/** Raw score = 4.5 − 0.1·D − 0.0309·A (spec 05 §5.1). */
 const SYMMETRIC_WEIGHT = 0.1;
 const ASYMMETRIC_WEIGHT = 0.0309;
 
-/** Shortest accepted signal: a quarter of a second. */
-const MIN_SECONDS = 0.25;
-
-function prepare(samples: Float32Array | Float64Array, pad: number): Float64Array {
-  const out = new Float64Array(samples.length + 2 * pad);
-  for (let i = 0; i < samples.length; i++) out[pad + i] = samples[i]! * 32768;
-  return out;
+function checkSignal(name: string, s: Float32Array | Float64Array, minSamples: number, sampleRate: number): void {
+  if (s.length < minSamples) {
+    throw new QoelabError(
+      "PESQ_TOO_SHORT",
+      `${name} signal is ${(s.length / sampleRate).toFixed(3)} s long (${s.length} samples); PESQ needs at least 0.25 s (${minSamples} samples at ${sampleRate} Hz)`,
+      { signal: name, samples: s.length, minSamples },
+    );
+  }
+  let nonZero = false;
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    if (!Number.isFinite(v)) {
+      throw new QoelabError("PESQ_BAD_SAMPLE", `${name} signal has a non-finite sample at index ${i}`, {
+        signal: name,
+        index: i,
+      });
+    }
+    if (v !== 0) nonZero = true;
+  }
+  if (!nonZero) throw new QoelabError("PESQ_SILENT", `${name} signal is silent (all samples zero)`, { signal: name });
 }
 
 /**
  * PESQ of a degraded signal against its reference. Samples are float in [-1, 1) (16-bit full
- * scale), mono, at 8000 or 16000 Hz (wideband modes need 16000 Hz).
+ * scale), mono, at 8000 or 16000 Hz (wideband needs 16000 Hz).
  */
 export function pesq(
   reference: Float32Array | Float64Array,
@@ -72,7 +84,7 @@ export function pesq(
   if (mode === "wb-c2") {
     throw new QoelabError(
       "PESQ_MODE_UNAVAILABLE",
-      "the P.862.2 Corrigendum 2 (2018) wideband variant is not implemented yet; use --mode wb (P.862.2 2005)",
+      "the P.862.2 Corrigendum 2 wideband variant is not implemented: its difference from P.862.2 (2005) is not stated in the published sources qoelab follows; use --mode wb",
       { mode },
     );
   }
@@ -81,42 +93,15 @@ export function pesq(
       sampleRate,
     });
   }
-  if (mode !== "nb" && sampleRate !== 16000) {
+  if (mode === "wb" && sampleRate !== 16000) {
     throw new QoelabError("PESQ_WB_NEEDS_16K", `wideband PESQ (P.862.2) needs 16000 Hz input, got ${sampleRate} Hz`, {
       sampleRate,
       mode,
     });
   }
-  const minSamples = Math.ceil(MIN_SECONDS * sampleRate);
-  for (const [name, s] of [
-    ["reference", reference],
-    ["degraded", degraded],
-  ] as const) {
-    if (s.length < minSamples) {
-      throw new QoelabError(
-        "PESQ_TOO_SHORT",
-        `${name} signal is ${(s.length / sampleRate).toFixed(3)} s long; PESQ needs at least ${MIN_SECONDS} s`,
-        { signal: name, samples: s.length },
-      );
-    }
-    let nonZero = false;
-    for (let i = 0; i < s.length; i++) {
-      if (s[i] !== 0) {
-        nonZero = true;
-        break;
-      }
-      if (Number.isNaN(s[i])) break;
-    }
-    if (!nonZero) throw new QoelabError("PESQ_SILENT", `${name} signal is silent (all samples zero)`, { signal: name });
-    for (let i = 0; i < s.length; i++) {
-      if (!Number.isFinite(s[i]!)) {
-        throw new QoelabError("PESQ_BAD_SAMPLE", `${name} signal has a non-finite sample at index ${i}`, {
-          signal: name,
-          index: i,
-        });
-      }
-    }
-  }
+  const cfg = rateConfig(sampleRate);
+  checkSignal("reference", reference, cfg.minSamples, sampleRate);
+  checkSignal("degraded", degraded, cfg.minSamples, sampleRate);
   const longer = Math.max(reference.length, degraded.length);
   const shorter = Math.min(reference.length, degraded.length);
   if (longer > 2 * shorter) {
@@ -127,75 +112,64 @@ export function pesq(
     );
   }
 
-  const wideband = mode !== "nb";
-  const cfg = rateConfig(sampleRate);
-  const D = cfg.envelopeFrame;
-  const pad = cfg.searchFrames * D;
-  const refPadded = prepare(reference, pad);
-  const degPadded = prepare(degraded, pad);
-
-  // Level alignment and input filter.
-  const filtered: Float64Array[] = [];
-  for (const [signal, length] of [
-    [refPadded, reference.length],
-    [degPadded, degraded.length],
+  // Spec 01 §1.2–1.6: buffers, level, listening filter (model copies), working copies.
+  const ref = signalBuffer(reference, cfg);
+  const deg = signalBuffer(degraded, cfg);
+  const nominalMax = Math.max(ref.nominal, deg.nominal);
+  for (const [name, s] of [
+    ["reference", ref],
+    ["degraded", deg],
   ] as const) {
-    const spectrum = signalSpectrum(signal);
-    // The level is measured on the signal as heard through the input filter.
-    const gain = wideband
-      ? levelAlignGain(spectrum, tableGains(LEVEL_FILTER_WB, spectrum.size, sampleRate), length)
-      : levelAlignGain(spectrum, narrowbandLevelGains(spectrum.size, sampleRate), length);
-    if (gain === 0) {
-      throw new QoelabError("PESQ_SILENT", "a signal has no power in the speech band", {});
+    if (levelAlign(s.samples, s.nominal, nominalMax, cfg) === 0) {
+      throw new QoelabError("PESQ_SILENT", `${name} signal has no power in the 350–3250 Hz band`, { signal: name });
     }
-    filtered.push(
-      wideband
-        ? highPass100(signal, sampleRate, gain)
-        : applyGains(spectrum, tableGains(IRS_RECEIVE, spectrum.size, sampleRate), gain, signal.length),
-    );
+    if (mode === "wb") widebandFilter(s.samples, s.nominal, cfg);
+    else irsReceiveFilter(s.samples, s.nominal, cfg);
   }
-  const ref = filtered[0]!;
-  const deg = filtered[1]!;
+  const refWork = alignmentCopy(ref.samples, ref.nominal, cfg);
+  const degWork = alignmentCopy(deg.samples, deg.nominal, cfg);
 
-  // Voice activity and time alignment.
-  const alignRef = alignmentFilter(ref, sampleRate);
-  const alignDeg = alignmentFilter(deg, sampleRate);
-  const refVad = voiceActivity(alignRef, D, cfg.searchFrames, cfg.searchFrames + Math.floor(reference.length / D));
-  const degVad = voiceActivity(alignDeg, D, cfg.searchFrames, cfg.searchFrames + Math.floor(degraded.length / D));
-  const { utterances } = alignUtterances(ref, deg, refVad.envelope, degVad.envelope, {
-    locateRef: alignRef,
-    locateDeg: alignDeg,
-    envelopeFrame: D,
-    searchFrames: cfg.searchFrames,
-    alignFrame: cfg.alignFrame,
-    sampleRate,
-  });
+  // Spec 01 §1.8–1.13: VAD and time alignment.
+  const refVad = voiceActivity(refWork, ref.nominal, cfg.window);
+  const degVad = voiceActivity(degWork, deg.nominal, cfg.window);
+  const utterances = alignUtterances(refWork, degWork, refVad, degVad, deg.nominal, cfg);
   if (utterances.length === 0) {
-    throw new QoelabError("PESQ_NO_SPEECH", "no speech activity found in the reference signal", {
+    throw new QoelabError("PESQ_NO_SPEECH", "no utterance of speech found in the reference signal", {
       signal: "reference",
     });
   }
 
-  const scored = perceptualModel(ref, deg, reference.length, pad, utterances, cfg);
-  const raw = 4.5 - SYMMETRIC_WEIGHT * scored.disturbance - ASYMMETRIC_WEIGHT * scored.asymmetric;
+  // Spec 01 §1.7, 03, 04: the model on the saved copies.
+  const refModel = equalizeLength(ref.samples, nominalMax, cfg);
+  const degModel = equalizeLength(deg.samples, nominalMax, cfg);
+  const frames = frameDisturbances(refModel, degModel, nominalMax, utterances, cfg);
+  const aggregate = (values: Float32Array) =>
+    aggregateDisturbance(values, frames.frameStart, frames.frameStop, nominalMax, cfg.margin, cfg.hop);
+  const disturbance = aggregate(frames.symmetric);
+  const asymmetric = aggregate(frames.asymmetric);
+  const raw = Math.fround(4.5 - SYMMETRIC_WEIGHT * disturbance - ASYMMETRIC_WEIGHT * asymmetric);
   if (!Number.isFinite(raw)) {
     throw new QoelabError("PESQ_NUMERIC", "PESQ produced a non-finite score (internal error)", {
-      disturbance: scored.disturbance,
-      asymmetric: scored.asymmetric,
+      disturbance,
+      asymmetric,
     });
   }
-  const mosLqo = wideband ? mosLqoWideband(raw) : mosLqoNarrowband(raw);
+  const wideband = mode === "wb";
+  const W = cfg.window;
   return {
     mode,
     version: PESQ_VERSIONS[mode],
     sampleRate,
     raw,
-    mosLqo,
-    disturbance: scored.disturbance,
-    asymmetricDisturbance: scored.asymmetric,
+    rawLabel: wideband ? null : "P.862 raw",
+    mosLqo: wideband ? mosLqoWideband(raw) : mosLqoNarrowband(raw),
+    mosLqoLabel: wideband ? "P.862.2 MOS-LQO" : "P.862.1 MOS-LQO",
+    conformance: wideband ? null : ANNEX_A_TEST_2[sampleRate],
+    disturbance,
+    asymmetricDisturbance: asymmetric,
     utterances: utterances.map((u) => ({
-      start: (u.start * D - pad) / sampleRate,
-      end: (u.end * D - pad) / sampleRate,
+      start: (u.start * W - cfg.margin) / sampleRate,
+      end: (u.end * W - cfg.margin) / sampleRate,
       delayMs: (1000 * u.delay) / sampleRate,
       confidence: u.confidence,
     })),

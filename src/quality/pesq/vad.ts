@@ -1,74 +1,123 @@
 /**
- * Voice activity on 4 ms frames (ITU-T P.862 §10.1.2, Rix et al. 2002 part I).
- *
- * The noise floor is estimated iteratively from the frames below the current threshold; frames
- * above the threshold are active. Active bursts shorter than 16 ms are dropped. The envelope used for
- * alignment is log(E/threshold) on active frames and 0 elsewhere.
+ * Voice activity detection on 4 ms windows (spec 01 §1.8). Produces the processed energy `e`
+ * (positive on speech, 0 elsewhere) that locates utterances, and the log-domain `l` = ln(e/t) on
+ * speech that the coarse delay correlates.
  */
 export interface VadResult {
-  /** Mean power per envelope frame. */
-  energy: Float64Array;
-  /** log(E/threshold) on active frames, 0 elsewhere. */
-  envelope: Float64Array;
+  energy: Float32Array;
+  logEnergy: Float32Array;
   threshold: number;
-  noiseLevel: number;
 }
 
-const THRESHOLD_ITERATIONS = 12;
-const MIN_SPEECH_FRAMES = 4;
+const ITERATIONS = 12;
+const SHORT_RUN = 4;
+const JOIN_GAP = 50;
 
-/**
- * `signal` may carry added silence: the noise floor is estimated on frames [firstFrame, lastFrame)
- * only, so that the padding does not pull the threshold down.
- */
-export function voiceActivity(
-  signal: Float64Array,
-  frame: number,
-  firstFrame = 0,
-  lastFrame = Math.floor(signal.length / frame),
-): VadResult {
-  const count = Math.floor(signal.length / frame);
-  const energy = new Float64Array(count);
-  let mean = 0;
-  for (let f = 0; f < count; f++) {
-    let sum = 0;
-    const start = f * frame;
-    for (let i = start; i < start + frame; i++) sum += signal[i]! * signal[i]!;
-    energy[f] = sum / frame;
-    if (f >= firstFrame && f < lastFrame) mean += energy[f]!;
+/** Calls `fn(start, end)` for every maximal run [start, end) of positive windows. */
+function positiveRuns(e: Float32Array, fn: (start: number, end: number) => void): void {
+  const V = e.length;
+  let v = 0;
+  while (v < V) {
+    if (e[v]! > 0) {
+      const start = v;
+      while (v < V && e[v]! > 0) v++;
+      fn(start, v);
+    } else v++;
   }
-  let threshold = lastFrame > firstFrame ? mean / (lastFrame - firstFrame) : 0;
-  let noiseLevel = 0;
-  for (let it = 0; it < THRESHOLD_ITERATIONS; it++) {
-    let n = 0;
+}
+
+export function voiceActivity(work: Float32Array, nominal: number, W: number): VadResult {
+  const V = Math.trunc(nominal / W);
+  const e = new Float32Array(V);
+  let total = 0;
+  let max = 0;
+  for (let v = 0; v < V; v++) {
+    let s = 0;
+    for (let i = v * W; i < (v + 1) * W; i++) s += work[i]! * work[i]!;
+    e[v] = s / W;
+    total += e[v]!;
+    if (e[v]! > max) max = e[v]!;
+  }
+  let t = Math.fround(total / V);
+  const m = max > 0 ? Math.fround(max * 1e-4) : 1;
+  for (let v = 0; v < V; v++) if (e[v]! < m) e[v] = m;
+
+  for (let it = 0; it < ITERATIONS; it++) {
     let sum = 0;
-    for (let f = firstFrame; f < lastFrame; f++) {
-      if (energy[f]! <= threshold) {
-        sum += energy[f]!;
-        n++;
+    let count = 0;
+    for (let v = 0; v < V; v++) {
+      if (e[v]! <= t) {
+        sum += e[v]!;
+        count++;
       }
     }
-    if (n === 0) break;
-    noiseLevel = sum / n;
-    let variance = 0;
-    for (let f = firstFrame; f < lastFrame; f++) {
-      if (energy[f]! <= threshold) variance += (energy[f]! - noiseLevel) ** 2;
+    const mean = count > 0 ? sum / count : 0;
+    let dev = 0;
+    for (let v = 0; v < V; v++) if (e[v]! <= t) dev += (e[v]! - mean) ** 2;
+    const std = count > 0 ? Math.sqrt(dev / count) : 0;
+    t = Math.fround(1.001 * (mean + 2 * std));
+  }
+
+  let signalSum = 0;
+  let signalCount = 0;
+  let noiseSum = 0;
+  let noiseCount = 0;
+  for (let v = 0; v < V; v++) {
+    if (e[v]! > t) {
+      signalSum += e[v]!;
+      signalCount++;
+    } else {
+      noiseSum += e[v]!;
+      noiseCount++;
     }
-    threshold = 1.001 * (noiseLevel + 2 * Math.sqrt(variance / n));
   }
-  const envelope = new Float64Array(count);
-  for (let f = 0; f < count; f++) {
-    if (energy[f]! > threshold) envelope[f] = Math.log(energy[f]! / threshold);
+  const signalLevel = signalCount > 0 ? signalSum / signalCount : 0;
+  if (signalCount === 0) t = -1;
+  const noiseLevel = noiseCount > 0 ? noiseSum / noiseCount : 1;
+
+  for (let v = 0; v < V; v++) if (e[v]! <= t) e[v] = -e[v]!;
+  e[0] = -m;
+  e[V - 1] = -m;
+
+  positiveRuns(e, (a, b) => {
+    if (b - a <= SHORT_RUN) for (let v = a; v < b; v++) e[v] = -e[v]!;
+  });
+  if (signalLevel >= 1000 * noiseLevel) {
+    positiveRuns(e, (a, b) => {
+      let s = 0;
+      for (let v = a; v < b; v++) s += e[v]!;
+      if (s < 3 * t * (b - a)) for (let v = a; v < b; v++) e[v] = -e[v]!;
+    });
   }
-  // Drop bursts too short to be speech.
-  let f = 0;
-  while (f < count) {
-    if (envelope[f]! > 0) {
-      let end = f;
-      while (end < count && envelope[end]! > 0) end++;
-      if (end - f < MIN_SPEECH_FRAMES) envelope.fill(0, f, end);
-      f = end;
-    } else f++;
+  let previousEnd = -1;
+  positiveRuns(e, (a, b) => {
+    if (previousEnd >= 0 && a - previousEnd <= JOIN_GAP) for (let v = previousEnd; v < a; v++) e[v] = m;
+    previousEnd = b;
+  });
+  let anySpeech = false;
+  for (let v = 0; v < V; v++) if (e[v]! > 0) anySpeech = true;
+  if (!anySpeech) {
+    for (let v = 0; v < V; v++) e[v] = Math.abs(e[v]!);
+    e[0] = -m;
+    e[V - 1] = -m;
   }
-  return { energy, envelope, threshold, noiseLevel };
+
+  for (let v = 3; v < V - 2; v++) {
+    if (e[v]! > 0 && e[v - 2]! <= 0) {
+      e[v - 2] = 0.1 * e[v]!;
+      e[v - 1] = 0.3 * e[v]!;
+      v++;
+    }
+    if (e[v]! <= 0 && e[v - 1]! > 0) {
+      e[v] = 0.3 * e[v - 1]!;
+      e[v + 1] = 0.1 * e[v - 1]!;
+      v += 3;
+    }
+  }
+  for (let v = 0; v < V; v++) if (e[v]! < 0) e[v] = 0;
+
+  if (t <= 0) t = m;
+  const logEnergy = new Float32Array(V);
+  for (let v = 0; v < V; v++) logEnergy[v] = e[v]! <= t ? 0 : Math.log(e[v]! / t);
+  return { energy: e, logEnergy, threshold: t };
 }

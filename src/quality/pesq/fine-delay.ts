@@ -1,0 +1,126 @@
+import { realFft } from "./fft.ts";
+
+/**
+ * Fine time alignment per utterance (spec 01 §1.10): a histogram of the cross-correlation peaks of
+ * Hann-windowed frames of A samples (75 % overlap), smoothed, normalized and read at its peak.
+ */
+
+export function hannWindow(size: number): Float32Array {
+  const w = new Float32Array(size);
+  for (let n = 0; n < size; n++) w[n] = 0.5 * (1 - Math.cos((2 * Math.PI * n) / size));
+  return w;
+}
+
+/** |cross-correlation| of one windowed reference frame against one windowed degraded frame. */
+export class FrameCorrelator {
+  readonly size: number;
+  readonly magnitude: Float32Array;
+  private readonly a: Float64Array;
+  private readonly b: Float64Array;
+  private readonly A: Float64Array;
+  private readonly B: Float64Array;
+
+  constructor(size: number) {
+    this.size = size;
+    const fft = realFft(size);
+    this.magnitude = new Float32Array(size);
+    this.a = new Float64Array(size);
+    this.b = new Float64Array(size);
+    this.A = fft.createSpectrum();
+    this.B = fft.createSpectrum();
+  }
+
+  /** Fills `magnitude` and returns its maximum. */
+  correlate(ref: Float32Array, refAt: number, deg: Float32Array, degAt: number, window: Float32Array): number {
+    const { size, a, b, A, B } = this;
+    const fft = realFft(size);
+    for (let n = 0; n < size; n++) {
+      a[n] = Math.fround(ref[refAt + n]! * window[n]!);
+      b[n] = Math.fround(deg[degAt + n]! * window[n]!);
+    }
+    fft.forward(a, A);
+    fft.forward(b, B);
+    for (let k = 0; k <= size / 2; k++) {
+      const ar = Math.fround(A[2 * k]!);
+      const ai = Math.fround(A[2 * k + 1]!);
+      const br = Math.fround(B[2 * k]!);
+      const bi = Math.fround(B[2 * k + 1]!);
+      A[2 * k] = Math.fround(ar * br + ai * bi);
+      A[2 * k + 1] = Math.fround(ar * bi - ai * br);
+    }
+    fft.inverse(A, a);
+    let max = 0;
+    const mag = this.magnitude;
+    for (let n = 0; n < size; n++) {
+      const v = Math.abs(a[n]!);
+      mag[n] = v;
+      if (mag[n]! > max) max = mag[n]!;
+    }
+    return max;
+  }
+}
+
+/** Lag of the first maximum of `h`, folded to negative above A/2. */
+export function peakLag(h: Float32Array | Float64Array): number {
+  let best = 0;
+  let max = h[0]!;
+  for (let p = 1; p < h.length; p++) {
+    if (h[p]! > max) {
+      max = h[p]!;
+      best = p;
+    }
+  }
+  return best >= h.length / 2 ? best - h.length : best;
+}
+
+export interface FineDelay {
+  delay: number;
+  confidence: number;
+}
+
+/** Fine delay of the reference windows [s0, s1) from the initial estimate `d0` (spec 01 §1.10). */
+export function fineDelay(
+  ref: Float32Array,
+  deg: Float32Array,
+  degNominal: number,
+  s0: number,
+  s1: number,
+  d0: number,
+  W: number,
+  A: number,
+): FineDelay {
+  const window = hannWindow(A);
+  const correlator = new FrameCorrelator(A);
+  const h = new Float64Array(A);
+  let r = s0 * W;
+  let d = r + d0;
+  if (d < 0) {
+    r = -d0;
+    d = 0;
+  }
+  while (d + A <= degNominal && r + A <= s1 * W) {
+    const v = Math.fround(0.99 * correlator.correlate(ref, r, deg, d, window));
+    const weight = Math.fround(v ** 0.125);
+    const mag = correlator.magnitude;
+    for (let p = 0; p < A; p++) if (mag[p]! > v) h[p] = Math.fround(h[p]! + weight);
+    r += A / 4;
+    d += A / 4;
+  }
+  let sum = 0;
+  for (let p = 0; p < A; p++) sum += h[p]!;
+  const radius = A / 64;
+  const smooth = new Float32Array(A);
+  if (sum > 0) {
+    for (let p = 0; p < A; p++) {
+      let s = h[p]!;
+      for (let k = 1; k < radius; k++) {
+        const kw = 1 - k / radius;
+        s += kw * (h[(p + k) % A]! + h[(p - k + A) % A]!);
+      }
+      smooth[p] = Math.abs(s / sum);
+    }
+  }
+  const lag = peakLag(smooth);
+  const at = lag < 0 ? lag + A : lag;
+  return { delay: d0 + lag, confidence: smooth[at]! };
+}
