@@ -19,6 +19,8 @@ export interface CaptureOptions {
   bufferKiB?: number;
   /** Write nanosecond timestamps (pcap magic 0xa1b23c4d) instead of microseconds. */
   nanoseconds?: boolean;
+  /** Stop by itself after this many packets (tcpdump -c), as Scapy's sniff(count=N). */
+  count?: number;
   /** tcpdump executable (default "tcpdump" on PATH). */
   tcpdump?: string;
 }
@@ -104,6 +106,7 @@ export function startCapture(options: CaptureOptions): Promise<Capture> {
     String(options.bufferKiB ?? 16384),
   ];
   if (options.immediate ?? true) args.push("--immediate-mode");
+  if (options.count !== undefined) args.push("-c", String(options.count));
   if (options.nanoseconds) args.push("--time-stamp-precision=nano");
   // "--" ends the options: a filter can never be read as one (e.g. "-w FILE" of root's tcpdump).
   if (options.filter) args.push("--", options.filter);

@@ -3,16 +3,19 @@ import type { Command } from "commander";
 import { startCapture } from "../capture/index.ts";
 import { QoelabError } from "../errors.ts";
 import { parseTime } from "../generator/index.ts";
-import { getLab, labHost, parseHostRef } from "../netlab/index.ts";
+import { emulatorTunName, findLinkEmulator, getLab, labHost, parseHostRef } from "../netlab/index.ts";
 import { printJson } from "./output.ts";
 
 interface CaptureOpts {
   interface?: string;
   host?: string;
+  lab?: string;
+  name?: string;
   filter?: string;
   write: string;
   duration?: string;
   snaplen?: string;
+  count?: string;
   json?: boolean;
 }
 
@@ -21,24 +24,44 @@ export function register(program: Command): void {
     .command("capture")
     .description("capture packets with tcpdump (immediate mode; stopping writes every captured packet)")
     .option("-i, --interface <iface>", "interface (default: the lab host's lab-facing interface)")
-    .option("--host <lab:host>", "capture inside a lab host (client, server, router or LAB:HOST)")
+    .option(
+      "--host <lab:host>",
+      "capture inside a lab host (client, server, router or LAB:HOST); on the emulator's TUN while it carries the link",
+    )
+    .option("--lab <name>", "lab name when --host has none", "lab")
     .option("-f, --filter <expr>", "pcap-filter expression, e.g. 'udp port 5000'")
     .requiredOption("-w, --write <file>", "output pcap file")
     .option("--duration <s>", "stop after this long (bare number = s); otherwise on Ctrl-C")
     .option("--snaplen <bytes>", "bytes kept per packet", "262144")
+    .option("-c, --count <n>", "stop after N packets (as Scapy's sniff(count=N))")
     .option("--json", "print JSON")
     .action(async (opts: CaptureOpts) => {
       let netns: string | undefined;
       let iface = opts.interface;
       if (opts.host) {
-        const ref = parseHostRef(opts.host);
+        const ref = parseHostRef(opts.host, opts.lab ?? opts.name ?? "lab");
         const host = labHost(await getLab(ref.lab), ref.host);
         netns = host.netns;
-        // Allow a link name ("router:server-side" or "server-side") as the interface.
-        const link = host.interfaces.find((l) => l.name === iface || l.name.endsWith(`:${iface}`));
+        // Allow a link name ("router:server-side" or "server-side") or the veth itself as the interface.
+        const link =
+          iface === undefined
+            ? host.interfaces.find((l) => l.iface === host.iface)
+            : host.interfaces.find((l) => l.name === iface || l.name.endsWith(`:${iface}`) || l.iface === iface);
         iface = link?.iface ?? iface ?? host.iface;
+        // While a link emulator carries this link, its TUN routes take the traffic off the veth:
+        // capture there (IP packets, link type RAW), or the file stays empty.
+        if (link && (await findLinkEmulator(ref.lab, link.host, link.peer))) {
+          const tun = emulatorTunName(ref.lab, link.host, link.peer);
+          process.stderr.write(
+            `capture: the link emulator carries ${ref.lab}:${link.name}; capturing on its TUN ${tun} (not ${link.iface}, which sees no traffic)\n`,
+          );
+          iface = tun;
+        }
       }
       if (!iface) throw new QoelabError("CAPTURE_NO_INTERFACE", "capture: give -i IFACE or --host LAB:HOST");
+      const count = opts.count !== undefined ? Number(opts.count) : undefined;
+      if (count !== undefined && !(Number.isInteger(count) && count > 0))
+        throw new QoelabError("CAPTURE_BAD_COUNT", `capture --count "${opts.count}": expected a whole number ≥ 1`);
       const durationS = opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined;
       const capture = await startCapture({
         netns,
@@ -46,6 +69,7 @@ export function register(program: Command): void {
         filter: opts.filter,
         file: resolve(opts.write),
         snaplen: Number(opts.snaplen),
+        ...(count !== undefined ? { count } : {}),
       });
       process.stderr.write(`capture: listening on ${netns ? `${netns}:` : ""}${iface} → ${capture.file}\n`);
       const stopped = new Promise<void>((done) => {

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import {
   detectNetem,
   getLab,
@@ -16,6 +16,7 @@ import { formatTable, printJson } from "./output.ts";
 
 interface ImpairCliOpts extends ImpairArgs {
   lab: string;
+  name?: string;
   backend?: string;
   json?: boolean;
 }
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     )
     .argument("[target]", "client, server, router:client-side, router:server-side (optionally LAB:…)")
     .option("--lab <name>", "lab name when TARGET has none", "lab")
+    .addOption(new Option("--name <name>", "same as --lab").hideHelp())
     .option("--rate <rate>", "rate limit (tc units: 1mbit, 500kbit, 2mbps = bytes/s)")
     .option("--burst <size>", "token bucket burst (tbf), e.g. 32kb")
     .option("--delay <time>", "added delay (40ms; bare number = µs as in tc)")
@@ -54,7 +56,7 @@ export function register(program: Command): void {
         return;
       }
       const spec = parseImpairSpec(opts);
-      const target = await resolveTarget(targetRef, opts.lab);
+      const target = await resolveTarget(targetRef, opts.name ?? opts.lab);
       const result = await impair(target, spec, { prefer: opts.backend?.split(",").map((s) => s.trim()) ?? [] });
       if (opts.json) {
         printJson(result);
@@ -67,11 +69,8 @@ export function register(program: Command): void {
           result.assignments.map((a) => [a.option, a.value, a.backend]),
         )}\n`,
       );
-      if (spec.seed !== undefined && result.assignments.some((a) => a.backend === "iptables")) {
-        process.stderr.write(
-          "impair: iptables' random drops cannot be seeded; for reproducible loss use --backend relay --udp-port P\n",
-        );
-      }
+      if (result.assignments.some((a) => a.backend === "iptables"))
+        process.stderr.write(`${iptablesLossHint(targetRef)}\n`);
     });
 
   cmd
@@ -80,11 +79,11 @@ export function register(program: Command): void {
     .argument("[target]", "only this target")
     .option("--json", "print JSON")
     .action(async (targetRef: string | undefined, local: { json?: boolean }, self: Command) => {
-      const opts = self.optsWithGlobals() as { lab: string; json?: boolean };
-      let labName = opts.lab;
+      const opts = self.optsWithGlobals() as { lab: string; name?: string; json?: boolean };
+      let labName = opts.name ?? opts.lab;
       let rows: Awaited<ReturnType<typeof impairShow>>;
       if (targetRef) {
-        const split = splitTargetRef(targetRef, opts.lab);
+        const split = splitTargetRef(targetRef, labName);
         labName = split.lab;
         rows = await impairShow(labName, targetOf(await getLab(labName), split.target));
       } else {
@@ -114,13 +113,14 @@ export function register(program: Command): void {
     .description("remove impairments (one target, or all of the lab)")
     .argument("[target]", "only this target")
     .action(async (targetRef: string | undefined, _local: unknown, self: Command) => {
-      const opts = self.optsWithGlobals() as { lab: string };
+      const opts = self.optsWithGlobals() as { lab: string; name?: string };
+      const labName = opts.name ?? opts.lab;
       if (targetRef) {
-        const split = splitTargetRef(targetRef, opts.lab);
+        const split = splitTargetRef(targetRef, labName);
         const { cleared } = await impairClear(split.lab, targetOf(await getLab(split.lab), split.target));
         process.stdout.write(cleared.length ? `cleared ${cleared.join(", ")}\n` : "nothing to clear\n");
       } else {
-        const { cleared } = await impairClear(opts.lab);
+        const { cleared } = await impairClear(labName);
         process.stdout.write(cleared.length ? `cleared ${cleared.join(", ")}\n` : "nothing to clear\n");
       }
     });
@@ -153,4 +153,13 @@ export function register(program: Command): void {
       if (opts.json) printJson({ netem });
       else process.stdout.write(`${formatTable(["backend", "state", "notes"], rows)}\n`);
     });
+}
+
+/** iptables' statistic match draws from the kernel's random numbers: name the seeded way to the same loss. */
+export function iptablesLossHint(targetRef: string): string {
+  return (
+    "impair: the loss is iptables' (statistic match), which cannot be seeded: each run drops other packets. " +
+    `For reproducible loss: qoelab impair ${targetRef} --backend emulator --seed N --loss … ` +
+    "(the link emulator draws its drops from the seed)"
+  );
 }

@@ -1,6 +1,20 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { getLab, labDown, labHost, labStatus, labUp, parseHostRef } from "../netlab/index.ts";
 import { formatTable, printJson } from "./output.ts";
+
+/**
+ * Every command names a lab with `--lab NAME` (or a `LAB:HOST` reference); `--name` is the older
+ * spelling of the lab commands, still accepted but not shown.
+ */
+function labOptions(cmd: Command, description: string, fallback: string | undefined): Command {
+  cmd.option("--lab <name>", description, fallback);
+  cmd.addOption(new Option("--name <name>", "same as --lab").hideHelp());
+  return cmd;
+}
+
+function labName(opts: { lab?: string; name?: string }): string | undefined {
+  return opts.name ?? opts.lab;
+}
 
 export function register(program: Command): void {
   const lab = program.command("lab").description("lab hosts: network namespaces joined by veth links");
@@ -8,7 +22,6 @@ export function register(program: Command): void {
   lab
     .command("up")
     .description("create the lab hosts (idempotent)")
-    .option("--name <name>", "lab name (≤ 10 lowercase letters/digits)", "lab")
     .option("--router", "client — router — server instead of client — server", false)
     .option(
       "--subnet <cidr>",
@@ -18,69 +31,65 @@ export function register(program: Command): void {
     .option("--uplink", "join the router to this host; the host forwards and masquerades the lab's traffic", false)
     .option("--uplink-allow <cidrs>", "with --uplink: only these destinations (comma-separated IPv4 prefixes)")
     .option("--uplink-host-only", "with --uplink: reach this host only, no forwarding", false)
-    .option("--json", "print JSON")
-    .action(
-      async (opts: {
-        name: string;
-        router: boolean;
-        subnet?: string;
-        ipv6: boolean;
-        uplink: boolean;
-        uplinkAllow?: string;
-        uplinkHostOnly: boolean;
-        json?: boolean;
-      }) => {
-        const uplink = opts.uplink || opts.uplinkAllow !== undefined || opts.uplinkHostOnly;
-        const result = await labUp({
-          name: opts.name,
-          router: opts.router,
-          ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
-          ipv6: opts.ipv6,
-          ...(uplink
-            ? {
-                uplink: {
-                  forward: !opts.uplinkHostOnly,
-                  ...(opts.uplinkAllow !== undefined ? { allow: opts.uplinkAllow.split(",").filter(Boolean) } : {}),
-                },
-              }
-            : {}),
-        });
-        if (opts.json) {
-          printJson({ name: result.name, config: result.config, links: result.links, uplink: result.uplink });
-          return;
-        }
-        const rows = Object.values(result.links).map((l) => [
-          l.name,
-          l.netns,
-          l.iface,
-          `${l.address}/${l.prefix}`,
-          l.address6 ?? "",
-        ]);
-        const u = result.uplink;
-        if (u) {
-          rows.push(["router:uplink-side", u.netns, u.routerIface, `${u.routerAddress}/${u.prefix}`, ""]);
-          rows.push(["host:uplink-side", "(this host)", u.hostIface, `${u.hostAddress}/${u.prefix}`, ""]);
-        }
-        process.stdout.write(`${formatTable(["link", "netns", "iface", "address", "address6"], rows)}\n`);
-      },
-    );
+    .option("--json", "print JSON");
+  labOptions(lab.commands.at(-1) as Command, "lab name (≤ 10 lowercase letters/digits)", "lab").action(
+    async (opts: {
+      lab: string;
+      name?: string;
+      router: boolean;
+      subnet?: string;
+      ipv6: boolean;
+      uplink: boolean;
+      uplinkAllow?: string;
+      uplinkHostOnly: boolean;
+      json?: boolean;
+    }) => {
+      const uplink = opts.uplink || opts.uplinkAllow !== undefined || opts.uplinkHostOnly;
+      const result = await labUp({
+        name: labName(opts) ?? "lab",
+        router: opts.router,
+        ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+        ipv6: opts.ipv6,
+        ...(uplink
+          ? {
+              uplink: {
+                forward: !opts.uplinkHostOnly,
+                ...(opts.uplinkAllow !== undefined ? { allow: opts.uplinkAllow.split(",").filter(Boolean) } : {}),
+              },
+            }
+          : {}),
+      });
+      if (opts.json) {
+        printJson({ name: result.name, config: result.config, links: result.links, uplink: result.uplink });
+        return;
+      }
+      const rows = Object.values(result.links).map((l) => [
+        l.name,
+        l.netns,
+        l.iface,
+        `${l.address}/${l.prefix}`,
+        l.address6 ?? "",
+      ]);
+      const u = result.uplink;
+      if (u) {
+        rows.push(["router:uplink-side", u.netns, u.routerIface, `${u.routerAddress}/${u.prefix}`, ""]);
+        rows.push(["host:uplink-side", "(this host)", u.hostIface, `${u.hostAddress}/${u.prefix}`, ""]);
+      }
+      process.stdout.write(`${formatTable(["link", "netns", "iface", "address", "address6"], rows)}\n`);
+    },
+  );
 
-  lab
-    .command("down")
-    .description("remove the lab and everything qoelab attached to it")
-    .option("--name <name>", "lab name", "lab")
-    .action(async (opts: { name: string }) => {
-      const { removed } = await labDown(opts.name);
-      process.stdout.write(removed ? `lab ${opts.name}: removed\n` : `lab ${opts.name}: not up\n`);
-    });
+  lab.command("down").description("remove the lab and everything qoelab attached to it");
+  labOptions(lab.commands.at(-1) as Command, "lab name", "lab").action(async (opts: { lab: string; name?: string }) => {
+    const name = labName(opts) ?? "lab";
+    const { removed } = await labDown(name);
+    process.stdout.write(removed ? `lab ${name}: removed\n` : `lab ${name}: not up\n`);
+  });
 
-  lab
-    .command("status")
-    .description("labs qoelab created, with their hosts")
-    .option("--name <name>", "only this lab")
-    .option("--json", "print JSON")
-    .action(async (opts: { name?: string; json?: boolean }) => {
-      const status = await labStatus(opts.name);
+  lab.command("status").description("labs qoelab created, with their hosts").option("--json", "print JSON");
+  labOptions(lab.commands.at(-1) as Command, "only this lab", undefined).action(
+    async (opts: { lab?: string; name?: string; json?: boolean }) => {
+      const status = await labStatus(labName(opts));
       if (opts.json) {
         printJson(status);
         return;
@@ -90,16 +99,17 @@ export function register(program: Command): void {
         ...(s.uplink ? [[s.name, s.state, "this host", "(root)", s.uplink.hostIface, s.uplink.hostAddress, ""]] : []),
       ]);
       process.stdout.write(`${formatTable(["lab", "state", "host", "netns", "iface", "address", "address6"], rows)}\n`);
-    });
+    },
+  );
 
   lab
     .command("exec")
     .description("run a command inside a lab host: qoelab lab exec client -- ip addr")
     .argument("<host>", "client, server, router or LAB:HOST")
-    .argument("<command...>", "the command and its arguments")
-    .option("--name <name>", "lab name when HOST has none", "lab")
-    .action(async (hostRef: string, command: string[], opts: { name: string }) => {
-      const ref = parseHostRef(hostRef, opts.name);
+    .argument("<command...>", "the command and its arguments");
+  labOptions(lab.commands.at(-1) as Command, "lab name when HOST has none", "lab").action(
+    async (hostRef: string, command: string[], opts: { lab: string; name?: string }) => {
+      const ref = parseHostRef(hostRef, labName(opts) ?? "lab");
       const host = labHost(await getLab(ref.lab), ref.host);
       const child = host.spawn(command, { stdio: "inherit" });
       const code = await new Promise<number>((resolve) => {
@@ -107,5 +117,6 @@ export function register(program: Command): void {
         child.on("close", (c) => resolve(c ?? 1));
       });
       process.exitCode = code;
-    });
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -367,5 +367,115 @@ describe("impairment on a lab router", () => {
     assert.equal(show.status, 0, show.stderr);
     assert.equal(JSON.parse(show.stdout)[0].backend, "tbf");
     assert.equal(cli(["impair", "clear", "--lab", name]).status, 0);
+  });
+});
+
+/** Runs the CLI; resolves with its output and how long it took to exit after its last output. */
+function runCli(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; exitAfterOutputMs: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let lastOutput = performance.now();
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      lastOutput = performance.now();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    // A hang guard, not a timing measure: the bug this catches never exits at all.
+    const guard = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`qoelab ${args.join(" ")} still running 120 s after start; output: ${stdout} ${stderr}`));
+    }, 120_000);
+    child.on("close", (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr, exitAfterOutputMs: performance.now() - lastOutput });
+    });
+  });
+}
+
+describe("impair with the link emulator (the lab's delay + jitter + loss)", () => {
+  it("returns once the emulator is up, the link shows the delay, and capture follows the traffic onto the TUN", async () => {
+    const ref = `${name}:router:client-side`;
+    const r = await runCli([
+      "impair",
+      ref,
+      "--backend",
+      "emulator",
+      "--delay",
+      "40ms",
+      "--jitter",
+      "10ms",
+      "--loss",
+      "2%",
+      "--seed",
+      "7",
+    ]);
+    try {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /delay\s+40ms ±10ms uniform\s+emulator/);
+      assert.match(r.stdout, /loss\s+bernoulli:2%\s+emulator/);
+      // Its table printed, the command has nothing left to do: it used to keep reading the
+      // detached emulator's stdout forever.
+      assert.ok(r.exitAfterOutputMs < 5000, `exited ${r.exitAfterOutputMs.toFixed(0)} ms after its output`);
+
+      const dir = mkdtempSync(join(tmpdir(), "qoelab-impair-cap-"));
+      try {
+        const file = join(dir, "tun.pcap");
+        const capture = runCli([
+          "capture",
+          "--host",
+          `${name}:router`,
+          "-i",
+          "client-side",
+          "--count",
+          "4",
+          "-w",
+          file,
+        ]);
+        let captured = false;
+        void capture.finally(() => {
+          captured = true;
+        });
+        // Ping through the link until the capture has its packets (it starts listening after a while).
+        const rtts: number[] = [];
+        let pingOut = "";
+        for (let round = 0; round < 60 && (!captured || rtts.length < 10); round++) {
+          const ping = await lab.hosts.client.exec(["ping", "-n", "-c", "5", "-i", "0.05", lab.hosts.router.address]);
+          pingOut += ping.stdout;
+          for (const m of ping.stdout.matchAll(/time=([\d.]+) ms/g)) rtts.push(Number(m[1]));
+        }
+        assert.ok(rtts.length >= 10, pingOut);
+        // 40 ms ± 10 ms uniform on the router's egress towards the client: every echo reply waits ≥ 30 ms.
+        assert.ok(Math.min(...rtts) >= 29.5, `rtts ${rtts.join(" ")}`);
+        const cap = await capture;
+        assert.equal(cap.code, 0, cap.stderr);
+        assert.match(cap.stderr, new RegExp(`TUN ${name}-trc`));
+        assert.match(cap.stdout, /^4 packets captured/);
+        // Raw IP link type (the TUN has no Ethernet header): 101 in the pcap header.
+        assert.equal(readFileSync(file).readUInt32LE(20), 101);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      await impairClear(name);
+    }
+  });
+
+  it("names the seeded emulator when loss alone falls to iptables", async () => {
+    const r = await runCli(["impair", `${name}:router:server-side`, "--loss", "1%"]);
+    try {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /loss\s+bernoulli:1%\s+iptables/);
+      assert.match(r.stderr, /cannot be seeded.*--backend emulator --seed N/);
+    } finally {
+      await impairClear(name);
+    }
   });
 });

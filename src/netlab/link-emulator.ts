@@ -306,8 +306,12 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
     });
   });
   child.stdout?.removeAllListeners("data");
-  child.stdout?.resume();
-  if (config.detached) child.unref();
+  // A detached emulator outlives us: its stdout pipe must be closed here, or this process keeps
+  // reading it (the ready line is the only thing it writes there) and never exits.
+  if (config.detached) {
+    child.stdout?.destroy();
+    child.unref();
+  } else child.stdout?.resume();
   const record: EmulatorRecord = { pid, lab: lab.name, link: link.name, outDir, startedAt: new Date().toISOString() };
   await writeJson(recordFile(lab.name, link.host, link.peer), record);
   let stopping: Promise<LinkEmulatorSummary> | undefined;
