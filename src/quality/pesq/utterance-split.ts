@@ -100,16 +100,20 @@ function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
   const correlator = new FrameCorrelator(A);
   const h = new Float32Array(A);
   let hsum = 0;
+  // Peak spreading (§1.13 step 6): a triangle of radius A/64, 8 at 8 kHz as the spec states; at 16 kHz
+  // the radius scales with A like the smoothing kernel of §1.10 step 5 (16), which the 16 kHz
+  // conformance pairs 5, 8, 20, 22 and 37 confirm.
+  const K = A / 64;
   const spread = (r: number, d: number) => {
     const v = Math.fround(0.99 * correlator.correlate(refWork, r, degWork, d, window));
     const weight = Math.fround(v ** 0.125);
-    const u = weight / 8;
+    const u = weight / K;
     const mag = correlator.magnitude;
     for (let p = 0; p < A; p++) {
       if (mag[p]! > v) {
-        for (let k = -7; k <= 7; k++) {
+        for (let k = 1 - K; k < K; k++) {
           const at = (p + k + A) % A;
-          h[at] = h[at]! + u * (8 - Math.abs(k));
+          h[at] = h[at]! + u * (K - Math.abs(k));
         }
         hsum += weight;
       }
