@@ -1,6 +1,6 @@
 /**
  * `npm run bench [name…]`: qoelab's benchmarks, each printing the peers' figures from the same
- * run beside ours as ratios. Names: pcap, flows, pesq, collect, gen, ml, emulator (default: all).
+ * run beside ours as ratios. Names: pcap, flows, pesq, collect, gen, ml, emulator, cli (default: all).
  * Figures are medians where a bench repeats; the machine is shared, so read ratios, not absolutes.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -89,6 +89,11 @@ benches.ml = async () => {
     stdio: "inherit",
   });
   if (r.status !== 0) throw new Error(`bench/ml.ts exited with ${r.status}`);
+};
+
+benches.cli = async () => {
+  const { benchCliStart, printCliStart } = await import("./cli.ts");
+  printCliStart(benchCliStart());
 };
 
 benches.emulator = async () => {

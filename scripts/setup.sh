@@ -52,3 +52,38 @@ if [ ! -f "$addon_stamp" ] || [ "$(cat "$addon_stamp")" != "$addon_want" ]; then
     echo "qoelab setup: native addon not built (needs python3, make, g++); the link emulator is unavailable" >&2
   fi
 fi
+
+# The compiled CLI (dist/), rebuilt when the sources, the TypeScript settings or the lockfile change.
+# A build that fails leaves no dist/, so bin/qoelab.js runs the sources through tsx instead.
+build_stamp=dist/.qoelab-build-stamp
+build_want="$(node --version) $(find src scripts/copy-assets.mjs tsconfig.json tsconfig.build.json package-lock.json -type f \
+  ! -name '*.test.ts' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$build_stamp" ] || [ "$(cat "$build_stamp")" != "$build_want" ]; then
+  echo "qoelab setup: building the CLI (npm run build → dist/)" >&2
+  rm -rf dist
+  if npm run build --silent >/dev/null 2>node_modules/.qoelab-build.err; then
+    echo "$build_want" >"$build_stamp"
+    rm -f node_modules/.qoelab-build.err
+  else
+    echo "qoelab setup: build failed (see node_modules/.qoelab-build.err); the qoelab command runs the sources through tsx" >&2
+    rm -rf dist
+  fi
+fi
+
+# The `qoelab` command on PATH: a symbolic link to bin/qoelab.js in QOELAB_BIN_DIR (default
+# /usr/local/bin when writable, else ~/.local/bin). The last clone set up owns the link.
+bin_dir="${QOELAB_BIN_DIR:-}"
+if [ -z "$bin_dir" ]; then
+  if [ -w /usr/local/bin ]; then bin_dir=/usr/local/bin; else bin_dir="$HOME/.local/bin"; fi
+fi
+target="$(pwd)/bin/qoelab.js"
+if [ "$(readlink "$bin_dir/qoelab" 2>/dev/null)" != "$target" ]; then
+  mkdir -p "$bin_dir"
+  chmod +x bin/qoelab.js
+  ln -sfn "$target" "$bin_dir/qoelab"
+  echo "qoelab setup: linked $bin_dir/qoelab → $target" >&2
+fi
+case ":$PATH:" in
+  *":$bin_dir:"*) ;;
+  *) echo "qoelab setup: $bin_dir is not on your PATH; add it to use the qoelab command" >&2 ;;
+esac

@@ -1,24 +1,104 @@
 import type { Command } from "commander";
 
-/** Every command group registers itself on the root program. One file per group. */
-export const commandModules: ReadonlyArray<() => Promise<{ register: (program: Command) => void }>> = [
-  () => import("./lab.ts"),
-  () => import("./serve.ts"),
-  () => import("./collect.ts"),
-  () => import("./origin.ts"),
-  () => import("./shaperd.ts"),
-  () => import("./gen.ts"),
-  () => import("./capture.ts"),
-  () => import("./rtp.ts"),
-  () => import("./sip.ts"),
-  () => import("./emodel.ts"),
-  () => import("./impair.ts"),
-  () => import("./pcap.ts"),
-  () => import("./pesq.ts"),
-  () => import("./flows.ts"),
-  () => import("./ml.ts"),
-  () => import("./qoe.ts"),
-  () => import("./listen.ts"),
-  () => import("./report.ts"),
-  () => import("./experiment.ts"),
+/** A command group: one file `src/cli/<group>.ts` exporting `register(program)`. */
+export interface CommandGroup {
+  /**
+   * The top-level commands the file registers, each with the description its `register` gives it
+   * (what `qoelab --help` lists without loading the file; `commands.test.ts` keeps them equal).
+   */
+  readonly commands: Readonly<Record<string, string>>;
+  /** Loads the file; only done when one of its commands is invoked (or asked for help). */
+  readonly load: () => Promise<{ register: (program: Command) => void }>;
+}
+
+/**
+ * Every command group, loaded lazily: `qoelab X …` imports only the file that registers X, so a
+ * command starts without loading the others' dependencies (PGlite, Playwright, the web app…).
+ */
+export const commandGroups: readonly CommandGroup[] = [
+  { commands: { lab: "lab hosts: network namespaces joined by veth links" }, load: () => import("./lab.ts") },
+  {
+    commands: { serve: "run the web app (trainings, sessions, export) and the collection worker" },
+    load: () => import("./serve.ts"),
+  },
+  {
+    commands: {
+      collect: "run a training's sessions now, without the web app (lab hosts, shaping, chromium, capture)",
+      export: "export a training as one row per session (CSV, JSON or Parquet)",
+    },
+    load: () => import("./collect.ts"),
+  },
+  {
+    commands: { origin: "the built-in local HLS origin (synthetic channels)" },
+    load: () => import("./origin.ts"),
+  },
+  {
+    commands: {
+      shaperd: "root helper: labs, shaping, capture, origin and player for a web app that does not run as root",
+    },
+    load: () => import("./shaperd.ts"),
+  },
+  {
+    commands: {
+      gen: "traffic generators with deadline scheduling",
+      recv: "receivers matching the generators",
+      replay: "re-send a capture's RTP (or UDP) payloads with their original timing",
+    },
+    load: () => import("./gen.ts"),
+  },
+  {
+    commands: { capture: "capture packets with tcpdump (immediate mode; stopping writes every captured packet)" },
+    load: () => import("./capture.ts"),
+  },
+  { commands: { rtp: "RTP stream analysis and audio extraction" }, load: () => import("./rtp.ts") },
+  { commands: { sip: "SIP signalling analysis" }, load: () => import("./sip.ts") },
+  {
+    commands: { emodel: "ITU-T G.107 E-model: R and MOS-CQE for a codec, loss, burstiness and one-way delay" },
+    load: () => import("./emodel.ts"),
+  },
+  {
+    commands: {
+      impair:
+        "impair the egress of a lab interface (netem semantics); TARGET is [LAB:]HOST[:SIDE], e.g. router:server-side",
+    },
+    load: () => import("./impair.ts"),
+  },
+  {
+    commands: { pcap: "read, write, convert and inspect pcap/pcapng capture files" },
+    load: () => import("./pcap.ts"),
+  },
+  {
+    commands: {
+      pesq: "PESQ speech quality: ITU-T P.862 + P.862.1 (nb) or P.862.2 (wb) of a degraded file against its reference",
+    },
+    load: () => import("./pesq.ts"),
+  },
+  {
+    commands: {
+      flows: "per-flow TCP/UDP statistics (tstat log_tcp_complete semantics), time series and QoE features",
+    },
+    load: () => import("./flows.ts"),
+  },
+  {
+    commands: { ml: "QoE models from network features: train, evaluate, predict, report" },
+    load: () => import("./ml.ts"),
+  },
+  { commands: { qoe: "QoE from network traffic" }, load: () => import("./qoe.ts") },
+  {
+    commands: { listen: "listening tests in the browser (ITU-T P.800 ACR/DCR, P.808 screening)" },
+    load: () => import("./listen.ts"),
+  },
+  {
+    commands: { report: "turn an experiment folder into one self-contained HTML report with SVG/PNG figures" },
+    load: () => import("./report.ts"),
+  },
+  {
+    commands: { experiment: "lab experiments that write an experiment folder" },
+    load: () => import("./experiment.ts"),
+  },
 ];
+
+/** The group that registers top-level command `name`, if any. */
+export function groupOf(name: string): CommandGroup | undefined {
+  return commandGroups.find((group) => Object.hasOwn(group.commands, name));
+}

@@ -1,21 +1,41 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { isQoelabError } from "../errors.ts";
-import { commandModules } from "./commands.ts";
+import { type CommandGroup, commandGroups, groupOf } from "./commands.ts";
 
-/** Builds the root `qoelab` program with every command group registered. */
-export async function buildProgram(): Promise<Command> {
+export const VERSION = "0.1.0";
+
+/**
+ * Builds the root `qoelab` program. Given the process's `argv`, it loads only the command group that
+ * registers the invoked command (`qoelab help X` counts as invoking X); every other group appears as
+ * a stub with its name and description, so `qoelab --help` lists them all and `--version` loads
+ * nothing. Without `argv`, every group is loaded (tests that walk the whole command tree).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command("qoelab")
     .description("Network Quality-of-Experience lab: packets, flows, VoIP and video QoE")
-    .version("0.1.0")
+    .version(VERSION)
     .showHelpAfterError();
-  for (const load of commandModules) (await load()).register(program);
+  const invoked = argv === undefined ? undefined : invokedGroup(argv.slice(2));
+  const loads = (group: CommandGroup) => argv === undefined || group === invoked;
+  for (const group of commandGroups) {
+    if (loads(group)) (await group.load()).register(program);
+    else
+      for (const [name, description] of Object.entries(group.commands)) program.command(name).description(description);
+  }
   return program;
+}
+
+/** The group of the command named by the first operand (or the one after `help`). */
+function invokedGroup(args: readonly string[]): CommandGroup | undefined {
+  const operands = args.filter((arg) => !arg.startsWith("-"));
+  const name = operands[0] === "help" ? operands[1] : operands[0];
+  return name === undefined ? undefined : groupOf(name);
 }
 
 /** Runs the CLI; a QoelabError prints `code: message` and exits 1. */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
-  const program = await buildProgram();
+  const program = await buildProgram(argv);
   program.exitOverride();
   try {
     await program.parseAsync(argv as string[]);

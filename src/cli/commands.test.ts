@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { Command } from "commander";
+import { commandGroups } from "./commands.ts";
+import { buildProgram, VERSION } from "./main.ts";
+
+describe("lazy command groups", () => {
+  it("each group's table lists exactly the commands and descriptions its file registers", async () => {
+    const seen = new Set<string>();
+    for (const group of commandGroups) {
+      const program = new Command("qoelab");
+      (await group.load()).register(program);
+      const registered = Object.fromEntries(program.commands.map((c) => [c.name(), c.description()]));
+      assert.deepEqual(registered, group.commands, "update src/cli/commands.ts to match the file's register()");
+      for (const name of Object.keys(group.commands)) {
+        assert.ok(!seen.has(name), `${name} is listed twice`);
+        seen.add(name);
+      }
+    }
+  });
+
+  it("an invoked command loads its own group only; the others stay stubs with their descriptions", async () => {
+    const program = await buildProgram(["node", "qoelab", "emodel", "--codec", "g711"]);
+    const byName = new Map(program.commands.map((c) => [c.name(), c]));
+    assert.ok((byName.get("emodel")?.options.length ?? 0) > 0, "emodel is registered with its options");
+    assert.equal(byName.get("pcap")?.commands.length, 0, "pcap is a stub");
+    assert.equal(byName.get("pcap")?.description(), "read, write, convert and inspect pcap/pcapng capture files");
+    const all = await buildProgram();
+    assert.deepEqual(
+      program.commands.map((c) => c.name()),
+      all.commands.map((c) => c.name()),
+      "stubs keep the full program's order",
+    );
+    const helped = await buildProgram(["node", "qoelab", "help", "pcap"]);
+    assert.ok((helped.commands.find((c) => c.name() === "pcap")?.commands.length ?? 0) > 0, "help X loads X");
+  });
+
+  it("--version and --help answer from the stubs", () => {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+    const version = run("--version");
+    assert.equal(version.status, 0, version.stderr);
+    assert.equal(version.stdout.trim(), VERSION);
+    const help = run("--help");
+    assert.equal(help.status, 0, help.stderr);
+    for (const group of commandGroups)
+      for (const name of Object.keys(group.commands)) assert.match(help.stdout, new RegExp(`\\n  ${name} `));
+    const wrong = run("pcapp");
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /Did you mean pcap\?/);
+  });
+});
