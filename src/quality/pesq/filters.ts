@@ -92,6 +92,26 @@ export function curveAt(curve: FilterCurve, hz: number): number {
   return g0 + ((hz - f0) * (g1 - g0)) / (f1 - f0);
 }
 
+const gainCache = new WeakMap<FilterCurve, Map<string, Float32Array>>();
+
+/** Linear gain per bin 0..size/2 relative to 1000 Hz, rounded once to f32 (cached). */
+function binGains(curve: FilterCurve, size: number, sampleRate: number): Float32Array {
+  let bySize = gainCache.get(curve);
+  if (!bySize) {
+    bySize = new Map();
+    gainCache.set(curve, bySize);
+  }
+  const key = `${size}/${sampleRate}`;
+  let gains = bySize.get(key);
+  if (!gains) {
+    gains = new Float32Array(size / 2 + 1);
+    const reference = curveAt(curve, 1000);
+    for (let k = 0; k <= size / 2; k++) gains[k] = 10 ** ((curveAt(curve, (k * sampleRate) / size) - reference) / 20);
+    bySize.set(key, gains);
+  }
+  return gains;
+}
+
 /**
  * Zero-phase FFT-domain filter of `buffer[start, start + length)` in place (spec 01 §1.3.1): each
  * bin is scaled by the curve's gain relative to its value at 1000 Hz.
@@ -109,9 +129,9 @@ export function fftFilter(
   for (let i = 0; i < length; i++) x[i] = buffer[start + i]!;
   const spectrum = fft.createSpectrum();
   fft.forward(x, spectrum);
-  const reference = curveAt(curve, 1000);
+  const gains = binGains(curve, size, sampleRate);
   for (let k = 0; k <= size / 2; k++) {
-    const gain = Math.fround(10 ** ((curveAt(curve, (k * sampleRate) / size) - reference) / 20));
+    const gain = gains[k]!;
     spectrum[2 * k] = Math.fround(spectrum[2 * k]!) * gain;
     spectrum[2 * k + 1] = Math.fround(spectrum[2 * k + 1]!) * gain;
   }

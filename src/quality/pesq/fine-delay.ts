@@ -16,48 +16,84 @@ export class FrameCorrelator {
   readonly size: number;
   readonly magnitude: Float32Array;
   private readonly a: Float64Array;
-  private readonly b: Float64Array;
   private readonly A: Float64Array;
   private readonly B: Float64Array;
+  private readonly C: Float64Array;
 
   constructor(size: number) {
     this.size = size;
     const fft = realFft(size);
     this.magnitude = new Float32Array(size);
     this.a = new Float64Array(size);
-    this.b = new Float64Array(size);
     this.A = fft.createSpectrum();
     this.B = fft.createSpectrum();
+    this.C = fft.createSpectrum();
   }
 
   /** Fills `magnitude` and returns its maximum. */
   correlate(ref: Float32Array, refAt: number, deg: Float32Array, degAt: number, window: Float32Array): number {
-    const { size, a, b, A, B } = this;
-    const fft = realFft(size);
-    for (let n = 0; n < size; n++) {
-      a[n] = Math.fround(ref[refAt + n]! * window[n]!);
-      b[n] = Math.fround(deg[degAt + n]! * window[n]!);
+    this.transform(ref, refAt, window, this.A);
+    this.transform(deg, degAt, window, this.B);
+    return this.cross(this.A, this.B);
+  }
+
+  /**
+   * The same with frame spectra kept in `cache` by signal and position (the split search visits
+   * the same frames with one window many times).
+   */
+  correlateCached(
+    ref: Float32Array,
+    refAt: number,
+    deg: Float32Array,
+    degAt: number,
+    window: Float32Array,
+    cache: SpectrumCache,
+  ): number {
+    return this.cross(this.cached(ref, refAt, window, cache.ref), this.cached(deg, degAt, window, cache.deg));
+  }
+
+  private cached(signal: Float32Array, at: number, window: Float32Array, cache: Map<number, Float64Array>) {
+    let spectrum = cache.get(at);
+    if (!spectrum) {
+      spectrum = new Float64Array(this.size + 2);
+      this.transform(signal, at, window, this.B);
+      for (let k = 0; k < this.size + 2; k++) spectrum[k] = Math.fround(this.B[k]!);
+      cache.set(at, spectrum);
     }
-    fft.forward(a, A);
-    fft.forward(b, B);
+    return spectrum;
+  }
+
+  private transform(signal: Float32Array, at: number, window: Float32Array, out: Float64Array): void {
+    const { size, a } = this;
+    for (let n = 0; n < size; n++) a[n] = Math.fround(signal[at + n]! * window[n]!);
+    realFft(size).forward(a, out);
+  }
+
+  /** |inverse of conj(X)·Y| into `magnitude`; returns its maximum. */
+  private cross(X: Float64Array, Y: Float64Array): number {
+    const { size, a, C } = this;
     for (let k = 0; k <= size / 2; k++) {
-      const ar = Math.fround(A[2 * k]!);
-      const ai = Math.fround(A[2 * k + 1]!);
-      const br = Math.fround(B[2 * k]!);
-      const bi = Math.fround(B[2 * k + 1]!);
-      A[2 * k] = Math.fround(ar * br + ai * bi);
-      A[2 * k + 1] = Math.fround(ar * bi - ai * br);
+      const ar = Math.fround(X[2 * k]!);
+      const ai = Math.fround(X[2 * k + 1]!);
+      const br = Math.fround(Y[2 * k]!);
+      const bi = Math.fround(Y[2 * k + 1]!);
+      C[2 * k] = Math.fround(ar * br + ai * bi);
+      C[2 * k + 1] = Math.fround(ar * bi - ai * br);
     }
-    fft.inverse(A, a);
+    realFft(size).inverse(C, a);
     let max = 0;
     const mag = this.magnitude;
     for (let n = 0; n < size; n++) {
-      const v = Math.abs(a[n]!);
-      mag[n] = v;
+      mag[n] = Math.abs(a[n]!);
       if (mag[n]! > max) max = mag[n]!;
     }
     return max;
   }
+}
+
+export interface SpectrumCache {
+  ref: Map<number, Float64Array>;
+  deg: Map<number, Float64Array>;
 }
 
 /** Lag of the first maximum of `h`, folded to negative above A/2. */

@@ -1,6 +1,6 @@
 import { segmentDelay } from "./coarse-delay.ts";
 import { MARGIN_WINDOWS } from "./config.ts";
-import { FrameCorrelator, hannWindow, peakLag } from "./fine-delay.ts";
+import { FrameCorrelator, hannWindow, peakLag, type SpectrumCache } from "./fine-delay.ts";
 import type { Utterance } from "./utterances.ts";
 
 /**
@@ -98,6 +98,7 @@ function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
   }
 
   const correlator = new FrameCorrelator(A);
+  const cache: SpectrumCache = { ref: new Map(), deg: new Map() };
   const h = new Float32Array(A);
   let hsum = 0;
   // Peak spreading (§1.13 step 6): a triangle of radius A/64, 8 at 8 kHz as the spec states; at 16 kHz
@@ -105,7 +106,7 @@ function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
   // conformance pairs 5, 8, 20, 22 and 37 confirm.
   const K = A / 64;
   const spread = (r: number, d: number) => {
-    const v = Math.fround(0.99 * correlator.correlate(refWork, r, degWork, d, window));
+    const v = Math.fround(0.99 * correlator.correlateCached(refWork, r, degWork, d, window, cache));
     const weight = Math.fround(v ** 0.125);
     const u = weight / K;
     const mag = correlator.magnitude;
