@@ -10,7 +10,7 @@ import { createCollectionRuntime } from "./collection-runtime.ts";
 function trainingId(text: string): number {
   const id = Number(text.replace(/^training:/, ""));
   if (!Number.isInteger(id) || id <= 0)
-    throw new QoelabError("BAD_ID", `training must be a positive integer id (or training:ID), got "${text}"`);
+    throw new QoelabError("CLI_BAD_ID", `training must be a positive integer id (or training:ID), got "${text}"`);
   return id;
 }
 
@@ -82,7 +82,7 @@ export function register(program: Command): void {
         const file = await exportTraining(db, trainingId(id), options.format);
         if (options.output) writeFileSync(options.output, file.body);
         else if (typeof file.body === "string") process.stdout.write(file.body);
-        else throw new QoelabError("BAD_OUTPUT", "export: Parquet needs -o FILE");
+        else throw new QoelabError("CLI_BAD_OUTPUT", "export: Parquet needs -o FILE");
       } finally {
         await db.close();
       }

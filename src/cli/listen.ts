@@ -109,7 +109,7 @@ export function register(program: Command): void {
       const sources = [options.fromExperiment, options.fromFolder, options.fromCsv].filter((s) => s !== undefined);
       if (sources.length !== 1)
         throw new QoelabError(
-          "BAD_ARGUMENT",
+          "CLI_BAD_ARGUMENT",
           "listen create: give exactly one of --from-experiment, --from-folder, --from-csv",
         );
       const method = parseMethod(options.method, "--method");
@@ -150,7 +150,7 @@ export function register(program: Command): void {
     .action(async (options: { host: string; port: string; dataDir: string }) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new QoelabError("BAD_PORT", `listen serve: --port must be 1–65535, got "${options.port}"`);
+        throw new QoelabError("CLI_BAD_PORT", `listen serve: --port must be 1–65535, got "${options.port}"`);
       const db = await openDb({ dataDir: options.dataDir });
       const app = new Hono();
       app.get("/", (c) => c.redirect("/listen"));
@@ -201,7 +201,7 @@ export function register(program: Command): void {
         const threshold = Number(options.threshold);
         if (!Number.isFinite(threshold) || threshold < -1 || threshold > 1)
           throw new QoelabError(
-            "BAD_ARGUMENT",
+            "CLI_BAD_ARGUMENT",
             `--threshold must be a correlation in [-1, 1], got "${options.threshold}"`,
           );
         let stats: ListeningStats;
@@ -221,7 +221,7 @@ export function register(program: Command): void {
             await db.close();
           }
         } else {
-          if (!file) throw new QoelabError("BAD_ARGUMENT", "listen stats: give RATINGS.csv or --test ID");
+          if (!file) throw new QoelabError("CLI_BAD_ARGUMENT", "listen stats: give RATINGS.csv or --test ID");
           let text: string;
           try {
             text = readFileSync(file, "utf8");

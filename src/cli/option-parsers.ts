@@ -36,6 +36,6 @@ export function parseDigits(value: string | undefined, flag: string, fallback?: 
 export function parseDigits(value: string | undefined, flag: string, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
   if (!/^\d{1,9}$/.test(value))
-    throw new QoelabError("BAD_ARGUMENT", `${flag} must be a non-negative integer, got "${value}"`);
+    throw new QoelabError("CLI_BAD_ARGUMENT", `${flag} must be a non-negative integer, got "${value}"`);
   return Number(value);
 }

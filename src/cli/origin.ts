@@ -14,7 +14,10 @@ export function register(program: Command): void {
     .action(async (options: { channels: string; duration: string; json?: boolean }) => {
       const duration = Number(options.duration);
       if (!Number.isInteger(duration) || duration < 4 || duration > 3600)
-        throw new QoelabError("BAD_DURATION", `origin build: --duration must be 4–3600 s, got "${options.duration}"`);
+        throw new QoelabError(
+          "CLI_BAD_DURATION",
+          `origin build: --duration must be 4–3600 s, got "${options.duration}"`,
+        );
       const built = await buildLocalOrigin({
         channels: options.channels.split(",").map((c) => c.trim()),
         durationSeconds: duration,

@@ -130,7 +130,7 @@ export async function exportTraining(
         filename: `${base}.parquet`,
       };
     default:
-      throw new QoelabError("INVALID_INPUT", `export: unknown format "${format}" (csv, json or parquet)`, {
+      throw new QoelabError("EXPORT_BAD_FORMAT", `export: unknown format "${format}" (csv, json or parquet)`, {
         fields: { format: "csv, json or parquet" },
       });
   }

@@ -325,7 +325,12 @@ export class CollectionOrchestrator implements SessionController {
   private runningSession(id: number): RunningSession {
     const running = this.running.get(id);
     if (!running)
-      throw new QoelabError("SESSION_NOT_CAPTURING", `session ${id} is not being run by this worker`, { session: id });
+      throw new QoelabError(
+        "SESSION_NOT_CAPTURING",
+        `session ${id} is not being run by this worker`,
+        { session: id },
+        { kind: "conflict" },
+      );
     return running;
   }
 
@@ -355,7 +360,12 @@ export class CollectionOrchestrator implements SessionController {
   async finish(sessionId: number, applicationData: Record<string, unknown>): Promise<SessionRow> {
     const running = this.runningSession(sessionId);
     if (!running.capture)
-      throw new QoelabError("SESSION_NOT_STARTED", `session ${sessionId}: finish before start`, { session: sessionId });
+      throw new QoelabError(
+        "SESSION_NOT_STARTED",
+        `session ${sessionId}: finish before start`,
+        { session: sessionId },
+        { kind: "conflict" },
+      );
     const captured = await running.capture.stop();
     const refusal = captured.diedEarly
       ? new QoelabError("CAPTURE_DIED", `session ${sessionId}: ${captured.diedEarly}`, { session: sessionId })
@@ -414,3 +424,5 @@ function neverPlayed(sessionId: number, applicationData: Record<string, unknown>
     { session: sessionId },
   );
 }
+    // Well-formed, but what it reports cannot be stored.
+    { kind: "unprocessable" },

@@ -104,9 +104,13 @@ export class PersonSessions {
    */
   async claim(trainingId: number, person: string): Promise<PersonSession | null> {
     if (!PERSON_ID.test(person)) {
-      throw new QoelabError("BAD_WORKER", `player: worker "${person}" must be 1–64 letters, digits, "_", "-" or "."`, {
-        fields: { worker: "1–64 of [A-Za-z0-9_.-]" },
-      });
+      throw new QoelabError(
+        "PLAYER_BAD_WORKER",
+        `player: worker "${person}" must be 1–64 letters, digits, "_", "-" or "."`,
+        {
+          fields: { worker: "1–64 of [A-Za-z0-9_.-]" },
+        },
+      );
     }
     const training = await getTraining(this.options.db, trainingId);
     if (training.source !== "local") {

@@ -67,7 +67,7 @@ function integerField(
     return Number.NaN;
   }
   if (!/^[+]?\d+$/.test(value)) {
-    errors[field] = `${label} must be a whole number, got "${value}"`;
+    errors[field] = `${label} must be a ${min >= 1 ? "positive " : ""}whole number, got "${value.slice(0, 40)}"`;
     return Number.NaN;
   }
   const number = Number(value);
@@ -215,3 +215,6 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
     },
   };
 }
+  // Control characters (a NUL byte above all) cannot be stored in a text column.
+  if (/[\u0000-\u001f\u007f]/.test(name))
+    errors.name = "Name must not contain control characters (NUL, tab, line breaks)";

@@ -136,7 +136,7 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(await claimNextSession(db, "worker", {}), null, "nothing left for the worker");
       await assert.rejects(
         claimNextSession(db, "someone", { driver: "person" }),
-        (e: unknown) => e instanceof QoelabError && e.code === "INVALID_INPUT",
+        (e: unknown) => e instanceof QoelabError && e.code === "COLLECT_BAD_CLAIM",
       );
     });
 

@@ -308,6 +308,7 @@ async function closeTrainingIfDone(tx: Queryable, trainingId: number): Promise<v
     const [failed] = await tx.query<{ n: string }>(
       "SELECT count(*) AS n FROM session WHERE training_id = $1 AND status <> 1",
       [trainingId],
+        { kind: "conflict" },
     );
     await tx.query(
       "UPDATE training SET has_finished = true, finished_at = now(), state = $2 WHERE id = $1 AND has_finished = false",

@@ -159,3 +159,12 @@ function wrapSqlError(error: unknown, sql: string): QoelabError {
     { cause: error },
   );
 }
+  // SQLSTATE class 22 (data exception: a NUL byte in text, a number out of range, bad input
+  // syntax): the value came from the caller, so it is bad input, and the statement stays out.
+  if (typeof code === "string" && code.startsWith("22"))
+    return new QoelabError(
+      "DB_BAD_VALUE",
+      `database: a value was refused: ${(error as Error).message ?? String(error)} (SQLSTATE ${code})`,
+      { sqlState: code },
+      { cause: error, kind: "bad_input" },
+    );

@@ -79,7 +79,7 @@ for (const kind of testDatabaseKinds()) {
     test("bad requests are refused with the field named", () => {
       assert.throws(
         () => parseClassifyRequest({ label: "" }),
-        (e: unknown) => e instanceof QoelabError && e.code === "INVALID_INPUT",
+        (e: unknown) => e instanceof QoelabError && e.code === "CLASSIFY_INVALID_INPUT",
       );
       assert.throws(() => parseClassifyRequest({ label: "x", model: "svm" }), /rf or gbdt/);
       assert.throws(() => parseClassifyRequest({ label: "x", cv: "1" }), /2–50/);

@@ -37,20 +37,21 @@ export async function classifyLabelChoices(db: Queryable, trainingId: number): P
 /** Validates a raw form / JSON body into a request (coded error naming the field). */
 export function parseClassifyRequest(raw: Record<string, unknown>): ClassifyRequest {
   const label = typeof raw.label === "string" ? raw.label.trim() : "";
-  if (!label) throw new QoelabError("INVALID_INPUT", "classify: choose a label", { fields: { label: "required" } });
+  if (!label)
+    throw new QoelabError("CLASSIFY_INVALID_INPUT", "classify: choose a label", { fields: { label: "required" } });
   const model = raw.model === undefined || raw.model === "" ? "rf" : String(raw.model);
   if (model !== "rf" && model !== "gbdt")
-    throw new QoelabError("INVALID_INPUT", `classify: model "${model}" is not rf or gbdt`, {
+    throw new QoelabError("CLASSIFY_INVALID_INPUT", `classify: model "${model}" is not rf or gbdt`, {
       fields: { model: "rf or gbdt" },
     });
   const cv = raw.cv === undefined || raw.cv === "" ? 5 : Number(raw.cv);
   if (!Number.isInteger(cv) || cv < 2 || cv > 50)
-    throw new QoelabError("INVALID_INPUT", `classify: folds "${String(raw.cv)}" must be a whole number 2–50`, {
+    throw new QoelabError("CLASSIFY_INVALID_INPUT", `classify: folds "${String(raw.cv)}" must be a whole number 2–50`, {
       fields: { cv: "2–50" },
     });
   const seed = raw.seed === undefined || raw.seed === "" ? 0 : Number(raw.seed);
   if (!Number.isInteger(seed))
-    throw new QoelabError("INVALID_INPUT", "classify: the seed must be a whole number", {
+    throw new QoelabError("CLASSIFY_INVALID_INPUT", "classify: the seed must be a whole number", {
       fields: { seed: "integer" },
     });
   const group = typeof raw.group === "string" && raw.group.trim() !== "" ? raw.group.trim() : null;

@@ -20,7 +20,7 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(response.status, 400);
       const page = await response.text();
       assert.match(page, /id="number_of_videos-error"[^>]*>Number of videos must be between 1 and 10000/);
-      assert.match(page, /id="session_duration-error"[^>]*>Session duration \(s\) must be a whole number/);
+      assert.match(page, /id="session_duration-error"[^>]*>Session duration \(s\) must be a positive whole number/);
       assert.match(page, /id="bw_limitations-error"/);
       assert.match(page, /value="1, -2"/, "the user's input is kept");
       const afterRows = await db.query<{ n: string }>("SELECT count(*) AS n FROM training");
@@ -62,7 +62,7 @@ for (const kind of testDatabaseKinds()) {
         body: "{not json",
       });
       assert.equal(bad.status, 400);
-      assert.equal(((await bad.json()) as { code: string }).code, "BAD_JSON");
+      assert.equal(((await bad.json()) as { code: string }).code, "WEB_BAD_JSON");
       const invalid = await app.request("/api/trainings", {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -70,7 +70,7 @@ for (const kind of testDatabaseKinds()) {
       });
       assert.equal(invalid.status, 400);
       const invalidBody = (await invalid.json()) as { code: string; fields: Record<string, string> };
-      assert.equal(invalidBody.code, "INVALID_INPUT");
+      assert.equal(invalidBody.code, "TRAINING_INVALID_INPUT");
       assert.ok(invalidBody.fields.bw_limitations);
       const missing = await app.request("/api/trainings/999999");
       assert.equal(missing.status, 404);

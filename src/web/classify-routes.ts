@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { getTraining } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import {
@@ -11,6 +12,8 @@ import {
   renderClassifyResult,
 } from "../ml/index.ts";
 import { html, page, raw } from "./html.ts";
+import { errorBody } from "./http-error.ts";
+import { parseId, readFields } from "./request-input.ts";
 
 interface ClassifyJob {
   id: number;
@@ -19,12 +22,6 @@ interface ClassifyJob {
   progress: { done: number; total: number; message: string };
   result?: ClassifyResult;
   error?: { code: string; message: string };
-}
-
-function parseId(value: string | undefined, what: string): number {
-  if (!value || !/^\d{1,9}$/.test(value))
-    throw new QoelabError("BAD_ID", `${what} id must be a positive integer, got "${value ?? ""}"`);
-  return Number(value);
 }
 
 /** The "Classify" view of a training: choose label and model, cross-validate with progress, download. */
@@ -39,7 +36,7 @@ export function registerClassifyRoutes(app: Hono, db: Db): void {
   };
 
   app.get("/trainings/:id/classify", async (c) => {
-    const trainingId = parseId(c.req.param("id"), "training");
+    const trainingId = parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND");
     const labels = await classifyLabelChoices(db, trainingId);
     return c.html(
       page(
@@ -50,8 +47,9 @@ ${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.<
     );
   });
   app.post("/trainings/:id/classify", async (c) => {
-    const trainingId = parseId(c.req.param("id"), "training");
-    const request = parseClassifyRequest((await c.req.parseBody()) as Record<string, unknown>);
+    const trainingId = parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND");
+    await getTraining(db, trainingId);
+    const request = parseClassifyRequest(await readFields(c, "classify"));
     const entry: ClassifyJob = {
       id: nextJob++,
       trainingId,
@@ -68,16 +66,17 @@ ${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.<
       },
       (error: unknown) => {
         entry.state = "failed";
-        entry.error =
-          error instanceof QoelabError
-            ? { code: error.code, message: error.message }
-            : { code: "CLASSIFY_FAILED", message: String(error) };
+        const { code, message } = errorBody(error);
+        entry.error = { code, message };
       },
     );
     return c.redirect(`/trainings/${trainingId}/classify/jobs/${entry.id}`, 303);
   });
   app.get("/trainings/:id/classify/jobs/:job", (c) => {
-    const entry = job(parseId(c.req.param("id"), "training"), parseId(c.req.param("job"), "job"));
+    const entry = job(
+      parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND"),
+      parseId(c.req.param("job"), "classification job", "CLASSIFY_JOB_NOT_FOUND"),
+    );
     const body =
       entry.state === "done" && entry.result
         ? raw(renderClassifyResult(entry.result, `/trainings/${entry.trainingId}/classify/jobs/${entry.id}/model.json`))
@@ -93,7 +92,7 @@ ${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.<
     );
   });
   app.get("/api/classify/jobs/:job", (c) => {
-    const entry = jobs.get(parseId(c.req.param("job"), "job"));
+    const entry = jobs.get(parseId(c.req.param("job"), "classification job", "CLASSIFY_JOB_NOT_FOUND"));
     if (!entry) throw new QoelabError("CLASSIFY_JOB_NOT_FOUND", "no such classification job");
     return c.json({
       state: entry.state,
@@ -103,8 +102,12 @@ ${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.<
     });
   });
   app.get("/trainings/:id/classify/jobs/:job/model.json", (c) => {
-    const entry = job(parseId(c.req.param("id"), "training"), parseId(c.req.param("job"), "job"));
-    if (!entry.result) throw new QoelabError("CLASSIFY_NOT_DONE", "the classification has not finished");
+    const entry = job(
+      parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND"),
+      parseId(c.req.param("job"), "classification job", "CLASSIFY_JOB_NOT_FOUND"),
+    );
+    if (!entry.result)
+      throw new QoelabError("CLASSIFY_NOT_DONE", "the classification has not finished", {}, { kind: "conflict" });
     return c.body(JSON.stringify(entry.result.model, null, 1), 200, {
       "content-type": "application/json",
       "content-disposition": `attachment; filename="qoelab-model-${entry.trainingId}.json"`,

@@ -57,6 +57,6 @@ button,.button{font:inherit;background:#2858c9;color:#fff;border:0;border-radius
 export function page(title: string, body: RawHtml, options: { scripts?: string[] } = {}): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)} · qoelab</title><style>${STYLE}</style></head><body>
-<header><strong><a href="/">qoelab</a></strong><a href="/">Trainings</a><a href="/trainings/new">New training</a><a href="/listen">Listening tests</a></header>
+<header><strong><a href="/">qoelab</a></strong><a href="/">Trainings</a><a href="/#new-training">New training</a><a href="/listen">Listening tests</a></header>
 <main>${body.html}</main>${(options.scripts ?? []).map((src) => `<script src="${escapeHtml(src)}"></script>`).join("")}</body></html>`;
 }

@@ -21,32 +21,15 @@ import {
   submitHearingCheck,
   submitRating,
 } from "../quality/listening/index.ts";
+import { escapeHtml } from "./html.ts";
 import { errorBody, statusForError } from "./http-error.ts";
 import { listeningAdminPage, listeningListPage, listeningRaterPage, listeningStartPage } from "./listening-pages.ts";
 import { LISTENING_RATER_SCRIPT } from "./listening-rater-script.ts";
+import { parseId } from "./request-input.ts";
 
-type Status = ReturnType<typeof statusForError>;
-
-/** HTTP status of the listening tests' coded errors (others as the app maps them). */
-export function listeningStatus(error: unknown): Status {
-  if (error instanceof QoelabError) {
-    const code = error.code;
-    if (code.endsWith("_NOT_FOUND")) return 404;
-    if (code === "LISTEN_DUPLICATE_RATING" || code === "LISTEN_OUT_OF_ORDER" || code === "LISTEN_WRONG_STAGE")
-      return 409;
-    if (code.startsWith("LISTEN_") && code !== "LISTEN_AUDIO_TOOL_FAILED") return 400;
-  }
-  return statusForError(error);
-}
-
+/** A listening test's id in the path (one parseId for the whole app). */
 function parseTestId(value: string | undefined): number {
-  if (!value || !/^\d{1,9}$/.test(value)) {
-    throw new QoelabError(
-      "LISTEN_TEST_NOT_FOUND",
-      `listening test "${(value ?? "").slice(0, 40)}" not found (ids are positive integers)`,
-    );
-  }
-  return Number(value);
+  return parseId(value, "listening test", "LISTEN_TEST_NOT_FOUND");
 }
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
@@ -80,16 +63,16 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
     try {
       return await handler(c);
     } catch (error) {
-      return c.json(errorBody(error), listeningStatus(error));
+      return c.json(errorBody(error), statusForError(error));
     }
   };
   const pageRoute = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
     try {
       return await handler(c);
     } catch (error) {
-      const status = listeningStatus(error);
+      const status = statusForError(error);
       return c.html(
-        `<!doctype html><title>Error</title><h1>${status}</h1><p>${String(errorBody(error).message).replaceAll("<", "&lt;")}</p><p><a href="/listen">Listening tests</a></p>`,
+        `<!doctype html><title>Error</title><h1>${status}</h1><p>${escapeHtml(errorBody(error).message)}</p><p><a href="/listen">Listening tests</a></p>`,
         status,
       );
     }

@@ -1,50 +1,56 @@
-import type { SessionRow, TrainingProgress, TrainingRow } from "../collect/index.ts";
+import type { FieldErrors, SessionRow, TrainingProgress, TrainingRow } from "../collect/index.ts";
 import { html, page, raw } from "./html.ts";
 import { lineChart } from "./svg-chart.ts";
+import { type FormValues, trainingForm } from "./training-form-page.ts";
+import { type LiveSession, STATUS_TEXT, type TrainingLive } from "./training-live.ts";
 
-const STATUS_TEXT: Record<number, string> = { [-1]: "not captured", 0: "under capturing", 1: "captured" };
-
-function progressBar(p: TrainingProgress) {
-  const pct = (n: number) => (p.total ? (100 * n) / p.total : 0).toFixed(1);
-  return html`<div class="bar" aria-label="progress"><span style="width:${pct(p.captured)}%;background:#0a7d32"></span><span style="width:${pct(p.capturing)}%;background:#e0a000"></span><span style="width:${pct(p.failed)}%;background:#b00020"></span></div>`;
+function progressBar(bar: TrainingLive["bar"]) {
+  return html`<div class="bar" id="bar" role="progressbar" aria-label="progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${bar.captured}"><span id="bar-captured" style="width:${bar.captured}%;background:#0a7d32"></span><span id="bar-capturing" style="width:${bar.capturing}%;background:#e0a000"></span><span id="bar-failed" style="width:${bar.failed}%;background:#b00020"></span></div>`;
 }
 
-function eta(seconds: number | null): string {
-  if (seconds === null) return "–";
-  if (seconds <= 0) return "done";
-  const m = Math.floor(seconds / 60);
-  return m > 0 ? `${m} min ${seconds % 60} s` : `${seconds} s`;
-}
-
-export function trainingListPage(rows: ReadonlyArray<{ training: TrainingRow; progress: TrainingProgress }>): string {
-  return page(
-    "Trainings",
-    html`<h1>Trainings</h1><p><a class="button" href="/trainings/new">New training</a></p>
+function trainingsTable(rows: ReadonlyArray<{ training: TrainingRow; progress: TrainingProgress }>) {
+  return html`<h2>Trainings</h2>
 <table id="trainings"><thead><tr><th>#</th><th>Name</th><th>Created</th><th>Videos</th><th>Limits (Mbit/s)</th><th>Duration (s)</th><th>State</th><th>Progress</th></tr></thead><tbody>
 ${rows.map(
   ({ training: t, progress: p }) =>
     html`<tr><td class="num">${t.id}</td><td><a href="/trainings/${t.id}">${t.name}</a></td><td>${new Date(t.created_at).toISOString().slice(0, 16).replace("T", " ")}</td><td class="num">${t.number_of_videos}</td><td>${t.bw_limitations.join(", ")}</td><td class="num">${t.session_duration}</td><td>${t.state}</td><td>${p.captured}/${p.total}</td></tr>`,
 )}
-</tbody></table>${rows.length === 0 ? html`<p>No training yet.</p>` : ""}`,
-  );
+</tbody></table>${rows.length === 0 ? html`<p>No training yet.</p>` : ""}`;
 }
 
-export function trainingDetailPage(training: TrainingRow, progress: TrainingProgress, sessions: readonly SessionRow[]) {
+/** The home page: the seed's form on top, the trainings below it. */
+export function homePage(
+  rows: ReadonlyArray<{ training: TrainingRow; progress: TrainingProgress }>,
+  form: { values?: FormValues; errors?: FieldErrors } = {},
+): string {
+  return page("Trainings", html`${trainingForm(form.values, form.errors)}${trainingsTable(rows)}`);
+}
+
+function sessionRow(s: LiveSession) {
+  return html`<tr class="session" data-id="${s.id}" data-status="${s.status}"><td><a href="/sessions/${s.id}">${s.name}</a></td><td class="num">${s.bw_limitation}</td><td class="status status-${s.status}">${s.status_text}</td><td class="num attempts">${s.attempts}</td><td class="num stalls">${s.stalls ?? ""}</td><td class="num">${s.capture_mb !== null ? `${s.capture_mb.toFixed(2)} MB` : ""}</td><td class="error-reason">${s.error ?? ""}</td></tr>`;
+}
+
+/**
+ * A training's page. Everything that changes while it runs (counters, bar, estimate, session
+ * table) is drawn from a TrainingLive and redrawn from /api/trainings/:id/live every 1.5 s.
+ */
+export function trainingDetailPage(training: TrainingRow, live: TrainingLive) {
   const t = training;
+  const p = live.progress;
   return page(
     t.name,
     html`<h1>${t.name}</h1>
 <div class="card" id="progress" data-training="${t.id}">
   <div class="grid">
-    <div class="metric">State<b id="state">${t.state}</b></div>
-    <div class="metric">Captured<b id="captured">${progress.captured}/${progress.total}</b></div>
-    <div class="metric">Under capturing<b id="capturing">${progress.capturing}</b></div>
-    <div class="metric">Not captured<b id="not-captured">${progress.notCaptured}</b></div>
-    <div class="metric">Failed<b id="failed">${progress.failed}</b></div>
-    <div class="metric">ETA<b id="eta">${eta(progress.etaSeconds)}</b></div>
+    <div class="metric">State<b id="state">${live.training.state}</b></div>
+    <div class="metric">Captured<b id="captured">${p.captured}/${p.total}</b></div>
+    <div class="metric">Under capturing<b id="capturing">${p.capturing}</b></div>
+    <div class="metric">Not captured<b id="not-captured">${p.notCaptured}</b></div>
+    <div class="metric">Failed<b id="failed">${p.failed}</b></div>
+    <div class="metric">Time left<b id="eta">${live.estimate.text}</b><span class="hint" id="eta-basis">${live.estimate.basis}</span></div>
   </div>
-  <p>Current session: <span id="current">${progress.current ? `${progress.current.name} (${progress.current.bw_limitation} Mbit/s)` : "none"}</span></p>
-  ${progressBar(progress)}
+  <p>Current session: <span id="current">${live.current ?? "none"}</span></p>
+  ${progressBar(live.bar)}
 </div>
 <p>${t.number_of_videos} videos × ${t.session_duration} s (+${t.warmup} s warm-up) × limits ${t.bw_limitations.join(", ")} Mbit/s · source ${t.source} · seed ${t.seed} · ${t.slots} slot(s) · played by ${t.driver === "person" ? "a person (the worker leaves it alone)" : "the collection worker"}</p>
 <p id="exports"><a class="button" href="/api/trainings/${t.id}/export?format=csv" download>Export CSV</a>
@@ -54,23 +60,31 @@ export function trainingDetailPage(training: TrainingRow, progress: TrainingProg
 <a class="button" href="/trainings/${t.id}/classify">Classify</a>
 <a class="button" id="play-yourself" href="/player?training=${t.id}">Play it yourself</a></p>
 <table id="sessions"><thead><tr><th>Session</th><th>Limit (Mbit/s)</th><th>Status</th><th>Attempts</th><th>Stalls</th><th>Capture</th><th>Error</th></tr></thead><tbody>
-${sessions.map((s) => {
-  const labels = (s.labels ?? {}) as { stall_count?: number };
-  return html`<tr class="session" data-status="${s.status}"><td><a href="/sessions/${s.id}">${s.name}</a></td><td class="num">${s.bw_limitation}</td><td class="status-${s.status}">${STATUS_TEXT[s.status]}</td><td class="num">${s.attempts}</td><td class="num">${labels.stall_count ?? ""}</td><td class="num">${s.capture_size ? `${(s.capture_size / 1e6).toFixed(2)} MB` : ""}</td><td>${s.error_reason ?? ""}</td></tr>`;
-})}
+${live.sessions.map(sessionRow)}
 </tbody></table>
-<script>
-(function(){var id=${raw(String(t.id))};function eta(s){if(s===null)return"–";if(s<=0)return"done";var m=Math.floor(s/60);return m>0?m+" min "+(s%60)+" s":s+" s";}
-function tick(){fetch("/api/trainings/"+id).then(function(r){return r.json()}).then(function(d){var p=d.progress;
-document.getElementById("state").textContent=d.training.state;document.getElementById("captured").textContent=p.captured+"/"+p.total;
-document.getElementById("capturing").textContent=p.capturing;document.getElementById("not-captured").textContent=p.notCaptured;
-document.getElementById("failed").textContent=p.failed;document.getElementById("eta").textContent=eta(p.etaSeconds);
-document.getElementById("current").textContent=p.current?p.current.name+" ("+p.current.bw_limitation+" Mbit/s)":"none";
-if(!d.training.has_finished)setTimeout(tick,2000);else if(document.querySelectorAll("tr.session[data-status='1']").length!==p.captured)location.reload();}).catch(function(){setTimeout(tick,5000)});}
-setTimeout(tick,2000);})();
-</script>`,
+<p class="hint" id="live-state">${live.training.has_finished ? "finished" : "live: updates every 1.5 s"}</p>
+<script>${raw(LIVE_SCRIPT.replace("__ID__", String(t.id)))}</script>`,
   );
 }
+
+/** The page's poller: redraws from /api/trainings/:id/live (text through textContent only). */
+const LIVE_SCRIPT = `(function(){var id=__ID__;
+function $(x){return document.getElementById(x)}
+function set(x,v){var e=$(x);if(e&&e.textContent!==String(v))e.textContent=String(v)}
+function cell(tr,text,cls){var td=document.createElement("td");if(cls)td.className=cls;td.textContent=text;tr.appendChild(td);return td}
+function row(s){var tr=document.createElement("tr");tr.className="session";tr.dataset.id=s.id;tr.dataset.status=s.status;
+var a=document.createElement("a");a.href="/sessions/"+s.id;a.textContent=s.name;var td=document.createElement("td");td.appendChild(a);tr.appendChild(td);
+cell(tr,s.bw_limitation,"num");cell(tr,s.status_text,"status status-"+s.status);cell(tr,s.attempts,"num attempts");
+cell(tr,s.stalls===null?"":s.stalls,"num stalls");cell(tr,s.capture_mb===null?"":s.capture_mb.toFixed(2)+" MB","num");cell(tr,s.error||"","error-reason");return tr}
+function draw(d){var p=d.progress;set("state",d.training.state);set("captured",p.captured+"/"+p.total);set("capturing",p.capturing);
+set("not-captured",p.notCaptured);set("failed",p.failed);set("eta",d.estimate.text);set("eta-basis",d.estimate.basis);
+set("current",d.current||"none");["captured","capturing","failed"].forEach(function(k){$("bar-"+k).style.width=d.bar[k]+"%"});
+$("bar").setAttribute("aria-valuenow",d.bar.captured);
+var body=document.querySelector("#sessions tbody");var rows=d.sessions.map(row);body.replaceChildren.apply(body,rows);
+set("live-state",d.training.has_finished?"finished":"live: updates every 1.5 s")}
+function tick(){fetch("/api/trainings/"+id+"/live",{cache:"no-store"}).then(function(r){if(!r.ok)throw new Error(r.status);return r.json()})
+.then(function(d){draw(d);if(!d.training.has_finished)setTimeout(tick,1500)}).catch(function(){setTimeout(tick,5000)})}
+setTimeout(tick,1500)})();`;
 
 interface PlayerSample {
   t: number;

@@ -38,16 +38,31 @@ export function readClipAudio(file: string): CheckedAudio {
       "LISTEN_CLIP_NOT_AUDIO",
       `${file}: not a WAV audio file (starts with 0x${start || "(empty)"}, expected "RIFF…WAVE")`,
       { file, fields: { clip: "a RIFF/WAVE file" } },
+      { kind: "bad_input" },
     );
   }
   let audio: ReturnType<typeof readWav>;
   try {
     audio = readWav(bytes, file);
   } catch (error) {
-    throw new QoelabError("LISTEN_CLIP_NOT_AUDIO", `${file}: unreadable WAV: ${(error as Error).message}`, { file });
+    throw new QoelabError(
+      "LISTEN_CLIP_NOT_AUDIO",
+      `${file}: unreadable WAV: ${(error as Error).message}`,
+      { file },
+      { kind: "bad_input" },
+    );
   }
   const frames = audio.channels[0]?.length ?? 0;
-  if (frames === 0) throw new QoelabError("LISTEN_CLIP_NOT_AUDIO", `${file}: WAV holds no samples`, { file });
+  if (frames === 0)
+    throw new QoelabError("LISTEN_CLIP_NOT_AUDIO", `${file}: WAV holds no samples`, { file }, { kind: "bad_input" });
+  // Browsers and sox play 1–384 kHz; a header outside it (0x7fffffff Hz) is not a clip to rate.
+  if (!(audio.sampleRate >= 1000 && audio.sampleRate <= 384_000))
+    throw new QoelabError(
+      "LISTEN_CLIP_NOT_AUDIO",
+      `${file}: WAV header says ${audio.sampleRate} Hz; a listening clip is 1–384 kHz`,
+      { file },
+      { kind: "bad_input" },
+    );
   return { bytes, sampleRate: audio.sampleRate, durationS: frames / audio.sampleRate };
 }
 
@@ -109,7 +124,8 @@ export function clipsFromFolder(dir: string): ClipSet {
   for (const clip of clips) {
     if (!isWavName(clip.file)) readClipAudio(clip.file); // names the bad file with a coded error
   }
-  if (clips.length === 0) throw new QoelabError("LISTEN_NO_CLIPS", `${dir}: no clips found`, { dir });
+  if (clips.length === 0)
+    throw new QoelabError("LISTEN_NO_CLIPS", `${dir}: no clips found`, { dir }, { kind: "bad_input" });
   return { clips, ...(reference ? { reference } : {}), conditionOrder: order, source: `folder ${abs}` };
 }
 
@@ -142,6 +158,7 @@ export function clipsFromCsv(file: string): ClipSet {
     const ref = col("reference") >= 0 ? record[col("reference")]?.trim() : "";
     if (ref) reference = at(ref);
   });
-  if (clips.length === 0) throw new QoelabError("LISTEN_NO_CLIPS", `${file}: no clips listed`, { file });
+  if (clips.length === 0)
+    throw new QoelabError("LISTEN_NO_CLIPS", `${file}: no clips listed`, { file }, { kind: "bad_input" });
   return { clips, ...(reference ? { reference } : {}), conditionOrder: order, source: `csv ${abs}` };
 }

@@ -53,7 +53,14 @@ export function parseRatingsCsv(text: string, method: ListeningMethod, file = "r
   const records = parseCsv(text);
   const header = records[0]?.map((h) => h.trim().toLowerCase());
   if (!header)
-    throw new QoelabError("LISTEN_CSV_EMPTY", `${file}: empty file (need a header rater,condition,clip,score)`);
+    throw new QoelabError(
+      "LISTEN_CSV_EMPTY",
+      `${file}: empty file (need a header rater,condition,clip,score)`,
+      {},
+      {
+        kind: "bad_input",
+      },
+    );
   const column = (name: string) => header.indexOf(name);
   const missing = ["rater", "condition", "clip", "score"].filter((name) => column(name) < 0);
   if (missing.length > 0) {

@@ -103,7 +103,8 @@ function toTest(row: TestRow): ListeningTest {
 export async function createListeningTest(db: Db, options: CreateListeningTestOptions): Promise<ListeningTest> {
   const { method, clips } = options;
   const scale = ratingScale(method);
-  if (clips.clips.length === 0) throw new QoelabError("LISTEN_NO_CLIPS", "listening test: no clips given");
+  if (clips.clips.length === 0)
+    throw new QoelabError("LISTEN_NO_CLIPS", "listening test: no clips given", {}, { kind: "bad_input" });
   const audio = new Map<string, CheckedAudio>();
   for (const clip of clips.clips) audio.set(clip.file, readClipAudio(clip.file));
   const reference = clips.reference ? readClipAudio(clips.reference) : undefined;
@@ -111,12 +112,21 @@ export async function createListeningTest(db: Db, options: CreateListeningTestOp
     throw new QoelabError(
       "LISTEN_NO_REFERENCE",
       `listening test: ${method.toUpperCase()} needs a reference clip (reference.wav in the folder, a reference column in the CSV, or an experiment's original)`,
+      {},
+      { kind: "bad_input" },
     );
   }
   const names = new Set<string>();
   for (const clip of clips.clips) {
     if (names.has(clip.name))
-      throw new QoelabError("LISTEN_DUPLICATE_CLIP", `listening test: clip name "${clip.name}" appears twice`);
+      throw new QoelabError(
+        "LISTEN_DUPLICATE_CLIP",
+        `listening test: clip name "${clip.name}" appears twice`,
+        {},
+        {
+          kind: "bad_input",
+        },
+      );
     names.add(clip.name);
   }
   const seed = options.seed ?? randomInt(1, 2 ** 31);
@@ -412,7 +422,14 @@ export async function submitHearingCheck(
     const [clip] = (await listClips(tx, testId)).filter((c) => c.kind === "hearing");
     if (rater.hearing_passed_at || !clip) return { ...(await computeState(tx, test, rater)), passed: true };
     if (rater.hearing_attempts >= test.settings.hearingAttempts)
-      throw new QoelabError("LISTEN_WRONG_STAGE", `rater "${raterKey}" has no hearing-check attempts left`);
+      throw new QoelabError(
+        "LISTEN_WRONG_STAGE",
+        `rater "${raterKey}" has no hearing-check attempts left`,
+        {},
+        {
+          kind: "conflict",
+        },
+      );
     const passed = answer.replace(/\D/g, "") === clip.answer;
     const [updated] = await tx.query<RaterRow>(
       `UPDATE listening_rater SET hearing_attempts = hearing_attempts + 1,
@@ -459,14 +476,25 @@ export async function submitRating(
       throw new QoelabError(
         "LISTEN_DUPLICATE_RATING",
         `rating: rater "${raterKey}" already rated clip ${clipId}; the first rating stands`,
+        {},
+        { kind: "conflict" },
       );
     const state = await computeState(tx, test, rater);
     if (state.stage === "hearing" || state.stage === "hearing-failed")
-      throw new QoelabError("LISTEN_WRONG_STAGE", `rating: rater "${raterKey}" has not passed the hearing check`);
+      throw new QoelabError(
+        "LISTEN_WRONG_STAGE",
+        `rating: rater "${raterKey}" has not passed the hearing check`,
+        {},
+        {
+          kind: "conflict",
+        },
+      );
     if (state.item?.clipId !== clipId)
       throw new QoelabError(
         "LISTEN_OUT_OF_ORDER",
         `rating: clip ${clipId} is not the clip rater "${raterKey}" is on (${state.item ? `clip ${state.item.clipId}` : "test finished"})`,
+        {},
+        { kind: "conflict" },
       );
     await tx.query(
       "INSERT INTO listening_rating (rater_id, clip_id, score) VALUES ($1, $2, $3) ON CONFLICT (rater_id, clip_id) DO NOTHING",
