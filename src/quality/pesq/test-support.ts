@@ -1,6 +1,9 @@
-import { existsSync } from "node:fs";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { readPcm16le, readWav } from "../../audio/index.ts";
+import { pesq } from "./pesq.ts";
 
 /** The ITU-T P.862 Annex A conformance data: ../shared/data/pesq-conformance relative to the repo root. */
 export function conformanceDir(): string {
@@ -12,4 +15,73 @@ export function conformanceDir(): string {
     );
   }
   return dir;
+}
+
+export interface ConformanceRow {
+  pair: number;
+  reference: string;
+  degraded: string;
+  expected: number;
+  got: number;
+  /** |got − expected| on scores rounded to 3 decimals, as Annex A compares them. */
+  error: number;
+}
+
+/** Loads one pair of the Annex A test 2 set (voip8k WAV or voip16k raw PCM16 LE). */
+export function loadConformanceSignal(dir: string, listed: string, rate: 8000 | 16000): Float32Array {
+  const file = path.join(dir, listed.replace(/^voip\//, rate === 8000 ? "voip8k/" : "voip16k/"));
+  const bytes = new Uint8Array(readFileSync(file));
+  return rate === 8000 ? readWav(bytes, file).channels[0]! : readPcm16le(bytes, file);
+}
+
+/** Scores the 40 pairs of Annex A test 2 at one rate (narrowband P.862). */
+export function runConformanceSet(rate: 8000 | 16000): ConformanceRow[] {
+  const dir = conformanceDir();
+  const list = readFileSync(path.join(dir, rate === 8000 ? "voipref_8k.txt" : "voipref_16k.txt"), "utf8");
+  return list
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((line, i) => {
+      const [ref, deg, fs, score] = line.split("\t");
+      assert.equal(Number(fs), rate);
+      const r = pesq(loadConformanceSignal(dir, ref!, rate), loadConformanceSignal(dir, deg!, rate), rate);
+      const expected = Number(score);
+      const got = r.raw;
+      return {
+        pair: i + 1,
+        reference: ref!,
+        degraded: deg!,
+        expected,
+        got,
+        error: Math.abs(Number(got.toFixed(3)) - expected),
+      };
+    });
+}
+
+export interface ConformanceSummary {
+  within005: number;
+  over005: number;
+  over05: number;
+  maxError: number;
+}
+
+/** Prints the per-pair table and returns the Annex A counts. */
+export function reportConformance(rate: number, rows: ConformanceRow[]): ConformanceSummary {
+  const summary = {
+    within005: rows.filter((r) => r.error <= 0.05).length,
+    over005: rows.filter((r) => r.error > 0.05).length,
+    over05: rows.filter((r) => r.error > 0.5).length,
+    maxError: Math.max(...rows.map((r) => r.error)),
+  };
+  const table = rows
+    .map(
+      (r) =>
+        `${String(r.pair).padStart(4)}  ${r.degraded.padEnd(28)} ${r.expected.toFixed(3)}  ${r.got.toFixed(3)}  ${r.error.toFixed(3)}${r.error > 0.05 ? "  > 0.05" : ""}`,
+    )
+    .join("\n");
+  process.stdout.write(
+    `P.862 Annex A test 2 at ${rate} Hz (P.862 raw): ${summary.within005}/${rows.length} within 0.05, ${summary.over05} > 0.5, max |error| ${summary.maxError.toFixed(3)}\npair  degraded                     expected  got    |error|\n${table}\n`,
+  );
+  return summary;
 }
