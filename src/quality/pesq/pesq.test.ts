@@ -40,10 +40,15 @@ describe("pesq", () => {
     assert.equal(r.raw, 4.5);
     assert.equal(r.mosLqo.toFixed(3), "4.549");
     assert.equal(r.version, "ITU-T P.862 (2001) + P.862.1 (2003)");
+    assert.equal(r.rawLabel, "P.862 raw");
+    assert.equal(r.mosLqoLabel, "P.862.1 MOS-LQO");
     const wb = pesq(upsample2(ref8), upsample2(ref8), 16000, { mode: "wb" });
     assert.equal(wb.raw, 4.5);
     assert.equal(wb.mosLqo.toFixed(3), mosLqoWideband(4.5).toFixed(3));
     assert.equal(wb.version, "ITU-T P.862.2 (2005)");
+    assert.equal(wb.rawLabel, null);
+    assert.equal(wb.mosLqoLabel, "P.862.2 MOS-LQO");
+    assert.equal(wb.conformance, null);
   });
 
   it("is level-independent and deterministic", () => {
@@ -83,9 +88,13 @@ describe("pesq", () => {
         seed = (seed * 1103515245 + 12345) % 2147483648;
         return (seed / 2147483648 - 0.5) * amplitude;
       });
-    // Steady noise has no activity bursts: nothing to align or score.
+    // Speech shorter than an utterance (50 VAD windows, 200 ms): nothing to align (spec 01 §1.11 step 5).
+    const burst = new Float32Array(16000);
+    burst.set(ref8.subarray(4000, 4800), 8000);
+    assert.equal(await codeOf(() => pesq(burst, burst, 8000)), "PESQ_NO_SPEECH");
+    // Steady noise has no quieter part: the VAD takes all of it as active (spec 01 §1.8 step 11).
     const steady = whiteNoise(16000, 0.3);
-    assert.equal(await codeOf(() => pesq(steady, steady, 8000)), "PESQ_NO_SPEECH");
+    assert.equal(pesq(steady, steady, 8000).raw, 4.5);
     // A degraded signal without speech is scored (a total loss), not refused.
     const noise = whiteNoise(ref8.length, 1e-3);
     const lost = pesq(ref8, noise, 8000);
