@@ -11,12 +11,12 @@ import type {
   FlowResult,
   FlowsResult,
   PartialResult,
-  TcpDirectionResult,
   TcpState,
   UdpDirectionResult,
 } from "./results.ts";
 import { RunningStats, summarize } from "./running-stats.ts";
-import { TcpEvent, TcpHalf, tcpPacket } from "./tcp-stats.ts";
+import { TSTAT_MAX_SEGMENTS_PER_QUADRANT } from "./tcp-retransmissions.ts";
+import { TcpEvent, TcpHalf, tcpDirectionResult, tcpPacket } from "./tcp-stats.ts";
 import { SeriesColumn, seriesFromPartial, WindowSeries } from "./time-series.ts";
 import { UdpHalf, udpPacket } from "./udp-stats.ts";
 
@@ -38,6 +38,12 @@ export interface FlowEngineOptions {
   tcpSynTimeout?: number;
   /** How long a closed (FIN/FIN or RST) TCP flow keeps absorbing late packets (s). Default 60. */
   tcpClosedLinger?: number;
+  /**
+   * Record every TCP segment for the retransmission and out-of-order accounting (tstat's
+   * max_seg_per_quad = 0, "every hole") instead of tstat's default 100 records per sequence
+   * quadrant. Default false (tstat's default).
+   */
+  tcpTrackAllSegments?: boolean;
   /** UDP idle timeout (s), tstat UDP_Idle_Time. Default 200. */
   udpIdleTimeout?: number;
   /** Downstream silence that ends a chunk (s). Default 0.5. */
@@ -116,10 +122,11 @@ class Flow {
     readonly proto: number,
     readonly clientIsA: boolean,
     readonly firstPacket: number,
+    segmentsPerQuadrant: number,
   ) {
     const tcp = proto === IpProto.TCP;
-    this.tcpC2s = tcp ? new TcpHalf() : null;
-    this.tcpS2c = tcp ? new TcpHalf() : null;
+    this.tcpC2s = tcp ? new TcpHalf(segmentsPerQuadrant) : null;
+    this.tcpS2c = tcp ? new TcpHalf(segmentsPerQuadrant) : null;
     this.udpC2s = tcp ? null : new UdpHalf();
     this.udpS2c = tcp ? null : new UdpHalf();
   }
@@ -147,54 +154,6 @@ function emptyCounters(): CaptureCounters {
 const ms = (ns: number) => ns / 1e6;
 const msOrNull = (ns: number, origin: number) => (ns < 0 ? null : (ns - origin) / 1e6);
 const orNull = (v: number) => (v < 0 ? null : v);
-
-function tcpDirection(h: TcpHalf, origin: number): TcpDirectionResult {
-  const c = h.classes;
-  return {
-    packets: h.packets,
-    wireBytes: h.wireBytes,
-    rst: h.rst,
-    ackPackets: h.ackPackets,
-    pureAckPackets: h.pureAckPackets,
-    uniqueBytes: h.uniqueBytes,
-    dataPackets: h.dataPackets,
-    dataBytes: h.dataBytes,
-    retxPackets: h.retxPackets,
-    retxBytes: h.retxBytes,
-    outOfSequencePackets: h.outOfSequencePackets,
-    syn: h.syn,
-    fin: h.fin,
-    firstPayloadMs: msOrNull(h.firstPayloadTime, origin),
-    lastPayloadMs: msOrNull(h.lastPayloadTime, origin),
-    firstAckMs: msOrNull(h.firstAckTime, origin),
-    rtt: summarize(h.rtt, 1e-6),
-    ttlMin: orNull(h.ttlMin),
-    ttlMax: orNull(h.ttlMax),
-    windowScaleOption: h.windowScaleOption,
-    windowScale: orNull(h.windowScale),
-    timestampsOption: h.timestampsOption,
-    sackPermitted: h.sackPermitted,
-    sackSegments: h.sackSegments,
-    mss: orNull(h.mss),
-    segmentMin: orNull(h.segmentMin),
-    segmentMax: h.dataPackets > 0 ? h.segmentMax : null,
-    windowMin: orNull(h.windowMin),
-    windowMax: h.windowMin < 0 ? null : h.windowMax,
-    zeroWindowPackets: h.zeroWindowPackets,
-    inflightMin: orNull(h.inflightMin),
-    inflightMax: h.inflightMin < 0 ? null : h.inflightMax,
-    inflightInitial: orNull(h.inflightInitial),
-    rto: c[0]!,
-    fastRetransmit: c[1]!,
-    reordering: c[2]!,
-    networkDuplicate: c[3]!,
-    unnecessaryRto: c[4]!,
-    unnecessaryFastRetransmit: c[5]!,
-    flowControl: c[6]!,
-    unknown: c[7]!,
-    synRetx: h.synRetx,
-  };
-}
 
 function udpDirection(h: UdpHalf, origin: number): UdpDirectionResult {
   return {
@@ -266,6 +225,7 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
   const tcpSynNs = (options.tcpSynTimeout ?? 10) * 1e9;
   const tcpClosedNs = (options.tcpClosedLinger ?? 60) * 1e9;
   const udpIdleNs = (options.udpIdleTimeout ?? 200) * 1e9;
+  const segmentsPerQuadrant = options.tcpTrackAllSegments ? 0 : TSTAT_MAX_SEGMENTS_PER_QUADRANT;
   const chunkOptions = {
     gapNs: (options.chunkGap ?? 0.5) * 1e9,
     requestBytes: options.chunkRequestBytes ?? 100,
@@ -319,13 +279,14 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
         ...common,
         handshake: flow.handshake,
         state: tcpState,
-        tstatLog: !flow.handshake
+        // tstat logs connections opened by a SYN; complete when both SYNs were seen and it ended.
+        tstatLog: !c2s.opener
           ? null
-          : tcpState === "complete" || tcpState === "reset"
+          : tcpState !== "open" && c2s.syn > 0 && s2c.syn > 0
             ? "log_tcp_complete"
             : "log_tcp_nocomplete",
-        c2s: tcpDirection(c2s, flow.firstTime),
-        s2c: tcpDirection(s2c, flow.firstTime),
+        c2s: tcpDirectionResult(c2s, flow.firstTime),
+        s2c: tcpDirectionResult(s2c, flow.firstTime),
       };
     } else {
       result = {
@@ -383,7 +344,7 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
 
   function newFlow(p: FlowPacket, proto: number, clientIsA: boolean, t: number): Flow {
     const id = table.insert(p.key, p.hash);
-    const flow = new Flow(id, proto, clientIsA, p.index);
+    const flow = new Flow(id, proto, clientIsA, p.index, segmentsPerQuadrant);
     flow.firstTime = t;
     flow.listIndex = live.length;
     live.push(flow);
@@ -543,6 +504,9 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
         if (payload > 0) flow.chunks!.down(t, payload);
       }
     }
+    // tstat ends a connection at its first RST or at the ACK of the second FIN; later packets
+    // of the 4-tuple make a new flow (one without handshake unless it starts with a SYN).
+    if (events & TcpEvent.END) endFlow(flow, "timeout");
   }
 
   function finishPartial(): PartialResult {

@@ -20,5 +20,5 @@ export type {
 } from "./results.ts";
 export { percentile, RunningStats, type StatsSummary } from "./running-stats.ts";
 export { parseTcpOptions, TcpOptions } from "./tcp-options.ts";
-export { classifyOutOfSequence, RetxClass } from "./tcp-retransmissions.ts";
+export { RetxClass, TSTAT_MAX_SEGMENTS_PER_QUADRANT } from "./tcp-retransmissions.ts";
 export type { TimeSeries } from "./time-series.ts";

@@ -1,19 +1,28 @@
 import { TcpFlag } from "../packet/dissect.ts";
 import type { FlowPacket } from "./flow-packet.ts";
-import { RunningStats } from "./running-stats.ts";
-import { type ClassifyInput, classifyOutOfSequence, HoleSet, RetxClass } from "./tcp-retransmissions.ts";
-import { SegmentRing } from "./tcp-rtt.ts";
+import type { TcpDirectionResult } from "./results.ts";
+import type { StatsSummary } from "./running-stats.ts";
+import {
+  RetxClass,
+  RttStats,
+  SegmentList,
+  type SegmentOwner,
+  SegmentResult,
+  TSTAT_MAX_SEGMENTS_PER_QUADRANT,
+  tstatAverage,
+  tstatStdev,
+} from "./tcp-retransmissions.ts";
 
 /**
- * Per-direction TCP statistics with tstat 3.3 log_tcp_complete semantics (core, end-to-end and
- * TCP-options sets). Times are integer nanoseconds since the engine's time base. Sequence numbers
- * are unwrapped to doubles relative to the direction's initial sequence number (SYN = 0, first
- * data byte = 1), so flows longer than 4 GiB need no special case.
+ * Per-direction TCP statistics computed as tstat 3.3 computes its log_tcp_complete columns (core,
+ * end-to-end and TCP-options sets); docs/flows.md gives every column's rule. Times are integer µs
+ * since the engine's time base (tstat works on µs timestamps: the capture's ns are floored).
+ * Sequence numbers stay raw unsigned 32-bit values, as tstat compares them.
  */
-export class TcpHalf {
+export class TcpHalf implements SegmentOwner {
   // Core set
   packets = 0;
-  /** Frame bytes on the wire (what tshark's conv,tcp counts). */
+  /** Frame bytes on the wire (what tshark's conv,tcp counts; not a tstat column). */
   wireBytes = 0;
   rst = 0;
   ackPackets = 0;
@@ -26,260 +35,283 @@ export class TcpHalf {
   outOfSequencePackets = 0;
   syn = 0;
   fin = 0;
-  firstTime = -1;
-  lastTime = -1;
+  /** µs since the time base; -1 when none. */
   firstPayloadTime = -1;
   lastPayloadTime = -1;
   firstAckTime = -1;
   // End-to-end set
-  readonly rtt = new RunningStats();
-  ttlMin = -1;
-  ttlMax = -1;
+  readonly rttStats = new RttStats();
+  /** tstat keeps 0 as "unset" for the minimum. */
+  ttlMin = 0;
+  ttlMax = 0;
   // Options set
   windowScaleOption = false;
-  windowScale = -1;
+  /** tstat's window_scale: the declared shift, reset to 0 once a non-SYN segment shows that not both sides offered it. */
+  windowScale = 0;
   timestampsOption = false;
   sackPermitted = false;
   sackSegments = 0;
-  mss = -1;
-  segmentMin = -1;
+  mss = 0;
+  segmentMin = 0;
   segmentMax = 0;
-  windowMin = -1;
+  windowMin = 0;
   windowMax = 0;
+  /** Effective window of this side's last ACK or SYN segment (tstat win_curr). */
+  windowCurrent = 0;
   zeroWindowPackets = 0;
-  inflightMin = -1;
+  inflightMin = 0;
   inflightMax = 0;
-  inflightInitial = -1;
-  synRetx = 0;
+  /** Data bytes sent before the other side acknowledged any (tstat initialwin_bytes, c_cwin_ini). */
+  inflightInitial = 0;
+  /** A SYN or FIN repeated with another sequence number (tstat bad_behavior, logged as c_syn_retx). */
+  badBehavior = false;
   /** Out-of-sequence segments by cause, indexed by RetxClass. */
   readonly classes = new Float64Array(8);
 
-  // Sequence state (relative, unwrapped)
-  baseKnown = false;
-  baseSeq = 0;
-  synSeq = -1;
-  /** End (exclusive) of the highest data byte seen. */
-  highest = 1;
-  highestTime = 0;
-  /** Highest cumulative ACK this side sent, in the other side's relative sequence space. */
-  ackKnown = false;
-  lastAck = 0;
-  /** Duplicate ACKs sent for `lastAck`. */
-  dupAcks = 0;
-  lastWindowZero = false;
-  readonly ring = new SegmentRing();
-  readonly holes = new HoleSet();
-  /** RFC 6298 estimator over this direction's RTT samples (ns); srtt < 0 until the first sample. */
-  srtt = -1;
-  rttvar = 0;
+  /** The flow's first packet was this side's SYN without ACK (tstat tracks and logs only such flows). */
+  opener = false;
+  /** tstat's "closed": the other side acknowledged this side's FIN. */
+  closed = false;
+  /** Sequence number of the SYN (tstat syn) and the FIN's number (tstat fin / fin_seqno). */
+  synSeq = 0;
+  finSeq = 0;
+  /** Last ACK number this side sent, or the other side's SYN sequence before any (tstat ack). */
+  ackSeq = 0;
+  /** The other side acknowledged something beyond this side's SYN (tstat data_acked). */
+  dataAcked = false;
+  readonly segments: SegmentList;
   /** RTT sample produced by the last ACK this side received for its data (ns), -1 when none. */
   lastSample = -1;
+
+  /** `maxSegmentsPerQuadrant`: tstat's MAX_SEG_PER_QUAD (100); 0 tracks every segment. */
+  constructor(maxSegmentsPerQuadrant = TSTAT_MAX_SEGMENTS_PER_QUADRANT) {
+    this.segments = new SegmentList(maxSegmentsPerQuadrant);
+  }
 }
 
 /** Bits returned by `tcpPacket`. */
 export const TcpEvent = {
-  /** The segment was an out-of-sequence data segment (retransmission, reordering, …). */
+  /** The segment was out of order (tstat out_order: it filled a gap below a recorded segment). */
   OUT_OF_SEQUENCE: 1,
-  /** The segment was a retransmission of already-seen bytes (tstat c_pkts_retx). */
+  /** The segment repeated recorded sequence numbers (tstat c_pkts_retx). */
   RETRANSMISSION: 2,
   /** The segment's ACK produced an RTT sample for the other direction (in `other.lastSample`). */
   RTT_SAMPLE: 4,
   SYN: 8,
   FIN: 16,
   RST: 32,
+  /** tstat ends the connection with this packet (an RST, or the ACK of the second FIN). */
+  END: 64,
 } as const;
 
-const MIN_RTO_NS = 200e6; // Linux TCP_RTO_MIN
-const MAX_RTO_NS = 120e9;
-const INITIAL_RTO_NS = 1e9; // RFC 6298 §2.1
-const REORDER_FALLBACK_NS = 3e6; // before any RTT sample: tshark's out-of-order default
-
-const scratch: ClassifyInput = {
-  neverSeen: false,
-  sinceCopy: -1,
-  recoveryTime: 0,
-  alreadyAcked: false,
-  dupAcks: 0,
-  receiverWindowZero: false,
-  payloadLength: 0,
-  rttMin: 0,
-  rto: 0,
-};
-
-function rtoOf(h: TcpHalf): number {
-  if (h.srtt < 0) return INITIAL_RTO_NS;
-  const rto = h.srtt + Math.max(1e6, 4 * h.rttvar);
-  return rto < MIN_RTO_NS ? MIN_RTO_NS : rto > MAX_RTO_NS ? MAX_RTO_NS : rto;
-}
-
-function addRttSample(h: TcpHalf, sample: number): void {
-  h.rtt.add(sample);
-  h.lastSample = sample;
-  if (h.srtt < 0) {
-    h.srtt = sample;
-    h.rttvar = sample / 2;
-  } else {
-    h.rttvar = 0.75 * h.rttvar + 0.25 * Math.abs(h.srtt - sample);
-    h.srtt = 0.875 * h.srtt + 0.125 * sample;
-  }
-}
-
-/** Accounts one TCP segment `d` sent by `h` to `r` at time `t` (ns). Returns TcpEvent bits. */
+/**
+ * Accounts one TCP segment `d` sent by `h` to `r` at time `t` (ns since the time base), in tstat's
+ * order (docs/flows.md). Returns TcpEvent bits.
+ */
 export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, t: number): number {
   let events = 0;
+  const now = Math.floor(t / 1000);
   const flags = d.tcpFlags;
-  const payload = d.payloadLength;
+  const dataLength = d.payloadLength;
   const isSyn = (flags & TcpFlag.SYN) !== 0;
   const isFin = (flags & TcpFlag.FIN) !== 0;
   const isRst = (flags & TcpFlag.RST) !== 0;
   const isAck = (flags & TcpFlag.ACK) !== 0;
+  const seq = d.seq >>> 0;
+  const ack = d.ack >>> 0;
+  const end = (seq + dataLength) >>> 0;
 
-  h.packets++;
+  if (h.packets === 0 && r.packets === 0 && isSyn && !isAck) h.opener = true;
   h.wireBytes += d.wireLength;
-  if (h.firstTime < 0) h.firstTime = t;
-  h.lastTime = t;
-  const ttl = d.ttl;
-  if (h.ttlMin < 0 || ttl < h.ttlMin) h.ttlMin = ttl;
-  if (ttl > h.ttlMax) h.ttlMax = ttl;
-
-  if (d.sack) h.sackSegments++;
-
   if (isSyn) {
-    events |= TcpEvent.SYN;
     h.syn++;
-    if (h.synSeq >= 0 && h.synSeq === d.seq) h.synRetx++;
-    if (h.synSeq < 0 || !h.baseKnown) {
-      h.synSeq = d.seq;
-      h.baseSeq = d.seq;
-      h.baseKnown = true;
-      h.highest = 1;
-      h.highestTime = t;
-    }
-    // Options from the SYN (parsed once by extractFlowPacket).
+    events |= TcpEvent.SYN;
+  }
+  if (isRst) {
+    h.rst++;
+    events |= TcpEvent.RST;
+  }
+  if (isFin) {
+    h.fin++;
+    events |= TcpEvent.FIN;
+  }
+  if (isAck && r.fin > 0 && ack >= (r.finSeq + 1) >>> 0) r.closed = true;
+
+  let effectiveWindow = 0;
+  if (isAck || isSyn) {
+    effectiveWindow = d.window;
+    if (h.windowScaleOption && r.windowScaleOption) effectiveWindow *= 2 ** h.windowScale;
+  }
+  if (isSyn) {
+    if (h.syn > 1 && h.synSeq !== seq) h.badBehavior = true;
+    h.synSeq = seq;
+    r.ackSeq = seq;
+  }
+  if (isFin) {
+    if (h.fin > 1 && h.finSeq !== end) h.badBehavior = true;
+    h.finSeq = end;
+  }
+  // Options (parsed in full on SYN segments; SACK blocks on every segment).
+  if (isSyn) {
     if (d.mss >= 0) h.mss = d.mss;
     if (d.windowScale >= 0) {
-      h.windowScaleOption = true;
       h.windowScale = d.windowScale;
+      h.windowScaleOption = true;
     }
     if (d.timestamps) h.timestampsOption = true;
     if (d.sackPermitted) h.sackPermitted = true;
-  } else if (!h.baseKnown) {
-    h.baseSeq = (d.seq - 1) >>> 0;
-    h.baseKnown = true;
-    h.highest = 1;
-    h.highestTime = t;
+  } else if (!h.windowScaleOption || !r.windowScaleOption) {
+    h.windowScale = 0;
+    r.windowScale = 0;
   }
-  if (isRst) {
-    events |= TcpEvent.RST;
-    h.rst++;
-  }
-  if (isFin) {
-    events |= TcpEvent.FIN;
-    h.fin++;
-  }
+  if (d.sack) h.sackSegments++;
 
-  // Advertised window, scaled (RFC 7323 §2.2: never in a SYN, and only when both sides offered scaling).
-  if (!isRst) {
-    const raw = d.window;
-    const scaled = !isSyn && h.windowScale >= 0 && r.windowScale >= 0 ? raw * 2 ** h.windowScale : raw;
-    if (h.windowMin < 0 || scaled < h.windowMin) h.windowMin = scaled;
-    if (scaled > h.windowMax) h.windowMax = scaled;
-    h.lastWindowZero = raw === 0;
-    if (raw === 0) h.zeroWindowPackets++;
-  }
-
-  if (isAck) {
-    h.ackPackets++;
-    if (payload === 0 && !isSyn && !isFin && !isRst) h.pureAckPackets++;
-    if (!isSyn && h.firstAckTime < 0) h.firstAckTime = t;
-    if (!r.baseKnown) {
-      r.baseSeq = (d.ack - 1) >>> 0;
-      r.baseKnown = true;
-      r.highest = 1;
-      r.highestTime = t;
-    }
-    const reference = h.ackKnown ? h.lastAck : r.highest;
-    const ackRel = reference + ((d.ack - ((r.baseSeq + reference) >>> 0)) | 0);
-    if (!h.ackKnown || ackRel > h.lastAck) {
-      const sample = r.ring.acknowledge(ackRel, t);
-      if (sample >= 0) {
-        addRttSample(r, sample);
-        events |= TcpEvent.RTT_SAMPLE;
-      }
-      h.lastAck = ackRel;
-      h.ackKnown = true;
-      h.dupAcks = 0;
-    } else if (ackRel === h.lastAck && payload === 0 && !isSyn && !isFin && !isRst && r.highest > ackRel) {
-      h.dupAcks++;
-    }
-  }
-
-  if (payload > 0) {
+  if (dataLength > 0) {
     h.dataPackets++;
-    h.dataBytes += payload;
-    if (h.firstPayloadTime < 0) h.firstPayloadTime = t;
-    h.lastPayloadTime = t;
-    if (h.segmentMin < 0 || payload < h.segmentMin) h.segmentMin = payload;
-    if (payload > h.segmentMax) h.segmentMax = payload;
+    h.dataBytes += dataLength;
+    if (dataLength > h.segmentMax) h.segmentMax = dataLength;
+    if (h.segmentMin === 0 || dataLength < h.segmentMin) h.segmentMin = dataLength;
+  }
+  const ttl = d.ttl;
+  if (h.ttlMin === 0 || h.ttlMin > ttl) h.ttlMin = ttl;
+  if (h.ttlMax < ttl) h.ttlMax = ttl;
+  h.packets++;
 
-    const highest = h.highest;
-    const start = highest + ((d.seq - ((h.baseSeq + highest) >>> 0)) | 0);
-    const end = start + payload;
-    if (start >= highest) {
-      if (start > highest) h.holes.add(highest, start);
-      h.uniqueBytes += payload;
-      // A FIN rides after the data and is acknowledged with it (ACK = end + 1).
-      h.ring.push(start, isFin ? end + 1 : end, t, d.ipId);
-      h.highest = end;
-      h.highestTime = t;
-      if (r.ackKnown) {
-        const inflight = end - r.lastAck;
-        if (h.inflightInitial < 0) h.inflightInitial = inflight;
-        if (h.inflightMin < 0 || inflight < h.inflightMin) h.inflightMin = inflight;
-        if (inflight > h.inflightMax) h.inflightMax = inflight;
-      }
-    } else if (!(payload === 1 && start === highest - 1 && end === highest && r.ackKnown && r.lastAck === highest)) {
-      // Out of sequence (a one-byte segment just below an all-acknowledged highest byte is a keep-alive).
-      events |= TcpEvent.OUT_OF_SEQUENCE;
-      const recoveryTime = t - h.highestTime;
-      const below = end <= highest ? end : highest;
-      let fresh = h.holes.fill(start, below);
-      if (end > highest) {
-        fresh += end - highest;
-        h.highest = end;
-        h.highestTime = t;
-      }
-      h.uniqueBytes += fresh;
-      if (fresh < payload) {
-        h.retxPackets++;
-        h.retxBytes += payload - fresh;
-        events |= TcpEvent.RETRANSMISSION;
-      } else {
-        h.outOfSequencePackets++;
-      }
-      const copyTime = fresh === 0 ? h.ring.findCopy(start, end, d.ipId) : -1;
-      const rttMin = h.rtt.count > 0 ? h.rtt.min : REORDER_FALLBACK_NS;
-      const x = scratch;
-      x.neverSeen = fresh === payload;
-      x.sinceCopy = copyTime >= 0 ? t - copyTime : -1;
-      x.recoveryTime = recoveryTime;
-      x.alreadyAcked = r.ackKnown && end <= r.lastAck;
-      x.dupAcks = r.dupAcks;
-      x.receiverWindowZero = r.lastWindowZero;
-      x.payloadLength = payload;
-      x.rttMin = rttMin;
-      x.rto = rtoOf(h);
-      const cls = classifyOutOfSequence(x);
-      h.classes[cls]!++;
-      h.ring.markRetransmitted(start, end);
+  // Retransmissions and out-of-order segments (SYN and FIN take one sequence number each).
+  let retransmitted = 0;
+  let outOfOrder = false;
+  if (isSyn || isFin || dataLength > 0) {
+    let length = dataLength;
+    if (isSyn) length++;
+    if (isFin) length++;
+    retransmitted = h.segments.add(h, r, seq, length, d.ipId, now);
+    outOfOrder = (h.segments.flags & SegmentResult.OUT_OF_ORDER) !== 0;
+    let repeated = retransmitted;
+    if (isSyn) {
+      length--;
+      if (h.syn > 1 && repeated > 0) repeated--;
+    }
+    if (isFin) {
+      length--;
+      if (h.fin > 1 && repeated > 0) repeated--;
+    }
+    if (repeated < length) h.uniqueBytes += length - repeated;
+    if (retransmitted > 0) {
+      h.retxPackets++;
+      h.retxBytes += repeated;
+      events |= TcpEvent.RETRANSMISSION;
     }
   }
+  if (outOfOrder) {
+    h.outOfSequencePackets++;
+    events |= TcpEvent.OUT_OF_SEQUENCE;
+  }
+  if (isAck) {
+    const sample = r.segments.acknowledge(ack, now, r.rttStats);
+    if (sample >= 0) {
+      r.lastSample = sample * 1000;
+      events |= TcpEvent.RTT_SAMPLE;
+    }
+  }
+
+  if (isRst) {
+    if (isAck) h.ackPackets++;
+    return events | TcpEvent.END;
+  }
+
+  if (isAck || isSyn) {
+    h.windowCurrent = effectiveWindow;
+    if (effectiveWindow > h.windowMax) h.windowMax = effectiveWindow;
+    if (effectiveWindow > 0 && (h.windowMin === 0 || effectiveWindow < h.windowMin)) h.windowMin = effectiveWindow;
+  }
+  if (isAck) {
+    if (effectiveWindow === 0) h.zeroWindowPackets++;
+    h.ackPackets++;
+    if (dataLength === 0 && !isSyn && !isFin) h.pureAckPackets++;
+    h.ackSeq = ack;
+    if (!r.dataAcked && (r.synSeq + 1) >>> 0 !== ack) r.dataAcked = true;
+    if (!isSyn && h.firstAckTime < 0) h.firstAckTime = now;
+  }
+  if (dataLength > 0) {
+    if (!h.dataAcked && retransmitted === 0) h.inflightInitial += dataLength;
+    if (h.firstPayloadTime < 0) h.firstPayloadTime = now;
+    h.lastPayloadTime = now;
+  }
+  // In-flight bytes at each in-order segment (tstat's congestion window estimate).
+  if (!isSyn && !outOfOrder && retransmitted === 0) {
+    const inflight = (end - r.ackSeq) >>> 0;
+    if ((inflight | 0) > 0) {
+      if (inflight > h.inflightMax) h.inflightMax = inflight;
+      if (h.inflightMin === 0 || inflight < h.inflightMin) h.inflightMin = inflight;
+    }
+  }
+  if (h.closed && r.closed) events |= TcpEvent.END;
   return events;
 }
 
-/** True once both SYNs offered window scaling (tstat reports scaling per side regardless). */
-export function windowScalingActive(a: TcpHalf, b: TcpHalf): boolean {
-  return a.windowScale >= 0 && b.windowScale >= 0;
+/** RTT summary of one direction in ms, with tstat's formulas (mean = sum / (n + 0.0001), sample std, 0 for n ≤ 2). */
+function rttSummary(s: RttStats): StatsSummary {
+  if (s.count === 0) return { count: 0, mean: null, std: null, min: null, max: null };
+  return {
+    count: s.count,
+    mean: tstatAverage(s.sum, s.count) / 1000,
+    std: tstatStdev(s.sum, s.sum2, s.count) / 1000,
+    min: s.min / 1000,
+    max: s.max / 1000,
+  };
+}
+
+const msSince = (us: number, originUs: number) => (us < 0 ? null : (us - originUs) / 1000);
+const orNull = (v: number) => (v === 0 ? null : v);
+
+/** The result of one direction; `originNs` is the flow's first packet (ns since the time base). */
+export function tcpDirectionResult(h: TcpHalf, originNs: number): TcpDirectionResult {
+  const c = h.classes;
+  const originUs = Math.floor(originNs / 1000);
+  return {
+    packets: h.packets,
+    wireBytes: h.wireBytes,
+    rst: h.rst,
+    ackPackets: h.ackPackets,
+    pureAckPackets: h.pureAckPackets,
+    uniqueBytes: h.uniqueBytes,
+    dataPackets: h.dataPackets,
+    dataBytes: h.dataBytes,
+    retxPackets: h.retxPackets,
+    retxBytes: h.retxBytes,
+    outOfSequencePackets: h.outOfSequencePackets,
+    syn: h.syn,
+    fin: h.fin,
+    firstPayloadMs: msSince(h.firstPayloadTime, originUs),
+    lastPayloadMs: msSince(h.lastPayloadTime, originUs),
+    firstAckMs: msSince(h.firstAckTime, originUs),
+    rtt: rttSummary(h.rttStats),
+    ttlMin: h.packets > 0 ? h.ttlMin : null,
+    ttlMax: h.packets > 0 ? h.ttlMax : null,
+    windowScaleOption: h.windowScaleOption,
+    windowScale: h.windowScale,
+    timestampsOption: h.timestampsOption,
+    sackPermitted: h.sackPermitted,
+    sackSegments: h.sackSegments,
+    mss: orNull(h.mss),
+    segmentMin: orNull(h.segmentMin),
+    segmentMax: orNull(h.segmentMax),
+    windowMin: orNull(h.windowMin),
+    windowMax: h.packets > 0 ? h.windowMax : null,
+    zeroWindowPackets: h.zeroWindowPackets,
+    inflightMin: orNull(h.inflightMin),
+    inflightMax: orNull(h.inflightMax),
+    inflightInitial: h.inflightInitial,
+    rto: c[RetxClass.RTO]!,
+    fastRetransmit: c[RetxClass.FAST_RETRANSMIT]!,
+    reordering: c[RetxClass.REORDERING]!,
+    networkDuplicate: c[RetxClass.NETWORK_DUPLICATE]!,
+    unnecessaryRto: c[RetxClass.UNNECESSARY_RTO]!,
+    unnecessaryFastRetransmit: c[RetxClass.UNNECESSARY_FAST_RETRANSMIT]!,
+    flowControl: c[RetxClass.FLOW_CONTROL]!,
+    unknown: c[RetxClass.UNKNOWN]!,
+    synRetx: h.badBehavior ? 1 : 0,
+  };
 }
 
 export { RetxClass };
