@@ -12,7 +12,7 @@ import {
 } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
-import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
+import { DEFAULT_SHAPERD_SOCKET, type Lab, type LabOptions, labDown } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 
 export interface CollectionRuntimeOptions {
@@ -31,6 +31,8 @@ export interface CollectionRuntimeOptions {
   onEvent?: (event: OrchestratorEvent) => void;
   /** The shaper daemon's socket, used when this process is not root (default /run/qoelab/shaperd.sock). */
   shaperdSocket?: string;
+  /** How long `close` lets running sessions end before it ends their labs' processes (ms, default 3000). */
+  stopGraceMs?: number;
 }
 
 export interface CollectionRuntime {
@@ -85,9 +87,12 @@ export async function createCollectionRuntime(db: Db, options: CollectionRuntime
     captureDir = operator.captureDir;
     options.log?.(`collect: privileged steps through shaperd at ${socketPath}`);
   }
+  // The labs this process brings up, so stopping removes them (the namespaces are ours to remove).
+  const labsMade = new Map<string, Lab>();
+  const tracked = trackLabs(operator, labsMade);
   orchestrator = new CollectionOrchestrator({
     db,
-    operator,
+    operator: tracked,
     ...(options.maxSlots ? { maxSlots: options.maxSlots } : {}),
     ...(captureDir ? { captureDir } : {}),
     ...(options.log ? { log: options.log } : {}),
@@ -104,10 +109,42 @@ export async function createCollectionRuntime(db: Db, options: CollectionRuntime
     app,
     operator: operator.kind,
     async close() {
-      await orchestrator!.stop();
+      // A session still playing ends when its lab's processes do: stopping does not wait out a video
+      // (the session fails with its reason and is retried by the next worker).
+      const grace = setTimeout(() => {
+        for (const lab of labsMade.values()) void operator.cleanSlot(lab).catch(() => undefined);
+      }, options.stopGraceMs ?? 3000);
+      try {
+        await orchestrator!.stop();
+      } finally {
+        clearTimeout(grace);
+      }
       if (loopback) await new Promise<void>((resolve) => loopback!.close(() => resolve()));
+      if (operator.kind === "direct") {
+        for (const name of labsMade.keys()) {
+          await labDown(name).catch((error: Error) =>
+            options.log?.(`collect: lab ${name} not removed: ${error.message}`),
+          );
+        }
+      }
     },
   };
+}
+
+/** The operator, recording each lab it brings up in `made`. */
+function trackLabs(operator: LabOperator, made: Map<string, Lab>): LabOperator {
+  return new Proxy(operator, {
+    get(target, property) {
+      if (property === "labUp")
+        return async (options: LabOptions) => {
+          const lab = await target.labUp(options);
+          made.set(lab.name, lab);
+          return lab;
+        };
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 function listenOnLoopback(app: Hono): Promise<ReturnType<typeof serve>> {

@@ -29,6 +29,12 @@ export const commandGroups: readonly CommandGroup[] = [
     load: () => import("./collect.ts"),
   },
   {
+    commands: {
+      db: "SQL on qoelab's database: psql or a prompt, one-off queries (web_training, web_session…)",
+    },
+    load: () => import("./db.ts"),
+  },
+  {
     commands: { origin: "the built-in local HLS origin (synthetic channels)" },
     load: () => import("./origin.ts"),
   },

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Command } from "commander";
-import { type Db, openDb } from "../db/index.ts";
+import { type Db, openDb, serveDbOverWire, type WireServer } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
@@ -23,15 +23,39 @@ export interface ServeOptions {
   uplinkAllow?: string;
   /** Where warnings go (default stderr). */
   log?: (message: string) => void;
+  /** Port serving the embedded database over the PostgreSQL protocol on 127.0.0.1 ("0": none). */
+  dbPort?: string;
+  /** Lab slot names' prefix (default "qc"): two workers on one machine need different ones. */
+  labPrefix?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  /** The embedded database's SQL port, when it is served. */
+  sql?: WireServer;
+  close(): Promise<void>;
 }
 
 /** Starts the web app (and, in the same process, the collection worker once configured). */
-export async function startServer(options: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new QoelabError("BAD_PORT", `serve: --port must be 1–65535, got "${options.port}"`);
+    throw new QoelabError("CLI_BAD_PORT", `serve: --port must be 1–65535, got "${options.port}"`);
+  const dbPort = Number(options.dbPort ?? 0);
+  if (!Number.isInteger(dbPort) || dbPort < 0 || dbPort > 65535)
+    throw new QoelabError("CLI_BAD_PORT", `serve: --db-port must be 0–65535, got "${options.dbPort}"`);
   const db = options.db ?? (await openDb({ dataDir: options.dataDir }));
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  // The embedded database for SQL clients; a port in use costs the SQL access, not the web app.
+  let sql: WireServer | undefined;
+  if (db.embedded && dbPort !== 0) {
+    try {
+      sql = await serveDbOverWire(db, { port: dbPort });
+    } catch (error) {
+      if (!(error instanceof QoelabError)) throw error;
+      log(`qoelab: ${error.message}`);
+    }
+  }
   const runtime = options.collect === false ? undefined : await collectionOrNone(db, options, log);
   const app = runtime?.app ?? createApp({ db });
   runtime?.orchestrator.startWorker();
@@ -49,9 +73,14 @@ export async function startServer(options: ServeOptions): Promise<{ url: string;
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   return {
     url,
+    ...(sql ? { sql } : {}),
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Open pages (keep-alive, live updates) would hold the listener open forever.
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
       await runtime?.close();
+      await sql?.close();
       if (!options.db) await db.close();
     },
   };
@@ -69,6 +98,7 @@ async function collectionOrNone(db: Db, options: ServeOptions, log: (message: st
       log,
       ...(options.shaperd ? { shaperdSocket: options.shaperd } : {}),
       ...(options.uplinkAllow ? { uplinkAllow: splitList(options.uplinkAllow) } : {}),
+      ...(options.labPrefix ? { labPrefix: options.labPrefix } : {}),
     });
   } catch (error) {
     if (!(error instanceof QoelabError) || error.code !== "COLLECT_NEEDS_SHAPERD") throw error;
@@ -96,6 +126,8 @@ export function register(program: Command): void {
     .option("--capture-dir <dir>", "where session captures are written as root (default DATA_DIR/captures)")
     .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
     .option("--uplink-allow <list>", "IPv4 prefixes the labs of Twitch/URL sources may reach (default any)")
+    .option("--db-port <port>", "serve the embedded database to SQL clients (psql) on 127.0.0.1:PORT; 0: not", "5433")
+    .option("--lab-prefix <prefix>", "lab slot names' prefix, for a second worker on one machine", "qc")
     .action(async (options: ServeOptions) => {
       if (!process.env.DATABASE_URL)
         process.stdout.write(
@@ -105,10 +137,23 @@ export function register(program: Command): void {
       process.stdout.write(
         `qoelab: web app on ${server.url} (database: ${process.env.DATABASE_URL ? "server" : "embedded PGlite"})\n`,
       );
-      const stop = () => {
-        void server.close().then(() => process.exit(0));
+      if (server.sql)
+        process.stdout.write(`qoelab: SQL on ${server.sql.host}:${server.sql.port}: ${server.sql.psql}\n`);
+      // The first signal stops cleanly (sessions end, lab namespaces removed); a second one exits now.
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) process.exit(130);
+        stopping = true;
+        process.stdout.write(`qoelab: ${signal}: stopping (the worker's labs are removed; again to exit at once)\n`);
+        server.close().then(
+          () => process.exit(0),
+          (error: Error) => {
+            process.stderr.write(`qoelab: stopping: ${error.message}\n`);
+            process.exit(1);
+          },
+        );
       };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
     });
 }

@@ -1,3 +1,5 @@
+import type { PGlite } from "@electric-sql/pglite";
+
 /** The one database interface qoelab uses, over PGlite (embedded) or node-postgres (a server). */
 export type SqlParam = string | number | boolean | null | Date | readonly unknown[] | Record<string, unknown>;
 
@@ -13,4 +15,15 @@ export interface Db extends Queryable {
   /** Runs `work` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** The embedded database's engine, for serving it to SQL clients (PGlite only). */
+  readonly embedded?: EmbeddedEngine;
+}
+
+/** What the wire server needs of an embedded database: the engine and a turn in its queue. */
+export interface EmbeddedEngine {
+  readonly pglite: PGlite;
+  /** Runs `work` between qoelab's own statements and transactions (never inside one of them). */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /** Whether a SQL client (not qoelab itself) holds a transaction open. */
+  clientInTransaction(): boolean;
 }

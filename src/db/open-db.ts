@@ -58,11 +58,19 @@ async function openEmbedded(dataDir: string, schema: string | undefined): Promis
   if (schema) await pg.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
   // PGlite runs one statement at a time; queue so a transaction is never interleaved.
   let queue: Promise<unknown> = Promise.resolve();
-  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
     const run = queue.then(work, work);
     queue = run.catch(() => undefined);
     return run;
   };
+  // Our own work never leaves a transaction open between queue items, so a transaction open when an
+  // item starts is a SQL client's (the wire server's): wait for it to end rather than join it.
+  let ownTransaction = false;
+  const serialize = <T>(work: () => Promise<T>): Promise<T> =>
+    enqueue(async () => {
+      while (pg.isInTransaction()) await new Promise((resolve) => setTimeout(resolve, 5));
+      return work();
+    });
   const direct: Queryable = {
     async query<Row>(sql: string, params: readonly SqlParam[] = []) {
       try {
@@ -79,17 +87,29 @@ async function openEmbedded(dataDir: string, schema: string | undefined): Promis
     query: (sql, params) => serialize(() => direct.query(sql, params)),
     transaction: (work) =>
       serialize(async () => {
-        await pg.exec("BEGIN");
+        ownTransaction = true;
         try {
-          const result = await work(direct);
-          await pg.exec("COMMIT");
-          return result;
-        } catch (error) {
-          await pg.exec("ROLLBACK");
-          throw error;
+          await pg.exec("BEGIN");
+          try {
+            const result = await work(direct);
+            await pg.exec("COMMIT");
+            return result;
+          } catch (error) {
+            await pg.exec("ROLLBACK");
+            throw error;
+          }
+        } finally {
+          ownTransaction = false;
         }
       }),
     close: () => serialize(() => pg.close()),
+    embedded: {
+      pglite: pg,
+      // A client's message inside its own open transaction runs at once (our queue waits for that
+      // transaction to end); any other waits its turn between our statements and transactions.
+      exclusive: (work) => (pg.isInTransaction() && !ownTransaction ? work() : enqueue(work)),
+      clientInTransaction: () => pg.isInTransaction() && !ownTransaction,
+    },
   };
 }
 
@@ -152,13 +172,6 @@ function wrapSqlError(error: unknown, sql: string): QoelabError {
   if (error instanceof QoelabError) return error;
   const code = (error as { code?: string }).code;
   const statement = sql.trim().split("\n")[0]?.slice(0, 80);
-  return new QoelabError(
-    "DB_QUERY_FAILED",
-    `database: ${(error as Error).message ?? String(error)} (in: ${statement})`,
-    { sqlState: code },
-    { cause: error },
-  );
-}
   // SQLSTATE class 22 (data exception: a NUL byte in text, a number out of range, bad input
   // syntax): the value came from the caller, so it is bad input, and the statement stays out.
   if (typeof code === "string" && code.startsWith("22"))
@@ -168,3 +181,10 @@ function wrapSqlError(error: unknown, sql: string): QoelabError {
       { sqlState: code },
       { cause: error, kind: "bad_input" },
     );
+  return new QoelabError(
+    "DB_QUERY_FAILED",
+    `database: ${(error as Error).message ?? String(error)} (in: ${statement})`,
+    { sqlState: code },
+    { cause: error },
+  );
+}
