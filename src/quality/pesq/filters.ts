@@ -112,6 +112,14 @@ function binGains(curve: FilterCurve, size: number, sampleRate: number): Float32
   return gains;
 }
 
+let scratch: { x: Float64Array; spectrum: Float64Array } | null = null;
+
+/** Buffers of the last size used, kept (signals of one run share their size). */
+function filterScratch(size: number): { x: Float64Array; spectrum: Float64Array } {
+  if (scratch?.x.length !== size) scratch = { x: new Float64Array(size), spectrum: realFft(size).createSpectrum() };
+  return scratch;
+}
+
 /**
  * Zero-phase FFT-domain filter of `buffer[start, start + length)` in place (spec 01 §1.3.1): each
  * bin is scaled by the curve's gain relative to its value at 1000 Hz.
@@ -125,9 +133,9 @@ export function fftFilter(
 ): void {
   const size = nextPow2(length);
   const fft = realFft(size);
-  const x = new Float64Array(size);
+  const { x, spectrum } = filterScratch(size);
   for (let i = 0; i < length; i++) x[i] = buffer[start + i]!;
-  const spectrum = fft.createSpectrum();
+  x.fill(0, length);
   fft.forward(x, spectrum);
   const gains = binGains(curve, size, sampleRate);
   for (let k = 0; k <= size / 2; k++) {
