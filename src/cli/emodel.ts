@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
-import { callQuality } from "../quality/index.ts";
+import { callQuality, plcAssumption } from "../quality/index.ts";
 import { formatTable, printJson } from "./output.ts";
 
 function parsePercent(text: string, option: string): number {
@@ -68,7 +68,7 @@ export function register(program: Command): void {
                 p.Ta,
               ],
             ],
-          )}\n${result.codec.description}\n`,
+          )}\n${result.codec.description}\nassumption: ${plcAssumption(opts.plc).text}\n`,
         );
       },
     );

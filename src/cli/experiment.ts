@@ -1,7 +1,12 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { parseTime } from "../generator/index.ts";
-import { parseLossList, runVoipExperiment, type VoipExperimentResult } from "../voip/index.ts";
+import {
+  type ExperimentImpairBackend,
+  parseLossList,
+  runVoipExperiment,
+  type VoipExperimentResult,
+} from "../voip/index.ts";
 import { parseSeed, parseSsrc } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
@@ -17,24 +22,34 @@ interface VoipOpts {
   replay?: string;
   replaySsrc?: string;
   codec: string;
+  impairBackend: string;
+  plc: string;
   lab: string;
   pesq: boolean;
   json?: boolean;
+}
+
+/** An E-model value with its assumption beside it: "54.3 (PLC off)". */
+function withAssumption(value: number | undefined, digits: number, plc: boolean | undefined): string | null {
+  if (value === undefined) return null;
+  return `${value.toFixed(digits)}${plc === undefined ? "" : plc ? " (PLC on)" : " (PLC off)"}`;
 }
 
 function printResult(r: VoipExperimentResult): void {
   const rows = r.experiment.conditions.map((c) => [
     c.id,
     c.lossPercent,
-    c.realizedLossPercent,
-    c.emodel?.R ?? null,
-    c.emodel?.mos ?? null,
+    c.achievedLoss ? `${c.achievedLoss.percent.toFixed(2)} (${c.achievedLoss.lost}/${c.achievedLoss.expected})` : null,
+    withAssumption(c.emodel?.R, 1, c.emodel?.plc),
+    withAssumption(c.emodel?.mos, 2, c.emodel?.plc),
     c.pesq?.mosLqo ?? null,
     c.lossBackend,
   ]);
   process.stdout.write(
     `${formatTable(["condition", "loss %", "realized %", "E-model R", "E-model MOS", "PESQ MOS-LQO", "loss served by"], rows)}\n`,
   );
+  process.stdout.write(`reference: original.wav = ${r.experiment.referenceDescription ?? r.experiment.reference}\n`);
+  process.stdout.write(`achieved loss: measured on each condition's receiving capture (the server's)\n`);
   process.stdout.write(`experiment: ${r.file}\n`);
   if (r.report) process.stdout.write(`report: ${r.report.html}\n`);
 }
@@ -56,6 +71,16 @@ export function register(program: Command): void {
     .option("--replay <capture>", "replay this recorded call's RTP stream at each level instead of calling")
     .option("--replay-ssrc <x>", "the stream of --replay to use (default: the caller's)")
     .option("--codec <codec>", "pcmu or pcma", "pcmu")
+    .option(
+      "--impair-backend <name>",
+      "who drops: emulator (seeded link emulator on the router–server link) | netem | iptables (on the link) | replayer (the replay's sender)",
+      "emulator",
+    )
+    .option(
+      "--plc <mode>",
+      "what the extraction does with lost packets (the E-model assumes the same): none | g711",
+      "none",
+    )
     .option("--lab <name>", "lab name", "voip")
     .option("--no-pesq", "skip PESQ")
     .option("--json", "print JSON")
@@ -71,6 +96,8 @@ export function register(program: Command): void {
           delayMs: parseTime(opts.delay ?? "0", "--delay", { bare: "ms" }) * 1000,
           out: opts.out,
           codec,
+          impairBackend: opts.impairBackend as ExperimentImpairBackend,
+          plc: opts.plc as "none" | "g711",
           lab: opts.lab,
           pesq: opts.pesq,
           signal,

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
+import { plcAssumption } from "../quality/index.ts";
 import { analyzeRtpStreams, extractRtpToWav, parseJitterBuffer, type RtpStream } from "../voip/index.ts";
 import { type Cell, formatDelimited, formatTable, printJson } from "./output.ts";
 
@@ -29,15 +30,26 @@ export function register(program: Command): void {
     .description("per-stream analysis like tshark -z rtp,streams, with an E-model estimate per stream")
     .argument("<file>", "pcap or pcapng capture")
     .option("--packets", "per-packet analysis as CSV (Wireshark RTP Stream Analysis)")
-    .option("--jitter-buffer <spec>", "receiver jitter buffer assumed for the E-model", "fixed:60ms")
-    .option("--no-plc", "assume the receiver does not conceal losses")
+    .option(
+      "--jitter-buffer <spec>",
+      "receiver jitter buffer assumed for the E-model (as rtp extract's): none | fixed:<ms>ms | adaptive",
+      "none",
+    )
+    .option(
+      "--plc <mode>",
+      "loss concealment assumed for the E-model, as rtp extract --plc: none (losses play as silence) | g711",
+      "none",
+    )
     .option("--network-delay <ms>", "one-way network delay to add to Ta (ms)", "0")
     .option("--json", "print JSON")
     .action(
       async (
         file: string,
-        opts: { packets?: boolean; jitterBuffer: string; plc: boolean; networkDelay: string; json?: boolean },
+        opts: { packets?: boolean; jitterBuffer: string; plc: string; networkDelay: string; json?: boolean },
       ) => {
+        if (opts.plc !== "none" && opts.plc !== "g711") {
+          throw new QoelabError("CLI_BAD_PLC", `--plc ${opts.plc}: expected none or g711`, { value: opts.plc });
+        }
         const networkDelayMs = Number(opts.networkDelay);
         if (!Number.isFinite(networkDelayMs) || networkDelayMs < 0) {
           throw new QoelabError("CLI_BAD_DELAY", `--network-delay ${opts.networkDelay}: expected milliseconds ≥ 0`);
@@ -45,7 +57,7 @@ export function register(program: Command): void {
         const streams = sorted(
           await analyzeRtpStreams(file, {
             packets: opts.packets ?? false,
-            emodel: { jitterBuffer: parseJitterBuffer(opts.jitterBuffer), plc: opts.plc, networkDelayMs },
+            emodel: { jitterBuffer: parseJitterBuffer(opts.jitterBuffer), plc: opts.plc === "g711", networkDelayMs },
           }),
         );
         if (opts.json) {
@@ -110,6 +122,7 @@ export function register(program: Command): void {
           s.maxJitterMs.toFixed(3),
           s.estimate ? s.estimate.R.toFixed(1) : "",
           s.estimate ? s.estimate.mos.toFixed(2) : "",
+          s.estimate ? plcAssumption(s.estimate.plc).label : "",
           s.problem ? "X" : "",
         ]);
         process.stdout.write(
@@ -135,6 +148,7 @@ export function register(program: Command): void {
               "max_jitter",
               "R",
               "MOS-CQE",
+              "E-model",
               "problems",
             ],
             rows,

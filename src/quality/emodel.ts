@@ -224,6 +224,17 @@ export function codecImpairment(codec: string, plc: boolean): CodecImpairment {
   return CODEC_IMPAIRMENTS[plc ? "g711-plc" : "g711"]!;
 }
 
+/**
+ * The loss-concealment assumption behind an E-model value, in words to print beside it: it follows
+ * what the audio extraction did (`rtp extract --plc none|g711`), so a score and the audio a
+ * listener hears rest on the same receiver.
+ */
+export function plcAssumption(plc: boolean): { label: string; text: string } {
+  return plc
+    ? { label: "PLC on", text: "PLC on: losses concealed by G.711 Appendix I (Bpl 25.1)" }
+    : { label: "PLC off", text: "PLC off: losses played as silence (Bpl 4.3)" };
+}
+
 export interface CallQualityInput {
   codec: string;
   plc: boolean;

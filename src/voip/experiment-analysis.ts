@@ -1,15 +1,16 @@
 import { QoelabError } from "../errors.ts";
-import { callQuality, pesqFiles } from "../quality/index.ts";
+import { pesqFiles, plcAssumption } from "../quality/index.ts";
 import type { ExperimentEmodel, ExperimentPesq, ExperimentStream } from "../quality/report/index.ts";
 import { extractRtpToWav } from "./rtp-extract.ts";
 import { analyzeRtpStreams, type RtpStream } from "./rtp-streams.ts";
 
 /*
  * Scoring one condition: the capture's RTP streams as `rtp streams` reports them, the caller →
- * callee audio extracted as Wireshark's RTP player would (silence in the gaps, no concealment: the
- * softphones run without a PLC module), the E-model from the measured loss and burst ratio (G.711
- * without PLC, the configured one-way delay), and PESQ P.862 narrowband of the reference against the
- * extracted audio (PESQ does its own time alignment).
+ * callee audio extracted as Wireshark's RTP player would (no jitter buffer; silence in the gaps, or
+ * G.711 Appendix I concealment with plc "g711"), the E-model of `rtp streams` with the same
+ * assumptions as that extraction (PLC on or off, no jitter buffer, the configured one-way delay: so
+ * `qoelab rtp streams CAPTURE --plc P --network-delay D` prints the same R), and PESQ P.862
+ * narrowband of the reference against the extracted audio (PESQ does its own time alignment).
  */
 
 export interface ConditionScores {
@@ -18,6 +19,8 @@ export interface ConditionScores {
   scored: RtpStream;
   received: string;
   emodel: ExperimentEmodel & { lossPercent: number; burstRatio: number; oneWayDelayMs: number };
+  /** Loss of the scored stream measured on this (receiving) capture. */
+  achievedLoss: { percent: number; lost: number; expected: number; received: number };
   pesq: ExperimentPesq | null;
   pesqError?: string;
   /** Lost sequence numbers found while extracting (gaps in the audio). */
@@ -54,10 +57,16 @@ export interface ScoreOptions {
   ssrc?: number;
   oneWayDelayMs: number;
   pesq: boolean;
+  /** What the extraction does with lost packets (default none: silence); the E-model assumes the same. */
+  plc?: "none" | "g711";
 }
 
 export async function scoreCondition(options: ScoreOptions): Promise<ConditionScores> {
-  const streams = await analyzeRtpStreams(options.pcap, { heuristic: "auto" });
+  const plc = options.plc ?? "none";
+  const streams = await analyzeRtpStreams(options.pcap, {
+    heuristic: "auto",
+    emodel: { jitterBuffer: { kind: "none" }, plc: plc === "g711", networkDelayMs: options.oneWayDelayMs },
+  });
   const audio = streams.filter((s) => s.payloadType === 0 || s.payloadType === 8);
   const forward = audio
     .filter((s) => (options.ssrc !== undefined ? s.ssrc === options.ssrc : s.srcAddress === options.callerAddress))
@@ -70,16 +79,15 @@ export async function scoreCondition(options: ScoreOptions): Promise<ConditionSc
       { file: options.pcap },
     );
   }
-  const extracted = await extractRtpToWav(options.pcap, options.received, { ssrc: scored.ssrc });
-  const lossPercent = scored.lostPercent;
-  const burstRatio = scored.estimate?.burstRatio ?? 1;
-  const q = callQuality({
-    codec: scored.payloadType === 8 ? "pcma" : "pcmu",
-    plc: false,
-    lossPercent,
-    burstRatio,
-    oneWayDelayMs: options.oneWayDelayMs,
-  });
+  const extracted = await extractRtpToWav(options.pcap, options.received, { ssrc: scored.ssrc, plc });
+  const q = scored.estimate;
+  if (!q) {
+    throw new QoelabError(
+      "EXPERIMENT_NO_STREAM",
+      `${options.pcap}: no E-model estimate for SSRC 0x${scored.ssrc.toString(16)}`,
+    );
+  }
+  const assumption = plcAssumption(q.plc);
   let pesq: ExperimentPesq | null = null;
   let pesqError: string | undefined;
   if (options.pesq) {
@@ -99,9 +107,17 @@ export async function scoreCondition(options: ScoreOptions): Promise<ConditionSc
     emodel: {
       R: round(q.R, 3),
       mos: round(q.mos, 4),
-      lossPercent: round(lossPercent, 4),
-      burstRatio: round(burstRatio, 4),
-      oneWayDelayMs: options.oneWayDelayMs,
+      plc: q.plc,
+      assumption: `${assumption.text}; no jitter buffer; Ta = ${round(q.oneWayDelayMs, 1)} ms (packetisation + ${options.oneWayDelayMs} ms link delay), as rtp streams --plc ${plc} --network-delay ${options.oneWayDelayMs}`,
+      lossPercent: round(q.lossPercent, 4),
+      burstRatio: round(q.burstRatio, 4),
+      oneWayDelayMs: round(q.oneWayDelayMs, 3),
+    },
+    achievedLoss: {
+      percent: round(scored.lostPercent, 4),
+      lost: scored.lost,
+      expected: scored.expected,
+      received: scored.packets,
     },
     pesq,
     ...(pesqError ? { pesqError } : {}),

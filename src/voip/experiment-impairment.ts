@@ -1,3 +1,4 @@
+import { QoelabError } from "../errors.ts";
 import type { LossModelSpec } from "../generator/index.ts";
 import {
   type ImpairSpec,
@@ -11,11 +12,20 @@ import {
 
 /*
  * The experiment's impaired link: the router's egress towards the server (callee), so loss hits the
- * caller → callee direction on the router's FORWARD path and the capture on the callee sees only
- * delivered packets. Which backend served is whatever `impair` chose (kernel netem, iptables
- * `statistic` on FORWARD, the TUN link emulator, …) and is recorded per condition, with whether the
- * seed was honoured: iptables draws from the kernel's random generator, which cannot be seeded.
+ * caller → callee direction on the link between the two hosts and the capture on the callee sees
+ * only delivered packets. The backend is asked for (`--impair-backend`: the seeded link emulator by
+ * default, kernel netem, iptables `statistic` on FORWARD) and recorded per condition, with whether
+ * the seed was honoured: iptables and netem draw from the kernel's random generator.
  */
+
+/** Where an experiment's loss is applied: on the link by one of impair's backends, or by the replayer. */
+export type ExperimentImpairBackend = "emulator" | "netem" | "iptables" | "replayer";
+export const EXPERIMENT_IMPAIR_BACKENDS: readonly ExperimentImpairBackend[] = [
+  "emulator",
+  "netem",
+  "iptables",
+  "replayer",
+];
 
 export const IMPAIRED_LINK = "router:server-side";
 
@@ -56,6 +66,7 @@ export async function applyLinkImpairment(
   loss: LossModelSpec,
   delayMs: number,
   seed: number | undefined,
+  backend: Exclude<ExperimentImpairBackend, "replayer"> = "emulator",
 ): Promise<AppliedLinkImpairment> {
   const target = impairedTarget(lab);
   const spec: ImpairSpec = {};
@@ -66,7 +77,16 @@ export async function applyLinkImpairment(
     await impairClear(lab.name, target);
     return { backends: {}, description: "none (link not impaired)", seeded: true };
   }
-  const result = await impair(target, spec, seed !== undefined ? { prefer: ["emulator"] } : {});
+  const result = await impair(target, spec, { prefer: [backend] });
+  const lossBackend = result.assignments.find((a) => a.option === "loss")?.backend;
+  if (spec.loss !== undefined && lossBackend !== backend) {
+    await impairClear(lab.name, target).catch(() => undefined);
+    throw new QoelabError(
+      "EXPERIMENT_BACKEND_UNAVAILABLE",
+      `experiment voip: --impair-backend ${backend} cannot serve loss ${loss.kind} on ${lab.name}:${IMPAIRED_LINK} here (impair chose ${lossBackend ?? "nothing"}; "qoelab impair backends" lists what this machine offers)`,
+      { backend, chosen: lossBackend },
+    );
+  }
   const backends: Record<string, string> = {};
   const parts: string[] = [];
   let seeded = true;

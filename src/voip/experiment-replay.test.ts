@@ -15,8 +15,16 @@ describe("experiment voip --replay (a recorded call re-sent across the lab at ea
   const lab = `xr${process.pid % 100000}`;
   let result: VoipExperimentResult;
   before(async () => {
-    // With a seed the replayer drops (generator side, seeded); the link only forwards.
-    result = await runVoipExperiment({ replay: FIXTURE, lossPercents: [0, 5], seed: 9, out: join(dir, "out"), lab });
+    // Asked for, the replayer drops (generator side, seeded); the link only forwards.
+    result = await runVoipExperiment({
+      replay: FIXTURE,
+      lossPercents: [0, 5],
+      seed: 9,
+      impairBackend: "replayer",
+      pesq: false,
+      out: join(dir, "out"),
+      lab,
+    });
   });
   after(async () => {
     await labDown(lab).catch(() => undefined);

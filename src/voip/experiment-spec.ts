@@ -17,6 +17,10 @@ export interface VoipExperimentSpec {
   seconds?: number;
   codec: "pcmu" | "pcma";
   ptimeMs: 20;
+  /** Who drops packets: "emulator" (default, seeded), "netem", "iptables" (on the link) or "replayer". */
+  impairBackend: "emulator" | "netem" | "iptables" | "replayer";
+  /** What the extraction does with lost packets; the E-model assumes the same. */
+  plc: "none" | "g711";
 }
 
 /** "0,0.5,1,3" or "0 %, 1%" → [0, 0.5, 1, 3] (percent). */

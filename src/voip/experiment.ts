@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { randomInt } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { writeWav } from "../audio/index.ts";
@@ -14,20 +15,30 @@ import {
 } from "../quality/report/index.ts";
 import { scoreCondition } from "./experiment-analysis.ts";
 import { type ConditionMedia, runLiveCall, runReplayCondition } from "./experiment-call.ts";
-import { applyLinkImpairment, clearLinkImpairment, IMPAIRED_LINK, linkDropCount } from "./experiment-impairment.ts";
+import {
+  applyLinkImpairment,
+  clearLinkImpairment,
+  EXPERIMENT_IMPAIR_BACKENDS,
+  type ExperimentImpairBackend,
+  IMPAIRED_LINK,
+  linkDropCount,
+} from "./experiment-impairment.ts";
 import { chooseReplayStream } from "./experiment-replay-stream.ts";
 import { conditionId, lossModelFor, type VoipExperimentSpec, validateLossModel } from "./experiment-spec.ts";
 import { extractRtpToWav } from "./rtp-extract.ts";
 import { requireBaresip } from "./softphone.ts";
 
 /*
- * `qoelab experiment voip`: a client — router — server lab; for each loss level the router's egress
- * towards the server drops packets (FORWARD path), two baresip softphones call across it (the caller
- * on the client plays the speech), tcpdump on the server records what arrived; each capture is
- * analysed, its audio extracted and scored (E-model, PESQ), and the folder of
- * docs/experiment-folder.md is written with its report. `replay` re-sends one recorded stream at each
- * level instead of calling. Whatever happens, the impairment is cleared and a lab this run brought up
- * is taken down again.
+ * `qoelab experiment voip`: a client — router — server lab; for each loss level the link from the
+ * router to the server drops packets (the seeded link emulator by default; netem or iptables when
+ * asked), two baresip softphones call across it (the caller on the client plays the speech),
+ * tcpdump on the server records what arrived; each capture is analysed, its audio extracted and
+ * scored (E-model, PESQ), and the folder of docs/experiment-folder.md is written with its report.
+ * `replay` re-sends one recorded stream at each level instead of calling, in the seed lab's order:
+ * the recorded call's stream is extracted as the reference ("original"), the lossless replay is the
+ * 0 % point, and every condition is scored against that one reference. The achieved loss is the
+ * one measured on the receiving capture. Whatever happens, the impairment is cleared and a lab this
+ * run brought up is taken down again.
  */
 
 export interface VoipExperimentOptions {
@@ -45,6 +56,10 @@ export interface VoipExperimentOptions {
   replay?: string;
   replaySsrc?: number;
   codec?: "pcmu" | "pcma";
+  /** Who drops: the link emulator (default, seeded), netem, iptables, or the replayer (replay only). */
+  impairBackend?: ExperimentImpairBackend;
+  /** What the extraction does with lost packets (none: silence, default); the E-model assumes the same. */
+  plc?: "none" | "g711";
   /** Lab name (default "voip"). */
   lab?: string;
   /** Compute PESQ (default true). */
@@ -56,7 +71,10 @@ export interface VoipExperimentOptions {
 }
 
 export interface VoipConditionRecord extends ExperimentCondition {
+  /** Same as achievedLoss.percent (older name). */
   realizedLossPercent: number;
+  /** The scored stream's loss measured on the receiving capture (the server's, after the impaired link). */
+  achievedLoss: { percent: number; lost: number; expected: number; received: number; measuredOn: string };
   lossBackend: string;
   /** True when the same seed reproduces the same drops. */
   seededLoss: boolean;
@@ -73,6 +91,10 @@ export interface VoipExperimentFile extends ExperimentFile {
   mode: "call" | "replay";
   lab: string;
   impairedLink: string;
+  /** Where the loss was applied (--impair-backend). */
+  impairBackend: ExperimentImpairBackend;
+  /** What the extraction did with lost packets; every E-model value assumes the same. */
+  plc: "none" | "g711";
   /** What was done to the input WAV to make it 8 kHz mono 16-bit. */
   conversions: string[];
   replayOf?: { capture: string; ssrc: number; description: string };
@@ -121,14 +143,35 @@ function validate(options: VoipExperimentOptions): VoipExperimentSpec {
   if (options.seed !== undefined && !(Number.isSafeInteger(options.seed) && options.seed >= 0)) {
     throw new QoelabError("EXPERIMENT_BAD_SEED", `--seed ${options.seed}: expected a whole number ≥ 0`);
   }
+  const backend = options.impairBackend ?? "emulator";
+  if (!EXPERIMENT_IMPAIR_BACKENDS.includes(backend)) {
+    throw new QoelabError(
+      "EXPERIMENT_BAD_BACKEND",
+      `--impair-backend ${backend}: expected ${EXPERIMENT_IMPAIR_BACKENDS.join(", ")}`,
+    );
+  }
+  if (backend === "replayer" && !options.replay) {
+    throw new QoelabError(
+      "EXPERIMENT_BAD_BACKEND",
+      "--impair-backend replayer drops at the sender of a replay: give --replay CAPTURE (a call's loss is on the link)",
+    );
+  }
+  if (options.plc !== undefined && options.plc !== "none" && options.plc !== "g711") {
+    throw new QoelabError("EXPERIMENT_BAD_PLC", `--plc ${String(options.plc)}: expected none or g711`);
+  }
+  // The seed lab's order: the lossless replay is the 0 % point of the curve.
+  const lossPercents =
+    options.replay && !options.lossPercents.includes(0) ? [0, ...options.lossPercents] : options.lossPercents;
   return {
-    lossPercents: options.lossPercents,
+    lossPercents,
     lossModel,
     delayMs,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.seconds !== undefined ? { seconds: options.seconds } : {}),
     codec: options.codec ?? "pcmu",
     ptimeMs: 20,
+    impairBackend: backend,
+    plc: options.plc ?? "none",
   };
 }
 
@@ -138,8 +181,13 @@ function aborted(signal: AbortSignal | undefined): void {
 }
 
 export async function runVoipExperiment(options: VoipExperimentOptions): Promise<VoipExperimentResult> {
-  const spec = validate(options);
+  const validated = validate(options);
   const progress = options.onProgress ?? (() => undefined);
+  // Seeded backends get a seed even when none is asked for, recorded so the run can be repeated.
+  const seeded = validated.impairBackend === "emulator" || validated.impairBackend === "replayer";
+  const spec: VoipExperimentSpec =
+    validated.seed === undefined && seeded ? { ...validated, seed: randomInt(1, 2 ** 31) } : validated;
+  if (validated.seed === undefined && spec.seed !== undefined) progress(`loss seed ${spec.seed} (none given)`);
   const mode: "call" | "replay" = options.replay ? "replay" : "call";
   if (process.getuid?.() !== 0) {
     throw new QoelabError(
@@ -150,7 +198,7 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
   requireTool("tcpdump", "tcpdump");
   if (mode === "call") requireBaresip();
   requireTool("ip", "iproute2");
-  requireTool("iptables", "iptables");
+  if (spec.impairBackend === "iptables") requireTool("iptables", "iptables");
   if (options.replay && !existsSync(options.replay)) {
     throw new QoelabError("EXPERIMENT_NO_CAPTURE", `--replay ${options.replay}: no such file`, {
       file: options.replay,
@@ -161,30 +209,35 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
   const work = join(dir, "calls");
   mkdirSync(work, { recursive: true });
 
-  // The reference speech, 8 kHz mono 16-bit (what the caller plays; PESQ's reference).
+  // The reference, 8 kHz mono 16-bit: in a call, the speech the caller plays; in a replay (the seed
+  // lab's order), the recorded call's stream extracted before any loss of ours ("original"), so the
+  // lossless replay and every lossy one are scored against the same audio.
   const reference = join(dir, "original.wav");
   let conversions: string[] = [];
   let speechSamples = 0;
   let replayOf: VoipExperimentFile["replayOf"];
+  let referenceDescription: string;
   if (options.replay) {
     const stream = await chooseReplayStream(options.replay, options.replaySsrc);
     replayOf = { capture: resolve(options.replay), ssrc: stream.ssrc, description: stream.description };
     progress(`replaying ${stream.description} of ${options.replay}`);
-  }
-  if (options.wav) {
-    const audio = await readTelephoneWav(options.wav);
+    const r = await extractRtpToWav(options.replay, reference, { ssrc: stream.ssrc, plc: spec.plc });
+    speechSamples = r.samples.length;
+    referenceDescription = `audio extracted (plc ${spec.plc}) from the recorded call ${options.replay}, SSRC 0x${stream.ssrc.toString(16).padStart(8, "0")}, before any loss of this experiment`;
+    conversions = [`reference: ${referenceDescription}`];
+    if (options.wav) progress(`--wav ${options.wav} is not the reference of a replay (the recorded call's audio is)`);
+  } else {
+    const wav = options.wav as string;
+    const audio = await readTelephoneWav(wav);
     conversions = audio.conversions;
-    for (const c of conversions) progress(`${options.wav}: ${c}`);
+    for (const c of conversions) progress(`${wav}: ${c}`);
     const floats = new Float32Array(audio.pcm.length);
     for (let i = 0; i < floats.length; i++) floats[i] = audio.pcm[i]! / 32768;
     writeFileSync(reference, writeWav([floats], 8000, "pcm16"));
     speechSamples = audio.pcm.length;
-  } else if (options.replay && replayOf) {
-    // Without --wav the reference is the recorded stream itself, before any loss of ours.
-    const r = await extractRtpToWav(options.replay, reference, { ssrc: replayOf.ssrc });
-    speechSamples = r.samples.length;
-    conversions = [`reference extracted from ${options.replay} (SSRC 0x${replayOf.ssrc.toString(16)})`];
+    referenceDescription = `the speech the caller played (${wav}${conversions.length ? `, ${conversions.join(", ")}` : ""})`;
   }
+  progress(`reference original.wav: ${referenceDescription}`);
   const calleeSource = join(work, "callee-silence.wav");
   writeFileSync(calleeSource, writeWav([new Float32Array(Math.max(8000, speechSamples))], 8000, "pcm16"));
   const seconds = spec.seconds ?? Math.ceil(speechSamples / 8000) + 1;
@@ -213,9 +266,15 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
       aborted(options.signal);
       const id = conditionId(lossPercent);
       const model: LossModelSpec = lossModelFor(spec, lossPercent);
-      // Replay with a seed: the replayer drops (seeded, generator side); otherwise the router does.
-      const generatorLoss = mode === "replay" && spec.seed !== undefined;
-      const applied = await applyLinkImpairment(lab, generatorLoss ? { kind: "none" } : model, spec.delayMs, spec.seed);
+      // The loss is on the router → server link (impair's backend), unless the replayer is asked to drop.
+      const generatorLoss = spec.impairBackend === "replayer";
+      const applied = await applyLinkImpairment(
+        lab,
+        generatorLoss ? { kind: "none" } : model,
+        spec.delayMs,
+        spec.seed,
+        spec.impairBackend === "replayer" ? "emulator" : spec.impairBackend,
+      );
       const lossBackend =
         model.kind === "none"
           ? "none"
@@ -258,6 +317,7 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
         ...(replayOf ? { ssrc: replayOf.ssrc } : {}),
         oneWayDelayMs: spec.delayMs,
         pesq: options.pesq ?? true,
+        plc: spec.plc,
       });
       const record: VoipConditionRecord = {
         id,
@@ -272,7 +332,11 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
         pesq: scores.pesq,
         emodel: scores.emodel,
         streams: scores.streams,
-        realizedLossPercent: scores.emodel.lossPercent,
+        realizedLossPercent: scores.achievedLoss.percent,
+        achievedLoss: {
+          ...scores.achievedLoss,
+          measuredOn: `${relative(dir, pcap)} (captured in the server's namespace, after the impaired link)`,
+        },
         lossBackend,
         seededLoss: model.kind === "none" || generatorLoss || applied.seeded,
         droppedByLink,
@@ -282,7 +346,7 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
       };
       conditions.push(record);
       progress(
-        `${id}: realized loss ${record.realizedLossPercent.toFixed(2)} %, E-model MOS ${scores.emodel.mos.toFixed(2)}${scores.pesq ? `, PESQ MOS-LQO ${scores.pesq.mosLqo.toFixed(2)}` : scores.pesqError ? ` (PESQ failed: ${scores.pesqError})` : ""}`,
+        `${id}: achieved loss ${record.achievedLoss.percent.toFixed(2)} % (${record.achievedLoss.lost}/${record.achievedLoss.expected} on the receiving capture), E-model MOS ${scores.emodel.mos.toFixed(2)} (${scores.emodel.plc ? "PLC on" : "PLC off"})${scores.pesq ? `, PESQ MOS-LQO ${scores.pesq.mosLqo.toFixed(2)}` : scores.pesqError ? ` (PESQ failed: ${scores.pesqError})` : ""}`,
       );
     }
   } finally {
@@ -297,12 +361,15 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
     createdAt: new Date().toISOString(),
     tool: `qoelab experiment voip (${mode === "call" ? "baresip softphones" : "capture replay"}; loss: ${backends.join(" / ") || "none"})`,
     reference: "original.wav",
+    referenceDescription,
     codec: spec.codec,
     ptimeMs: spec.ptimeMs,
     ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
     mode,
     lab: labName,
     impairedLink: IMPAIRED_LINK,
+    impairBackend: spec.impairBackend,
+    plc: spec.plc,
     conversions,
     ...(replayOf ? { replayOf } : {}),
     conditions,

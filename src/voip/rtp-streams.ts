@@ -4,8 +4,8 @@ import { Dissection, dissect, IpProto } from "../packet/dissect.ts";
 import type { PacketRecord } from "../packet/record.ts";
 import { RtpHeaderView, readRtpHeader } from "../packet/rtp-header-view.ts";
 import { staticPayloadType } from "../packet/rtp-payload-types.ts";
-import { decodeSip, sipBodyText, sipContentType } from "../packet/sip.ts";
-import { burstRatio, callQuality, EMODEL_CODECS } from "../quality/emodel.ts";
+import { decodeSip, sipBodyText, sipContentType } from "../packet/index.ts";
+import { burstRatio, callQuality, EMODEL_CODECS, plcAssumption } from "../quality/emodel.ts";
 import { createJitterBuffer, formatJitterBuffer, type JitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
 
@@ -132,9 +132,9 @@ export interface AnalyzeOptions {
 }
 
 export interface EstimateOptions {
-  /** Jitter buffer the receiver is assumed to run (default fixed:60ms). */
+  /** Jitter buffer the receiver is assumed to run (default none, as `rtp extract`'s default). */
   jitterBuffer?: JitterBufferSpec;
-  /** Whether the receiver conceals loss with G.711 Appendix I (default true). */
+  /** Whether the receiver conceals loss with G.711 Appendix I (default false, as `rtp extract`'s default). */
   plc?: boolean;
   /** One-way network delay the capture cannot see (default 0 ms). */
   networkDelayMs?: number;
@@ -367,8 +367,8 @@ export class RtpStreamAnalyzer {
   constructor(options: AnalyzeOptions = {}) {
     this.keepRows = options.packets ?? false;
     this.heuristic = options.heuristic ?? "auto";
-    this.jbSpec = options.emodel?.jitterBuffer ?? { kind: "fixed", delayMs: 60 };
-    this.plc = options.emodel?.plc ?? true;
+    this.jbSpec = options.emodel?.jitterBuffer ?? { kind: "none" };
+    this.plc = options.emodel?.plc ?? false;
     this.networkDelayMs = options.emodel?.networkDelayMs ?? 0;
   }
 
@@ -739,7 +739,7 @@ export class RtpStreamAnalyzer {
       jitterBufferLate: jb.late,
       oneWayDelayMs: delay,
       assumptions:
-        `codec from PT ${s.regPt} (${q.codec.description}); loss = network loss + late discards of a ` +
+        `${plcAssumption(this.plc).text}; codec from PT ${s.regPt} (${q.codec.description}); loss = network loss + late discards of a ` +
         `${formatJitterBuffer(this.jbSpec)} jitter buffer; Ta = packetisation ${ptime} ms + jitter-buffer delay ` +
         `${jb.meanBufferDelayMs().toFixed(1)} ms + assumed network delay ${this.networkDelayMs} ms; T = Ta, Tr = 2·Ta; ` +
         "other parameters G.107 defaults",

@@ -10,7 +10,7 @@ import {
   sipCSeq,
   sipFrom,
   sipTo,
-} from "../packet/sip.ts";
+} from "../packet/index.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
 
 /**

@@ -17,6 +17,10 @@ export interface ExperimentPesq {
 export interface ExperimentEmodel {
   R: number;
   mos: number;
+  /** Whether the E-model assumed G.711 Appendix I concealment (as the extraction did). */
+  plc?: boolean;
+  /** The assumption in words, printed beside every E-model value. */
+  assumption?: string;
 }
 
 export interface ExperimentStream {
@@ -56,6 +60,8 @@ export interface ExperimentFile {
   tool?: string;
   /** The original (sent) speech, relative to the folder. */
   reference: string;
+  /** What the reference is (the input speech, or audio extracted from a recorded call), for the report. */
+  referenceDescription?: string;
   codec?: string;
   ptimeMs?: number;
   seed?: number;

@@ -4,7 +4,12 @@ import { QoelabError } from "../../errors.ts";
 import { parseRatingsCsv } from "../listening/ratings-csv.ts";
 import type { ListeningMethod } from "../listening/scales.ts";
 import { analyzeRatings, type ConditionSummary, type ListeningStats, type Rating } from "../listening/screening.ts";
-import { type ExperimentFile, type ExperimentFolder, readExperimentFolder } from "./experiment-folder.ts";
+import {
+  type ExperimentEmodel,
+  type ExperimentFile,
+  type ExperimentFolder,
+  readExperimentFolder,
+} from "./experiment-folder.ts";
 import { barChart, escapeXml, timelineChart, xyChart } from "./svg-charts.ts";
 
 export interface ReportFigure {
@@ -53,6 +58,21 @@ function fmt(value: number | null | undefined, digits = 2): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
 }
 
+/** "E-model MOS (PLC off)": the series name carries the assumption when every condition shares one. */
+function emodelName(experiment: ExperimentFile): string {
+  const kinds = new Set(experiment.conditions.map((c) => c.emodel?.plc).filter((p) => p !== undefined));
+  if (kinds.size !== 1) return "E-model MOS";
+  return `E-model MOS (${[...kinds][0] ? "PLC on" : "PLC off"})`;
+}
+
+/** An E-model value with its assumption beside it. */
+function emodelCell(value: number | undefined, digits: number, emodel: ExperimentEmodel | null | undefined): string {
+  const text = fmt(value, digits);
+  if (value === undefined || emodel?.plc === undefined) return text;
+  const label = emodel.plc ? "PLC on" : "PLC off";
+  return `${text} <span class="note" title="${escapeXml(emodel.assumption ?? label)}">(${label})</span>`;
+}
+
 function voipFigures(experiment: ExperimentFile, listening: Map<string, ConditionSummary>): ReportFigure[] {
   const conditions = experiment.conditions;
   const labels = conditions.map((c) => c.label ?? c.id);
@@ -69,7 +89,7 @@ function voipFigures(experiment: ExperimentFile, listening: Map<string, Conditio
       yMax: 5,
       groups: [
         { name: "PESQ MOS-LQO", values: conditions.map((c) => c.pesq?.mosLqo ?? null) },
-        { name: "E-model MOS", values: conditions.map((c) => c.emodel?.mos ?? null) },
+        { name: emodelName(experiment), values: conditions.map((c) => c.emodel?.mos ?? null) },
         {
           name: "listening MOS",
           values: listeningValues.map((l) => l?.mos ?? null),
@@ -91,7 +111,7 @@ function voipFigures(experiment: ExperimentFile, listening: Map<string, Conditio
       yMax: 5,
       series: [
         { name: "PESQ MOS-LQO", points: conditions.flatMap((c) => point(c.lossPercent, c.pesq?.mosLqo)) },
-        { name: "E-model MOS", points: conditions.flatMap((c) => point(c.lossPercent, c.emodel?.mos)) },
+        { name: emodelName(experiment), points: conditions.flatMap((c) => point(c.lossPercent, c.emodel?.mos)) },
         {
           name: "listening MOS",
           points: conditions.flatMap((c) => point(c.lossPercent, listening.get(c.id)?.mos, listening.get(c.id)?.ci95)),
@@ -260,10 +280,10 @@ export function buildExperimentReport(input: ReportInput): ExperimentReport {
       .map((c) => {
         const l = listeningByCondition.get(c.id);
         const s = c.streams?.[0];
-        return `<tr><td>${escapeXml(c.label ?? c.id)}</td><td class="num">${fmt(c.lossPercent, 2)}</td><td class="num">${fmt(c.delayMs ?? null, 0)}</td><td class="num">${fmt(c.pesq?.mosLqo)}</td><td class="num">${fmt(c.emodel?.R, 1)}</td><td class="num">${fmt(c.emodel?.mos)}</td><td class="num">${l ? `${fmt(l.mos)} ± ${fmt(l.ci95)} (n=${l.n})` : "–"}</td><td class="num">${s ? `${s.lost}/${s.expected ?? s.packets + s.lost}` : "–"}</td><td class="num">${fmt(s?.meanJitterMs)}</td></tr>`;
+        return `<tr><td>${escapeXml(c.label ?? c.id)}</td><td class="num">${fmt(c.lossPercent, 2)}</td><td class="num">${fmt(c.delayMs ?? null, 0)}</td><td class="num">${fmt(c.pesq?.mosLqo)}</td><td class="num">${emodelCell(c.emodel?.R, 1, c.emodel)}</td><td class="num">${emodelCell(c.emodel?.mos, 2, c.emodel)}</td><td class="num">${l ? `${fmt(l.mos)} ± ${fmt(l.ci95)} (n=${l.n})` : "–"}</td><td class="num">${s ? `${s.lost}/${s.expected ?? s.packets + s.lost}` : "–"}</td><td class="num">${fmt(s?.meanJitterMs)}</td></tr>`;
       })
       .join("");
-    sections.push(`<h2>Conditions</h2><p class="note">Reference ${escapeXml(e.reference)}; codec ${escapeXml(e.codec ?? "?")}; ${escapeXml(e.tool ?? "")}${e.createdAt ? `; ${escapeXml(e.createdAt)}` : ""}.</p>
+    sections.push(`<h2>Conditions</h2><p class="note">Reference ${escapeXml(e.reference)}${e.referenceDescription ? ` (${escapeXml(e.referenceDescription)}): every condition is scored against it` : ""}; codec ${escapeXml(e.codec ?? "?")}; ${escapeXml(e.tool ?? "")}${e.createdAt ? `; ${escapeXml(e.createdAt)}` : ""}.</p>
 <table id="conditions"><tr><th>Condition</th><th>loss %</th><th>delay ms</th><th>PESQ MOS-LQO</th><th>E-model R</th><th>E-model MOS</th><th>listening MOS ± 95 % CI</th><th>RTP lost (first stream)</th><th>mean jitter ms</th></tr>${rows}</table>`);
     for (const f of voip)
       sections.push(
