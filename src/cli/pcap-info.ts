@@ -20,6 +20,10 @@ export function registerPcapInfo(pcap: Command): void {
     });
 }
 
+function fixed(value: number | null, digits: number): string {
+  return value === null ? "n/a" : value.toFixed(digits);
+}
+
 function time(value: { sec: number; nsec: number } | null): string {
   if (value === null) return "n/a";
   const iso = new Date(value.sec * 1000).toISOString().replace("T", " ").slice(0, 19);
@@ -37,15 +41,17 @@ export function renderInfo(info: CaptureInfo): string {
     ["File size (bytes)", info.fileSize],
     ["Data size (bytes)", info.bytes],
     ["Captured size (bytes)", info.capturedBytes],
-    ["Capture duration (s)", info.duration.toFixed(9)],
+    ["Capture duration (s)", fixed(info.duration, 9)],
     ["First packet time", time(info.firstTime)],
     ["Last packet time", time(info.lastTime)],
-    ["Data byte rate (bytes/s)", info.byteRate.toFixed(2)],
-    ["Data bit rate (bits/s)", info.bitRate.toFixed(2)],
+    ["Data byte rate (bytes/s)", fixed(info.byteRate, 2)],
+    ["Data bit rate (bits/s)", fixed(info.bitRate, 2)],
     ["Average packet size (bytes)", info.averagePacketSize.toFixed(2)],
-    ["Average packet rate (packets/s)", info.packetRate.toFixed(2)],
-    ["Strict time order", info.strictTimeOrder],
+    ["Average packet rate (packets/s)", fixed(info.packetRate, 2)],
+    ["Strict time order", info.strictTimeOrder ?? "unknown"],
   ];
+  if (info.untimedPackets > 0) rows.push(["Packets without timestamp", info.untimedPackets]);
+  if (info.oversizedPackets > 0) rows.push(["Packets longer than the snaplen", info.oversizedPackets]);
   if (info.userApplication !== undefined) rows.push(["Capture application", info.userApplication]);
   if (info.os !== undefined) rows.push(["Capture OS", info.os]);
   for (const comment of info.comments) rows.push(["Capture comment", comment]);

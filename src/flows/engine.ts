@@ -488,7 +488,11 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
     }
     if (isNew) data[row + SeriesColumn.NEW_FLOWS]!++;
     const fs = flow.series;
-    if (fs !== null) accountWindow(fs.data, fs.row(w), wire, payload, fromClient, events, rttSample);
+    if (fs !== null) {
+      // row() may grow the array: take `data` after it.
+      const flowRow = fs.row(w);
+      accountWindow(fs.data, flowRow, wire, payload, fromClient, events, rttSample);
+    }
     if (features) {
       if (flow.prevTime >= 0) flow.flowIat!.add(t - flow.prevTime);
       flow.prevTime = t;

@@ -1,7 +1,7 @@
 import type { ChunkList } from "./chunks.ts";
 import type { FlowResult } from "./results.ts";
 import { percentile, type RunningStats } from "./running-stats.ts";
-import { SERIES_COLUMNS, SeriesColumn, type SeriesPartial, type TimeSeries } from "./time-series.ts";
+import { SERIES_COLUMNS, SeriesColumn, type SeriesPartial, seriesSpanWindows, type TimeSeries } from "./time-series.ts";
 
 /**
  * Features for QoE learning, per flow and per capture. Every name carries its unit; docs/flows.md
@@ -135,14 +135,17 @@ export function computeCaptureFeatures(
   flows: readonly FlowResult[],
 ): CaptureFeatures {
   const out: CaptureFeatures = {};
-  out.duration_s = series.start.length * series.window;
+  // The span from the first to the last occupied window (idle gaps left out of the series count too).
+  out.duration_s = seriesSpanWindows(raw) * series.window;
   out.flows = flows.length;
   putDistribution(out, "dl_tput", "bps", throughputs(series.downBytes, series.window));
   const ul = throughputs(series.upBytes, series.window);
   out.ul_tput_mean_bps = ul.length > 0 ? ul.reduce((a, b) => a + b, 0) / ul.length : null;
   const active = series.activeFlows ?? [];
   out.active_flows_mean = active.length > 0 ? active.reduce((a, b) => a + b, 0) / active.length : null;
-  out.active_flows_max = active.length > 0 ? Math.max(...active) : null;
+  let activeMax: number | null = null;
+  for (const a of active) if (activeMax === null || a > activeMax) activeMax = a;
+  out.active_flows_max = activeMax;
   // Pooled packet-size / inter-arrival moments over flows (fixed flow order → deterministic).
   const pool = (pick: (f: FlowResult) => FlowFeatures[string][], unitPrefix: string, unit: string) => {
     let count = 0;
@@ -204,7 +207,7 @@ export function computeCaptureFeatures(
   out.retx_ratio = data > 0 ? (retx + ooo) / data : null;
   let rttSum = 0;
   let rttCount = 0;
-  for (let i = 0; i < raw.length; i++) {
+  for (let i = 0; i < raw.windows.length; i++) {
     rttSum += raw.data[i * SERIES_COLUMNS + SeriesColumn.RTT_SUM_NS]!;
     rttCount += raw.data[i * SERIES_COLUMNS + SeriesColumn.RTT_COUNT]!;
   }

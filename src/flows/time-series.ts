@@ -1,7 +1,7 @@
 /**
  * Fixed-width time windows (default 1 s) of counters, per capture and per flow, like tstat's
  * log_tcp_periodic. Window w covers [base + w·width, base + (w+1)·width) where base is the whole
- * second of the capture's first packet. Rows are stored row-major in one growable Float64Array;
+ * second of the capture's first packet. Only occupied windows are stored (row-major, one growable Float64Array);
  * every column is an integer count (RTT as a sum of integer nanoseconds), so partial series from
  * worker threads sum to exactly the single-threaded result.
  */
@@ -29,67 +29,135 @@ export const SeriesColumn = {
 } as const;
 export const SERIES_COLUMNS = 11;
 
+/**
+ * Empty windows between two occupied ones are written out as zero rows when the gap is at most
+ * MAX_FILLED_GAP_WINDOWS (an hour at 1 s windows) and the zero rows written so far stay within
+ * FILLED_ROWS_FREE + FILLED_ROWS_PER_OCCUPIED × the occupied windows; other gaps are left out
+ * (`start` shows the jump). So the series' size follows the packets, whatever the time span.
+ */
+export const MAX_FILLED_GAP_WINDOWS = 3600;
+export const FILLED_ROWS_FREE = 3600;
+export const FILLED_ROWS_PER_OCCUPIED = 64;
+
+/**
+ * The occupied windows of one series, sparse: rows are appended in the order windows are first
+ * seen, `windows[i]` names row i's window. Time-ordered packets (the usual case) only ever touch
+ * the last row or append one; a window index map is built the first time a packet goes back to an
+ * earlier window, so memory and time follow the packets, never the capture's time span.
+ */
 export class WindowSeries {
-  /** Index of the first window held (-1 while empty). */
+  /** Index of the first window held (-1 while empty); earlier windows fold into it. */
   first = -1;
+  /** Rows held (occupied windows). */
   length = 0;
   data: Float64Array;
+  windows: Float64Array;
+  /** Largest window held, the last window touched and its row offset. */
+  private max = -1;
+  private lastWindow = -1;
+  private lastRow = 0;
+  /** True while rows are in increasing window order. */
+  private sorted = true;
+  private index: Map<number, number> | null = null;
 
   constructor(initialRows = 8) {
     this.data = new Float64Array(initialRows * SERIES_COLUMNS);
+    this.windows = new Float64Array(initialRows);
   }
 
-  /** Offset in `data` of window `w`'s row, creating rows up to it (earlier windows fold into the first). */
+  /** Offset in `data` of window `w`'s row, adding the row when new (earlier windows fold into the first). */
   row(w: number): number {
+    if (w === this.lastWindow) return this.lastRow;
     if (this.first < 0) {
       this.first = w;
-      this.length = 1;
-      return 0;
+      this.max = w;
+      return this.append(w);
     }
-    let i = w - this.first;
-    if (i < 0) i = 0;
-    if (i >= this.length) {
-      const needed = (i + 1) * SERIES_COLUMNS;
-      if (needed > this.data.length) {
-        let size = this.data.length * 2;
-        while (size < needed) size *= 2;
-        const grown = new Float64Array(size);
-        grown.set(this.data.subarray(0, this.length * SERIES_COLUMNS));
-        this.data = grown;
-      }
-      this.length = i + 1;
+    if (w < this.first) w = this.first;
+    if (w > this.max) {
+      this.max = w;
+      const offset = this.append(w);
+      this.index?.set(w, this.length - 1);
+      return offset;
     }
-    return i * SERIES_COLUMNS;
+    if (this.index === null) {
+      this.index = new Map();
+      for (let i = 0; i < this.length; i++) this.index.set(this.windows[i]!, i);
+    }
+    const i = this.index.get(w);
+    if (i !== undefined) {
+      this.lastWindow = w;
+      this.lastRow = i * SERIES_COLUMNS;
+      return this.lastRow;
+    }
+    this.sorted = false;
+    const offset = this.append(w);
+    this.index.set(w, this.length - 1);
+    return offset;
   }
 
-  /** Plain form for worker messages and merging. */
+  private append(w: number): number {
+    const i = this.length;
+    if (i >= this.windows.length) {
+      const rows = this.windows.length * 2 || 8;
+      const data = new Float64Array(rows * SERIES_COLUMNS);
+      data.set(this.data.subarray(0, i * SERIES_COLUMNS));
+      this.data = data;
+      const windows = new Float64Array(rows);
+      windows.set(this.windows.subarray(0, i));
+      this.windows = windows;
+    }
+    this.windows[i] = w;
+    this.length = i + 1;
+    this.lastWindow = w;
+    this.lastRow = i * SERIES_COLUMNS;
+    return this.lastRow;
+  }
+
+  /** Plain form for worker messages and merging: the occupied windows in increasing order. */
   toPartial(): SeriesPartial {
-    return {
-      first: this.first,
-      length: this.length,
-      data: Array.from(this.data.subarray(0, this.length * SERIES_COLUMNS)),
-    };
+    const n = this.length;
+    const windows = Array.from(this.windows.subarray(0, n));
+    if (this.sorted) return { windows, data: Array.from(this.data.subarray(0, n * SERIES_COLUMNS)) };
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => windows[a]! - windows[b]!);
+    const data = new Array<number>(n * SERIES_COLUMNS);
+    for (let k = 0; k < n; k++) {
+      const from = order[k]! * SERIES_COLUMNS;
+      for (let c = 0; c < SERIES_COLUMNS; c++) data[k * SERIES_COLUMNS + c] = this.data[from + c]!;
+    }
+    return { windows: order.map((i) => windows[i]!), data };
   }
 }
 
+/** Occupied windows only, in increasing order; row i of `data` is window `windows[i]`. */
 export interface SeriesPartial {
-  first: number;
-  length: number;
+  windows: number[];
   data: number[];
 }
 
-/** Sums partial series window by window. */
+/** Sums partial series window by window (sparse: cost follows the occupied windows). */
 export function mergeSeries(parts: readonly SeriesPartial[]): SeriesPartial {
-  const present = parts.filter((p) => p.first >= 0 && p.length > 0);
-  if (present.length === 0) return { first: -1, length: 0, data: [] };
-  const first = Math.min(...present.map((p) => p.first));
-  const last = Math.max(...present.map((p) => p.first + p.length));
-  const data = new Array<number>((last - first) * SERIES_COLUMNS).fill(0);
+  const present = parts.filter((p) => p.windows.length > 0);
+  if (present.length === 0) return { windows: [], data: [] };
+  if (present.length === 1) return present[0]!;
+  const all = [...new Set(present.flatMap((p) => p.windows))].sort((a, b) => a - b);
+  const rowOf = new Map<number, number>();
+  for (let i = 0; i < all.length; i++) rowOf.set(all[i]!, i);
+  const data = new Array<number>(all.length * SERIES_COLUMNS).fill(0);
   for (const p of present) {
-    const shift = (p.first - first) * SERIES_COLUMNS;
-    for (let i = 0; i < p.data.length; i++) data[shift + i]! += p.data[i]!;
+    for (let r = 0; r < p.windows.length; r++) {
+      const to = rowOf.get(p.windows[r]!)! * SERIES_COLUMNS;
+      const from = r * SERIES_COLUMNS;
+      for (let c = 0; c < SERIES_COLUMNS; c++) data[to + c]! += p.data[from + c]!;
+    }
   }
-  return { first, length: last - first, data };
+  return { windows: all, data };
+}
+
+/** First to last occupied window, counted in windows (the span the series covers, gaps included). */
+export function seriesSpanWindows(p: SeriesPartial): number {
+  const n = p.windows.length;
+  return n === 0 ? 0 : p.windows[n - 1]! - p.windows[0]! + 1;
 }
 
 /** Columnar JSON form of a series (what results carry). */
@@ -113,40 +181,57 @@ export interface TimeSeries {
   newFlows?: number[];
 }
 
+/**
+ * Dense JSON form: every occupied window, with the empty windows between two occupied ones written
+ * as zero rows within the bounds of MAX_FILLED_GAP_WINDOWS (longer idle gaps are left out).
+ */
 export function seriesFromPartial(
   p: SeriesPartial,
   baseSec: number,
   windowNs: number,
   withFlowCounts: boolean,
 ): TimeSeries {
-  const column = (c: number) => {
-    const out: number[] = new Array(p.length);
-    for (let i = 0; i < p.length; i++) out[i] = p.data[i * SERIES_COLUMNS + c]!;
-    return out;
-  };
+  const columns: number[][] = [];
+  for (let c = 0; c < SERIES_COLUMNS; c++) columns.push([]);
   const start: number[] = [];
   const rttMean: (number | null)[] = [];
-  for (let i = 0; i < p.length; i++) {
-    start.push(baseSec + ((p.first + i) * windowNs) / 1e9);
-    const n = p.data[i * SERIES_COLUMNS + SeriesColumn.RTT_COUNT]!;
-    rttMean.push(n > 0 ? p.data[i * SERIES_COLUMNS + SeriesColumn.RTT_SUM_NS]! / n / 1e6 : null);
+  const windowS = windowNs / 1e9;
+  let fillBudget = FILLED_ROWS_FREE + FILLED_ROWS_PER_OCCUPIED * p.windows.length;
+  for (let r = 0; r < p.windows.length; r++) {
+    const w = p.windows[r]!;
+    if (r > 0) {
+      const gap = w - p.windows[r - 1]! - 1;
+      if (gap <= MAX_FILLED_GAP_WINDOWS && gap <= fillBudget) {
+        fillBudget -= gap;
+        for (let e = w - gap; e < w; e++) {
+          start.push(baseSec + (e * windowNs) / 1e9);
+          rttMean.push(null);
+          for (const column of columns) column.push(0);
+        }
+      }
+    }
+    const base = r * SERIES_COLUMNS;
+    start.push(baseSec + (w * windowNs) / 1e9);
+    for (let c = 0; c < SERIES_COLUMNS; c++) columns[c]!.push(p.data[base + c]!);
+    const n = p.data[base + SeriesColumn.RTT_COUNT]!;
+    rttMean.push(n > 0 ? p.data[base + SeriesColumn.RTT_SUM_NS]! / n / 1e6 : null);
   }
   const series: TimeSeries = {
-    window: windowNs / 1e9,
+    window: windowS,
     start,
-    packets: column(SeriesColumn.PACKETS),
-    bytes: column(SeriesColumn.BYTES),
-    upBytes: column(SeriesColumn.UP_BYTES),
-    downBytes: column(SeriesColumn.DOWN_BYTES),
-    downPayloadBytes: column(SeriesColumn.DOWN_PAYLOAD),
-    retransmissions: column(SeriesColumn.RETX),
-    outOfSequence: column(SeriesColumn.OUT_OF_SEQUENCE),
+    packets: columns[SeriesColumn.PACKETS]!,
+    bytes: columns[SeriesColumn.BYTES]!,
+    upBytes: columns[SeriesColumn.UP_BYTES]!,
+    downBytes: columns[SeriesColumn.DOWN_BYTES]!,
+    downPayloadBytes: columns[SeriesColumn.DOWN_PAYLOAD]!,
+    retransmissions: columns[SeriesColumn.RETX]!,
+    outOfSequence: columns[SeriesColumn.OUT_OF_SEQUENCE]!,
     rttMean,
-    rttSamples: column(SeriesColumn.RTT_COUNT),
+    rttSamples: columns[SeriesColumn.RTT_COUNT]!,
   };
   if (withFlowCounts) {
-    series.activeFlows = column(SeriesColumn.ACTIVE_FLOWS);
-    series.newFlows = column(SeriesColumn.NEW_FLOWS);
+    series.activeFlows = columns[SeriesColumn.ACTIVE_FLOWS]!;
+    series.newFlows = columns[SeriesColumn.NEW_FLOWS]!;
   }
   return series;
 }

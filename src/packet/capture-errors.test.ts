@@ -152,16 +152,39 @@ describe("bad input gets a coded error with file and offset", () => {
     );
   });
 
-  test("pcap: caplen > snaplen and absurd caplen, without a large allocation", () => {
+  test("pcap: caplen > snaplen is read and counted (as libpcap and Wireshark do); absurd caplen is refused without a large allocation", () => {
     const pcap = fixture("lo-us.pcap");
+    const whole = readCaptureBytes(pcap, () => {});
+    const caplens: number[] = [];
+    const small = readCaptureBytes(
+      patch(pcap, (v) => v.setUint32(16, 50, true)),
+      (r) => {
+        caplens.push(r.caplen);
+      },
+    );
+    assert.equal(small.packets, whole.packets);
+    assert.equal(small.bytes, whole.bytes);
+    assert.equal(small.oversizedPackets, caplens.filter((c) => c > 50).length);
+    assert.ok(small.oversizedPackets > 0);
+    assert.equal(small.warnings[0]?.code, "PCAP_CAPLEN_EXCEEDS_SNAPLEN");
+    assert.equal(small.warnings[0]?.offset, 32);
+    // The link-type field's reserved bits (0x03ff0000) set: libpcap and Wireshark refuse the file.
     expectError(
       () =>
         readCaptureBytes(
-          patch(pcap, (v) => v.setUint32(16, 50, true)),
+          patch(pcap, (v) => v.setUint32(20, v.getUint32(20, true) | 0x00010000, true)),
           () => {},
         ),
-      "PCAP_CAPLEN_EXCEEDS_SNAPLEN",
-      32,
+      "PCAP_BAD_LINK_TYPE",
+      20,
+    );
+    // The FCS-length bits (0xf4000000) are not reserved.
+    assert.equal(
+      readCaptureBytes(
+        patch(pcap, (v) => v.setUint32(20, v.getUint32(20, true) | 0x44000000, true)),
+        () => {},
+      ).packets,
+      whole.packets,
     );
     const absurd = patch(pcap, (v) => v.setUint32(32, 0x7fffffff, true));
     expectError(() => parseChunked(absurd, 5, true), "PCAP_ABSURD_LENGTH", 32);
@@ -240,14 +263,46 @@ describe("bad input gets a coded error with file and offset", () => {
       "PCAPNG_BAD_BYTE_ORDER",
       8,
     );
+    const whole = readCaptureBytes(ng, () => {});
+    const small = readCaptureBytes(
+      patch(ng, (v) => v.setUint32(idb + 12, 40, true)),
+      () => {},
+    );
+    assert.equal(small.packets, whole.packets);
+    assert.equal(small.bytes, whole.bytes);
+    assert.ok(small.oversizedPackets > 0);
+    assert.equal(small.warnings[0]?.code, "PCAP_CAPLEN_EXCEEDS_SNAPLEN");
+    assert.equal(small.warnings[0]?.offset, epb + 20);
+  });
+
+  test("pcapng: section header version 1.1 is refused (libpcap and Wireshark do), 1.2 is read", () => {
+    const ng = fixture("lo-dumpcap.pcapng");
+    const whole = readCaptureBytes(ng, () => {});
+    const error = expectError(
+      () =>
+        readCaptureBytes(
+          patch(ng, (v) => v.setUint16(14, 1, true)),
+          () => {},
+        ),
+      "PCAPNG_BAD_VERSION",
+      12,
+    );
+    assert.match(error.message, /version 1\.1/);
     expectError(
       () =>
         readCaptureBytes(
-          patch(ng, (v) => v.setUint32(idb + 12, 40, true)),
+          patch(ng, (v) => v.setUint16(12, 2, true)),
           () => {},
         ),
-      "PCAP_CAPLEN_EXCEEDS_SNAPLEN",
-      epb + 20,
+      "PCAPNG_BAD_VERSION",
+      12,
+    );
+    assert.equal(
+      readCaptureBytes(
+        patch(ng, (v) => v.setUint16(14, 2, true)),
+        () => {},
+      ).packets,
+      whole.packets,
     );
   });
 });

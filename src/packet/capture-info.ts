@@ -41,16 +41,25 @@ export interface CaptureInfo {
   bytes: number;
   /** Sum of captured lengths. */
   capturedBytes: number;
-  /** Earliest and latest packet timestamps (null without packets). */
+  /**
+   * Earliest and latest packet timestamps: null without packets, or when some packet has no
+   * timestamp (pcapng Simple Packet Blocks), as capinfos then shows none.
+   */
   firstTime: CaptureTime | null;
   lastTime: CaptureTime | null;
-  /** Seconds between first and last packet. */
-  duration: number;
-  byteRate: number;
-  bitRate: number;
+  /** Seconds between first and last packet (null when the times are unknown). */
+  duration: number | null;
+  /** Rates over `duration` (null when the times are unknown). */
+  byteRate: number | null;
+  bitRate: number | null;
   averagePacketSize: number;
-  packetRate: number;
-  strictTimeOrder: boolean;
+  packetRate: number | null;
+  /** null when some packet has no timestamp (capinfos: "Unknown"). */
+  strictTimeOrder: boolean | null;
+  /** Packets without a timestamp (pcapng Simple Packet Blocks). */
+  untimedPackets: number;
+  /** Packets whose captured length exceeds the snaplen (read anyway, as capinfos and tshark do). */
+  oversizedPackets: number;
   linkTypes: number[];
   linkTypeNames: string[];
   /** pcap header snaplen, or the largest interface snaplen for pcapng. */
@@ -88,6 +97,7 @@ export async function captureInfo(path: string, options: ReadOptions = {}): Prom
   const captured: number[] = [];
   const wire: number[] = [];
   let packets = 0;
+  let timed = 0;
   let bytes = 0;
   let capturedBytes = 0;
   let firstSec = 0;
@@ -111,9 +121,11 @@ export async function captureInfo(path: string, options: ReadOptions = {}): Prom
       wire[id]! += r.origlen;
       bytes += r.origlen;
       capturedBytes += r.caplen;
+      packets++;
+      if (r.hasTimestamp === false) return;
       const sec = r.tsSec;
       const nsec = r.tsNsec;
-      if (packets === 0) {
+      if (timed++ === 0) {
         firstSec = lastSec = sec;
         firstNsec = lastNsec = nsec;
       } else {
@@ -129,12 +141,13 @@ export async function captureInfo(path: string, options: ReadOptions = {}): Prom
       if (sec < prevSec || (sec === prevSec && nsec < prevNsec)) strict = false;
       prevSec = sec;
       prevNsec = nsec;
-      packets++;
     },
     { tolerateTruncatedTail: true, ...options },
   );
   const fileSize = (await stat(path)).size;
-  const duration = packets > 0 ? lastSec - firstSec + (lastNsec - firstNsec) / 1e9 : 0;
+  // capinfos shows no times once a packet lacks one.
+  const timesKnown = packets > 0 && timed === packets;
+  const duration = timesKnown ? lastSec - firstSec + (lastNsec - firstNsec) / 1e9 : packets > 0 ? null : 0;
   const interfaces: InterfaceInfo[] = summary.interfaces.map((i) => {
     const info: InterfaceInfo = {
       id: i.id,
@@ -166,14 +179,16 @@ export async function captureInfo(path: string, options: ReadOptions = {}): Prom
     packets,
     bytes,
     capturedBytes,
-    firstTime: packets > 0 ? { sec: firstSec, nsec: firstNsec } : null,
-    lastTime: packets > 0 ? { sec: lastSec, nsec: lastNsec } : null,
+    firstTime: timesKnown ? { sec: firstSec, nsec: firstNsec } : null,
+    lastTime: timesKnown ? { sec: lastSec, nsec: lastNsec } : null,
     duration,
-    byteRate: duration > 0 ? bytes / duration : 0,
-    bitRate: duration > 0 ? (bytes * 8) / duration : 0,
+    byteRate: duration === null ? null : duration > 0 ? bytes / duration : 0,
+    bitRate: duration === null ? null : duration > 0 ? (bytes * 8) / duration : 0,
     averagePacketSize: packets > 0 ? bytes / packets : 0,
-    packetRate: duration > 0 ? packets / duration : 0,
-    strictTimeOrder: strict,
+    packetRate: duration === null ? null : duration > 0 ? packets / duration : 0,
+    strictTimeOrder: timed === packets ? strict : null,
+    untimedPackets: summary.untimedPackets,
+    oversizedPackets: summary.oversizedPackets,
     linkTypes,
     linkTypeNames: linkTypes.map(linkTypeName),
     snaplen: interfaces.reduce((m, i) => Math.max(m, i.snaplen), 0),

@@ -318,7 +318,7 @@ describe("pcap info agrees with capinfos", () => {
       assert.equal(`${info.bytes} bytes`, field("Data size"));
       assert.equal(formatEpoch(info.firstTime!), epoch(field("First packet time")));
       assert.equal(formatEpoch(info.lastTime!), epoch(field("Last packet time")));
-      assert.ok(Math.abs(info.duration - Number.parseFloat(field("Capture duration"))) < 1e-9);
+      assert.ok(Math.abs(info.duration! - Number.parseFloat(field("Capture duration"))) < 1e-9);
       const names: Record<number, string> = { 1: "ether", 276: "linux-sll2" };
       const encapsulation = field("File encapsulation");
       if (info.linkTypes.length === 1) assert.equal(encapsulation, names[info.linkTypes[0]!]);

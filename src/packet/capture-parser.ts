@@ -12,7 +12,11 @@ import { createRecord, type PacketRecord } from "./record.ts";
  * One `PacketRecord` is reused for every packet: it is valid until the next `next()`/`feed()`.
  */
 
-/** Largest packet qoelab accepts (libpcap's maximum snaplen); longer is a corrupt length. */
+/**
+ * Largest packet qoelab accepts (libpcap's MAXIMUM_SNAPLEN); longer is a corrupt length
+ * (PCAP_ABSURD_LENGTH). A packet longer than its file's or interface's snaplen but within this
+ * bound is read and counted (`oversizedPackets`), as libpcap, tcpdump and Wireshark do.
+ */
 export const MAX_CAPLEN = 262_144;
 /** Largest non-packet pcapng block accepted (NRB, custom blocks); longer is a corrupt length. */
 export const MAX_BLOCK_LENGTH = 16 * 1024 * 1024;
@@ -135,6 +139,10 @@ export class CaptureParser {
   otherBlocks = 0;
   /** True once a truncated tail was tolerated. */
   truncatedTail = false;
+  /** Packets whose captured length exceeds the snaplen (read anyway; one warning names the first). */
+  oversizedPackets = 0;
+  /** Packets without a timestamp (pcapng Simple Packet Blocks). */
+  untimedPackets = 0;
 
   /** The unit just parsed (valid during callbacks): `unitBuffer[unitOffset, unitOffset+unitLength)`. */
   unitBuffer: Uint8Array = EMPTY;
@@ -340,9 +348,7 @@ export class CaptureParser {
     if (this.mode === Mode.PCAP_RECORD) {
       if (avail < 16) return 16;
       const caplen = view.getUint32(off + 8, this.littleEndian);
-      if (caplen > MAX_CAPLEN || (this.pcapSnaplen > 0 && caplen > this.pcapSnaplen)) {
-        this.badCaplen(caplen, this.consumed);
-      }
+      if (caplen > MAX_CAPLEN) this.badCaplen(caplen, this.consumed);
       return 16 + caplen;
     }
     if (this.mode === Mode.PCAPNG) return this.needBlock(view, off, avail);
@@ -355,20 +361,23 @@ export class CaptureParser {
   }
 
   private badCaplen(caplen: number, recordOffset: number): never {
-    if (caplen > MAX_CAPLEN) {
-      this.fail(
-        "PCAP_ABSURD_LENGTH",
-        `packet record claims captured length ${caplen} (> ${MAX_CAPLEN}), file is corrupt`,
-        recordOffset + 8,
-        { caplen },
-      );
-    }
     this.fail(
-      "PCAP_CAPLEN_EXCEEDS_SNAPLEN",
-      `packet record captured length ${caplen} exceeds the snapshot length ${this.pcapSnaplen}`,
+      "PCAP_ABSURD_LENGTH",
+      `packet record claims captured length ${caplen} (> ${MAX_CAPLEN}), file is corrupt`,
       recordOffset + 8,
-      { caplen, snaplen: this.pcapSnaplen },
+      { caplen },
     );
+  }
+
+  /** A packet longer than its snaplen: read it, count it, warn once. */
+  private oversized(caplen: number, snaplen: number, offset: number): void {
+    if (this.oversizedPackets++ === 0) {
+      this.warnings.push({
+        code: "PCAP_CAPLEN_EXCEEDS_SNAPLEN",
+        message: `${this.file}: packet ${this.packets + 1} captured length ${caplen} exceeds the snapshot length ${snaplen} at byte ${offset} (read anyway; see oversizedPackets for the count)`,
+        offset,
+      });
+    }
   }
 
   private detect(buffer: Uint8Array, off: number): void {
@@ -472,6 +481,9 @@ export class CaptureParser {
       }
       record.tsNsec = this.nanosecondPcap ? frac : frac * 1000;
       record.tsSec = sec;
+      record.hasTimestamp = true;
+      const snaplen = this.pcapSnaplen;
+      if (snaplen > 0 && length - 16 > snaplen) this.oversized(length - 16, snaplen, fileOffset + 8);
       this.fillRecord(buffer, at + 16, length - 16, view.getUint32(at + 12, little), 0, fileOffset);
       this.unitType = PcapUnitType.RECORD;
       return true;
@@ -492,6 +504,15 @@ export class CaptureParser {
     const sigfigs = view.getUint32(at + 12, little);
     const snaplen = view.getUint32(at + 16, little);
     const linkField = view.getUint32(at + 20, little);
+    // Bits 16-25 are reserved (must be 0); 26-31 carry the FCS length. libpcap and Wireshark refuse a set reserved bit.
+    if ((linkField & 0x03ff0000) !== 0) {
+      this.fail(
+        "PCAP_BAD_LINK_TYPE",
+        `link-type field 0x${(linkField >>> 0).toString(16).padStart(8, "0")} has reserved bits set (0x03ff0000)`,
+        fileOffset + 20,
+        { linkField },
+      );
+    }
     this.pcapSnaplen = snaplen;
     this.pcapLinkType = linkField & 0xffff;
     this.sections.push({
@@ -572,8 +593,9 @@ export class CaptureParser {
       const snaplen = this.ifSnaplen[id]!;
       let caplen = Math.min(origlen, length - 16);
       if (snaplen > 0 && caplen > snaplen) caplen = snaplen;
-      this.record.tsSec = 0;
-      this.record.tsNsec = 0;
+      // No timestamp: tsSec/tsNsec keep the previous packet's time (see PacketRecord.hasTimestamp).
+      this.record.hasTimestamp = false;
+      this.untimedPackets++;
       this.fillRecord(buffer, at + 12, caplen, origlen, id, fileOffset);
       this.packetOptionsOffset = at + length - 4;
       this.packetOptionsEnd = at + length - 4;
@@ -615,6 +637,7 @@ export class CaptureParser {
     const id = this.interfaceFor(localId, fileOffset + 8);
     this.checkSnaplen(caplen, id, fileOffset + 20);
     this.setTimestamp(view.getUint32(at + 12, little), view.getUint32(at + 16, little), id);
+    this.record.hasTimestamp = true;
     this.fillRecord(buffer, at + 28, caplen, view.getUint32(at + 24, little), id, fileOffset);
     this.packetOptionsOffset = at + 28 + ((caplen + 3) & ~3);
     this.packetOptionsEnd = at + length - 4;
@@ -664,14 +687,10 @@ export class CaptureParser {
 
   private checkSnaplen(caplen: number, id: number, offset: number): void {
     const snaplen = this.ifSnaplen[id]!;
-    if (snaplen > 0 && caplen > snaplen) {
-      this.fail(
-        "PCAP_CAPLEN_EXCEEDS_SNAPLEN",
-        `packet captured length ${caplen} exceeds interface ${id}'s snapshot length ${snaplen}`,
-        offset,
-        { caplen, snaplen },
-      );
+    if (caplen > MAX_CAPLEN) {
+      this.fail("PCAP_ABSURD_LENGTH", `packet claims captured length ${caplen} (> ${MAX_CAPLEN})`, offset, { caplen });
     }
+    if (snaplen > 0 && caplen > snaplen) this.oversized(caplen, snaplen, offset);
   }
 
   /** Exact (hi·2^32 + lo) / units → tsSec, tsNsec without BigInt. */
@@ -748,8 +767,12 @@ export class CaptureParser {
     const little = this.littleEndian;
     const versionMajor = view.getUint16(at + 12, little);
     const versionMinor = view.getUint16(at + 14, little);
-    if (versionMajor !== 1) {
-      this.fail("PCAPNG_BAD_VERSION", `unsupported pcapng version ${versionMajor}.${versionMinor}`, fileOffset + 12);
+    // 1.0 is the format; 1.2 was written by some tools and is read by libpcap and Wireshark; 1.1 and others are refused by both.
+    if (versionMajor !== 1 || (versionMinor !== 0 && versionMinor !== 2)) {
+      this.fail("PCAPNG_BAD_VERSION", `unsupported pcapng version ${versionMajor}.${versionMinor}`, fileOffset + 12, {
+        versionMajor,
+        versionMinor,
+      });
     }
     const lengthHi = view.getInt32(at + 16, little);
     const lengthLo = view.getUint32(at + 20, little);

@@ -38,6 +38,10 @@ export interface ReadSummary {
   nameResolutionBlocks: number;
   statisticsBlocks: number;
   otherBlocks: number;
+  /** Packets longer than their snaplen (read anyway). */
+  oversizedPackets: number;
+  /** Packets without a timestamp (pcapng Simple Packet Blocks). */
+  untimedPackets: number;
 }
 
 function summarize(parser: CaptureParser, bytes: number): ReadSummary {
@@ -53,6 +57,8 @@ function summarize(parser: CaptureParser, bytes: number): ReadSummary {
     nameResolutionBlocks: parser.nameResolutionBlocks,
     statisticsBlocks: parser.statisticsBlocks,
     otherBlocks: parser.otherBlocks,
+    oversizedPackets: parser.oversizedPackets,
+    untimedPackets: parser.untimedPackets,
   };
 }
 
@@ -92,18 +98,21 @@ export async function forEachPacket(
     return onPacket(record, p);
   };
   try {
-    const buffers = [new Uint8Array(READ_CHUNK_SIZE), new Uint8Array(READ_CHUNK_SIZE)] as const;
+    // A small file gets small buffers (reading many small captures would otherwise churn 2 MiB each).
+    const size = (await handle.stat()).size;
+    const chunk = size < READ_CHUNK_SIZE ? Math.max(4096, size + 1) : READ_CHUNK_SIZE;
+    const buffers = [new Uint8Array(chunk), new Uint8Array(chunk)] as const;
     let which = 0;
     let position = 0;
-    let pending = handle.read(buffers[0], 0, READ_CHUNK_SIZE, position);
+    let pending = handle.read(buffers[0], 0, chunk, position);
     for (;;) {
       const { bytesRead } = await pending;
       if (bytesRead === 0) break;
       position += bytesRead;
       const current = buffers[which]!;
       which ^= 1;
-      pending = handle.read(buffers[which]!, 0, READ_CHUNK_SIZE, position);
-      if (!parser.feed(bytesRead === READ_CHUNK_SIZE ? current : current.subarray(0, bytesRead), counting)) {
+      pending = handle.read(buffers[which]!, 0, chunk, position);
+      if (!parser.feed(bytesRead === chunk ? current : current.subarray(0, bytesRead), counting)) {
         await pending;
         break;
       }

@@ -15,6 +15,12 @@ export interface PacketRecord {
   tsSec: number;
   /** Timestamp fraction, nanoseconds 0..999 999 999 (exact for µs and ns captures). */
   tsNsec: number;
+  /**
+   * False for a packet the file gives no time (pcapng Simple Packet Block): then `tsSec`/`tsNsec`
+   * repeat the previous packet's time (0 before any) so time-ordered consumers stay ordered, and
+   * summaries must treat the time as unknown (capinfos and tshark show none).
+   */
+  hasTimestamp?: boolean;
   /** LINKTYPE_* value of the interface the packet was captured on. */
   linkType: number;
   /** pcapng interface id (0 for pcap). */
@@ -33,6 +39,7 @@ export function createRecord(): PacketRecord {
     origlen: 0,
     tsSec: 0,
     tsNsec: 0,
+    hasTimestamp: true,
     linkType: 1,
     interfaceId: 0,
     index: 0,
