@@ -53,16 +53,8 @@ const benches: Record<string, Bench> = {
     }
   },
   async pesq() {
-    const { benchPesq } = await import("./pesq.ts");
-    console.log("pesq: seconds per pair (median), ITU-T P.862 Annex A VoIP pairs");
-    for (const r of benchPesq({})) {
-      const ref = r.referenceSecondsPerPair
-        ? `  reference ${r.referenceSecondsPerPair.toFixed(3)} s  qoelab ×${(r.referenceSecondsPerPair / r.secondsPerPair).toFixed(2)}`
-        : "  (set QOELAB_PESQ_BIN to time a C reference beside it)";
-      console.log(
-        `  ${r.name.padEnd(24)} ${r.secondsPerPair.toFixed(3)} s wall  ${r.cpuSecondsPerPair.toFixed(3)} s CPU${ref}`,
-      );
-    }
+    const { benchPesq, printPesqBench } = await import("./pesq.ts");
+    printPesqBench(benchPesq({}));
   },
 };
 
