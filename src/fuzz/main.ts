@@ -23,7 +23,10 @@ if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed) || !Number.
   process.exit(2);
 }
 const saveDir = args.includes("--no-save") ? undefined : value("--save", `${repo}test-data/fuzz`);
-const roots = [`${repo}test-data`, fileURLToPath(new URL("../../../shared/data/realcaps", import.meta.url))];
+// The real captures beside the repository (QOELAB_REALCAPS names another folder).
+const realcaps =
+  process.env.QOELAB_REALCAPS ?? fileURLToPath(new URL("../../../shared/data/realcaps", import.meta.url));
+const roots = [`${repo}test-data`, realcaps];
 const result = await runCampaign({
   count,
   seed,
