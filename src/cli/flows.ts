@@ -88,6 +88,10 @@ export function register(program: Command): void {
     .option("--series", "print the capture's time series (and keep per-flow series in JSON)")
     .option("--features", "print QoE features (capture and per flow)")
     .option("--workers <n>", "worker threads (default: auto for large files)")
+    .option(
+      "--track-all-segments",
+      "TCP: record every segment for retransmissions (every hole; tstat max_seg_per_quad = 0) instead of tstat's 100 per quadrant",
+    )
     .action(
       async (
         file: string,
@@ -101,6 +105,7 @@ export function register(program: Command): void {
           series?: boolean;
           features?: boolean;
           workers?: string;
+          trackAllSegments?: boolean;
         },
       ) => {
         const format = (opts.json ? "json" : opts.format) as Format;
@@ -119,6 +124,7 @@ export function register(program: Command): void {
           protocols: opts.tcp ? "tcp" : opts.udp ? "udp" : "both",
           series: opts.series === true,
           features: opts.features === true,
+          tcpTrackAllSegments: opts.trackAllSegments === true,
           workers,
           ...(opts.filter ? { filter: opts.filter } : {}),
           ...(progress ? { onProgress: progress } : {}),
