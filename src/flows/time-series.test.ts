@@ -84,7 +84,7 @@ describe("sparse windows: memory and time follow packets, whatever the capture's
   test("gaps up to an hour are zero rows (the dense series of a normal capture), longer gaps are left out", () => {
     const engine = createFlowEngine({});
     const times = [0, 3, 3 + MAX_FILLED_GAP_WINDOWS + 1, 3 + MAX_FILLED_GAP_WINDOWS + 1 + MAX_FILLED_GAP_WINDOWS + 2];
-    times.forEach((t, i) => engine.push(toRecord(udp(T0 + t, 5000 + i), i)));
+    for (const [i, t] of times.entries()) engine.push(toRecord(udp(T0 + t, 5000 + i), i));
     const s = engine.finish().series;
     assert.equal(s.start.length, 4 + MAX_FILLED_GAP_WINDOWS + 2);
     assert.deepEqual(s.start.slice(0, 5), [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4]);
