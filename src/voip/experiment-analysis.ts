@@ -1,5 +1,5 @@
 import { QoelabError } from "../errors.ts";
-import { pesqFiles, plcAssumption } from "../quality/index.ts";
+import { pesqFiles, pesqVersionLabel, plcAssumption } from "../quality/index.ts";
 import type { ExperimentEmodel, ExperimentPesq, ExperimentStream } from "../quality/report/index.ts";
 import { extractRtpToWav } from "./rtp-extract.ts";
 import { analyzeRtpStreams, type RtpStream } from "./rtp-streams.ts";
@@ -93,7 +93,7 @@ export async function scoreCondition(options: ScoreOptions): Promise<ConditionSc
   if (options.pesq) {
     try {
       const r = await pesqFiles(options.reference, options.received, { mode: "nb" });
-      pesq = { raw: round(r.raw, 4), mosLqo: round(r.mosLqo, 4), version: r.version };
+      pesq = { raw: round(r.raw, 4), mosLqo: round(r.mosLqo, 4), version: pesqVersionLabel(r) };
     } catch (error) {
       pesqError = (error as Error).message;
     }

@@ -346,7 +346,7 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
       };
       conditions.push(record);
       progress(
-        `${id}: achieved loss ${record.achievedLoss.percent.toFixed(2)} % (${record.achievedLoss.lost}/${record.achievedLoss.expected} on the receiving capture), E-model MOS ${scores.emodel.mos.toFixed(2)} (${scores.emodel.plc ? "PLC on" : "PLC off"})${scores.pesq ? `, PESQ MOS-LQO ${scores.pesq.mosLqo.toFixed(2)}` : scores.pesqError ? ` (PESQ failed: ${scores.pesqError})` : ""}`,
+        `${id}: achieved loss ${record.achievedLoss.percent.toFixed(2)} % (${record.achievedLoss.lost}/${record.achievedLoss.expected} on the receiving capture), E-model MOS ${scores.emodel.mos.toFixed(2)} (${scores.emodel.plc ? "PLC on" : "PLC off"})${scores.pesq ? `, PESQ P.862.1 MOS-LQO ${scores.pesq.mosLqo.toFixed(2)}` : scores.pesqError ? ` (PESQ failed: ${scores.pesqError})` : ""}`,
       );
     }
   } finally {

@@ -175,3 +175,12 @@ export function pesq(
     })),
   };
 }
+
+/**
+ * One line naming what a result is: "ITU-T P.862 (2001) + P.862.1 (2003): P.862 raw, P.862.1 MOS-LQO;
+ * conformant to P.862 Annex A test 2" (the claim only where the conformance suite proves it).
+ */
+export function pesqVersionLabel(r: Pick<PesqResult, "version" | "rawLabel" | "mosLqoLabel" | "conformance">): string {
+  const scores = [r.rawLabel, r.mosLqoLabel].filter((s) => s !== null).join(", ");
+  return `${r.version}: ${scores}${r.conformance ? `; ${r.conformance}` : ""}`;
+}

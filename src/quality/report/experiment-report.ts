@@ -58,6 +58,19 @@ function fmt(value: number | null | undefined, digits = 2): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
 }
 
+/** "PESQ P.862.1 MOS-LQO" or "PESQ P.862.2 MOS-LQO", from the versions the scores carry. */
+function pesqName(experiment: ExperimentFile): string {
+  const versions = experiment.conditions.map((c) => c.pesq?.version).filter((v) => v !== undefined);
+  return versions.length > 0 && versions.every((v) => v.includes("P.862.2"))
+    ? "PESQ P.862.2 MOS-LQO"
+    : "PESQ P.862.1 MOS-LQO";
+}
+
+/** The PESQ versions (and conformance) the scores state, for the table header's title. */
+function pesqVersions(experiment: ExperimentFile): string {
+  return [...new Set(experiment.conditions.map((c) => c.pesq?.version).filter((v) => v !== undefined))].join("; ");
+}
+
 /** "E-model MOS (PLC off)": the series name carries the assumption when every condition shares one. */
 function emodelName(experiment: ExperimentFile): string {
   const kinds = new Set(experiment.conditions.map((c) => c.emodel?.plc).filter((p) => p !== undefined));
@@ -88,7 +101,7 @@ function voipFigures(experiment: ExperimentFile, listening: Map<string, Conditio
       yMin: 0,
       yMax: 5,
       groups: [
-        { name: "PESQ MOS-LQO", values: conditions.map((c) => c.pesq?.mosLqo ?? null) },
+        { name: pesqName(experiment), values: conditions.map((c) => c.pesq?.mosLqo ?? null) },
         { name: emodelName(experiment), values: conditions.map((c) => c.emodel?.mos ?? null) },
         {
           name: "listening MOS",
@@ -110,7 +123,7 @@ function voipFigures(experiment: ExperimentFile, listening: Map<string, Conditio
       yMin: 1,
       yMax: 5,
       series: [
-        { name: "PESQ MOS-LQO", points: conditions.flatMap((c) => point(c.lossPercent, c.pesq?.mosLqo)) },
+        { name: pesqName(experiment), points: conditions.flatMap((c) => point(c.lossPercent, c.pesq?.mosLqo)) },
         { name: emodelName(experiment), points: conditions.flatMap((c) => point(c.lossPercent, c.emodel?.mos)) },
         {
           name: "listening MOS",
@@ -284,7 +297,7 @@ export function buildExperimentReport(input: ReportInput): ExperimentReport {
       })
       .join("");
     sections.push(`<h2>Conditions</h2><p class="note">Reference ${escapeXml(e.reference)}${e.referenceDescription ? ` (${escapeXml(e.referenceDescription)}): every condition is scored against it` : ""}; codec ${escapeXml(e.codec ?? "?")}; ${escapeXml(e.tool ?? "")}${e.createdAt ? `; ${escapeXml(e.createdAt)}` : ""}.</p>
-<table id="conditions"><tr><th>Condition</th><th>loss %</th><th>delay ms</th><th>PESQ MOS-LQO</th><th>E-model R</th><th>E-model MOS</th><th>listening MOS ± 95 % CI</th><th>RTP lost (first stream)</th><th>mean jitter ms</th></tr>${rows}</table>`);
+<table id="conditions"><tr><th>Condition</th><th>loss %</th><th>delay ms</th><th title="${escapeXml(pesqVersions(e))}">${escapeXml(pesqName(e))}</th><th>E-model R</th><th>E-model MOS</th><th>listening MOS ± 95 % CI</th><th>RTP lost (first stream)</th><th>mean jitter ms</th></tr>${rows}</table>`);
     for (const f of voip)
       sections.push(
         `<figure id="fig-${f.name}">${f.svg}<figcaption>${escapeXml(f.title)} (figures/${f.name}.svg, .png)</figcaption></figure>`,

@@ -6,7 +6,7 @@ import { seededRandom } from "../listening/order.ts";
 import { formatRatingsCsv } from "../listening/ratings-csv.ts";
 import type { Rating } from "../listening/screening.ts";
 import { synthesizeSpeech } from "../listening/speech-synth.ts";
-import { pesqFiles } from "../pesq/index.ts";
+import { pesqFiles, pesqVersionLabel } from "../pesq/index.ts";
 import { EXPERIMENT_FORMAT, type ExperimentCondition, type ExperimentFile } from "./experiment-folder.ts";
 
 export interface SyntheticExperimentOptions {
@@ -71,7 +71,7 @@ export async function writeSyntheticExperiment(
     if (options.pesq !== false) {
       try {
         const result = await pesqFiles(original, join(dir, file));
-        pesq = { raw: result.raw, mosLqo: result.mosLqo, version: "qoelab P.862/P.862.1" };
+        pesq = { raw: result.raw, mosLqo: result.mosLqo, version: pesqVersionLabel(result) };
       } catch {
         pesq = null;
       }
