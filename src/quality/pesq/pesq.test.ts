@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { readWav, writeWav } from "../../audio/index.ts";
+import { readPcm16le, readWav, writeWav } from "../../audio/index.ts";
 import { QoelabError } from "../../errors.ts";
 import { mosLqoNarrowband, mosLqoWideband, rawFromMosLqoNarrowband } from "./mos-mapping.ts";
 import { pesq } from "./pesq.ts";
@@ -69,6 +69,19 @@ describe("pesq", () => {
     const r = pesq(ref8, delayed, 8000);
     for (const u of r.utterances) assert.equal(u.delayMs, 25);
     assert.ok(r.raw > 4.4, String(r.raw));
+  });
+
+  it("scores wideband P.862.2 at 16 kHz with its own filter and mapping, and refuses wb-c2", async () => {
+    const ref16 = readPcm16le(new Uint8Array(readFileSync(path.join(dir, "voip16k/or105.16k.raw"))));
+    const deg16 = readPcm16le(new Uint8Array(readFileSync(path.join(dir, "voip16k/dg105.16k.raw"))));
+    const nb = pesq(ref16, deg16, 16000);
+    const wb = pesq(ref16, deg16, 16000, { mode: "wb" });
+    // Annex A test 2 at 16 kHz, pair 1: narrowband raw 2.399.
+    assert.equal(nb.raw.toFixed(3), "2.399");
+    assert.ok(Number.isFinite(wb.mosLqo) && wb.mosLqo > 1 && wb.mosLqo < 4.644, String(wb.mosLqo));
+    assert.equal(wb.mosLqo, mosLqoWideband(wb.raw));
+    assert.notEqual(wb.raw, nb.raw);
+    assert.equal(await codeOf(() => pesq(ref16, deg16, 16000, { mode: "wb-c2" })), "PESQ_MODE_UNAVAILABLE");
   });
 
   it("maps raw scores with P.862.1 and P.862.2", () => {
