@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -33,6 +34,8 @@ export interface CollectionRuntimeOptions {
   shaperdSocket?: string;
   /** How long `close` lets running sessions end before it ends their labs' processes (ms, default 3000). */
   stopGraceMs?: number;
+  /** How long `close` waits for running sessions before it ends this process's children (ms, default 15000). */
+  stopTimeoutMs?: number;
 }
 
 export interface CollectionRuntime {
@@ -114,10 +117,20 @@ export async function createCollectionRuntime(db: Db, options: CollectionRuntime
       const grace = setTimeout(() => {
         for (const lab of labsMade.values()) void operator.cleanSlot(lab).catch(() => undefined);
       }, options.stopGraceMs ?? 3000);
+      // A session busy elsewhere (building the origin's video) is not waited for past the deadline:
+      // what this process started is ended, and the session is resumed by the next worker.
+      let deadline: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => {
+        deadline = setTimeout(() => resolve("late"), options.stopTimeoutMs ?? 15_000);
+      });
       try {
-        await orchestrator!.stop();
+        if ((await Promise.race([orchestrator!.stop(), late])) === "late") {
+          options.log?.("collect: a session is still running; ending this process's children and removing its labs");
+          endChildProcesses();
+        }
       } finally {
         clearTimeout(grace);
+        clearTimeout(deadline);
       }
       if (loopback) await new Promise<void>((resolve) => loopback!.close(() => resolve()));
       if (operator.kind === "direct") {
@@ -129,6 +142,26 @@ export async function createCollectionRuntime(db: Db, options: CollectionRuntime
       }
     },
   };
+}
+
+/** SIGTERM to this process's own children (ffmpeg, tcpdump, chromium through `ip netns exec`…). */
+function endChildProcesses(): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return;
+  }
+  for (const pid of entries) {
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces and brackets, so read after the last ")".
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid) process.kill(Number(pid), "SIGTERM");
+    } catch {
+      // gone already
+    }
+  }
 }
 
 /** The operator, recording each lab it brings up in `made`. */
