@@ -8,8 +8,10 @@ import { fuzzInput } from "./generate.ts";
 import type { FuzzWorkerJob, FuzzWorkerMessage } from "./worker.ts";
 
 export interface CampaignOptions {
-  /** Inputs to run (indices 0 … count-1 of the seeded sequence). */
+  /** Inputs to run: indices from … from + count - 1 of the seeded sequence. */
   count: number;
+  /** First input index (a long campaign can go on where an earlier run stopped). Default 0. */
+  from?: number;
   seed?: number;
   /** Worker threads running inputs side by side. Default 1. */
   workers?: number;
@@ -88,6 +90,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const workers = Math.max(1, options.workers ?? 1);
   const hangMs = options.hangMs ?? 10_000;
   const heapMb = options.workerHeapMb ?? 1024;
+  const from = options.from ?? 0;
+  const end = from + options.count;
   const scratchDir = mkdtempSync(join(tmpdir(), `qoelab-fuzz-${process.pid}-`));
   const started = performance.now();
   const findings: FuzzFinding[] = [];
@@ -121,7 +125,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
   const lane = (k: number) =>
     new Promise<void>((resolve) => {
-      let next = k;
+      let next = from + k;
       let worker: Worker | null = null;
       let runningSince = 0;
       let ready = false;
@@ -155,15 +159,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         resolve();
       };
       const start = () => {
-        if (next >= options.count) {
+        if (next >= end) {
           finish();
           return;
         }
         ready = false;
-        const w = workerFor(
-          { roots: options.roots, seed, start: next, stride: workers, end: options.count, scratchDir },
-          heapMb,
-        );
+        const w = workerFor({ roots: options.roots, seed, start: next, stride: workers, end, scratchDir }, heapMb);
         worker = w;
         w.on("message", (m: FuzzWorkerMessage) => {
           if (worker !== w) return;

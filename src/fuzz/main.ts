@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { runCampaign } from "./campaign.ts";
 
 /**
- * `npm run fuzz -- --count 100000 [--seed N] [--workers N] [--hang-ms N] [--save DIR | --no-save] [--json]`:
+ * `npm run fuzz -- --count 100000 [--seed N] [--from N] [--workers N] [--hang-ms N] [--save DIR | --no-save] [--json]`:
  * the long mutation campaign. Prints inputs/s, crashes, hangs and peak RSS; crashing and hanging
  * inputs (one per distinct error) are saved under test-data/fuzz/ unless --no-save.
  */
@@ -14,11 +14,20 @@ const value = (name: string, fallback: string) => {
 };
 const count = Number(value("--count", "10000"));
 const seed = Number(value("--seed", "1"));
+const from = Number(value("--from", "0"));
 const workers = Number(value("--workers", "2"));
 const hangMs = Number(value("--hang-ms", "10000"));
-if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed) || !Number.isInteger(workers) || !(hangMs > 0)) {
+if (
+  !Number.isInteger(count) ||
+  count < 1 ||
+  !Number.isInteger(from) ||
+  from < 0 ||
+  !Number.isInteger(seed) ||
+  !Number.isInteger(workers) ||
+  !(hangMs > 0)
+) {
   process.stderr.write(
-    "usage: npm run fuzz -- --count N [--seed N] [--workers N] [--hang-ms MS] [--save DIR | --no-save] [--json]\n",
+    "usage: npm run fuzz -- --count N [--seed N] [--from N] [--workers N] [--hang-ms MS] [--save DIR | --no-save] [--json]\n",
   );
   process.exit(2);
 }
@@ -29,6 +38,7 @@ const realcaps =
 const roots = [`${repo}test-data`, realcaps];
 const result = await runCampaign({
   count,
+  from,
   seed,
   workers,
   hangMs,
@@ -42,7 +52,7 @@ const result = await runCampaign({
 if (args.includes("--json")) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 else {
   const lines = [
-    `seed ${result.seed}, ${result.seeds} seed captures, ${workers} workers`,
+    `seed ${result.seed}, inputs ${from}…${from + count - 1}, ${result.seeds} seed captures, ${workers} workers`,
     `inputs ${result.inputs} in ${result.seconds.toFixed(1)} s: ${result.inputsPerSecond.toFixed(1)} inputs/s`,
     `read ${result.read}, rejected with a coded error ${result.rejected}`,
     `crashes ${result.crashes}, hangs ${result.hangs} (${result.distinct} distinct)`,
