@@ -70,10 +70,17 @@ export async function readPesqFile(path: string, options: PesqFileOptions = {}):
   const mode = options.mode ?? "nb";
   if (isWav(bytes)) {
     const wav = readWav(bytes, path);
+    if (wav.encoding !== "pcm") {
+      // Spec 01 §1.2: PESQ input is linear PCM; a coded or float signal is refused, not guessed at.
+      throw new QoelabError(
+        "PESQ_NOT_PCM",
+        `${path}: ${wav.encoding} WAV, not linear PCM; PESQ takes 16-bit linear PCM (convert it first, e.g. sox IN -e signed -b 16 OUT.wav)`,
+        { file: path, encoding: wav.encoding },
+      );
+    }
     const signal = pesqSignal(wav.channels, wav.sampleRate, path, mode);
-    if (wav.encoding !== "pcm" || wav.bitsPerSample !== 16) {
-      const what = wav.encoding === "pcm" ? `${wav.bitsPerSample}-bit PCM` : wav.encoding;
-      signal.conversions.unshift(`${path}: ${what} converted to 16-bit linear`);
+    if (wav.bitsPerSample !== 16) {
+      signal.conversions.unshift(`${path}: ${wav.bitsPerSample}-bit PCM converted to 16-bit linear`);
     }
     return signal;
   }

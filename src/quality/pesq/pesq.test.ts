@@ -140,6 +140,15 @@ describe("pesq", () => {
     new DataView(bytes.buffer).setUint16(20, 2, true);
     writeFileSync(adpcm, bytes);
     assert.equal(await codeOf(() => pesqFiles(refPath, adpcm)), "WAV_UNSUPPORTED_FORMAT");
+    const mulaw = path.join(tmp, "mulaw.wav");
+    const law = writeWav([deg8], 8000);
+    const lawView = new DataView(law.buffer);
+    lawView.setUint16(20, 7, true); // format tag: G.711 µ-law
+    lawView.setUint16(32, 1, true); // block align
+    lawView.setUint16(34, 8, true); // bits per sample
+    lawView.setUint32(28, 8000, true); // byte rate
+    writeFileSync(mulaw, law);
+    assert.equal(await codeOf(() => pesqFiles(refPath, mulaw)), "PESQ_NOT_PCM");
     assert.equal(await codeOf(() => pesqFiles(refPath, path.join(tmp, "missing.wav"))), "PESQ_FILE_UNREADABLE");
     const raw = path.join(tmp, "x.raw");
     writeFileSync(raw, new Uint8Array(3200));
