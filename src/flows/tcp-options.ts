@@ -1,18 +1,10 @@
+import { TcpOptionKind } from "../packet/index.ts";
+
 /**
  * Allocation-free reader of the TCP options the flow statistics need (RFC 9293 §3.1, RFC 7323,
  * RFC 2018): MSS, window scale, SACK-permitted, SACK blocks and timestamps. It walks only the
  * captured bytes, so a 96-byte snaplen that cuts the options simply leaves later ones unseen.
  */
-
-export const TcpOptionKind = {
-  END: 0,
-  NOP: 1,
-  MSS: 2,
-  WINDOW_SCALE: 3,
-  SACK_PERMITTED: 4,
-  SACK: 5,
-  TIMESTAMPS: 8,
-} as const;
 
 /** Reused result of `parseTcpOptions`; fields are reset on every call. */
 export class TcpOptions {
@@ -65,7 +57,7 @@ export function parseTcpOptions(
   let p = tcpOffset + 20;
   while (p < limit) {
     const kind = buffer[p]!;
-    if (kind === TcpOptionKind.END) return out;
+    if (kind === TcpOptionKind.EOL) return out;
     if (kind === TcpOptionKind.NOP) {
       p++;
       continue;
@@ -119,7 +111,7 @@ export function hasSackOption(buffer: Uint8Array, tcpOffset: number, headerLengt
   let p = tcpOffset + 20;
   while (p < limit) {
     const kind = buffer[p]!;
-    if (kind === TcpOptionKind.END) return false;
+    if (kind === TcpOptionKind.EOL) return false;
     if (kind === TcpOptionKind.NOP) {
       p++;
       continue;

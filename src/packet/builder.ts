@@ -1,19 +1,19 @@
 import { parseHex } from "./address-text.ts";
-import type { ArpFields } from "./arp.ts";
-import type { EthernetFields } from "./ethernet.ts";
-import type { IcmpFields } from "./icmp.ts";
-import type { Icmpv6Fields } from "./icmpv6.ts";
-import type { Ipv4Fields } from "./ipv4.ts";
-import type { Ipv6Fields } from "./ipv6.ts";
 import type { AnyLayer, RawFields, RtcpLayerFields, SipLayerFields } from "./layer.ts";
-import type { Sll2Fields, SllFields } from "./linux-sll.ts";
-import type { LoopbackFields } from "./null-loopback.ts";
+import type { ArpFields } from "./layers/arp.ts";
+import type { EthernetFields } from "./layers/ethernet.ts";
+import type { IcmpFields } from "./layers/icmp.ts";
+import type { Icmpv6Fields } from "./layers/icmpv6.ts";
+import type { Ipv4Fields } from "./layers/ipv4.ts";
+import type { Ipv6Fields } from "./layers/ipv6.ts";
+import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
+import type { LoopbackFields } from "./layers/null-loopback.ts";
+import type { RtpFields } from "./layers/rtp.ts";
+import { parseSdp, type SdpSession } from "./layers/sdp.ts";
+import { parseTcpFlags, type TcpFields } from "./layers/tcp.ts";
+import type { UdpFields } from "./layers/udp.ts";
+import type { VlanFields } from "./layers/vlan.ts";
 import { Packet } from "./packet.ts";
-import type { RtpFields } from "./rtp.ts";
-import { parseSdp, type SdpSession } from "./sdp.ts";
-import { parseTcpFlags, type TcpFields } from "./tcp.ts";
-import type { UdpFields } from "./udp.ts";
-import type { VlanFields } from "./vlan.ts";
 
 /**
  * The packet builder, Scapy's `Ether()/IP()/UDP()` in TypeScript:

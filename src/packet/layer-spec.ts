@@ -1,10 +1,10 @@
 import { QoelabError } from "../errors.ts";
 import { parseHex, parseIpv4, parseIpv6, parseMac } from "./address-text.ts";
 import * as build from "./builder.ts";
-import { type Ipv4Option, ipv4Option } from "./ipv4.ts";
-import { type Ipv6Extension, ipv6Extension } from "./ipv6.ts";
+import { type Ipv4Option, ipv4Option } from "./layers/ipv4.ts";
+import { type Ipv6Extension, ipv6Extension } from "./layers/ipv6.ts";
+import { type TcpOption, tcpOption } from "./layers/tcp.ts";
 import type { Packet } from "./packet.ts";
-import { type TcpOption, tcpOption } from "./tcp.ts";
 
 /**
  * A one-line layer description for crafting packets from the command line, Scapy-like:

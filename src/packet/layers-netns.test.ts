@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ether, icmp, icmpv6, ipv4, ipv6, raw, stack, tcp, udp, vlan } from "./builder.ts";
+import { tcpOption } from "./layers/tcp.ts";
 import { LinkType } from "./link-type.ts";
-import { tcpOption } from "./tcp.ts";
 import { compareWithTshark, type DecodedCapturePacket, decodeCaptureFile } from "./test-support/compare-tshark.ts";
 import { tsharkWarnings } from "./test-support/tshark-fields.ts";
 

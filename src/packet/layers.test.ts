@@ -12,11 +12,11 @@ import {
   onesComplementSum,
   updateChecksum,
 } from "./checksum.ts";
-import { ipv6Extension } from "./ipv6.ts";
 import type { AnyLayer } from "./layer.ts";
+import { ipv6Extension } from "./layers/ipv6.ts";
+import { tcpOption } from "./layers/tcp.ts";
 import { LinkType } from "./link-type.ts";
 import { decodePacket, type Packet } from "./packet.ts";
-import { tcpOption } from "./tcp.ts";
 import { layerCorpus } from "./test-support/layer-corpus.ts";
 
 describe("checksum", () => {

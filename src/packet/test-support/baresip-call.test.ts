@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { decodeRtp, looksLikeRtp } from "../rtp.ts";
-import { decodeSip } from "../sip.ts";
+import { decodeRtp, looksLikeRtp } from "../layers/rtp.ts";
+import { decodeSip } from "../layers/sip.ts";
 import { type BaresipCallResult, recordBaresipCall } from "./baresip-call.ts";
 import { readUdpPayloads, tsharkFields } from "./udp-payloads.ts";
 

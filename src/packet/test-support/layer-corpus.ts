@@ -17,10 +17,10 @@ import {
   udp,
   vlan,
 } from "../builder.ts";
-import { ipv4Option } from "../ipv4.ts";
-import { ipv6Extension } from "../ipv6.ts";
+import { ipv4Option } from "../layers/ipv4.ts";
+import { ipv6Extension } from "../layers/ipv6.ts";
+import { tcpOption } from "../layers/tcp.ts";
 import type { Packet } from "../packet.ts";
-import { tcpOption } from "../tcp.ts";
 
 /**
  * Built packets that together use every layer, every option helper and the auto-filled fields,

@@ -1,9 +1,9 @@
 import { CHECKSUM_STATUS_NUMBER, type ChecksumStatus } from "../anomaly.ts";
 import { readU16, readU32 } from "../byte-order.ts";
-import { ipv4FinalDestination } from "../ipv4.ts";
 import type { AnyLayer, Layer } from "../layer.ts";
+import { ipv4FinalDestination } from "../layers/ipv4.ts";
+import { TcpOptionKind } from "../layers/tcp.ts";
 import type { Packet } from "../packet.ts";
-import { TcpOptionKind } from "../tcp.ts";
 
 /**
  * The values qoelab decoded for tshark field names, formatted the way `tshark -T fields` prints

@@ -1,6 +1,9 @@
-import { QoelabError } from "../errors.ts";
-import { type AppAnomaly, appAnomaly } from "./app-anomaly.ts";
-import { staticPayloadType } from "./rtp-payload-types.ts";
+import { QoelabError } from "../../errors.ts";
+import { type AppAnomaly, appAnomaly } from "../app-anomaly.ts";
+import { concatBytes } from "../byte-order.ts";
+import type { ShowRow } from "../layer.ts";
+import { defineLayer } from "../layer-def.ts";
+import { staticPayloadType } from "../rtp-payload-types.ts";
 
 /*
  * SDP (RFC 8866, formerly RFC 4566): lines `<type>=<value>`, CRLF (LF tolerated).
@@ -459,3 +462,32 @@ export function sdpMediaEndpoints(sdp: SdpSession): SdpMediaEndpoint[] {
     };
   });
 }
+
+/** SDP is decoded as a SIP body (sip.ts), so it has no decode of its own here. */
+export const sdpLayer = defineLayer({
+  type: "SDP",
+  info: { title: "SDP", tcpip: "application", osi: 7 },
+  encode: (layer, payload) => concatBytes(encodeSdpBytes(layer.fields), payload),
+  size: (layer) => encodeSdpBytes(layer.fields).length,
+  rows({ fields: f }) {
+    const rows: ShowRow[] = [["v", String(f.version)]];
+    if (f.origin) {
+      const o = f.origin;
+      rows.push(["o", `${o.username} ${o.sessionId} ${o.sessionVersion} ${o.netType} ${o.addrType} ${o.address}`]);
+    }
+    rows.push(["s", f.sessionName]);
+    if (f.connection) rows.push(["c", `${f.connection.netType} ${f.connection.addrType} ${f.connection.address}`]);
+    for (const t of f.timing) rows.push(["t", `${t.start} ${t.stop}`]);
+    for (const a of f.attributes) rows.push(["a", a.value === null ? a.name : `${a.name}:${a.value}`]);
+    for (const m of f.media) {
+      rows.push(["m", `${m.media} ${m.port} ${m.proto} ${m.formats.join(" ")}`]);
+      for (const c of m.connections) rows.push(["  c", `${c.netType} ${c.addrType} ${c.address}`]);
+      for (const a of m.attributes) rows.push(["  a", a.value === null ? a.name : `${a.name}:${a.value}`]);
+    }
+    return rows;
+  },
+  summary(layer) {
+    const media = layer.fields.media.map((m) => `${m.media} ${m.port}`).join(", ");
+    return `SDP${media ? ` ${media}` : ""}`;
+  },
+});

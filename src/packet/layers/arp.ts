@@ -1,6 +1,9 @@
-import { formatHex, formatIpv4, formatMac, parseHex, parseIpv4, parseMac } from "./address-text.ts";
-import { anomaly, type DecodeInfo } from "./anomaly.ts";
-import { readU16, writeU16 } from "./byte-order.ts";
+import { formatHex, formatIpv4, formatMac, parseHex, parseIpv4, parseMac } from "../address-text.ts";
+import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import { readU16, writeU16 } from "../byte-order.ts";
+import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { showHex } from "../show-format.ts";
+import { etherTypeName } from "./ethernet.ts";
 
 /*
  * ARP (RFC 826), shown for Ethernet/IPv4 (hlen 6, plen 4):
@@ -107,3 +110,36 @@ export function encodeArp(fields: ArpFields, payload: Uint8Array): Uint8Array {
 export function arpOpName(op: number): string {
   return ["reserved", "request", "reply", "RARP request", "RARP reply"][op] ?? "unknown";
 }
+
+export const arpLayer = defineLayer({
+  type: "ARP",
+  info: { title: "ARP", tcpip: "link", osi: 2 },
+  etherTypes: [0x0806],
+  decodeNetwork(w, offset, end) {
+    const d = decodeArp(w.bytes, offset, end);
+    if (!d.complete) {
+      w.raw(offset, end, false, "ARP", d.anomalies);
+      return end;
+    }
+    w.push({ type: "ARP", fields: fieldsOf(d) }, d, offset, false);
+    return offset + d.headerLength;
+  },
+  encode: (layer, payload) => encodeArp(layer.fields, payload),
+  size: ({ fields: f }) => arpHeaderSize(f.hwLength, f.protoLength),
+  rows: ({ fields: f }) => [
+    ["hwType", String(f.hwType), f.hwType === 1 ? "Ethernet" : undefined],
+    ["protoType", showHex(f.protoType, 4), etherTypeName(f.protoType)],
+    ["hwLength", String(f.hwLength)],
+    ["protoLength", String(f.protoLength)],
+    ["op", String(f.op), arpOpName(f.op)],
+    ["hwSrc", f.hwSrc],
+    ["protoSrc", f.protoSrc],
+    ["hwDst", f.hwDst],
+    ["protoDst", f.protoDst],
+  ],
+  summary({ fields: f }) {
+    if (f.op === 1) return `ARP who-has ${f.protoDst} tell ${f.protoSrc}`;
+    if (f.op === 2) return `ARP ${f.protoSrc} is-at ${f.hwSrc}`;
+    return `ARP ${arpOpName(f.op)}`;
+  },
+});

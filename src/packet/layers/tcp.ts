@@ -1,8 +1,12 @@
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
-import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "./checksum.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import type { ShowRow } from "../layer.ts";
+import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { checksumMeaning, showHex, showNum } from "../show-format.ts";
+import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
 import { hex4 } from "./ipv4.ts";
-import { type TransportContext, verifyTransportChecksum } from "./transport-context.ts";
 
 /*
  * TCP header (RFC 9293 §3.1):
@@ -41,8 +45,8 @@ export const TCP_HEADER_SIZE = 20;
 export const TCP_MAX_HEADER_SIZE = 60;
 export const IP_PROTOCOL_TCP = 6;
 
-/** Flag bits of `TcpFields.flags` (named apart from dissect.ts's TcpFlag). */
-export const TcpFlagBit = {
+/** Flag bits of the 12-bit flags field (`TcpFields.flags`, `Dissection.tcpFlags` holds the low 8). */
+export const TcpFlag = {
   FIN: 0x001,
   SYN: 0x002,
   RST: 0x004,
@@ -53,6 +57,9 @@ export const TcpFlagBit = {
   CWR: 0x080,
   AE: 0x100,
 } as const;
+
+/** The same bits under their older name. */
+export const TcpFlagBit = TcpFlag;
 
 const flagLetters: readonly [number, string, string][] = [
   [0x001, "F", "FIN"],
@@ -66,6 +73,7 @@ const flagLetters: readonly [number, string, string][] = [
   [0x100, "N", "AE"],
 ];
 
+/** Option kinds (IANA "TCP Option Kind Numbers"); also read by flows/tcp-options.ts. */
 export const TcpOptionKind = {
   EOL: 0,
   NOP: 1,
@@ -361,3 +369,80 @@ export function tcpOptionValue(option: TcpOption): string {
       return d.length > 0 ? Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("") : "";
   }
 }
+
+/** Fast read of the TCP header at `p`: ports, sequence numbers, flags, window and payload extent. */
+function fastTcp(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+  out.l4Offset = p;
+  if (end - p < TCP_HEADER_SIZE) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    if (end - p >= 4) {
+      out.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
+      out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
+    }
+    return -1;
+  }
+  const length = out.l4Length;
+  const view = out.viewFor(buffer);
+  out.srcPort = view.getUint16(p + SOURCE_PORT);
+  out.dstPort = view.getUint16(p + DESTINATION_PORT);
+  out.seq = view.getUint32(p + SEQUENCE);
+  out.ack = view.getUint32(p + ACKNOWLEDGMENT);
+  const headerLength = (buffer[p + OFFSET_FLAGS]! >> 4) * 4;
+  out.tcpFlags = buffer[p + OFFSET_FLAGS + 1]!;
+  out.window = view.getUint16(p + WINDOW);
+  out.tcpHeaderLength = headerLength;
+  if (headerLength < TCP_HEADER_SIZE || headerLength > length) {
+    out.anomalies |= Anomaly.BAD_LENGTH;
+    return -1;
+  }
+  if (end - p < headerLength) out.anomalies |= Anomaly.TRUNCATED;
+  out.payloadOffset = p + headerLength;
+  out.payloadLength = length - headerLength;
+  out.capturedPayloadLength = Math.max(0, Math.min(end - out.payloadOffset, out.payloadLength));
+  return out.payloadOffset;
+}
+
+export const tcpLayer = defineLayer({
+  type: "TCP",
+  info: { title: "TCP", tcpip: "transport", osi: 4 },
+  ipProtocols: [IP_PROTOCOL_TCP],
+  fast: fastTcp,
+  fastNext: "payload",
+  decodeTransport(w, offset, end, context) {
+    const quoted = context.quoted === true;
+    const d = decodeTcp(w.bytes, offset, end, context);
+    if (!d.complete) {
+      w.raw(offset, end, quoted, "TCP", d.anomalies);
+      return;
+    }
+    w.push({ type: "TCP", fields: fieldsOf(d, "payloadLength") }, d, offset, quoted);
+    w.app("TCP", offset + d.headerLength, end, d.sport, d.dport, quoted);
+  },
+  encode: (layer, payload, context) => encodeTcp(layer.fields, payload, context.pseudo()),
+  size: (layer) => tcpHeaderSize(layer.fields),
+  rows(layer) {
+    const f = layer.fields;
+    const rows: ShowRow[] = [
+      ["sport", String(f.sport)],
+      ["dport", String(f.dport)],
+      ["seq", String(f.seq)],
+      ["ack", String(f.ack)],
+      ["dataOffset", showNum(f.dataOffset), f.dataOffset === undefined ? undefined : `${f.dataOffset * 4} bytes`],
+      [
+        "flags",
+        showHex(f.flags, 3),
+        `${tcpFlagLetters(f.flags) || "none"} (${tcpFlagNames(f.flags).join(", ") || "none"})`,
+      ],
+      ["window", String(f.window)],
+      ["checksum", showHex(f.checksum, 4), checksumMeaning(layer.checksumStatus)],
+      ["urgentPointer", String(f.urgentPointer)],
+    ];
+    f.options.forEach((o, i) => {
+      const value = tcpOptionValue(o);
+      rows.push([`options[${i}]`, tcpOptionName(o.kind), value || undefined]);
+    });
+    return rows;
+  },
+  summary: ({ fields: f }) =>
+    `TCP ${f.sport} > ${f.dport} [${tcpFlagLetters(f.flags)}] seq=${f.seq}${f.flags & TcpFlag.ACK ? ` ack=${f.ack}` : ""} win=${f.window}`,
+});

@@ -1,9 +1,14 @@
-import { formatHex, formatIpv6, formatMac, parseIpv6 } from "./address-text.ts";
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
-import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "./checksum.ts";
+import { formatHex, formatIpv6, formatMac, parseIpv6 } from "../address-text.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
+import type { ShowRow } from "../layer.ts";
+import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { checksumMeaning, showHex } from "../show-format.ts";
+import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
+import { fastIcmp } from "./icmp.ts";
 import { hex4 } from "./ipv4.ts";
-import { type TransportContext, verifyTransportChecksum } from "./transport-context.ts";
+import { decodeIpv6Layer } from "./ipv6.ts";
 
 /*
  * ICMPv6 (RFC 4443 §2.1), with Neighbor Discovery bodies (RFC 4861 §4):
@@ -274,3 +279,52 @@ export function describeNdOption(option: NdOption): string {
 export function ndLinkAddressOption(type: 1 | 2, mac: Uint8Array): NdOption {
   return { type, data: mac };
 }
+
+export const icmpv6Layer = defineLayer({
+  type: "ICMPv6",
+  info: { title: "ICMPv6", tcpip: "internet", osi: 3 },
+  ipProtocols: [IP_PROTOCOL_ICMPV6],
+  fast: fastIcmp,
+  fastNext: "payload",
+  decodeTransport(w, offset, end, context) {
+    const quoted = context.quoted === true;
+    const d = decodeIcmpv6(w.bytes, offset, end, context);
+    if (d.headerLength < ICMPV6_HEADER_SIZE) {
+      w.raw(offset, end, quoted, "ICMPv6", d.anomalies);
+      return;
+    }
+    w.push({ type: "ICMPv6", fields: fieldsOf(d) }, d, offset, quoted);
+    if (isIcmpv6Error(d.type) && !quoted && end - offset > ICMPV6_HEADER_SIZE) {
+      decodeIpv6Layer(w, offset + ICMPV6_HEADER_SIZE, end, true);
+      return;
+    }
+    w.raw(offset + d.headerLength, end, quoted);
+  },
+  encode: (layer, payload, context) => encodeIcmpv6(layer.fields, payload, context.pseudo()),
+  size: (layer) => encodeIcmpv6(layer.fields, new Uint8Array(0)).length,
+  rows(layer) {
+    const f = layer.fields;
+    const rest =
+      f.id !== undefined || f.seq !== undefined ? (((f.id ?? 0) << 16) | (f.seq ?? 0)) >>> 0 : (f.rest ?? 0) >>> 0;
+    const rows: ShowRow[] = [
+      ["type", String(f.type), icmpv6TypeName(f.type)],
+      ["code", String(f.code), icmpv6CodeName(f.type, f.code) || undefined],
+      ["checksum", showHex(f.checksum, 4), checksumMeaning(layer.checksumStatus)],
+      ["rest", showHex(rest, 8), describeIcmpv6Rest(f.type, rest)],
+    ];
+    if (f.reachableTime !== undefined) rows.push(["reachableTime", String(f.reachableTime), "ms"]);
+    if (f.retransTimer !== undefined) rows.push(["retransTimer", String(f.retransTimer), "ms"]);
+    if (f.target !== undefined) rows.push(["target", f.target]);
+    if (f.destination !== undefined) rows.push(["destination", f.destination]);
+    (f.ndOptions ?? []).forEach((o, i) => {
+      rows.push([`ndOptions[${i}]`, String(o.type), describeNdOption(o)]);
+    });
+    return rows;
+  },
+  summary({ fields: f }) {
+    const code = icmpv6CodeName(f.type, f.code);
+    const echo = f.id !== undefined ? ` id=${f.id} seq=${f.seq ?? 0}` : "";
+    const target = f.target !== undefined ? ` ${f.type === NdType.NS ? "who-has " : ""}${f.target}` : "";
+    return `ICMPv6 ${icmpv6TypeName(f.type)}${code ? ` ${code}` : ""}${echo}${target}`;
+  },
+});

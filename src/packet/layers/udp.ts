@@ -1,8 +1,11 @@
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
-import { readU16, writeU16 } from "./byte-order.ts";
-import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "./checksum.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { readU16, writeU16 } from "../byte-order.ts";
+import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { checksumMeaning, showHex, showNum } from "../show-format.ts";
+import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
 import { hex4 } from "./ipv4.ts";
-import { type TransportContext, verifyTransportChecksum } from "./transport-context.ts";
 
 /*
  * UDP header (RFC 768):
@@ -106,3 +109,75 @@ export function encodeUdp(fields: UdpFields, payload: Uint8Array, pseudo?: Pseud
   writeU16(out, CHECKSUM, checksum);
   return out;
 }
+
+/** Fast read of the UDP header at `p`: ports and payload extent. */
+function fastUdp(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+  out.l4Offset = p;
+  if (end - p < UDP_HEADER_SIZE) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    if (end - p >= 4) {
+      out.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
+      out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
+    }
+    return -1;
+  }
+  const length = out.l4Length;
+  out.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
+  out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
+  const udpLength = (buffer[p + 4]! << 8) | buffer[p + 5]!;
+  out.udpLength = udpLength;
+  if (udpLength < UDP_HEADER_SIZE || udpLength > length) out.anomalies |= Anomaly.BAD_LENGTH;
+  // Like tshark, trust the IP length when the UDP length is impossible.
+  const payloadLength = (udpLength >= UDP_HEADER_SIZE && udpLength <= length ? udpLength : length) - UDP_HEADER_SIZE;
+  out.payloadOffset = p + UDP_HEADER_SIZE;
+  out.payloadLength = payloadLength;
+  out.capturedPayloadLength = Math.max(0, Math.min(end - out.payloadOffset, payloadLength));
+  return out.payloadOffset;
+}
+
+export const udpLayer = defineLayer({
+  type: "UDP",
+  info: { title: "UDP", tcpip: "transport", osi: 4 },
+  ipProtocols: [IP_PROTOCOL_UDP],
+  fast: fastUdp,
+  fastNext: "payload",
+  decodeTransport(w, offset, end, context) {
+    const quoted = context.quoted === true;
+    const d = decodeUdp(w.bytes, offset, end, context);
+    if (!d.complete) {
+      w.raw(offset, end, quoted, "UDP", d.anomalies);
+      return;
+    }
+    w.push({ type: "UDP", fields: fieldsOf(d, "payloadLength") }, d, offset, quoted);
+    const lengthOk = d.length >= UDP_HEADER_SIZE && d.length <= context.length;
+    const datagramEnd = lengthOk ? Math.min(end, offset + d.length) : end;
+    w.app("UDP", offset + UDP_HEADER_SIZE, datagramEnd, d.sport, d.dport, quoted);
+    if (datagramEnd < end) {
+      const extra = end - datagramEnd;
+      const note = anomaly(
+        "trailing-bytes",
+        `${extra} bytes after the UDP datagram (length ${d.length}) inside the IP packet`,
+      );
+      w.raw(datagramEnd, end, quoted, undefined, quoted ? [] : [note]);
+    }
+  },
+  encode: (layer, payload, context) => encodeUdp(layer.fields, payload, context.pseudo()),
+  size: () => UDP_HEADER_SIZE,
+  rows: (layer) => {
+    const f = layer.fields;
+    return [
+      ["sport", String(f.sport)],
+      ["dport", String(f.dport)],
+      ["length", showNum(f.length), f.length === undefined ? undefined : `${f.length - UDP_HEADER_SIZE} payload bytes`],
+      [
+        "checksum",
+        showHex(f.checksum, 4),
+        layer.checksumStatus === "not-present"
+          ? "none (not computed by sender)"
+          : checksumMeaning(layer.checksumStatus),
+      ],
+    ];
+  },
+  summary: ({ fields: f }) =>
+    `UDP ${f.sport} > ${f.dport}${f.length === undefined ? "" : ` len=${Math.max(0, f.length - UDP_HEADER_SIZE)}`}`,
+});

@@ -1,6 +1,10 @@
-import { formatMac, parseMac } from "./address-text.ts";
-import { anomaly, type DecodeInfo } from "./anomaly.ts";
-import { readU16, writeU16 } from "./byte-order.ts";
+import { formatMac, parseMac } from "../address-text.ts";
+import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import { readU16, writeU16 } from "../byte-order.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { LinkType } from "../link-type.ts";
+import { showHex } from "../show-format.ts";
 
 /*
  * Ethernet II / IEEE 802.3 MAC header (IEEE 802.3 clause 3.1.1):
@@ -78,3 +82,37 @@ export function etherTypeName(type: number): string {
   if (type <= 1500) return "802.3 length";
   return etherTypeNames.get(type) ?? "unknown";
 }
+
+export const ethernetLayer = defineLayer({
+  type: "Ether",
+  info: { title: "Ethernet", tcpip: "link", osi: 2 },
+  linkTypes: [LinkType.ETHERNET],
+  fastNext: "ether",
+  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+    if (end - p < ETHERNET_HEADER_SIZE) {
+      out.anomalies |= Anomaly.TRUNCATED;
+      return -1;
+    }
+    const type = (buffer[p + TYPE]! << 8) | buffer[p + TYPE + 1]!;
+    out.etherType = type <= 1500 ? 0 : type; // 802.3 length field: LLC frame, not decoded here
+    return p + ETHERNET_HEADER_SIZE;
+  },
+  decodeLink(w, end) {
+    const d = decodeEthernet(w.bytes, 0, end);
+    if (!d.complete) {
+      w.raw(0, end, false, "Ether", d.anomalies);
+      return;
+    }
+    w.push({ type: "Ether", fields: fieldsOf(d) }, d, 0, false);
+    w.trailer(w.ether(d.type, ETHERNET_HEADER_SIZE, end, 0), end, true);
+  },
+  encode: (layer, payload, context) =>
+    encodeEthernet({ ...layer.fields, type: layer.fields.type ?? context.nextEtherType }, payload),
+  size: () => ETHERNET_HEADER_SIZE,
+  rows: ({ fields: f }) => [
+    ["dst", f.dst, f.dst === "ff:ff:ff:ff:ff:ff" ? "broadcast" : undefined],
+    ["src", f.src],
+    ["type", showHex(f.type, 4), f.type === undefined ? undefined : etherTypeName(f.type)],
+  ],
+  summary: () => "Ether",
+});

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { readUdpPayloads, tsharkFields } from "../test-support/udp-payloads.ts";
 import { encodeSdp, parseSdp, sdpDirection, sdpMediaEndpoints, sdpRtpMaps } from "./sdp.ts";
 import { decodeSip, sipBodyText, sipContentType } from "./sip.ts";
-import { readUdpPayloads, tsharkFields } from "./test-support/udp-payloads.ts";
 
 const CAPTURES = ["test-data/sip/baresip-call.pcap", "test-data/sip/baresip-call-loss5.pcap"];
 

@@ -1,8 +1,11 @@
-import { formatIpv4 } from "./address-text.ts";
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
-import { checksumVerifies, internetChecksum } from "./checksum.ts";
-import { hex4 } from "./ipv4.ts";
+import { formatIpv4 } from "../address-text.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { checksumVerifies, internetChecksum } from "../checksum.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { checksumMeaning, showHex } from "../show-format.ts";
+import { decodeIpv4Layer, hex4 } from "./ipv4.ts";
 
 /*
  * ICMP for IPv4 (RFC 792):
@@ -179,3 +182,57 @@ export function describeIcmpRest(type: number, code: number, rest: number): stri
   if (type === 12) return `pointer ${rest >>> 24}`;
   return rest === 0 ? "unused" : `0x${rest.toString(16).padStart(8, "0")}`;
 }
+
+/** Fast read of an ICMP or ICMPv6 header (same first 4 bytes): type, code and payload extent. */
+export function fastIcmp(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+  out.l4Offset = p;
+  if (end - p < 4) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    return -1;
+  }
+  out.icmpType = buffer[p]!;
+  out.icmpCode = buffer[p + 1]!;
+  out.payloadOffset = p + 4;
+  out.payloadLength = Math.max(0, out.l4Length - 4);
+  out.capturedPayloadLength = Math.max(0, Math.min(end - out.payloadOffset, out.payloadLength));
+  return out.payloadOffset;
+}
+
+export const icmpLayer = defineLayer({
+  type: "ICMP",
+  info: { title: "ICMP", tcpip: "internet", osi: 3 },
+  ipProtocols: [1],
+  fast: fastIcmp,
+  fastNext: "payload",
+  decodeTransport(w, offset, end, context) {
+    const quoted = context.quoted === true;
+    const d = decodeIcmp(w.bytes, offset, end, context.length);
+    if (!d.complete) {
+      w.raw(offset, end, quoted, "ICMP", d.anomalies);
+      return;
+    }
+    w.push({ type: "ICMP", fields: fieldsOf(d) }, d, offset, quoted);
+    if (d.quotesPacket && !quoted && end - offset > ICMP_HEADER_SIZE) {
+      decodeIpv4Layer(w, offset + ICMP_HEADER_SIZE, end, true);
+      return;
+    }
+    w.raw(offset + ICMP_HEADER_SIZE, end, quoted);
+  },
+  encode: (layer, payload) => encodeIcmp(layer.fields, payload),
+  size: () => ICMP_HEADER_SIZE,
+  rows(layer) {
+    const f = layer.fields;
+    const rest = icmpRest(f);
+    return [
+      ["type", String(f.type), icmpTypeName(f.type)],
+      ["code", String(f.code), icmpCodeName(f.type, f.code) || undefined],
+      ["checksum", showHex(f.checksum, 4), checksumMeaning(layer.checksumStatus)],
+      ["rest", showHex(rest, 8), describeIcmpRest(f.type, f.code, rest)],
+    ];
+  },
+  summary({ fields: f }) {
+    const code = icmpCodeName(f.type, f.code);
+    const echo = f.id !== undefined ? ` id=${f.id} seq=${f.seq ?? 0}` : "";
+    return `ICMP ${icmpTypeName(f.type)}${code ? ` ${code}` : ""}${echo}`;
+  },
+});

@@ -1,4 +1,8 @@
-import { anomaly, type DecodeInfo } from "./anomaly.ts";
+import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { LinkType } from "../link-type.ts";
+import { showNum } from "../show-format.ts";
 
 /*
  * BSD loopback encapsulation (tcpdump.org LINKTYPE_NULL = 0, LINKTYPE_LOOP = 108):
@@ -60,3 +64,47 @@ export function addressFamilyName(family: number): string {
   if (isInet6Family(family)) return "AF_INET6 (IPv6)";
   return "unknown";
 }
+
+export const loopbackLayer = defineLayer({
+  type: "Loopback",
+  info: { title: "Loopback", tcpip: "link", osi: 2 },
+  linkTypes: [LinkType.NULL, LinkType.LOOP],
+  fastNext: "ether",
+  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+    if (end - p < LOOPBACK_HEADER_SIZE) {
+      out.anomalies |= Anomaly.TRUNCATED;
+      return -1;
+    }
+    // NULL is host byte order of the capturing machine: accept either order.
+    const b0 = buffer[p]!;
+    const b3 = buffer[p + 3]!;
+    const family = out.linkType === LinkType.LOOP || b0 === 0 ? b3 : b0;
+    out.etherType = family === AddressFamily.INET ? 0x0800 : isInet6Family(family) ? 0x86dd : 0;
+    return p + LOOPBACK_HEADER_SIZE;
+  },
+  decodeLink(w, end) {
+    const d = decodeLoopback(w.bytes, 0, end);
+    if (!d.complete) {
+      w.raw(0, end, false, "Loopback", d.anomalies);
+      return;
+    }
+    w.push({ type: "Loopback", fields: fieldsOf(d) }, d, 0, false);
+    const type = d.family === AddressFamily.INET ? 0x0800 : isInet6Family(d.family) ? 0x86dd : 0;
+    w.trailer(w.ether(type, d.headerLength, end, 0), end, false);
+  },
+  encode: (layer, payload, context) =>
+    encodeLoopback(
+      {
+        ...layer.fields,
+        family:
+          layer.fields.family ?? (context.next === "IPv6" ? AddressFamily.INET6_BSD : context.next === "IPv4" ? 2 : 0),
+      },
+      payload,
+    ),
+  size: () => LOOPBACK_HEADER_SIZE,
+  rows: ({ fields: f }) => [
+    ["family", showNum(f.family), f.family === undefined ? undefined : addressFamilyName(f.family)],
+    ["byteOrder", f.byteOrder, f.byteOrder === "le" ? "little-endian" : "big-endian"],
+  ],
+  summary: () => "Loopback",
+});

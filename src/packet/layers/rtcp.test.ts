@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { readUdpPayloads, tsharkFields } from "../test-support/udp-payloads.ts";
 import {
   type DecodedRtcpPacket,
   decodeRtcp,
@@ -14,7 +15,6 @@ import {
   SdesItemType,
   unixSecondsToNtp,
 } from "./rtcp.ts";
-import { readUdpPayloads, tsharkFields } from "./test-support/udp-payloads.ts";
 
 const CAPTURES = ["test-data/sip/baresip-call.pcap", "test-data/sip/baresip-call-loss5.pcap"];
 

@@ -1,6 +1,13 @@
-import { formatHex, formatIpv6, parseIpv6 } from "./address-text.ts";
-import { anomaly, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
+import { formatHex, formatIpv6, parseIpv6 } from "../address-text.ts";
+import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { Anomaly, type Dissection, MAX_DEPTH } from "../dissection.ts";
+import type { ShowRow } from "../layer.ts";
+import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
+import { LinkType } from "../link-type.ts";
+import { showHex, showNum } from "../show-format.ts";
+import type { TransportContext } from "../transport-context.ts";
+import { describeTos, ipProtocolName } from "./ipv4.ts";
 
 /*
  * IPv6 header (RFC 8200 §3):
@@ -325,3 +332,157 @@ export function ipv6FinalDestination(fields: Pick<Ipv6Fields, "dst" | "extension
   }
   return fields.dst;
 }
+
+function u32(buffer: Uint8Array, p: number): number {
+  return ((buffer[p]! << 24) | (buffer[p + 1]! << 16) | (buffer[p + 2]! << 8) | buffer[p + 3]!) >>> 0;
+}
+
+/** Fast read: header and extension chain into `out`; the transport starts at the returned offset (-1: none). */
+function fastIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+  out.l3Offset = p;
+  out.etherType = 0x86dd;
+  if (end - p < IPV6_HEADER_SIZE) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    if (end - p >= 1) out.ipVersion = buffer[p]! >> 4;
+    return -1;
+  }
+  if (buffer[p]! >> 4 !== 6) {
+    out.anomalies |= Anomaly.BAD_VERSION;
+    return -1;
+  }
+  out.ipVersion = 6;
+  out.tos = ((buffer[p]! & 0x0f) << 4) | (buffer[p + 1]! >> 4);
+  const payloadLength = (buffer[p + PAYLOAD_LENGTH]! << 8) | buffer[p + PAYLOAD_LENGTH + 1]!;
+  let next = buffer[p + NEXT_HEADER]!;
+  out.ttl = buffer[p + HOP_LIMIT]!;
+  out.markV6Written();
+  for (let i = 0; i < 4; i++) {
+    out.src6[i] = u32(buffer, p + SOURCE + i * 4);
+    out.dst6[i] = u32(buffer, p + DESTINATION + i * 4);
+  }
+  out.ipTotalLength = IPV6_HEADER_SIZE + payloadLength;
+  const wireAvailable = out.wireLength - (p - out.linkOffset);
+  if (out.ipTotalLength > wireAvailable) out.anomalies |= Anomaly.LENGTH_EXCEEDS_WIRE;
+  const limit = Math.min(end, p + IPV6_HEADER_SIZE + payloadLength);
+  let q = p + IPV6_HEADER_SIZE;
+  let depth = 0;
+  while (
+    next === Ipv6ExtensionType.HOP_BY_HOP ||
+    next === Ipv6ExtensionType.ROUTING ||
+    next === Ipv6ExtensionType.DESTINATION ||
+    next === Ipv6ExtensionType.MOBILITY ||
+    next === Ipv6ExtensionType.AH ||
+    next === Ipv6ExtensionType.FRAGMENT
+  ) {
+    if (++depth > MAX_DEPTH) {
+      out.anomalies |= Anomaly.TOO_DEEP;
+      return -1;
+    }
+    if (limit - q < 8) {
+      out.anomalies |= Anomaly.TRUNCATED;
+      out.ipProto = next;
+      return -1;
+    }
+    const following = buffer[q]!;
+    let length: number;
+    if (next === Ipv6ExtensionType.FRAGMENT) {
+      const fragField = (buffer[q + 2]! << 8) | buffer[q + 3]!;
+      out.fragmentOffset = fragField & 0xfff8;
+      out.moreFragments = (fragField & 1) !== 0;
+      out.ipId = u32(buffer, q + 4);
+      length = 8;
+    } else if (next === Ipv6ExtensionType.AH) {
+      length = (buffer[q + 1]! + 2) * 4;
+    } else {
+      length = (buffer[q + 1]! + 1) * 8;
+    }
+    q += length;
+    next = following;
+  }
+  out.ipProto = next;
+  out.ipHeaderLength = q - p;
+  if (q > limit) {
+    out.anomalies |= Anomaly.BAD_LENGTH;
+    return -1;
+  }
+  if (out.fragmentOffset > 0) return -1;
+  out.l4End = limit;
+  out.l4Length = p + IPV6_HEADER_SIZE + payloadLength - q;
+  return q;
+}
+
+/** Slow decode of an IPv6 packet (also quoted in ICMPv6 errors and tunnelled as IP protocol 41). */
+export function decodeIpv6Layer(w: DecodeWalker, offset: number, end: number, quoted: boolean): number {
+  const b = w.bytes;
+  const d = decodeIpv6(b, offset, end);
+  if (!d.complete) {
+    w.raw(offset, end, quoted, "IPv6", d.anomalies);
+    return end;
+  }
+  const total = IPV6_HEADER_SIZE + d.payloadLength;
+  if (!quoted && total > w.wireLength - offset) {
+    d.anomalies.push(anomaly("bad-length", `IPv6 payload length ${d.payloadLength} exceeds the bytes on the wire`));
+  }
+  w.push({ type: "IPv6", fields: fieldsOf(d, "upperProtocol") }, d, offset, quoted);
+  const packetEnd = Math.min(end, offset + total);
+  const upper = offset + d.headerLength;
+  if (d.version !== 6 || isIpv6Extension(d.upperProtocol) || (d.fragment !== undefined && d.fragment.offset > 0)) {
+    w.raw(upper, packetEnd, quoted);
+    return packetEnd;
+  }
+  const context: TransportContext = {
+    pseudo: {
+      src: b.subarray(offset + SOURCE, offset + SOURCE + 16),
+      dst:
+        d.extensions.length === 0
+          ? b.subarray(offset + DESTINATION, offset + DESTINATION + 16)
+          : parseIpv6(ipv6FinalDestination(d)),
+    },
+    length: Math.max(0, total - d.headerLength),
+    fragment: d.fragment !== undefined,
+    quoted,
+  };
+  w.ip(d.upperProtocol, upper, packetEnd, context);
+  return packetEnd;
+}
+
+export const ipv6Layer = defineLayer({
+  type: "IPv6",
+  info: { title: "IPv6", tcpip: "internet", osi: 3 },
+  linkTypes: [LinkType.IPV6],
+  etherTypes: [0x86dd],
+  pppProtocols: [0x0057],
+  ipProtocols: [41],
+  fast: fastIpv6,
+  fastNext: "ip",
+  decodeNetwork: (w, offset, end) => decodeIpv6Layer(w, offset, end, false),
+  decodeTransport(w, offset, end, context) {
+    decodeIpv6Layer(w, offset, end, context.quoted === true);
+  },
+  encode: (layer, payload, context) => encodeIpv6(layer.fields, payload, context.nextIpProtocol ?? 59),
+  size: (layer) => ipv6HeaderSize(layer.fields),
+  rows({ fields: f }) {
+    const rows: ShowRow[] = [
+      ["version", String(f.version)],
+      ["trafficClass", showHex(f.trafficClass, 2), describeTos(f.trafficClass)],
+      ["flowLabel", showHex(f.flowLabel, 5)],
+      ["payloadLength", showNum(f.payloadLength)],
+      ["nextHeader", showNum(f.nextHeader), f.nextHeader === undefined ? undefined : ipProtocolName(f.nextHeader)],
+      ["hopLimit", String(f.hopLimit)],
+      ["src", f.src],
+      ["dst", f.dst],
+    ];
+    f.extensions.forEach((e, i) => {
+      rows.push([
+        `extensions[${i}]`,
+        String(e.type),
+        `${describeIpv6Extension(e)}; next header ${e.nextHeader ?? "auto"}`,
+      ]);
+    });
+    return rows;
+  },
+  summary({ fields: f }) {
+    const fragment = f.extensions.find((e) => e.type === Ipv6ExtensionType.FRAGMENT);
+    return `IPv6 ${f.src} > ${f.dst}${fragment ? " frag" : ""}`;
+  },
+});

@@ -1,5 +1,9 @@
-import { QoelabError } from "../errors.ts";
-import { type AppAnomaly, type AppDecodeInfo, appAnomaly } from "./app-anomaly.ts";
+import { QoelabError } from "../../errors.ts";
+import type { LayerAnomaly } from "../anomaly.ts";
+import { type AppAnomaly, type AppDecodeInfo, appAnomaly } from "../app-anomaly.ts";
+import type { ShowRow } from "../layer.ts";
+import { type AppPayload, type DecodeWalker, defineLayer, sameBytes } from "../layer-def.ts";
+import { encodeSdpBytes, parseSdp } from "./sdp.ts";
 
 /*
  * SIP message (RFC 3261 §7), text over UDP or a byte stream (TCP, TLS):
@@ -658,3 +662,76 @@ export class SipStreamSplitter {
 export function sipBodyText(message: SipMessage): string {
   return utf8.decode(message.body);
 }
+
+/** UDP/TCP ports SIP is looked for on without a start-line check (RFC 3261 §19.1.2). */
+export const SIP_PORTS: readonly number[] = [5060, 5061];
+
+/** "SIP/2.0 " or an upper-case method followed by a space and a sip:/sips:/tel: URI. */
+function looksLikeSipStart(bytes: Uint8Array, offset: number, end: number): boolean {
+  const first = bytes[offset] ?? 0;
+  if (first < 0x41 || first > 0x5a) return false;
+  const head = String.fromCharCode(...bytes.subarray(offset, Math.min(end, offset + 24)));
+  return /^(SIP\/2\.0 \d|[A-Z]+ (sips?|tel):)/.test(head);
+}
+
+/**
+ * SIP on its ports or when the payload starts like a SIP start line; the body becomes an SDP layer
+ * when its Content-Type says so. Only taken when re-encoding reproduces the bytes exactly (so
+ * `bytes()` of a decoded packet stays byte-identical); otherwise left as Raw.
+ */
+function decodeSipApp(w: DecodeWalker, payload: AppPayload): boolean {
+  const { bytes: b, offset, end, transport, sport, dport } = payload;
+  if (!SIP_PORTS.includes(sport) && !SIP_PORTS.includes(dport) && !looksLikeSipStart(b, offset, end)) return false;
+  const d = decodeSip(b, offset, end - offset, { transport: transport === "UDP" ? "datagram" : "stream" });
+  const message = d.message;
+  if (message === null || offset + d.messageLength !== end) return false;
+  const bodyStart = end - message.body.length;
+  if (!sameBytes(encodeSip(message), b, offset, end)) return false;
+  const { body, ...fields } = message;
+  w.push(
+    { type: "SIP", fields },
+    { anomalies: d.anomalies as LayerAnomaly[], headerLength: bodyStart - offset },
+    offset,
+    false,
+  );
+  if (body.length > 0 && sipContentType(message) === "application/sdp") {
+    const sdp = parseSdp(body);
+    if (sameBytes(encodeSdpBytes(sdp.session), b, bodyStart, end)) {
+      w.push(
+        { type: "SDP", fields: sdp.session },
+        { anomalies: sdp.anomalies as LayerAnomaly[], headerLength: body.length },
+        bodyStart,
+        false,
+      );
+      return true;
+    }
+  }
+  w.raw(bodyStart, end, false);
+  return true;
+}
+
+export const sipLayer = defineLayer({
+  type: "SIP",
+  info: { title: "SIP", tcpip: "application", osi: 7 },
+  decodeApp: decodeSipApp,
+  encode: (layer, payload) => encodeSip({ ...layer.fields, body: payload } as SipMessage),
+  size: (layer) => encodeSip({ ...layer.fields, body: new Uint8Array(0) } as SipMessage).length,
+  rows({ fields: f }) {
+    const rows: ShowRow[] =
+      f.kind === "request"
+        ? [
+            ["method", f.method],
+            ["requestUri", f.requestUri],
+            ["version", f.version],
+          ]
+        : [
+            ["version", f.version],
+            ["statusCode", String(f.statusCode)],
+            ["reasonPhrase", f.reasonPhrase],
+          ];
+    for (const h of f.headers) rows.push([h.name, h.value]);
+    return rows;
+  },
+  summary: ({ fields: f }) =>
+    f.kind === "request" ? `SIP ${f.method} ${f.requestUri}` : `SIP ${f.statusCode} ${f.reasonPhrase}`,
+});

@@ -1,6 +1,12 @@
-import { formatHex, parseHex } from "./address-text.ts";
-import { anomaly, type DecodeInfo } from "./anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
+import { formatHex, parseHex } from "../address-text.ts";
+import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import type { AnyLayer, Layer, ShowRow } from "../layer.ts";
+import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
+import { LinkType } from "../link-type.ts";
+import { showHex } from "../show-format.ts";
+import { etherTypeName } from "./ethernet.ts";
 
 /*
  * Linux "cooked" capture headers (tcpdump.org linktypes LINUX_SLL = 113, LINUX_SLL2 = 276).
@@ -142,3 +148,71 @@ const packetTypeNames = ["unicast to us", "broadcast", "multicast", "unicast to 
 export function sllPacketTypeName(pktType: number): string {
   return packetTypeNames[pktType] ?? "unknown";
 }
+
+function sllRows(layer: Layer<"SLL"> | Layer<"SLL2">): ShowRow[] {
+  const f = layer.fields;
+  const rows: ShowRow[] = [
+    ["pktType", String(f.pktType), sllPacketTypeName(f.pktType)],
+    ["hatype", String(f.hatype), f.hatype === 1 ? "Ethernet" : f.hatype === 772 ? "loopback" : undefined],
+    ["addrLength", String(f.addrLength)],
+    ["addr", f.addr],
+    ["protocol", showHex(f.protocol, 4), f.protocol === undefined ? undefined : etherTypeName(f.protocol)],
+  ];
+  if (layer.type === "SLL2") {
+    rows.push(["reserved", String(layer.fields.reserved)], ["ifindex", String(layer.fields.ifindex)]);
+  }
+  return rows;
+}
+
+function decodeSllLink(w: DecodeWalker, end: number, two: boolean): void {
+  const d = two ? decodeSll2(w.bytes, 0, end) : decodeSll(w.bytes, 0, end);
+  const type = two ? "SLL2" : "SLL";
+  if (!d.complete) {
+    w.raw(0, end, false, type, d.anomalies);
+    return;
+  }
+  w.push({ type, fields: fieldsOf(d) } as AnyLayer, d, 0, false);
+  w.trailer(w.ether(d.protocol, d.headerLength, end, 0), end, false);
+}
+
+export const sllLayer = defineLayer({
+  type: "SLL",
+  info: { title: "Linux cooked (SLL)", tcpip: "link", osi: 2 },
+  linkTypes: [LinkType.LINUX_SLL],
+  fastNext: "ether",
+  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+    if (end - p < SLL_HEADER_SIZE) {
+      out.anomalies |= Anomaly.TRUNCATED;
+      return -1;
+    }
+    out.etherType = (buffer[p + 14]! << 8) | buffer[p + 15]!;
+    return p + SLL_HEADER_SIZE;
+  },
+  decodeLink: (w, end) => decodeSllLink(w, end, false),
+  encode: (layer, payload, context) =>
+    encodeSll({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextEtherType }, payload),
+  size: () => SLL_HEADER_SIZE,
+  rows: sllRows,
+  summary: () => "SLL",
+});
+
+export const sll2Layer = defineLayer({
+  type: "SLL2",
+  info: { title: "Linux cooked v2 (SLL2)", tcpip: "link", osi: 2 },
+  linkTypes: [LinkType.LINUX_SLL2],
+  fastNext: "ether",
+  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+    if (end - p < SLL2_HEADER_SIZE) {
+      out.anomalies |= Anomaly.TRUNCATED;
+      return -1;
+    }
+    out.etherType = (buffer[p]! << 8) | buffer[p + 1]!;
+    return p + SLL2_HEADER_SIZE;
+  },
+  decodeLink: (w, end) => decodeSllLink(w, end, true),
+  encode: (layer, payload, context) =>
+    encodeSll2({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextEtherType }, payload),
+  size: () => SLL2_HEADER_SIZE,
+  rows: sllRows,
+  summary: () => "SLL2",
+});

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { RtpHeaderView, readRtpHeader } from "../rtp-header-view.ts";
+import { isDynamicPayloadType, staticClockRate, staticPayloadType } from "../rtp-payload-types.ts";
+import { readUdpPayloads, tsharkFields } from "../test-support/udp-payloads.ts";
 import {
   buildRtpExtension,
   decodeRtp,
@@ -8,9 +11,6 @@ import {
   parseRtpExtensionElements,
   RTP_EXTENSION_ONE_BYTE_PROFILE,
 } from "./rtp.ts";
-import { RtpHeaderView, readRtpHeader } from "./rtp-header-view.ts";
-import { isDynamicPayloadType, staticClockRate, staticPayloadType } from "./rtp-payload-types.ts";
-import { readUdpPayloads, tsharkFields } from "./test-support/udp-payloads.ts";
 
 const CAPTURES = ["test-data/sip/baresip-call.pcap", "test-data/sip/baresip-call-loss5.pcap"];
 

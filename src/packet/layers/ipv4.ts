@@ -1,7 +1,13 @@
-import { formatIpv4, parseIpv4 } from "./address-text.ts";
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
-import { readU16, readU32, writeU16 } from "./byte-order.ts";
-import { checksumVerifies, internetChecksum } from "./checksum.ts";
+import { formatIpv4, parseIpv4 } from "../address-text.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { readU16, readU32, writeU16 } from "../byte-order.ts";
+import { checksumVerifies, internetChecksum } from "../checksum.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import type { ShowRow } from "../layer.ts";
+import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
+import { LinkType } from "../link-type.ts";
+import { checksumMeaning, showHex, showNum } from "../show-format.ts";
+import type { TransportContext } from "../transport-context.ts";
 
 /*
  * IPv4 header (RFC 791 §3.1):
@@ -387,3 +393,130 @@ export function ipv4FinalDestination(fields: Pick<Ipv4Fields, "dst" | "options">
   }
   return fields.dst;
 }
+
+/** Fast read: header fields into `out`; the transport starts at the returned offset (-1: none). */
+function fastIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+  out.l3Offset = p;
+  out.etherType = 0x0800;
+  if (end - p < IPV4_HEADER_SIZE) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    if (end - p >= 1) out.ipVersion = buffer[p]! >> 4;
+    return -1;
+  }
+  const vihl = buffer[p]!;
+  if (vihl >> 4 !== 4) {
+    out.anomalies |= Anomaly.BAD_VERSION;
+    return -1;
+  }
+  out.ipVersion = 4;
+  const ihl = (vihl & 0x0f) * 4;
+  const view = out.viewFor(buffer);
+  const total = view.getUint16(p + TOTAL_LENGTH);
+  out.tos = buffer[p + TOS]!;
+  out.ipId = view.getUint16(p + IDENTIFICATION);
+  const flagsFrag = view.getUint16(p + FLAGS_FRAGMENT);
+  out.dontFragment = (flagsFrag & 0x4000) !== 0;
+  out.moreFragments = (flagsFrag & 0x2000) !== 0;
+  out.fragmentOffset = (flagsFrag & 0x1fff) * 8;
+  out.ttl = buffer[p + TTL]!;
+  out.ipProto = buffer[p + PROTOCOL]!;
+  out.src4 = view.getUint32(p + SOURCE);
+  out.dst4 = view.getUint32(p + DESTINATION);
+  out.ipHeaderLength = ihl;
+  out.ipTotalLength = total;
+  if (ihl < IPV4_HEADER_SIZE || total < ihl) {
+    out.anomalies |= Anomaly.BAD_LENGTH;
+    return -1;
+  }
+  if (end - p < ihl) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    return -1;
+  }
+  const wireAvailable = out.wireLength - (p - out.linkOffset);
+  if (total > wireAvailable) out.anomalies |= Anomaly.LENGTH_EXCEEDS_WIRE;
+  if (out.fragmentOffset > 0) return -1;
+  out.l4End = Math.min(end, p + total);
+  out.l4Length = total - ihl;
+  return p + ihl;
+}
+
+/** Slow decode of an IPv4 packet (also quoted in ICMP errors and tunnelled as IP protocol 4). */
+export function decodeIpv4Layer(w: DecodeWalker, offset: number, end: number, quoted: boolean): number {
+  const b = w.bytes;
+  const d = decodeIpv4(b, offset, end);
+  if (!d.complete) {
+    w.raw(offset, end, quoted, "IPv4", d.anomalies);
+    return end;
+  }
+  const headerBytes = d.ihl * 4;
+  const lengthOk = d.totalLength >= headerBytes;
+  const wireAfter = w.wireLength - offset;
+  if (!quoted && lengthOk && d.totalLength > wireAfter) {
+    d.anomalies.push(anomaly("bad-length", `IPv4 total length ${d.totalLength} > ${wireAfter} bytes on the wire`));
+  }
+  w.push({ type: "IPv4", fields: fieldsOf(d) }, d, offset, quoted);
+  const packetEnd = lengthOk ? Math.min(end, offset + d.totalLength) : end;
+  if (d.version !== 4 || !lengthOk || d.fragOffset > 0) {
+    w.raw(offset + headerBytes, packetEnd, quoted);
+    return packetEnd;
+  }
+  const context: TransportContext = {
+    pseudo: {
+      src: b.subarray(offset + SOURCE, offset + SOURCE + 4),
+      dst:
+        d.options.length === 0
+          ? b.subarray(offset + DESTINATION, offset + DESTINATION + 4)
+          : parseIpv4(ipv4FinalDestination(d)),
+    },
+    length: d.totalLength - headerBytes,
+    fragment: d.mf === 1,
+    quoted,
+  };
+  w.ip(d.protocol, offset + headerBytes, packetEnd, context);
+  return packetEnd;
+}
+
+export const ipv4Layer = defineLayer({
+  type: "IPv4",
+  info: { title: "IPv4", tcpip: "internet", osi: 3 },
+  linkTypes: [LinkType.IPV4],
+  etherTypes: [0x0800],
+  pppProtocols: [0x0021],
+  ipProtocols: [4],
+  fast: fastIpv4,
+  fastNext: "ip",
+  decodeNetwork: (w, offset, end) => decodeIpv4Layer(w, offset, end, false),
+  decodeTransport(w, offset, end, context) {
+    decodeIpv4Layer(w, offset, end, context.quoted === true);
+  },
+  encode: (layer, payload, context) =>
+    encodeIpv4({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextIpProtocol }, payload),
+  size: (layer) => ipv4HeaderSize(layer.fields),
+  rows(layer) {
+    const f = layer.fields;
+    const rows: ShowRow[] = [
+      ["version", String(f.version)],
+      ["ihl", showNum(f.ihl), f.ihl === undefined ? undefined : `${f.ihl * 4} bytes`],
+      ["tos", showHex(f.tos, 2), describeTos(f.tos)],
+      ["totalLength", showNum(f.totalLength)],
+      ["id", showHex(f.id, 4), String(f.id)],
+      ["reserved", String(f.reserved), "reserved flag"],
+      ["df", String(f.df), f.df ? "don't fragment" : "may fragment"],
+      ["mf", String(f.mf), f.mf ? "more fragments" : "last fragment"],
+      ["fragOffset", String(f.fragOffset), `${f.fragOffset * 8} bytes`],
+      ["ttl", String(f.ttl)],
+      ["protocol", showNum(f.protocol), f.protocol === undefined ? undefined : ipProtocolName(f.protocol)],
+      ["checksum", showHex(f.checksum, 4), checksumMeaning(layer.checksumStatus)],
+      ["src", f.src],
+      ["dst", f.dst],
+    ];
+    f.options.forEach((o, i) => {
+      rows.push([`options[${i}]`, String(o.type), describeIpv4Option(o)]);
+    });
+    return rows;
+  },
+  summary({ fields: f }) {
+    const frag = f.mf || f.fragOffset ? ` frag off=${f.fragOffset * 8}${f.mf ? " MF" : ""}` : "";
+    return `IP ${f.src} > ${f.dst}${frag}`;
+  },
+});

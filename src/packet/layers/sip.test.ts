@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { readTransportPayloads, readUdpPayloads, tsharkFields } from "../test-support/udp-payloads.ts";
 import {
   canonicalSipHeaderName,
   decodeSip,
@@ -19,7 +20,6 @@ import {
   sipTo,
   sipVias,
 } from "./sip.ts";
-import { readTransportPayloads, readUdpPayloads, tsharkFields } from "./test-support/udp-payloads.ts";
 
 const CAPTURES = ["test-data/sip/baresip-call.pcap", "test-data/sip/baresip-call-loss5.pcap"];
 const enc = new TextEncoder();

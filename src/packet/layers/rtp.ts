@@ -1,6 +1,9 @@
-import { QoelabError } from "../errors.ts";
-import { anomaly, type DecodeInfo, type LayerAnomaly } from "./anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "./byte-order.ts";
+import { QoelabError } from "../../errors.ts";
+import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { type AppPayload, type DecodeWalker, defineLayer } from "../layer-def.ts";
+import { staticPayloadType } from "../rtp-payload-types.ts";
+import { showHex } from "../show-format.ts";
 
 /*
  * RTP fixed header (RFC 3550 §5.1):
@@ -348,3 +351,70 @@ export function buildRtpExtension(
     data,
   };
 }
+
+/**
+ * What RTP and RTCP on a UDP payload both need: unprivileged ports on both sides, 8 bytes, and
+ * version 2 in the first byte (RFC 3550 §5.1, §6.4).
+ */
+export function mayBeRtpOrRtcp(payload: AppPayload): boolean {
+  const { bytes: b, offset, end, sport, dport } = payload;
+  return (
+    payload.transport === "UDP" && sport >= 1024 && dport >= 1024 && end - offset >= 8 && (b[offset]! & 0xc0) === 0x80
+  );
+}
+
+/** RTP by heuristic (RTCP packet types 200–207 in the second byte are left to rtcp). */
+function decodeRtpApp(w: DecodeWalker, payload: AppPayload): boolean {
+  if (!mayBeRtpOrRtcp(payload)) return false;
+  const { bytes: b, offset, end } = payload;
+  const second = b[offset + 1]!;
+  if (second >= 200 && second <= 207) return false;
+  const length = end - offset;
+  if (!looksLikeRtp(b, offset, length)) return false;
+  const d = decodeRtp(b, offset, length);
+  if (!d.complete) return false;
+  const fields = {
+    version: d.version,
+    marker: d.marker,
+    payloadType: d.payloadType,
+    sequence: d.sequence,
+    timestamp: d.timestamp,
+    ssrc: d.ssrc,
+    csrc: d.csrc,
+    extension: d.extension,
+    paddingLength: d.paddingLength,
+  };
+  w.push({ type: "RTP", fields }, d, offset, false);
+  w.raw(d.payloadOffset, d.payloadOffset + d.payloadLength, false);
+  return true;
+}
+
+export const rtpLayer = defineLayer({
+  type: "RTP",
+  info: { title: "RTP", tcpip: "application", osi: 7 },
+  decodeApp: decodeRtpApp,
+  encode: (layer, payload) => encodeRtp(layer.fields, payload),
+  size: (layer) => rtpHeaderSize(layer.fields),
+  rows({ fields: f }) {
+    const pt = staticPayloadType(f.payloadType);
+    return [
+      ["version", String(f.version ?? 2)],
+      ["marker", String(f.marker)],
+      ["payloadType", String(f.payloadType), pt === undefined ? "dynamic" : pt.encoding],
+      ["sequence", String(f.sequence)],
+      ["timestamp", String(f.timestamp)],
+      ["ssrc", showHex(f.ssrc, 8)],
+      ["csrc", (f.csrc ?? []).map((c) => showHex(c, 8)).join(" ") || "none"],
+      [
+        "extension",
+        f.extension ? `profile ${showHex(f.extension.profile, 4)}` : "none",
+        f.extension ? `${f.extension.data.length} bytes` : undefined,
+      ],
+      ["paddingLength", String(f.paddingLength ?? 0)],
+    ];
+  },
+  summary({ fields: f }) {
+    const pt = staticPayloadType(f.payloadType);
+    return `RTP pt=${f.payloadType}${pt ? ` (${pt.encoding})` : ""} seq=${f.sequence} ts=${f.timestamp} ssrc=${showHex(f.ssrc, 8)}${f.marker ? " M" : ""}`;
+  },
+});
