@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { plcAssumption } from "../quality/index.ts";
-import { analyzeRtpStreams, extractRtpToWav, parseJitterBuffer, type RtpStream } from "../voip/index.ts";
+import { analyzeRtpStreams, extractRtpToWav, orderStreams, parseJitterBuffer } from "../voip/index.ts";
 import { type Cell, formatDelimited, formatTable, printJson } from "./output.ts";
 
 function hex(n: number): string {
@@ -16,10 +16,13 @@ function parseSsrc(text: string): number {
   return value;
 }
 
-/** Streams in tshark's order: by source, destination, then SSRC. */
-function sorted(streams: RtpStream[]): RtpStream[] {
-  const key = (s: RtpStream) => `${s.srcAddress}:${String(s.srcPort).padStart(5, "0")}`;
-  return [...streams].sort((a, b) => key(a).localeCompare(key(b)) || a.ssrc - b.ssrc);
+function parsePorts(text: string): number[] {
+  return text.split(",").map((part) => {
+    const port = Number(part.trim());
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new QoelabError("CLI_BAD_PORT", `--rtp-port ${text}: "${part}" is not a UDP port 1–65535`, { value: text });
+    return port;
+  });
 }
 
 export function register(program: Command): void {
@@ -41,11 +44,19 @@ export function register(program: Command): void {
       "none",
     )
     .option("--network-delay <ms>", "one-way network delay to add to Ta (ms)", "0")
+    .option("--rtp-port <ports>", "decode UDP to/from these ports as RTP (comma list), as tshark -d udp.port==P,rtp")
     .option("--json", "print JSON")
     .action(
       async (
         file: string,
-        opts: { packets?: boolean; jitterBuffer: string; plc: string; networkDelay: string; json?: boolean },
+        opts: {
+          packets?: boolean;
+          jitterBuffer: string;
+          plc: string;
+          networkDelay: string;
+          rtpPort?: string;
+          json?: boolean;
+        },
       ) => {
         if (opts.plc !== "none" && opts.plc !== "g711") {
           throw new QoelabError("CLI_BAD_PLC", `--plc ${opts.plc}: expected none or g711`, { value: opts.plc });
@@ -54,9 +65,10 @@ export function register(program: Command): void {
         if (!Number.isFinite(networkDelayMs) || networkDelayMs < 0) {
           throw new QoelabError("CLI_BAD_DELAY", `--network-delay ${opts.networkDelay}: expected milliseconds ≥ 0`);
         }
-        const streams = sorted(
+        const streams = orderStreams(
           await analyzeRtpStreams(file, {
             packets: opts.packets ?? false,
+            ...(opts.rtpPort !== undefined ? { rtpPorts: parsePorts(opts.rtpPort) } : {}),
             emodel: { jitterBuffer: parseJitterBuffer(opts.jitterBuffer), plc: opts.plc === "g711", networkDelayMs },
           }),
         );
@@ -101,7 +113,8 @@ export function register(program: Command): void {
           );
           return;
         }
-        const rows = streams.map((s) => [
+        const rows = streams.map((s, i) => [
+          i + 1,
           s.startTime.toFixed(6),
           s.endTime.toFixed(6),
           s.srcAddress,
@@ -128,6 +141,7 @@ export function register(program: Command): void {
         process.stdout.write(
           `${formatTable(
             [
+              "#",
               "start",
               "end",
               "src",
@@ -165,19 +179,31 @@ export function register(program: Command): void {
     .argument("<file>", "pcap or pcapng capture")
     .requiredOption("-o, --output <wav>", "output WAV (8 kHz mono 16-bit)")
     .option("--ssrc <ssrc>", "stream to extract (decimal or 0x…)")
+    .option("--rtp-port <ports>", "decode UDP to/from these ports as RTP (comma list)")
+    .option("--stream <n>", "the N-th stream as rtp streams lists them (# column; one SSRC may be two streams)")
     .option("--jitter-buffer <spec>", "none | fixed:<ms>ms | adaptive", "none")
     .option("--plc <mode>", "none | g711", "none")
     .option("--json", "print JSON")
     .action(
       async (
         file: string,
-        opts: { output: string; ssrc?: string; jitterBuffer: string; plc: string; json?: boolean },
+        opts: {
+          output: string;
+          ssrc?: string;
+          stream?: string;
+          rtpPort?: string;
+          jitterBuffer: string;
+          plc: string;
+          json?: boolean;
+        },
       ) => {
         if (opts.plc !== "none" && opts.plc !== "g711") {
           throw new QoelabError("CLI_BAD_PLC", `--plc ${opts.plc}: expected none or g711`, { value: opts.plc });
         }
         const result = await extractRtpToWav(file, opts.output, {
           ssrc: opts.ssrc === undefined ? undefined : parseSsrc(opts.ssrc),
+          ...(opts.stream !== undefined ? { stream: Number(opts.stream) } : {}),
+          ...(opts.rtpPort !== undefined ? { rtpPorts: parsePorts(opts.rtpPort) } : {}),
           jitterBuffer: parseJitterBuffer(opts.jitterBuffer),
           plc: opts.plc,
         });

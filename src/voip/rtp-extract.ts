@@ -7,12 +7,15 @@ import { forEachPacket } from "../packet/capture-reader.ts";
 import { Dissection, dissect, IpProto } from "../packet/dissect.ts";
 import { RtpHeaderView, readRtpHeader } from "../packet/rtp-header-view.ts";
 import { createJitterBuffer, formatJitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
-import { analyzeRtpStreams, type RtpStream } from "./rtp-streams.ts";
+import { analyzeRtpStreams, orderStreams, type RtpStream } from "./rtp-streams.ts";
 
 /**
  * RTP → 8 kHz PCM, like Wireshark's RTP Player: the chosen stream's G.711 payloads are decoded and
  * laid out on the RTP timeline; packets the jitter buffer finds late are discarded; holes (lost or
  * late packets) are filled with silence or G.711 Appendix I concealment.
+ *
+ * Comfort noise (PT 13) fills its period with noise at the level it signals (RFC 3389);
+ * telephone-events are skipped, and neither counts as lost.
  *
  * Layout: the first played packet sits at sample 0. Each next packet (in extended sequence order)
  * sits after the previous one by its timestamp step, or by the sequence step × the previous
@@ -24,6 +27,10 @@ import { analyzeRtpStreams, type RtpStream } from "./rtp-streams.ts";
 export interface ExtractOptions {
   /** Stream to extract; needed when the capture holds more than one G.711 stream. */
   ssrc?: number;
+  /** UDP ports decoded as RTP whatever SDP or the heuristic say (`--rtp-port`). */
+  rtpPorts?: readonly number[];
+  /** The N-th stream (from 1) as `rtp streams` lists them; picks one of several streams sharing an SSRC. */
+  stream?: number;
   /** Default none: every packet played at its timestamp (Wireshark's "RTP timestamp" mode). */
   jitterBuffer?: JitterBufferSpec;
   plc?: "none" | "g711";
@@ -49,7 +56,7 @@ export interface ExtractResult {
   played: number;
   late: number;
   duplicates: number;
-  /** Packets of other payload types (comfort noise, DTMF events) skipped. */
+  /** Packets of other payload types than G.711 (comfort noise, filled as noise at its level; DTMF events) not decoded. */
   skipped: number;
   /** Sequence numbers never received, in order. */
   lostSequences: number[];
@@ -71,10 +78,15 @@ interface Collected {
 }
 
 export async function extractRtpAudio(path: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  const streams = await analyzeRtpStreams(path, { heuristic: "auto" });
-  const stream = chooseStream(path, streams, options.ssrc);
+  const streams = await analyzeRtpStreams(path, {
+    heuristic: "auto",
+    ...(options.rtpPorts ? { rtpPorts: options.rtpPorts } : {}),
+  });
+  const stream = chooseStream(path, orderStreams(streams), options.ssrc, options.stream);
   const law: G711Law = stream.payloadType === 8 ? "alaw" : "ulaw";
 
+  const src4 = v4Number(stream.srcAddress);
+  const dst4 = v4Number(stream.dstAddress);
   // Second pass: keep this stream's packets (payload bytes pooled in one growing buffer).
   const d = new Dissection();
   const rtp = new RtpHeaderView();
@@ -94,6 +106,8 @@ export async function extractRtpAudio(path: string, options: ExtractOptions = {}
     }
     dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
     if (d.ipProto !== IpProto.UDP || d.payloadOffset < 0 || d.srcPort !== stream.srcPort) return;
+    // IPv4: the stream's addresses too (one SSRC may go to two destinations from one port).
+    if (d.ipVersion === 4 && src4 >= 0 && (d.src4 !== src4 || d.dst4 !== dst4)) return;
     if (d.dstPort !== stream.dstPort) return;
     if (!readRtpHeader(record.buffer, d.payloadOffset, d.capturedPayloadLength, rtp) || rtp.ssrc !== stream.ssrc)
       return;
@@ -131,14 +145,17 @@ export async function extractRtpAudio(path: string, options: ExtractOptions = {}
   const spec = options.jitterBuffer ?? { kind: "none" };
   const jb = createJitterBuffer(spec);
   let skipped = 0;
+  // Audio (G.711) and comfort noise (PT 13, RFC 3389) are laid out on the timeline; other payload
+  // types (telephone-events, RFC 4733) are skipped, their sequence numbers not counted as lost.
+  const isAudio = (p: Collected) => p.pt === 0 || p.pt === 8;
   for (const p of packets) {
-    if (p.pt !== 0 && p.pt !== 8) {
+    if (!isAudio(p)) {
       skipped++;
       continue;
     }
     p.late = !jb.offer(p.arrivalMs, p.ext / 8, p.marker);
   }
-  const audio = packets.filter((p) => p.pt === 0 || p.pt === 8);
+  const audio = packets.filter(isAudio);
   if (audio.length === 0) {
     throw new QoelabError(
       "VOIP_UNSUPPORTED_CODEC",
@@ -146,31 +163,50 @@ export async function extractRtpAudio(path: string, options: ExtractOptions = {}
       { file: path, ssrc: stream.ssrc, payloadType: stream.payloadType },
     );
   }
+  const received = new Set(packets.map((p) => p.extSeq));
   // Sequence order; first copy of duplicates wins.
-  const ordered = [...audio].sort((a, b) => a.extSeq - b.extSeq || a.arrivalMs - b.arrivalMs);
+  const ordered = packets
+    .filter((p) => isAudio(p) || p.pt === COMFORT_NOISE_PT)
+    .sort((a, b) => a.extSeq - b.extSeq || a.arrivalMs - b.arrivalMs);
   const unique: Collected[] = [];
   let duplicates = 0;
   for (const p of ordered) {
     if (unique.length > 0 && unique[unique.length - 1]!.extSeq === p.extSeq) duplicates++;
     else unique.push(p);
   }
+  // Samples a packet carries: G.711 one per byte; comfort noise none of its own (it lasts until the next packet).
+  const samplesOf = (p: Collected) => (isAudio(p) ? p.length : 0);
 
-  // Positions on the sample timeline.
+  // Positions on the sample timeline. A sequence gap made only of skipped packets (events) is no
+  // loss; a timestamp that goes backwards (a sender's reset) places the packet by its arrival time.
   const positions = new Float64Array(unique.length);
+  const missingBefore: number[][] = [[]];
+  let frame = samplesOf(unique[0]!) || 160;
   for (let i = 1; i < unique.length; i++) {
     const prev = unique[i - 1]!;
     const cur = unique[i]!;
+    if (isAudio(prev)) frame = prev.length;
+    const missing: number[] = [];
+    for (let s = prev.extSeq + 1; s < cur.extSeq; s++) if (!received.has(s)) missing.push(s);
+    missingBefore.push(missing);
     const byTimestamp = cur.ext - prev.ext;
-    const bySequence = (cur.extSeq - prev.extSeq) * prev.length;
-    positions[i] = positions[i - 1]! + (cur.extSeq - prev.extSeq > 1 ? Math.max(byTimestamp, bySequence) : byTimestamp);
+    const bySequence = (missing.length + 1) * frame;
+    let step: number;
+    // A reset keeps the arrival timing (whole frames), at least the sequence step.
+    if (byTimestamp < 0)
+      step = Math.max(bySequence, Math.round(((cur.arrivalMs - prev.arrivalMs) * 8) / frame) * frame);
+    else if (missing.length > 0) step = Math.max(byTimestamp, bySequence);
+    else step = byTimestamp;
+    positions[i] = positions[i - 1]! + step;
   }
   const last = unique.length - 1;
-  const total = Math.max(0, positions[last]! + unique[last]!.length);
+  const total = Math.max(0, positions[last]! + samplesOf(unique[last]!));
   const samples = new Int16Array(total);
   const present = new Uint8Array(total);
   const lostSequences: number[] = [];
   const lateSequences: number[] = [];
   const gaps: AudioGap[] = [];
+  const noise = new ComfortNoise(stream.ssrc);
   let played = 0;
   let lateCount = 0;
   for (let i = 0; i < unique.length; i++) {
@@ -178,15 +214,20 @@ export async function extractRtpAudio(path: string, options: ExtractOptions = {}
     const at = positions[i]!;
     if (i > 0) {
       const prev = unique[i - 1]!;
-      const holeStart = positions[i - 1]! + prev.length;
-      const missing: number[] = [];
-      for (let s = prev.extSeq + 1; s < p.extSeq; s++) {
-        missing.push(s & 0xffff);
-        lostSequences.push(s & 0xffff);
-      }
-      if (missing.length > 0 && at > holeStart) {
+      const holeStart = positions[i - 1]! + samplesOf(prev);
+      const missing = missingBefore[i]!.map((s) => s & 0xffff);
+      lostSequences.push(...missing);
+      if (missing.length > 0 && at > holeStart && isAudio(prev)) {
         gaps.push({ startSample: holeStart, samples: at - holeStart, sequences: missing, reason: "lost" });
       }
+    }
+    if (p.pt === COMFORT_NOISE_PT) {
+      // RFC 3389: noise at the signalled level until the next packet (the first byte: level in −dBov).
+      const end = i < last ? positions[i + 1]! : at;
+      const level = p.length > 0 ? pool[p.offset]! & 0x7f : 127;
+      noise.fill(samples, at, end, level);
+      present.fill(1, at, end);
+      continue;
     }
     if (p.late) {
       lateCount++;
@@ -239,13 +280,46 @@ export async function extractRtpToWav(
   return result;
 }
 
-function chooseStream(path: string, streams: RtpStream[], ssrc: number | undefined): RtpStream {
+function describeStream(s: RtpStream, index: number): string {
+  return `--stream ${index + 1}: 0x${hex(s.ssrc)} ${s.srcAddress}:${s.srcPort} → ${s.dstAddress}:${s.dstPort} ${s.payloadName} (${s.packets} packets)`;
+}
+
+function chooseStream(path: string, streams: RtpStream[], ssrc: number | undefined, index?: number): RtpStream {
+  if (index !== undefined) {
+    const found = streams[index - 1];
+    if (!Number.isInteger(index) || !found) {
+      throw new QoelabError(
+        "VOIP_NO_SUCH_STREAM",
+        `${path}: no stream ${index} (streams, as rtp streams lists them: ${streams.map(describeStream).join("; ")})`,
+        { file: path, stream: index },
+      );
+    }
+    if (ssrc !== undefined && found.ssrc !== ssrc) {
+      throw new QoelabError(
+        "VOIP_NO_SUCH_STREAM",
+        `${path}: stream ${index} has SSRC 0x${hex(found.ssrc)}, not 0x${hex(ssrc)} (${describeStream(found, index - 1)})`,
+        { file: path, stream: index, ssrc },
+      );
+    }
+    return found;
+  }
   if (ssrc !== undefined) {
-    const found = streams.find((s) => s.ssrc === ssrc);
+    const matching = streams.filter((s) => s.ssrc === ssrc);
+    const found = matching[0];
     if (!found) {
       throw new QoelabError(
         "VOIP_NO_SUCH_STREAM",
         `${path}: no RTP stream with SSRC 0x${hex(ssrc)} (streams: ${streams.map((s) => `0x${hex(s.ssrc)}`).join(", ")})`,
+        { file: path, ssrc },
+      );
+    }
+    if (matching.length > 1) {
+      throw new QoelabError(
+        "VOIP_STREAM_AMBIGUOUS",
+        `${path}: SSRC 0x${hex(ssrc)} is used by ${matching.length} streams; choose one with --stream N (${streams
+          .map((s, i) => (s.ssrc === ssrc ? describeStream(s, i) : ""))
+          .filter(Boolean)
+          .join("; ")})`,
         { file: path, ssrc },
       );
     }
@@ -268,6 +342,38 @@ function chooseStream(path: string, streams: RtpStream[], ssrc: number | undefin
       .join("; ")})`,
     { file: path, ssrcs: g711.map((s) => s.ssrc) },
   );
+}
+
+const COMFORT_NOISE_PT = 13;
+
+/**
+ * White noise at an RFC 3389 level (0–127 −dBov; 0 dBov = a full-scale 16-bit signal's RMS), from a
+ * small seeded generator so an extraction is repeatable.
+ */
+class ComfortNoise {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0 || 1;
+  }
+  fill(out: Int16Array, from: number, to: number, levelDbov: number): void {
+    const rms = 32767 * 10 ** (-levelDbov / 20);
+    // Uniform on [−a, a] has RMS a/√3.
+    const a = rms * Math.sqrt(3);
+    for (let i = from; i < to && i < out.length; i++) {
+      this.state ^= this.state << 13;
+      this.state ^= this.state >>> 17;
+      this.state ^= this.state << 5;
+      const u = (this.state >>> 0) / 4294967296;
+      out[i] = Math.max(-32768, Math.min(32767, Math.round((2 * u - 1) * a)));
+    }
+  }
+}
+
+/** An IPv4 address as an unsigned number, or -1 for anything else. */
+function v4Number(text: string): number {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (!m) return -1;
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
 }
 
 function hex(n: number): string {

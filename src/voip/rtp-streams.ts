@@ -1,10 +1,10 @@
 import { QoelabError } from "../errors.ts";
 import { forEachPacket } from "../packet/capture-reader.ts";
 import { Dissection, dissect, IpProto } from "../packet/dissect.ts";
+import { decodeSip, sipBodyText, sipContentType } from "../packet/index.ts";
 import type { PacketRecord } from "../packet/record.ts";
 import { RtpHeaderView, readRtpHeader } from "../packet/rtp-header-view.ts";
 import { staticPayloadType } from "../packet/rtp-payload-types.ts";
-import { decodeSip, sipBodyText, sipContentType } from "../packet/index.ts";
 import { burstRatio, callQuality, EMODEL_CODECS, plcAssumption } from "../quality/emodel.ts";
 import { createJitterBuffer, formatJitterBuffer, type JitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
@@ -16,7 +16,9 @@ import { parseSdpMedia } from "./sdp-media.ts";
  * - delta: arrival time minus the previous in-order packet's arrival.
  * - jitter (RFC 3550 §6.4.1 estimator): D = |arrival − (previous arrival + (ts − previous ts)/rate)|,
  *   J ← (15·J + D)/16, with rate in samples per ms as an integer (clock rate / 1000, truncated).
- *   "In order" means the extended RTP timestamp did not go backwards.
+ *   "In order" means the extended RTP timestamp did not go backwards. Packets without a clock rate
+ *   (telephone-events) move the arrival reference but not the timestamp one (tshark's rule for
+ *   streams mixing G.711 and events).
  * - skew: Σ timestamp steps − Σ arrival steps (positive when the sender's clock runs fast).
  * - min/max/mean delta and jitter over "regular" packets only: not the first, no marker bit, not
  *   comfort noise (PT 13/19) nor the packet after it, timestamp in order. The means are running
@@ -92,7 +94,7 @@ export interface RtpStream {
   payloadName: string;
   clockRate: number;
   /** How the stream was found. */
-  foundBy: "sdp" | "heuristic";
+  foundBy: "sdp" | "heuristic" | "port";
   packets: number;
   expected: number;
   lost: number;
@@ -122,11 +124,27 @@ export interface RtpStream {
   rows?: RtpPacketRow[];
 }
 
+/**
+ * Streams in the order `rtp streams` lists them (by source address:port, then SSRC); `rtp extract
+ * --stream N` counts from 1 in this order. A stream is a 5-tuple and an SSRC: one SSRC a sender
+ * reuses towards two destinations is two streams, as tshark counts them.
+ */
+export function orderStreams(streams: readonly RtpStream[]): RtpStream[] {
+  const key = (s: RtpStream) => `${s.srcAddress}:${String(s.srcPort).padStart(5, "0")}`;
+  const dst = (s: RtpStream) => `${s.dstAddress}:${String(s.dstPort).padStart(5, "0")}`;
+  return [...streams].sort(
+    (a, b) =>
+      key(a).localeCompare(key(b)) || a.ssrc - b.ssrc || dst(a).localeCompare(dst(b)) || a.startTime - b.startTime,
+  );
+}
+
 export interface AnalyzeOptions {
   /** Keep per-packet rows (`--packets`). */
   packets?: boolean;
   /** "auto" (default): heuristic only when the capture holds no SDP; "always"; "never". */
   heuristic?: "auto" | "always" | "never";
+  /** UDP ports whose traffic is RTP whatever SDP or the heuristic say (as tshark's -d udp.port==P,rtp). */
+  rtpPorts?: readonly number[];
   /** E-model assumptions. */
   emodel?: EstimateOptions;
 }
@@ -269,6 +287,8 @@ function clockRateOf(pt: number, dynamic: Map<number, DynamicPayload> | undefine
 class StreamState {
   next: StreamState | null = null;
   signalled = false;
+  /** On a port named by rtpPorts (--rtp-port). */
+  byPort = false;
   dynamic: Map<number, DynamicPayload> | undefined;
   readonly src6 = new Uint32Array(4);
   readonly dst6 = new Uint32Array(4);
@@ -281,6 +301,8 @@ class StreamState {
   seqCycles = 0;
   under = false;
   seqTimestamp = 0;
+  /** Extended timestamp of the last packet with a clock rate (telephone-events have none). */
+  rateTimestamp = 0;
   time = 0;
   lastNominal = 0;
   lastArrival = 0;
@@ -360,6 +382,7 @@ export class RtpStreamAnalyzer {
   private packetsSeen = 0;
   private readonly keepRows: boolean;
   private readonly heuristic: "auto" | "always" | "never";
+  private readonly rtpPorts: ReadonlySet<number>;
   private readonly jbSpec: JitterBufferSpec;
   private readonly plc: boolean;
   private readonly networkDelayMs: number;
@@ -367,6 +390,7 @@ export class RtpStreamAnalyzer {
   constructor(options: AnalyzeOptions = {}) {
     this.keepRows = options.packets ?? false;
     this.heuristic = options.heuristic ?? "auto";
+    this.rtpPorts = new Set(options.rtpPorts ?? []);
     this.jbSpec = options.emodel?.jitterBuffer ?? { kind: "none" };
     this.plc = options.emodel?.plc ?? false;
     this.networkDelayMs = options.emodel?.networkDelayMs ?? 0;
@@ -387,7 +411,9 @@ export class RtpStreamAnalyzer {
     const p = d.payloadOffset;
     const b0 = bytes[p]!;
     if (b0 >> 6 !== 2) {
-      if (isSipStart(b0)) this.sip(bytes, p, length);
+      if (isSipStart(b0) && this.sip(bytes, p, length)) return;
+      // MGCP (RFC 3435) commands (CRCX, MDCX, …) and responses ("200 …") carry SDP too.
+      if (isSipStart(b0) || (b0 >= 0x30 && b0 <= 0x39)) this.mgcp(bytes, p, length);
       return;
     }
     const b1 = bytes[p + 1]!;
@@ -404,6 +430,7 @@ export class RtpStreamAnalyzer {
       signalled = dynamic !== undefined;
     }
     const stream = this.streamFor(d, this.rtp.ssrc);
+    if (this.rtpPorts.size > 0 && (this.rtpPorts.has(d.dstPort) || this.rtpPorts.has(d.srcPort))) stream.byPort = true;
     if (signalled) {
       stream.signalled = true;
       stream.dynamic = dynamic;
@@ -411,12 +438,30 @@ export class RtpStreamAnalyzer {
     this.analyse(stream, record, d.ipVersion === 6 ? 48 : 28, length);
   }
 
-  private sip(bytes: Uint8Array, offset: number, length: number): void {
+  /** True when the payload was a SIP message (its SDP, if any, recorded). */
+  private sip(bytes: Uint8Array, offset: number, length: number): boolean {
     const decoded = decodeSip(bytes, offset, length);
     const message = decoded.message;
-    if (!message || message.body.length === 0) return;
-    if (!(sipContentType(message) ?? "").toLowerCase().includes("application/sdp")) return;
-    for (const media of parseSdpMedia(sipBodyText(message))) {
+    if (!message) return false;
+    if (message.body.length === 0) return true;
+    if (!(sipContentType(message) ?? "").toLowerCase().includes("application/sdp")) return true;
+    this.sdpBody(sipBodyText(message));
+    return true;
+  }
+
+  /** An MGCP command or response: its SDP follows the first empty line (RFC 3435 §3.1). */
+  private mgcp(bytes: Uint8Array, offset: number, length: number): void {
+    const text = latin1.decode(bytes.subarray(offset, offset + Math.min(length, 4096)));
+    if (!/^(?:[A-Z][A-Z0-9]{3} \d+ \S+ MGCP \d|\d{3} \d+)/.test(text)) return;
+    const blank = /\r?\n\r?\n/.exec(text);
+    if (!blank) return;
+    const body = text.slice(blank.index + blank[0].length);
+    if (!/^v=0/m.test(body)) return;
+    this.sdpBody(body);
+  }
+
+  private sdpBody(body: string): void {
+    for (const media of parseSdpMedia(body)) {
       if (media.port === 0 || !media.protocol.toUpperCase().startsWith("RTP")) continue;
       const map = new Map<number, DynamicPayload>();
       for (const [pt, info] of media.rtpmap) map.set(pt, { encoding: info.encoding, clockRate: info.clockRate });
@@ -481,6 +526,7 @@ export class RtpStreamAnalyzer {
       s.stopSeq = seq;
       s.seqNum = seq;
       s.seqTimestamp = ext;
+      s.rateTimestamp = ext;
       s.time = now;
       s.pt = rtp.payloadType;
       s.regPt = rtp.payloadType;
@@ -531,8 +577,11 @@ export class RtpStreamAnalyzer {
     const clock = clockRateOf(pt, s.dynamic);
     if (clock.event) flags |= STAT_FLAG.PT_T_EVENT;
     let currentJitter = 0;
-    let nominalDiff = ext - s.seqTimestamp;
+    // As tshark: the expected arrival steps from the last packet that had a clock rate (a
+    // telephone-event's timestamp stays at the event's start), from the last in-order arrival.
+    let nominalDiff = ext - s.rateTimestamp;
     if (clock.rate !== 0) {
+      s.rateTimestamp = ext;
       s.clockRate = clock.rate;
       nominalDiff /= Math.floor(clock.rate / 1000);
       const expected = s.time + nominalDiff;
@@ -656,8 +705,9 @@ export class RtpStreamAnalyzer {
     const useHeuristic = this.heuristic === "always" || (this.heuristic === "auto" && !this.sdpSeen);
     const out: RtpStream[] = [];
     for (const s of this.order) {
-      let foundBy: "sdp" | "heuristic";
+      let foundBy: RtpStream["foundBy"];
       if (s.signalled) foundBy = "sdp";
+      else if (s.byPort) foundBy = "port";
       else if (useHeuristic && plausible(s)) foundBy = "heuristic";
       else continue;
       out.push(this.summary(s, foundBy));
@@ -672,7 +722,7 @@ export class RtpStreamAnalyzer {
     return out;
   }
 
-  private summary(s: StreamState, foundBy: "sdp" | "heuristic"): RtpStream {
+  private summary(s: StreamState, foundBy: RtpStream["foundBy"]): RtpStream {
     const expected = s.stopSeq + s.seqCycles * 65536 - s.startSeq + 1;
     const lost = expected - s.packets;
     const ptime = packetization(s);
@@ -763,6 +813,8 @@ function sameWords(a: Uint32Array, b: Uint32Array): boolean {
 }
 
 /** First byte of a SIP request method or "SIP/2.0" (uppercase ASCII letters). */
+const latin1 = new TextDecoder("latin1");
+
 function isSipStart(b0: number): boolean {
   return b0 >= 0x41 && b0 <= 0x5a;
 }

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { describe, it } from "node:test";
+import { QoelabError } from "../errors.ts";
+import { analyzeRtpStreams, extractRtpAudio, orderStreams, type RtpStream } from "./index.ts";
+
+/*
+ * RTP from other people's captures (../shared/data/realcaps/voip), each checked against tshark's
+ * `-z rtp,streams` of the same file: comfort noise and telephone-events inside a G.711 stream, jitter
+ * on a stream mixing G.711 and events, one SSRC sent to two destinations, a UDP port decoded as RTP
+ * by hand, and SDP carried by MGCP.
+ */
+
+const DIR = "../shared/data/realcaps/voip";
+const FAX = `${DIR}/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap`;
+const DTMF = `${DIR}/SIP_DTMF2.cap`;
+const ZFONE = `${DIR}/Asterisk_ZFONE_XLITE.pcap`;
+const SIPP = `${DIR}/rtp-only/sipp_g711a.pcap`;
+const MGCP = `${DIR}/SIP_CALL_RTP_G711.pcap`;
+
+interface TsharkRow {
+  start: number;
+  end: number;
+  src: string;
+  dst: string;
+  ssrc: number;
+  payload: string;
+  packets: number;
+  lost: number;
+  /** min/mean/max delta, min/mean/max jitter (ms). */
+  values: number[];
+}
+
+const ROW =
+  /^\s*([\d.]+)\s+([\d.]+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(0x[0-9A-F]+)\s+(.+?)\s+(\d+)\s+(-?\d+)\s+\([-\d.]+%\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/;
+
+function tsharkStreams(pcap: string, extra: string[] = []): TsharkRow[] {
+  const out = execFileSync("tshark", ["-r", pcap, ...extra, "-q", "-z", "rtp,streams"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const rows: TsharkRow[] = [];
+  for (const line of out.split("\n")) {
+    const m = ROW.exec(line);
+    if (!m) continue;
+    rows.push({
+      start: Number(m[1]),
+      end: Number(m[2]),
+      src: `${m[3]}:${m[4]}`,
+      dst: `${m[5]}:${m[6]}`,
+      ssrc: Number.parseInt(m[7]!.slice(2), 16),
+      payload: m[8]!,
+      packets: Number(m[9]),
+      lost: Number(m[10]),
+      values: m.slice(11, 17).map(Number),
+    });
+  }
+  return rows;
+}
+
+const key = (src: string, dst: string, ssrc: number) => `${src}>${dst}#${ssrc}`;
+
+/** Every tshark stream is ours with the same counts and delta/jitter figures (to tshark's 3 decimals). */
+function assertSameStreams(ours: RtpStream[], theirs: TsharkRow[]): void {
+  assert.ok(theirs.length > 0, "tshark lists streams");
+  assert.deepEqual(
+    ours.map((s) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc)).sort(),
+    theirs.map((t) => key(t.src, t.dst, t.ssrc)).sort(),
+  );
+  for (const t of theirs) {
+    const s = ours.find(
+      (x) => key(`${x.srcAddress}:${x.srcPort}`, `${x.dstAddress}:${x.dstPort}`, x.ssrc) === key(t.src, t.dst, t.ssrc),
+    )!;
+    const what = `0x${t.ssrc.toString(16)} ${t.src} → ${t.dst}`;
+    assert.equal(s.packets, t.packets, `${what}: packets`);
+    assert.equal(s.lost, t.lost, `${what}: lost`);
+    const mine = [s.minDeltaMs, s.meanDeltaMs, s.maxDeltaMs, s.minJitterMs, s.meanJitterMs, s.maxJitterMs];
+    mine.forEach((v, i) => {
+      assert.ok(Math.abs(v - t.values[i]!) <= 0.0005 + 1e-9, `${what}: figure ${i}: ${v} vs tshark ${t.values[i]}`);
+    });
+  }
+}
+
+describe("RTP from other people's captures, against tshark", () => {
+  it("the captures are there", () => {
+    for (const f of [FAX, DTMF, ZFONE, SIPP, MGCP]) assert.ok(existsSync(f), `${f} is missing`);
+  });
+
+  it("jitter on a stream mixing G.711 and telephone-events follows tshark's rule (SIP_DTMF2)", async () => {
+    const theirs = tsharkStreams(DTMF);
+    const ours = await analyzeRtpStreams(DTMF);
+    assertSameStreams(ours, theirs);
+    const mixed = theirs.find((t) => t.ssrc === 0x5711bf84)!;
+    assert.match(mixed.payload, /telephone-event/);
+    assert.deepEqual([mixed.values[4], mixed.values[5]], [1.522, 15.767]);
+  });
+
+  it("one SSRC sent to two destinations is two streams, and --stream N picks one (Asterisk_ZFONE_XLITE)", async () => {
+    const theirs = tsharkStreams(ZFONE);
+    const ours = await analyzeRtpStreams(ZFONE);
+    assertSameStreams(ours, theirs);
+    const reused = orderStreams(ours).flatMap((s, i) => (s.ssrc === 0xbee0f2ed ? [{ s, n: i + 1 }] : []));
+    assert.deepEqual(
+      reused.map(({ s }) => s.packets).sort((a, b) => a - b),
+      [2, 205],
+    );
+    await assert.rejects(
+      extractRtpAudio(ZFONE, { ssrc: 0xbee0f2ed }),
+      (e: unknown) => e instanceof QoelabError && e.code === "VOIP_STREAM_AMBIGUOUS" && /--stream \d/.test(e.message),
+    );
+    for (const { s, n } of reused) {
+      const audio = await extractRtpAudio(ZFONE, { stream: n });
+      assert.equal(audio.stream.dstPort, s.dstPort);
+      assert.equal(audio.packets, s.packets, "only that stream's packets are decoded");
+    }
+  });
+
+  it("comfort noise and telephone-events in a G.711 stream: timing kept, CN at its level, events skipped (FAX call)", async () => {
+    const theirs = tsharkStreams(FAX);
+    const row = theirs.find((t) => t.ssrc === 0x17d90134)!;
+    assert.match(row.payload, /g711A, CN/);
+    const audio = await extractRtpAudio(FAX, { ssrc: 0x17d90134 });
+    // tshark: 1171 packets, none lost; 163 of them comfort noise (PT 13) and 3 telephone-events.
+    assert.equal(audio.packets, row.packets);
+    assert.equal(audio.lostSequences.length, row.lost);
+    assert.equal(audio.played, row.packets - 166);
+    assert.equal(audio.skipped, 166);
+    // The audio spans the stream: first to last packet (tshark's start/end) plus the last packet's 20 ms.
+    const seconds = audio.samples.length / 8000;
+    assert.ok(Math.abs(seconds - (row.end - row.start + 0.02)) < 0.03, `${seconds} s vs tshark ${row.end - row.start}`);
+    // The CN period (packets 967–1129, level 76 −dBov) is low noise, not silence and not speech.
+    const cnStart = 78_280;
+    const cnEnd = cnStart + 150_000;
+    let energy = 0;
+    let zeros = 0;
+    for (let i = cnStart; i < cnEnd; i++) {
+      const v = audio.samples[i]!;
+      energy += v * v;
+      if (v === 0) zeros++;
+    }
+    const rms = Math.sqrt(energy / (cnEnd - cnStart));
+    const expected = 32767 * 10 ** (-76 / 20);
+    assert.ok(Math.abs(rms / expected - 1) < 0.1, `CN RMS ${rms} vs ${expected}`);
+    assert.ok(zeros < (cnEnd - cnStart) / 2);
+  });
+
+  it("--rtp-port decodes a UDP port as RTP as tshark -d udp.port==2006,rtp does (rtp-only/sipp_g711a)", async () => {
+    await assert.rejects(
+      analyzeRtpStreams(SIPP, { heuristic: "never" }),
+      (e: unknown) => e instanceof QoelabError && e.code === "VOIP_NO_RTP",
+    );
+    const ours = await analyzeRtpStreams(SIPP, { heuristic: "never", rtpPorts: [2006] });
+    assertSameStreams(ours, tsharkStreams(SIPP, ["-d", "udp.port==2006,rtp"]));
+    assert.equal(ours[0]!.foundBy, "port");
+  });
+
+  it("SDP carried by MGCP announces a stream as tshark finds it (SIP_CALL_RTP_G711, 0x00002E3D)", async () => {
+    const theirs = tsharkStreams(MGCP);
+    assert.ok(theirs.some((t) => t.ssrc === 0x2e3d));
+    const ours = await analyzeRtpStreams(MGCP);
+    assertSameStreams(ours, theirs);
+    assert.equal(ours.find((s) => s.ssrc === 0x2e3d)!.foundBy, "sdp");
+  });
+});
