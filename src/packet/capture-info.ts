@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import type { ByteOrder, CaptureFormat, CaptureWarning } from "./capture-parser.ts";
+import type { ByteOrder, CaptureWarning, ReadFormat } from "./capture-parser.ts";
 import { forEachPacket, type ReadOptions } from "./capture-reader.ts";
 import { linkTypeName } from "./link-type.ts";
 
@@ -33,7 +33,7 @@ export interface InterfaceInfo {
 
 export interface CaptureInfo {
   file: string;
-  format: CaptureFormat;
+  format: ReadFormat;
   byteOrder: ByteOrder;
   fileSize: number;
   packets: number;

@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { convertCapture, copyCapture } from "./capture-convert.ts";
 import { captureInfo, formatEpoch } from "./capture-info.ts";
-import type { ByteOrder, CaptureFormat, CaptureInterface, CaptureParser } from "./capture-parser.ts";
+import type { ByteOrder, CaptureFormat, CaptureInterface, CaptureParser, ReadFormat } from "./capture-parser.ts";
 import { forEachPacket, openCapture, readCaptureBytes, readCaptureStream } from "./capture-reader.ts";
 import { createCaptureWriter } from "./capture-writer.ts";
 import { copyRecord, type PacketRecord } from "./record.ts";
@@ -64,7 +64,7 @@ async function ourLines(file: string, withInterface: boolean): Promise<string[]>
 }
 
 interface Loaded {
-  format: CaptureFormat;
+  format: ReadFormat;
   interfaces: CaptureInterface[];
   packets: PacketRecord[];
 }

@@ -37,13 +37,20 @@ export const PcapngBlockType = {
 } as const;
 
 /** Pseudo block types the parser reports for pcap units. */
-export const PcapUnitType = { FILE_HEADER: -1, RECORD: -2 } as const;
+export const PcapUnitType = { FILE_HEADER: -1, RECORD: -2, SNOOP_HEADER: -3, SNOOP_RECORD: -4 } as const;
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+/** "snoo", the first half of snoop's "snoop\0\0\0". */
+const SNOOP_MAGIC_HIGH = 0x736e6f6f;
 
 export type CaptureFormat = "pcap" | "pcapng";
+/** Formats the reader takes: the two written ones, and Sun snoop (RFC 1761; read only). */
+export type ReadFormat = CaptureFormat | "snoop";
+
+/** Snoop datalink types qoelab maps to a LINKTYPE (RFC 1761 lists 4 as Ethernet). */
+const SNOOP_LINK_TYPES = new Map<number, number>([[4, 1]]);
 export type ByteOrder = "le" | "be";
 
 /** One pcapng option as found in the file (value copied out of the chunk). */
@@ -118,7 +125,7 @@ export interface CaptureParserOptions {
 /** Return `false` to stop reading. */
 export type PacketCallback = (record: PacketRecord, parser: CaptureParser) => unknown;
 
-const Mode = { DETECT: 0, PCAP_HEADER: 1, PCAP_RECORD: 2, PCAPNG: 3 } as const;
+const Mode = { DETECT: 0, PCAP_HEADER: 1, PCAP_RECORD: 2, PCAPNG: 3, SNOOP_HEADER: 4, SNOOP_RECORD: 5 } as const;
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
@@ -127,7 +134,7 @@ const textDecoder = new TextDecoder("utf-8", { fatal: false });
 export class CaptureParser {
   readonly file: string;
   readonly record: PacketRecord = createRecord();
-  format: CaptureFormat | undefined;
+  format: ReadFormat | undefined;
   readonly interfaces: CaptureInterface[] = [];
   readonly sections: CaptureSection[] = [];
   readonly warnings: CaptureWarning[] = [];
@@ -294,9 +301,9 @@ export class CaptureParser {
     if (have === 0 && this.mode !== Mode.DETECT) return;
     const need = have === 0 ? 4 : this.needForMessage();
     const what =
-      this.mode === Mode.DETECT || this.mode === Mode.PCAP_HEADER
+      this.mode === Mode.DETECT || this.mode === Mode.PCAP_HEADER || this.mode === Mode.SNOOP_HEADER
         ? "file header"
-        : this.mode === Mode.PCAP_RECORD
+        : this.mode === Mode.PCAP_RECORD || this.mode === Mode.SNOOP_RECORD
           ? "packet record"
           : "block";
     const offset = this.consumed;
@@ -304,7 +311,10 @@ export class CaptureParser {
       have === 0
         ? `${this.file}: empty file, no capture header at byte 0`
         : `${this.file}: truncated ${what} at byte ${offset} (needs ${need} bytes, only ${have} present): cut short in the middle of a ${what === "block" ? "block" : "packet"}`;
-    const canTolerate = this.mode === Mode.PCAP_RECORD || (this.mode === Mode.PCAPNG && this.sections.length > 0);
+    const canTolerate =
+      this.mode === Mode.PCAP_RECORD ||
+      this.mode === Mode.SNOOP_RECORD ||
+      (this.mode === Mode.PCAPNG && this.sections.length > 0);
     if (this.tolerateTruncatedTail && canTolerate) {
       this.truncatedTail = true;
       this.warnings.push({ code: "PCAP_TRUNCATED", message, offset });
@@ -352,6 +362,22 @@ export class CaptureParser {
       return 16 + caplen;
     }
     if (this.mode === Mode.PCAPNG) return this.needBlock(view, off, avail);
+    if (this.mode === Mode.SNOOP_RECORD) {
+      if (avail < 24) return 24;
+      const caplen = view.getUint32(off + 4, false);
+      const recordLength = view.getUint32(off + 8, false);
+      if (caplen > MAX_CAPLEN) this.badCaplen(caplen, this.consumed - 4);
+      if (recordLength < 24 + caplen || recordLength > 24 + MAX_CAPLEN + 4) {
+        this.fail(
+          "SNOOP_BAD_RECORD_LENGTH",
+          `snoop record length ${recordLength} does not hold its ${caplen} captured bytes`,
+          this.consumed + 8,
+          { recordLength, caplen },
+        );
+      }
+      return recordLength;
+    }
+    if (this.mode === Mode.SNOOP_HEADER) return 16;
     if (this.mode === Mode.DETECT) {
       if (avail < 4) return 4;
       this.detect(buffer, off);
@@ -388,6 +414,12 @@ export class CaptureParser {
     if (magicLe === PcapngBlockType.SHB) {
       this.format = "pcapng";
       this.mode = Mode.PCAPNG;
+      return;
+    }
+    if (magicBe === SNOOP_MAGIC_HIGH) {
+      this.format = "snoop";
+      this.mode = Mode.SNOOP_HEADER;
+      this.littleEndian = false;
       return;
     }
     for (const [magic, little] of [
@@ -489,8 +521,68 @@ export class CaptureParser {
       return true;
     }
     if (mode === Mode.PCAPNG) return this.processBlock(buffer, view, at, length, fileOffset);
+    if (mode === Mode.SNOOP_RECORD) {
+      const record = this.record;
+      const caplen = view.getUint32(at + 4, false);
+      const usec = view.getUint32(at + 20, false);
+      record.tsSec = view.getUint32(at + 16, false) + Math.floor(usec / 1_000_000);
+      record.tsNsec = (usec % 1_000_000) * 1000;
+      record.hasTimestamp = true;
+      this.fillRecord(buffer, at + 24, caplen, view.getUint32(at, false), 0, fileOffset);
+      this.unitType = PcapUnitType.SNOOP_RECORD;
+      return true;
+    }
+    if (mode === Mode.SNOOP_HEADER) {
+      this.processSnoopHeader(buffer, view, at, fileOffset);
+      return false;
+    }
     this.processPcapHeader(view, at, fileOffset);
     return false;
+  }
+
+  /** Sun snoop (RFC 1761): "snoop\0\0\0", version 2, datalink type; big-endian, µs timestamps. */
+  private processSnoopHeader(buffer: Uint8Array, view: DataView, at: number, fileOffset: number): void {
+    if (buffer[at + 4] !== 0x70 || buffer[at + 5] !== 0 || buffer[at + 6] !== 0 || buffer[at + 7] !== 0) {
+      this.fail("PCAP_BAD_MAGIC", "not a pcap, pcapng or snoop file (bad snoop magic)", fileOffset);
+    }
+    const version = view.getUint32(at + 8, false);
+    if (version !== 2)
+      this.fail("SNOOP_BAD_VERSION", `unsupported snoop version ${version}`, fileOffset + 8, { version });
+    const datalink = view.getUint32(at + 12, false);
+    const linkType = SNOOP_LINK_TYPES.get(datalink);
+    if (linkType === undefined) {
+      this.fail("SNOOP_UNSUPPORTED_DATALINK", `snoop datalink type ${datalink} is not supported`, fileOffset + 12, {
+        datalink,
+      });
+    }
+    this.sections.push({
+      index: 0,
+      byteOrder: "be",
+      versionMajor: version,
+      versionMinor: 0,
+      sectionLength: 0,
+      comments: [],
+      options: [],
+      fileOffset,
+    });
+    this.addInterface({
+      id: 0,
+      section: 0,
+      localId: 0,
+      linkType,
+      snaplen: 0,
+      tsUnitsPerSecond: 1_000_000,
+      tsresol: 6,
+      tsOffset: 0,
+      comments: [],
+      options: [],
+      fileOffset,
+    });
+    this.record.linkType = linkType;
+    this.record.interfaceId = 0;
+    this.mode = Mode.SNOOP_RECORD;
+    this.unitType = PcapUnitType.SNOOP_HEADER;
+    this.onBlock?.(this);
   }
 
   private processPcapHeader(view: DataView, at: number, fileOffset: number): void {

@@ -1,13 +1,13 @@
 import { open } from "node:fs/promises";
 import { QoelabError } from "../errors.ts";
 import {
-  type CaptureFormat,
   type CaptureInterface,
   CaptureParser,
   type CaptureParserOptions,
   type CaptureSection,
   type CaptureWarning,
   type PacketCallback,
+  type ReadFormat,
 } from "./capture-parser.ts";
 import type { PacketRecord } from "./record.ts";
 
@@ -24,7 +24,7 @@ export interface ReadOptions {
 }
 
 export interface ReadSummary {
-  format: CaptureFormat | undefined;
+  format: ReadFormat | undefined;
   packets: number;
   /** Sum of captured lengths of the packets handed out. */
   bytes: number;
@@ -174,7 +174,7 @@ export async function readCaptureStream(
 
 export interface CaptureReader extends AsyncIterable<PacketRecord> {
   readonly path: string;
-  readonly format: CaptureFormat;
+  readonly format: ReadFormat;
   /** Interfaces seen so far (all of them once iteration has finished). */
   readonly interfaces: readonly CaptureInterface[];
   readonly sections: readonly CaptureSection[];

@@ -7,7 +7,7 @@ export interface FilterCaptureSummary {
   input: string;
   output: string;
   filter: string;
-  format: "pcap" | "pcapng" | undefined;
+  format: "pcap" | "pcapng" | "snoop" | undefined;
   packets: number;
   matched: number;
   /** Captured bytes of the matched packets. */
