@@ -72,19 +72,29 @@ export function register(program: Command): void {
     .description("export a training as one row per session (CSV, JSON or Parquet)")
     .argument("<training>", "training id")
     .option("--format <f>", "csv, json or parquet", "csv")
+    .option("--flows", "the flows table instead: one row per flow (tstat log_tcp_complete columns) with its session id")
     .option("-o, --output <file>", "output file (default: stdout for csv/json)")
     .option("--pcaps <file>", "also write every session's capture into this tar archive")
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .action(async (id: string, options: { format: string; output?: string; pcaps?: string; dataDir: string }) => {
-      const db = await openDb({ dataDir: options.dataDir });
-      try {
-        if (options.pcaps) writeFileSync(options.pcaps, await capturesArchive(db, trainingId(id)));
-        const file = await exportTraining(db, trainingId(id), options.format);
-        if (options.output) writeFileSync(options.output, file.body);
-        else if (typeof file.body === "string") process.stdout.write(file.body);
-        else throw new QoelabError("CLI_BAD_OUTPUT", "export: Parquet needs -o FILE");
-      } finally {
-        await db.close();
-      }
-    });
+    .action(
+      async (
+        id: string,
+        options: { format: string; output?: string; pcaps?: string; dataDir: string; flows?: boolean },
+      ) => {
+        const db = await openDb({ dataDir: options.dataDir });
+        try {
+          if (options.pcaps) writeFileSync(options.pcaps, await capturesArchive(db, trainingId(id)));
+          // capture_file is given relative to the data directory (where captures go by default).
+          const file = await exportTraining(db, trainingId(id), options.format, {
+            dataDir: options.dataDir,
+            flows: options.flows === true,
+          });
+          if (options.output) writeFileSync(options.output, file.body);
+          else if (typeof file.body === "string") process.stdout.write(file.body);
+          else throw new QoelabError("CLI_BAD_OUTPUT", "export: Parquet needs -o FILE");
+        } finally {
+          await db.close();
+        }
+      },
+    );
 }

@@ -124,7 +124,9 @@ export function createApp(options: AppOptions): Hono {
   app.get("/api/sessions/:id", async (c) => c.json(await getSession(db, sessionId(c.req.param("id")))));
   app.get("/api/trainings/:id/export", async (c) => {
     const id = trainingId(c.req.param("id"));
-    const file = await exportTraining(db, id, c.req.query("format") ?? "csv");
+    const file = await exportTraining(db, id, c.req.query("format") ?? "csv", {
+      flows: c.req.query("table") === "flows",
+    });
     return c.body(typeof file.body === "string" ? file.body : (file.body as Uint8Array<ArrayBuffer>), 200, {
       "content-type": file.contentType,
       "content-disposition": `attachment; filename="${file.filename}"`,

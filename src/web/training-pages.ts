@@ -56,6 +56,8 @@ export function trainingDetailPage(training: TrainingRow, live: TrainingLive) {
 <p id="exports"><a class="button" href="/api/trainings/${t.id}/export?format=csv" download>Export CSV</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=json" download>Export JSON</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=parquet" download>Export Parquet</a>
+<a class="button" href="/api/trainings/${t.id}/export?table=flows&amp;format=csv" download>Flows CSV</a>
+<a class="button" href="/api/trainings/${t.id}/export?table=flows&amp;format=parquet" download>Flows Parquet</a>
 <a class="button" href="/api/trainings/${t.id}/pcaps.tar" download>Captures (tar)</a>
 <a class="button" href="/trainings/${t.id}/classify">Classify</a>
 <a class="button" id="play-yourself" href="/player?training=${t.id}">Play it yourself</a></p>
