@@ -46,7 +46,7 @@ function printResult(r: VoipExperimentResult): void {
     c.lossBackend,
   ]);
   process.stdout.write(
-    `${formatTable(["condition", "loss %", "realized %", "E-model R", "E-model MOS", "PESQ MOS-LQO", "loss served by"], rows)}\n`,
+    `${formatTable(["condition", "loss %", "realized %", "E-model R", "E-model MOS", "PESQ P.862.1 MOS-LQO", "loss served by"], rows)}\n`,
   );
   process.stdout.write(`reference: original.wav = ${r.experiment.referenceDescription ?? r.experiment.reference}\n`);
   process.stdout.write(`achieved loss: measured on each condition's receiving capture (the server's)\n`);

@@ -9,8 +9,8 @@ import { conformanceDir, loadConformanceSignal, reportConformance, runConformanc
  * may differ from the expected raw score by more than 0.05, none by more than 0.5. The claim in
  * conformance.ts ("conformant to P.862 Annex A test 2") stands only while this passes.
  */
-describe("ITU-T P.862 Annex A conformance test 2 (VoIP) at 8000 Hz", () => {
-  const rows = runConformanceSet(8000);
+describe("ITU-T P.862 Annex A conformance test 2 (VoIP) at 8000 Hz", async () => {
+  const rows = await runConformanceSet(8000);
   const summary = reportConformance(8000, rows);
   it("scores all 40 pairs", () => assert.equal(rows.length, 40));
   it("at most 1 of 40 pairs off by more than 0.05", () => {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readPcm16le, readWav } from "../../audio/index.ts";
-import { pesq } from "./pesq.ts";
+import { pesqBatch } from "./pesq-batch.ts";
 
 /** The ITU-T P.862 Annex A conformance data: ../shared/data/pesq-conformance relative to the repo root. */
 export function conformanceDir(): string {
@@ -34,29 +34,38 @@ export function loadConformanceSignal(dir: string, listed: string, rate: 8000 | 
   return rate === 8000 ? readWav(bytes, file).channels[0]! : readPcm16le(bytes, file);
 }
 
-/** Scores the 40 pairs of Annex A test 2 at one rate (narrowband P.862). */
-export function runConformanceSet(rate: 8000 | 16000): ConformanceRow[] {
+/**
+ * Scores the 40 pairs of Annex A test 2 at one rate (narrowband P.862), on worker threads through
+ * pesqBatch (the same code path as `qoelab pesq --batch`).
+ */
+export async function runConformanceSet(rate: 8000 | 16000): Promise<ConformanceRow[]> {
   const dir = conformanceDir();
   const list = readFileSync(path.join(dir, rate === 8000 ? "voipref_8k.txt" : "voipref_16k.txt"), "utf8");
-  return list
+  const listed = list
     .trim()
     .split(/\r?\n/)
     .slice(1)
-    .map((line, i) => {
-      const [ref, deg, fs, score] = line.split("\t");
+    .map((line) => line.split("\t"));
+  const file = (p: string) => path.join(dir, p.replace(/^voip\//, rate === 8000 ? "voip8k/" : "voip16k/"));
+  const results = await pesqBatch(
+    listed.map(([ref, deg, fs]) => {
       assert.equal(Number(fs), rate);
-      const r = pesq(loadConformanceSignal(dir, ref!, rate), loadConformanceSignal(dir, deg!, rate), rate);
-      const expected = Number(score);
-      const got = r.raw;
-      return {
-        pair: i + 1,
-        reference: ref!,
-        degraded: deg!,
-        expected,
-        got,
-        error: Math.abs(Number(got.toFixed(3)) - expected),
-      };
-    });
+      return { reference: file(ref!), degraded: file(deg!), rate };
+    }),
+    { mode: "nb" },
+  );
+  return results.map((r, i) => {
+    if ("error" in r) assert.fail(`pair ${i + 1}: ${r.code}: ${r.error}`);
+    const expected = Number(listed[i]![3]);
+    return {
+      pair: i + 1,
+      reference: listed[i]![0]!,
+      degraded: listed[i]![1]!,
+      expected,
+      got: r.raw,
+      error: Math.abs(Number(r.raw.toFixed(3)) - expected),
+    };
+  });
 }
 
 export interface ConformanceSummary {
