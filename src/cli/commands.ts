@@ -75,7 +75,7 @@ export const commandGroups: readonly CommandGroup[] = [
   },
   {
     commands: {
-      pesq: "PESQ speech quality: ITU-T P.862 + P.862.1 (nb) or P.862.2 (wb) of a degraded file against its reference",
+      pesq: "PESQ speech quality of a degraded file against its reference: P.862 raw + P.862.1 MOS-LQO (nb) or P.862.2 MOS-LQO (wb)",
     },
     load: () => import("./pesq.ts"),
   },
