@@ -23,7 +23,15 @@ export interface PesqFileOptions {
   mode?: PesqMode;
 }
 
-function targetRate(rate: number, mode: PesqMode): number {
+function targetRate(rate: number, mode: PesqMode, name: string): number {
+  if (mode !== "nb" && rate < 16000) {
+    // Spec 06 §6.2: wideband needs 16 kHz input; up-sampling would add no band above 4 kHz.
+    throw new QoelabError(
+      "PESQ_WB_NEEDS_16K",
+      `${name}: ${rate} Hz; wideband PESQ (P.862.2) needs 16000 Hz input (or higher, resampled down)`,
+      { file: name, sampleRate: rate, mode },
+    );
+  }
   if (rate === 8000 || rate === 16000) return rate;
   if (mode !== "nb") return 16000;
   return rate > 16000 ? 16000 : 8000;
@@ -49,7 +57,7 @@ export function pesqSignal(
       { file: name, channels: channels.length },
     );
   }
-  const rate = targetRate(sampleRate, mode);
+  const rate = targetRate(sampleRate, mode, name);
   if (rate !== sampleRate) {
     samples = resample(samples, sampleRate, rate);
     conversions.push(`${name}: resampled ${sampleRate} Hz → ${rate} Hz`);

@@ -140,6 +140,7 @@ describe("pesq", () => {
     new DataView(bytes.buffer).setUint16(20, 2, true);
     writeFileSync(adpcm, bytes);
     assert.equal(await codeOf(() => pesqFiles(refPath, adpcm)), "WAV_UNSUPPORTED_FORMAT");
+    assert.equal(await codeOf(() => pesqFiles(degMono, degMono, { mode: "wb" })), "PESQ_WB_NEEDS_16K");
     const mulaw = path.join(tmp, "mulaw.wav");
     const law = writeWav([deg8], 8000);
     const lawView = new DataView(law.buffer);
