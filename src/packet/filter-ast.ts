@@ -53,8 +53,18 @@ export type FilterNode =
   | { kind: "etherHost"; direction: FilterDirection; high: number; low: number }
   /** Port range over the given IP protocols, IPv6 first then IPv4 (first fragments only). */
   | { kind: "port"; protocols: readonly number[]; direction: FilterDirection; low: number; high: number }
-  /** `vlan [id]`: the `depth`-th `vlan` keyword of the expression tests the `depth`-th tag. */
+  /**
+   * `vlan [id]`: the `depth`-th `vlan` keyword of the expression tests the `depth`-th tag. As in
+   * libpcap, every `vlan`, `mpls` and `pppoes` moves the offsets of what follows it in the
+   * expression (pcap-filter(7)).
+   */
   | { kind: "vlan"; depth: number; id: number | undefined }
+  /** `pppoed`: PPPoE discovery frame (EtherType 0x8863). */
+  | { kind: "pppoed" }
+  /** `pppoes [id]`: PPPoE session frame (0x8864), optionally of that session; what follows reads the PPP payload. */
+  | { kind: "pppoes"; session: number | undefined }
+  /** `mpls [label]`: an MPLS label (0x8847, or the next label of the stack); what follows reads past it. */
+  | { kind: "mpls"; label: number | undefined }
   | { kind: "compare"; op: RelOp; left: ArithNode; right: ArithNode }
   | { kind: "linkBroadcast" }
   | { kind: "linkMulticast" }

@@ -1,7 +1,10 @@
 import { Dissection, dissect } from "./dissect.ts";
 import type { ArithNode, FilterDirection, FilterNode } from "./filter-ast.ts";
 import { parseFilter } from "./filter-parser.ts";
+import { PppProtocol } from "./layers/ppp.ts";
+import { LinkType } from "./link-type.ts";
 import type { PacketRecord } from "./record.ts";
+import { EtherType, IpProto } from "./registry.ts";
 
 /**
  * A compiled capture filter. `matches` reads the reused `Dissection` of the packet (EtherType
@@ -9,9 +12,12 @@ import type { PacketRecord } from "./record.ts";
  *
  * Semantics follow libpcap's BPF code for the same expression, including its quirks: a load past
  * the captured bytes rejects the whole packet; `tcp[…]`/`udp[…]`/`icmp[…]` apply to IPv4 first
- * fragments only; `port` and `icmp6[…]` on IPv6 do not walk extension headers. Deliberate
- * difference: VLAN tags are already skipped by the dissector, so `ip`, `host …`, `port …` also
- * match tagged frames, and `vlan [id]` only tests the tag (the k-th `vlan` keyword tests the k-th tag).
+ * fragments only; `port` and `icmp6[…]` on IPv6 do not walk extension headers. On Ethernet and
+ * Linux cooked captures the EtherType and network header are read at fixed offsets, as in
+ * pcap-filter(7): a VLAN-tagged frame's EtherType is 0x8100, so `ip` does not match it; each
+ * `vlan`, `mpls` and `pppoes` moves the offsets of everything after it in the expression (after
+ * `pppoes`, `ip`/`ip6` test the PPP protocol field). Other link types use the dissector's
+ * network offset.
  */
 export interface PacketFilter {
   readonly expression: string;
@@ -30,7 +36,11 @@ export function compileFilter(expression: string): PacketFilter {
   const source = `${PRELUDE}
 return function match(record, dissection) {
   B = record.buffer; S = record.offset; E = S + record.caplen; N = record.origlen; LT = record.linkType;
-  ET = dissection.etherType; L3 = dissection.l3Offset; AB = 0;
+  ET = dissection.etherType; AB = 0;
+  if (LT === ${LinkType.ETHERNET}) { ETO = S + 12; L3 = S + 14; VM = 1; }
+  else if (LT === ${LinkType.LINUX_SLL}) { ETO = S + 14; L3 = S + 16; VM = 0; }
+  else if (LT === ${LinkType.LINUX_SLL2}) { ETO = S; L3 = S + 20; VM = 0; }
+  else { ETO = -1; L3 = dissection.l3Offset; VM = 0; }
   return ${body} && AB === 0;
 };`;
   const match = new Function(source)() as (record: PacketRecord, dissection: Dissection) => boolean;
@@ -51,27 +61,28 @@ return function match(record, dissection) {
  * packet fail like BPF's out-of-bounds return 0.
  */
 const PRELUDE = `"use strict";
-let B = new Uint8Array(0), S = 0, E = 0, N = 0, LT = 0, ET = 0, L3 = -1, AB = 0, T = 0;
+let B = new Uint8Array(0), S = 0, E = 0, N = 0, LT = 0, ET = 0, L3 = -1, ETO = -1, VM = 0, AB = 0, T = 0;
 function L1(o) { if (o < 0 || o + 1 > E) { AB = 1; return 0; } return B[o]; }
 function L2(o) { if (o < 0 || o + 2 > E) { AB = 1; return 0; } return (B[o] << 8) | B[o + 1]; }
 function L4(o) {
   if (o < 0 || o + 4 > E) { AB = 1; return 0; }
   return ((B[o] << 24) | (B[o + 1] << 16) | (B[o + 2] << 8) | B[o + 3]) >>> 0;
 }
-function TH() { return L3 + ((L1(L3) & 15) << 2); }
+function ETY(t, v) { return ETO < 0 ? ET === t : L2(ETO + VM * v) === t; }
+function TH(n) { return n + ((L1(n) & 15) << 2); }
 function DIV(a, b) { if (b === 0) { AB = 1; return 0; } return Math.floor(a / b); }
 function MOD(a, b) { if (b === 0) { AB = 1; return 0; } return a % b; }
 function SHL(a, b) { return b > 31 ? 0 : (a << b) >>> 0; }
 function SHR(a, b) { return b > 31 ? 0 : a >>> b; }
 function RANGE(x, low, high) { return x >= low && x <= high; }
-function VLAN(k, id) {
-  const t = L2(S + 12 + 4 * k);
+function VLAN(v, id) {
+  const t = L2(S + 12 + v);
   if (t !== 0x8100 && t !== 0x88a8 && t !== 0x9100) return false;
-  return id < 0 || (L2(S + 14 + 4 * k) & 4095) === id;
+  return id < 0 || (L2(S + 14 + v) & 4095) === id;
 }
-function P6(p) { const x = L1(L3 + 6); return x === p || (x === 44 && L1(L3 + 40) === p); }
-function CHAIN6(p) {
-  let next = L1(L3 + 6), o = L3 + 40;
+function P6(n, p) { const x = L1(n + 6); return x === p || (x === 44 && L1(n + 40) === p); }
+function CHAIN6(n, p) {
+  let next = L1(n + 6), o = n + 40;
   for (let i = 0; i < 16 && AB === 0; i++) {
     if (next === p) return true;
     if (next === 0 || next === 60 || next === 43 || next === 44) { const h = L1(o); o += (L1(o + 1) + 1) * 8; next = h; }
@@ -80,8 +91,8 @@ function CHAIN6(p) {
   }
   return false;
 }
-function CHAIN4(p) {
-  let next = L1(L3 + 9), o = TH();
+function CHAIN4(n, p) {
+  let next = L1(n + 9), o = TH(n);
   for (let i = 0; i < 16 && AB === 0; i++) {
     if (next === p) return true;
     if (next !== 51) return false;
@@ -91,24 +102,24 @@ function CHAIN4(p) {
 }
 `;
 
-const ETHER_IPV4 = 0x0800;
-const ETHER_IPV6 = 0x86dd;
-const ETHER_ARP = 0x0806;
-const ETHER_RARP = 0x8035;
-const LINK_ETHERNET = 1;
-const LINK_SLL = 113;
-const LINK_SLL2 = 276;
+const ETHER_IPV4 = EtherType.IPV4;
+const ETHER_IPV6 = EtherType.IPV6;
+const ETHER_ARP = EtherType.ARP;
+const ETHER_RARP = EtherType.RARP;
+const LINK_ETHERNET = LinkType.ETHERNET;
+const LINK_SLL = LinkType.LINUX_SLL;
+const LINK_SLL2 = LinkType.LINUX_SLL2;
 
 const TRANSPORT_PROTOCOLS: Readonly<Record<string, number>> = {
-  tcp: 6,
-  udp: 17,
-  sctp: 132,
-  icmp: 1,
-  igmp: 2,
-  igrp: 9,
-  pim: 103,
-  vrrp: 112,
-  carp: 112,
+  tcp: IpProto.TCP,
+  udp: IpProto.UDP,
+  sctp: IpProto.SCTP,
+  icmp: IpProto.ICMP,
+  igmp: IpProto.IGMP,
+  igrp: IpProto.IGRP,
+  pim: IpProto.PIM,
+  vrrp: IpProto.VRRP,
+  carp: IpProto.VRRP,
 };
 
 function hex(value: number): string {
@@ -128,7 +139,42 @@ function directional(direction: FilterDirection, src: string, dst: string): stri
   }
 }
 
+/**
+ * Generates the matcher in parse order (left to right), so the offset changes of `vlan`, `mpls`
+ * and `pppoes` apply to the rest of the expression as libpcap's code generator applies them.
+ */
 class Generator {
+  /** Bytes of VLAN tags passed (Ethernet only: multiplied by VM at run time). */
+  private vlanBytes = 0;
+  /** Bytes past the link payload start passed by `pppoes` (8) and `mpls` (4 per label). */
+  private extra = 0;
+  /** After `pppoes`: offset of the PPP protocol field from the link payload, else -1. */
+  private pppType = -1;
+  private mplsLabels = 0;
+
+  /** Offset expression `k` bytes past the current network header. */
+  private net(k = 0): string {
+    const parts = ["L3"];
+    if (this.vlanBytes !== 0) parts.push(`VM * ${this.vlanBytes}`);
+    if (this.extra + k !== 0) parts.push(String(this.extra + k));
+    return parts.length === 1 ? "L3" : `(${parts.join(" + ")})`;
+  }
+
+  /** The network protocol test for an EtherType where the expression now stands. */
+  private typeTest(etherType: number): string {
+    if (this.mplsLabels > 0) {
+      const nibble = etherType === ETHER_IPV4 ? 0x40 : etherType === ETHER_IPV6 ? 0x60 : -1;
+      if (nibble < 0) return "false";
+      return `((L1(${this.net(-2)}) & 1) === 1 && (L1(${this.net()}) & 0xf0) === ${hex(nibble)})`;
+    }
+    if (this.pppType >= 0) {
+      const ppp = etherType === ETHER_IPV4 ? PppProtocol.IPV4 : etherType === ETHER_IPV6 ? PppProtocol.IPV6 : etherType;
+      const at = this.vlanBytes === 0 ? `L3 + ${this.pppType}` : `L3 + VM * ${this.vlanBytes} + ${this.pppType}`;
+      return `(L2(${at}) === ${hex(ppp)})`;
+    }
+    return `ETY(${hex(etherType)}, ${this.vlanBytes})`;
+  }
+
   boolean(node: FilterNode): string {
     switch (node.kind) {
       case "and":
@@ -140,17 +186,16 @@ class Generator {
       case "const":
         return node.value ? "true" : "false";
       case "etherType":
-        return `(ET === ${hex(node.value)})`;
       case "outerEtherType":
-        return `(LT === ${LINK_ETHERNET} ? L2(S + 12) === ${hex(node.value)} : ET === ${hex(node.value)})`;
+        return this.typeTest(node.value);
       case "ipProto":
         return node.family === 4
-          ? `(ET === ${hex(ETHER_IPV4)} && L1(L3 + 9) === ${node.proto})`
-          : `(ET === ${hex(ETHER_IPV6)} && P6(${node.proto}))`;
+          ? `(${this.typeTest(ETHER_IPV4)} && L1(${this.net(9)}) === ${node.proto})`
+          : `(${this.typeTest(ETHER_IPV6)} && P6(${this.net()}, ${node.proto}))`;
       case "protochain":
         return node.family === 4
-          ? `(ET === ${hex(ETHER_IPV4)} && CHAIN4(${node.proto}))`
-          : `(ET === ${hex(ETHER_IPV6)} && CHAIN6(${node.proto}))`;
+          ? `(${this.typeTest(ETHER_IPV4)} && CHAIN4(${this.net()}, ${node.proto}))`
+          : `(${this.typeTest(ETHER_IPV6)} && CHAIN6(${this.net()}, ${node.proto}))`;
       case "host4": {
         const [etherType, src, dst] =
           node.space === "ip"
@@ -160,9 +205,9 @@ class Generator {
               : [ETHER_RARP, 14, 24];
         const test = (offset: number) =>
           node.mask === 0xffffffff
-            ? `L4(L3 + ${offset}) === ${hex(node.address)}`
-            : `((L4(L3 + ${offset}) & ${hex(node.mask)}) >>> 0) === ${hex(node.address)}`;
-        return `(ET === ${hex(etherType)} && ${directional(node.direction, test(src), test(dst))})`;
+            ? `L4(${this.net(offset)}) === ${hex(node.address)}`
+            : `((L4(${this.net(offset)}) & ${hex(node.mask)}) >>> 0) === ${hex(node.address)}`;
+        return `(${this.typeTest(etherType)} && ${directional(node.direction, test(src), test(dst))})`;
       }
       case "host6": {
         const test = (offset: number) => {
@@ -170,7 +215,7 @@ class Generator {
           for (let k = 0; k < 4; k++) {
             const mask = node.mask[k]!;
             if (mask === 0) continue;
-            const load = `L4(L3 + ${offset + 4 * k})`;
+            const load = `L4(${this.net(offset + 4 * k)})`;
             parts.push(
               mask === 0xffffffff
                 ? `${load} === ${hex(node.words[k]!)}`
@@ -179,7 +224,7 @@ class Generator {
           }
           return parts.length === 0 ? "true" : `(${parts.join(" && ")})`;
         };
-        return `(ET === ${hex(ETHER_IPV6)} && ${directional(node.direction, test(8), test(24))})`;
+        return `(${this.typeTest(ETHER_IPV6)} && ${directional(node.direction, test(8), test(24))})`;
       }
       case "etherHost": {
         const test = (offset: number) =>
@@ -191,20 +236,45 @@ class Generator {
           node.low === node.high ? `${load} === ${node.low}` : `RANGE(${load}, ${node.low}, ${node.high})`;
         const protocolIn = (load: string) =>
           `((T = ${load}) === ${node.protocols.map((p) => String(p)).join(" || T === ")})`;
-        const ip6 = `(ET === ${hex(ETHER_IPV6)} && ${protocolIn("L1(L3 + 6)")} && ${directional(
+        const n = this.net();
+        const ip6 = `(${this.typeTest(ETHER_IPV6)} && ${protocolIn(`L1(${this.net(6)})`)} && ${directional(
           node.direction,
-          value("L2(L3 + 40)"),
-          value("L2(L3 + 42)"),
+          value(`L2(${this.net(40)})`),
+          value(`L2(${this.net(42)})`),
         )})`;
-        const ip4 = `(ET === ${hex(ETHER_IPV4)} && ${protocolIn("L1(L3 + 9)")} && (L2(L3 + 6) & 0x1fff) === 0 && ${directional(
+        const ip4 = `(${this.typeTest(ETHER_IPV4)} && ${protocolIn(`L1(${this.net(9)})`)} && (L2(${this.net(6)}) & 0x1fff) === 0 && ${directional(
           node.direction,
-          value("L2(TH())"),
-          value("L2(TH() + 2)"),
+          value(`L2(TH(${n}))`),
+          value(`L2(TH(${n}) + 2)`),
         )})`;
         return `(${ip6} || ${ip4})`;
       }
-      case "vlan":
-        return `(LT === ${LINK_ETHERNET} && VLAN(${node.depth}, ${node.id ?? -1}))`;
+      case "vlan": {
+        const test = `(LT === ${LINK_ETHERNET} && VLAN(${this.vlanBytes}, ${node.id ?? -1}))`;
+        this.vlanBytes += 4;
+        return test;
+      }
+      case "pppoed":
+        return this.typeTest(EtherType.PPPOE_DISCOVERY);
+      case "pppoes": {
+        const type = this.typeTest(EtherType.PPPOE_SESSION);
+        const test =
+          node.session === undefined ? type : `(${type} && (L4(${this.net()}) & 0xffff) === ${node.session})`;
+        this.pppType = this.extra + 6;
+        this.extra += 8;
+        return test;
+      }
+      case "mpls": {
+        const stack = this.mplsLabels === 0 ? this.typeTest(EtherType.MPLS) : `((L1(${this.net(-2)}) & 1) === 0)`;
+        const label = node.label;
+        const test =
+          label === undefined
+            ? stack
+            : `(${stack} && ((L4(${this.net()}) & 0xfffff000) >>> 0) === ${hex(label * 4096)})`;
+        this.extra += 4;
+        this.mplsLabels++;
+        return test;
+      }
       case "compare": {
         const guards: string[] = [];
         const left = this.arith(node.left, guards);
@@ -218,11 +288,11 @@ class Generator {
       case "linkMulticast":
         return `(LT === ${LINK_ETHERNET} && (L1(S) & 1) !== 0)`;
       case "ipBroadcast":
-        return `(ET === ${hex(ETHER_IPV4)} && ((T = L4(L3 + 16)) === 0 || T === 0xffffffff))`;
+        return `(${this.typeTest(ETHER_IPV4)} && ((T = L4(${this.net(16)})) === 0 || T === 0xffffffff))`;
       case "ipMulticast":
-        return `(ET === ${hex(ETHER_IPV4)} && L1(L3 + 16) >= 224)`;
+        return `(${this.typeTest(ETHER_IPV4)} && L1(${this.net(16)}) >= 224)`;
       case "ip6Multicast":
-        return `(ET === ${hex(ETHER_IPV6)} && L1(L3 + 24) === 255)`;
+        return `(${this.typeTest(ETHER_IPV6)} && L1(${this.net(24)}) === 255)`;
       case "packetDirection": {
         const want = node.outbound ? "===" : "!==";
         return `(LT === ${LINK_SLL} ? L2(S) ${want} 4 : LT === ${LINK_SLL2} ? L1(S + 10) ${want} 4 : false)`;
@@ -273,24 +343,29 @@ class Generator {
   }
 
   private layer(layer: string): { base: string; guard: string | undefined } {
+    const n = this.net();
     switch (layer) {
       case "link":
-        return { base: "S", guard: undefined };
+        // After `pppoes` libpcap's link header is the PPP header.
+        return { base: this.pppType >= 0 ? this.net(this.pppType - this.extra) : "S", guard: undefined };
       case "ip":
-        return { base: "L3", guard: `ET === ${hex(ETHER_IPV4)}` };
+        return { base: n, guard: this.typeTest(ETHER_IPV4) };
       case "ip6":
-        return { base: "L3", guard: `ET === ${hex(ETHER_IPV6)}` };
+        return { base: n, guard: this.typeTest(ETHER_IPV6) };
       case "arp":
-        return { base: "L3", guard: `ET === ${hex(ETHER_ARP)}` };
+        return { base: n, guard: this.typeTest(ETHER_ARP) };
       case "rarp":
-        return { base: "L3", guard: `ET === ${hex(ETHER_RARP)}` };
+        return { base: n, guard: this.typeTest(ETHER_RARP) };
       case "icmp6":
-        return { base: "(L3 + 40)", guard: `ET === ${hex(ETHER_IPV6)} && L1(L3 + 6) === 58` };
+        return {
+          base: this.net(40),
+          guard: `${this.typeTest(ETHER_IPV6)} && L1(${this.net(6)}) === ${IpProto.ICMPV6}`,
+        };
       default: {
         const proto = TRANSPORT_PROTOCOLS[layer]!;
         return {
-          base: "TH()",
-          guard: `ET === ${hex(ETHER_IPV4)} && L1(L3 + 9) === ${proto} && (L2(L3 + 6) & 0x1fff) === 0`,
+          base: `TH(${n})`,
+          guard: `${this.typeTest(ETHER_IPV4)} && L1(${this.net(9)}) === ${proto} && (L2(${this.net(6)}) & 0x1fff) === 0`,
         };
       }
     }

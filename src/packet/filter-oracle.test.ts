@@ -328,12 +328,15 @@ const VLAN_EXPRESSIONS: Array<string | [string, string]> = [
   "vlan 100 and net 10.77.0.0/24",
   "vlan and ether[12:2] = 0x8100",
   "ether proto 0x8100",
-  // Deliberate difference: qoelab's `ip`/`tcp`/`port` see through the tag, and `vlan` does not
-  // shift the offsets of what follows (in libpcap `not vlan and ip` reads the EtherType 4 bytes on).
-  ["not vlan and ip", "ip"],
-  ["ip", "ip or (vlan and ip)"],
-  ["tcp port 5001", "tcp port 5001 or (vlan and tcp port 5001)"],
-  ["icmp6", "icmp6 or (vlan and icmp6)"],
+  // pcap-filter(7): `ip`/`tcp`/`port` before `vlan` read the tagged frame's EtherType (0x8100);
+  // every `vlan` moves the offsets of what follows it (`not vlan and ip` reads 4 bytes on).
+  "not vlan and ip",
+  "ip",
+  "tcp port 5001",
+  "icmp6",
+  "ip or (vlan and ip)",
+  "tcp port 5001 or (vlan and tcp port 5001)",
+  "vlan 100 or vlan 200 and ip",
 ];
 
 describe("capture filter vs tcpdump", () => {

@@ -47,7 +47,7 @@ describe("filter errors point at the offending column", () => {
     ["tcp and host a or b", "FILTER_UNKNOWN_NAME", 14],
     ["port http", "FILTER_UNKNOWN_NAME", 6],
     ["ip proto \\nosuch", "FILTER_UNKNOWN_NAME", 10],
-    ["mpls 5", "FILTER_UNSUPPORTED", 1],
+    ["geneve 5", "FILTER_UNSUPPORTED", 1],
     ["gateway x", "FILTER_UNSUPPORTED", 1],
     ["frob", "FILTER_SYNTAX", 1],
     ["tcp[13] & 2 != 0 and ! ", "FILTER_SYNTAX", 24],

@@ -293,6 +293,26 @@ class Parser {
         this.last = undefined;
         return { kind: "vlan", depth: this.vlanDepth++, id };
       }
+      case "pppoed":
+        this.next();
+        this.last = undefined;
+        return { kind: "pppoed" };
+      case "pppoes":
+      case "mpls": {
+        this.next();
+        let id: number | undefined;
+        const idToken = this.peek();
+        if (idToken.kind === "num") {
+          this.next();
+          id = idToken.value;
+          const max = token.text === "pppoes" ? 0xffff : 0xfffff;
+          if (id > max) {
+            throw this.fail(FilterErrorCode.BAD_NUMBER, `${token.text} id ${id} greater than maximum ${max}`, idToken);
+          }
+        }
+        this.last = undefined;
+        return token.text === "pppoes" ? { kind: "pppoes", session: id } : { kind: "mpls", label: id };
+      }
       case "inbound":
       case "outbound":
         this.next();
