@@ -1,5 +1,5 @@
 import { segmentDelay, wholeSignalDelay } from "./coarse-delay.ts";
-import type { PesqRateConfig } from "./config.ts";
+import { MARGIN_WINDOWS, type PesqRateConfig } from "./config.ts";
 import { fineDelay } from "./fine-delay.ts";
 import { splitUtterances } from "./utterance-split.ts";
 import { searchWindows, setBoundaries, speechRuns, type Utterance } from "./utterances.ts";
@@ -52,7 +52,9 @@ export function alignUtterances(
 
 /**
  * Frames whose disturbance is forced to zero after a negative delay jump of more than one hop
- * between adjacent utterances (spec 01 §1.14), as inclusive ranges below `frameStop`.
+ * between adjacent utterances (spec 01 §1.14), as inclusive ranges below `frameStop`. The spec's
+ * 128 samples is the model hop Q at 8 kHz; at 16 kHz both the threshold and the divisor are Q = 256
+ * (frame indices are in hops).
  */
 export function skippedFrames(
   utterances: Utterance[],
@@ -65,11 +67,11 @@ export function skippedFrames(
     const j0 = utterances[u - 1]!.delay;
     const j1 = utterances[u]!.delay;
     if (j1 - j0 >= -Q) continue;
-    let f1 = Math.trunc(((utterances[u]!.start - 75) * W + j1) / Q);
-    const j = Math.trunc(((utterances[u - 1]!.end - 75) * W + j0) / Q);
+    let f1 = Math.trunc(((utterances[u]!.start - MARGIN_WINDOWS) * W + j1) / Q);
+    const j = Math.trunc(((utterances[u - 1]!.end - MARGIN_WINDOWS) * W + j0) / Q);
     if (f1 > j) f1 = j;
     if (f1 < 0) f1 = 0;
-    const f2 = Math.trunc(((utterances[u]!.start - 75) * W + Math.max(0, Math.abs(j1 - j0))) / Q) + 1;
+    const f2 = Math.trunc(((utterances[u]!.start - MARGIN_WINDOWS) * W + Math.max(0, Math.abs(j1 - j0))) / Q) + 1;
     const last = Math.min(f2, frameStop - 1);
     if (f1 <= last) out.push([f1, last]);
   }
