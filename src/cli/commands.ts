@@ -35,9 +35,10 @@ export const commandGroups: readonly CommandGroup[] = [
     load: () => import("./db.ts"),
   },
   {
-    commands: { origin: "the built-in local HLS origin (synthetic channels)" },
+    commands: { origin: "the built-in local HLS origin (synthetic contents)" },
     load: () => import("./origin.ts"),
   },
+  { commands: { traces: "bandwidth traces for trace-driven sessions (Mahimahi format)" }, load: () => import("./traces.ts") },
   {
     commands: {
       shaperd: "root helper: labs, shaping, capture, origin and player for a web app that does not run as root",
@@ -101,6 +102,12 @@ export const commandGroups: readonly CommandGroup[] = [
   {
     commands: { experiment: "lab experiments that write an experiment folder" },
     load: () => import("./experiment.ts"),
+  },
+  {
+    commands: {
+      send: "send a crafted packet (Scapy's send/sr/sr1): layer 3 through a raw IP socket, or layer 2 when LAYERS starts with ether",
+    },
+    load: () => import("./send.ts"),
   },
 ];
 
