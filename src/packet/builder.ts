@@ -8,6 +8,8 @@ import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
+import type { PppFields } from "./layers/ppp.ts";
+import type { PppoeFields } from "./layers/pppoe.ts";
 import type { RtpFields } from "./layers/rtp.ts";
 import { parseSdp, type SdpSession } from "./layers/sdp.ts";
 import { parseTcpFlags, type TcpFields } from "./layers/tcp.ts";
@@ -87,6 +89,20 @@ export function arp(fields: Partial<ArpFields> = {}): Packet {
       ...fields,
     },
   });
+}
+
+/**
+ * PPPoE header (RFC 2516): a session frame (code 0, session 1) by default, which the next layer
+ * (`ppp()`) follows; give a discovery `code` (0x09 PADI, 0x07 PADO, …) and `tags` for the
+ * discovery stage. The enclosing Ethernet type (0x8864 / 0x8863) and the length are filled.
+ */
+export function pppoe(fields: Partial<PppoeFields> = {}): Packet {
+  return one({ type: "PPPoE", fields: { version: 1, type: 1, code: 0, session: 1, tags: [], ...fields } });
+}
+
+/** PPP protocol field inside a PPPoE session; the protocol (IPv4 0x0021, IPv6 0x0057) comes from the next layer. */
+export function ppp(fields: Partial<PppFields> = {}): Packet {
+  return one({ type: "PPP", fields: { ...fields } });
 }
 
 export function ipv4(fields: Partial<Ipv4Fields> = {}): Packet {

@@ -70,6 +70,14 @@ define(["arp"], (a) => build.arp(a), {
   hwLength: "number",
   protoLength: "number",
 });
+define(["pppoe"], (a) => build.pppoe(a), {
+  code: "number",
+  session: "number",
+  length: "number",
+  version: "number",
+  type: "number",
+});
+define(["ppp"], (a) => build.ppp(a), { protocol: "number" });
 define(["ipv4", "ip"], (a) => build.ipv4(a), {
   src: "ip4",
   dst: "ip4",

@@ -5,7 +5,8 @@ import { showHex } from "../show-format.ts";
 
 /*
  * PPP protocol field (RFC 1661 §2) as carried in a PPPoE session (RFC 2516 §5: no address and
- * control bytes, no protocol-field compression):
+ * control bytes). Protocol-field compression (RFC 1661 §6.5) sends values below 0x100 as one
+ * byte; a first byte with its lowest bit set is such a compressed field:
  *
  *  0                   1
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5
@@ -43,6 +44,8 @@ export function pppProtocolName(protocol: number): string {
 export interface PppFields {
   /** Filled by the builder from the next layer (IPv4 0x0021, IPv6 0x0057). */
   protocol?: number;
+  /** One-byte (compressed) protocol field. */
+  compressed?: boolean;
 }
 
 export interface DecodedPpp extends PppFields, DecodeInfo {
@@ -51,19 +54,24 @@ export interface DecodedPpp extends PppFields, DecodeInfo {
 
 export function decodePpp(bytes: Uint8Array, offset: number, end: number): DecodedPpp {
   const available = end - offset;
-  const complete = available >= PPP_HEADER_SIZE;
+  const compressed = available >= 1 && (bytes[offset]! & 1) === 1;
+  const size = compressed ? 1 : PPP_HEADER_SIZE;
+  const complete = available >= size;
   return {
-    protocol: complete ? readU16(bytes, offset) : 0,
-    headerLength: Math.max(0, Math.min(available, PPP_HEADER_SIZE)),
+    protocol: compressed ? bytes[offset]! : complete ? readU16(bytes, offset) : 0,
+    ...(compressed ? { compressed } : {}),
+    headerLength: Math.max(0, Math.min(available, size)),
     complete,
     anomalies: complete ? [] : [anomaly("truncated", `PPP protocol field needs 2 bytes, ${available} captured`)],
   };
 }
 
 export function encodePpp(fields: PppFields, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(PPP_HEADER_SIZE + payload.length);
-  writeU16(out, 0, fields.protocol ?? 0);
-  out.set(payload, PPP_HEADER_SIZE);
+  const size = fields.compressed ? 1 : PPP_HEADER_SIZE;
+  const out = new Uint8Array(size + payload.length);
+  if (fields.compressed) out[0] = fields.protocol ?? 0;
+  else writeU16(out, 0, fields.protocol ?? 0);
+  out.set(payload, size);
   return out;
 }
 
@@ -76,12 +84,13 @@ export const pppLayer = defineLayer({
       w.raw(offset, end, false, "PPP", d.anomalies);
       return end;
     }
-    w.push({ type: "PPP", fields: { protocol: d.protocol } }, d, offset, false);
-    return w.ppp(d.protocol, offset + PPP_HEADER_SIZE, end, depth);
+    const fields = d.compressed ? { protocol: d.protocol, compressed: true } : { protocol: d.protocol };
+    w.push({ type: "PPP", fields }, d, offset, false);
+    return w.ppp(d.protocol, offset + d.headerLength, end, depth);
   },
   encode: (layer, payload, context) =>
-    encodePpp({ protocol: layer.fields.protocol ?? context.nextPppProtocol }, payload),
-  size: () => PPP_HEADER_SIZE,
+    encodePpp({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextPppProtocol }, payload),
+  size: (layer) => (layer.fields.compressed ? 1 : PPP_HEADER_SIZE),
   rows: ({ fields: f }) => [
     ["protocol", showHex(f.protocol, 4), f.protocol === undefined ? undefined : pppProtocolName(f.protocol)],
   ],

@@ -171,13 +171,15 @@ function fastPppoe(buffer: Uint8Array, p: number, end: number, out: Dissection):
     out.l3Offset = p;
     return -1;
   }
-  if (end - p < PPPOE_HEADER_SIZE + 2) {
+  const first = end - p > PPPOE_HEADER_SIZE ? buffer[p + PPPOE_HEADER_SIZE]! : 0;
+  const pppSize = (first & 1) === 1 ? 1 : 2; // PPP protocol-field compression (RFC 1661 §6.5)
+  if (end - p < PPPOE_HEADER_SIZE + pppSize) {
     out.anomalies |= Anomaly.TRUNCATED;
     return -1;
   }
   out.pppoeSession = (buffer[p + 2]! << 8) | buffer[p + 3]!;
-  out.etherType = (buffer[p + 6]! << 8) | buffer[p + 7]!;
-  return p + PPPOE_HEADER_SIZE + 2;
+  out.etherType = pppSize === 1 ? first : (first << 8) | buffer[p + PPPOE_HEADER_SIZE + 1]!;
+  return p + PPPOE_HEADER_SIZE + pppSize;
 }
 
 export const pppoeLayer = defineLayer({
