@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option("--slots <n>", "lab slots in parallel (default: the training's)")
     .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
     .option("--capture-dir <dir>", "where session captures go as root (default DATA_DIR/captures)")
-    .option("--origin-channels <list>", "channels of the built-in origin", "testcard,life,gradients")
+    .option("--origin-channels <list>", "contents of the built-in origin", "talk,sport,game,noise,cuts,animation")
     .option("--lab-prefix <p>", "lab slot names are <p><slot>", "qc")
     .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
     .option("--uplink-allow <list>", "IPv4 prefixes the labs of Twitch/URL sources may reach (default any)")

@@ -38,7 +38,10 @@ export const commandGroups: readonly CommandGroup[] = [
     commands: { origin: "the built-in local HLS origin (synthetic contents)" },
     load: () => import("./origin.ts"),
   },
-  { commands: { traces: "bandwidth traces for trace-driven sessions (Mahimahi format)" }, load: () => import("./traces.ts") },
+  {
+    commands: { traces: "bandwidth traces for trace-driven sessions (Mahimahi format)" },
+    load: () => import("./traces.ts"),
+  },
   {
     commands: {
       shaperd: "root helper: labs, shaping, capture, origin and player for a web app that does not run as root",

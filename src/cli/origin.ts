@@ -1,15 +1,28 @@
 import type { Command } from "commander";
-import { buildLocalOrigin, CHANNELS, listenOrigin } from "../collect/index.ts";
+import {
+  buildLocalOrigin,
+  CONTENTS,
+  DEFAULT_CONTENTS,
+  DEFAULT_ORIGIN_SECONDS,
+  listenOrigin,
+  originBuildStatus,
+} from "../collect/index.ts";
 import { QoelabError } from "../errors.ts";
-import { printJson } from "./output.ts";
+import { formatTable, printJson } from "./output.ts";
 
 export function register(program: Command): void {
-  const origin = program.command("origin").description("the built-in local HLS origin (synthetic channels)");
+  const origin = program.command("origin").description("the built-in local HLS origin (synthetic contents)");
   origin
     .command("build")
-    .description("make the HLS ladder (240p…1080p, 2 s segments) once, with ffmpeg")
-    .option("--channels <list>", `comma-separated: ${Object.keys(CHANNELS).join(", ")}`, "testcard,life,gradients")
-    .option("--duration <s>", "seconds of content per channel (the player loops)", "60")
+    .description(
+      "make the HLS ladder (160p…1080p capped VBR, 2 s segments) once, with ffmpeg; prints each rendition's mean and peak bitrate",
+    )
+    .option(
+      "--channels <list>",
+      `contents, comma-separated: ${Object.keys(CONTENTS).join(", ")}`,
+      DEFAULT_CONTENTS.join(","),
+    )
+    .option("--duration <s>", "seconds of each content (the player loops)", String(DEFAULT_ORIGIN_SECONDS))
     .option("--json", "print JSON")
     .action(async (options: { channels: string; duration: string; json?: boolean }) => {
       const duration = Number(options.duration);
@@ -18,14 +31,33 @@ export function register(program: Command): void {
           "CLI_BAD_DURATION",
           `origin build: --duration must be 4–3600 s, got "${options.duration}"`,
         );
-      const built = await buildLocalOrigin({
-        channels: options.channels.split(",").map((c) => c.trim()),
-        durationSeconds: duration,
-        onProgress: (m) => process.stderr.write(`${m}\n`),
-      });
+      // The build's progress every 5 s (ffmpeg's own position in the content being encoded).
+      const ticker = setInterval(() => {
+        const status = originBuildStatus();
+        if (status.state === "building") process.stderr.write(`${status.message}\n`);
+      }, 5000);
+      let built: Awaited<ReturnType<typeof buildLocalOrigin>>;
+      try {
+        built = await buildLocalOrigin({
+          channels: options.channels.split(",").map((c) => c.trim()),
+          durationSeconds: duration,
+          onProgress: (m) => process.stderr.write(`${m}\n`),
+        });
+      } finally {
+        clearInterval(ticker);
+      }
       if (options.json) printJson(built);
-      else
-        process.stdout.write(`${built.root}\n${built.channels.map((c) => `  ${c.master} (${c.motion})`).join("\n")}\n`);
+      else {
+        const rows = built.channels.flatMap((c) =>
+          c.renditions.map((r) => [c.name, r.name, r.capKbps, r.meanKbps, r.peakKbps, r.segments]),
+        );
+        process.stdout.write(
+          `${built.root}\n${built.channels.map((c) => `  ${c.master} (${c.motion})`).join("\n")}\n\n${formatTable(
+            ["content", "rendition", "cap_kbps", "mean_kbps", "peak_kbps", "segments"],
+            rows,
+          )}\n`,
+        );
+      }
     });
   origin
     .command("serve")

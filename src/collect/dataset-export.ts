@@ -84,6 +84,21 @@ function flatten(prefix: string, value: unknown, out: Map<string, ExportValue>):
   }
 }
 
+/** A trace session's link over the recorded window: the trace's offer and what the emulator delivered (Mbit/s). */
+function linkFacts(session: SessionRow): Array<[string, ExportValue]> {
+  const link = (session.network_data as { link?: Record<string, unknown> } | null)?.link;
+  if (!link) return [];
+  const start = Math.max(0, Math.ceil(Number(link.record_start_s ?? 0)));
+  const mean = (values: unknown) => {
+    const list = Array.isArray(values) ? (values as number[]).slice(start) : [];
+    return list.length ? Math.round((list.reduce((a, b) => a + b, 0) / list.length) * 1000) / 1000 : null;
+  };
+  return [
+    ["link_offered_mbps", mean(link.offered_mbps)],
+    ["link_delivered_mbps", mean(link.delivered_mbps)],
+  ];
+}
+
 function sessionFacts(
   training: TrainingRow,
   session: SessionRow,
@@ -97,6 +112,9 @@ function sessionFacts(
     ["session_name", session.name],
     ["position", session.position],
     ["bw_limitation_mbps", session.bw_limitation],
+    ["trace", session.trace],
+    ["trace_offset_s", session.trace_offset_s],
+    ...linkFacts(session),
     ["delay_ms", (impairment.delay ?? 0) * 1000],
     ["loss_percent", (impairment.loss ?? 0) * 100],
     ["session_duration_s", training.session_duration],
@@ -104,6 +122,7 @@ function sessionFacts(
     ["attempts", session.attempts],
     ["url", session.url],
     ["channel", session.channel],
+    ["content", session.channel],
     ["started_at", session.started_at ? new Date(session.started_at).toISOString() : null],
     ["finished_at", session.finished_at ? new Date(session.finished_at).toISOString() : null],
     ["capture_file", capturePath(session.capture_file, dataDir)],

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { startCapture } from "../capture/index.ts";
 import { killLabProcesses, type Lab, labUp, trafficIface } from "../netlab/index.ts";
 import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
-import { labShaper } from "./lab-shaper.ts";
+import { labShaper, startTraceLink } from "./lab-shaper.ts";
 import { type OriginProcess, startOriginProcess } from "./origin-process.ts";
 import { directPersonPath } from "./person-sessions.ts";
 import { launchPlayerBrowser } from "./player-browser.ts";
@@ -21,6 +21,7 @@ export function directLabOperator(handle: (request: Request) => Promise<Response
     captureDir: undefined,
     shape: (lab, mbps, training) => labShaper.shape(lab, mbps, training),
     clear: (lab) => labShaper.clear(lab),
+    shapeTrace: (lab, request, training) => startTraceLink(lab, request, training),
     labUp: (options) => labUp(options),
 
     cleanSlot: (lab: Lab) => killLabProcesses(lab),

@@ -9,6 +9,37 @@ export interface LinkShaper {
   clear(lab: Lab): Promise<void>;
 }
 
+/** A trace-driven downstream: the trace (already read), where the session starts in it. */
+export interface TraceLinkRequest {
+  trace: string;
+  /** Mahimahi text of the whole trace. */
+  text: string;
+  offsetS: number;
+  /** Where the emulator's log and summary go. */
+  outDir: string;
+}
+
+/** What the link delivered each second (from the emulator's log) beside what the trace offered. */
+export interface TraceLinkResult {
+  trace: string;
+  offsetS: number;
+  /** CLOCK_REALTIME of the emulator's time 0, ms since 1970 (second k is [k, k+1) s after it). */
+  epochUnixMs: number;
+  deliveredMbps: number[];
+  offeredMbps: number[];
+  /** Packets the link dropped (queue full, loss model), by reason. */
+  drops: Record<string, number>;
+}
+
+/** The emulator serving a trace session's downstream until the session ends. */
+export interface RunningTraceLink {
+  readonly epochUnixMs: number;
+  /** What it applied, for the log. */
+  readonly applied: string;
+  /** Stops the emulator (traffic falls back to the plain veth) and reads what it delivered. */
+  stop(): Promise<TraceLinkResult>;
+}
+
 /** A session's capture on a lab host's interface. */
 export interface OperatorCapture {
   readonly file: string;
@@ -45,6 +76,11 @@ export interface LabOperator extends LinkShaper {
   cleanSlot(lab: Lab): Promise<number[]>;
   /** Serves `root` over HTTP on `port` from the lab's server host; a no-op while one already runs there. */
   startOrigin(lab: Lab, root: string, port: number): Promise<void>;
+  /**
+   * Serves the client's downstream with the link emulator replaying a trace from an offset (with the
+   * training's delay and loss); absent where the operator cannot (the shaper daemon).
+   */
+  shapeTrace?(lab: Lab, request: TraceLinkRequest, training: TrainingRow): Promise<RunningTraceLink>;
   /** Captures on the client's interface into `file` (its directory is made as needed). */
   startCapture(lab: Lab, options: { file: string; snaplen: number; filter?: string }): Promise<OperatorCapture>;
   /** Chromium in the lab's client host, whose player page is answered by the web app. */

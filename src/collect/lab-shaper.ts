@@ -1,5 +1,6 @@
-import { impair, impairClear, type Lab, targetOf } from "../netlab/index.ts";
-import type { LinkShaper } from "./lab-operator.ts";
+import { impair, impairClear, type Lab, startLinkEmulator, targetOf } from "../netlab/index.ts";
+import type { LinkShaper, RunningTraceLink, TraceLinkRequest, TraceLinkResult } from "./lab-operator.ts";
+import { rotateTrace } from "./trace-library.ts";
 import { impairmentOf, type TrainingRow } from "./training-store.ts";
 
 /** Loss goes to the link emulator, whose random choices follow the seed (iptables' do not). */
@@ -32,3 +33,58 @@ export const labShaper: LinkShaper = {
     await impairClear(lab.name);
   },
 };
+
+/** Delivery opportunities a trace session's queue holds (droptail, packets): 150 kB, ~1.2 s at 1 Mbit/s. */
+export const TRACE_QUEUE_PACKETS = 100;
+
+/**
+ * A trace session's downstream: the link emulator on router → client replays the trace from the
+ * session's offset (Mahimahi's rules), with the training's delay and seeded Bernoulli loss, a droptail
+ * queue of TRACE_QUEUE_PACKETS, and a 1 s rate window in its summary (the per-second delivered rate).
+ */
+export async function startTraceLink(
+  lab: Lab,
+  request: TraceLinkRequest,
+  training: TrainingRow,
+): Promise<RunningTraceLink> {
+  const extra = impairmentOf(training);
+  const text = rotateTrace(request.text, request.offsetS * 1000, request.trace);
+  const em = await startLinkEmulator({
+    lab,
+    link: "router:client-side",
+    spec: {
+      egress: {
+        trace: { text, name: `${request.trace}@${request.offsetS}s` },
+        queue: { packets: TRACE_QUEUE_PACKETS },
+        ...(extra.delay !== undefined ? { delay: extra.delay } : {}),
+        ...(extra.loss !== undefined ? { loss: { kind: "bernoulli" as const, p: extra.loss } } : {}),
+      },
+      seed: training.seed,
+    },
+    outDir: request.outDir,
+    log: "none",
+    windowMs: 1000,
+  });
+  const epochUnixMs = em.epochRealtimeUs / 1000;
+  const applied = `trace ${request.trace} from ${request.offsetS} s${extra.delay !== undefined ? `, delay ${extra.delay * 1000} ms` : ""}${extra.loss !== undefined ? `, loss ${extra.loss * 100} %` : ""} by emulator pid ${em.pid}`;
+  let stopped: Promise<TraceLinkResult> | undefined;
+  return {
+    epochUnixMs,
+    applied,
+    stop() {
+      stopped ??= em.stop().then((summary) => {
+        const direction = summary.directions.find((d) => d.name === em.directions[0]) ?? summary.directions[0];
+        const windows = direction?.achieved.rate.windows ?? [];
+        return {
+          trace: request.trace,
+          offsetS: request.offsetS,
+          epochUnixMs,
+          deliveredMbps: windows.map((w) => w.mbps),
+          offeredMbps: windows.map((w) => w.askedMbps ?? 0),
+          drops: direction?.achieved.drops ?? {},
+        };
+      });
+      return stopped;
+    },
+  };
+}

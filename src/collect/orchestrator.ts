@@ -3,14 +3,21 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
-import { analyzeCaptureFile } from "../flows/index.ts";
 import type { Lab, LabOptions } from "../netlab/index.ts";
-import type { LabOperator, OperatorCapture, PersonPathOperator } from "./lab-operator.ts";
-import { buildLocalOrigin, type LocalOrigin } from "./local-origin.ts";
+import type {
+  LabOperator,
+  OperatorCapture,
+  PersonPathOperator,
+  RunningTraceLink,
+  TraceLinkResult,
+} from "./lab-operator.ts";
+import { buildLocalOrigin, DEFAULT_ORIGIN_SECONDS, type LocalOrigin } from "./local-origin.ts";
 import { type PersonSession, PersonSessions } from "./person-sessions.ts";
 import type { PlayerBrowser } from "./player-browser.ts";
 import { computeQoeLabels } from "./qoe-labels.ts";
 import type { PlayableSession, SessionController } from "./session-controller.ts";
+import { sessionNetworkData } from "./session-features.ts";
+import { loadTraceByName } from "./trace-library.ts";
 import {
   claimNextSession,
   completeSession,
@@ -39,7 +46,7 @@ export interface OrchestratorOptions {
   origin?: LocalOrigin;
   /** Content seconds per channel of the built-in origin. */
   originDuration?: number;
-  /** Channels of the built-in origin (default testcard, life, gradients). */
+  /** Contents of the built-in origin (default DEFAULT_CONTENTS: talk, sport, game, noise, cuts, animation). */
   originChannels?: readonly string[];
   log?: (message: string) => void;
   worker?: string;
@@ -72,6 +79,10 @@ interface RunningSession {
   channel: string;
   capture?: OperatorCapture;
   captureFile: string;
+  /** The player's "start" (end of the warm-up), ms since 1970: the recorded window begins here. */
+  recordStartUnixMs?: number;
+  /** A trace session's emulator on the downstream. */
+  traceLink?: RunningTraceLink;
   finished?: SessionRow;
   /** Set when a person's browser plays the session (see person-sessions.ts). */
   person?: PersonSession;
@@ -195,7 +206,7 @@ export class CollectionOrchestrator implements SessionController {
     this.originBuild ??= this.origin
       ? Promise.resolve(this.origin)
       : buildLocalOrigin({
-          durationSeconds: this.options.originDuration ?? 60,
+          durationSeconds: this.options.originDuration ?? DEFAULT_ORIGIN_SECONDS,
           ...(this.options.originChannels ? { channels: this.options.originChannels } : {}),
           onProgress: (m) => this.log(m),
         });
@@ -275,8 +286,35 @@ export class CollectionOrchestrator implements SessionController {
         channel,
         captureFile: join(captureDir, `session-${claimed.id}.pcap`),
       });
-      const shaped = await this.options.operator.shape(lab, claimed.bw_limitation, training);
-      this.log(`collect: session ${claimed.name} at ${claimed.bw_limitation} Mbit/s (${shaped}), ${channel}`);
+      if (claimed.trace) {
+        const operator = this.options.operator;
+        if (!operator.shapeTrace)
+          throw new QoelabError(
+            "COLLECT_TRACE_UNSUPPORTED",
+            `session ${claimed.name}: trace ${claimed.trace} needs the link emulator, which the ${operator.kind} lab operator cannot start (run the collection as root)`,
+            { session: claimed.id },
+          );
+        const trace = loadTraceByName(claimed.trace);
+        const traceLink = await operator.shapeTrace(
+          lab,
+          {
+            trace: trace.name,
+            text: trace.text,
+            offsetS: claimed.trace_offset_s ?? 0,
+            outDir: join(captureDir, `session-${claimed.id}-link`),
+          },
+          training,
+        );
+        const entry = this.running.get(claimed.id);
+        if (entry) entry.traceLink = traceLink;
+        else await traceLink.stop().catch(() => undefined);
+        this.log(`collect: session ${claimed.name} on ${traceLink.applied}, ${channel}`);
+      } else {
+        const shaped = await this.options.operator.shape(lab, claimed.bw_limitation, training);
+        this.log(`collect: session ${claimed.name} at ${claimed.bw_limitation} Mbit/s (${shaped}), ${channel}`);
+      }
+      // The capture runs before the player opens its connections, so its flows have their handshake.
+      await this.startCapture(claimed.id);
       browser = await this.options.operator.launchPlayer(lab);
       this.options.onEvent?.({ kind: "browser-started", sessionId: claimed.id, pid: browser.pid });
       await browser.run(`/player?session=${claimed.id}`, (training.warmup + training.session_duration + 90) * 1000);
@@ -286,8 +324,9 @@ export class CollectionOrchestrator implements SessionController {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.log(`collect: session ${claimed.name} failed: ${reason}`);
-      const capture = this.running.get(claimed.id)?.capture;
-      await capture?.stop().catch(() => undefined);
+      const failed = this.running.get(claimed.id);
+      await failed?.capture?.stop().catch(() => undefined);
+      await failed?.traceLink?.stop().catch(() => undefined);
       const current = await getSession(db, claimed.id).catch(() => undefined);
       if (current?.status === 0) await failSession(db, claimed.id, reason, claimed.attempts);
     } finally {
@@ -346,7 +385,14 @@ export class CollectionOrchestrator implements SessionController {
     };
   }
 
+  /** The player's "start": the warm-up is over, the recorded window begins (a person's capture starts here). */
   async start(sessionId: number): Promise<void> {
+    const running = this.runningSession(sessionId);
+    running.recordStartUnixMs ??= Date.now();
+    await this.startCapture(sessionId);
+  }
+
+  private async startCapture(sessionId: number): Promise<void> {
     const running = this.runningSession(sessionId);
     if (running.capture) return;
     const snaplen = this.options.snaplen ?? 128;
@@ -367,6 +413,7 @@ export class CollectionOrchestrator implements SessionController {
         { kind: "conflict" },
       );
     const captured = await running.capture.stop();
+    const link = await running.traceLink?.stop();
     const refusal = captured.diedEarly
       ? new QoelabError("CAPTURE_DIED", `session ${sessionId}: ${captured.diedEarly}`, { session: sessionId })
       : (neverPlayed(sessionId, applicationData) ??
@@ -382,13 +429,14 @@ export class CollectionOrchestrator implements SessionController {
       await this.fail(sessionId, `${refusal.code}: ${refusal.message}`, running.session.attempts);
       throw refusal;
     }
-    const networkData = await analyzeCaptureFile(running.captureFile, { features: true, workers: 1 });
+    const networkData = await sessionNetworkData(running.captureFile, running.recordStartUnixMs);
+    if (link) networkData.link = traceLinkData(link, running.recordStartUnixMs);
     const labels = computeQoeLabels(applicationData);
     await completeSession(this.options.db, sessionId, {
       url: running.url,
       channel: running.channel,
       applicationData,
-      networkData: networkData as unknown as Record<string, unknown>,
+      networkData,
       labels: labels as unknown as Record<string, unknown>,
       captureFile: running.captureFile,
       captureSize: statSync(running.captureFile).size,
@@ -422,7 +470,25 @@ function neverPlayed(sessionId: number, applicationData: Record<string, unknown>
     "PLAYER_NEVER_PLAYED",
     `session ${sessionId}: the player never started playback${url} (${lastError}, ${errors.length} player errors)`,
     { session: sessionId },
-  );
-}
     // Well-formed, but what it reports cannot be stored.
     { kind: "unprocessable" },
+  );
+}
+
+/**
+ * What a trace session stores of its link: the trace, the offset, and per second of the emulator's
+ * run the rate it delivered beside the trace's offer; `record_start_s` is where the player's recorded
+ * window begins on that clock.
+ */
+function traceLinkData(link: TraceLinkResult, recordStartUnixMs: number | undefined): Record<string, unknown> {
+  return {
+    trace: link.trace,
+    offset_s: link.offsetS,
+    epoch_unix_ms: link.epochUnixMs,
+    record_start_s:
+      recordStartUnixMs === undefined ? null : Math.round((recordStartUnixMs - link.epochUnixMs) / 10) / 100,
+    delivered_mbps: link.deliveredMbps,
+    offered_mbps: link.offeredMbps,
+    drops: link.drops,
+  };
+}

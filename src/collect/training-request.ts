@@ -1,4 +1,5 @@
 import type { FieldErrors, Validated } from "./field-errors.ts";
+import { listTraceEntries } from "./trace-library.ts";
 
 /** What a user asks for: N videos × a session duration × a list of bandwidth limits. */
 export interface TrainingRequest {
@@ -6,8 +7,10 @@ export interface TrainingRequest {
   numberOfVideos: number;
   /** Seconds each session records after the warm-up. */
   sessionDuration: number;
-  /** Mbit/s, in the order the user gave them. */
+  /** Mbit/s, in the order the user gave them (may be empty when traces are given). */
   bwLimitations: number[];
+  /** Bandwidth traces by name (`qoelab traces list`), beside or instead of the limits. */
+  traces: string[];
   /** Seconds played before recording starts (the seed used 20). */
   warmup: number;
   source: "local" | "twitch" | "urls";
@@ -41,6 +44,7 @@ export const TRAINING_LIMITS = {
   maxSlots: 16,
   maxDelayMs: 5000,
   maxLossPercent: 50,
+  maxTraces: 50,
 } as const;
 
 type RawForm = Record<string, unknown>;
@@ -127,6 +131,37 @@ export function parseBandwidthList(value: unknown, errors: FieldErrors, field = 
   return limits;
 }
 
+/**
+ * Parses trace names ("hsdpa-bus-2010-09-28_1407, fcc-yahoo-797172", or a JSON array); each must be a
+ * trace `qoelab traces list` shows (the shipped ones and QOELAB_TRACES_DIR's).
+ */
+export function parseTraceList(value: unknown, errors: FieldErrors, field = "traces"): string[] {
+  const items: string[] = Array.isArray(value) ? value.map(text) : text(value).split(/[,;\s]+/);
+  const names = items.map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) return [];
+  let known: Set<string>;
+  try {
+    known = new Set(listTraceEntries().map((e) => e.name));
+  } catch (error) {
+    errors[field] = (error as Error).message;
+    return [];
+  }
+  const traces: string[] = [];
+  for (const name of names) {
+    if (!known.has(name)) {
+      errors[field] = `no bandwidth trace named "${name}" (qoelab traces list shows ${known.size} of them)`;
+      return [];
+    }
+    if (traces.includes(name)) {
+      errors[field] = `trace "${name}" is listed twice`;
+      return [];
+    }
+    traces.push(name);
+  }
+  if (traces.length > TRAINING_LIMITS.maxTraces) errors[field] = `at most ${TRAINING_LIMITS.maxTraces} traces`;
+  return traces;
+}
+
 /** Validates the seed's form (or the JSON API body); every bad field gets its own message. */
 export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest> {
   const errors: FieldErrors = {};
@@ -148,7 +183,10 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
     undefined,
     errors,
   );
-  const bwLimitations = parseBandwidthList(raw.bw_limitations, errors);
+  const traces = parseTraceList(raw.traces, errors);
+  // With traces, constant limits are optional.
+  const bwLimitations =
+    traces.length > 0 && text(raw.bw_limitations) === "" ? [] : parseBandwidthList(raw.bw_limitations, errors);
   const warmup = integerField(raw, "warmup", "Warm-up (s)", 0, TRAINING_LIMITS.maxWarmup, 20, errors);
   const seed = integerField(raw, "seed", "Seed", 0, 2 ** 31 - 1, 1, errors);
   const slots = integerField(raw, "slots", "Lab slots", 1, TRAINING_LIMITS.maxSlots, 1, errors);
@@ -194,7 +232,13 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
   if (driver === "person" && (delayMs > 0 || lossPercent > 0) && !errors.driver)
     errors.driver =
       "a person's sessions are shaped in rate only (delay and loss need a lab host at both ends of the link); set delay and loss to 0 or let the worker play";
+  if (driver === "person" && traces.length > 0 && !errors.driver)
+    errors.traces =
+      "a person's sessions are shaped by a constant rate only (a trace needs the link emulator between two lab hosts); let the worker play";
   const name = text(raw.name).slice(0, 200);
+  // Control characters (a NUL byte above all) cannot be stored in a text column.
+  if (/[\u0000-\u001f\u007f]/.test(name))
+    errors.name = "Name must not contain control characters (NUL, tab, line breaks)";
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -203,6 +247,7 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
       numberOfVideos,
       sessionDuration,
       bwLimitations,
+      traces,
       warmup,
       source,
       urls,
@@ -215,6 +260,3 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
     },
   };
 }
-  // Control characters (a NUL byte above all) cannot be stored in a text column.
-  if (/[\u0000-\u001f\u007f]/.test(name))
-    errors.name = "Name must not contain control characters (NUL, tab, line breaks)";

@@ -1,6 +1,7 @@
 import type { Db, Queryable } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
-import { planSessionLimits } from "./session-plan.ts";
+import { planSessionConditions, traceOffsetSeconds } from "./session-plan.ts";
+import { loadTraceByName, traceWindowMean } from "./trace-library.ts";
 import type { TrainingDriver, TrainingRequest } from "./training-request.ts";
 
 /** Session status values, as the seed stored them. */
@@ -24,6 +25,8 @@ export interface TrainingRow {
   max_attempts: number;
   impairment: Record<string, unknown>;
   driver: TrainingDriver;
+  /** Bandwidth traces the sessions play beside the limits (names; empty for none). */
+  traces: string[];
 }
 
 export interface SessionRow {
@@ -37,7 +40,12 @@ export interface SessionRow {
   url: string | null;
   channel: string | null;
   status: -1 | 0 | 1;
+  /** Mbit/s: the limit, or for a trace session the trace's mean over warm-up + recording. */
   bw_limitation: number;
+  /** The bandwidth trace this session plays (null: the constant limit). */
+  trace: string | null;
+  /** Where in the trace the session starts (s). */
+  trace_offset_s: number | null;
   application_data: Record<string, unknown> | null;
   network_data: Record<string, unknown> | null;
   labels: Record<string, unknown> | null;
@@ -61,13 +69,13 @@ export interface TrainingProgress {
 }
 
 const TRAINING_COLUMNS = `id, name, created_at, finished_at, number_of_videos, bw_limitations, session_duration,
-  has_finished, warmup, source, source_config, seed::float8 AS seed, state, slots, max_attempts, impairment, driver`;
+  has_finished, warmup, source, source_config, seed::float8 AS seed, state, slots, max_attempts, impairment, driver, traces`;
 const SESSION_COLUMNS = `id, name, training_id, position, created_at, started_at, finished_at, url, channel, status,
-  bw_limitation, application_data, network_data, labels, attempts, error_reason, worker, heartbeat_at, capture_file,
+  bw_limitation, trace, trace_offset_s, application_data, network_data, labels, attempts, error_reason, worker, heartbeat_at, capture_file,
   capture_size::float8 AS capture_size`;
 
 function normalizeTraining(row: TrainingRow): TrainingRow {
-  return { ...row, bw_limitations: row.bw_limitations.map(Number), seed: Number(row.seed) };
+  return { ...row, bw_limitations: row.bw_limitations.map(Number), seed: Number(row.seed), traces: row.traces ?? [] };
 }
 
 function normalizeSession(row: SessionRow): SessionRow {
@@ -75,6 +83,8 @@ function normalizeSession(row: SessionRow): SessionRow {
     ...row,
     status: Number(row.status) as SessionRow["status"],
     bw_limitation: Number(row.bw_limitation),
+    trace: row.trace ?? null,
+    trace_offset_s: row.trace_offset_s === null || row.trace_offset_s === undefined ? null : Number(row.trace_offset_s),
     capture_size: row.capture_size === null ? null : Number(row.capture_size),
   };
 }
@@ -112,12 +122,29 @@ export function impairmentOf(training: Pick<TrainingRow, "impairment">): Trainin
 
 /** Creates a training and all its sessions (limits equally represented, seeded order) atomically. */
 export async function createTraining(db: Db, request: TrainingRequest): Promise<TrainingRow> {
-  const limits = planSessionLimits(request.numberOfVideos, request.bwLimitations, request.seed);
+  const conditions = planSessionConditions(
+    request.numberOfVideos,
+    request.bwLimitations,
+    request.traces ?? [],
+    request.seed,
+  );
+  const span = request.warmup + request.sessionDuration;
+  // Each session's link: its limit, or its trace, offset and the trace's mean over the session.
+  const links = conditions.map((condition, position) => {
+    if (condition.kind === "limit") return { mbps: condition.mbps, trace: null, offset: null };
+    const { stats } = loadTraceByName(condition.name);
+    const offset = traceOffsetSeconds(request.seed, position, stats.durationS, span + 10);
+    return {
+      mbps: Math.max(0.001, traceWindowMean(stats, offset, span)),
+      trace: condition.name,
+      offset,
+    };
+  });
   return db.transaction(async (tx) => {
     const [training] = await tx.query<TrainingRow>(
       `INSERT INTO training (name, number_of_videos, bw_limitations, session_duration, warmup, source, source_config,
-         seed, slots, max_attempts, driver, impairment)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${TRAINING_COLUMNS}`,
+         seed, slots, max_attempts, driver, impairment, traces)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${TRAINING_COLUMNS}`,
       [
         request.name,
         request.numberOfVideos,
@@ -131,23 +158,31 @@ export async function createTraining(db: Db, request: TrainingRequest): Promise<
         request.maxAttempts,
         request.driver,
         JSON.stringify(trainingImpairment(request)),
+        request.traces ?? [],
       ],
     );
     if (!training) throw new QoelabError("DB_INSERT_FAILED", "database: training was not inserted");
     // One multi-row insert keeps creation fast for thousands of sessions.
     const chunk = 500;
-    for (let start = 0; start < limits.length; start += chunk) {
-      const part = limits.slice(start, start + chunk);
+    for (let start = 0; start < links.length; start += chunk) {
+      const part = links.slice(start, start + chunk);
       const values: string[] = [];
-      const params: (string | number)[] = [];
-      part.forEach((limit, i) => {
+      const params: (string | number | null)[] = [];
+      part.forEach((link, i) => {
         const position = start + i;
-        params.push(`${training.id}-${String(position + 1).padStart(4, "0")}`, training.id, position, limit);
-        const b = i * 4;
-        values.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4})`);
+        params.push(
+          `${training.id}-${String(position + 1).padStart(4, "0")}`,
+          training.id,
+          position,
+          link.mbps,
+          link.trace,
+          link.offset,
+        );
+        const b = i * 6;
+        values.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6})`);
       });
       await tx.query(
-        `INSERT INTO session (name, training_id, position, bw_limitation) VALUES ${values.join(", ")}`,
+        `INSERT INTO session (name, training_id, position, bw_limitation, trace, trace_offset_s) VALUES ${values.join(", ")}`,
         params,
       );
     }
@@ -198,7 +233,10 @@ export async function claimNextSession(
   const driver = options.driver ?? "worker";
   const personTraining = options.trainingId;
   if (driver === "person" && personTraining === undefined)
-    throw new QoelabError("INVALID_INPUT", "claim: a person claims sessions of one training (no training id given)");
+    throw new QoelabError(
+      "COLLECT_BAD_CLAIM",
+      "claim: a person claims sessions of one training (no training id given)",
+    );
   // The training row is locked with the session, as the UPDATE of its state below will lock it (a
   // shared lock there would let two claims deadlock upgrading it): a person's takeover under way makes
   // a worker's claim wait for it and then see driver = 'person', so no worker takes a session of a
@@ -270,6 +308,7 @@ export async function completeSession(db: Db, id: number, result: SessionResult)
         {
           session: id,
         },
+        { kind: "conflict" },
       );
     }
     await closeTrainingIfDone(tx, trainingId);
@@ -308,7 +347,6 @@ async function closeTrainingIfDone(tx: Queryable, trainingId: number): Promise<v
     const [failed] = await tx.query<{ n: string }>(
       "SELECT count(*) AS n FROM session WHERE training_id = $1 AND status <> 1",
       [trainingId],
-        { kind: "conflict" },
     );
     await tx.query(
       "UPDATE training SET has_finished = true, finished_at = now(), state = $2 WHERE id = $1 AND has_finished = false",

@@ -29,7 +29,7 @@ export type FormValues = Record<string, string>;
 /** The built-in origin's renditions, so a user can pick limits below, between and above them. */
 function renditionsHint(): string {
   const steps = DEFAULT_LADDER.map((r) => `${r.name} ${+(r.videoKbps / 1000).toFixed(3)}`).join(", ");
-  return `built-in renditions (video Mbit/s): ${steps}`;
+  return `built-in renditions (video cap, Mbit/s): ${steps}`;
 }
 
 export const TRAINING_FORM_FIELDS: readonly FormField[] = [
@@ -59,7 +59,14 @@ export const TRAINING_FORM_FIELDS: readonly FormField[] = [
     input: "text",
     placeholder: "0.25, 1, 2",
     initial: "0.25, 1, 2",
-    required: true,
+  },
+  {
+    name: "traces",
+    label: "Bandwidth traces (names, comma-separated)",
+    hint: "(optional, beside or instead of the limits; `qoelab traces list` shows them, e.g. hsdpa-bus-2010-09-28_1407)",
+    input: "text",
+    placeholder: "hsdpa-tram-2011-02-02_1345, fcc-yahoo-797172",
+    initial: "",
   },
   {
     name: "delay_ms",

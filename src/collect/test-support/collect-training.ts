@@ -21,7 +21,11 @@ export interface CollectedTraining {
  * Creates a training from form fields in an in-memory PGlite and lets a root collection runtime
  * (lab slots `<labPrefix>N`, the built-in origin's testcard channel) play it to the end.
  */
-export async function collectTraining(form: Record<string, string>, labPrefix: string): Promise<CollectedTraining> {
+export async function collectTraining(
+  form: Record<string, string>,
+  labPrefix: string,
+  origin: { channels?: readonly string[]; durationSeconds?: number } = {},
+): Promise<CollectedTraining> {
   const dir = mkdtempSync(join(tmpdir(), `qoelab-${labPrefix}-`));
   const db = await openDb({ url: "", dataDir: "memory://" });
   const close = async () => {
@@ -35,7 +39,8 @@ export async function collectTraining(form: Record<string, string>, labPrefix: s
     const trainingId = (await createTraining(db, request.value)).id;
     const runtime = await createCollectionRuntime(db, {
       captureDir: join(dir, "captures"),
-      originChannels: ["testcard"],
+      originChannels: origin.channels ?? ["testcard"],
+      ...(origin.durationSeconds !== undefined ? { originDuration: origin.durationSeconds } : {}),
       labPrefix,
     });
     try {

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Db } from "../db/index.ts";
+import { exportTraining } from "./dataset-export.ts";
+import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
+import { getTraining, listSessions } from "./training-store.ts";
+
+// A trace-driven training end to end: two sessions, each on one real bandwidth trace (the link
+// emulator replays it on the router's downstream from a seeded offset), played by chromium from the
+// built-in origin's "noise" content (every rendition at its cap, so the player always wants more
+// than a trace below the top rendition offers). All real: namespaces, emulator, tcpdump, PGlite.
+const TRACES = ["hsdpa-bus-2011-01-29_1827", "fcc-yahoo-797172"];
+
+interface LinkData {
+  trace: string;
+  offset_s: number;
+  record_start_s: number | null;
+  delivered_mbps: number[];
+  offered_mbps: number[];
+}
+
+describe("a trace-driven training", { timeout: 900_000 }, () => {
+  let run: CollectedTraining;
+  let db: Db;
+  let trainingId = 0;
+
+  before(async () => {
+    run = await collectTraining(
+      {
+        name: "traces",
+        number_of_videos: "2",
+        session_duration: "14",
+        traces: TRACES.join(", "),
+        warmup: "4",
+        seed: "11",
+      },
+      `qt${process.pid % 100000}`,
+      { channels: ["noise"] },
+    );
+    ({ db, trainingId } = run);
+  });
+  after(() => run?.close());
+
+  test("each trace gets one session, from a seeded offset, and both are captured", async () => {
+    const training = await getTraining(db, trainingId);
+    assert.deepEqual(training.traces, TRACES);
+    assert.deepEqual(training.bw_limitations, []);
+    const sessions = await listSessions(db, trainingId);
+    assert.deepEqual(
+      sessions.map((s) => [s.status, s.error_reason]),
+      sessions.map(() => [1, null]),
+    );
+    assert.deepEqual(sessions.map((s) => s.trace).sort(), [...TRACES].sort());
+    for (const s of sessions) {
+      assert.ok(s.trace_offset_s !== null && s.trace_offset_s >= 0 && s.trace_offset_s < 300, `${s.trace_offset_s}`);
+      const link = s.network_data?.link as LinkData;
+      assert.equal(link.trace, s.trace);
+      assert.equal(link.offset_s, s.trace_offset_s);
+    }
+  });
+
+  test("the link delivers what the trace offers, per 2 s, where the trace is below the top rendition", async () => {
+    for (const session of await listSessions(db, trainingId)) {
+      const link = session.network_data?.link as LinkData;
+      const top = topRenditionMbps(session.application_data);
+      assert.ok(link.record_start_s !== null && link.record_start_s > 0, `record start ${link.record_start_s}`);
+      // The recorded window (after the warm-up), in whole 2 s buckets of the emulator's clock.
+      const first = Math.ceil(link.record_start_s);
+      const buckets: string[] = [];
+      let compared = 0;
+      for (let k = first; k + 1 < link.delivered_mbps.length && k + 1 < first + 14; k += 2) {
+        const offered = ((link.offered_mbps[k] ?? 0) + (link.offered_mbps[k + 1] ?? 0)) / 2;
+        const delivered = ((link.delivered_mbps[k] ?? 0) + (link.delivered_mbps[k + 1] ?? 0)) / 2;
+        buckets.push(`${k}s offered ${offered.toFixed(2)} delivered ${delivered.toFixed(2)}`);
+        if (offered >= top || offered < 0.05) continue;
+        compared++;
+        assert.ok(
+          Math.abs(delivered - offered) <= 0.15 * offered,
+          `${session.trace}@${session.trace_offset_s}s: ${buckets.at(-1)} (top rendition ${top.toFixed(2)} Mbit/s)\n${buckets.join("\n")}`,
+        );
+      }
+      assert.ok(compared >= 3, `only ${compared} buckets below the top rendition: ${buckets.join("; ")}`);
+    }
+  });
+
+  test("the stored flows have their handshake and the features cover the recorded window", async () => {
+    for (const session of await listSessions(db, trainingId)) {
+      const data = session.network_data as {
+        flows: Array<{ proto: string; handshake?: boolean; s2c: { dataBytes: number } }>;
+        features: Record<string, number>;
+        session_features: Record<string, number>;
+        window: { record_start_s: number; packets: number };
+      };
+      const video = data.flows.filter((f) => f.proto === "tcp" && f.s2c.dataBytes > 0);
+      assert.ok(video.length > 0, "no TCP flow carried data");
+      assert.deepEqual(
+        video.map((f) => f.handshake),
+        video.map(() => true),
+      );
+      // The capture began before the player's warm-up; the features start at "start".
+      assert.ok(data.window.record_start_s >= 3, `record start ${data.window.record_start_s} s into the capture`);
+      assert.ok(data.window.packets > 0);
+      assert.ok(Object.keys(data.session_features).length > 0);
+      assert.ok(Object.keys(data.features).length > 0);
+    }
+  });
+
+  test("the dataset export names each session's trace and offset", async () => {
+    const file = await exportTraining(db, trainingId, "csv");
+    const [header, ...rows] = String(file.body).trim().split("\n");
+    const columns = header?.split(",") ?? [];
+    const trace = columns.indexOf("trace");
+    const offset = columns.indexOf("trace_offset_s");
+    assert.ok(trace >= 0 && offset >= 0, header);
+    assert.deepEqual(rows.map((r) => r.split(",")[trace]).sort(), [...TRACES].sort());
+  });
+});
+
+/** The top rendition's advertised bitrate (Mbit/s) from the player's level list. */
+function topRenditionMbps(applicationData: Record<string, unknown> | null): number {
+  const levels = (applicationData?.levels as Array<{ bitrate?: number }> | undefined) ?? [];
+  const top = Math.max(...levels.map((l) => l.bitrate ?? 0));
+  assert.ok(top > 0, "the player listed no level");
+  return top / 1e6;
+}
