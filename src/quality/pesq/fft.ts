@@ -6,7 +6,6 @@ import FFT from "fft.js";
  */
 export class RealFft {
   readonly size: number;
-  private readonly fft: FFT;
   private readonly scratch: Float64Array;
 
   private readonly half: FFT;
@@ -17,7 +16,6 @@ export class RealFft {
   constructor(size: number) {
     if (size < 4) throw new RangeError("RealFft size must be a power of two ≥ 4");
     this.size = size;
-    this.fft = new FFT(size);
     this.half = new FFT(size / 2);
     this.scratch = new Float64Array(size);
     this.packed = new Float64Array(size);
@@ -33,9 +31,39 @@ export class RealFft {
     return new Float64Array(2 * this.size);
   }
 
-  /** Forward transform of `size` real samples into `out` (bins 0..size/2 valid). */
+  /**
+   * Forward transform of `size` real samples into `out` (bins 0..size/2 valid). The samples, read
+   * as size/2 complex values z[m] = x[2m] + i·x[2m+1], go through one half-size complex transform Z;
+   * then X[k] = E[k] + e^{−2πik/N}·O[k] with E[k] = (Z[k] + conj Z[M−k])/2 and
+   * O[k] = (Z[k] − conj Z[M−k])/2i, the spectra of the even and odd samples (about half the work
+   * of a full-size transform).
+   */
   forward(input: Float64Array, out: Float64Array): void {
-    this.fft.realTransform(out, input);
+    const M = this.size / 2;
+    const Z = this.scratch;
+    this.half.transform(Z, input);
+    const cos = this.twiddleCos;
+    const sin = this.twiddleSin;
+    const z0r = Z[0]!;
+    const z0i = Z[1]!;
+    out[0] = z0r + z0i;
+    out[1] = 0;
+    out[2 * M] = z0r - z0i;
+    out[2 * M + 1] = 0;
+    for (let k = 1; k < M; k++) {
+      const ar = Z[2 * k]!;
+      const ai = Z[2 * k + 1]!;
+      const br = Z[2 * (M - k)]!;
+      const bi = Z[2 * (M - k) + 1]!;
+      const er = 0.5 * (ar + br);
+      const ei = 0.5 * (ai - bi);
+      const or = 0.5 * (ai + bi);
+      const oi = -0.5 * (ar - br);
+      const c = cos[k]!;
+      const s = sin[k]!;
+      out[2 * k] = er + or * c + oi * s;
+      out[2 * k + 1] = ei + oi * c - or * s;
+    }
   }
 
   /**
