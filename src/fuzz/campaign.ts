@@ -58,8 +58,9 @@ export interface CampaignResult {
   distinct: number;
   seconds: number;
   inputsPerSecond: number;
-  /** Slowest single input (ms) that finished. */
+  /** Slowest single input (ms) that finished, and its index. */
   slowestMs: number;
+  slowestIndex: number;
   /** Peak resident set size of the process, workers included (MB). */
   peakRssMb: number;
 }
@@ -104,6 +105,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   let hangs = 0;
   let seeds = 0;
   let slowestMs = 0;
+  let slowestIndex = -1;
   let peakRss = process.memoryUsage.rss();
 
   const save = (finding: FuzzFinding, bytes: Uint8Array) => {
@@ -175,7 +177,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
             return;
           }
           inputs++;
-          slowestMs = Math.max(slowestMs, m.ms);
+          if (m.ms > slowestMs) {
+            slowestMs = m.ms;
+            slowestIndex = m.index;
+          }
           if (m.type === "done") {
             if (m.outcome === "read") read++;
             else rejected++;
@@ -250,6 +255,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     seconds,
     inputsPerSecond: inputs / seconds,
     slowestMs,
+    slowestIndex,
     peakRssMb: Math.max(peakRss / 1048576, maxRssKb / 1024),
   };
 }

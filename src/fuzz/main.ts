@@ -56,7 +56,7 @@ else {
     `inputs ${result.inputs} in ${result.seconds.toFixed(1)} s: ${result.inputsPerSecond.toFixed(1)} inputs/s`,
     `read ${result.read}, rejected with a coded error ${result.rejected}`,
     `crashes ${result.crashes}, hangs ${result.hangs} (${result.distinct} distinct)`,
-    `slowest input ${result.slowestMs.toFixed(0)} ms, peak RSS ${result.peakRssMb.toFixed(0)} MB`,
+    `slowest input #${result.slowestIndex} ${result.slowestMs.toFixed(0)} ms, peak RSS ${result.peakRssMb.toFixed(0)} MB`,
   ];
   for (const f of result.findings.slice(0, 20))
     lines.push(`  ${f.kind} #${f.index} ${f.source} [${f.mutations}] ${f.error}${f.file ? ` → ${f.file}` : ""}`);
