@@ -1,5 +1,12 @@
-import { type Dissection, IpProto, TcpFlag } from "../packet/dissect.ts";
-import type { PacketRecord } from "../packet/record.ts";
+import {
+  Anomaly,
+  type Dissection,
+  dissect,
+  IpProto,
+  IpReassembler,
+  type PacketRecord,
+  TcpFlag,
+} from "../packet/index.ts";
 import { KEY_WORDS, keyHash, loadKey } from "./flow-key.ts";
 import { hasSackOption, parseTcpOptions, TcpOptions } from "./tcp-options.ts";
 
@@ -64,8 +71,26 @@ export interface PacketPredicate {
 const options = new TcpOptions();
 
 /**
+ * One reassembler per caller's Dissection (each engine or reader thread dissects into its own), so
+ * IP fragments are reassembled before the transport layer as tshark does (ip.defragment on).
+ */
+const reassemblers = new WeakMap<Dissection, IpReassembler>();
+
+function reassemblerFor(d: Dissection): IpReassembler {
+  let r = reassemblers.get(d);
+  if (r === undefined) {
+    r = new IpReassembler();
+    reassemblers.set(d, r);
+  }
+  return r;
+}
+
+/**
  * Fills `out` from a dissected packet. `trackTcp`/`trackUdp` say which transports make flows;
  * `filter` (if any) is evaluated for flow packets only. `index` is the packet number.
+ * An IP fragment is handed to the reassembler: the fragment that completes a datagram stands for
+ * the whole datagram (its transport header, payload length and flow; its own frame length and
+ * time, as in tshark's conversations), the others count as non-flow packets.
  */
 export function extractFlowPacket(
   record: PacketRecord,
@@ -81,6 +106,19 @@ export function extractFlowPacket(
   out.tsNsec = record.tsNsec;
   out.wireLength = record.origlen;
   out.anomalies = d.anomalies;
+  if (d.moreFragments || d.fragmentOffset > 0) {
+    const whole = IpReassembler.isFragment(d) ? reassembleInto(record, d) : null;
+    if (whole === null) {
+      // A transport header cut by the fragment's end (not by the capture) is not a truncation.
+      if (d.end >= d.l3Offset + d.ipTotalLength) out.anomalies &= ~Anomaly.TRUNCATED;
+      out.kind = PacketKind.OTHER;
+      out.flow = false;
+      out.filteredOut = false;
+      return;
+    }
+    record = whole;
+    out.anomalies = d.anomalies;
+  }
   const proto = d.ipProto;
   const usable = d.payloadOffset >= 0 && d.fragmentOffset === 0;
   let kind: number = PacketKind.OTHER;
@@ -117,4 +155,13 @@ export function extractFlowPacket(
   } else {
     out.sack = hasOptions && hasSackOption(record.buffer, d.l4Offset, d.tcpHeaderLength, d.end);
   }
+}
+
+/** Pushes the fragment; when it completes a datagram, dissects the datagram into `d` and returns it. */
+function reassembleInto(record: PacketRecord, d: Dissection): PacketRecord | null {
+  const reassembler = reassemblerFor(d);
+  if (!reassembler.push(record, d)) return null;
+  const whole = reassembler.output;
+  dissect(whole.buffer, whole.offset, whole.caplen, whole.origlen, whole.linkType, d);
+  return whole;
 }

@@ -14,6 +14,7 @@ export * from "./dissection.ts";
 export * from "./filter-capture.ts";
 export * from "./filter-compile.ts";
 export * from "./filter-error.ts";
+export * from "./ip-reassembly.ts";
 export * from "./layer.ts";
 export * from "./layer-def.ts";
 export * from "./layer-spec.ts";
