@@ -69,10 +69,19 @@ export class RealFft {
   /**
    * Inverse of a Hermitian spectrum whose bins 0..size/2 are given; writes size real samples.
    * Runs one half-size complex transform: even samples come out as the real part, odd ones as the
-   * imaginary part of z = IDFT(E + iO), with E, O the spectra of the even and odd samples.
+   * imaginary part of z = IDFT(E + iO), with E, O the spectra of the even and odd samples. The
+   * inverse runs as a forward transform of conj(z)/M (M = size/2, a power of two, so the scaling is
+   * exact), whose output is conj(IDFT(z)): the odd samples come out negated.
    */
   inverse(spectrum: Float64Array, out: Float64Array): void {
+    this.inverseOddNegated(spectrum, out);
+    for (let m = 1; m < this.size; m += 2) out[m] = -out[m]!;
+  }
+
+  /** As `inverse`, but odd samples keep a negated sign (enough where only |x| is read). */
+  inverseOddNegated(spectrum: Float64Array, out: Float64Array): void {
     const M = this.size / 2;
+    const scale = 1 / M;
     const z = this.packed;
     const cos = this.twiddleCos;
     const sin = this.twiddleSin;
@@ -89,15 +98,10 @@ export class RealFft {
       const di = 0.5 * (xi - yi);
       const or = dr * cos[k]! - di * sin[k]!;
       const oi = dr * sin[k]! + di * cos[k]!;
-      z[2 * k] = er - oi;
-      z[2 * k + 1] = ei + or;
+      z[2 * k] = (er - oi) * scale;
+      z[2 * k + 1] = -(ei + or) * scale;
     }
-    const tmp = this.scratch;
-    this.half.inverseTransform(tmp, z);
-    for (let m = 0; m < M; m++) {
-      out[2 * m] = tmp[2 * m]!;
-      out[2 * m + 1] = tmp[2 * m + 1]!;
-    }
+    this.half.transform(out, z);
   }
 }
 

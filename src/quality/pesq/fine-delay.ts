@@ -80,7 +80,7 @@ export class FrameCorrelator {
       C[2 * k] = Math.fround(ar * br + ai * bi);
       C[2 * k + 1] = Math.fround(ar * bi - ai * br);
     }
-    realFft(size).inverse(C, a);
+    realFft(size).inverseOddNegated(C, a);
     let max = 0;
     const mag = this.magnitude;
     for (let n = 0; n < size; n++) {
