@@ -74,6 +74,7 @@ function printStats(stats: ListeningStats): void {
 
 interface CreateOptions {
   fromExperiment?: string;
+  clipSeconds: string;
   fromFolder?: string;
   fromCsv?: string;
   method: string;
@@ -95,6 +96,11 @@ export function register(program: Command): void {
     .command("create")
     .description("create a listening test from an experiment folder, a folder of clips or a CSV of clips")
     .option("--from-experiment <dir>", "a `qoelab experiment voip` folder (original plus each loss level)")
+    .option(
+      "--clip-seconds <s>",
+      "with --from-experiment: cut each condition into clips of about this long (0: whole)",
+      "8",
+    )
     .option("--from-folder <dir>", "subfolder per condition of WAV clips (reference.wav at the top for DCR)")
     .option("--from-csv <file>", "CSV with columns file, condition [, clip] [, reference]")
     .option("--method <m>", "acr, dcr or ccr", "acr")
@@ -114,7 +120,7 @@ export function register(program: Command): void {
         );
       const method = parseMethod(options.method, "--method");
       const clips: ClipSet = options.fromExperiment
-        ? clipsFromExperiment(options.fromExperiment)
+        ? clipsFromExperiment(options.fromExperiment, { clipSeconds: Number(options.clipSeconds) })
         : options.fromFolder
           ? clipsFromFolder(options.fromFolder)
           : clipsFromCsv(options.fromCsv!);

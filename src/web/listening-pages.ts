@@ -41,7 +41,7 @@ export function listeningStartPage(test: ListeningTest, scale: RatingScale, sugg
     test.name,
     html`<h1>${test.name}</h1>${instructions(test, scale)}
 <form class="card" method="get" action="/listen/${test.id}/r"><label for="rater">Your participant id</label>
-<input id="rater" name="rater" value="${suggestedRater}" pattern="[A-Za-z0-9._-]{1,64}" required>
+<input id="rater" name="rater" value="${suggestedRater}" pattern="[A-Za-z0-9._\\-]{1,64}" required>
 <span class="hint">Use the same id to come back later; you continue where you stopped.</span><br>
 <button type="submit" id="start">Start</button></form>`,
   );
@@ -66,8 +66,11 @@ export function conditionChart(overview: ListeningOverview): string {
   const screened = new Map(stats.screened.conditions.map((c) => [c.condition, c]));
   const all = stats.all.conditions;
   const scale = stats.method === "ccr" ? { min: -3, max: 3 } : { min: 1, max: 5 };
+  // A mean of one rating is no opinion score and has no interval: such conditions get no bar.
+  const rated = (c: { n: number; mos: number } | undefined) => (c && c.n >= 2 ? c.mos : null);
+  const interval = (c: { n: number; ci95: number | null } | undefined) => (c && c.n >= 2 ? c.ci95 : null);
   return barChart({
-    title: `${stats.meanName} per condition with 95 % CI`,
+    title: `${stats.meanName} per condition with 95 % CI (conditions with at least 2 ratings)`,
     yLabel: stats.meanName,
     categories,
     yMin: stats.method === "ccr" ? scale.min : 0,
@@ -75,10 +78,10 @@ export function conditionChart(overview: ListeningOverview): string {
     groups: [
       {
         name: "screened",
-        values: categories.map((c) => screened.get(c)?.mos ?? null),
-        ci: categories.map((c) => screened.get(c)?.ci95 ?? null),
+        values: categories.map((c) => rated(screened.get(c))),
+        ci: categories.map((c) => interval(screened.get(c))),
       },
-      { name: "all raters", values: all.map((c) => c.mos), ci: all.map((c) => c.ci95) },
+      { name: "all raters", values: all.map((c) => rated(c)), ci: all.map((c) => interval(c)) },
     ],
   });
 }

@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { isWav, readWav } from "../../audio/index.ts";
+import { isWav, readWav, writeWav } from "../../audio/index.ts";
 import { QoelabError } from "../../errors.ts";
 import { readExperimentFolder } from "../report/experiment-folder.ts";
 import { parseCsv } from "./ratings-csv.ts";
@@ -66,19 +66,53 @@ export function readClipAudio(file: string): CheckedAudio {
   return { bytes, sampleRate: audio.sampleRate, durationS: frames / audio.sampleRate };
 }
 
-/** Clips from a `qoelab experiment voip` folder: each condition's received audio, plus the original. */
-export function clipsFromExperiment(dir: string): ClipSet {
+/**
+ * Clips from a `qoelab experiment voip` folder: the original and each condition's received audio,
+ * cut into clips of about `clipSeconds` (default 8 s: ITU-T P.800 rates short samples, not a whole
+ * call) at the same instants in every condition, so clip k of each condition carries the same
+ * speech. A remainder shorter than half a clip joins the last clip; 0 keeps whole files. The cut
+ * clips are written under DIR/listening-clips/. DCR's reference stays the whole original.
+ */
+export function clipsFromExperiment(dir: string, options: { clipSeconds?: number } = {}): ClipSet {
   const folder = readExperimentFolder(dir);
   const { experiment } = folder;
   const reference = folder.path(experiment.reference);
-  const clips: ClipInput[] = [{ name: "original/reference", condition: "original", file: reference }];
-  for (const c of experiment.conditions)
-    clips.push({ name: `${c.id}/received`, condition: c.id, file: folder.path(c.received) });
+  const clipSeconds = options.clipSeconds ?? 8;
+  if (!(clipSeconds >= 0 && clipSeconds <= 600))
+    throw new QoelabError("LISTEN_BAD_CLIP_LENGTH", `clip length ${clipSeconds} s: expected 0 (whole files) to 600 s`);
+  const sources: { condition: string; file: string; what: string }[] = [
+    { condition: "original", file: reference, what: "reference" },
+    ...experiment.conditions.map((c) => ({ condition: c.id, file: folder.path(c.received), what: "received" })),
+  ];
+  const clips: ClipInput[] = [];
+  for (const source of sources) {
+    if (clipSeconds === 0) {
+      clips.push({ name: `${source.condition}/${source.what}`, condition: source.condition, file: source.file });
+      continue;
+    }
+    const audio = readWav(new Uint8Array(readFileSync(source.file)));
+    const samples = audio.channels[0] ?? new Float32Array(0);
+    const size = Math.max(1, Math.round(clipSeconds * audio.sampleRate));
+    let count = Math.max(1, Math.floor(samples.length / size));
+    if (samples.length - count * size >= size / 2) count++;
+    const out = join(folder.dir, "listening-clips", source.condition);
+    mkdirSync(out, { recursive: true });
+    for (let k = 0; k < count; k++) {
+      const end = k === count - 1 ? samples.length : (k + 1) * size;
+      const file = join(out, `clip${String(k + 1).padStart(2, "0")}.wav`);
+      writeFileSync(file, writeWav([samples.subarray(k * size, end)], audio.sampleRate, "pcm16"));
+      clips.push({
+        name: `${source.condition}/clip${String(k + 1).padStart(2, "0")}`,
+        condition: source.condition,
+        file,
+      });
+    }
+  }
   return {
     clips,
     reference,
     conditionOrder: ["original", ...experiment.conditions.map((c) => c.id)],
-    source: `experiment ${folder.dir}`,
+    source: `experiment ${folder.dir}${clipSeconds > 0 ? ` (clips of ${clipSeconds} s)` : ""}`,
   };
 }
 
