@@ -111,9 +111,10 @@ const F_IPID = 3;
 const F_ACKED = 4;
 const F_RETRANS = 5;
 const F_TYPE = 6;
-const F_PREV = 7;
-const F_NEXT = 8;
-const STRIDE = 9;
+const STRIDE = 8;
+// Links (Int32Array, 2 words per node): previous and next node, -1 at the list ends.
+const L_PREV = 0;
+const L_NEXT = 1;
 
 // Quadrant layout (Int32Array, 6 words per quadrant).
 const Q_EXISTS = 0;
@@ -134,6 +135,7 @@ export const SegmentResult = {
 
 export class SegmentList {
   private nodes: Float64Array;
+  private links: Int32Array;
   private capacity: number;
   private freeHead = -1;
   private used = 0;
@@ -148,6 +150,7 @@ export class SegmentList {
   ) {
     this.capacity = initialCapacity;
     this.nodes = new Float64Array(initialCapacity * STRIDE);
+    this.links = new Int32Array(initialCapacity * 2);
     for (let q = 0; q < 4; q++) this.resetQuad(q);
   }
 
@@ -164,12 +167,15 @@ export class SegmentList {
   private alloc(): number {
     let n = this.freeHead;
     if (n >= 0) {
-      this.freeHead = this.nodes[n * STRIDE + F_NEXT]!;
+      this.freeHead = this.links[n * 2 + L_NEXT]!;
     } else {
       if (this.used === this.capacity) {
         const grown = new Float64Array(this.capacity * 2 * STRIDE);
         grown.set(this.nodes);
         this.nodes = grown;
+        const links = new Int32Array(this.capacity * 2 * 2);
+        links.set(this.links);
+        this.links = links;
         this.capacity *= 2;
       }
       n = this.used++;
@@ -178,13 +184,13 @@ export class SegmentList {
   }
 
   private release(n: number): void {
-    this.nodes[n * STRIDE + F_NEXT] = this.freeHead;
+    this.links[n * 2 + L_NEXT] = this.freeHead;
     this.freeHead = n;
   }
 
   /** tstat whichquad: the quadrant of `seq`, creating it and its neighbours and dropping the opposite one. */
   private quadrantOf(seq: number): number {
-    const q = Math.floor(seq / QUAD_SIZE) & 3;
+    const q = seq >>> 30;
     const Q = this.quads;
     const b = q * Q_STRIDE;
     if (Q[b + Q_EXISTS] === 1 && Q[b + Q_NEXT]! >= 0 && Q[b + Q_PREV]! >= 0) return q;
@@ -196,7 +202,7 @@ export class SegmentList {
     Q[prev * Q_STRIDE + Q_EXISTS] = 1;
     if (Q[opposite * Q_STRIDE + Q_EXISTS] === 1) {
       for (let n = Q[opposite * Q_STRIDE + Q_HEAD]!; n >= 0; ) {
-        const following = this.nodes[n * STRIDE + F_NEXT]!;
+        const following = this.links[n * 2 + L_NEXT]!;
         this.release(n);
         n = following;
       }
@@ -227,15 +233,15 @@ export class SegmentList {
 
   /** Links node `n` between `before` and `after` (-1 = list end) of quadrant `q`. */
   private insert(q: number, n: number, before: number, after: number): void {
-    const e = this.nodes;
+    const l = this.links;
     const Q = this.quads;
     const b = q * Q_STRIDE;
     Q[b + Q_COUNT]!++;
-    e[n * STRIDE + F_NEXT] = after;
-    if (after >= 0) e[after * STRIDE + F_PREV] = n;
+    l[n * 2 + L_NEXT] = after;
+    if (after >= 0) l[after * 2 + L_PREV] = n;
     else Q[b + Q_TAIL] = n;
-    e[n * STRIDE + F_PREV] = before;
-    if (before >= 0) e[before * STRIDE + F_NEXT] = n;
+    l[n * 2 + L_PREV] = before;
+    if (before >= 0) l[before * 2 + L_NEXT] = n;
     else Q[b + Q_HEAD] = n;
   }
 
@@ -249,7 +255,7 @@ export class SegmentList {
     this.flags = 0;
     const last = (seq + length - 1) >>> 0;
     const q = this.quadrantOf(seq);
-    if (Math.floor(seq / QUAD_SIZE) !== Math.floor(last / QUAD_SIZE)) {
+    if (seq >>> 30 !== last >>> 30) {
       const firstLength = (q + 1) * QUAD_SIZE - seq;
       let retransmitted = this.addInQuadrant(h, r, q, seq, firstLength, ipId, now);
       const q2 = this.quads[q * Q_STRIDE + Q_NEXT]!;
@@ -269,6 +275,7 @@ export class SegmentList {
     now: number,
   ): number {
     const e = this.nodes;
+    const l = this.links;
     const Q = this.quads;
     const b = q * Q_STRIDE;
     let first = firstIn;
@@ -284,14 +291,14 @@ export class SegmentList {
     while (p >= 0) {
       const pa = p * STRIDE;
       if (first > e[pa + F_LAST]!) {
-        p = e[pa + F_NEXT]!;
+        p = l[p * 2 + L_NEXT]!;
         continue;
       }
       if (first < e[pa + F_FIRST]!) {
         // Starts before this record: a never-seen part, out of order when it also ends before the record's end.
         if (last < e[pa + F_LAST]!) this.flags |= SegmentResult.OUT_OF_ORDER;
         const n = this.create(first, length, ipId, now);
-        this.insert(q, n, e[pa + F_PREV]!, p);
+        this.insert(q, n, l[p * 2 + L_PREV]!, p);
         if (last <= e[pa + F_FIRST]!) {
           this.classify(h, r, p, length, ipId, false, recovery, now);
           return retransmitted;
@@ -316,15 +323,15 @@ export class SegmentList {
       first = e[pa + F_LAST]! + 1;
       this.classify(h, r, p, retransmitted, ipId, true, recovery, now);
       length = last - first + 1;
-      p = e[pa + F_NEXT]!;
+      p = l[p * 2 + L_NEXT]!;
     }
     const n = this.create(first, length, ipId, now);
     this.insert(q, n, Q[b + Q_TAIL]!, -1);
     if (this.maxPerQuadrant > 0 && Q[b + Q_COUNT]! > this.maxPerQuadrant) {
       // Too many records: the oldest is merged into the next (its hole, if any, counts as seen).
       const oldest = Q[b + Q_HEAD]!;
-      const next = e[oldest * STRIDE + F_NEXT]!;
-      e[next * STRIDE + F_PREV] = -1;
+      const next = l[oldest * 2 + L_NEXT]!;
+      l[next * 2 + L_PREV] = -1;
       Q[b + Q_HEAD] = next;
       e[next * STRIDE + F_FIRST] = e[oldest * STRIDE + F_FIRST]!;
       this.release(oldest);
@@ -357,8 +364,8 @@ export class SegmentList {
     const validRtt = hs.count !== 0 && rs.count !== 0;
     if (rto < RTO_MIN_US) rto = RTO_MIN_US;
     if (rttMin < RTT_MIN_US) rttMin = RTT_MIN_US;
-    const prev = e[pa + F_PREV]!;
-    const prevPrev = prev >= 0 ? e[prev * STRIDE + F_PREV]! : -1;
+    const prev = this.links[p * 2 + L_PREV]!;
+    const prevPrev = prev >= 0 ? this.links[prev * 2 + L_PREV]! : -1;
     let recovery = recoveryIn;
     if (!alreadySeen) recovery = prevPrev >= 0 ? now - e[prevPrev * STRIDE + F_TIME]! : -1;
     let prevType = IN_SEQUENCE;
@@ -439,13 +446,14 @@ export class SegmentList {
    */
   acknowledge(ack: number, now: number, rtt: RttStats): number {
     const e = this.nodes;
+    const l = this.links;
     const Q = this.quads;
     const q = this.quadrantOf(ack);
     const qp = Q[q * Q_STRIDE + Q_PREV]!;
     let newest = 0;
     let changed = false;
     let sample = -1;
-    for (let s = Q[qp * Q_STRIDE + Q_HEAD]!; s >= 0; s = e[s * STRIDE + F_NEXT]!) {
+    for (let s = Q[qp * Q_STRIDE + Q_COUNT] === 0 ? -1 : Q[qp * Q_STRIDE + Q_HEAD]!; s >= 0; s = l[s * 2 + L_NEXT]!) {
       const sa = s * STRIDE;
       if (e[sa + F_ACKED] === 0) {
         e[sa + F_ACKED] = 1;
@@ -455,7 +463,7 @@ export class SegmentList {
     }
     if (changed) this.collapse(qp);
     changed = false;
-    for (let s = Q[q * Q_STRIDE + Q_HEAD]!; s >= 0; s = e[s * STRIDE + F_NEXT]!) {
+    for (let s = Q[q * Q_STRIDE + Q_HEAD]!; s >= 0; s = l[s * 2 + L_NEXT]!) {
       const sa = s * STRIDE;
       if (ack <= e[sa + F_FIRST]!) break;
       const sent = e[sa + F_TIME]!;
@@ -478,12 +486,13 @@ export class SegmentList {
   /** Merges acknowledged adjacent records from the head of quadrant `q`. */
   private collapse(q: number): void {
     const e = this.nodes;
+    const l = this.links;
     const Q = this.quads;
     const b = q * Q_STRIDE;
     let s = Q[b + Q_HEAD]!;
     while (s >= 0) {
       const sa = s * STRIDE;
-      const n = e[sa + F_NEXT]!;
+      const n = l[s * 2 + L_NEXT]!;
       if (n < 0) break;
       if (e[sa + F_ACKED] === 0) break;
       const na = n * STRIDE;
@@ -495,9 +504,9 @@ export class SegmentList {
           e[sa + F_IPID] = e[na + F_IPID]!;
           e[sa + F_TYPE] = e[na + F_TYPE]!;
         }
-        const after = e[na + F_NEXT]!;
-        e[sa + F_NEXT] = after;
-        if (after >= 0) e[after * STRIDE + F_PREV] = s;
+        const after = l[n * 2 + L_NEXT]!;
+        l[s * 2 + L_NEXT] = after;
+        if (after >= 0) l[after * 2 + L_PREV] = s;
         if (Q[b + Q_TAIL] === n) Q[b + Q_TAIL] = s;
         this.release(n);
         Q[b + Q_COUNT]!--;

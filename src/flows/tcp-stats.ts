@@ -140,7 +140,7 @@ export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, t: number): num
   let effectiveWindow = 0;
   if (isAck || isSyn) {
     effectiveWindow = d.window;
-    if (h.windowScaleOption && r.windowScaleOption) effectiveWindow *= 2 ** h.windowScale;
+    if (h.windowScale > 0 && h.windowScaleOption && r.windowScaleOption) effectiveWindow *= 2 ** h.windowScale;
   }
   if (isSyn) {
     if (h.syn > 1 && h.synSeq !== seq) h.badBehavior = true;
