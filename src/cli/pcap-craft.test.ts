@@ -57,4 +57,22 @@ describe("qoelab pcap craft / show", () => {
     );
     assert.equal(cli("pcap", "show", join(dir, "missing.pcap")).status, 1);
   });
+
+  it("text= understands \\r\\n escapes and quoted values keep / , ) (an HTTP request; tshark reads it)", () => {
+    const file = join(dir, "http.pcap");
+    const r = cli(
+      "pcap",
+      "craft",
+      file,
+      "--layers",
+      'ether/ipv4/tcp(dport=80,flags=PA)/raw(text="GET /a,b) HTTP/1.1\\r\\nHost: lab\\r\\n\\r\\n")',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const tshark = spawnSync("tshark", ["-r", file, "-T", "fields", "-e", "http.request.uri", "-e", "http.host"], {
+      encoding: "utf8",
+    });
+    assert.equal(tshark.stdout.trim(), "/a,b)\tlab");
+    const help = cli("pcap", "craft", "--help");
+    assert.match(help.stdout.replace(/\s+/g, " "), /double quotes/);
+  });
 });

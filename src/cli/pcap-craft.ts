@@ -12,7 +12,9 @@ export function registerPcapCraft(pcap: Command): void {
     .requiredOption(
       "-l, --layers <description>",
       "e.g. 'ether/ipv4(dst=10.77.0.2)/udp(dport=5004)/raw(hex=80000001)' or " +
-        "'ether/vlan(vlan=10)/ipv6/tcp(flags=S,options=mss:1460+sackok+ts:1:0+nop+wscale:7)'",
+        "'ether/vlan(vlan=10)/ipv6/tcp(flags=S,options=mss:1460+sackok+ts:1:0+nop+wscale:7)'. " +
+        'Values holding "/", "," or ")" go in double quotes, and text= understands \\r \\n \\t \\0 \\\\ \\" \\xHH: ' +
+        "'ipv4/tcp(dport=80,flags=PA)/raw(text=\"GET / HTTP/1.1\\r\\nHost: lab\\r\\n\\r\\n\")' (single quotes around it all for the shell)",
     )
     .option("-n, --count <n>", "copies to write", "1")
     .option("--format <format>", "pcap or pcapng", "pcap")

@@ -17,6 +17,7 @@ import type { Packet } from "./packet.ts";
  * sackok, sack:L-R;L-R, ts:VAL:ECR, nop, eol), IPv4 `options` (nop, eol, ra, rr:SLOTS,
  * ts:SLOTS, lsrr:A:B, ssrr:A:B), IPv6 `ext` (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ). `raw` takes
  * `hex=`, `text=` or `size=`; `padding` takes `size=`. Values with "," ")" or "/" go in double quotes.
+ * `text=` understands \r \n \t \0 \\ \" and \xHH escapes.
  * Errors (`PACKET_BAD_LAYER_SPEC`) name the column and point at it.
  */
 
@@ -213,8 +214,10 @@ export function parseLayerSpec(spec: string): Packet {
         const valueStart = at;
         let value: string;
         if (spec[at] === '"') {
-          const close = spec.indexOf('"', at + 1);
-          if (close < 0) fail("unterminated string");
+          // A backslash keeps the next character inside the quotes (\" is a quote).
+          let close = at + 1;
+          while (close < spec.length && spec[close] !== '"') close += spec[close] === "\\" ? 2 : 1;
+          if (close >= spec.length) fail("unterminated string");
           value = spec.slice(at + 1, close);
           at = close + 1;
         } else {
@@ -248,6 +251,17 @@ export function parseLayerSpec(spec: string): Packet {
   return build.stack(...parts);
 }
 
+/** `text=` escapes: \r \n \t \0 \\ \" and \xHH (so an HTTP request fits on one command line). */
+function unescapeText(value: string): string {
+  return value.replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_m, e: string) => {
+    if (e.length === 3) return String.fromCharCode(Number.parseInt(e.slice(1), 16));
+    const map: Record<string, string> = { r: "\r", n: "\n", t: "\t", "0": "\0", "\\": "\\", '"': '"' };
+    const out = map[e];
+    if (out === undefined) throw new Error(`unknown escape "\\${e}" (known: \\r \\n \\t \\0 \\\\ \\" \\xHH)`);
+    return out;
+  });
+}
+
 function describe(ch: string | undefined): string {
   return ch === undefined ? "the end" : `"${ch}"`;
 }
@@ -273,6 +287,7 @@ function convert(kind: Kind, value: string): unknown {
       parseHex(value);
       return value;
     case "text":
+      return unescapeText(value);
     case "string":
       return value;
     case "mac":
