@@ -5,6 +5,26 @@ import { nextPow2, realFft } from "./fft.ts";
  * when the degraded signal is late.
  */
 
+interface CorrelationScratch {
+  a: Float64Array;
+  b: Float64Array;
+  A: Float64Array;
+  B: Float64Array;
+}
+
+const scratchBySize = new Map<number, CorrelationScratch>();
+
+/** Buffers of one transform length, reused by every correlation of that length (single-threaded). */
+function correlationScratch(R: number): CorrelationScratch {
+  let s = scratchBySize.get(R);
+  if (!s) {
+    const fft = realFft(R);
+    s = { a: new Float64Array(R), b: new Float64Array(R), A: fft.createSpectrum(), B: fft.createSpectrum() };
+    scratchBySize.set(R, s);
+  }
+  return s;
+}
+
 /**
  * c[k] = Σ x[xs + i]·y[ys + i + k − (nr − 1)] for k in [0, nr + nd − 1), computed with FFTs of length
  * 2·nextPow2(max(nr, nd)) (spec 02 §2.8).
@@ -19,12 +39,11 @@ export function envelopeCorrelation(
 ): Float32Array {
   const R = 2 * nextPow2(Math.max(nr, nd));
   const fft = realFft(R);
-  const a = new Float64Array(R);
-  const b = new Float64Array(R);
+  const { a, b, A, B } = correlationScratch(R);
   for (let i = 0; i < nr; i++) a[i] = x[xs + nr - 1 - i]!;
+  a.fill(0, nr);
   for (let i = 0; i < nd; i++) b[i] = y[ys + i]!;
-  const A = fft.createSpectrum();
-  const B = fft.createSpectrum();
+  b.fill(0, nd);
   fft.forward(a, A);
   fft.forward(b, B);
   for (let k = 0; k <= R / 2; k++) {

@@ -55,9 +55,10 @@ export class FrameCorrelator {
   private cached(signal: Float32Array, at: number, window: Float32Array, cache: Map<number, Float64Array>) {
     let spectrum = cache.get(at);
     if (!spectrum) {
+      // Bins 0..size/2 fill size + 2 values; they are kept rounded to float.
       spectrum = new Float64Array(this.size + 2);
-      this.transform(signal, at, window, this.B);
-      for (let k = 0; k < this.size + 2; k++) spectrum[k] = Math.fround(this.B[k]!);
+      this.transform(signal, at, window, spectrum);
+      for (let k = 0; k < this.size + 2; k++) spectrum[k] = Math.fround(spectrum[k]!);
       cache.set(at, spectrum);
     }
     return spectrum;
