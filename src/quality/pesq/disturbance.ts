@@ -37,6 +37,8 @@ export class DisturbanceMeter {
       const x = Math.abs(d[b]!) * w;
       sym += x * x;
       const ratio = (pDeg[offset + b]! + 50) / (pRef[offset + b]! + 50);
+      // ratio < 2.49 gives ratio^1.2 < 2.99 < 3, a zero factor without the power.
+      if (ratio < 2.49) continue;
       let h = ratio ** 1.2;
       if (h > 12) h = 12;
       else if (h < 3) h = 0;
