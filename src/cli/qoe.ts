@@ -20,22 +20,26 @@ export function register(program: Command): void {
     .argument("<capture>", "pcap or pcapng file")
     .requiredOption("--model <file>", "model JSON from `qoelab ml train -o`")
     .option("--window <duration>", "window length for per-window predictions", "10s")
+    .option("--start <s>", "windows begin this many seconds after the first packet (a session's recorded window)", "0")
     .option("--bandwidth <mbps>", "bandwidth limit, for models trained with it as a feature")
     .option("--protocols <p>", "transports the features cover: tcp (as the collection captures), udp or both", "tcp")
     .option("--json", "print JSON")
     .action(
       async (
         capture: string,
-        opts: { model: string; window: string; bandwidth?: string; protocols: string; json?: boolean },
+        opts: { model: string; window: string; start: string; bandwidth?: string; protocols: string; json?: boolean },
       ) => {
         if (!["tcp", "udp", "both"].includes(opts.protocols))
           throw new QoelabError("CLI_BAD_PROTOCOLS", `--protocols ${opts.protocols}: expected tcp, udp or both`);
         const bandwidth = opts.bandwidth === undefined ? undefined : Number(opts.bandwidth);
         if (bandwidth !== undefined && !(bandwidth > 0))
           throw new QoelabError("CLI_BAD_BANDWIDTH", `--bandwidth ${opts.bandwidth}: expected Mbit/s > 0`);
+        const start = Number(opts.start);
+        if (!(start >= 0)) throw new QoelabError("CLI_BAD_START", `--start ${opts.start}: expected seconds ≥ 0`);
         const model = await loadModel(opts.model);
         const result = await predictCapture(model, capture, {
           windowSeconds: parseWindow(opts.window),
+          startS: start,
           protocols: opts.protocols as "tcp" | "udp" | "both",
           ...(bandwidth !== undefined ? { bandwidthMbps: bandwidth } : {}),
         });
@@ -47,17 +51,18 @@ export function register(program: Command): void {
         const probs = (p?: Record<string, number>) => classes.map((c) => p?.[c] ?? null);
         process.stdout.write(
           `${formatTable(
-            ["window", "start_s", "end_s", "packets", result.label, ...classes.map((c) => `p(${c})`)],
+            ["window", "start_s", "end_s", "packets", "partial", result.label, ...classes.map((c) => `p(${c})`)],
             [
               ...result.windows.map((w) => [
                 w.index,
                 w.startS,
                 w.endS,
                 w.packets,
+                w.partial ? "partial" : "",
                 w.prediction,
                 ...probs(w.probabilities),
               ]),
-              ["session", null, null, null, result.session.prediction, ...probs(result.session.probabilities)],
+              ["session", null, null, null, null, result.session.prediction, ...probs(result.session.probabilities)],
             ],
           )}\n`,
         );

@@ -44,11 +44,12 @@ function sceneCuts(w: number, h: number, fps: number, d: number): string {
   ];
   const cut = 3;
   const n = Math.max(1, Math.ceil(d / cut));
-  // `d=` belongs to the source (first filter of each chain).
-  const chains = Array.from({ length: n }, (_, i) => {
-    const [source, ...rest] = (shots[i % shots.length] as string).split(",");
-    return `${[`${source}:d=${cut}`, ...rest, "setsar=1", "format=yuv420p"].join(",")}[c${i}]`;
-  });
+  // Each shot is cut to its length by trim (not every source takes d=) and starts its timestamps at 0.
+  const chains = Array.from(
+    { length: n },
+    (_, i) =>
+      `${shots[i % shots.length]},trim=duration=${cut},setpts=PTS-STARTPTS,setsar=1,format=yuv420p[c${i}]`,
+  );
   return `${chains.join(";")};${Array.from({ length: n }, (_, i) => `[c${i}]`).join("")}concat=n=${n}:v=1:a=0,trim=duration=${d}[src]`;
 }
 

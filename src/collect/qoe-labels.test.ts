@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { computeQoeLabels } from "./qoe-labels.ts";
+import { computeQoeLabels, computeWindowLabels } from "./qoe-labels.ts";
 
 const steady = (height: number, kbps: number, seconds: number) =>
   Array.from({ length: seconds }, (_, i) => ({ t: i + 1, height, bitrate: kbps * 1000 }));
@@ -46,4 +46,19 @@ test("time-weighted height follows the time spent at each level; switches are co
   assert.equal(labels.time_weighted_height, 600);
   assert.equal(labels.switch_count, 1, "the switch during warm-up (t = null) is not counted");
   assert.equal(labels.qoe_class, "fair");
+});
+
+test("per-window labels: stalls overlapping each window, the window's time-weighted height, the last partial window marked", () => {
+  const samples = Array.from({ length: 25 }, (_, i) => ({ t: i + 1, height: i < 12 ? 360 : 720 }));
+  const windows = computeWindowLabels({ duration: 25, samples, stalls: [{ start: 9.5, duration: 1 }] }, 10);
+  assert.deepEqual(
+    windows.map((w) => [w.index, w.start_s, w.end_s, w.partial, w.stalled, w.stall_time_s, w.resolution_class]),
+    [
+      [0, 0, 10, false, true, 0.5, "low"],
+      [1, 10, 20, false, true, 0.5, "sd"],
+      [2, 20, 25, true, false, 0, "hd"],
+    ],
+  );
+  // Window 1: 2 s at 360 and 8 s at 720.
+  assert.equal(windows[1]?.time_weighted_height, 648);
 });

@@ -108,3 +108,60 @@ export function computeQoeLabels(data: PlayerData): QoeLabels {
     stalled: stallCount > 0,
   };
 }
+
+/** Labels of one window of the recorded timeline (seconds from the player's "start"). */
+export interface WindowLabels {
+  index: number;
+  start_s: number;
+  end_s: number;
+  /** The recording ended inside this window (it is shorter than the others). */
+  partial: boolean;
+  stalled: boolean;
+  stall_time_s: number;
+  time_weighted_height: number;
+  resolution_class: QoeLabels["resolution_class"];
+}
+
+/**
+ * Per-window labels from the player's per-second timeline: a window [kW, (k+1)W) is stalled when a
+ * stall overlaps it; its resolution is the time-weighted height of the samples taken in it (a sample
+ * at t stands for the second before it), classed as the session's is.
+ */
+export function computeWindowLabels(data: PlayerData, windowSeconds: number): WindowLabels[] {
+  const samples = (data.samples ?? []).filter((s) => typeof s.height === "number");
+  const duration = data.duration ?? samples.length;
+  if (!(windowSeconds > 0) || !(duration > 0)) return [];
+  const stalls = (data.stalls ?? []).filter((s) => s.duration > 0);
+  const windows: WindowLabels[] = [];
+  for (let k = 0; k * windowSeconds < duration; k++) {
+    const start = k * windowSeconds;
+    const end = Math.min(duration, start + windowSeconds);
+    let stallTime = 0;
+    for (const s of stalls) stallTime += Math.max(0, Math.min(end, s.start + s.duration) - Math.max(start, s.start));
+    let weighted = 0;
+    let weight = 0;
+    let previousT = 0;
+    for (const sample of samples) {
+      const t = sample.t ?? previousT + 1;
+      const from = Math.max(previousT, start);
+      const to = Math.min(t, end);
+      if (to > from) {
+        weighted += (sample.height ?? 0) * (to - from);
+        weight += to - from;
+      }
+      previousT = t;
+    }
+    const height = round(weight > 0 ? weighted / weight : 0, 1);
+    windows.push({
+      index: k,
+      start_s: start,
+      end_s: end,
+      partial: end - start < windowSeconds,
+      stalled: stallTime > 0,
+      stall_time_s: round(stallTime, 3),
+      time_weighted_height: height,
+      resolution_class: height >= 720 ? "hd" : height >= 480 ? "sd" : "low",
+    });
+  }
+  return windows;
+}

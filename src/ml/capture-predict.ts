@@ -17,6 +17,12 @@ import { type ModelFile, predictRows } from "./model-file.ts";
 export interface CaptureFeatureOptions {
   /** Window length (s) for per-window predictions; 0 or absent = none. */
   windowSeconds?: number;
+  /**
+   * Windows begin this many seconds after the capture's first packet (a collected session's
+   * `network_data.window.record_start_s`: its recorded window after the warm-up); packets before are
+   * left out of the windows. Default 0.
+   */
+  startS?: number;
   protocols?: "tcp" | "udp" | "both";
 }
 
@@ -26,6 +32,8 @@ export interface WindowFeatures {
   startS: number;
   endS: number;
   packets: number;
+  /** The capture ended inside this window (its last packet is before endS − 1 s): shorter than the others. */
+  partial: boolean;
   features: CaptureFeatures;
 }
 
@@ -70,15 +78,18 @@ export async function captureFeatureRows(
     let engine: FlowEngine | null = null;
     let current = -1;
     let first = Number.NaN;
+    let last = Number.NaN;
     let packets = 0;
+    const startS = options.startS ?? 0;
     const close = () => {
       if (!engine) return;
       const result = engine.finish();
       windows.push({
         index: current,
-        startS: current * windowSeconds,
-        endS: (current + 1) * windowSeconds,
+        startS: startS + current * windowSeconds,
+        endS: startS + (current + 1) * windowSeconds,
         packets,
+        partial: false,
         features: result.features ?? {},
       });
       engine = null;
@@ -88,7 +99,9 @@ export async function captureFeatureRows(
       (record) => {
         const t = record.tsSec + record.tsNsec / 1e9;
         if (Number.isNaN(first)) first = t;
-        const index = Math.max(0, Math.floor((t - first) / windowSeconds));
+        last = t;
+        if (t - first < startS) return;
+        const index = Math.max(0, Math.floor((t - first - startS) / windowSeconds));
         if (index !== current) {
           close();
           current = index;
@@ -101,6 +114,9 @@ export async function captureFeatureRows(
       { tolerateTruncatedTail: true },
     );
     close();
+    // The last window is partial when the capture ends more than a second before its end.
+    const tail = windows.at(-1);
+    if (tail && last - first < tail.endS - 1) tail.partial = true;
   }
   return { session: whole.features, windows };
 }
@@ -115,6 +131,7 @@ export interface WindowPrediction {
   startS: number;
   endS: number;
   packets: number;
+  partial: boolean;
   prediction: string | number;
   probabilities?: Record<string, number>;
 }
@@ -157,6 +174,7 @@ export async function predictCapture(
       startS: w.startS,
       endS: w.endS,
       packets: w.packets,
+      partial: w.partial,
       prediction: perWindow[i]!.prediction,
       ...(perWindow[i]!.probabilities ? { probabilities: perWindow[i]!.probabilities } : {}),
     })),

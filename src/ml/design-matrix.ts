@@ -28,6 +28,13 @@ export const NON_NETWORK_COLUMNS: ReadonlySet<string> = new Set([
   "capture_size_bytes",
   "application_data",
   "labels",
+  // Conditions of trace-driven sessions (what the link was asked and did), not measurements of the capture.
+  "trace",
+  "trace_offset_s",
+  "trace_group",
+  "content",
+  "link_offered_mbps",
+  "link_delivered_mbps",
 ]);
 
 /** Short names the CLI and web accept for grouping columns. */

@@ -61,11 +61,13 @@ export interface LinkEmulatorSummary {
   errors: string[];
 }
 
-const configText = process.argv[2];
-if (!configText) {
-  process.stderr.write("usage: link-emulator-main.ts CONFIG_JSON\n");
+const configArg = process.argv[2];
+if (!configArg) {
+  process.stderr.write("usage: link-emulator-main.ts CONFIG_JSON|@CONFIG_FILE\n");
   process.exit(2);
 }
+// A config holding a long trace comes in a file (argv has a size limit).
+const configText = configArg.startsWith("@") ? readFileSync(configArg.slice(1), "utf8") : configArg;
 const config = JSON.parse(configText) as MainConfig;
 const fds: number[] = [];
 let tun: TunAddon;

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -255,7 +255,14 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
   );
   const logFile = join(outDir, "emulator.log");
   const log = openSync(logFile, "a");
-  const child = spawnTool(nodeModuleCommand(main, [JSON.stringify(config)]), {
+  // A long trace would exceed argv's limit (E2BIG): such a config goes in a file of the run's folder.
+  let configArg = JSON.stringify(config);
+  if (configArg.length > 64 * 1024) {
+    const file = join(outDir, "config.json");
+    writeFileSync(file, configArg);
+    configArg = `@${file}`;
+  }
+  const child = spawnTool(nodeModuleCommand(main, [configArg]), {
     env: { ...process.env, QOELAB_RELEASE_CPU: cpu },
     stdio: [config.detached ? "ignore" : "pipe", "pipe", log],
     detached: config.detached,

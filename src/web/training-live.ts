@@ -1,4 +1,4 @@
-import type { SessionRow, TrainingProgress, TrainingRow } from "../collect/index.ts";
+import { originBuildStatus, type SessionRow, type TrainingProgress, type TrainingRow } from "../collect/index.ts";
 
 /**
  * Everything the training page shows that changes while the training runs, as one JSON object:
@@ -13,6 +13,8 @@ export interface TrainingLive {
   bar: { captured: number; capturing: number; failed: number };
   estimate: Estimate;
   sessions: LiveSession[];
+  /** The built-in origin's first build while it runs ("origin: encoding sport (2/6) 40 %, 75 s"), else null. */
+  origin: string | null;
 }
 
 export interface Estimate {
@@ -104,7 +106,9 @@ export function trainingLive(
 ): TrainingLive {
   const pct = (n: number) => (progress.total ? Math.round((1000 * n) / progress.total) / 10 : 0);
   const { etaSeconds: _eta, current, ...counts } = progress;
+  const origin = originBuildStatus();
   return {
+    origin: origin.state === "building" ? origin.message : null,
     training: { id: training.id, name: training.name, state: training.state, has_finished: training.has_finished },
     progress: counts,
     current: current ? `${current.name} (${current.bw_limitation} Mbit/s)` : null,

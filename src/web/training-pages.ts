@@ -50,6 +50,7 @@ export function trainingDetailPage(training: TrainingRow, live: TrainingLive) {
     <div class="metric">Time left<b id="eta">${live.estimate.text}</b><span class="hint" id="eta-basis">${live.estimate.basis}</span></div>
   </div>
   <p>Current session: <span id="current">${live.current ?? "none"}</span></p>
+  <p class="hint" id="origin-build">${live.origin ?? ""}</p>
   ${progressBar(live.bar)}
 </div>
 <p>${t.number_of_videos} videos × ${t.session_duration} s (+${t.warmup} s warm-up) × limits ${t.bw_limitations.join(", ")} Mbit/s · source ${t.source} · seed ${t.seed} · ${t.slots} slot(s) · played by ${t.driver === "person" ? "a person (the worker leaves it alone)" : "the collection worker"}</p>
@@ -80,7 +81,7 @@ cell(tr,s.bw_limitation,"num");cell(tr,s.status_text,"status status-"+s.status);
 cell(tr,s.stalls===null?"":s.stalls,"num stalls");cell(tr,s.capture_mb===null?"":s.capture_mb.toFixed(2)+" MB","num");cell(tr,s.error||"","error-reason");return tr}
 function draw(d){var p=d.progress;set("state",d.training.state);set("captured",p.captured+"/"+p.total);set("capturing",p.capturing);
 set("not-captured",p.notCaptured);set("failed",p.failed);set("eta",d.estimate.text);set("eta-basis",d.estimate.basis);
-set("current",d.current||"none");["captured","capturing","failed"].forEach(function(k){$("bar-"+k).style.width=d.bar[k]+"%"});
+set("current",d.current||"none");set("origin-build",d.origin||"");["captured","capturing","failed"].forEach(function(k){$("bar-"+k).style.width=d.bar[k]+"%"});
 $("bar").setAttribute("aria-valuenow",d.bar.captured);
 var body=document.querySelector("#sessions tbody");var rows=d.sessions.map(row);body.replaceChildren.apply(body,rows);
 set("live-state",d.training.has_finished?"finished":"live: updates every 1.5 s")}
@@ -123,7 +124,7 @@ export function sessionDetailPage(session: SessionRow): string {
   return page(
     session.name,
     html`<h1>Session ${session.name}</h1>
-<p>Training <a href="/trainings/${session.training_id}">#${session.training_id}</a> · limit ${session.bw_limitation} Mbit/s · ${STATUS_TEXT[session.status]} · attempts ${session.attempts}${session.error_reason ? ` · last error: ${session.error_reason}` : ""}</p>
+<p>Training <a href="/trainings/${session.training_id}">#${session.training_id}</a> · ${session.trace ? `trace ${session.trace} from ${session.trace_offset_s} s (mean ${session.bw_limitation} Mbit/s)` : `limit ${session.bw_limitation} Mbit/s`} · ${STATUS_TEXT[session.status]} · attempts ${session.attempts}${session.error_reason ? ` · last error: ${session.error_reason}` : ""}</p>
 <p>${session.url ? html`Video: <code>${session.url}</code>` : ""}</p>
 <div class="card" id="timeline">${raw(
       lineChart({
@@ -176,8 +177,26 @@ export function sessionDetailPage(session: SessionRow): string {
         yLabel: "Mbit/s",
         series: [{ name: "throughput", color: "#b26b00", points: throughput }],
       }),
-    )}</div>
+    )}</div>${raw(traceCard(session))}
 <h2>Labels</h2><pre id="labels">${JSON.stringify(labels, null, 2)}</pre>
 <h2>Application data</h2><details><summary>JSON</summary><pre>${JSON.stringify(session.application_data, null, 2)}</pre></details>`,
   );
+}
+
+/** A trace session's link: the trace's offered rate beside what the emulator delivered, per second. */
+function traceCard(session: SessionRow): string {
+  const link = (session.network_data as { link?: Record<string, unknown> } | null)?.link;
+  if (!link || !Array.isArray(link.offered_mbps)) return "";
+  const start = Number(link.record_start_s ?? 0);
+  const points = (values: unknown) =>
+    Array.isArray(values) ? (values as number[]).map((v, k) => [k - start, v] as const) : [];
+  return `<div class="card" id="trace">${lineChart({
+    title: `Trace ${String(link.trace)} from ${String(link.offset_s)} s: offered and delivered (1 s, emulator's log)`,
+    xLabel: "time since recording start (s)",
+    yLabel: "Mbit/s",
+    series: [
+      { name: "trace offers", color: "#777", step: true, points: points(link.offered_mbps) },
+      { name: "link delivered", color: "#b26b00", points: points(link.delivered_mbps) },
+    ],
+  })}</div>`;
 }

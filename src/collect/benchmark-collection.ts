@@ -1,0 +1,175 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createCollectionRuntime } from "../cli/collection-runtime.ts";
+import { type Db, openDb } from "../db/index.ts";
+import { buildDataset, type Dataset, datasetToCsv, type ExportValue } from "./dataset-export.ts";
+import { DEFAULT_CONTENTS } from "./local-origin.ts";
+import { validateTrainingRequest } from "./training-request.ts";
+import { createTraining, listSessions, listTrainings } from "./training-store.ts";
+
+/*
+ * The benchmark video-QoE dataset (datasets/video-qoe/): its trainings, and one command that collects
+ * them into a folder (a PGlite database, the captures, sessions.csv and sessions.jsonl) and can be run
+ * again to resume:
+ *
+ *   npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots 2]
+ */
+
+/** Traces the benchmark plays (all shipped ones: 3G/HSDPA, FCC, HSPA+, LTE, EVDO). */
+export const BENCHMARK_TRACES = [
+  "hsdpa-bus-2010-09-28_1407",
+  "hsdpa-bus-2011-01-29_1827",
+  "hsdpa-car-2011-02-14_2051",
+  "hsdpa-ferry-2010-09-28_1003",
+  "hsdpa-metro-2011-02-02_1251",
+  "hsdpa-tram-2011-02-02_1345",
+  "fcc-amazon-797466",
+  "fcc-yahoo-797172",
+  "ie-hspa-drive-2020-02-27_2035",
+  "ie-lte-drive-2020-02-14_0938",
+  "Verizon-EVDO-driving.down",
+  "ATT-LTE-driving-2016.down",
+];
+
+const COMMON = { session_duration: "20", warmup: "8", max_attempts: "3", slots: "2" };
+
+/** The benchmark's trainings (form fields): mostly traces, some constant limits, some delay and loss. */
+export function benchmarkTrainings(pilot = false): Record<string, string>[] {
+  if (pilot)
+    return [
+      {
+        ...COMMON,
+        name: "pilot: traces",
+        number_of_videos: "6",
+        traces:
+          "hsdpa-metro-2011-02-02_1251, fcc-yahoo-797172, hsdpa-bus-2010-09-28_1407, ie-lte-drive-2020-02-14_0938, Verizon-EVDO-driving.down, hsdpa-car-2011-02-14_2051",
+        seed: "101",
+      },
+    ];
+  return [
+    {
+      ...COMMON,
+      name: "video-qoe: traces",
+      number_of_videos: String(BENCHMARK_TRACES.length * 12),
+      traces: BENCHMARK_TRACES.join(", "),
+      seed: "20261207",
+    },
+    {
+      ...COMMON,
+      name: "video-qoe: constant limits",
+      number_of_videos: "36",
+      bw_limitations: "0.25, 0.5, 1, 2, 4, 8",
+      seed: "20261208",
+    },
+    {
+      ...COMMON,
+      name: "video-qoe: traces with 40 ms delay and 1 % loss",
+      number_of_videos: "30",
+      traces: "hsdpa-bus-2010-09-28_1407, hsdpa-car-2011-02-14_2051, fcc-amazon-797466, ie-hspa-drive-2020-02-27_2035",
+      bw_limitations: "1.5, 5",
+      delay_ms: "40",
+      loss_percent: "1",
+      seed: "20261209",
+    },
+  ];
+}
+
+/** One CSV of every captured session of the trainings (columns: the union, first-seen order). */
+export async function benchmarkDataset(db: Db, trainingIds: readonly number[]): Promise<Dataset> {
+  const rows: Map<string, ExportValue>[] = [];
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const id of trainingIds) {
+    const { dataset } = await buildDataset(db, id);
+    for (const c of dataset.columns)
+      if (!seen.has(c)) {
+        seen.add(c);
+        columns.push(c);
+      }
+    for (const row of dataset.rows) rows.push(new Map(dataset.columns.map((c, i) => [c, row[i] ?? null])));
+  }
+  return { columns, rows: rows.map((r) => columns.map((c) => r.get(c) ?? null)) };
+}
+
+/** Per session what per-window labels and evaluation need: the player's timeline and the capture's window. */
+export async function benchmarkTimelines(db: Db, trainingIds: readonly number[]): Promise<string> {
+  const lines: string[] = [];
+  for (const id of trainingIds)
+    for (const s of await listSessions(db, id)) {
+      if (s.status !== 1) continue;
+      const app = s.application_data ?? {};
+      const net = (s.network_data ?? {}) as { window?: unknown; link?: unknown };
+      lines.push(
+        JSON.stringify({
+          session_id: s.id,
+          training_id: id,
+          trace: s.trace,
+          content: s.channel,
+          bw_limitation_mbps: s.bw_limitation,
+          capture_file: s.capture_file,
+          duration: app.duration,
+          samples: app.samples,
+          stalls: app.stalls,
+          levels: app.levels,
+          window: net.window,
+          link: net.link,
+        }),
+      );
+    }
+  return `${lines.join("\n")}\n`;
+}
+
+export async function collectBenchmark(outDir: string, options: { pilot?: boolean; slots?: number } = {}) {
+  const dir = resolve(outDir);
+  mkdirSync(dir, { recursive: true });
+  const db = await openDb({ url: "", dataDir: join(dir, "db") });
+  const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  try {
+    let trainings = await listTrainings(db);
+    if (trainings.length === 0) {
+      for (const form of benchmarkTrainings(options.pilot)) {
+        const request = validateTrainingRequest(form);
+        if (!request.ok) throw new Error(`benchmark training ${form.name}: ${JSON.stringify(request.errors)}`);
+        await createTraining(db, request.value);
+      }
+      trainings = await listTrainings(db);
+      log(`created trainings ${trainings.map((t) => `${t.id} (${t.number_of_videos} sessions)`).join(", ")}`);
+    }
+    const ids = trainings.map((t) => t.id).sort((a, b) => a - b);
+    const started = Date.now();
+    const runtime = await createCollectionRuntime(db, {
+      maxSlots: options.slots ?? 2,
+      captureDir: join(dir, "captures"),
+      originChannels: DEFAULT_CONTENTS,
+      labPrefix: "qv",
+      log,
+    });
+    try {
+      for (const id of ids) await runtime.orchestrator.runUntilIdle(id);
+    } finally {
+      await runtime.close();
+    }
+    log(`collection ran ${Math.round((Date.now() - started) / 1000)} s`);
+    const dataset = await benchmarkDataset(db, ids);
+    writeFileSync(join(dir, "sessions.csv"), datasetToCsv(dataset));
+    writeFileSync(join(dir, "sessions.jsonl"), await benchmarkTimelines(db, ids));
+    log(`wrote ${dataset.rows.length} sessions to ${join(dir, "sessions.csv")}`);
+  } finally {
+    await db.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const args = process.argv.slice(2);
+  const out = args.find((a) => !a.startsWith("--"));
+  if (!out) {
+    process.stderr.write("usage: npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots N]\n");
+    process.exit(2);
+  }
+  const slotsAt = args.indexOf("--slots");
+  await collectBenchmark(out, {
+    pilot: args.includes("--pilot"),
+    ...(slotsAt >= 0 ? { slots: Number(args[slotsAt + 1]) } : {}),
+  });
+}
