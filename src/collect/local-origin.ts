@@ -47,8 +47,7 @@ function sceneCuts(w: number, h: number, fps: number, d: number): string {
   // Each shot is cut to its length by trim (not every source takes d=) and starts its timestamps at 0.
   const chains = Array.from(
     { length: n },
-    (_, i) =>
-      `${shots[i % shots.length]},trim=duration=${cut},setpts=PTS-STARTPTS,setsar=1,format=yuv420p[c${i}]`,
+    (_, i) => `${shots[i % shots.length]},trim=duration=${cut},setpts=PTS-STARTPTS,setsar=1,format=yuv420p[c${i}]`,
   );
   return `${chains.join(";")};${Array.from({ length: n }, (_, i) => `[c${i}]`).join("")}concat=n=${n}:v=1:a=0,trim=duration=${d}[src]`;
 }
