@@ -112,6 +112,13 @@ export const commandGroups: readonly CommandGroup[] = [
     },
     load: () => import("./send.ts"),
   },
+  {
+    commands: {
+      shell:
+        "an interactive TypeScript-syntax shell with the packet builder, send/sr/sr1/sniff and rdpcap/wrpcap in scope",
+    },
+    load: () => import("./shell.ts"),
+  },
 ];
 
 /** The group that registers top-level command `name`, if any. */

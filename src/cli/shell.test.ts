@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+
+describe("qoelab shell", () => {
+  it("has the builder and the send functions in scope", () => {
+    const script = [
+      'const p = ipv4({ dst: "10.77.0.9" }).over(udp({ dport: 53 }))',
+      "p.summary()",
+      "[typeof send, typeof sr, typeof sr1, typeof sniff, typeof rdpcap, typeof wrpcap].join(' ')",
+    ].join("\n");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "shell"], {
+      input: `${script}\n.exit\n`,
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /'IP 10\.77\.0\.1 > 10\.77\.0\.9 \/ UDP 5004 > 53 len=0'/);
+    assert.match(r.stdout, /'function function function function function function'/);
+  });
+
+  it("completes names of the shell's scope", async () => {
+    const { PassThrough } = await import("node:stream");
+    const repl = await import("node:repl");
+    const { shellContext } = await import("./shell.ts");
+    const input = new PassThrough();
+    const server = repl.start({ prompt: "", input, output: new PassThrough(), terminal: false });
+    Object.assign(server.context, shellContext());
+    const [names] = await new Promise<[string[], string]>((resolve, reject) =>
+      server.complete("sr", (error, result) => (error ? reject(error) : resolve(result as [string[], string]))),
+    );
+    server.close();
+    assert.ok(names.includes("sr1") && names.includes("sr"), names.join(" "));
+  });
+});
