@@ -49,14 +49,23 @@ export class FrameCorrelator {
     window: Float32Array,
     cache: SpectrumCache,
   ): number {
-    return this.cross(this.cached(ref, refAt, window, cache.ref), this.cached(deg, degAt, window, cache.deg));
+    return this.cross(
+      this.cached(ref, refAt, window, cache.ref, cache),
+      this.cached(deg, degAt, window, cache.deg, cache),
+    );
   }
 
-  private cached(signal: Float32Array, at: number, window: Float32Array, cache: Map<number, Float64Array>) {
+  private cached(
+    signal: Float32Array,
+    at: number,
+    window: Float32Array,
+    cache: Map<number, Float64Array>,
+    store: SpectrumCache,
+  ) {
     let spectrum = cache.get(at);
     if (!spectrum) {
       // Bins 0..size/2 fill size + 2 values; they are kept rounded to float.
-      spectrum = new Float64Array(this.size + 2);
+      spectrum = store.take(this.size + 2);
       this.transform(signal, at, window, spectrum);
       for (let k = 0; k < this.size + 2; k++) spectrum[k] = Math.fround(spectrum[k]!);
       cache.set(at, spectrum);
@@ -92,9 +101,28 @@ export class FrameCorrelator {
   }
 }
 
-export interface SpectrumCache {
-  ref: Map<number, Float64Array>;
-  deg: Map<number, Float64Array>;
+/**
+ * Frame spectra by position, for the reference and the degraded signal. `clear` keeps the arrays
+ * for reuse (up to a bound), so a long run does not allocate one array per frame.
+ */
+export class SpectrumCache {
+  readonly ref = new Map<number, Float64Array>();
+  readonly deg = new Map<number, Float64Array>();
+  private readonly pool: Float64Array[] = [];
+
+  /** An array of `length` values (contents undefined). */
+  take(length: number): Float64Array {
+    const spare = this.pool.pop();
+    return spare && spare.length === length ? spare : new Float64Array(length);
+  }
+
+  /** Forgets every spectrum, keeping at most `keep` arrays for reuse. */
+  clear(keep = 4096): void {
+    for (const map of [this.ref, this.deg]) {
+      for (const spectrum of map.values()) if (this.pool.length < keep) this.pool.push(spectrum);
+      map.clear();
+    }
+  }
 }
 
 /** Lag of the first maximum of `h`, folded to negative above A/2. */

@@ -1,6 +1,6 @@
 import { segmentDelay } from "./coarse-delay.ts";
 import { MARGIN_WINDOWS } from "./config.ts";
-import { FrameCorrelator, hannWindow, peakLag, type SpectrumCache } from "./fine-delay.ts";
+import { FrameCorrelator, hannWindow, peakLag, SpectrumCache } from "./fine-delay.ts";
 import type { Utterance } from "./utterances.ts";
 
 /**
@@ -63,6 +63,18 @@ export function splitUtterances(utterances: Utterance[], ctx: SplitContext): voi
   }
 }
 
+const scratchBySize = new Map<number, { correlator: FrameCorrelator; cache: SpectrumCache }>();
+
+/** The correlator and spectrum cache of one frame size, reused by every search (single-threaded). */
+function splitScratch(A: number): { correlator: FrameCorrelator; cache: SpectrumCache } {
+  let s = scratchBySize.get(A);
+  if (!s) {
+    s = { correlator: new FrameCorrelator(A), cache: new SpectrumCache() };
+    scratchBySize.set(A, s);
+  }
+  return s;
+}
+
 function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
   const { refEnergy: e, refLog, degLog, refWork, degWork, degNominal, W, A } = ctx;
   let speechStart = utt.start;
@@ -97,8 +109,8 @@ function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
     rightEst[j] = segmentDelay(refLog, degLog, breakpoints[j]!, utt.end, utt.coarse, W, overwrite);
   }
 
-  const correlator = new FrameCorrelator(A);
-  const cache: SpectrumCache = { ref: new Map(), deg: new Map() };
+  const { correlator, cache } = splitScratch(A);
+  cache.clear();
   const h = new Float32Array(A);
   let hsum = 0;
   // Peak spreading (§1.13 step 6): a triangle of radius A/64, 8 at 8 kHz as the spec states; at 16 kHz
