@@ -26,7 +26,9 @@ describe("qoelab shell", () => {
     const server = repl.start({ prompt: "", input, output: new PassThrough(), terminal: false });
     Object.assign(server.context, shellContext());
     const [names] = await new Promise<[string[], string]>((resolve, reject) =>
-      server.complete("sr", (error, result) => (error ? reject(error) : resolve(result as [string[], string]))),
+      server.completer("sr", (error: Error | null | undefined, result: unknown) =>
+        error ? reject(error) : resolve(result as [string[], string]),
+      ),
     );
     server.close();
     assert.ok(names.includes("sr1") && names.includes("sr"), names.join(" "));
