@@ -131,6 +131,21 @@ export function fftFilter(
   curve: FilterCurve,
   sampleRate: number,
 ): void {
+  const x = fftFiltered(buffer, start, length, curve, sampleRate);
+  for (let i = 0; i < length; i++) buffer[start + i] = x[i]!;
+}
+
+/**
+ * The same filter leaving `buffer` as it is: returns a shared scratch array whose first `length`
+ * values are the filtered samples (before rounding to float), valid until the next filter call.
+ */
+export function fftFiltered(
+  buffer: Float32Array,
+  start: number,
+  length: number,
+  curve: FilterCurve,
+  sampleRate: number,
+): Float64Array {
   const size = nextPow2(length);
   const fft = realFft(size);
   const { x, spectrum } = filterScratch(size);
@@ -144,7 +159,7 @@ export function fftFilter(
     spectrum[2 * k + 1] = Math.fround(spectrum[2 * k + 1]!) * gain;
   }
   fft.inverse(spectrum, x);
-  for (let i = 0; i < length; i++) buffer[start + i] = x[i]!;
+  return x;
 }
 
 /** One IIR section over `buffer[start, end)` in place, zero initial state, f32 state (spec 02 §2.7). */

@@ -1,5 +1,5 @@
 import { type PesqRateConfig, TARGET_POWER } from "./config.ts";
-import { ALIGNMENT_CURVE, fftFilter } from "./filters.ts";
+import { ALIGNMENT_CURVE, fftFiltered } from "./filters.ts";
 
 /**
  * Level normalization (spec 01 §1.3): the mean power of the signal through the alignment band-pass
@@ -8,11 +8,13 @@ import { ALIGNMENT_CURVE, fftFilter } from "./filters.ts";
  */
 export function levelAlign(buffer: Float32Array, nominal: number, nominalMax: number, cfg: PesqRateConfig): number {
   const { margin, padding } = cfg;
-  const scratch = buffer.slice();
   const length = nominal - 2 * margin + padding;
-  fftFilter(scratch, margin, length, ALIGNMENT_CURVE, cfg.sampleRate);
+  const filtered = fftFiltered(buffer, margin, length, ALIGNMENT_CURVE, cfg.sampleRate);
   let sum = 0;
-  for (let i = margin; i < nominal - margin + padding; i++) sum += scratch[i]! * scratch[i]!;
+  for (let i = 0; i < length; i++) {
+    const v = Math.fround(filtered[i]!);
+    sum += v * v;
+  }
   const power = sum / (nominalMax - 2 * margin + padding);
   if (!(power > 0)) return 0;
   const scale = Math.fround(Math.sqrt(TARGET_POWER / power));
