@@ -26,12 +26,85 @@ export interface ClassifyResult {
   trainingId: number;
   model: ModelFile;
   evaluation: Evaluation;
+  /** Share of the most frequent class (what always guessing it scores), classification only. */
+  baseline: number | null;
+  /** What the run changed or warns about (fewer folds, few rows), in words for the page. */
+  notes: string[];
 }
+
+/** A label column and whether the data at hand can train it. */
+export interface LabelChoice {
+  name: string;
+  /** Rows with a value. */
+  rows: number;
+  /** Rows per class (classification labels: booleans and text; numbers with few distinct values). */
+  classes: Record<string, number>;
+  trainable: boolean;
+  /** Why not, when not trainable. */
+  reason?: string;
+}
+
+/** Rows below which a cross-validated figure is too noisy to read much into. */
+export const FEW_ROWS = 30;
 
 /** The labels a training's dataset offers (its `label_*` columns). */
 export async function classifyLabelChoices(db: Queryable, trainingId: number): Promise<string[]> {
+  return (await classifyLabelInfo(db, trainingId)).map((l) => l.name);
+}
+
+/** Each label column with its class counts and whether it can be trained on these rows. */
+export async function classifyLabelInfo(db: Queryable, trainingId: number): Promise<LabelChoice[]> {
   const { dataset } = await buildDataset(db, trainingId);
-  return dataset.columns.filter((c) => c.startsWith(LABEL_PREFIX));
+  return dataset.columns.flatMap((name, column) => {
+    if (!name.startsWith(LABEL_PREFIX)) return [];
+    const classes: Record<string, number> = {};
+    let rows = 0;
+    for (const row of dataset.rows) {
+      const value = row[column];
+      if (value === null || value === undefined || value === "") continue;
+      rows++;
+      const key = String(value);
+      classes[key] = (classes[key] ?? 0) + 1;
+    }
+    const counts = Object.values(classes);
+    const numeric = counts.length > 10;
+    let reason: string | undefined;
+    if (rows < 4) reason = `only ${rows} row${rows === 1 ? "" : "s"} with a value`;
+    else if (counts.length < 2) reason = `every row has the same value (${Object.keys(classes)[0]})`;
+    else if (!numeric && Math.min(...counts) < 2) reason = "a class has a single row";
+    return [{ name, rows, classes, trainable: reason === undefined, ...(reason ? { reason } : {}) }];
+  });
+}
+
+/** The label a form offers first: label_stalled when it can be trained, else the first that can. */
+export function defaultLabel(labels: readonly LabelChoice[]): string | undefined {
+  const trainable = labels.filter((l) => l.trainable);
+  return (trainable.find((l) => l.name === "label_stalled") ?? trainable[0])?.name;
+}
+
+/** Folds for these rows: the request's, or fewer (down to leave-one-out) when the rarest class is smaller. */
+export function foldsFor(label: LabelChoice | undefined, requested: number): { folds: number; note?: string } {
+  if (!label) return { folds: requested };
+  const counts = Object.values(label.classes);
+  const classification = counts.length <= 10;
+  const limit = classification ? Math.min(...counts) : label.rows;
+  if (limit >= requested) return { folds: requested };
+  const folds = Math.max(2, limit);
+  const why = classification
+    ? `the rarest class of ${label.name} has ${limit} row${limit === 1 ? "" : "s"}`
+    : `${label.name} has ${label.rows} rows`;
+  const kind = !classification && folds === label.rows ? " (leave-one-out)" : "";
+  return { folds, note: `${folds} folds instead of ${requested}${kind}: ${why}` };
+}
+
+/** A message for a web page: what the CLI would name as a flag, named as the form's field. */
+function withoutFlags(message: string): string {
+  return message
+    .replace(/\(use --cv (\d+)[^)]*\)/g, "(choose $1 folds)")
+    .replace(/--cv\b/g, "Folds")
+    .replace(/--with-bandwidth\b/g, "the bandwidth feature")
+    .replace(/--group\b/g, "Group folds by")
+    .replace(/--label\b/g, "Label");
 }
 
 /** Validates a raw form / JSON body into a request (coded error naming the field). */
@@ -66,39 +139,89 @@ export function parseClassifyRequest(raw: Record<string, unknown>): ClassifyRequ
   };
 }
 
-/** Cross-validates and fits a model on a training's captured sessions. */
+/**
+ * Cross-validates and fits a model on a training's captured sessions. With fewer rows in the
+ * rarest class than folds it uses fewer folds (leave-one-out at the limit) and says so; the result
+ * carries the majority-class baseline and a warning under FEW_ROWS rows.
+ */
 export async function classifyTraining(
   db: Queryable,
   trainingId: number,
   request: ClassifyRequest,
   onProgress?: (progress: TrainProgress) => void,
 ): Promise<ClassifyResult> {
-  const trained = await trainFromSource(
-    `training:${trainingId}`,
-    {
-      label: request.label,
-      model: request.model ?? "rf",
-      cv: request.cv ?? 5,
-      seed: request.seed ?? 0,
-      ...(request.group ? { group: request.group } : {}),
-      includeBandwidth: request.includeBandwidth === true,
-      ...(onProgress ? { onProgress } : {}),
-    },
-    { db },
-  );
-  return { trainingId, model: trained.file, evaluation: trained.evaluation };
+  const labelName = request.label.startsWith(LABEL_PREFIX) ? request.label : `${LABEL_PREFIX}${request.label}`;
+  const label = (await classifyLabelInfo(db, trainingId)).find((l) => l.name === labelName);
+  const notes: string[] = [];
+  const requested = request.cv ?? 5;
+  const { folds, note } = request.group ? { folds: requested, note: undefined } : foldsFor(label, requested);
+  if (note) notes.push(note);
+  let trained: Awaited<ReturnType<typeof trainFromSource>>;
+  try {
+    trained = await trainFromSource(
+      `training:${trainingId}`,
+      {
+        label: request.label,
+        model: request.model ?? "rf",
+        cv: folds,
+        seed: request.seed ?? 0,
+        ...(request.group ? { group: request.group } : {}),
+        includeBandwidth: request.includeBandwidth === true,
+        ...(onProgress ? { onProgress } : {}),
+      },
+      { db },
+    );
+  } catch (error) {
+    if (error instanceof QoelabError)
+      throw new QoelabError(
+        error.code,
+        withoutFlags(error.message),
+        { ...error.details },
+        // The data cannot train what was asked (too few rows, one class): not a server fault.
+        {
+          kind: error.kind === "internal" && error.code.startsWith("ML_") ? "unprocessable" : error.kind,
+          cause: error,
+        },
+      );
+    throw error;
+  }
+  const evaluation = trained.evaluation;
+  const counts = evaluation.classification?.perClass.map((k) => k.support) ?? [];
+  const total = counts.reduce((a, b) => a + b, 0);
+  const baseline = evaluation.task === "classification" && total > 0 ? Math.max(...counts) / total : null;
+  if (evaluation.rows < FEW_ROWS)
+    notes.push(
+      `only ${evaluation.rows} rows: with fewer than ${FEW_ROWS} the figures change a lot from one run to the next; collect more sessions before trusting them`,
+    );
+  return { trainingId, model: trained.file, evaluation, baseline, notes };
 }
 
 /** The form of the Classify view (posts label, model, cv, group, seed, include_bandwidth). */
-export function renderClassifyForm(trainingId: number, labels: readonly string[], action?: string): string {
+export function renderClassifyForm(
+  trainingId: number,
+  labels: readonly (string | LabelChoice)[],
+  action?: string,
+): string {
   const target = action ?? `/trainings/${trainingId}/classify`;
-  const options = labels
-    .map((l) => `<option value="${escapeHtml(l)}"${l === "label_stalled" ? " selected" : ""}>${escapeHtml(l)}</option>`)
+  const choices: LabelChoice[] = labels.map((l) =>
+    typeof l === "string" ? { name: l, rows: 0, classes: {}, trainable: true } : l,
+  );
+  const chosen = defaultLabel(choices);
+  const options = choices
+    .map(
+      (l) =>
+        `<option value="${escapeHtml(l.name)}"${l.name === chosen ? " selected" : ""}>${escapeHtml(l.name)}${l.trainable ? "" : ` (not trainable here: ${escapeHtml(l.reason ?? "")})`}</option>`,
+    )
     .join("");
-  return `<form class="ml-classify" method="post" action="${escapeHtml(target)}">
+  const trainable = choices.filter((l) => l.trainable).map((l) => l.name);
+  const note =
+    trainable.length === 0
+      ? `<p class="error" id="labels-note">No label can be trained on these sessions yet: ${choices.map((l) => `${escapeHtml(l.name)} (${escapeHtml(l.reason ?? "")})`).join(", ")}.</p>`
+      : `<p class="hint" id="labels-note">Trainable on these sessions: ${trainable.map(escapeHtml).join(", ")}.</p>`;
+  return `${note}<form class="ml-classify" method="post" action="${escapeHtml(target)}">
 <label>Label <select name="label">${options}</select></label>
 <label>Model <select name="model"><option value="rf">random forest</option><option value="gbdt">gradient-boosted trees</option></select></label>
-<label>Folds <input name="cv" type="number" min="2" max="50" value="5"></label>
+<label>Folds <input name="cv" type="number" min="2" max="50" value="5"> <span class="hint">(fewer when a class has fewer rows)</span></label>
 <label>Group folds by <select name="group"><option value="">nothing (stratified)</option><option value="bandwidth">bandwidth limit</option><option value="channel">channel</option><option value="training">training</option></select></label>
 <label>Seed <input name="seed" type="number" value="0"></label>
 <label><input name="include_bandwidth" type="checkbox"> use the bandwidth limit as a feature</label>
@@ -114,7 +237,14 @@ export function renderClassifyProgress(progress: TrainProgress): string {
 /** The result: evaluation fragment plus the model download link. */
 export function renderClassifyResult(result: ClassifyResult, downloadHref?: string): string {
   const href = downloadHref ?? `/trainings/${result.trainingId}/classify/model.json`;
+  const accuracy = result.evaluation.classification?.accuracy;
+  const baseline =
+    result.baseline !== null && accuracy !== undefined
+      ? `<p id="baseline">Accuracy <b>${(100 * accuracy).toFixed(1)} %</b> against <b>${(100 * result.baseline).toFixed(1)} %</b> for always guessing the most frequent class (majority-class baseline).</p>`
+      : "";
+  const notes = result.notes.map((n) => `<p class="warning" id="classify-note">${escapeHtml(n)}</p>`).join("");
   return `<div class="ml-result">
+${notes}${baseline}
 ${renderEvaluationFragment(result.model.metrics)}
 <p><a href="${escapeHtml(href)}" download="qoelab-model-${result.trainingId}-${escapeHtml(result.model.label)}.json">Download the model (JSON)</a></p>
 </div>`;

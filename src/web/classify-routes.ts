@@ -4,7 +4,7 @@ import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import {
   type ClassifyResult,
-  classifyLabelChoices,
+  classifyLabelInfo,
   classifyTraining,
   parseClassifyRequest,
   renderClassifyForm,
@@ -37,7 +37,7 @@ export function registerClassifyRoutes(app: Hono, db: Db): void {
 
   app.get("/trainings/:id/classify", async (c) => {
     const trainingId = parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND");
-    const labels = await classifyLabelChoices(db, trainingId);
+    const labels = await classifyLabelInfo(db, trainingId);
     return c.html(
       page(
         "Classify",

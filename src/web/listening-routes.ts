@@ -47,7 +47,8 @@ async function jsonBody(c: Context): Promise<Record<string, unknown>> {
 /** Upload names: "<condition>.wav" (one clip) or "<condition>__<clip>.wav"; "reference.wav" is DCR's reference. */
 function uploadPath(dir: string, filename: string): string {
   const name = basename(filename).replace(/[^A-Za-z0-9._-]/g, "_");
-  if (!name || name.startsWith(".")) throw new QoelabError("LISTEN_BAD_UPLOAD", `upload: bad file name "${filename}"`);
+  if (!name || name.startsWith(".") || name.length > 200)
+    throw new QoelabError("LISTEN_BAD_UPLOAD", `upload: bad file name "${filename.slice(0, 80)}" (1–200 characters)`);
   const split = name.indexOf("__");
   if (split > 0) {
     const folder = join(dir, name.slice(0, split));
@@ -130,7 +131,8 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
       const files = ([] as unknown[])
         .concat(form.clips ?? [], form.reference ?? [])
         .filter((f): f is File => f instanceof File);
-      if (files.length === 0) throw new QoelabError("LISTEN_NO_CLIPS", "upload: no files in the clips field");
+      if (files.length === 0)
+        throw new QoelabError("LISTEN_NO_CLIPS", "upload: no files in the clips field", {}, { kind: "bad_input" });
       const dir = mkdtempSync(join(tmpdir(), "qoelab-upload-"));
       try {
         for (const file of files) writeFileSync(uploadPath(dir, file.name), new Uint8Array(await file.arrayBuffer()));
