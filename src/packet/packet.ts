@@ -31,6 +31,15 @@ export type { AppPayload } from "./layer-def.ts";
  * `bytes()` encodes the layers, filling what was left undefined (lengths, checksums, EtherType and
  * protocol numbers); a decoded packet has every field set, so `bytes()` gives back its bytes.
  */
+type LowerLayerTypes = { [K in LayerType as Lowercase<K>]: K };
+/** A layer type as declared ("IPv4") or in lower case ("ipv4"). */
+export type LayerName = LayerType | keyof LowerLayerTypes;
+export type CanonicalLayerType<N extends LayerName> = N extends LayerType
+  ? N
+  : N extends keyof LowerLayerTypes
+    ? LowerLayerTypes[N]
+    : never;
+
 export class Packet {
   readonly layers: readonly AnyLayer[];
   /** LINKTYPE_* of the first layer: the capture's for decoded packets, derived for built ones. */
@@ -53,13 +62,35 @@ export class Packet {
     return out;
   }
 
-  /** The `index`-th layer of this type (0 = outermost), or undefined. */
-  get<T extends LayerType>(type: T, index = 0): Layer<T> | undefined {
+  /**
+   * The `index`-th layer of this type (0 = outermost), or undefined; the type in any case ("IPv4",
+   * "ipv4"). Its `fields` may be assigned (`p.get("ipv4").fields.src = "10.0.0.1"`): a built packet
+   * computes the lengths and checksums left undefined when encoded; call `rebuilt()` on a decoded one.
+   */
+  get<N extends LayerName>(type: N, index = 0): Layer<CanonicalLayerType<N>> | undefined {
     let seen = 0;
+    const wanted = type.toLowerCase();
     for (const layer of this.layers) {
-      if (layer.type === type && seen++ === index) return layer as unknown as Layer<T>;
+      if ((layer.type === type || layer.type.toLowerCase() === wanted) && seen++ === index)
+        return layer as unknown as Layer<CanonicalLayerType<N>>;
     }
     return undefined;
+  }
+
+  /**
+   * A built copy whose lengths and checksums are computed again on encode (Scapy's `del p[IP].chksum`
+   * for every layer): for a decoded packet whose fields were changed.
+   */
+  rebuilt(): Packet {
+    const derived = ["checksum", "totalLength", "length", "payloadLength", "ihl", "dataOffset"];
+    return new Packet(
+      this.layers.map((layer) => {
+        const fields = { ...(layer.fields as Record<string, unknown>) };
+        for (const key of derived) if (key in fields) fields[key] = undefined;
+        return { ...layer, fields } as AnyLayer;
+      }),
+      { linkType: this.linkType },
+    );
   }
 
   getAll<T extends LayerType>(type: T): Layer<T>[] {
