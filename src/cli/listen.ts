@@ -18,7 +18,7 @@ import {
   parseMethod,
   parseRatingsCsv,
 } from "../quality/listening/index.ts";
-import { registerListeningRoutes } from "../web/listening-routes.ts";
+import { registerListeningRoutes } from "../web/index.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
-import { openTestDb } from "../db/index.ts";
+import { openTestDb } from "../db/test-support/test-db.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { exportTraining } from "./dataset-export.ts";
 import { sessionNetworkData } from "./session-features.ts";

@@ -1,4 +1,5 @@
 export * from "./captures-archive.ts";
+export * from "./collection-runtime.ts";
 export * from "./dataset-export.ts";
 export * from "./direct-lab-operator.ts";
 export * from "./field-errors.ts";

@@ -6,7 +6,7 @@ import { after, describe, test } from "node:test";
 import { QoelabError } from "../errors.ts";
 import { listMigrations, migrate, splitStatements } from "./migrate.ts";
 import { openDb } from "./open-db.ts";
-import { openTestDb, testDatabaseKinds } from "./test-db.ts";
+import { openTestDb, testDatabaseKinds } from "./test-support/test-db.ts";
 
 // One suite, run on every database kind available (PGlite always; the server when configured).
 for (const kind of testDatabaseKinds()) {

@@ -2,5 +2,4 @@ export * from "./db.ts";
 export * from "./migrate.ts";
 export * from "./open-db.ts";
 export * from "./sql-target.ts";
-export * from "./test-db.ts";
 export * from "./wire-server.ts";

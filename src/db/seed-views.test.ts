@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import pg from "pg";
-import { openTestDb, testDatabaseKinds } from "./test-db.ts";
+import { openTestDb, testDatabaseKinds } from "./test-support/test-db.ts";
 import { serveDbOverWire } from "./wire-server.ts";
 
 const TRAINING_COLUMNS = [

@@ -1,5 +1,5 @@
-import { Anomaly, Dissection, dissect, IpProto, TcpFlag } from "../packet/dissect.ts";
-import type { PacketRecord } from "../packet/record.ts";
+import type { PacketRecord } from "../packet/index.ts";
+import { Anomaly, Dissection, dissect, IpProto, TcpFlag } from "../packet/index.ts";
 import { ChunkTracker, chunkList } from "./chunks.ts";
 import { computeFlowFeatures } from "./features.ts";
 import { finalizeResults } from "./finalize.ts";

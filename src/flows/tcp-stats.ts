@@ -1,4 +1,4 @@
-import { TcpFlag } from "../packet/dissect.ts";
+import { TcpFlag } from "../packet/index.ts";
 import type { FlowPacket } from "./flow-packet.ts";
 import type { TcpDirectionResult } from "./results.ts";
 import type { StatsSummary } from "./running-stats.ts";

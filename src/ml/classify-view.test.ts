@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { claimNextSession, completeSession, createTraining, validateTrainingRequest } from "../collect/index.ts";
-import { openTestDb, testDatabaseKinds } from "../db/index.ts";
+import { openTestDb, testDatabaseKinds } from "../db/test-support/test-db.ts";
 import { QoelabError } from "../errors.ts";
 import {
   classifyLabelChoices,

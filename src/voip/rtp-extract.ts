@@ -1,11 +1,7 @@
 import { writeFile } from "node:fs/promises";
-import { decodeG711Into, type G711Law } from "../audio/g711.ts";
-import { concealLosses } from "../audio/g711-plc.ts";
-import { writeWav } from "../audio/wav.ts";
+import { concealLosses, decodeG711Into, type G711Law, writeWav } from "../audio/index.ts";
 import { QoelabError } from "../errors.ts";
-import { forEachPacket } from "../packet/capture-reader.ts";
-import { Dissection, dissect, IpProto } from "../packet/dissect.ts";
-import { RtpHeaderView, readRtpHeader } from "../packet/rtp-header-view.ts";
+import { Dissection, dissect, forEachPacket, IpProto, RtpHeaderView, readRtpHeader } from "../packet/index.ts";
 import { createJitterBuffer, formatJitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
 import { analyzeRtpStreams, orderStreams, type RtpStream } from "./rtp-streams.ts";
 

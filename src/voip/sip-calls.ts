@@ -1,8 +1,10 @@
 import { QoelabError } from "../errors.ts";
-import { forEachPacket } from "../packet/capture-reader.ts";
-import { Dissection, dissect, IpProto } from "../packet/dissect.ts";
 import {
+  Dissection,
   decodeSip,
+  dissect,
+  forEachPacket,
+  IpProto,
   type SipMessage,
   sipBodyText,
   sipCallId,

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { readWav } from "../audio/wav.ts";
+import { readWav } from "../audio/index.ts";
 import { QoelabError } from "../errors.ts";
 import { createCaptureWriter, Dissection, dissect, forEachPacket } from "../packet/index.ts";
 import { type BaresipCallResult, recordBaresipCall } from "../packet/test-support/baresip-call.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { claimNextSession, completeSession, listSessions } from "../collect/index.ts";
-import { openTestDb, testDatabaseKinds } from "../db/index.ts";
+import { openTestDb, testDatabaseKinds } from "../db/test-support/test-db.ts";
 import { createApp } from "./app.ts";
 
 for (const kind of testDatabaseKinds()) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { claimNextSession, completeSession } from "../collect/index.ts";
-import { openTestDb } from "../db/index.ts";
+import { openTestDb } from "../db/test-support/test-db.ts";
 import { createApp } from "./app.ts";
 
 const opened = openTestDb("pglite");

@@ -1,3 +1,4 @@
 export * from "./app.ts";
 export * from "./html.ts";
+export * from "./listening-routes.ts";
 export * from "./svg-chart.ts";

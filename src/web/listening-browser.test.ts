@@ -8,7 +8,7 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Browser, Page } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
-import { openTestDb } from "../db/index.ts";
+import { openTestDb } from "../db/test-support/test-db.ts";
 import {
   clipsFromFolder,
   createListeningTest,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Hono } from "hono";
-import { openTestDb, testDatabaseKinds } from "../db/index.ts";
+import { openTestDb, testDatabaseKinds } from "../db/test-support/test-db.ts";
 import { writeClipFolder } from "../quality/listening/index.ts";
 import { registerListeningRoutes } from "./listening-routes.ts";
 

@@ -2,8 +2,9 @@
  * Test helper: hand-made Ethernet/IPv4/TCP and UDP frames with exact sequence numbers, options
  * and timestamps, as PacketRecords (for pushing into an engine) or written into a pcap.
  */
-import { createCaptureWriter } from "../../packet/capture-writer.ts";
-import type { PacketRecord } from "../../packet/record.ts";
+
+import type { PacketRecord } from "../../packet/index.ts";
+import { createCaptureWriter } from "../../packet/index.ts";
 
 export interface FrameSpec {
   src: string;

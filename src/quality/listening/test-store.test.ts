@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openTestDb, testDatabaseKinds } from "../../db/index.ts";
+import { openTestDb, testDatabaseKinds } from "../../db/test-support/test-db.ts";
 import { writeClipFolder } from "./clip-fixtures.ts";
 import { clipsFromFolder } from "./clip-sources.ts";
 import { formatRatingsCsv, parseRatingsCsv } from "./ratings-csv.ts";

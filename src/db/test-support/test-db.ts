@@ -1,5 +1,5 @@
-import type { Db } from "./db.ts";
-import { openDb } from "./open-db.ts";
+import type { Db } from "../db.ts";
+import { openDb } from "../open-db.ts";
 
 let counter = 0;
 

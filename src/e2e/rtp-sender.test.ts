@@ -9,9 +9,9 @@ import { promisify } from "node:util";
 import { decodeG711, encodeG711, readWav, writeWav } from "../audio/index.ts";
 import { startCapture } from "../capture/index.ts";
 import { isQoelabError } from "../errors.ts";
+import { parseRtpCodec, readTelephoneWav, sendRtp, telephoneAudio } from "../generator/index.ts";
 import { Dissection, decodeRtcp, dissect, forEachPacket, IpProto } from "../packet/index.ts";
 import { analyzeRtpStreams, extractRtpAudio } from "../voip/index.ts";
-import { parseRtpCodec, readTelephoneWav, sendRtp, telephoneAudio } from "./rtp-sender.ts";
 
 const run = promisify(execFile);
 

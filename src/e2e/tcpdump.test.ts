@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startCapture } from "../capture/index.ts";
 import { isQoelabError } from "../errors.ts";
 import { type Lab, labDown, labUp, qoelabCommand } from "../netlab/index.ts";
-import { startCapture } from "./index.ts";
 
 const name = `cap${(process.pid % 100000).toString(36)}`;
 const dir = mkdtempSync(join(tmpdir(), "qoelab-capture-test-"));

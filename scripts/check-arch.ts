@@ -1,0 +1,168 @@
+// `npm run arch`: the import rules of docs/architecture.md, checked on every import under src/.
+//  (a) a folder imports only the folders listed for it in ALLOWED (arrows point down; the list is
+//      checked to have no cycle), tests and test-support files included;
+//  (b) another folder is entered only through an index.ts (the folder's, or one of its
+//      sub-folders'); tests may also import another folder's test-support files;
+//  (c) only src/e2e/ (end-to-end tests) may import every folder.
+// Exits 1 and lists every violation; prints a one-line summary when clean.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import ts from "typescript";
+
+/** Files at the top of src/ and the toolbox folder: leaves that every folder may import. */
+const LEAVES: Record<string, readonly string[]> = {
+  "errors.ts": [],
+  "chromium.ts": ["errors.ts"],
+  common: [],
+};
+
+/** What each folder may import, besides itself and the leaves. Keep in step with docs/architecture.md. */
+export const ALLOWED: Record<string, readonly string[]> = {
+  packet: [],
+  audio: [],
+  db: [],
+  capture: ["packet"],
+  generator: ["packet", "audio", "capture"],
+  netlab: ["generator", "capture", "packet"],
+  flows: ["packet", "capture", "netlab"],
+  net: ["packet", "netlab"],
+  quality: ["audio", "db", "generator"],
+  voip: ["packet", "audio", "capture", "generator", "netlab", "quality"],
+  collect: ["netlab", "capture", "flows", "generator", "db", "packet"],
+  ml: ["collect", "flows", "packet", "db"],
+  fuzz: ["packet", "flows", "voip"],
+  web: ["collect", "ml", "quality", "db", "audio"],
+  cli: [
+    "web",
+    "collect",
+    "ml",
+    "quality",
+    "voip",
+    "fuzz",
+    "flows",
+    "net",
+    "netlab",
+    "generator",
+    "capture",
+    "audio",
+    "packet",
+    "db",
+  ],
+};
+
+/** The one folder of end-to-end tests: it alone may import every folder. */
+export const E2E = "e2e";
+
+export interface Violation {
+  file: string;
+  specifier: string;
+  rule: "upward" | "index-bypass" | "unknown-folder" | "leaf";
+  message: string;
+}
+
+const isTestFile = (rel: string) => rel.endsWith(".test.ts") || /(^|\/)test-support(\/|\.ts$)/.test(rel);
+
+/** The top-level unit a path under src/ belongs to: a folder name or a top-level file name. */
+const unitOf = (rel: string) => rel.split("/")[0] ?? rel;
+
+function* walk(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (/\.(ts|mts|tsx)$/.test(entry.name) && !entry.name.endsWith(".d.ts")) yield path;
+  }
+}
+
+/** Every folder reachable from `from` through ALLOWED (a folder may import what its imports may). */
+function cycleIn(allowed: Record<string, readonly string[]>): string[] | undefined {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    if (state.get(node) === 2) return undefined;
+    if (state.get(node) === 1) return [...stack.slice(stack.indexOf(node)), node];
+    state.set(node, 1);
+    stack.push(node);
+    for (const next of allowed[node] ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(node, 2);
+    return undefined;
+  };
+  for (const node of Object.keys(allowed)) {
+    const cycle = visit(node);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+export function checkImports(srcDir: string): Violation[] {
+  const violations: Violation[] = [];
+  for (const path of walk(srcDir)) {
+    const rel = relative(srcDir, path).split("\\").join("/");
+    const from = unitOf(rel);
+    const test = isTestFile(rel);
+    const info = ts.preProcessFile(readFileSync(path, "utf8"), true, true);
+    for (const ref of info.importedFiles) {
+      const specifier = ref.fileName;
+      if (!specifier.startsWith(".")) continue;
+      const target = relative(srcDir, resolve(dirname(path), specifier))
+        .split("\\")
+        .join("/");
+      const to = unitOf(target);
+      if (to === from || target.startsWith("..")) continue;
+      const add = (rule: Violation["rule"], message: string) =>
+        violations.push({ file: rel, specifier, rule, message });
+      // (a)/(c): may this folder import that one at all?
+      if (from in LEAVES) {
+        if (!LEAVES[from]!.includes(to)) add("leaf", `${from} is a leaf and imports nothing of ours (here ${to})`);
+      } else if (from === E2E) {
+        // end-to-end tests may import every folder
+      } else if (!(from in ALLOWED)) {
+        add(
+          "unknown-folder",
+          `src/${from} is not listed in scripts/check-arch.ts (ALLOWED) nor in docs/architecture.md`,
+        );
+        continue;
+      } else if (!(to in LEAVES) && !ALLOWED[from]!.includes(to)) {
+        const where = test ? "a test" : "code";
+        const hint = test ? `; an end-to-end test belongs in src/${E2E}/` : "";
+        add("upward", `${where} in ${from} imports ${to}, which ${from} may not import${hint}`);
+      }
+      // (b): through the folder's surface only
+      if (to in LEAVES && !to.endsWith(".ts")) {
+        if (!target.endsWith("/index.ts")) add("index-bypass", `import src/${to}/index.ts, not ${target}`);
+        continue;
+      }
+      if (to.endsWith(".ts")) continue;
+      const viaIndex = target.endsWith("/index.ts") && !/(^|\/)test-support\//.test(target);
+      const viaTestSupport = /(^|\/)test-support(\/|\.ts$)/.test(target);
+      if (viaTestSupport && !test) add("index-bypass", `code imports test support ${target}`);
+      else if (!viaIndex && !viaTestSupport)
+        add("index-bypass", `import src/${to}/index.ts (or a sub-folder's index.ts), not ${target}`);
+    }
+  }
+  return violations;
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname);
+if (isMain) {
+  const cycle = cycleIn(ALLOWED);
+  if (cycle) {
+    console.error(`arch: the allowed imports form a cycle: ${cycle.join(" → ")}`);
+    process.exit(1);
+  }
+  const srcDir = resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
+  const violations = checkImports(srcDir);
+  for (const v of violations) console.error(`${v.rule}: src/${v.file}: "${v.specifier}": ${v.message}`);
+  const counts = new Map<string, number>();
+  for (const v of violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1);
+  if (violations.length > 0) {
+    console.error(
+      `arch: ${violations.length} import(s) break docs/architecture.md's rules (${[...counts].map(([k, n]) => `${k} ${n}`).join(", ")})`,
+    );
+    process.exit(1);
+  }
+  console.log("arch: every import under src/ follows docs/architecture.md");
+}
