@@ -50,6 +50,19 @@ export const ALLOWED: Record<string, readonly string[]> = {
   ],
 };
 
+/**
+ * Files known to break the rules while another change is under way, each with where it goes. They are
+ * printed as warnings, not failures; the list only shrinks.
+ */
+const PENDING: Record<string, string> = {
+  "collect/benchmark-collection.ts": "an entry point: to scripts/ or cli/ once the benchmark collection is done",
+  "collect/collection-faults.test.ts": "to src/e2e/ (plays sessions through web's app)",
+  "collect/person-sessions.test.ts": "to src/e2e/",
+  "collect/uplink-e2e.test.ts": "to src/e2e/",
+  "collect/test-support/collect-as-nobody.ts": "to src/e2e/ with the tests using it",
+  "collect/test-support/collect-training.ts": "to src/e2e/ with the tests using it",
+};
+
 /** The one folder of end-to-end tests: it alone may import every folder. */
 export const E2E = "e2e";
 
@@ -154,7 +167,10 @@ if (isMain) {
     process.exit(1);
   }
   const srcDir = resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
-  const violations = checkImports(srcDir);
+  const all = checkImports(srcDir);
+  const violations = all.filter((v) => !(v.file in PENDING));
+  for (const v of all.filter((v) => v.file in PENDING))
+    console.warn(`pending (${PENDING[v.file]}): ${v.rule}: src/${v.file}: "${v.specifier}"`);
   for (const v of violations) console.error(`${v.rule}: src/${v.file}: "${v.specifier}": ${v.message}`);
   const counts = new Map<string, number>();
   for (const v of violations) counts.set(v.rule, (counts.get(v.rule) ?? 0) + 1);
