@@ -136,7 +136,16 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
       const dir = mkdtempSync(join(tmpdir(), "qoelab-upload-"));
       try {
         for (const file of files) writeFileSync(uploadPath(dir, file.name), new Uint8Array(await file.arrayBuffer()));
-        const clips = clipsFromFolder(dir);
+        const clips = (() => {
+          try {
+            return clipsFromFolder(dir);
+          } catch (error) {
+            // The temporary folder is the server's business: the client sent "the upload".
+            if (!(error instanceof QoelabError)) throw error;
+            const message = error.message.replaceAll(`${dir}/`, "").replaceAll(dir, "the upload");
+            throw new QoelabError(error.code, message, {}, { kind: error.kind, cause: error });
+          }
+        })();
         const source = `upload (${files
           .map((f) => f.name)
           .join(", ")
