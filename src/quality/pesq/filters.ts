@@ -175,27 +175,7 @@ export function iirSection(buffer: Float32Array, section: IirSection, start = 0,
   }
 }
 
-/**
- * The cascade of sections over the whole buffer in table order, as one pass: each sample goes
- * through every section in turn, each section's output rounded to float as a stored sample would
- * be (the same arithmetic as section after section over the buffer).
- */
+/** The cascade of sections, each over the whole buffer in table order. */
 export function iirCascade(buffer: Float32Array, sections: readonly IirSection[]): void {
-  const S = sections.length;
-  const coef = new Float64Array(5 * S);
-  for (let j = 0; j < S; j++) for (let c = 0; c < 5; c++) coef[5 * j + c] = Math.fround(sections[j]![c]!);
-  const state = new Float64Array(2 * S);
-  for (let n = 0; n < buffer.length; n++) {
-    let x = buffer[n]!;
-    for (let j = 0; j < S; j++) {
-      const c = 5 * j;
-      const w1 = state[2 * j]!;
-      const w2 = state[2 * j + 1]!;
-      const w = Math.fround(x - coef[c + 3]! * w1 - coef[c + 4]! * w2);
-      x = Math.fround(coef[c]! * w + coef[c + 1]! * w1 + coef[c + 2]! * w2);
-      state[2 * j] = w;
-      state[2 * j + 1] = w1;
-    }
-    buffer[n] = x;
-  }
+  for (const s of sections) iirSection(buffer, s);
 }
