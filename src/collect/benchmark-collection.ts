@@ -13,7 +13,7 @@ import { createTraining, listSessions, listTrainings } from "./training-store.ts
  * them into a folder (a PGlite database, the captures, sessions.csv and sessions.jsonl) and can be run
  * again to resume:
  *
- *   npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots 2]
+ *   npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots 2] [--contents talk,sport,…]
  */
 
 /** Traces the benchmark plays (all shipped ones: 3G/HSDPA, FCC, HSPA+, LTE, EVDO). */
@@ -32,9 +32,16 @@ export const BENCHMARK_TRACES = [
   "ATT-LTE-driving-2016.down",
 ];
 
-const COMMON = { session_duration: "20", warmup: "8", max_attempts: "3", slots: "2" };
+const COMMON = { session_duration: "24", warmup: "5", max_attempts: "5", slots: "2" };
 
-/** The benchmark's trainings (form fields): mostly traces, some constant limits, some delay and loss. */
+/** Added on the downstream of the impaired trainings: a cellular-like RTT and random loss. */
+const IMPAIRED = { delay_ms: "80", loss_percent: "2" };
+
+/**
+ * The benchmark's trainings (form fields): mostly traces, some constant limits, some delay and loss.
+ * 204 sessions: 12 traces × 9, the same 12 traces × 4 with 80 ms and 2 % loss, six constant limits
+ * × 5, three limits × 6 with 80 ms and 2 % loss.
+ */
 export function benchmarkTrainings(pilot = false): Record<string, string>[] {
   if (pilot)
     return [
@@ -51,26 +58,32 @@ export function benchmarkTrainings(pilot = false): Record<string, string>[] {
     {
       ...COMMON,
       name: "video-qoe: traces",
-      number_of_videos: String(BENCHMARK_TRACES.length * 12),
+      number_of_videos: String(BENCHMARK_TRACES.length * 9),
       traces: BENCHMARK_TRACES.join(", "),
       seed: "20261207",
     },
     {
       ...COMMON,
-      name: "video-qoe: constant limits",
-      number_of_videos: "36",
-      bw_limitations: "0.25, 0.5, 1, 2, 4, 8",
+      ...IMPAIRED,
+      name: "video-qoe: traces, 80 ms delay, 2 % loss",
+      number_of_videos: String(BENCHMARK_TRACES.length * 4),
+      traces: BENCHMARK_TRACES.join(", "),
       seed: "20261208",
     },
     {
       ...COMMON,
-      name: "video-qoe: traces with 40 ms delay and 1 % loss",
+      name: "video-qoe: constant limits",
       number_of_videos: "30",
-      traces: "hsdpa-bus-2010-09-28_1407, hsdpa-car-2011-02-14_2051, fcc-amazon-797466, ie-hspa-drive-2020-02-27_2035",
-      bw_limitations: "1.5, 5",
-      delay_ms: "40",
-      loss_percent: "1",
+      bw_limitations: "0.15, 0.25, 0.4, 1, 2.5, 6",
       seed: "20261209",
+    },
+    {
+      ...COMMON,
+      ...IMPAIRED,
+      name: "video-qoe: constant limits, 80 ms delay, 2 % loss",
+      number_of_videos: "18",
+      bw_limitations: "0.5, 1.5, 4",
+      seed: "20261210",
     },
   ];
 }
@@ -120,7 +133,10 @@ export async function benchmarkTimelines(db: Db, trainingIds: readonly number[])
   return `${lines.join("\n")}\n`;
 }
 
-export async function collectBenchmark(outDir: string, options: { pilot?: boolean; slots?: number } = {}) {
+export async function collectBenchmark(
+  outDir: string,
+  options: { pilot?: boolean; slots?: number; contents?: readonly string[] } = {},
+) {
   const dir = resolve(outDir);
   mkdirSync(dir, { recursive: true });
   const db = await openDb({ url: "", dataDir: join(dir, "db") });
@@ -141,7 +157,7 @@ export async function collectBenchmark(outDir: string, options: { pilot?: boolea
     const runtime = await createCollectionRuntime(db, {
       maxSlots: options.slots ?? 2,
       captureDir: join(dir, "captures"),
-      originChannels: DEFAULT_CONTENTS,
+      originChannels: options.contents ?? DEFAULT_CONTENTS,
       labPrefix: "qv",
       log,
     });
@@ -164,12 +180,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const args = process.argv.slice(2);
   const out = args.find((a) => !a.startsWith("--"));
   if (!out) {
-    process.stderr.write("usage: npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots N]\n");
+    process.stderr.write(
+      "usage: npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots N] [--contents a,b]\n",
+    );
     process.exit(2);
   }
   const slotsAt = args.indexOf("--slots");
+  const contentsAt = args.indexOf("--contents");
   await collectBenchmark(out, {
     pilot: args.includes("--pilot"),
+    ...(contentsAt >= 0 ? { contents: (args[contentsAt + 1] ?? "").split(",") } : {}),
     ...(slotsAt >= 0 ? { slots: Number(args[slotsAt + 1]) } : {}),
   });
 }

@@ -64,6 +64,8 @@ export async function startTraceLink(
     outDir: request.outDir,
     log: "none",
     windowMs: 1000,
+    // A collection on a busy machine (two slots, chromium decoding) may start it slowly.
+    readyTimeoutMs: 90_000,
   });
   const epochUnixMs = em.epochRealtimeUs / 1000;
   const applied = `trace ${request.trace} from ${request.offsetS} s${extra.delay !== undefined ? `, delay ${extra.delay * 1000} ms` : ""}${extra.loss !== undefined ? `, loss ${extra.loss * 100} %` : ""} by emulator pid ${em.pid}`;

@@ -210,6 +210,41 @@ export function measureRendition(dir: string, rendition: Rendition): RenditionSt
   };
 }
 
+/** Seconds of video each rendition's playlist lists (the content repeated, see loopPlaylist). */
+export const PLAYLIST_SECONDS = 180;
+
+const LOOP_MARK = "#QOELAB-LOOPED";
+
+/**
+ * Lists a VOD playlist's segments again and again (an EXT-X-DISCONTINUITY before each repeat) until it
+ * lasts `seconds`, so a player never reaches the end of the short content within a session and keeps
+ * fetching as a real video's player does; nothing is encoded twice. Done once per playlist (marked).
+ */
+export function loopPlaylist(file: string, seconds: number): void {
+  const text = readFileSync(file, "utf8");
+  if (text.includes(LOOP_MARK)) return;
+  const lines = text.split("\n");
+  const firstSegment = lines.findIndex((l) => l.startsWith("#EXTINF"));
+  const end = lines.findIndex((l) => l.startsWith("#EXT-X-ENDLIST"));
+  if (firstSegment < 0 || end < 0) return;
+  const header = lines.slice(0, firstSegment).filter((l) => l.trim() !== "");
+  const body = lines.slice(firstSegment, end).filter((l) => l.trim() !== "");
+  let length = 0;
+  for (const l of body) {
+    const m = /^#EXTINF:([\d.]+)/.exec(l);
+    if (m) length += Number(m[1]);
+  }
+  if (!(length > 0)) return;
+  const loops = Math.max(1, Math.ceil(seconds / length));
+  const out = [...header, LOOP_MARK];
+  for (let i = 0; i < loops; i++) {
+    if (i > 0) out.push("#EXT-X-DISCONTINUITY");
+    out.push(...body);
+  }
+  out.push("#EXT-X-ENDLIST", "");
+  writeFileSync(file, out.join("\n"));
+}
+
 function setStatus(status: OriginBuildStatus, onProgress?: (message: string) => void): void {
   buildStatus = status;
   onProgress?.(status.message);
@@ -358,6 +393,7 @@ export async function buildLocalOrigin(options: LocalOriginOptions = {}): Promis
         renameSync(building, channelDir);
         done++;
       }
+      for (const r of ladder) loopPlaylist(join(channelDir, r.name, "index.m3u8"), PLAYLIST_SECONDS);
       const info = JSON.parse(readFileSync(join(channelDir, "channel.json"), "utf8")) as {
         motion: string;
         renditions?: RenditionStats[];

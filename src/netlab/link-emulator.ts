@@ -52,6 +52,8 @@ export interface LinkEmulatorOptions {
    * "none" (default, or QOELAB_EMULATOR_CPU): wherever the scheduler puts them.
    */
   cpu?: number | "none" | "auto";
+  /** How long its start may take (default 20 s; a busy machine's collection gives it more). */
+  readyTimeoutMs?: number;
 }
 
 export interface LinkEmulator {
@@ -272,6 +274,7 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
   if (pid === undefined)
     throw new QoelabError("EMULATOR_FAILED", `link emulator for ${lab.name}:${link.name}: could not start`);
   const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   const ready = await new Promise<{ epochRealtimeUs: number; tun: LinkEmulator["tun"] }>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => {
@@ -279,10 +282,10 @@ export async function startLinkEmulator(options: LinkEmulatorOptions): Promise<L
       reject(
         new QoelabError(
           "EMULATOR_FAILED",
-          `link emulator for ${lab.name}:${link.name}: not ready within 20 s (log: ${logFile})`,
+          `link emulator for ${lab.name}:${link.name}: not ready within ${readyTimeoutMs / 1000} s (log: ${logFile})`,
         ),
       );
-    }, 20_000);
+    }, readyTimeoutMs);
     child.stdout?.setEncoding("utf8");
     child.stdout?.on("data", (chunk: string) => {
       out += chunk;
