@@ -7,6 +7,8 @@ import { openDb } from "../src/db/index.ts";
 import { labDown } from "../src/netlab/index.ts";
 
 export interface CollectBenchRow {
+  /** "constant 5 Mbit/s" or "traces" (the link emulator replaying two shipped traces). */
+  link: string;
   slots: number;
   sessions: number;
   wallSeconds: number;
@@ -21,7 +23,15 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Collection overhead beyond each session's own length, and throughput with 1 vs K lab slots. */
+const LINKS = [
+  { link: "constant 5 Mbit/s", fields: { bw_limitations: "5" } },
+  { link: "traces", fields: { traces: "hsdpa-bus-2010-09-28_1407, ie-lte-drive-2020-02-14_0938" } },
+] as const;
+
+/**
+ * Collection overhead beyond each session's own length, and throughput with 1 vs K lab slots, on a
+ * constant limit (tbf) and on traces (a link emulator started per session).
+ */
 export async function benchCollect(options: { sessions?: number; duration?: number; slots?: number[] } = {}) {
   const sessions = options.sessions ?? 4;
   const duration = options.duration ?? 10;
@@ -29,42 +39,44 @@ export async function benchCollect(options: { sessions?: number; duration?: numb
   const rows: CollectBenchRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), "qoelab-bench-collect-"));
   try {
-    for (const slots of options.slots ?? [1, 2]) {
-      const db = await openDb({ url: "", dataDir: "memory://" });
-      const request = validateTrainingRequest({
-        number_of_videos: String(sessions),
-        session_duration: String(duration),
-        bw_limitations: "5",
-        warmup: String(warmup),
-        slots: String(slots),
-      });
-      if (!request.ok) throw new Error(JSON.stringify(request.errors));
-      const training = await createTraining(db, request.value);
-      const runtime = await createCollectionRuntime(db, {
-        maxSlots: slots,
-        captureDir: join(dir, `slots-${slots}`),
-        originChannels: ["testcard"],
-        labPrefix: `qb${process.pid % 100000}`,
-      });
-      const start = process.hrtime.bigint();
-      await runtime.orchestrator.runUntilIdle(training.id);
-      const wall = Number(process.hrtime.bigint() - start) / 1e9;
-      await runtime.close();
-      const done = await listSessions(db, training.id);
-      const overheads = done
-        .filter((s) => s.status === 1 && s.started_at && s.finished_at)
-        .map(
-          (s) => (new Date(s.finished_at!).getTime() - new Date(s.started_at!).getTime()) / 1000 - warmup - duration,
-        );
-      rows.push({
-        slots,
-        sessions: done.filter((s) => s.status === 1).length,
-        wallSeconds: wall,
-        overheadSecondsMedian: median(overheads),
-        sessionsPerHour: (3600 * done.length) / wall,
-      });
-      await db.close();
-    }
+    for (const { link, fields } of LINKS)
+      for (const slots of options.slots ?? [1, 2]) {
+        const db = await openDb({ url: "", dataDir: "memory://" });
+        const request = validateTrainingRequest({
+          number_of_videos: String(sessions),
+          session_duration: String(duration),
+          ...fields,
+          warmup: String(warmup),
+          slots: String(slots),
+        });
+        if (!request.ok) throw new Error(JSON.stringify(request.errors));
+        const training = await createTraining(db, request.value);
+        const runtime = await createCollectionRuntime(db, {
+          maxSlots: slots,
+          captureDir: join(dir, `${link.replace(/\W+/g, "-")}-slots-${slots}`),
+          originChannels: ["testcard"],
+          labPrefix: `qb${process.pid % 100000}`,
+        });
+        const start = process.hrtime.bigint();
+        await runtime.orchestrator.runUntilIdle(training.id);
+        const wall = Number(process.hrtime.bigint() - start) / 1e9;
+        await runtime.close();
+        const done = await listSessions(db, training.id);
+        const overheads = done
+          .filter((s) => s.status === 1 && s.started_at && s.finished_at)
+          .map(
+            (s) => (new Date(s.finished_at!).getTime() - new Date(s.started_at!).getTime()) / 1000 - warmup - duration,
+          );
+        rows.push({
+          link,
+          slots,
+          sessions: done.filter((s) => s.status === 1).length,
+          wallSeconds: wall,
+          overheadSecondsMedian: median(overheads),
+          sessionsPerHour: (3600 * done.length) / wall,
+        });
+        await db.close();
+      }
   } finally {
     for (let slot = 0; slot < Math.max(...(options.slots ?? [1, 2])); slot++)
       await labDown(`qb${process.pid % 100000}${slot}`).catch(() => undefined);

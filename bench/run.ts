@@ -60,12 +60,12 @@ const benches: Record<string, Bench> = {
 
 benches.collect = async () => {
   const { benchCollect } = await import("./collect.ts");
-  console.log("collect: 4 sessions × 10 s (+2 s warm-up) at 5 Mbit/s, built-in origin, real chromium");
+  console.log("collect: 4 sessions × 10 s (+2 s warm-up), at 5 Mbit/s and on traces, built-in origin, real chromium");
   const rows = await benchCollect({});
-  const one = rows.find((r) => r.slots === 1);
   for (const r of rows) {
+    const one = rows.find((o) => o.slots === 1 && o.link === r.link);
     console.log(
-      `  ${String(r.slots).padStart(2)} slot(s)  ${r.sessions} captured  wall ${r.wallSeconds.toFixed(1)} s  overhead/session (median) ${r.overheadSecondsMedian.toFixed(2)} s  ${r.sessionsPerHour.toFixed(0)} sessions/h${one ? `  ×${(r.sessionsPerHour / one.sessionsPerHour).toFixed(2)} vs 1 slot` : ""}`,
+      `  ${r.link.padEnd(17)} ${String(r.slots).padStart(2)} slot(s)  ${r.sessions} captured  wall ${r.wallSeconds.toFixed(1)} s  overhead/session (median) ${r.overheadSecondsMedian.toFixed(2)} s  ${r.sessionsPerHour.toFixed(0)} sessions/h${one ? `  ×${(r.sessionsPerHour / one.sessionsPerHour).toFixed(2)} vs 1 slot` : ""}`,
     );
   }
 };
