@@ -33,7 +33,8 @@ function printRows(rows: readonly Record<string, unknown>[], format: "table" | "
   const headers = Object.keys(rows[0] ?? {});
   const cells = rows.map((row) => headers.map((h) => cellText(row[h])));
   if (format === "csv") process.stdout.write(formatDelimited(headers, cells));
-  else if (headers.length > 0) process.stdout.write(`${formatTable(headers, cells)}\n(${rows.length} row${rows.length === 1 ? "" : "s"})\n`);
+  else if (headers.length > 0)
+    process.stdout.write(`${formatTable(headers, cells)}\n(${rows.length} row${rows.length === 1 ? "" : "s"})\n`);
   else process.stdout.write("(no rows)\n");
 }
 

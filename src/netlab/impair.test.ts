@@ -447,7 +447,15 @@ describe("impair with the link emulator (the lab's delay + jitter + loss)", () =
         const rtts: number[] = [];
         let pingOut = "";
         for (let round = 0; round < 60 && (!captured || rtts.length < 10); round++) {
-          const ping = await lab.hosts.client.exec(["ping", "-n", "-c", "5", "-i", "0.05", labHost(lab, "router").address]);
+          const ping = await lab.hosts.client.exec([
+            "ping",
+            "-n",
+            "-c",
+            "5",
+            "-i",
+            "0.05",
+            labHost(lab, "router").address,
+          ]);
           pingOut += ping.stdout;
           for (const m of ping.stdout.matchAll(/time=([\d.]+) ms/g)) rtts.push(Number(m[1]));
         }
