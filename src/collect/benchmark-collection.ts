@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createCollectionRuntime } from "../cli/collection-runtime.ts";
@@ -161,16 +161,28 @@ export async function collectBenchmark(
       labPrefix: "qv",
       log,
     });
+    // What is captured so far is written every 5 minutes (the database is this process's alone).
+    const write = async () => {
+      const dataset = await benchmarkDataset(db, ids);
+      writeFileSync(join(dir, "sessions.csv.tmp"), datasetToCsv(dataset));
+      renameSync(join(dir, "sessions.csv.tmp"), join(dir, "sessions.csv"));
+      writeFileSync(join(dir, "sessions.jsonl.tmp"), await benchmarkTimelines(db, ids));
+      renameSync(join(dir, "sessions.jsonl.tmp"), join(dir, "sessions.jsonl"));
+      log(`wrote ${dataset.rows.length} sessions to ${join(dir, "sessions.csv")}`);
+    };
+    let writing = Promise.resolve();
+    const timer = setInterval(() => {
+      writing = writing.then(write).catch((error) => log(`writing sessions.csv: ${(error as Error).message}`));
+    }, 300_000);
     try {
       for (const id of ids) await runtime.orchestrator.runUntilIdle(id);
     } finally {
+      clearInterval(timer);
+      await writing;
       await runtime.close();
     }
     log(`collection ran ${Math.round((Date.now() - started) / 1000)} s`);
-    const dataset = await benchmarkDataset(db, ids);
-    writeFileSync(join(dir, "sessions.csv"), datasetToCsv(dataset));
-    writeFileSync(join(dir, "sessions.jsonl"), await benchmarkTimelines(db, ids));
-    log(`wrote ${dataset.rows.length} sessions to ${join(dir, "sessions.csv")}`);
+    await write();
   } finally {
     await db.close();
   }
