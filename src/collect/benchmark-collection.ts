@@ -170,7 +170,7 @@ export async function collectBenchmark(
       renameSync(join(dir, "sessions.jsonl.tmp"), join(dir, "sessions.jsonl"));
       log(`wrote ${dataset.rows.length} sessions to ${join(dir, "sessions.csv")}`);
     };
-    let writing = Promise.resolve();
+    let writing: Promise<unknown> = Promise.resolve();
     const timer = setInterval(() => {
       writing = writing.then(write).catch((error) => log(`writing sessions.csv: ${(error as Error).message}`));
     }, 300_000);
