@@ -1,4 +1,5 @@
 import { isAbsolute, relative, resolve } from "node:path";
+import { csvField } from "../common/index.ts";
 import type { Queryable } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { FLOW_COLUMNS, type FlowResult } from "../flows/index.ts";
@@ -193,11 +194,7 @@ export async function buildFlowsDataset(db: Queryable, trainingId: number): Prom
   return { columns, rows, types };
 }
 
-function csvCell(value: ExportValue): string {
-  if (value === null) return "";
-  const text = String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
+const csvCell: (value: ExportValue) => string = csvField;
 
 export function datasetToCsv(dataset: Dataset): string {
   return `${[dataset.columns.map(csvCell).join(","), ...dataset.rows.map((r) => r.map(csvCell).join(","))].join("\n")}\n`;

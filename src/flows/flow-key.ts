@@ -1,4 +1,5 @@
-import type { Dissection } from "../packet/dissect.ts";
+import { ipv4Text, ipv6WordsText } from "../common/index.ts";
+import type { Dissection } from "../packet/index.ts";
 
 /**
  * Numeric flow keys. A key is 12 unsigned 32-bit words:
@@ -80,40 +81,6 @@ export function keyHash(key: Uint32Array): number {
 
 /** Text of one endpoint address of a stored key (side 0 = A, 1 = B). */
 export function keyAddressText(keys: Uint32Array, base: number, side: 0 | 1): string {
-  const version = keys[base + 1]!;
   const at = base + 4 + side * 4;
-  if (version === 4) {
-    const v = keys[at]!;
-    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
-  const groups: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const w = keys[at + i]!;
-    groups.push(w >>> 16, w & 0xffff);
-  }
-  return formatIpv6Groups(groups);
-}
-
-/** RFC 5952 canonical text: lower case, longest run (≥ 2) of zero groups compressed. */
-export function formatIpv6Groups(groups: readonly number[]): string {
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLength).join(":");
-  return `${head}::${tail}`;
+  return keys[base + 1] === 4 ? ipv4Text(keys[at]!) : ipv6WordsText(keys.subarray(at, at + 4));
 }

@@ -1,52 +1,22 @@
 /**
- * Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna) on 32-bit integer arithmetic,
- * seeded through splitmix32 so any integer seed (0 included) gives a well-mixed state.
+ * Seeded pseudo-random numbers for traffic and impairment: the shared xoshiro128** core
+ * (`src/common/xoshiro128.ts`) with 53-bit floats and the distributions netem uses.
  * Every draw is allocation-free; two generators with one seed give the same sequence on any machine.
  */
-
-function splitmix32(state: { s: number }): number {
-  state.s = (state.s + 0x9e3779b9) | 0;
-  let z = state.s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
+import { Xoshiro128 } from "../common/index.ts";
 
 const TWO_POW_32 = 4294967296;
 
-export class Random {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
+export class Random extends Xoshiro128 {
   private spareNormal = 0;
   private hasSpare = false;
   readonly seed: number;
 
   constructor(seed: number) {
     if (!Number.isSafeInteger(seed)) throw new RangeError(`seed ${seed}: expected a safe integer`);
-    this.seed = seed;
     // Fold the high bits in too, so seeds that differ only above bit 32 differ.
-    const st = { s: (seed | 0) ^ Math.floor(seed / TWO_POW_32) };
-    this.s0 = splitmix32(st);
-    this.s1 = splitmix32(st);
-    this.s2 = splitmix32(st);
-    this.s3 = splitmix32(st);
-  }
-
-  /** Uniform unsigned 32-bit integer. */
-  nextU32(): number {
-    const s1 = this.s1;
-    const x = Math.imul(s1, 5);
-    const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
-    const t = s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = (this.s3 << 11) | (this.s3 >>> 21);
-    return result;
+    super((seed | 0) ^ Math.floor(seed / TWO_POW_32));
+    this.seed = seed;
   }
 
   /** Uniform in [0, 1) with 53 random bits. */

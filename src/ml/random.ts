@@ -1,41 +1,18 @@
 /**
- * Seeded pseudo-random numbers for every model and split in qoelab's ML: xoshiro128** seeded
- * through splitmix32, so the same seed gives the same forests, folds and permutations on every
- * machine (32-bit integer arithmetic only, no platform floating-point differences).
+ * Seeded pseudo-random numbers for every model and split in qoelab's ML: the shared xoshiro128**
+ * core (`src/common/xoshiro128.ts`), one 32-bit word per [0, 1) draw, so the same seed gives the
+ * same forests, folds and permutations on every machine (32-bit integer arithmetic only).
  */
-export class Random {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+import { Xoshiro128 } from "../common/index.ts";
 
+export class Random extends Xoshiro128 {
   constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+    super(seed >>> 0);
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return result;
+    return this.nextU32();
   }
 
   /** Uniform in [0, 1). */
@@ -63,8 +40,4 @@ export class Random {
   fork(): Random {
     return new Random(this.nextUint32());
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }

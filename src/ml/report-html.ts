@@ -1,3 +1,4 @@
+import { escapeMarkup } from "../common/index.ts";
 import type { ModelFile, ModelMetrics } from "./model-file.ts";
 
 /**
@@ -5,9 +6,7 @@ import type { ModelFile, ModelMetrics } from "./model-file.ts";
  * bars and per-bandwidth accuracy, all inline SVG (no script, no external asset), so the same
  * fragment serves the CLI's report file and the web "Classify" view.
  */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+export const escapeHtml: (text: unknown) => string = escapeMarkup;
 
 function fmt(value: number | null | undefined, digits = 3): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);

@@ -1,22 +1,9 @@
+import { ipv4Text, parseIpv4Number } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
 
 /** IPv4 dotted quad → unsigned 32-bit integer; undefined when not a valid address. */
-export function parseIpv4(text: string): number | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-export function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
-}
+export const parseIpv4 = parseIpv4Number;
+export const formatIpv4 = ipv4Text;
 
 export interface Ipv4Subnet {
   base: number;

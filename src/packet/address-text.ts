@@ -1,3 +1,4 @@
+import { ipv6GroupsText, parseIpv4Number, parseIpv6Groups } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
 
 /**
@@ -30,13 +31,13 @@ export function formatIpv4(bytes: Uint8Array, offset = 0): string {
 }
 
 export function parseIpv4(text: string): Uint8Array {
-  const parts = text.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+  const value = parseIpv4Number(text);
+  if (value === undefined) {
     throw new QoelabError("PACKET_BAD_ADDRESS", `"${text}" is not an IPv4 address (like 10.77.0.1)`, {
       address: text,
     });
   }
-  return Uint8Array.from(parts.map(Number));
+  return Uint8Array.of(value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255);
 }
 
 export function formatIpv6(bytes: Uint8Array, offset = 0): string {
@@ -46,58 +47,18 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
     return `::ffff:${formatIpv4(bytes, offset + 12)}`;
   }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(":");
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLength))}`;
+  return ipv6GroupsText(words);
 }
 
 export function parseIpv6(text: string): Uint8Array {
-  const fail = () =>
-    new QoelabError("PACKET_BAD_ADDRESS", `"${text}" is not an IPv6 address (like fd00:77::1)`, { address: text });
-  let body = text;
-  const tail: number[] = [];
-  const lastColon = body.lastIndexOf(":");
-  if (body.includes(".")) {
-    const v4 = parseIpv4(body.slice(lastColon + 1));
-    tail.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-    body = body.slice(0, lastColon + 1);
-    if (!body.endsWith("::")) body = body.slice(0, -1);
+  const groups = parseIpv6Groups(text);
+  if (!groups) {
+    throw new QoelabError("PACKET_BAD_ADDRESS", `"${text}" is not an IPv6 address (like fd00:77::1)`, {
+      address: text,
+    });
   }
-  const halves = body.split("::");
-  if (halves.length > 2) throw fail();
-  const parse = (part: string): number[] =>
-    part === ""
-      ? []
-      : part.split(":").map((h) => {
-          if (!/^[0-9a-fA-F]{1,4}$/.test(h)) throw fail();
-          return Number.parseInt(h, 16);
-        });
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  const words = [...head];
-  const given = head.length + rest.length + tail.length;
-  if (halves.length === 2) {
-    if (given > 7) throw fail();
-    for (let i = given; i < 8; i++) words.push(0);
-  } else if (given !== 8) throw fail();
-  words.push(...rest, ...tail);
   const out = new Uint8Array(16);
-  words.forEach((w, i) => {
+  groups.forEach((w, i) => {
     out[2 * i] = w >> 8;
     out[2 * i + 1] = w & 0xff;
   });

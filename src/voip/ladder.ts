@@ -1,3 +1,4 @@
+import { escapeMarkup } from "../common/index.ts";
 import type { SipCall, SipEvent } from "./sip-calls.ts";
 
 /**
@@ -55,9 +56,7 @@ export function ladderText(calls: readonly SipCall[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+const escapeXml = escapeMarkup;
 
 /** Standalone SVG ladder (no scripts, no external resources). */
 export function ladderSvg(calls: readonly SipCall[]): string {

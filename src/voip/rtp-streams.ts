@@ -1,11 +1,19 @@
+import { ipv4Text, ipv6WordsText, parseIpv4Number, parseIpv6Groups } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
-import { forEachPacket } from "../packet/capture-reader.ts";
-import { Dissection, dissect, IpProto } from "../packet/dissect.ts";
-import { decodeSip, sipBodyText, sipContentType } from "../packet/index.ts";
-import type { PacketRecord } from "../packet/record.ts";
-import { RtpHeaderView, readRtpHeader } from "../packet/rtp-header-view.ts";
-import { staticPayloadType } from "../packet/rtp-payload-types.ts";
-import { burstRatio, callQuality, EMODEL_CODECS, plcAssumption } from "../quality/emodel.ts";
+import type { PacketRecord } from "../packet/index.ts";
+import {
+  Dissection,
+  decodeSip,
+  dissect,
+  forEachPacket,
+  IpProto,
+  RtpHeaderView,
+  readRtpHeader,
+  sipBodyText,
+  sipContentType,
+  staticPayloadType,
+} from "../packet/index.ts";
+import { burstRatio, callQuality, EMODEL_CODECS, plcAssumption } from "../quality/index.ts";
 import { createJitterBuffer, formatJitterBuffer, type JitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
 
@@ -207,53 +215,20 @@ function v6Key(w: Uint32Array, port: number): number {
 }
 
 function parseV4(text: string): number | null {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (!m) return null;
-  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  return parseIpv4Number(text) ?? null;
 }
 
 function parseV6Words(text: string): Uint32Array | null {
-  if (!text.includes(":")) return null;
-  const [head = "", tail] = text.split("::");
-  const a = head === "" ? [] : head.split(":");
-  const b = tail === undefined || tail === "" ? [] : tail.split(":");
-  const groups = tail === undefined ? a : [...a, ...new Array(8 - a.length - b.length).fill("0"), ...b];
-  if (groups.length !== 8) return null;
+  const groups = parseIpv6Groups(text);
+  if (!groups) return null;
   const words = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) {
-    words[i] = ((Number.parseInt(groups[2 * i]!, 16) << 16) | Number.parseInt(groups[2 * i + 1]!, 16)) >>> 0;
-  }
+  for (let i = 0; i < 4; i++) words[i] = ((groups[2 * i]! << 16) | groups[2 * i + 1]!) >>> 0;
   return words;
 }
 
-function formatV4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
+const formatV4 = ipv4Text;
+const formatV6 = ipv6WordsText;
 
-function formatV6(w: Uint32Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 4; i++) groups.push((w[i]! >>> 16).toString(16), (w[i]! & 0xffff).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== "0") {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > bestLength && j - i > 1) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.join(":");
-  return `${groups.slice(0, bestStart).join(":")}::${groups.slice(bestStart + bestLength).join(":")}`;
-}
-
-/** tshark's short names of static payload types. */
 function payloadName(pt: number, dynamic: Map<number, DynamicPayload> | undefined): string {
   if (pt >= 96) return dynamic?.get(pt)?.encoding ?? `PT=${pt}`;
   switch (pt) {

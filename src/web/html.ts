@@ -1,3 +1,4 @@
+import { escapeMarkup } from "../common/index.ts";
 /** Minimal server-side HTML helpers: every interpolated value is escaped unless wrapped in `raw`. */
 export class RawHtml {
   constructor(readonly html: string) {}
@@ -10,14 +11,7 @@ export function raw(html: string): RawHtml {
   return new RawHtml(html);
 }
 
-export function escapeHtml(value: unknown): string {
-  return String(value ?? "")
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
-}
+export const escapeHtml: (value: unknown) => string = escapeMarkup;
 
 type Value = RawHtml | string | number | boolean | null | undefined | readonly Value[];
 

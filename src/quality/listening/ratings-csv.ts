@@ -1,47 +1,14 @@
+import { csvField, readCsv } from "../../common/index.ts";
 import { QoelabError } from "../../errors.ts";
 import { checkScore, type ListeningMethod } from "./scales.ts";
 import type { ClipKind, Rating } from "./screening.ts";
 
-/** Splits RFC 4180 CSV text into records (quoted fields may hold commas, quotes and newlines). */
+/** Splits RFC 4180 CSV text into records (quoted fields may hold commas, quotes and newlines); blank lines dropped. */
 export function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let field = "";
-  let record: string[] = [];
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  for (; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"' && field === "") quoted = true;
-    else if (ch === ",") {
-      record.push(field);
-      field = "";
-    } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = "";
-    } else field += ch;
-  }
-  if (field !== "" || record.length > 0) {
-    record.push(field);
-    records.push(record);
-  }
-  return records.filter((r) => !(r.length === 1 && r[0]!.trim() === ""));
+  return readCsv(text).records.filter((r) => !(r.length === 1 && r[0]!.trim() === ""));
 }
 
-function csvCell(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return "";
-  const text = String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
+const csvCell = csvField;
 
 const KINDS: readonly ClipKind[] = ["test", "training", "gold", "trap"];
 

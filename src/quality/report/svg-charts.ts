@@ -1,16 +1,11 @@
+import { escapeMarkup } from "../../common/index.ts";
 /**
  * Self-contained SVG charts for reports and pages (no script, no external fonts or styles):
  * grouped bars with 95 % CI whiskers, x–y plots with error bars, and span timelines.
  * Data marks carry classes (bar, whisker, series, point, span) so tests can find them.
  */
 
-export function escapeXml(value: unknown): string {
-  return String(value ?? "")
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;");
-}
+export const escapeXml: (value: unknown) => string = escapeMarkup;
 
 export const PALETTE = ["#2858c9", "#d9731a", "#0a8a4a", "#b8336a", "#7a4bd6", "#5d6b7a", "#c9a228", "#1a9bb0"];
 
