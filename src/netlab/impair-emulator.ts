@@ -84,6 +84,8 @@ export const emulatorBackend: ImpairBackend & {
       spec: { egress: directionFromImpair(spec, options), ...(spec.seed !== undefined ? { seed: spec.seed } : {}) },
       outDir,
       detached: true,
+      // Starting a Node process takes long on a busy machine (as the collection's shaper allows).
+      readyTimeoutMs: 90_000,
     });
     await journal.record({ kind: "kill", pid: em.pid, marker: "link-emulator-main" });
     await journal.note("emulator", { pid: em.pid, outDir, tun: em.tun });
