@@ -202,7 +202,12 @@ export async function evaluateWindows(
       pick: (w: { resolution: string }) => w.resolution,
     },
   ]) {
-    const matrix = prepareData(grouped, { label: label.column, group: "trace_group", task: "classification" });
+    let matrix: ReturnType<typeof prepareData>;
+    try {
+      matrix = prepareData(grouped, { label: label.column, group: "trace_group", task: "classification" });
+    } catch {
+      continue; // a label with one value in the sessions: nothing to learn (said by the session table)
+    }
     const { folds } = assignFolds(matrix, k, seed);
     const truth: number[] = [];
     const predicted: number[] = [];
@@ -322,16 +327,27 @@ export async function evaluateBenchmarkFolder(dir: string, options: { windows?: 
     { name: "content", column: "content", folds: Math.min(6, groups("content")) },
   ];
   const results: LabelEvaluation[] = [];
+  const skipped: string[] = [];
   for (const grouping of groupings)
-    for (const label of BENCHMARK_LABELS) results.push(await evaluateLabel(dataset, label, grouping));
+    for (const label of BENCHMARK_LABELS) {
+      try {
+        results.push(await evaluateLabel(dataset, label, grouping));
+      } catch (error) {
+        // One class only, or fewer groups than folds: said, not hidden.
+        skipped.push(`${label.name} by ${grouping.name}: ${(error as Error).message}`);
+      }
+    }
   const timelines = join(dir, "sessions.jsonl");
   const windows =
     options.windows !== false && existsSync(timelines)
-      ? await evaluateWindows(dataset, readTimelines(timelines), { folds: groupings[0]!.folds })
+      ? await evaluateWindows(dataset, readTimelines(timelines), { folds: groupings[0]!.folds }).catch((error) => {
+          skipped.push(`per-window: ${(error as Error).message}`);
+          return [] as WindowScore[];
+        })
       : [];
-  const markdown = evaluationMarkdown(results, windows);
+  const markdown = `${evaluationMarkdown(results, windows)}${skipped.length ? `\nNot evaluated: ${skipped.join("; ")}\n` : ""}`;
   writeFileSync(join(dir, "evaluation.md"), `${markdown}\n`);
-  writeFileSync(join(dir, "evaluation.json"), `${JSON.stringify({ results, windows }, null, 1)}\n`);
+  writeFileSync(join(dir, "evaluation.json"), `${JSON.stringify({ results, windows, skipped }, null, 1)}\n`);
   return { results, windows, markdown };
 }
 
