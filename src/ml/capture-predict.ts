@@ -69,7 +69,25 @@ export async function captureFeatureRows(
   options: CaptureFeatureOptions = {},
 ): Promise<CaptureFeatureRows> {
   const protocols = options.protocols ?? "tcp";
-  const whole = await analyzeCaptureFile(path, { features: true, workers: 1, protocols });
+  const from = options.startS ?? 0;
+  // With a start, the session is the recorded window only, as the collection's net_* columns are.
+  let firstSeen = Number.NaN;
+  const whole = await analyzeCaptureFile(path, {
+    features: true,
+    workers: 1,
+    protocols,
+    ...(from > 0
+      ? {
+          filter: {
+            matches(record) {
+              const t = record.tsSec + record.tsNsec / 1e9;
+              if (Number.isNaN(firstSeen)) firstSeen = t;
+              return t >= firstSeen + from;
+            },
+          },
+        }
+      : {}),
+  });
   if (!whole.features || whole.capture.packets === 0)
     throw new QoelabError("ML_EMPTY_CAPTURE", `${path}: the capture holds no packet to describe`, { file: path });
   const windows: WindowFeatures[] = [];
