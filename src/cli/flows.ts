@@ -1,18 +1,13 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { analyzeCaptureFile, FLOW_COLUMNS, type FlowsResult, SERIES_COLUMNS_OUT } from "../flows/index.ts";
+import { parseWindow } from "./option-parsers.ts";
 import { type Cell, formatDelimited, formatTable, printJson } from "./output.ts";
 
 type Format = "table" | "csv" | "tsv" | "json" | "ndjson";
 const FORMATS: readonly Format[] = ["table", "csv", "tsv", "json", "ndjson"];
 
-/** "1s", "500ms", "2.5" (seconds) → seconds. */
-export function parseWindow(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
-  const value = m ? Number(m[1]) * (m[2] === "ms" ? 0.001 : 1) : Number.NaN;
-  if (!(value > 0)) throw new QoelabError("CLI_BAD_WINDOW", `--window ${text}: expected a duration like 1s or 500ms`);
-  return value;
-}
+export { parseWindow };
 
 function progressBar(): (done: number, total: number) => void {
   let last = -1;

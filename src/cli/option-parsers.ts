@@ -1,4 +1,5 @@
 /** Option parsers shared by several commands (generators, replay, experiments, listening tests, reports). */
+import { parseDuration } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
 import { type LossModelSpec, parseLossModel, parseProbability } from "../generator/index.ts";
 
@@ -38,4 +39,14 @@ export function parseDigits(value: string | undefined, flag: string, fallback?: 
   if (!/^\d{1,9}$/.test(value))
     throw new QoelabError("CLI_BAD_ARGUMENT", `${flag} must be a non-negative integer, got "${value}"`);
   return Number(value);
+}
+
+/** `--window`: "10s", "10", "500ms", "1m" → seconds (`parseDuration`, src/common/duration.ts). */
+export function parseWindow(text: string): number {
+  const value = parseDuration(text);
+  if (value === undefined)
+    throw new QoelabError("CLI_BAD_WINDOW", `--window ${text}: expected a duration such as 10s or 500ms`, {
+      value: text,
+    });
+  return value;
 }

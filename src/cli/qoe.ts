@@ -1,16 +1,10 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { loadModel, predictCapture } from "../ml/index.ts";
+import { parseWindow } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 
-/** "10s", "10", "500ms", "1m" → seconds. */
-export function parseWindow(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text.trim());
-  const value = m ? Number(m[1]) * (m[2] === "ms" ? 0.001 : m[2] === "m" ? 60 : 1) : Number.NaN;
-  if (!(value > 0))
-    throw new QoelabError("CLI_BAD_WINDOW", `--window ${text}: expected a duration such as 10s`, { value: text });
-  return value;
-}
+export { parseWindow };
 
 export function register(program: Command): void {
   const qoe = program.command("qoe").description("QoE from network traffic");

@@ -1,5 +1,6 @@
 import { createSocket } from "node:dgram";
 import { performance } from "node:perf_hooks";
+import { nextJitter } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
 import { clockId, type ProbeHeader, perfToMonotonicNs, readProbeHeader } from "./probe-payload.ts";
 import { percentile } from "./scheduler.ts";
@@ -210,7 +211,7 @@ export async function startRecvUdp(options: RecvUdpOptions): Promise<UdpReceiver
     else highest = seq;
     // RFC 3550 §6.4.1: J += (|D| − J)/16 over transit-time differences in arrival order.
     const transit = arrivalNs - header.sendNs;
-    if (!Number.isNaN(prevTransit)) jitter += (Math.abs(transit - prevTransit) - jitter) / 16;
+    if (!Number.isNaN(prevTransit)) jitter = nextJitter(jitter, transit - prevTransit);
     prevTransit = transit;
     if (sameClock) owd.push(transit / 1e6);
     if (options.count !== undefined && received >= options.count) finish();

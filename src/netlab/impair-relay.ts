@@ -44,8 +44,8 @@ export function relayConfig(
     recordDrops: false,
   };
   if (has("delay")) {
-    config.delay = (spec.delay ?? 0) * 1e3;
-    if (spec.jitter) config.jitter = spec.jitter * 1e3;
+    config.delay = spec.delay ?? 0;
+    if (spec.jitter) config.jitter = spec.jitter;
     if (spec.delayDist) config.delayDist = spec.delayDist;
   }
   if (has("loss") && spec.loss) config.loss = spec.loss;

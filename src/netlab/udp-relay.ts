@@ -16,9 +16,9 @@ export interface RelayConfig {
   listenAddress?: string;
   forwardHost: string;
   forwardPort: number;
-  /** ms */
+  /** Seconds, as in ImpairSpec. */
   delay?: number;
-  /** ms */
+  /** Seconds, as in ImpairSpec. */
   jitter?: number;
   delayDist?: DelayDistribution;
   loss?: LossModelSpec;
@@ -202,7 +202,9 @@ export class UdpRelay {
       let delay = 0;
       if (this.config.reorder && this.rng.next() < this.config.reorder) delay = 0;
       else if (this.config.delay) {
-        delay = drawDelay(this.rng, this.config.delayDist ?? "uniform", this.config.delay, this.config.jitter ?? 0);
+        // The configuration is in seconds; the release clock here counts ms.
+        delay =
+          drawDelay(this.rng, this.config.delayDist ?? "uniform", this.config.delay, this.config.jitter ?? 0) * 1e3;
       }
       this.heap.push({ due: now + delay, order: this.order++, arrived: now, data, upstream });
     }

@@ -1,4 +1,4 @@
-import { ipv4Text, ipv6WordsText, parseIpv4Number, parseIpv6Groups } from "../common/index.ts";
+import { ipv4Text, ipv6WordsText, nextJitter, parseIpv4Number, parseIpv6Groups } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
 import type { PacketRecord } from "../packet/index.ts";
 import {
@@ -560,8 +560,7 @@ export class RtpStreamAnalyzer {
       s.clockRate = clock.rate;
       nominalDiff /= Math.floor(clock.rate / 1000);
       const expected = s.time + nominalDiff;
-      const diff = Math.abs(now - expected);
-      currentJitter = (15 * s.jitter + diff) / 16;
+      currentJitter = nextJitter(s.jitter, now - expected);
       s.delta = now - s.time;
       s.jitter = currentJitter;
       const nominal = s.lastNominal + nominalDiff;
