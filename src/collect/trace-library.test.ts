@@ -81,3 +81,40 @@ test("limits and traces are equally represented; offsets are seeded", () => {
   assert.ok(new Set(offsets).size > 10);
   assert.equal(traceOffsetSeconds(4, 3, 300, 40), offsets[3]);
 });
+
+test("a training with traces and limits stores each session's link: trace, offset and the trace's mean", async () => {
+  const { openDb } = await import("../db/index.ts");
+  const { createTraining, listSessions } = await import("./training-store.ts");
+  const db = await openDb({ url: "", dataDir: "memory://" });
+  try {
+    const request = validateTrainingRequest({
+      number_of_videos: "6",
+      session_duration: "20",
+      warmup: "5",
+      bw_limitations: "2",
+      traces: "hsdpa-bus-2011-01-29_1827, fcc-yahoo-797172",
+      seed: "3",
+    });
+    assert.ok(request.ok);
+    const training = await createTraining(db, request.value);
+    assert.deepEqual(training.traces, ["hsdpa-bus-2011-01-29_1827", "fcc-yahoo-797172"]);
+    const sessions = await listSessions(db, training.id);
+    assert.deepEqual(sessions.map((s) => s.trace ?? `limit ${s.bw_limitation}`).sort(), [
+      "fcc-yahoo-797172",
+      "fcc-yahoo-797172",
+      "hsdpa-bus-2011-01-29_1827",
+      "hsdpa-bus-2011-01-29_1827",
+      "limit 2",
+      "limit 2",
+    ]);
+    for (const s of sessions.filter((x) => x.trace)) {
+      const { stats } = loadTraceByName(s.trace!);
+      assert.ok(s.trace_offset_s !== null && s.trace_offset_s >= 0 && s.trace_offset_s + 35 <= stats.durationS);
+      // The session's bandwidth is the trace's mean over its warm-up and recording.
+      const bins = stats.perSecondMbps.slice(s.trace_offset_s!, s.trace_offset_s! + 25);
+      assert.equal(s.bw_limitation, Math.round((bins.reduce((a, b) => a + b, 0) / 25) * 1000) / 1000);
+    }
+  } finally {
+    await db.close();
+  }
+});
