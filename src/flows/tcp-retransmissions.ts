@@ -16,6 +16,8 @@
  * so accounting a packet allocates nothing.
  */
 
+import { type RttStats, tstatAverage, tstatStdev } from "./tcp-rtt.ts";
+
 /** Causes of out-of-sequence data segments, as tstat's log_tcp_complete columns (index = column order). */
 export const RetxClass = {
   /** c_pkts_rto: retransmission after a timeout. */
@@ -63,35 +65,6 @@ const INITIAL_RTT_MIN_US = 5_000;
 
 /** tstat's MAX_SEG_PER_QUAD default. */
 export const TSTAT_MAX_SEGMENTS_PER_QUADRANT = 100;
-
-/** RTT accumulator of one direction, in µs, with tstat's formulas for the log. */
-export class RttStats {
-  count = 0;
-  sum = 0;
-  sum2 = 0;
-  /** tstat keeps 0 as "no minimum yet": a later sample replaces a 0 minimum. */
-  min = 0;
-  max = 0;
-
-  add(sample: number): void {
-    if (this.min === 0 || this.min > sample) this.min = sample;
-    if (this.max < sample) this.max = sample;
-    this.sum += sample;
-    this.sum2 += sample * sample;
-    this.count++;
-  }
-}
-
-/** tstat's Average: sum / (count + 0.0001). */
-export function tstatAverage(sum: number, count: number): number {
-  return sum / (count + 0.0001);
-}
-
-/** tstat's Stdev: sample standard deviation, 0 for 2 samples or fewer. */
-export function tstatStdev(sum: number, sum2: number, n: number): number {
-  if (n <= 2) return 0;
-  return Math.sqrt((sum2 - (sum * sum) / n) / (n - 1));
-}
 
 /** What the classification reads of the two directions (TcpHalf implements it). */
 export interface SegmentOwner {

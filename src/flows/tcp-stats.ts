@@ -1,17 +1,14 @@
 import { TcpFlag } from "../packet/index.ts";
 import type { FlowPacket } from "./flow-packet.ts";
 import type { TcpDirectionResult } from "./results.ts";
-import type { StatsSummary } from "./running-stats.ts";
 import {
   RetxClass,
-  RttStats,
   SegmentList,
   type SegmentOwner,
   SegmentResult,
   TSTAT_MAX_SEGMENTS_PER_QUADRANT,
-  tstatAverage,
-  tstatStdev,
 } from "./tcp-retransmissions.ts";
+import { RttStats, rttSummary } from "./tcp-rtt.ts";
 
 /**
  * Per-direction TCP statistics computed as tstat 3.3 computes its log_tcp_complete columns (core,
@@ -247,18 +244,6 @@ export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, t: number): num
   }
   if (h.closed && r.closed) events |= TcpEvent.END;
   return events;
-}
-
-/** RTT summary of one direction in ms, with tstat's formulas (mean = sum / (n + 0.0001), sample std, 0 for n ≤ 2). */
-function rttSummary(s: RttStats): StatsSummary {
-  if (s.count === 0) return { count: 0, mean: null, std: null, min: null, max: null };
-  return {
-    count: s.count,
-    mean: tstatAverage(s.sum, s.count) / 1000,
-    std: tstatStdev(s.sum, s.sum2, s.count) / 1000,
-    min: s.min / 1000,
-    max: s.max / 1000,
-  };
 }
 
 const msSince = (us: number, originUs: number) => (us < 0 ? null : (us - originUs) / 1000);
