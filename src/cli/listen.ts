@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import type { Command } from "commander";
-import { Hono } from "hono";
 import { openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import {
@@ -18,7 +17,7 @@ import {
   parseMethod,
   parseRatingsCsv,
 } from "../quality/listening/index.ts";
-import { registerListeningRoutes } from "../web/index.ts";
+import { createListeningApp } from "../web/index.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 
@@ -158,9 +157,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(port) || port < 1 || port > 65535)
         throw new QoelabError("CLI_BAD_PORT", `listen serve: --port must be 1–65535, got "${options.port}"`);
       const db = await openDb({ dataDir: options.dataDir });
-      const app = new Hono();
-      app.get("/", (c) => c.redirect("/listen"));
-      registerListeningRoutes(app, db);
+      const app = createListeningApp(db);
       const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: options.host, port }, () => resolve(s));
         s.once("error", (error: NodeJS.ErrnoException) =>

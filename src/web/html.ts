@@ -48,9 +48,17 @@ button,.button{font:inherit;background:#2858c9;color:#fff;border:0;border-radius
 .metric b{display:block;font-size:1.3rem}
 `;
 
-export function page(title: string, body: RawHtml, options: { scripts?: string[] } = {}): string {
+/** Which pages the header links to: the whole web app, or only the listening tests (`qoelab listen serve`). */
+export type PageNav = "full" | "listening";
+
+const NAV_LINKS: Record<PageNav, string> = {
+  full: '<a href="/">Trainings</a><a href="/#new-training">New training</a><a href="/listen">Listening tests</a>',
+  listening: '<a href="/listen">Listening tests</a>',
+};
+
+export function page(title: string, body: RawHtml, options: { scripts?: string[]; nav?: PageNav } = {}): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)} · qoelab</title><style>${STYLE}</style></head><body>
-<header><strong><a href="/">qoelab</a></strong><a href="/">Trainings</a><a href="/#new-training">New training</a><a href="/listen">Listening tests</a></header>
+<header><strong><a href="/">qoelab</a></strong>${NAV_LINKS[options.nav ?? "full"]}</header>
 <main>${body.html}</main>${(options.scripts ?? []).map((src) => `<script src="${escapeHtml(src)}"></script>`).join("")}</body></html>`;
 }

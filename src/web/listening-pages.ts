@@ -1,6 +1,6 @@
 import type { ListeningOverview, ListeningTest, RatingScale } from "../quality/listening/index.ts";
 import { barChart } from "../quality/report/index.ts";
-import { html, page, raw } from "./html.ts";
+import { html, type PageNav, page, raw } from "./html.ts";
 
 const LISTEN_STYLE = `<style>
 .scores{display:flex;flex-direction:column;gap:.3rem;max-width:26rem;margin-top:.6rem}.scores button{margin:0;text-align:left}
@@ -13,7 +13,7 @@ function fmt(value: number | null | undefined, digits = 3): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
 }
 
-export function listeningListPage(tests: readonly ListeningTest[]): string {
+export function listeningListPage(tests: readonly ListeningTest[], nav: PageNav = "full"): string {
   return page(
     "Listening tests",
     html`<h1>Listening tests</h1>
@@ -23,6 +23,7 @@ ${tests.map(
     html`<tr><td>${t.id}</td><td><a href="/listen/${t.id}">${t.name}</a></td><td>${t.method.toUpperCase()}</td><td>${t.createdAt.slice(0, 16).replace("T", " ")}</td><td>${t.source ?? ""}</td><td><a href="/listen/${t.id}/admin">admin</a></td></tr>`,
 )}</table>
 <p class="hint">Create tests with <code>qoelab listen create</code>.</p>`,
+    { nav },
   );
 }
 
@@ -36,7 +37,12 @@ a few training samples that show the range of quality, then the test itself.</p>
 <p class="hint">Some samples check your attention: if a voice asks you to choose a particular answer, choose it.</p></div>`;
 }
 
-export function listeningStartPage(test: ListeningTest, scale: RatingScale, suggestedRater: string): string {
+export function listeningStartPage(
+  test: ListeningTest,
+  scale: RatingScale,
+  suggestedRater: string,
+  nav: PageNav = "full",
+): string {
   return page(
     test.name,
     html`<h1>${test.name}</h1>${instructions(test, scale)}
@@ -44,10 +50,16 @@ export function listeningStartPage(test: ListeningTest, scale: RatingScale, sugg
 <input id="rater" name="rater" value="${suggestedRater}" pattern="[A-Za-z0-9._\\-]{1,64}" required>
 <span class="hint">Use the same id to come back later; you continue where you stopped.</span><br>
 <button type="submit" id="start">Start</button></form>`,
+    { nav },
   );
 }
 
-export function listeningRaterPage(test: ListeningTest, scale: RatingScale, rater: string): string {
+export function listeningRaterPage(
+  test: ListeningTest,
+  scale: RatingScale,
+  rater: string,
+  nav: PageNav = "full",
+): string {
   return page(
     `${test.name} · ${rater}`,
     html`${raw(LISTEN_STYLE)}<h1>${test.name}</h1>
@@ -56,7 +68,7 @@ export function listeningRaterPage(test: ListeningTest, scale: RatingScale, rate
 <div class="progress"><span id="listen-bar" style="width:0%"></span></div>
 <p id="listen-error" hidden></p><div id="listen-view"></div></div>
 <details>${instructions(test, scale)}</details>`,
-    { scripts: ["/assets/listening.js"] },
+    { scripts: ["/assets/listening.js"], nav },
   );
 }
 
@@ -86,7 +98,7 @@ export function conditionChart(overview: ListeningOverview): string {
   });
 }
 
-export function listeningAdminPage(overview: ListeningOverview): string {
+export function listeningAdminPage(overview: ListeningOverview, nav: PageNav = "full"): string {
   const { test, stats } = overview;
   const screening = new Map(stats.raters.map((r) => [r.rater, r]));
   const screened = new Map(stats.screened.conditions.map((c) => [c.condition, c]));
@@ -113,5 +125,6 @@ ${overview.raters.map((r) => {
   return html`<tr class="${s?.excluded ? "excluded" : ""}" data-rater="${r.rater}"><td>${r.rater}</td><td>${r.startedAt.slice(0, 19).replace("T", " ")}</td><td>${r.finishedAt ? r.finishedAt.slice(0, 19).replace("T", " ") : ""}</td><td>${r.hearing}</td><td class="num">${r.rated} / ${r.total}</td><td class="num">${fmt(s?.correlation)}</td><td>${s?.excluded ? `excluded: ${s.reasons.join("; ")}` : s?.outlier ? `flagged: ${s.reasons.join("; ")}` : "kept"}</td></tr>`;
 })}</table>
 <h2>Screening rules</h2><ul>${stats.rules.map((rule) => html`<li>${rule}</li>`)}</ul>`,
+    { nav },
   );
 }

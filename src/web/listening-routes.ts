@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { Context, Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import {
@@ -21,7 +21,7 @@ import {
   submitHearingCheck,
   submitRating,
 } from "../quality/listening/index.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeHtml, type PageNav } from "./html.ts";
 import { errorBody, statusForError } from "./http-error.ts";
 import { listeningAdminPage, listeningListPage, listeningRaterPage, listeningStartPage } from "./listening-pages.ts";
 import { LISTENING_RATER_SCRIPT } from "./listening-rater-script.ts";
@@ -58,8 +58,20 @@ function uploadPath(dir: string, filename: string): string {
   return join(dir, name);
 }
 
-/** The listening-test pages and API. The app calls this once: `registerListeningRoutes(app, db)`. */
-export function registerListeningRoutes(app: Hono, db: Db): void {
+/** The app of `qoelab listen serve`: the listening tests alone, `/` leading to their list. */
+export function createListeningApp(db: Db): Hono {
+  const app = new Hono();
+  app.get("/", (c) => c.redirect("/listen"));
+  registerListeningRoutes(app, db, { nav: "listening" });
+  return app;
+}
+
+/**
+ * The listening-test pages and API. The app calls this once: `registerListeningRoutes(app, db)`;
+ * `qoelab listen serve` serves them alone (`nav: "listening"`: no links to the video pages it lacks).
+ */
+export function registerListeningRoutes(app: Hono, db: Db, options: { nav?: PageNav } = {}): void {
+  const nav = options.nav ?? "full";
   const api = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
     try {
       return await handler(c);
@@ -82,13 +94,13 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
   // ---- pages
   app.get(
     "/listen",
-    pageRoute(async (c) => c.html(listeningListPage(await listListeningTests(db)))),
+    pageRoute(async (c) => c.html(listeningListPage(await listListeningTests(db), nav))),
   );
   app.get(
     "/listen/:id",
     pageRoute(async (c) => {
       const test = await getListeningTest(db, parseTestId(c.req.param("id")));
-      return c.html(listeningStartPage(test, ratingScale(test.method), `p-${randomBytes(4).toString("hex")}`));
+      return c.html(listeningStartPage(test, ratingScale(test.method), `p-${randomBytes(4).toString("hex")}`, nav));
     }),
   );
   app.get(
@@ -104,12 +116,14 @@ export function registerListeningRoutes(app: Hono, db: Db): void {
     pageRoute(async (c) => {
       const test = await getListeningTest(db, parseTestId(c.req.param("id")));
       const rater = checkRaterKey(c.req.param("rater") ?? "");
-      return c.html(listeningRaterPage(test, ratingScale(test.method), rater));
+      return c.html(listeningRaterPage(test, ratingScale(test.method), rater, nav));
     }),
   );
   app.get(
     "/listen/:id/admin",
-    pageRoute(async (c) => c.html(listeningAdminPage(await listeningOverview(db, parseTestId(c.req.param("id")))))),
+    pageRoute(async (c) =>
+      c.html(listeningAdminPage(await listeningOverview(db, parseTestId(c.req.param("id"))), nav)),
+    ),
   );
   app.get("/assets/listening.js", (c) =>
     c.body(LISTENING_RATER_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8" }),
