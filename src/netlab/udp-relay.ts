@@ -2,7 +2,8 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
 import { QoelabError } from "../errors.ts";
-import { createLossModel, type DelayDistribution, drawDelay, type LossModelSpec, Random } from "../generator/index.ts";
+import { createLossModel, drawDelay, Random } from "../generator/index.ts";
+import type { ImpairSpec } from "./impair-spec.ts";
 
 /**
  * A userspace UDP impairment relay: datagrams arriving on `listenPort` are forwarded to
@@ -11,23 +12,14 @@ import { createLossModel, type DelayDistribution, drawDelay, type LossModelSpec,
  * unimpaired through the same socket (so a NAT REDIRECT in front of the relay stays transparent).
  * Release times are kept in a min-heap, so jitter reorders packets as netem's time-sorted queue does.
  */
-export interface RelayConfig {
+export interface RelayConfig
+  extends Pick<ImpairSpec, "delay" | "jitter" | "delayDist" | "loss" | "reorder" | "duplicate" | "corrupt" | "seed"> {
   listenPort: number;
   listenAddress?: string;
   forwardHost: string;
   forwardPort: number;
-  /** Seconds, as in ImpairSpec. */
-  delay?: number;
-  /** Seconds, as in ImpairSpec. */
-  jitter?: number;
-  delayDist?: DelayDistribution;
-  loss?: LossModelSpec;
-  reorder?: number;
-  duplicate?: number;
-  corrupt?: number;
   /** Maximum packets waiting in the relay; more are tail-dropped (queue-full). */
   limit?: number;
-  seed?: number;
   /** Keep the arrival index of every packet the loss model dropped (for tests and logs). */
   recordDrops?: boolean;
   /** Spin this long before a release instead of trusting the timer (ms, default 1). */
