@@ -3,7 +3,7 @@ import type { LayerAnomaly, PacketAnomaly } from "./anomaly.ts";
 import { anomaly } from "./anomaly.ts";
 import { concatBytes } from "./byte-order.ts";
 import type { PseudoHeader } from "./checksum.ts";
-import { type AnyLayer, type Layer, type LayerType, layerSummary, showLayer } from "./layer.ts";
+import { type AnyLayer, type Layer, type LayerFieldMap, type LayerType, layerSummary, showLayer } from "./layer.ts";
 import type { AppPayload, DecodedMeta, DecodeWalker, EncodeContext } from "./layer-def.ts";
 import { ETHERNET_MIN_FRAME } from "./layers/ethernet.ts";
 import { ipv4FinalDestination } from "./layers/ipv4.ts";
@@ -40,6 +40,42 @@ export type CanonicalLayerType<N extends LayerName> = N extends LayerType
     ? LowerLayerTypes[N]
     : never;
 
+/** The properties of a layer itself; every other property of a `LayerView` is one of its fields. */
+const LAYER_OWN_KEYS = new Set<PropertyKey>([
+  "type",
+  "fields",
+  "anomalies",
+  "checksumStatus",
+  "offset",
+  "headerLength",
+  "quoted",
+]);
+
+/** A layer whose fields are also its properties (`view.src` reads and assigns `view.fields.src`). */
+export type LayerView<T extends LayerType> = Layer<T> & Omit<LayerFieldMap[T], keyof Layer<T>>;
+
+const layerViews = new WeakMap<object, object>();
+
+function layerView(layer: AnyLayer): object {
+  let view = layerViews.get(layer);
+  if (!view) {
+    const fieldsOf = (target: AnyLayer) => target.fields as unknown as Record<PropertyKey, unknown>;
+    view = new Proxy(layer, {
+      get: (target, key, receiver) =>
+        LAYER_OWN_KEYS.has(key) || !(key in fieldsOf(target))
+          ? Reflect.get(target, key, receiver)
+          : fieldsOf(target)[key],
+      set: (target, key, value) => {
+        if (LAYER_OWN_KEYS.has(key)) return Reflect.set(target, key, value);
+        fieldsOf(target)[key] = value;
+        return true;
+      },
+    });
+    layerViews.set(layer, view);
+  }
+  return view;
+}
+
 export class Packet {
   readonly layers: readonly AnyLayer[];
   /** LINKTYPE_* of the first layer: the capture's for decoded packets, derived for built ones. */
@@ -64,15 +100,16 @@ export class Packet {
 
   /**
    * The `index`-th layer of this type (0 = outermost), or undefined; the type in any case ("IPv4",
-   * "ipv4"). Its `fields` may be assigned (`p.get("ipv4").fields.src = "10.0.0.1"`): a built packet
+   * "ipv4"). Its fields read and assign directly, as in Scapy (`p.get("ipv4").src = "10.0.0.1"`, the
+   * same as `.fields.src`; `.type` is the layer's type, so Ethernet's EtherType is `.fields.type`): a built packet
    * computes the lengths and checksums left undefined when encoded; call `rebuilt()` on a decoded one.
    */
-  get<N extends LayerName>(type: N, index = 0): Layer<CanonicalLayerType<N>> | undefined {
+  get<N extends LayerName>(type: N, index = 0): LayerView<CanonicalLayerType<N>> | undefined {
     let seen = 0;
     const wanted = type.toLowerCase();
     for (const layer of this.layers) {
       if ((layer.type === type || layer.type.toLowerCase() === wanted) && seen++ === index)
-        return layer as unknown as Layer<CanonicalLayerType<N>>;
+        return layerView(layer) as unknown as LayerView<CanonicalLayerType<N>>;
     }
     return undefined;
   }
