@@ -4,9 +4,10 @@ import type { PacketRecord } from "../packet/index.ts";
 import {
   Dissection,
   decodeSip,
-  dissect,
+  dissectReassembled,
   forEachPacket,
   IpProto,
+  IpReassembler,
   RtpHeaderView,
   readRtpHeader,
   sipBodyText,
@@ -346,6 +347,7 @@ export async function analyzeRtpStreams(path: string, options: AnalyzeOptions = 
 
 export class RtpStreamAnalyzer {
   private readonly d = new Dissection();
+  private readonly reassembler = new IpReassembler();
   private readonly rtp = new RtpHeaderView();
   private readonly endpoints = new EndpointTable();
   /** Streams chained by SSRC. */
@@ -378,11 +380,12 @@ export class RtpStreamAnalyzer {
       this.firstNsec = record.tsNsec;
     }
     const d = this.d;
-    dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
-    if (d.ipProto !== IpProto.UDP || d.payloadOffset < 0 || d.isLaterFragment || d.moreFragments) return;
+    const whole = dissectReassembled(record, d, this.reassembler);
+    if (!whole) return;
+    if (d.ipProto !== IpProto.UDP || d.payloadOffset < 0) return;
     const length = d.capturedPayloadLength;
     if (length < 12) return;
-    const bytes = record.buffer;
+    const bytes = whole.buffer;
     const p = d.payloadOffset;
     const b0 = bytes[p]!;
     if (b0 >> 6 !== 2) {

@@ -2,9 +2,10 @@ import { QoelabError } from "../errors.ts";
 import {
   Dissection,
   decodeSip,
-  dissect,
+  dissectReassembled,
   forEachPacket,
   IpProto,
+  IpReassembler,
   type SipMessage,
   sipBodyText,
   sipCallId,
@@ -68,6 +69,7 @@ interface CallBuilder extends SipCall {
 
 export async function analyzeSipCalls(path: string): Promise<SipCall[]> {
   const d = new Dissection();
+  const reassembler = new IpReassembler();
   const calls = new Map<string, CallBuilder>();
   let firstSec = -1;
   let firstNsec = 0;
@@ -81,11 +83,13 @@ export async function analyzeSipCalls(path: string): Promise<SipCall[]> {
     }
     const time = record.tsSec - firstSec + (record.tsNsec - firstNsec) / 1e9;
     lastTime = time;
-    dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
+    // SIP with a large SDP body is often fragmented: reassembled as tshark does.
+    const whole = dissectReassembled(record, d, reassembler);
+    if (!whole) return;
     if (d.ipProto !== IpProto.UDP || d.payloadOffset < 0 || d.capturedPayloadLength < 8) return;
-    const b0 = record.buffer[d.payloadOffset]!;
+    const b0 = whole.buffer[d.payloadOffset]!;
     if (b0 < 0x41 || b0 > 0x5a) return;
-    const message = decodeSip(record.buffer, d.payloadOffset, d.capturedPayloadLength).message;
+    const message = decodeSip(whole.buffer, d.payloadOffset, d.capturedPayloadLength).message;
     if (!message) return;
     const callId = sipCallId(message);
     if (!callId) return;
