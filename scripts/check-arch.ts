@@ -56,11 +56,6 @@ export const ALLOWED: Record<string, readonly string[]> = {
  */
 const PENDING: Record<string, string> = {
   "collect/benchmark-collection.ts": "an entry point: to scripts/ or cli/ once the benchmark collection is done",
-  "collect/collection-faults.test.ts": "to src/e2e/ (plays sessions through web's app)",
-  "collect/person-sessions.test.ts": "to src/e2e/",
-  "collect/uplink-e2e.test.ts": "to src/e2e/",
-  "collect/test-support/collect-as-nobody.ts": "to src/e2e/ with the tests using it",
-  "collect/test-support/collect-training.ts": "to src/e2e/ with the tests using it",
 };
 
 /** The one folder of end-to-end tests: it alone may import every folder. */

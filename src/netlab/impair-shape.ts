@@ -1,6 +1,6 @@
 import type { ImpairBackend, ImpairTarget, Journal } from "./impair-backend.ts";
-import { tbfArgs } from "./impair-kernel.ts";
 import type { ImpairOption, ImpairSpec } from "./impair-spec.ts";
+import { tbfArgs } from "./impair-tbf.ts";
 import { run } from "./run.ts";
 
 /*

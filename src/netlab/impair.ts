@@ -8,11 +8,12 @@ import {
   type UndoStep,
   unsupported,
 } from "./impair-backend.ts";
-import { iptablesLossBackend, tbfBackend } from "./impair-kernel.ts";
+import { iptablesLossBackend } from "./impair-kernel.ts";
 import { netemBackend } from "./impair-netem.ts";
 import { relayBackend } from "./impair-relay.ts";
 import { shaperBackend } from "./impair-shape.ts";
 import { describeOption, type ImpairOption, type ImpairSpec, specOptions } from "./impair-spec.ts";
+import { tbfBackend } from "./impair-tbf.ts";
 import { getLab, type HostRole, type Lab, type LabHost, type LabLink, labHost } from "./lab.ts";
 import { runOk } from "./run.ts";
 import { labsDir, readJson, withLock, writeJson } from "./state.ts";

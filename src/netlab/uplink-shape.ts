@@ -1,4 +1,4 @@
-import { tbfArgs } from "./impair-kernel.ts";
+import { tbfArgs } from "./impair-tbf.ts";
 import type { LabUplink } from "./lab.ts";
 import { run, runOk } from "./run.ts";
 

@@ -4,10 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { readCaptureBytes } from "./capture-reader.ts";
-import { Dissection, dissect } from "./dissect.ts";
 import { filterCaptureFile } from "./filter-capture.ts";
-import { compileFilter } from "./filter-compile.ts";
+import { keysOf, qoelabKeys, tcpdumpKeys as tcpdumpKeysIn } from "./test-support/filter-keys.ts";
 
 /**
  * Oracle: tcpdump/libpcap. Real traffic between two network namespaces is captured with tcpdump
@@ -151,35 +149,7 @@ ip netns exec $A /usr/bin/python3 -c '${REPLAY_TAGGED_PY}' $D/eth.pcap eth0
 stop_captures
 `;
 
-/** Packets of a capture as `sec.nsec/caplen/origlen` keys, in file order. */
-function keysOf(bytes: Uint8Array): string[] {
-  const keys: string[] = [];
-  readCaptureBytes(bytes, (r) => {
-    keys.push(`${r.tsSec}.${r.tsNsec}/${r.caplen}/${r.origlen}`);
-  });
-  return keys;
-}
-
-function qoelabKeys(bytes: Uint8Array, expression: string): string[] {
-  const filter = compileFilter(expression);
-  const dissection = new Dissection();
-  const keys: string[] = [];
-  readCaptureBytes(bytes, (r) => {
-    dissect(r.buffer, r.offset, r.caplen, r.origlen, r.linkType, dissection);
-    if (filter.matches(r, dissection)) keys.push(`${r.tsSec}.${r.tsNsec}/${r.caplen}/${r.origlen}`);
-  });
-  return keys;
-}
-
-let counter = 0;
-function tcpdumpKeys(file: string, expression: string): string[] {
-  const out = join(dir, `out-${counter++}.pcap`);
-  const result = spawnSync("tcpdump", ["-r", file, "-w", out, "--", expression], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`tcpdump rejected ${JSON.stringify(expression)}: ${result.stderr}`);
-  const keys = keysOf(readFileSync(out));
-  rmSync(out);
-  return keys;
-}
+const tcpdumpKeys = (file: string, expression: string) => tcpdumpKeysIn(dir, file, expression);
 
 /** Expressions run on the untagged Ethernet capture. */
 const ETHERNET_EXPRESSIONS = [

@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { readCaptureBytes } from "./capture-reader.ts";
-import { Dissection, dissect } from "./dissect.ts";
-import { compileFilter } from "./filter-compile.ts";
+import { keysOf, qoelabKeys, tcpdumpKeys as tcpdumpKeysIn } from "./test-support/filter-keys.ts";
 
 /**
  * Oracle: tcpdump/libpcap on real captures written by others (../shared/data/realcaps) with
@@ -20,34 +17,7 @@ const REALCAPS = join(import.meta.dirname, "../../../shared/data/realcaps");
 const dir = mkdtempSync(join(tmpdir(), `qoelab-filter-real-${process.pid}-`));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function keysOf(bytes: Uint8Array): string[] {
-  const keys: string[] = [];
-  readCaptureBytes(bytes, (r) => {
-    keys.push(`${r.tsSec}.${r.tsNsec}/${r.caplen}/${r.origlen}`);
-  });
-  return keys;
-}
-
-function qoelabKeys(bytes: Uint8Array, expression: string): string[] {
-  const filter = compileFilter(expression);
-  const dissection = new Dissection();
-  const keys: string[] = [];
-  readCaptureBytes(bytes, (r) => {
-    dissect(r.buffer, r.offset, r.caplen, r.origlen, r.linkType, dissection);
-    if (filter.matches(r, dissection)) keys.push(`${r.tsSec}.${r.tsNsec}/${r.caplen}/${r.origlen}`);
-  });
-  return keys;
-}
-
-let counter = 0;
-function tcpdumpKeys(file: string, expression: string): string[] {
-  const out = join(dir, `out-${counter++}.pcap`);
-  const result = spawnSync("tcpdump", ["-r", file, "-w", out, "--", expression], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`tcpdump rejected ${JSON.stringify(expression)}: ${result.stderr}`);
-  const keys = keysOf(readFileSync(out));
-  rmSync(out);
-  return keys;
-}
+const tcpdumpKeys = (file: string, expression: string) => tcpdumpKeysIn(dir, file, expression);
 
 const COMMON = [
   "ip",

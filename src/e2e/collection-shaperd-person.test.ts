@@ -3,9 +3,9 @@ import { statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
+import { playTrainingInPage } from "../collect/test-support/play-training.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, type Lab, labDown, run } from "../netlab/index.ts";
-import { playTrainingInPage } from "./test-support/play-training.ts";
 import {
   NOBODY,
   type NobodyResult,

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { exportTraining, getTraining, listSessions } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { exportTraining } from "./dataset-export.ts";
 import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
-import { getTraining, listSessions } from "./training-store.ts";
 
 // A training that asks for delay and loss on top of the rate: the router's downstream gets all
 // three (the userspace link emulator where the kernel has no netem), and the client's capture shows

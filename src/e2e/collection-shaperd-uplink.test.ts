@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { buildLocalOrigin, DEFAULT_LADDER } from "../collect/index.ts";
+import { type InternetStandIn, startInternetStandIn } from "../collect/test-support/internet-stand-in.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
-import { buildLocalOrigin, DEFAULT_LADDER } from "./local-origin.ts";
-import { type InternetStandIn, startInternetStandIn } from "./test-support/internet-stand-in.ts";
 import {
   NOBODY,
   type NobodyResult,

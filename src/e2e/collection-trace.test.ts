@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { exportTraining, getTraining, listSessions } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
-import { exportTraining } from "./dataset-export.ts";
 import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
-import { getTraining, listSessions } from "./training-store.ts";
 
 // A trace-driven training end to end: two sessions, each on one real bandwidth trace (the link
 // emulator replays it on the router's downstream from a seeded offset), played by chromium from the

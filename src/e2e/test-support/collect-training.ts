@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCollectionRuntime } from "../../cli/collection-runtime.ts";
+import { createCollectionRuntime } from "../../cli/index.ts";
+import { createTraining, validateTrainingRequest } from "../../collect/index.ts";
 import { type Db, openDb } from "../../db/index.ts";
 import { labDown } from "../../netlab/index.ts";
-import { validateTrainingRequest } from "../training-request.ts";
-import { createTraining } from "../training-store.ts";
 
 export interface CollectedTraining {
   db: Db;

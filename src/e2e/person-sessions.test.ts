@@ -7,16 +7,21 @@ import { after, before, describe, test } from "node:test";
 import { serve } from "@hono/node-server";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
+import {
+  buildLocalOrigin,
+  CollectionOrchestrator,
+  createTraining,
+  DEFAULT_LADDER,
+  directLabOperator,
+  getTraining,
+  listSessions,
+  validateTrainingRequest,
+} from "../collect/index.ts";
+import { playTrainingInPage } from "../collect/test-support/play-training.ts";
 import { type Db, openDb } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
-import { directLabOperator } from "./direct-lab-operator.ts";
-import { buildLocalOrigin, DEFAULT_LADDER } from "./local-origin.ts";
-import { CollectionOrchestrator } from "./orchestrator.ts";
-import { playTrainingInPage } from "./test-support/play-training.ts";
-import { validateTrainingRequest } from "./training-request.ts";
-import { createTraining, getTraining, listSessions } from "./training-store.ts";
 
 // The seed's person-driven loop, all real: Debian's chromium in the root namespace (as a person's
 // browser on this host) opens /player?training=ID on a test server; the video comes from the

@@ -3,12 +3,10 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { capturesArchive, exportTraining, getTraining, listSessions } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { capturesArchive } from "./captures-archive.ts";
-import { exportTraining } from "./dataset-export.ts";
 import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
-import { getTraining, listSessions } from "./training-store.ts";
 
 // End to end, all real: lab namespaces, tbf on the router, the built-in HLS origin (ffmpeg),
 // Debian's chromium playing with hls.js, tcpdump on the client, the flow engine, PGlite.

@@ -4,12 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { createCollectionRuntime } from "../cli/collection-runtime.ts";
+import { createCollectionRuntime } from "../cli/index.ts";
+import type { OrchestratorEvent } from "../collect/index.ts";
+import { createTraining, getSession, listSessions, validateTrainingRequest } from "../collect/index.ts";
 import { type Db, openDb } from "../db/index.ts";
 import { labDown, qoelabCommand } from "../netlab/index.ts";
-import type { OrchestratorEvent } from "./orchestrator.ts";
-import { validateTrainingRequest } from "./training-request.ts";
-import { createTraining, getSession, listSessions } from "./training-store.ts";
 
 // Faults mid-session lose no session: it is retried (or resumed after a crash) and the reason is kept.
 const dir = mkdtempSync(join(tmpdir(), "qoelab-faults-"));

@@ -2,9 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { OrchestratorEvent, SessionRow, TrainingRow } from "../../collect/index.ts";
 import { qoelabCommand } from "../../netlab/index.ts";
-import type { OrchestratorEvent } from "../orchestrator.ts";
-import type { SessionRow, TrainingRow } from "../training-store.ts";
 import type { NobodyCollectConfig } from "./collect-as-nobody.ts";
 
 /*

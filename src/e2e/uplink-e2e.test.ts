@@ -6,17 +6,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { serve } from "@hono/node-server";
+import {
+  buildLocalOrigin,
+  CollectionOrchestrator,
+  createTraining,
+  DEFAULT_LADDER,
+  directLabOperator,
+  listSessions,
+  validateTrainingRequest,
+} from "../collect/index.ts";
+import { type InternetStandIn, startInternetStandIn } from "../collect/test-support/internet-stand-in.ts";
+import { twitchStandIn } from "../collect/test-support/twitch-stand-in.ts";
 import { type Db, openDb } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
-import { directLabOperator } from "./direct-lab-operator.ts";
-import { buildLocalOrigin, DEFAULT_LADDER } from "./local-origin.ts";
-import { CollectionOrchestrator } from "./orchestrator.ts";
-import { type InternetStandIn, startInternetStandIn } from "./test-support/internet-stand-in.ts";
-import { twitchStandIn } from "./test-support/twitch-stand-in.ts";
-import { validateTrainingRequest } from "./training-request.ts";
-import { createTraining, listSessions } from "./training-store.ts";
 
 /*
  * External video sources through the lab router's uplink, without the Internet: a namespace this

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
+import type { SessionRow } from "../collect/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { labDown, qoelabCommand, run } from "../netlab/index.ts";
-import type { SessionRow } from "./training-store.ts";
 
 // Non-root collection, all real: `qoelab shaperd` runs as root (this test), the collection runs in a
 // process of "nobody" with its own PGlite, and gets its lab, shaping, origin, browser and capture
@@ -27,7 +27,7 @@ writeFileSync(
   script,
   `import { createCollectionRuntime } from ${JSON.stringify(modules("../cli/collection-runtime.ts"))};
 import { openDb } from ${JSON.stringify(modules("../db/index.ts"))};
-import { createTraining, listSessions, validateTrainingRequest } from ${JSON.stringify(modules("./index.ts"))};
+import { createTraining, listSessions, validateTrainingRequest } from ${JSON.stringify(modules("../collect/index.ts"))};
 const [dataDir, socket, labPrefix] = process.argv.slice(2);
 const db = await openDb({ url: "", dataDir });
 try {

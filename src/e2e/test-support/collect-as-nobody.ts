@@ -1,10 +1,15 @@
 import { createInterface } from "node:readline";
 import { serve } from "@hono/node-server";
-import { createCollectionRuntime } from "../../cli/collection-runtime.ts";
+import { createCollectionRuntime } from "../../cli/index.ts";
+import {
+  buildLocalOrigin,
+  createTraining,
+  DEFAULT_LADDER,
+  getTraining,
+  listSessions,
+  validateTrainingRequest,
+} from "../../collect/index.ts";
 import { openDb } from "../../db/index.ts";
-import { buildLocalOrigin, DEFAULT_LADDER } from "../local-origin.ts";
-import { validateTrainingRequest } from "../training-request.ts";
-import { createTraining, getTraining, listSessions } from "../training-store.ts";
 
 /*
  * The unprivileged side of the shaperd tests, run as "nobody" (see shaperd-for-nobody.ts): the same
