@@ -166,24 +166,18 @@ describe("sendRtp (live, loopback): real audio as G.711 RTP", () => {
     const pcm = new Int16Array(8000 * 2).map((_, i) => Math.round(8000 * Math.sin(i / 5)));
     const { socket, port } = await receiver();
     try {
-      const a = await sendRtp({
-        host: "127.0.0.1",
-        port,
-        pcm,
-        codec: "pcmu",
-        ptimeMs: 10,
-        seed: 5,
-        loss: { kind: "bernoulli", p: 0.2 },
-      });
-      const b = await sendRtp({
-        host: "127.0.0.1",
-        port,
-        pcm,
-        codec: "pcmu",
-        ptimeMs: 10,
-        seed: 5,
-        loss: { kind: "bernoulli", p: 0.2 },
-      });
+      const send = () =>
+        sendRtp({
+          host: "127.0.0.1",
+          port,
+          pcm,
+          codec: "pcmu",
+          ptimeMs: 10,
+          seed: 5,
+          loss: { kind: "bernoulli", p: 0.2 },
+        });
+      const a = await send();
+      const b = await send();
       assert.ok(a.droppedSequences.length > 0);
       assert.deepEqual(a.droppedSequences, b.droppedSequences);
       assert.equal(a.firstSequence, b.firstSequence);
