@@ -11,6 +11,8 @@ export interface ClipInput {
   name: string;
   condition: string;
   file: string;
+  /** This clip's own reference (the original over the same instants), for DCR/CCR; else the set's. */
+  reference?: string;
 }
 
 export interface ClipSet {
@@ -71,7 +73,8 @@ export function readClipAudio(file: string): CheckedAudio {
  * cut into clips of about `clipSeconds` (default 8 s: ITU-T P.800 rates short samples, not a whole
  * call) at the same instants in every condition, so clip k of each condition carries the same
  * speech. A remainder shorter than half a clip joins the last clip; 0 keeps whole files. The cut
- * clips are written under DIR/listening-clips/. DCR's reference stays the whole original.
+ * clips are written under DIR/listening-clips/. A DCR/CCR clip's reference is the original's clip
+ * over the same instants.
  */
 export function clipsFromExperiment(dir: string, options: { clipSeconds?: number } = {}): ClipSet {
   const folder = readExperimentFolder(dir);
@@ -85,6 +88,8 @@ export function clipsFromExperiment(dir: string, options: { clipSeconds?: number
     ...experiment.conditions.map((c) => ({ condition: c.id, file: folder.path(c.received), what: "received" })),
   ];
   const clips: ClipInput[] = [];
+  /** The original's clip k: the reference of every condition's clip k. */
+  const originalClips: string[] = [];
   for (const source of sources) {
     if (clipSeconds === 0) {
       clips.push({ name: `${source.condition}/${source.what}`, condition: source.condition, file: source.file });
@@ -101,10 +106,13 @@ export function clipsFromExperiment(dir: string, options: { clipSeconds?: number
       const end = k === count - 1 ? samples.length : (k + 1) * size;
       const file = join(out, `clip${String(k + 1).padStart(2, "0")}.wav`);
       writeFileSync(file, writeWav([samples.subarray(k * size, end)], audio.sampleRate, "pcm16"));
+      if (source.what === "reference") originalClips.push(file);
+      const clipReference = originalClips[Math.min(k, originalClips.length - 1)];
       clips.push({
         name: `${source.condition}/clip${String(k + 1).padStart(2, "0")}`,
         condition: source.condition,
         file,
+        ...(clipReference ? { reference: clipReference } : {}),
       });
     }
   }

@@ -157,6 +157,17 @@ export async function createListeningTest(db: Db, options: CreateListeningTestOp
     );
     const test = toTest(row!);
     const referenceHash = reference ? await storeAudio(tx, reference) : null;
+    // A clip cut from a longer recording is compared with the original over the same instants.
+    const clipReferenceHashes = new Map<string, string>();
+    const referenceHashOf = async (clip: { reference?: string } | undefined): Promise<string | null> => {
+      if (!clip?.reference) return referenceHash;
+      let hash = clipReferenceHashes.get(clip.reference);
+      if (!hash) {
+        hash = await storeAudio(tx, readClipAudio(clip.reference));
+        clipReferenceHashes.set(clip.reference, hash);
+      }
+      return hash;
+    };
     let position = 0;
     const insert = async (clip: {
       name: string;
@@ -166,6 +177,7 @@ export async function createListeningTest(db: Db, options: CreateListeningTestOp
       expected?: number;
       tolerance?: number;
       answer?: string;
+      referenceHash?: string | null;
     }) => {
       await tx.query(
         `INSERT INTO listening_clip (test_id, name, condition, kind, audio_sha256, reference_sha256, expected_score, tolerance, answer, position)
@@ -176,7 +188,7 @@ export async function createListeningTest(db: Db, options: CreateListeningTestOp
           clip.condition,
           clip.kind,
           clip.audio,
-          method === "acr" ? null : referenceHash,
+          method === "acr" ? null : clip.referenceHash === undefined ? referenceHash : clip.referenceHash,
           clip.expected ?? null,
           clip.tolerance ?? null,
           clip.answer ?? null,
@@ -205,6 +217,7 @@ export async function createListeningTest(db: Db, options: CreateListeningTestOp
         condition: "training",
         kind: "training",
         audio: await storeAudio(tx, audio.get(source.file)!),
+        referenceHash: await referenceHashOf(source),
       });
     }
     for (const clip of clips.clips) {
@@ -213,15 +226,24 @@ export async function createListeningTest(db: Db, options: CreateListeningTestOp
         condition: clip.condition,
         kind: "test",
         audio: await storeAudio(tx, audio.get(clip.file)!),
+        referenceHash: await referenceHashOf(clip),
       });
     }
-    const goldAudio = reference ?? audio.get(clips.clips[0]!.file)!;
+    // Gold: a reference heard against itself (a clip's own reference when the clips were cut).
+    const goldClipReference = clips.clips.find((clip) => clip.reference)?.reference;
+    const goldAudio = goldClipReference
+      ? readClipAudio(goldClipReference)
+      : (reference ?? audio.get(clips.clips[0]!.file)!);
+    const goldReferenceHash = goldClipReference
+      ? await referenceHashOf({ reference: goldClipReference })
+      : referenceHash;
     for (let i = 0; i < (options.gold ?? 1); i++) {
       await insert({
         name: `gold-${i + 1}`,
         condition: "gold",
         kind: "gold",
         audio: await storeAudio(tx, goldAudio),
+        referenceHash: goldReferenceHash,
         expected: method === "ccr" ? 0 : scale.max,
         tolerance: 1,
       });
