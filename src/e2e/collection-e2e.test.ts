@@ -3,9 +3,10 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { capturesArchive, exportTraining, getTraining, listSessions } from "../collect/index.ts";
+import { capturesArchive, exportTraining, getTraining, listSessions, sessionNetworkData } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
+import { forEachPacket } from "../packet/index.ts";
 import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
 
 // End to end, all real: lab namespaces, tbf on the router, the built-in HLS origin (ffmpeg),
@@ -22,7 +23,8 @@ describe("collection end to end", { timeout: 600_000 }, () => {
         name: "e2e",
         number_of_videos: "3",
         session_duration: "15",
-        bw_limitations: "0.3, 1, 5",
+        // 0.1 Mbit/s: below the ladder's lowest rendition (160p, about 0.2 Mbit/s), so it stalls.
+        bw_limitations: "0.1, 1, 5",
         warmup: "5",
         seed: "3",
       },
@@ -46,11 +48,11 @@ describe("collection end to end", { timeout: 600_000 }, () => {
   test("stalls at the lowest limit, none at the highest; the highest reaches a higher resolution", async () => {
     const sessions = await listSessions(db, trainingId);
     const at = (mbps: number) => sessions.find((s) => s.bw_limitation === mbps)!;
-    const low = at(0.3).labels as { stall_count: number; time_weighted_height: number };
+    const low = at(0.1).labels as { stall_count: number; time_weighted_height: number };
     const high = at(5).labels as { stall_count: number; time_weighted_height: number };
-    assert.ok(low.stall_count > 0, `stalls at 0.3 Mbit/s: ${JSON.stringify(low)}`);
+    assert.ok(low.stall_count > 0, `stalls at 0.1 Mbit/s: ${JSON.stringify(low)}`);
     assert.equal(high.stall_count, 0, `no stalls at 5 Mbit/s: ${JSON.stringify(high)}`);
-    assert.ok(high.time_weighted_height > low.time_weighted_height, "5 Mbit/s plays a higher resolution than 0.3");
+    assert.ok(high.time_weighted_height > low.time_weighted_height, "5 Mbit/s plays a higher resolution than 0.1");
   });
 
   test("each pcap is non-empty and its stored network data equals a recomputation from it", async () => {
@@ -58,9 +60,22 @@ describe("collection end to end", { timeout: 600_000 }, () => {
       assert.ok(session.capture_file);
       assert.ok(statSync(session.capture_file).size > 1000);
       assert.equal(statSync(session.capture_file).size, session.capture_size);
-      const recomputed = await analyzeCaptureFile(session.capture_file, { features: true, workers: 1 });
-      assert.ok(recomputed.flows.length > 0);
+      const whole = await analyzeCaptureFile(session.capture_file, { features: true, workers: 1 });
+      assert.ok(whole.flows.length > 0);
+      // Stored: the whole capture's flows and features, and the features of the recorded window.
+      const stored = session.network_data as { window?: { record_start_s: number | null } };
+      const startS = stored.window?.record_start_s;
+      assert.ok(typeof startS === "number", "the recorded window's start is stored");
+      let first = Number.NaN;
+      await forEachPacket(session.capture_file, (record) => {
+        if (Number.isNaN(first)) first = record.tsSec + record.tsNsec / 1e9;
+      });
+      const recomputed = await sessionNetworkData(session.capture_file, (first + startS) * 1000);
       assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
+      assert.deepEqual(
+        (session.network_data as { session_features: unknown }).session_features,
+        JSON.parse(JSON.stringify(whole.features)),
+      );
     }
   });
 
@@ -87,7 +102,7 @@ describe("collection end to end", { timeout: 600_000 }, () => {
       ],
       { encoding: "utf8" },
     );
-    assert.deepEqual(JSON.parse(out), [3, ["0.3", "1", "5"], true, true]);
+    assert.deepEqual(JSON.parse(out), [3, ["0.1", "1", "5"], true, true]);
     assert.match(readFileSync(path, "utf8").split("\n")[0] ?? "", /^training_id,training_name,session_id/);
   });
 });

@@ -4,8 +4,8 @@ import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { playTrainingInPage } from "../collect/test-support/play-training.ts";
-import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, type Lab, labDown, run } from "../netlab/index.ts";
+import { recomputeNetworkData } from "./test-support/network-data.ts";
 import {
   NOBODY,
   type NobodyResult,
@@ -109,7 +109,7 @@ describe("a person's session through shaperd", { timeout: 120_000 }, () => {
     const stat = statSync(file);
     assert.equal(stat.uid, NOBODY);
     assert.equal(stat.size, session.capture_size);
-    const recomputed = await analyzeCaptureFile(file, { features: true, workers: 1 });
+    const recomputed = await recomputeNetworkData(file, session.network_data);
     assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
     const lab = await getLab(personLab);
     assert.ok(

@@ -4,8 +4,8 @@ import { statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { buildLocalOrigin, DEFAULT_LADDER } from "../collect/index.ts";
 import { type InternetStandIn, startInternetStandIn } from "../collect/test-support/internet-stand-in.ts";
-import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
+import { recomputeNetworkData } from "./test-support/network-data.ts";
 import {
   NOBODY,
   type NobodyResult,
@@ -107,7 +107,7 @@ describe("a URL source through the uplink, collected through shaperd", { timeout
     const stat = statSync(file);
     assert.equal(stat.uid, NOBODY, "the capture was handed to the collecting user");
     assert.equal(stat.size, session.capture_size);
-    const recomputed = await analyzeCaptureFile(file, { features: true, workers: 1 });
+    const recomputed = await recomputeNetworkData(file, session.network_data);
     assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
     // The video came from the stand-in, which has no route to the lab: through the host's masquerade;
     // the client keeps its lab address (10.77.128.0/17 uplink slots).

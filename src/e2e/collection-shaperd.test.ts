@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { SessionRow } from "../collect/index.ts";
-import { analyzeCaptureFile } from "../flows/index.ts";
 import { labDown, qoelabCommand, run } from "../netlab/index.ts";
+import { recomputeNetworkData } from "./test-support/network-data.ts";
 
 // Non-root collection, all real: `qoelab shaperd` runs as root (this test), the collection runs in a
 // process of "nobody" with its own PGlite, and gets its lab, shaping, origin, browser and capture
@@ -201,7 +201,7 @@ describe("collection by a non-root user through shaperd", { timeout: 180_000 }, 
     assert.ok(stat.size > 1000);
     assert.equal(stat.size, session.capture_size);
     assert.equal(stat.uid, NOBODY, "the capture was handed to the collecting user");
-    const recomputed = await analyzeCaptureFile(session.capture_file, { features: true, workers: 1 });
+    const recomputed = await recomputeNetworkData(session.capture_file, session.network_data);
     assert.ok(recomputed.flows.length > 0);
     assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
   });

@@ -19,9 +19,9 @@ import {
 } from "../collect/index.ts";
 import { playTrainingInPage } from "../collect/test-support/play-training.ts";
 import { type Db, openDb } from "../db/index.ts";
-import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
+import { recomputeNetworkData } from "./test-support/network-data.ts";
 
 // The seed's person-driven loop, all real: Debian's chromium in the root namespace (as a person's
 // browser on this host) opens /player?training=ID on a test server; the video comes from the
@@ -122,7 +122,7 @@ describe("a person's sessions", { timeout: 120_000 }, () => {
     assert.ok(session.capture_file);
     assert.ok(statSync(session.capture_file).size > 1000);
     assert.equal(statSync(session.capture_file).size, session.capture_size);
-    const recomputed = await analyzeCaptureFile(session.capture_file, { features: true, workers: 1 });
+    const recomputed = await recomputeNetworkData(session.capture_file, session.network_data);
     assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
     assert.ok(
       recomputed.flows.some(

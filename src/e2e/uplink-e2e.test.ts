@@ -18,9 +18,9 @@ import {
 import { type InternetStandIn, startInternetStandIn } from "../collect/test-support/internet-stand-in.ts";
 import { twitchStandIn } from "../collect/test-support/twitch-stand-in.ts";
 import { type Db, openDb } from "../db/index.ts";
-import { analyzeCaptureFile } from "../flows/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
+import { recomputeNetworkData } from "./test-support/network-data.ts";
 
 /*
  * External video sources through the lab router's uplink, without the Internet: a namespace this
@@ -144,7 +144,7 @@ describe("external sources through the router's uplink", { timeout: 180_000 }, (
       assert.ok(played.startupTime !== null && played.samples?.some((s) => s.height > 0), "the video played");
       assert.ok(session.capture_file);
       assert.ok(statSync(session.capture_file).size > 1000);
-      const recomputed = await analyzeCaptureFile(session.capture_file, { features: true, workers: 1 });
+      const recomputed = await recomputeNetworkData(session.capture_file, session.network_data);
       assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
       const video = recomputed.flows.filter((f) => "server" in f && f.server.address === inet.address);
       assert.ok(video.length > 0, JSON.stringify(recomputed.flows.map((f) => ("server" in f ? f.server : f))));
