@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readPcm16le, readWav } from "../../audio/index.ts";
+import { ANNEX_A_TEST_2, ANNEX_A_TEST_2_STATEMENT } from "./conformance.ts";
+import { pesq } from "./pesq.ts";
 import { pesqBatch } from "./pesq-batch.ts";
 
 /** The ITU-T P.862 Annex A conformance data: ../shared/data/pesq-conformance relative to the repo root. */
@@ -93,4 +96,36 @@ export function reportConformance(rate: number, rows: ConformanceRow[]): Conform
     `P.862 Annex A test 2 at ${rate} Hz (P.862 raw): ${summary.within005}/${rows.length} within 0.05, ${summary.over05} > 0.5, max |error| ${summary.maxError.toFixed(3)}\npair  degraded                     expected  got    |error|\n${table}\n`,
   );
   return summary;
+}
+
+/**
+ * ITU-T P.862 Annex A, conformance test 2 (VoIP set, 40 pairs) at one rate, narrowband: at most 1 pair
+ * may differ from the expected raw score by more than 0.05, none by more than 0.5. The claim in
+ * conformance.ts ("conformant to P.862 Annex A test 2") stands only while this passes. One test file
+ * per rate, so the two rates run side by side.
+ */
+export function describeAnnexATest2(rate: 8000 | 16000): void {
+  describe(`ITU-T P.862 Annex A conformance test 2 (VoIP) at ${rate} Hz`, async () => {
+    const rows = await runConformanceSet(rate);
+    const summary = reportConformance(rate, rows);
+    it("scores all 40 pairs", () => assert.equal(rows.length, 40));
+    it("at most 1 of 40 pairs off by more than 0.05", () => {
+      assert.ok(summary.over005 <= 1, `${summary.over005} pairs off by more than 0.05`);
+    });
+    it("no pair off by more than 0.5", () => {
+      assert.equal(summary.over05, 0, `${summary.over05} pairs off by more than 0.5`);
+    });
+    it("states conformance in every narrowband result at this rate", () => {
+      assert.equal(ANNEX_A_TEST_2[rate], ANNEX_A_TEST_2_STATEMENT);
+      const dir = conformanceDir();
+      const r = pesq(
+        loadConformanceSignal(dir, rows[0]!.reference, rate),
+        loadConformanceSignal(dir, rows[0]!.degraded, rate),
+        rate,
+      );
+      assert.equal(r.conformance, ANNEX_A_TEST_2_STATEMENT);
+      assert.equal(r.rawLabel, "P.862 raw");
+      assert.equal(r.mosLqoLabel, "P.862.1 MOS-LQO");
+    });
+  });
 }
