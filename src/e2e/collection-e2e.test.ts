@@ -3,11 +3,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { capturesArchive, exportTraining, getTraining, listSessions, sessionNetworkData } from "../collect/index.ts";
+import { capturesArchive, exportTraining, getTraining, listSessions } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { forEachPacket } from "../packet/index.ts";
 import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
+import { recomputeNetworkData } from "./test-support/network-data.ts";
 
 // End to end, all real: lab namespaces, tbf on the router, the built-in HLS origin (ffmpeg),
 // Debian's chromium playing with hls.js, tcpdump on the client, the flow engine, PGlite.
@@ -62,15 +62,9 @@ describe("collection end to end", { timeout: 600_000 }, () => {
       assert.equal(statSync(session.capture_file).size, session.capture_size);
       const whole = await analyzeCaptureFile(session.capture_file, { features: true, workers: 1 });
       assert.ok(whole.flows.length > 0);
-      // Stored: the whole capture's flows and features, and the features of the recorded window.
-      const stored = session.network_data as { window?: { record_start_s: number | null } };
-      const startS = stored.window?.record_start_s;
-      assert.ok(typeof startS === "number", "the recorded window's start is stored");
-      let first = Number.NaN;
-      await forEachPacket(session.capture_file, (record) => {
-        if (Number.isNaN(first)) first = record.tsSec + record.tsNsec / 1e9;
-      });
-      const recomputed = await sessionNetworkData(session.capture_file, (first + startS) * 1000);
+      const stored = session.network_data as { window?: { record_start_s?: number | null } };
+      assert.ok(typeof stored.window?.record_start_s === "number", "the recorded window's start is stored");
+      const recomputed = await recomputeNetworkData(session.capture_file, session.network_data);
       assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
       assert.deepEqual(
         (session.network_data as { session_features: unknown }).session_features,
