@@ -13,7 +13,7 @@ import { createTraining, listSessions, listTrainings } from "./training-store.ts
  * them into a folder (a PGlite database, the captures, sessions.csv and sessions.jsonl) and can be run
  * again to resume:
  *
- *   npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots 2] [--contents talk,sport,…]
+ *   npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots 2] [--contents talk,sport,…] [--only 3,4]
  */
 
 /** Traces the benchmark plays (all shipped ones: 3G/HSDPA, FCC, HSPA+, LTE, EVDO). */
@@ -39,8 +39,10 @@ const IMPAIRED = { delay_ms: "80", loss_percent: "2" };
 
 /**
  * The benchmark's trainings (form fields): mostly traces, some constant limits, some delay and loss.
- * 204 sessions: 12 traces × 9, the same 12 traces × 4 with 80 ms and 2 % loss, six constant limits
- * × 5, three limits × 6 with 80 ms and 2 % loss.
+ * 258 sessions: 12 traces × 9, the same 12 traces × 4 with 80 ms and 2 % loss, six constant limits
+ * × 5, three limits × 6 with 80 ms and 2 % loss; then, so that the labels are balanced (the first
+ * 154 sessions stalled 9 % of the time and were 14 % "sd"), six low and middle constant limits × 5
+ * and the 12 traces × 2 with a poor cellular link's 150 ms and 5 % loss.
  */
 export function benchmarkTrainings(pilot = false): Record<string, string>[] {
   if (pilot)
@@ -84,6 +86,22 @@ export function benchmarkTrainings(pilot = false): Record<string, string>[] {
       number_of_videos: "18",
       bw_limitations: "0.5, 1.5, 4",
       seed: "20261210",
+    },
+    {
+      ...COMMON,
+      name: "video-qoe: low and middle constant limits",
+      number_of_videos: "30",
+      bw_limitations: "0.1, 0.2, 0.3, 0.8, 1.2, 1.8",
+      seed: "20261211",
+    },
+    {
+      ...COMMON,
+      delay_ms: "150",
+      loss_percent: "5",
+      name: "video-qoe: traces, 150 ms delay, 5 % loss",
+      number_of_videos: String(BENCHMARK_TRACES.length * 2),
+      traces: BENCHMARK_TRACES.join(", "),
+      seed: "20261212",
     },
   ];
 }
@@ -135,7 +153,7 @@ export async function benchmarkTimelines(db: Db, trainingIds: readonly number[])
 
 export async function collectBenchmark(
   outDir: string,
-  options: { pilot?: boolean; slots?: number; contents?: readonly string[] } = {},
+  options: { pilot?: boolean; slots?: number; contents?: readonly string[]; only?: readonly number[] } = {},
 ) {
   const dir = resolve(outDir);
   mkdirSync(dir, { recursive: true });
@@ -144,7 +162,10 @@ export async function collectBenchmark(
   try {
     let trainings = await listTrainings(db);
     if (trainings.length === 0) {
-      for (const form of benchmarkTrainings(options.pilot)) {
+      const plan = benchmarkTrainings(options.pilot);
+      // --only 3,4,5,6: the plan's trainings by position (1-based), e.g. to add a part to a collected one.
+      const chosen = options.only ? plan.filter((_, i) => options.only?.includes(i + 1)) : plan;
+      for (const form of chosen) {
         const request = validateTrainingRequest(form);
         if (!request.ok) throw new Error(`benchmark training ${form.name}: ${JSON.stringify(request.errors)}`);
         await createTraining(db, request.value);
@@ -193,13 +214,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const out = args.find((a) => !a.startsWith("--"));
   if (!out) {
     process.stderr.write(
-      "usage: npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots N] [--contents a,b]\n",
+      "usage: npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots N] [--contents a,b] [--only 3,4]\n",
     );
     process.exit(2);
   }
   const slotsAt = args.indexOf("--slots");
   const contentsAt = args.indexOf("--contents");
+  const onlyAt = args.indexOf("--only");
   await collectBenchmark(out, {
+    ...(onlyAt >= 0 ? { only: (args[onlyAt + 1] ?? "").split(",").map(Number) } : {}),
     pilot: args.includes("--pilot"),
     ...(contentsAt >= 0 ? { contents: (args[contentsAt + 1] ?? "").split(",") } : {}),
     ...(slotsAt >= 0 ? { slots: Number(args[slotsAt + 1]) } : {}),
