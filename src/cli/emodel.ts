@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
-import { callQuality, plcAssumption } from "../quality/index.ts";
+import { callQuality, plcAssumption, rClampNote } from "../quality/index.ts";
 import { formatTable, printJson } from "./output.ts";
 
 function parsePercent(text: string, option: string): number {
@@ -48,6 +48,7 @@ export function register(program: Command): void {
           return;
         }
         const p = result.parameters;
+        const clamp = rClampNote(result);
         process.stdout.write(
           `${formatTable(
             ["R", "MOS-CQE", "Ro", "Is", "Id", "Idte", "Idle", "Idd", "Ie,eff", "Ppl%", "BurstR", "Bpl", "Ta_ms"],
@@ -68,7 +69,7 @@ export function register(program: Command): void {
                 p.Ta,
               ],
             ],
-          )}\n${result.codec.description}\nassumption: ${plcAssumption(opts.plc).text}\n`,
+          )}\n${result.codec.description}\nassumption: ${plcAssumption(opts.plc).text}\n${clamp ? `${clamp}\n` : ""}`,
         );
       },
     );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { QoelabError } from "../errors.ts";
-import { burstRatio, callQuality, codecImpairment, eModel, rToMos } from "./emodel.ts";
+import { burstRatio, callQuality, codecImpairment, eModel, rClampNote, rToMos } from "./emodel.ts";
 
 function near(actual: number, expected: number, tolerance: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} vs ${expected}`);
@@ -106,6 +106,29 @@ describe("E-model (G.107)", () => {
     assert.equal(rToMos(120), 4.5);
     near(rToMos(100), 4.5, 1e-12, "R 100");
     near(rToMos(50), 1 + 1.75 + 50 * -10 * 50 * 7e-6, 1e-12, "R 50");
+  });
+
+  /*
+   * G.107's R runs from 0 to 100; the sum of the terms can leave that range. 91.5 % loss in long
+   * bursts (BurstR 100), no PLC: Ie,eff = 95·91.5/(91.5/100 + 4.3) = 8692.5/5.215 = 1666.8265,
+   * R computed = 93.2062 − 1666.8265 = −1573.6203 → shown as 0, MOS 1 (Annex B: R < 0 → 1).
+   * A = 20 (G.107's largest advantage factor): 93.2062 + 20 = 113.2062 → 100, MOS 4.5.
+   */
+  it("clamps R to G.107's 0–100 scale, keeps the computed sum and says so", () => {
+    const low = callQuality({ codec: "g711", plc: false, lossPercent: 91.5, burstRatio: 100, oneWayDelayMs: 0 });
+    near(low.IeEff, 1666.8265, 1e-4, "Ie,eff");
+    near(low.Rcomputed, -1573.6203, 1e-4, "R computed");
+    assert.equal(low.R, 0);
+    assert.equal(low.mos, 1);
+    assert.equal(rClampNote(low), "R computed -1573.6, below G.107's 0–100 scale: shown as 0");
+    const high = eModel({ A: 20 });
+    near(high.Rcomputed, 113.2062, 1e-4, "R computed");
+    assert.equal(high.R, 100);
+    assert.equal(high.mos, 4.5);
+    assert.match(rClampNote(high), /above G\.107's 0–100 scale: shown as 100$/);
+    const inRange = eModel();
+    assert.equal(inRange.R, inRange.Rcomputed);
+    assert.equal(rClampNote(inRange), "");
   });
 
   it("fits BurstR = 1/(p + q) to loss transitions", () => {

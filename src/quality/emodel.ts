@@ -77,7 +77,14 @@ export const G107_DEFAULTS: Readonly<EModelParameters> = Object.freeze({
 });
 
 export interface EModelResult {
+  /**
+   * The rating on G.107's scale, 0–100: the sum of the terms clamped to that range. G.107 defines R
+   * from 0 (extremely bad) to 100 and maps every R < 0 to MOS 1 and R > 100 to MOS 4.5 (Annex B);
+   * a sum outside the range (R −1671 at 91.5 % loss) has no meaning of its own.
+   */
   R: number;
+  /** Ro − Is − Id − Ie,eff + A before the clamp (equal to R when 0 ≤ R ≤ 100). */
+  Rcomputed: number;
   /** MOS-CQE from R (G.107 Annex B). */
   mos: number;
   Ro: number;
@@ -171,8 +178,35 @@ export function eModel(overrides: Partial<EModelParameters> = {}): EModelResult 
   // §7.5 Effective equipment impairment factor (random loss when BurstR = 1).
   const IeEff = p.Ie + ((95 - p.Ie) * p.Ppl) / (p.Ppl / p.BurstR + p.Bpl);
 
-  const R = Ro - Is - Id - IeEff + p.A;
-  return { R, mos: rToMos(R), Ro, Is, Iolr, Ist, Iq, Id, Idte, Idle, Idd, IeEff, A: p.A, parameters: p };
+  const Rcomputed = Ro - Is - Id - IeEff + p.A;
+  const R = Math.min(100, Math.max(0, Rcomputed));
+  return {
+    R,
+    Rcomputed,
+    mos: rToMos(Rcomputed),
+    Ro,
+    Is,
+    Iolr,
+    Ist,
+    Iq,
+    Id,
+    Idte,
+    Idle,
+    Idd,
+    IeEff,
+    A: p.A,
+    parameters: p,
+  };
+}
+
+/**
+ * Words to print beside an R that was clamped to G.107's 0–100 scale, or "" when it was not
+ * ("computed −1671.2, below G.107's 0–100 scale: shown as 0").
+ */
+export function rClampNote(result: Pick<EModelResult, "R" | "Rcomputed">): string {
+  if (result.R === result.Rcomputed) return "";
+  const side = result.Rcomputed < 0 ? "below" : "above";
+  return `R computed ${result.Rcomputed.toFixed(1)}, ${side} G.107's 0–100 scale: shown as ${result.R}`;
 }
 
 /** G.107 Annex B: R → MOS-CQE. */

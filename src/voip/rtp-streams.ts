@@ -14,7 +14,7 @@ import {
   sipContentType,
   staticPayloadType,
 } from "../packet/index.ts";
-import { burstRatio, callQuality, EMODEL_CODECS, plcAssumption } from "../quality/index.ts";
+import { burstRatio, callQuality, EMODEL_CODECS, plcAssumption, rClampNote } from "../quality/index.ts";
 import { createJitterBuffer, formatJitterBuffer, type JitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
 
@@ -769,7 +769,8 @@ export class RtpStreamAnalyzer {
         `${plcAssumption(this.plc).text}; codec from PT ${s.regPt} (${q.codec.description}); loss = network loss + late discards of a ` +
         `${formatJitterBuffer(this.jbSpec)} jitter buffer; Ta = packetisation ${ptime} ms + jitter-buffer delay ` +
         `${jb.meanBufferDelayMs().toFixed(1)} ms + assumed network delay ${this.networkDelayMs} ms; T = Ta, Tr = 2·Ta; ` +
-        "other parameters G.107 defaults",
+        "other parameters G.107 defaults" +
+        (rClampNote(q) ? `; ${rClampNote(q)}` : ""),
     };
   }
 }
