@@ -18,6 +18,27 @@ describe("qoelab shell", () => {
     assert.match(r.stdout, /'function function function function function function'/);
   });
 
+  it("evaluates piped lines in turn: a line sees what an awaited line before it assigned", () => {
+    const script = ["x = await new Promise((r) => setTimeout(() => r(5), 300))", "x + 1"].join("\n");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "shell"], {
+      input: `${script}\n.exit\n`,
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /ReferenceError/);
+    assert.match(r.stdout, /qoelab> 5\nqoelab> 6\n/);
+  });
+
+  it("refuses --netns and --host together", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "shell", "--netns", "x", "--host", "client"],
+      { input: ".exit\n", encoding: "utf8" },
+    );
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /give --netns or --host, not both/);
+  });
+
   it("completes names of the shell's scope", async () => {
     const { PassThrough } = await import("node:stream");
     const repl = await import("node:repl");

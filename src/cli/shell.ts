@@ -1,6 +1,8 @@
 import repl from "node:repl";
 import type { Command } from "commander";
+import { QoelabError } from "../errors.ts";
 import * as net from "../net/index.ts";
+import { getLab, labHost, parseHostRef } from "../netlab/index.ts";
 import * as packet from "../packet/index.ts";
 
 /** What the shell puts in scope: the builder, the layer description parser, sending and capture files. */
@@ -40,14 +42,36 @@ export function register(program: Command): void {
       "an interactive TypeScript-syntax shell with the packet builder, send/sr/sr1/sniff and rdpcap/wrpcap in scope",
     )
     .option("--netns <name>", "default namespace for send/sr/sr1/sniff (a lab host's, e.g. qoelab-lab-client)")
-    .action((opts: { netns?: string }) => {
+    .option("--host <lab:host>", "default lab host for send/sr/sr1/sniff (client, server, router or LAB:HOST)")
+    .option("--lab <name>", "lab name when --host has none", "lab")
+    .action(async (opts: { netns?: string; host?: string; lab: string }) => {
+      if (opts.netns && opts.host) throw new QoelabError("CLI_BAD_OPTIONS", "shell: give --netns or --host, not both");
+      // The same host names as send and capture take, resolved before the prompt appears.
+      const ref = opts.host ? parseHostRef(opts.host, opts.lab) : undefined;
+      const hostNetns = ref ? labHost(await getLab(ref.lab), ref.host).netns : undefined;
       process.stdout.write(
         "qoelab shell: ether ipv4 ipv6 icmp udp tcp raw … craft send sr sr1 sniff rdpcap wrpcap (await the network ones; Tab completes)\n",
       );
       const server = repl.start({ prompt: "qoelab> ", useGlobal: true });
+      // Node's REPL reads the next line while an awaited one is still pending; a lab script piped in
+      // (qoelab shell < lab.ts) needs each line to see the previous one's result, so evaluate in turn.
+      const evaluate = server.eval;
+      let previous = Promise.resolve();
+      const inTurn: repl.REPLEval = (code, context, file, done) => {
+        previous = previous.then(
+          () =>
+            new Promise<void>((next) =>
+              evaluate.call(server, code, context, file, (error, result) => {
+                done(error, result);
+                next();
+              }),
+            ),
+        );
+      };
+      (server as { eval: repl.REPLEval }).eval = inTurn;
       const context = shellContext();
-      if (opts.netns) {
-        const netns = opts.netns;
+      const netns = opts.netns ?? hostNetns;
+      if (netns) {
         const withNetns =
           <T extends (p: never, o?: Record<string, unknown>) => unknown>(fn: T) =>
           (p: never, o: Record<string, unknown> = {}) =>
