@@ -15,6 +15,9 @@ import type { TransportContext } from "./transport-context.ts";
 /** Bookkeeping of one decoded header. */
 export type DecodedMeta = { anomalies: LayerAnomaly[]; headerLength: number; checksumStatus?: ChecksumStatus };
 
+/** A decoder's result: the header's fields, the bookkeeping, and whether the whole header was there. */
+export type DecodedHeader = DecodedMeta & { complete: boolean };
+
 /** What an application-layer decoder gets: the transport payload and the ports. */
 export interface AppPayload {
   bytes: Uint8Array;
@@ -33,6 +36,18 @@ export interface DecodeWalker {
   push(layer: AnyLayer, meta: DecodedMeta, offset: number, quoted: boolean): void;
   /** A Raw layer over [offset, end) (`undecoded` names a header that could not be decoded). */
   raw(offset: number, end: number, quoted: boolean, undecoded?: string, anomalies?: LayerAnomaly[]): void;
+  /**
+   * A decoded header as a `type` layer (its fields without the bookkeeping and the `extra` key),
+   * or, when the decoder found it incomplete, a Raw layer naming it. True when the header was pushed.
+   */
+  header(
+    type: LayerType,
+    decoded: DecodedHeader,
+    offset: number,
+    end: number,
+    quoted: boolean,
+    extra?: string,
+  ): boolean;
   /** Bytes after the network packet ending at `networkEnd`: Ethernet padding (`ethernet`, short frames) or flagged. */
   trailer(networkEnd: number, end: number, ethernet: boolean): void;
   /** Decodes what an EtherType announces; returns where the network packet ends. */

@@ -3,7 +3,7 @@ import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { checksumVerifies, internetChecksum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { defineLayer } from "../layer-def.ts";
 import { checksumMeaning, showHex } from "../show-format.ts";
 import { decodeIpv4Layer, hex4 } from "./ipv4.ts";
 
@@ -207,11 +207,7 @@ export const icmpLayer = defineLayer({
   decodeTransport(w, offset, end, context) {
     const quoted = context.quoted === true;
     const d = decodeIcmp(w.bytes, offset, end, context.length);
-    if (!d.complete) {
-      w.raw(offset, end, quoted, "ICMP", d.anomalies);
-      return;
-    }
-    w.push({ type: "ICMP", fields: fieldsOf(d) }, d, offset, quoted);
+    if (!w.header("ICMP", d, offset, end, quoted)) return;
     if (d.quotesPacket && !quoted && end - offset > ICMP_HEADER_SIZE) {
       decodeIpv4Layer(w, offset + ICMP_HEADER_SIZE, end, true);
       return;

@@ -8,6 +8,7 @@ import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
+import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
 
 /*
  * IPv4 header (RFC 791 §3.1):
@@ -196,44 +197,17 @@ function computeIpv4Checksum(bytes: Uint8Array, offset: number, headerBytes: num
   return internetChecksum(copy, 0, headerBytes);
 }
 
+const IPV4_OPTIONS: OptionListFormat = { protocol: "IPv4", codeName: "type", names: optionNames };
+
 function decodeIpv4Options(bytes: Uint8Array, start: number, end: number, anomalies: LayerAnomaly[]): Ipv4Option[] {
-  const options: Ipv4Option[] = [];
-  let at = start;
-  while (at < end) {
-    const type = bytes[at]!;
-    if (type === Ipv4OptionType.EOL) {
-      options.push({ type, data: bytes.slice(at + 1, end) });
-      break;
-    }
-    if (type === Ipv4OptionType.NOP) {
-      options.push({ type, data: new Uint8Array(0) });
-      at++;
-      continue;
-    }
-    const length = at + 1 < end ? bytes[at + 1]! : 0;
-    if (length < 2 || at + length > end) {
-      anomalies.push(anomaly("bad-option", `IPv4 option ${type} has length ${length} (${end - at} bytes left)`));
-      options.push({ type, data: bytes.slice(at + 1, end), raw: true });
-      break;
-    }
-    if (!optionNames.has(type)) anomalies.push(anomaly("unknown-option", `IPv4 option type ${type}`));
-    options.push({ type, data: bytes.slice(at + 2, at + length) });
-    at += length;
-  }
-  return options;
+  return decodeOptionList(bytes, start, end, anomalies, IPV4_OPTIONS, (type, data, raw) =>
+    raw ? { type, data, raw } : { type, data },
+  );
 }
 
 /** The option area bytes (not yet padded). */
 export function encodeIpv4Options(options: readonly Ipv4Option[]): Uint8Array {
-  const parts: number[] = [];
-  for (const option of options) {
-    parts.push(option.type);
-    if (!(option.raw || option.type === Ipv4OptionType.EOL || option.type === Ipv4OptionType.NOP)) {
-      parts.push(option.data.length + 2);
-    }
-    for (const b of option.data) parts.push(b);
-  }
-  return Uint8Array.from(parts);
+  return encodeOptionList(options, (option) => option.type);
 }
 
 export function ipv4HeaderSize(fields: Pick<Ipv4Fields, "options">): number {

@@ -2,8 +2,8 @@ import { formatHex, parseHex } from "../address-text.ts";
 import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import type { AnyLayer, Layer, ShowRow } from "../layer.ts";
-import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
+import type { Layer, LayerFieldMap, ShowRow } from "../layer.ts";
+import { defineLayer, type LayerDef } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
@@ -164,55 +164,59 @@ function sllRows(layer: Layer<"SLL"> | Layer<"SLL2">): ShowRow[] {
   return rows;
 }
 
-function decodeSllLink(w: DecodeWalker, end: number, two: boolean): void {
-  const d = two ? decodeSll2(w.bytes, 0, end) : decodeSll(w.bytes, 0, end);
-  const type = two ? "SLL2" : "SLL";
-  if (!d.complete) {
-    w.raw(0, end, false, type, d.anomalies);
-    return;
-  }
-  w.push({ type, fields: fieldsOf(d) } as AnyLayer, d, 0, false);
-  w.trailer(w.ether(d.protocol, d.headerLength, end, 0), end, false);
+/**
+ * SLL and SLL2 differ only in their layout (size, where the protocol sits, decode and encode),
+ * so one definition serves both.
+ */
+function sllLayerDef<T extends "SLL" | "SLL2">(
+  type: T,
+  title: string,
+  linkType: number,
+  size: number,
+  protocolAt: number,
+  decode: (bytes: Uint8Array, offset: number, end: number) => DecodedSll | DecodedSll2,
+  encode: (fields: LayerFieldMap[T], payload: Uint8Array) => Uint8Array,
+): LayerDef<T> {
+  return defineLayer<T>({
+    type,
+    info: { title, tcpip: "link", osi: 2 },
+    linkTypes: [linkType],
+    fastNext: "ether",
+    fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+      if (end - p < size) {
+        out.anomalies |= Anomaly.TRUNCATED;
+        return -1;
+      }
+      out.etherType = (buffer[p + protocolAt]! << 8) | buffer[p + protocolAt + 1]!;
+      return p + size;
+    },
+    decodeLink(w, end) {
+      const d = decode(w.bytes, 0, end);
+      if (w.header(type, d, 0, end, false)) w.trailer(w.ether(d.protocol, d.headerLength, end, 0), end, false);
+    },
+    encode: (layer, payload, context) =>
+      encode({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextEtherType }, payload),
+    size: () => size,
+    rows: (layer) => sllRows(layer as Layer<"SLL"> | Layer<"SLL2">),
+    summary: () => type,
+  });
 }
 
-export const sllLayer = defineLayer({
-  type: "SLL",
-  info: { title: "Linux cooked (SLL)", tcpip: "link", osi: 2 },
-  linkTypes: [LinkType.LINUX_SLL],
-  fastNext: "ether",
-  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-    if (end - p < SLL_HEADER_SIZE) {
-      out.anomalies |= Anomaly.TRUNCATED;
-      return -1;
-    }
-    out.etherType = (buffer[p + 14]! << 8) | buffer[p + 15]!;
-    return p + SLL_HEADER_SIZE;
-  },
-  decodeLink: (w, end) => decodeSllLink(w, end, false),
-  encode: (layer, payload, context) =>
-    encodeSll({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextEtherType }, payload),
-  size: () => SLL_HEADER_SIZE,
-  rows: sllRows,
-  summary: () => "SLL",
-});
-
-export const sll2Layer = defineLayer({
-  type: "SLL2",
-  info: { title: "Linux cooked v2 (SLL2)", tcpip: "link", osi: 2 },
-  linkTypes: [LinkType.LINUX_SLL2],
-  fastNext: "ether",
-  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-    if (end - p < SLL2_HEADER_SIZE) {
-      out.anomalies |= Anomaly.TRUNCATED;
-      return -1;
-    }
-    out.etherType = (buffer[p]! << 8) | buffer[p + 1]!;
-    return p + SLL2_HEADER_SIZE;
-  },
-  decodeLink: (w, end) => decodeSllLink(w, end, true),
-  encode: (layer, payload, context) =>
-    encodeSll2({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextEtherType }, payload),
-  size: () => SLL2_HEADER_SIZE,
-  rows: sllRows,
-  summary: () => "SLL2",
-});
+export const sllLayer = sllLayerDef(
+  "SLL",
+  "Linux cooked (SLL)",
+  LinkType.LINUX_SLL,
+  SLL_HEADER_SIZE,
+  SLL_PROTOCOL,
+  decodeSll,
+  encodeSll,
+);
+export const sll2Layer = sllLayerDef(
+  "SLL2",
+  "Linux cooked v2 (SLL2)",
+  LinkType.LINUX_SLL2,
+  SLL2_HEADER_SIZE,
+  SLL2_PROTOCOL,
+  decodeSll2,
+  encodeSll2,
+);

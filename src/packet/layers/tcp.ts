@@ -3,10 +3,11 @@ import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
-import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { defineLayer } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
 import { hex4 } from "./ipv4.ts";
+import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
 
 /*
  * TCP header (RFC 9293 §3.1):
@@ -205,34 +206,12 @@ export function decodeTcp(bytes: Uint8Array, offset: number, end: number, contex
   };
 }
 
+const TCP_OPTIONS: OptionListFormat = { protocol: "TCP", codeName: "kind", names: optionNames, lengthFits };
+
 function decodeTcpOptions(bytes: Uint8Array, start: number, end: number, anomalies: LayerAnomaly[]): TcpOption[] {
-  const options: TcpOption[] = [];
-  let at = start;
-  while (at < end) {
-    const kind = bytes[at]!;
-    if (kind === TcpOptionKind.EOL) {
-      options.push({ kind, data: bytes.slice(at + 1, end) });
-      break;
-    }
-    if (kind === TcpOptionKind.NOP) {
-      options.push({ kind, data: new Uint8Array(0) });
-      at++;
-      continue;
-    }
-    const length = at + 1 < end ? bytes[at + 1]! : 0;
-    if (length < 2 || at + length > end) {
-      anomalies.push(anomaly("bad-option", `TCP option ${kind} has length ${length} (${end - at} bytes left)`));
-      options.push({ kind, data: bytes.slice(at + 1, end), raw: true });
-      break;
-    }
-    if (!optionNames.has(kind)) anomalies.push(anomaly("unknown-option", `TCP option kind ${kind}`));
-    else if (!lengthFits(kind, length)) {
-      anomalies.push(anomaly("bad-option", `TCP ${tcpOptionName(kind)} option has length ${length}`));
-    }
-    options.push({ kind, data: bytes.slice(at + 2, at + length) });
-    at += length;
-  }
-  return options;
+  return decodeOptionList(bytes, start, end, anomalies, TCP_OPTIONS, (kind, data, raw) =>
+    raw ? { kind, data, raw } : { kind, data },
+  );
 }
 
 function lengthFits(kind: number, length: number): boolean {
@@ -253,15 +232,7 @@ function lengthFits(kind: number, length: number): boolean {
 }
 
 export function encodeTcpOptions(options: readonly TcpOption[]): Uint8Array {
-  const parts: number[] = [];
-  for (const option of options) {
-    parts.push(option.kind);
-    if (!(option.raw || option.kind === TcpOptionKind.EOL || option.kind === TcpOptionKind.NOP)) {
-      parts.push(option.data.length + 2);
-    }
-    for (const b of option.data) parts.push(b);
-  }
-  return Uint8Array.from(parts);
+  return encodeOptionList(options, (option) => option.kind);
 }
 
 export function tcpHeaderSize(fields: Pick<TcpFields, "options">): number {
@@ -411,11 +382,7 @@ export const tcpLayer = defineLayer({
   decodeTransport(w, offset, end, context) {
     const quoted = context.quoted === true;
     const d = decodeTcp(w.bytes, offset, end, context);
-    if (!d.complete) {
-      w.raw(offset, end, quoted, "TCP", d.anomalies);
-      return;
-    }
-    w.push({ type: "TCP", fields: fieldsOf(d, "payloadLength") }, d, offset, quoted);
+    if (!w.header("TCP", d, offset, end, quoted, "payloadLength")) return;
     w.app("TCP", offset + d.headerLength, end, d.sport, d.dport, quoted);
   },
   encode: (layer, payload, context) => encodeTcp(layer.fields, payload, context.pseudo()),

@@ -2,7 +2,7 @@ import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from
 import { readU16, writeU16 } from "../byte-order.ts";
 import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { defineLayer } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
 import { hex4 } from "./ipv4.ts";
@@ -144,11 +144,7 @@ export const udpLayer = defineLayer({
   decodeTransport(w, offset, end, context) {
     const quoted = context.quoted === true;
     const d = decodeUdp(w.bytes, offset, end, context);
-    if (!d.complete) {
-      w.raw(offset, end, quoted, "UDP", d.anomalies);
-      return;
-    }
-    w.push({ type: "UDP", fields: fieldsOf(d, "payloadLength") }, d, offset, quoted);
+    if (!w.header("UDP", d, offset, end, quoted, "payloadLength")) return;
     const lengthOk = d.length >= UDP_HEADER_SIZE && d.length <= context.length;
     const datagramEnd = lengthOk ? Math.min(end, offset + d.length) : end;
     w.app("UDP", offset + UDP_HEADER_SIZE, datagramEnd, d.sport, d.dport, quoted);
