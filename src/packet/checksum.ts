@@ -32,30 +32,28 @@ export function checksumVerifies(bytes: Uint8Array, start: number, end: number, 
   return folded === 0xffff;
 }
 
-/** Unfolded sum of the IPv4 pseudo-header: source, destination, zero, protocol, length. */
-export function ipv4PseudoHeaderSum(
+/**
+ * Unfolded pseudo-header sum over addresses read in place: `addressLength` bytes at `srcOffset`
+ * and at `dstOffset` (4 for IPv4, 16 for IPv6), then the protocol and length.
+ */
+export function pseudoHeaderSumAt(
   bytes: Uint8Array,
   srcOffset: number,
   dstOffset: number,
+  addressLength: 4 | 16,
   protocol: number,
   length: number,
 ): number {
-  let sum = onesComplementSum(bytes, srcOffset, srcOffset + 4);
-  sum = onesComplementSum(bytes, dstOffset, dstOffset + 4, sum);
-  return sum + protocol + (length & 0xffff) + Math.floor(length / 65536);
+  const sum = onesComplementSum(bytes, srcOffset, srcOffset + addressLength);
+  return protocolAndLengthSum(onesComplementSum(bytes, dstOffset, dstOffset + addressLength, sum), protocol, length);
 }
 
-/** Unfolded sum of the IPv6 pseudo-header: source, destination, 32-bit length, next header. */
-export function ipv6PseudoHeaderSum(
-  bytes: Uint8Array,
-  srcOffset: number,
-  dstOffset: number,
-  nextHeader: number,
-  length: number,
-): number {
-  let sum = onesComplementSum(bytes, srcOffset, srcOffset + 16);
-  sum = onesComplementSum(bytes, dstOffset, dstOffset + 16, sum);
-  return sum + (length & 0xffff) + Math.floor(length / 65536) + nextHeader;
+/**
+ * The rest of both pseudo-headers: IPv4's zero, protocol and 16-bit length (RFC 768) and IPv6's
+ * 32-bit length and next header (RFC 8200 §8.1) add up to the same sum.
+ */
+function protocolAndLengthSum(sum: number, protocol: number, length: number): number {
+  return sum + protocol + (length & 0xffff) + Math.floor(length / 65536);
 }
 
 /** Source and destination address bytes (4 or 16 each) of the enclosing IP header. */
@@ -67,7 +65,7 @@ export interface PseudoHeader {
 /** Unfolded pseudo-header sum for an IPv4 (4-byte) or IPv6 (16-byte) address pair. */
 export function pseudoHeaderSum(pseudo: PseudoHeader, protocol: number, length: number): number {
   const sum = onesComplementSum(pseudo.dst, 0, pseudo.dst.length, onesComplementSum(pseudo.src, 0, pseudo.src.length));
-  return sum + protocol + (length & 0xffff) + Math.floor(length / 65536);
+  return protocolAndLengthSum(sum, protocol, length);
 }
 
 /**

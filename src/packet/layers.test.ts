@@ -8,8 +8,8 @@ import {
   checksumVerifies,
   foldSum,
   internetChecksum,
-  ipv4PseudoHeaderSum,
   onesComplementSum,
+  pseudoHeaderSumAt,
   updateChecksum,
 } from "./checksum.ts";
 import type { AnyLayer } from "./layer.ts";
@@ -55,8 +55,11 @@ describe("checksum", () => {
 
   it("computes the pseudo-header over buffer offsets without copying", () => {
     const bytes = stack(ipv4({ src: "10.77.0.1", dst: "10.77.0.2" }), udp(), raw("abc")).bytes();
-    const pseudo = ipv4PseudoHeaderSum(bytes, 12, 16, 17, bytes.length - 20);
+    const pseudo = pseudoHeaderSumAt(bytes, 12, 16, 4, 17, bytes.length - 20);
     assert.ok(checksumVerifies(bytes, 20, bytes.length, pseudo));
+    const bytes6 = stack(ipv6({ src: "2001:db8::1", dst: "2001:db8::2" }), udp(), raw("abc")).bytes();
+    const pseudo6 = pseudoHeaderSumAt(bytes6, 8, 24, 16, 17, bytes6.length - 40);
+    assert.ok(checksumVerifies(bytes6, 40, bytes6.length, pseudo6));
   });
 });
 
