@@ -26,10 +26,15 @@ export function writeU32(bytes: Uint8Array, offset: number, value: number): void
   bytes[offset + 3] = value & 0xff;
 }
 
-/** A new array holding `header` followed by `payload`. */
-export function concatBytes(header: Uint8Array, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(header.length + payload.length);
-  out.set(header, 0);
-  out.set(payload, header.length);
+/** A new array holding the parts back to back (a header, then its payload). */
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let p = 0;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
   return out;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { concatBytes } from "./byte-order.ts";
 import { convertCapture, copyCapture } from "./capture-convert.ts";
 import { captureInfo, formatEpoch } from "./capture-info.ts";
 import type { ByteOrder, CaptureFormat, CaptureInterface, CaptureParser, ReadFormat } from "./capture-parser.ts";
@@ -383,27 +384,18 @@ function craftPcapng(): Uint8Array {
     for (let i = 0; i < values.length; i++) view.setUint32(i * 4, values[i]!, true);
     return out;
   };
-  const concat = (...arrays: Uint8Array[]) => {
-    const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-    let p = 0;
-    for (const a of arrays) {
-      out.set(a, p);
-      p += a.length;
-    }
-    return out;
-  };
-  const pad = (bytes: Uint8Array) => concat(bytes, new Uint8Array((4 - (bytes.length % 4)) % 4));
-  block(0x0a0d0d0a, concat(le32(0x1a2b3c4d, 1, 0xffffffff, 0xffffffff), options([[4, text("hand")]])));
+  const pad = (bytes: Uint8Array) => concatBytes(bytes, new Uint8Array((4 - (bytes.length % 4)) % 4));
+  block(0x0a0d0d0a, concatBytes(le32(0x1a2b3c4d, 1, 0xffffffff, 0xffffffff), options([[4, text("hand")]])));
   // IDB 0: Ethernet, 2^-20 s units, name/description/filter/os.
   block(
     1,
-    concat(
+    concatBytes(
       le32(1, 0),
       options([
         [2, text("eth-test")],
         [3, text("crafted")],
         [9, Uint8Array.of(0x94)],
-        [11, concat(Uint8Array.of(0), text("udp"))],
+        [11, concatBytes(Uint8Array.of(0), text("udp"))],
         [12, text("qoelab-os")],
       ]),
     ),
@@ -413,7 +405,7 @@ function craftPcapng(): Uint8Array {
   new DataView(offset.buffer).setBigInt64(0, 1000n, true);
   block(
     1,
-    concat(
+    concatBytes(
       le32(101, 0),
       options([
         [9, Uint8Array.of(9)],
@@ -422,28 +414,31 @@ function craftPcapng(): Uint8Array {
     ),
   );
   // IDB 2: Ethernet, ms units, snaplen 64.
-  block(1, concat(le32(1, 64), options([[9, Uint8Array.of(3)]])));
+  block(1, concatBytes(le32(1, 64), options([[9, Uint8Array.of(3)]])));
   const frame = new Uint8Array(60).map((_, i) => i);
   frame[12] = 0x08;
   frame[13] = 0x00;
   const ip = Uint8Array.from([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 77, 0, 1, 10, 77, 0, 2]);
   // EPB on if 0: 1 700 000 000.5 s in 2^-20 units.
   const ts0 = 1_700_000_000 * 2 ** 20 + 2 ** 19 + 12345;
-  block(6, concat(le32(0, Math.floor(ts0 / 2 ** 32), ts0 % 2 ** 32, 60, 64), pad(frame), options([[1, text("c")]])));
+  block(
+    6,
+    concatBytes(le32(0, Math.floor(ts0 / 2 ** 32), ts0 % 2 ** 32, 60, 64), pad(frame), options([[1, text("c")]])),
+  );
   // EPB on if 1 with ns units: hi/lo straddling 2^53.
   const tsHi = 0x179c0000;
-  block(6, concat(le32(1, tsHi, 0x89abcdef, 20, 20), pad(ip)));
+  block(6, concatBytes(le32(1, tsHi, 0x89abcdef, 20, 20), pad(ip)));
   // OPB (obsolete packet block) on if 2: 16-bit interface id + drops count.
   const opbHead = new Uint8Array(4);
   new DataView(opbHead.buffer).setUint16(0, 2, true);
-  block(2, concat(opbHead, le32(0, 1_700_000_123_456 % 2 ** 32, 60, 60), pad(frame)));
+  block(2, concatBytes(opbHead, le32(0, 1_700_000_123_456 % 2 ** 32, 60, 60), pad(frame)));
   // NRB, custom block (PEN 32473, the example enterprise number) and ISB: kept, not packets.
-  block(4, concat(le32(0x00080001), Uint8Array.of(10, 77, 0, 1), text("abc\0"), le32(0)));
-  block(0x00000bad, concat(le32(32473), text("qoel")));
-  block(5, concat(le32(0, 0, 0)));
+  block(4, concatBytes(le32(0x00080001), Uint8Array.of(10, 77, 0, 1), text("abc\0"), le32(0)));
+  block(0x00000bad, concatBytes(le32(32473), text("qoel")));
+  block(5, concatBytes(le32(0, 0, 0)));
   // SPB: uses interface 0, no timestamp.
-  block(3, concat(le32(60), pad(frame)));
+  block(3, concatBytes(le32(60), pad(frame)));
   // EPB on if 2 again (ms) near a second boundary.
-  block(6, concat(le32(2, 0, 1_700_000_123_999 % 2 ** 32, 60, 1514), pad(frame)));
-  return concat(...parts);
+  block(6, concatBytes(le32(2, 0, 1_700_000_123_999 % 2 ** 32, 60, 1514), pad(frame)));
+  return concatBytes(...parts);
 }

@@ -8,18 +8,30 @@ import { previewBytes, printable } from "../show-format.ts";
  * link-layer trailer after the network packet (`Padding`: Ethernet's minimum-frame padding).
  */
 
+/** The fields Raw and Padding share. */
+interface DataFields {
+  data: Uint8Array;
+  undecoded?: string;
+}
+
+const encodeData = (layer: { fields: DataFields }, payload: Uint8Array) => concatBytes(layer.fields.data, payload);
+const dataSize = (layer: { fields: DataFields }) => layer.fields.data.length;
+
+/** `text`: also the bytes as text when they are printable (a payload, not padding). */
+function dataRows(f: DataFields, text: boolean): ShowRow[] {
+  const rows: ShowRow[] = [["data", previewBytes(f.data), `${f.data.length} bytes`]];
+  const printed = text ? printable(f.data) : undefined;
+  if (printed !== undefined) rows.push(["text", printed]);
+  if (f.undecoded !== undefined) rows.push(["undecoded", f.undecoded, "header could not be decoded"]);
+  return rows;
+}
+
 export const rawLayer = defineLayer({
   type: "Raw",
   info: { title: "Raw", tcpip: "application", osi: 7 },
-  encode: (layer, payload) => concatBytes(layer.fields.data, payload),
-  size: (layer) => layer.fields.data.length,
-  rows({ fields: f }) {
-    const rows: ShowRow[] = [["data", previewBytes(f.data), `${f.data.length} bytes`]];
-    const text = printable(f.data);
-    if (text !== undefined) rows.push(["text", text]);
-    if (f.undecoded !== undefined) rows.push(["undecoded", f.undecoded, "header could not be decoded"]);
-    return rows;
-  },
+  encode: encodeData,
+  size: dataSize,
+  rows: ({ fields: f }) => dataRows(f, true),
   summary: ({ fields: f }) =>
     f.undecoded !== undefined ? `Raw ${f.data.length} bytes (undecoded ${f.undecoded})` : `Raw ${f.data.length} bytes`,
 });
@@ -27,12 +39,8 @@ export const rawLayer = defineLayer({
 export const paddingLayer = defineLayer({
   type: "Padding",
   info: { title: "Padding", tcpip: "link", osi: 2 },
-  encode: (layer, payload) => concatBytes(layer.fields.data, payload),
-  size: (layer) => layer.fields.data.length,
-  rows({ fields: f }) {
-    const rows: ShowRow[] = [["data", previewBytes(f.data), `${f.data.length} bytes`]];
-    if (f.undecoded !== undefined) rows.push(["undecoded", f.undecoded, "header could not be decoded"]);
-    return rows;
-  },
+  encode: encodeData,
+  size: dataSize,
+  rows: ({ fields: f }) => dataRows(f, false),
   summary: ({ fields: f }) => `Padding ${f.data.length} bytes`,
 });

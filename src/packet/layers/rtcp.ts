@@ -209,13 +209,7 @@ export function encodeRtcpPacket(fields: RtcpPacketFields, paddingLength = 0): U
 /** Encodes a compound packet: the packets back to back (padding, if any, on the last). */
 export function encodeRtcp(packets: readonly RtcpPacketFields[], paddingLength = 0): Uint8Array {
   const parts = packets.map((packet, i) => encodeRtcpPacket(packet, i === packets.length - 1 ? paddingLength : 0));
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** RTCP when the second byte is an RTCP packet type (200–207) and the compound re-encodes byte for byte. */
