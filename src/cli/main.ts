@@ -55,4 +55,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
 
 const invokedDirectly =
   process.argv[1] !== undefined && /(?:^|[\\/])(?:main\.[jt]s|qoelab(?:\.js)?)$/.test(process.argv[1]);
-if (invokedDirectly) await main();
+if (invokedDirectly) {
+  // `qoelab pcap show big.pcap | head`: the reader went away; stop quietly, as tcpdump and tshark do.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+  });
+  await main();
+}
