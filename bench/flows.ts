@@ -1,12 +1,18 @@
 /**
  * Flow-engine benchmark: one generated pcap (≥ 10 M packets, 96-byte snaplen, hundreds of TCP
- * bulk flows with retransmissions and holes), analysed by qoelab flows on one thread and with
- * worker threads, beside `tshark -q -z conv,tcp` and `tcpdump -nn -r` on the same file. Each tool
- * runs in its own process under /usr/bin/time for wall time and peak RSS.
+ * bulk flows with retransmissions and holes), analysed by qoelab flows on one thread and with two
+ * shards (the reading thread and one worker), beside tstat 3.3 (when `TSTAT_BIN` names its
+ * binary), `tshark -q -z conv,tcp` and `tcpdump -nn -r` on the same file. Each tool runs in its own
+ * process under /usr/bin/time for wall time, CPU time and peak RSS.
+ *
+ * qoelab runs as the installed command does: JavaScript compiled from the sources (here bundled
+ * with esbuild into a temporary folder, so the figures follow the working tree, never a stale
+ * dist/). The same runs under tsx (`npm run qoelab`, tests) are printed too: tsx's loader adds
+ * about half a second of startup and 35 MB of RSS.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +26,7 @@ export interface FlowsBenchRun {
   peakRssMiB: number;
   packetsPerSecond: number;
   packetsPerCpuSecond: number;
-  /** qoelab single-thread rate ÷ this tool's rate (>1: qoelab is faster). */
+  /** qoelab single-thread (process) rate ÷ this tool's rate (>1: qoelab is faster). */
   qoelabSpeedup: number;
 }
 
@@ -29,7 +35,7 @@ export interface FlowsBenchResult {
   packets: number;
   flows: number;
   runs: FlowsBenchRun[];
-  /** Worker-thread result identical to the single-threaded one (SHA-256 of the JSON). */
+  /** Every parallel and tsx result identical to the compiled single-threaded one (SHA-256 of the JSON). */
   parallelIdentical: boolean;
 }
 
@@ -240,21 +246,45 @@ async function child(file: string, workers: number): Promise<void> {
   );
 }
 
+/**
+ * This file and the shard worker compiled to one folder (the worker is found beside its caller as
+ * `flow-worker.js`, as in dist/).
+ */
+async function compileChild(outdir: string): Promise<string> {
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: {
+      "flows-bench": fileURLToPath(import.meta.url),
+      "flow-worker": fileURLToPath(new URL("../src/flows/flow-worker.ts", import.meta.url)),
+    },
+    outdir,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    logLevel: "error",
+  });
+  return join(outdir, "flows-bench.js");
+}
+
 export async function benchFlows(
-  options: { packets?: number; file?: string; keep?: boolean; tshark?: boolean } = {},
+  options: { packets?: number; file?: string; keep?: boolean; tshark?: boolean; tsx?: boolean } = {},
 ): Promise<FlowsBenchResult> {
   const packets = options.packets ?? 10_000_000;
   const file = options.file ?? join(tmpdir(), `qoelab-bench-flows-${packets}.pcap`);
   const expectedSize = 24 + packets * (16 + SNAPLEN); // upper bound; ACKs are shorter
   if (!existsSync(file) || statSync(file).size > expectedSize) generateFlowsCapture(file, packets);
+  const outdir = mkdtempSync(join(tmpdir(), "qoelab-bench-flows-js-"));
   try {
-    const self = fileURLToPath(import.meta.url);
+    const compiled = await compileChild(outdir);
     execFileSync("cat", [file], { stdio: ["ignore", "ignore", "ignore"] }); // page cache warm
-    const node = [process.execPath, "--import", "tsx", self, "--child", file];
+    const node = [process.execPath, compiled, "--child", file];
     const single = timed([...node, "1"]);
     const parallel = timed([...node, "2"]);
     const [count, flows, hashSingle, innerSingle, cpuSingle] = single.stdout.trim().split(" ");
     const [, , hashParallel, innerParallel, cpuParallel] = parallel.stdout.trim().split(" ");
+    let identical = hashSingle === hashParallel;
     const n = Number(count);
     const runs: FlowsBenchRun[] = [];
     const add = (tool: string, seconds: number, cpuSeconds: number, peakRssMiB: number) =>
@@ -268,9 +298,28 @@ export async function benchFlows(
         qoelabSpeedup: 0,
       });
     add("qoelab flows (1 thread, analysis only)", Number(innerSingle), Number(cpuSingle), single.peakRssMiB);
-    add("qoelab flows (2 workers, analysis only)", Number(innerParallel), Number(cpuParallel), parallel.peakRssMiB);
+    add("qoelab flows (2 shards, analysis only)", Number(innerParallel), Number(cpuParallel), parallel.peakRssMiB);
     add("qoelab flows (1 thread, process incl. startup)", single.seconds, single.cpuSeconds, single.peakRssMiB);
-    add("qoelab flows (2 workers, process incl. startup)", parallel.seconds, parallel.cpuSeconds, parallel.peakRssMiB);
+    add("qoelab flows (2 shards, process incl. startup)", parallel.seconds, parallel.cpuSeconds, parallel.peakRssMiB);
+    if (options.tsx !== false) {
+      const self = fileURLToPath(import.meta.url);
+      for (const shards of [1, 2]) {
+        const r = timed([process.execPath, "--import", "tsx", self, "--child", file, String(shards)]);
+        identical &&= r.stdout.trim().split(" ")[2] === hashSingle;
+        const what = shards === 1 ? "1 thread" : "2 shards";
+        add(`qoelab flows under tsx (${what}, process)`, r.seconds, r.cpuSeconds, r.peakRssMiB);
+      }
+    }
+    const tstatBin = process.env.TSTAT_BIN;
+    if (tstatBin) {
+      const logs = mkdtempSync(join(tmpdir(), "qoelab-bench-tstat-"));
+      try {
+        const tstat = timed([tstatBin, "-s", logs, file]);
+        add("tstat -s DIR (default configuration)", tstat.seconds, tstat.cpuSeconds, tstat.peakRssMiB);
+      } finally {
+        rmSync(logs, { recursive: true, force: true });
+      }
+    }
     const tcpdump = timed(["sh", "-c", `tcpdump -nn -r '${file}' > /dev/null 2>&1`]);
     add("tcpdump -nn -r", tcpdump.seconds, tcpdump.cpuSeconds, tcpdump.peakRssMiB);
     if (options.tshark !== false) {
@@ -279,9 +328,10 @@ export async function benchFlows(
     }
     const reference = runs[2]!.packetsPerSecond;
     for (const r of runs) r.qoelabSpeedup = reference / r.packetsPerSecond;
-    return { file, packets: n, flows: Number(flows), runs, parallelIdentical: hashSingle === hashParallel };
+    return { file, packets: n, flows: Number(flows), runs, parallelIdentical: identical };
   } finally {
-    if (!options.keep) rmSync(file, { force: true });
+    rmSync(outdir, { recursive: true, force: true });
+    if (!options.keep && !options.file) rmSync(file, { force: true });
   }
 }
 
@@ -290,13 +340,18 @@ if (invoked && process.argv[2] === "--child") {
   await child(process.argv[3]!, Number(process.argv[4]));
 } else if (invoked) {
   const packets = process.argv[2] ? Number(process.argv[2]) : undefined;
-  const result = await benchFlows({ ...(packets ? { packets } : {}), keep: process.env.QOELAB_BENCH_KEEP === "1" });
+  const result = await benchFlows({
+    ...(packets ? { packets } : {}),
+    ...(process.env.QOELAB_BENCH_FILE ? { file: process.env.QOELAB_BENCH_FILE } : {}),
+    keep: process.env.QOELAB_BENCH_KEEP === "1",
+    tshark: process.env.QOELAB_BENCH_TSHARK !== "0",
+  });
   console.log(
     `flows: ${result.packets} packets, ${result.flows} flows, parallel identical: ${result.parallelIdentical}`,
   );
   for (const r of result.runs) {
     console.log(
-      `  ${r.tool.padEnd(48)} ${(r.packetsPerSecond / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${(r.packetsPerCpuSecond / 1e6).toFixed(2).padStart(6)} Mpkt/CPU-s  ${r.seconds.toFixed(2).padStart(7)} s  ${r.peakRssMiB.toFixed(0).padStart(6)} MiB  qoelab×${r.qoelabSpeedup.toFixed(2)}`,
+      `  ${r.tool.padEnd(50)} ${(r.packetsPerSecond / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${(r.packetsPerCpuSecond / 1e6).toFixed(2).padStart(6)} Mpkt/CPU-s  ${r.seconds.toFixed(2).padStart(7)} s  ${r.peakRssMiB.toFixed(0).padStart(6)} MiB  qoelab×${r.qoelabSpeedup.toFixed(2)}`,
     );
   }
 }

@@ -13,8 +13,10 @@ export interface AnalyzeOptions extends Omit<FlowEngineOptions, "filter" | "shar
   /** A capture-filter expression (pcap-filter syntax, the packet library's compileFilter) or a predicate. */
   filter?: string | PacketPredicate;
   /**
-   * Worker threads, each taking the flows of one hash shard (results are identical to one thread).
-   * "auto" (default): one per core, at most 4, when the file is larger than `parallelThreshold`.
+   * Shards, each taking the flows of some hash buckets (results are identical to one thread): with
+   * N > 1 the calling thread reads every packet and runs shard 0 itself, N − 1 worker threads run
+   * the others. "auto" (default): one per core, at most 4, when the file is larger than
+   * `parallelThreshold`.
    */
   workers?: number | "auto";
   /** File size (B) from which "auto" uses workers. Default 64 MiB. */
@@ -65,11 +67,15 @@ export async function analyzeShard(
  */
 function createWorker(job: WorkerJob): Worker {
   const self = import.meta.url;
-  if (!self.endsWith(".ts")) return new Worker(new URL("./flow-worker.js", self), { workerData: job });
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  if (!self.endsWith(".ts")) return new Worker(new URL("./flow-worker.js", self), { workerData: job, resourceLimits });
   const entry = new URL("./flow-worker.ts", self).href;
   const tsxApi = import.meta.resolve("tsx/esm/api");
   const bootstrap = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(entry)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: job });
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
+    workerData: job,
+    resourceLimits,
+  });
 }
 
 type WorkerMessage =
@@ -159,21 +165,49 @@ export async function analyzeCaptureFile(path: string, options: AnalyzeOptions =
 }
 
 /**
- * The parallel path: this thread reads, dissects, extracts and hashes every packet once and hands
- * each flow's packets to the worker owning its hash through a shared-memory ring; packets outside
- * flows go to worker 0. The reader also sends the time base and the once-a-second idle sweeps to
- * every worker, so each shard ends flows at exactly the times the single-threaded engine does.
+ * Hash buckets (the hash's top 6 bits) that decide a flow's shard. The reading thread runs shard 0
+ * itself on the first `localBuckets(shards)` buckets; the other buckets go round-robin to the
+ * worker threads. With 2 shards on 2 cores two busy threads beat three (the reader plus two
+ * workers): the reader's own work (read, dissect, extract, route) is about half the engine's, so
+ * it keeps a quarter of the flows (16 of 64 buckets, measured per thread on the bench file) and the
+ * worker the rest. With 3 or more shards the reader is busy enough reading: it keeps none.
+ */
+const BUCKET_SHIFT = 26;
+const BUCKETS = 64;
+
+/** Buckets the reading thread keeps: balances its reading work against each worker's engine work. */
+export function localBuckets(shards: number): number {
+  return shards === 2 ? 16 : 0;
+}
+
+/** Shard of each bucket: 0 = the reading thread, i ≥ 1 = worker i. */
+export function bucketShards(shards: number): Int8Array {
+  const table = new Int8Array(BUCKETS);
+  const local = localBuckets(shards);
+  for (let b = local; b < BUCKETS; b++) table[b] = 1 + ((b - local) % (shards - 1));
+  return table;
+}
+
+/** Young generation of a shard worker: its hot path allocates nothing per packet. */
+const WORKER_YOUNG_GENERATION_MB = 4;
+
+/**
+ * The parallel path with `shards` shards: this thread reads, dissects, extracts and hashes every
+ * packet once, runs shard 0's engine itself and hands every other flow's packets to the worker
+ * owning its hash bucket through a shared-memory ring (packets outside flows stay in shard 0). The
+ * reader also sends the time base and the once-a-second idle sweeps to every worker, so each shard
+ * ends flows at exactly the times the single-threaded engine does.
  */
 async function analyzeParallel(
   path: string,
   engineOptions: WorkerJob["options"],
   filter: PacketPredicate | undefined,
-  workers: number,
+  shards: number,
   onProgress: ((bytesRead: number) => void) | undefined,
 ): Promise<PartialResult[]> {
-  const rings = Array.from({ length: workers }, () => createRing());
+  const rings = Array.from({ length: shards - 1 }, () => createRing());
   const writers = rings.map((ring) => new RingWriter(ring));
-  const started = rings.map((ring, index) => runWorker({ index, options: engineOptions, ring }));
+  const started = rings.map((ring, i) => runWorker({ index: i + 1, options: engineOptions, ring }));
   const running = started.map((w) => w.result);
   try {
     await Promise.all(started.map((w) => w.ready));
@@ -182,6 +216,8 @@ async function analyzeParallel(
     await Promise.allSettled(running);
     throw error;
   }
+  const local = createFlowEngine(engineOptions);
+  const route = bucketShards(shards);
   const trackTcp = engineOptions.protocols !== "udp";
   const trackUdp = engineOptions.protocols !== "tcp";
   const d = new Dissection();
@@ -199,19 +235,21 @@ async function analyzeParallel(
         if (baseSec < 0) {
           baseSec = record.tsSec;
           clock[1] = baseSec;
+          local.setBase(baseSec);
           for (const w of writers) w.writeBase(baseSec);
         }
         let t = (record.tsSec - baseSec) * 1e9 + record.tsNsec;
         if (t < 0) t = 0;
         if (t >= clock[0]!) {
+          local.sweepAt(record.tsSec, record.tsNsec);
           for (const w of writers) w.writeSweep(record.tsSec, record.tsNsec);
           clock[0] = nextSweepAfter(t);
         }
         dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
         extractFlowPacket(record, d, index, trackTcp, trackUdp, filter, p);
-        // Non-negative int32 modulo (a uint32 operand would make it a slow double modulo).
-        if (p.flow && !p.filteredOut) writers[(p.hash & 0x7fffffff) % workers]!.writeFlow(p);
-        else writers[0]!.writeCount(p);
+        const shard = p.flow && !p.filteredOut ? route[p.hash >>> BUCKET_SHIFT]! : 0;
+        if (shard === 0) local.accept(p);
+        else writers[shard - 1]!.writeFlow(p);
         if (onProgress && record.fileOffset >= nextReport) {
           nextReport = record.fileOffset + PROGRESS_STEP;
           onProgress(record.fileOffset);
@@ -232,5 +270,6 @@ async function analyzeParallel(
     }
     throw error;
   }
-  return Promise.all(running);
+  const localPart = local.finishPartial();
+  return [localPart, ...(await Promise.all(running))];
 }

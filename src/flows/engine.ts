@@ -459,7 +459,7 @@ export function createFlowEngine(options: FlowEngineOptions = {}): ShardEngine {
       const s2c = flow.tcpS2c!;
       const h = fromClient ? c2s : s2c;
       const r = fromClient ? s2c : c2s;
-      events = tcpPacket(h, r, p, t);
+      events = tcpPacket(h, r, p, Math.floor(t / 1000));
       if (events & TcpEvent.RTT_SAMPLE) {
         rttSample = r.lastSample;
         if (onRttSample) onRttSample(p.index, rttSample / 1e6, fromClient);

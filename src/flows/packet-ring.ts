@@ -8,9 +8,9 @@ import { FlowPacket } from "./flow-packet.ts";
  * synchronise once per slot (~2 000 packets), never per packet. A control word of 0 means the slot
  * is free (owned by the writer).
  *
- * Records are 32-bit words, the first one a header: type | kind << 4 | filtered-out << 7 |
- * sack << 8 | timestamps << 9 | sack-permitted << 10 | anomalies << 16.
- *   COUNT  tsSec tsNsec wire                       (packets outside flows, or filtered out)
+ * Records are 32-bit words, the first one a header: type | kind << 4 | sack << 8 |
+ * timestamps << 9 | sack-permitted << 10 | anomalies << 16. (Packets outside flows and filtered-out
+ * ones stay with the reader's own shard, so only flow packets cross.)
  *   FLOW4  tsSec tsNsec wire indexLo indexHi hash proto|ver<<8|flags<<16|ttl<<24 srcPort<<16|dstPort
  *          seq ack window|(windowScale+1)<<16 mss ipId payload addrA addrB
  *   FLOW6  as FLOW4 with 4 + 4 address words
@@ -18,11 +18,10 @@ import { FlowPacket } from "./flow-packet.ts";
  *   BASE   tsSec                                   (time base: the first packet's second)
  *   END
  */
-export const RingRecord = { COUNT: 1, FLOW4: 2, FLOW6: 3, SWEEP: 4, BASE: 5, END: 6 } as const;
+export const RingRecord = { FLOW4: 2, FLOW6: 3, SWEEP: 4, BASE: 5, END: 6 } as const;
 
 /** Largest record (FLOW6), in words. */
 const MAX_RECORD_WORDS = 23;
-const FLAG_FILTERED = 1 << 7;
 const FLAG_SACK = 1 << 8;
 const FLAG_TIMESTAMPS = 1 << 9;
 const FLAG_SACK_PERMITTED = 1 << 10;
@@ -103,17 +102,6 @@ export class RingWriter {
   private reserve(): number {
     if (this.pos + MAX_RECORD_WORDS > this.slotEnd) this.advance();
     return this.pos;
-  }
-
-  /** A packet the shard only counts (outside flows, or filtered out). */
-  writeCount(p: FlowPacket): void {
-    const w = this.words;
-    const at = this.reserve();
-    w[at] = RingRecord.COUNT | (p.kind << 4) | (p.filteredOut ? FLAG_FILTERED : 0) | (p.anomalies << 16);
-    w[at + 1] = p.tsSec;
-    w[at + 2] = p.tsNsec;
-    w[at + 3] = p.wireLength;
-    this.pos = at + 4;
   }
 
   /** A flow packet (to the shard that owns its hash). */
@@ -276,16 +264,6 @@ export function consumeRing(buffers: RingBuffers, handler: RingHandler): void {
           key[11] = 0;
           at += 17;
         }
-        handler.packet(p);
-      } else if (type === RingRecord.COUNT) {
-        p.kind = (header >> 4) & 3;
-        p.filteredOut = (header & FLAG_FILTERED) !== 0;
-        p.flow = p.filteredOut;
-        p.anomalies = header >>> 16;
-        p.tsSec = words[at + 1]! >>> 0;
-        p.tsNsec = words[at + 2]!;
-        p.wireLength = words[at + 3]! >>> 0;
-        at += 4;
         handler.packet(p);
       } else if (type === RingRecord.SWEEP) {
         handler.sweep(words[at + 1]! >>> 0, words[at + 2]!);

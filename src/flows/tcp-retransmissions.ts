@@ -115,6 +115,8 @@ export class SegmentList {
   private readonly quads = new Int32Array(4 * Q_STRIDE);
   /** Flags of the last `add` (SegmentResult bits). */
   flags = 0;
+  /** The quadrant whose neighbours `quadrantOf` linked last (-1: none yet). */
+  private readyQuad = -1;
 
   constructor(
     /** Records kept per quadrant; 0 keeps every record. */
@@ -164,9 +166,11 @@ export class SegmentList {
   /** tstat whichquad: the quadrant of `seq`, creating it and its neighbours and dropping the opposite one. */
   private quadrantOf(seq: number): number {
     const q = seq >>> 30;
+    // Only the quadrant set up last has both neighbours linked (setting up another unlinks it).
+    if (q === this.readyQuad) return q;
+    this.readyQuad = q;
     const Q = this.quads;
     const b = q * Q_STRIDE;
-    if (Q[b + Q_EXISTS] === 1 && Q[b + Q_NEXT]! >= 0 && Q[b + Q_PREV]! >= 0) return q;
     const next = (q + 1) & 3;
     const opposite = (q + 2) & 3;
     const prev = (q + 3) & 3;
@@ -190,7 +194,9 @@ export class SegmentList {
     return q;
   }
 
-  private create(first: number, length: number, ipId: number, now: number): number {
+  /** `firstIn`: the record's first sequence number as int32 (see `add`). */
+  private create(firstIn: number, length: number, ipId: number, now: number): number {
+    const first = firstIn >>> 0;
     const n = this.alloc();
     const e = this.nodes;
     const at = n * STRIDE;
@@ -220,22 +226,24 @@ export class SegmentList {
 
   /**
    * Accounts a segment of `length` sequence numbers (payload, +1 for SYN, +1 for FIN) starting at
-   * `seq` (unsigned 32-bit), sent by `h` to `r` at `now` (µs). Returns how many of its numbers had
-   * been recorded before (tstat's retransmitted bytes); `flags` tells whether it was out of order.
-   * Classifies every out-of-sequence part into `h.classes`.
+   * `seq` (a 32-bit sequence number, signed or unsigned: callers pass `seq | 0`, since an unsigned
+   * value above 2^31 crossing a call is a heap number), sent by `h` to `r` at `now` (µs). Returns
+   * how many of its numbers had been recorded before (tstat's retransmitted bytes); `flags` tells
+   * whether it was out of order. Classifies every out-of-sequence part into `h.classes`.
    */
-  add(h: SegmentOwner, r: SegmentOwner, seq: number, length: number, ipId: number, now: number): number {
+  add(h: SegmentOwner, r: SegmentOwner, seqIn: number, length: number, ipId: number, now: number): number {
     this.flags = 0;
+    const seq = seqIn >>> 0;
     const last = (seq + length - 1) >>> 0;
-    const q = this.quadrantOf(seq);
+    const q = this.quadrantOf(seqIn);
     if (seq >>> 30 !== last >>> 30) {
       const firstLength = (q + 1) * QUAD_SIZE - seq;
-      let retransmitted = this.addInQuadrant(h, r, q, seq, firstLength, ipId, now);
+      let retransmitted = this.addInQuadrant(h, r, q, seqIn, firstLength, ipId, now);
       const q2 = this.quads[q * Q_STRIDE + Q_NEXT]!;
-      retransmitted += this.addInQuadrant(h, r, q2, q2 * QUAD_SIZE, length - firstLength, ipId, now);
+      retransmitted += this.addInQuadrant(h, r, q2, (q2 * QUAD_SIZE) | 0, length - firstLength, ipId, now);
       return retransmitted;
     }
-    return this.addInQuadrant(h, r, q, seq, length, ipId, now);
+    return this.addInQuadrant(h, r, q, seqIn, length, ipId, now);
   }
 
   private addInQuadrant(
@@ -251,7 +259,7 @@ export class SegmentList {
     const l = this.links;
     const Q = this.quads;
     const b = q * Q_STRIDE;
-    let first = firstIn;
+    let first = firstIn >>> 0;
     let length = lengthIn;
     const last = first + length - 1;
     let retransmitted = 0;
@@ -270,7 +278,7 @@ export class SegmentList {
       if (first < e[pa + F_FIRST]!) {
         // Starts before this record: a never-seen part, out of order when it also ends before the record's end.
         if (last < e[pa + F_LAST]!) this.flags |= SegmentResult.OUT_OF_ORDER;
-        const n = this.create(first, length, ipId, now);
+        const n = this.create(first | 0, length, ipId, now);
         this.insert(q, n, l[p * 2 + L_PREV]!, p);
         if (last <= e[pa + F_FIRST]!) {
           this.classify(h, r, p, length, ipId, false, recovery, now);
@@ -298,7 +306,7 @@ export class SegmentList {
       length = last - first + 1;
       p = l[p * 2 + L_NEXT]!;
     }
-    const n = this.create(first, length, ipId, now);
+    const n = this.create(first | 0, length, ipId, now);
     this.insert(q, n, Q[b + Q_TAIL]!, -1);
     if (this.maxPerQuadrant > 0 && Q[b + Q_COUNT]! > this.maxPerQuadrant) {
       // Too many records: the oldest is merged into the next (its hole, if any, counts as seen).
@@ -412,16 +420,17 @@ export class SegmentList {
   }
 
   /**
-   * A cumulative ACK `ack` (unsigned 32-bit) for this direction's data arrives at `now` (µs): marks
+   * A cumulative ACK `ackIn` (32-bit, signed or unsigned as for `add`) for this direction's data arrives at `now` (µs): marks
    * the covered records, merges acknowledged adjacent ones, and returns the RTT sample (µs) when
    * the ACK ends exactly at a record never retransmitted and sent after every record before it;
    * -1 otherwise. The sample is added to `rtt`.
    */
-  acknowledge(ack: number, now: number, rtt: RttStats): number {
+  acknowledge(ackIn: number, now: number, rtt: RttStats): number {
+    const ack = ackIn >>> 0;
     const e = this.nodes;
     const l = this.links;
     const Q = this.quads;
-    const q = this.quadrantOf(ack);
+    const q = this.quadrantOf(ackIn);
     const qp = Q[q * Q_STRIDE + Q_PREV]!;
     let newest = 0;
     let changed = false;

@@ -102,12 +102,11 @@ export const TcpEvent = {
 } as const;
 
 /**
- * Accounts one TCP segment `d` sent by `h` to `r` at time `t` (ns since the time base), in tstat's
- * order (docs/flows.md). Returns TcpEvent bits.
+ * Accounts one TCP segment `d` sent by `h` to `r` at `now` (integer µs since the time base), in
+ * tstat's order (docs/flows.md). Returns TcpEvent bits.
  */
-export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, t: number): number {
+export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, now: number): number {
   let events = 0;
-  const now = Math.floor(t / 1000);
   const flags = d.tcpFlags;
   const dataLength = d.payloadLength;
   const isSyn = (flags & TcpFlag.SYN) !== 0;
@@ -181,7 +180,7 @@ export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, t: number): num
     let length = dataLength;
     if (isSyn) length++;
     if (isFin) length++;
-    retransmitted = h.segments.add(h, r, seq, length, d.ipId, now);
+    retransmitted = h.segments.add(h, r, seq | 0, length, d.ipId, now);
     outOfOrder = (h.segments.flags & SegmentResult.OUT_OF_ORDER) !== 0;
     let repeated = retransmitted;
     if (isSyn) {
@@ -204,7 +203,7 @@ export function tcpPacket(h: TcpHalf, r: TcpHalf, d: FlowPacket, t: number): num
     events |= TcpEvent.OUT_OF_SEQUENCE;
   }
   if (isAck) {
-    const sample = r.segments.acknowledge(ack, now, r.rttStats);
+    const sample = r.segments.acknowledge(ack | 0, now, r.rttStats);
     if (sample >= 0) {
       r.lastSample = sample * 1000;
       events |= TcpEvent.RTT_SAMPLE;
