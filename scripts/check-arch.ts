@@ -3,7 +3,9 @@
 //      checked to have no cycle), tests and test-support files included;
 //  (b) another folder is entered only through an index.ts (the folder's, or one of its
 //      sub-folders'); tests may also import another folder's test-support files;
-//  (c) only src/e2e/ (end-to-end tests) may import every folder.
+//  (c) only src/e2e/ (end-to-end tests) may import every folder;
+//  (d) browser code (files in a `browser/` folder, bundled for pages) imports only its own folder and
+//      packages (never `node:`), and no other file imports it: the server serves it by path.
 // Exits 1 and lists every violation; prints a one-line summary when clean.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -64,11 +66,14 @@ export const E2E = "e2e";
 export interface Violation {
   file: string;
   specifier: string;
-  rule: "upward" | "index-bypass" | "unknown-folder" | "leaf";
+  rule: "upward" | "index-bypass" | "unknown-folder" | "leaf" | "browser";
   message: string;
 }
 
 const isTestFile = (rel: string) => rel.endsWith(".test.ts") || /(^|\/)test-support(\/|\.ts$)/.test(rel);
+
+/** The `…/browser/` folder a path under src/ is in, if any (browser code: a leaf of its own). */
+const browserFolderOf = (rel: string) => /^(.*\/)?browser\//.exec(rel)?.[0];
 
 /** The top-level unit a path under src/ belongs to: a folder name or a top-level file name. */
 const unitOf = (rel: string) => rel.split("/")[0] ?? rel;
@@ -112,16 +117,25 @@ export function checkImports(srcDir: string): Violation[] {
     const from = unitOf(rel);
     const test = isTestFile(rel);
     const info = ts.preProcessFile(readFileSync(path, "utf8"), true, true);
+    const browser = browserFolderOf(rel);
     for (const ref of info.importedFiles) {
       const specifier = ref.fileName;
+      const add = (rule: Violation["rule"], message: string) =>
+        violations.push({ file: rel, specifier, rule, message });
+      if (browser && specifier.startsWith("node:")) add("browser", "browser code runs in a page: no node: modules");
       if (!specifier.startsWith(".")) continue;
       const target = relative(srcDir, resolve(dirname(path), specifier))
         .split("\\")
         .join("/");
+      // (d): browser code and the server's code meet only through the served bundle
+      if (browser !== browserFolderOf(target)) {
+        if (browser) add("browser", `browser code imports only src/${browser} (here ${target})`);
+        else add("browser", `src/${target} is browser code: serve it (common/browser-bundle.ts), do not import it`);
+        continue;
+      }
+      if (browser) continue;
       const to = unitOf(target);
       if (to === from || target.startsWith("..")) continue;
-      const add = (rule: Violation["rule"], message: string) =>
-        violations.push({ file: rel, specifier, rule, message });
       // (a)/(c): may this folder import that one at all?
       if (from in LEAVES) {
         if (!LEAVES[from]!.includes(to)) add("leaf", `${from} is a leaf and imports nothing of ours (here ${to})`);

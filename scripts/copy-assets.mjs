@@ -1,10 +1,32 @@
-// Copies the non-TypeScript files the built package needs into dist/ (SQL migrations, the player).
-import { cpSync, mkdirSync } from "node:fs";
+// Completes dist/ after tsc: copies the files the built package reads (SQL migrations) and bundles
+// the browser scripts (every src/**/browser/*.ts → dist/**/browser/*.js, one classic script each).
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 
-for (const [from, to] of [
-  ["src/db/migrations", "dist/db/migrations"],
-  ["src/collect/player", "dist/collect/player"],
-]) {
+for (const [from, to] of [["src/db/migrations", "dist/db/migrations"]]) {
   mkdirSync(to, { recursive: true });
   cpSync(from, to, { recursive: true });
+}
+
+/** The entries: the TypeScript files directly in a `browser/` folder under src/. */
+function* browserEntries(dir, inBrowser = false) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* browserEntries(path, entry.name === "browser");
+    else if (
+      inBrowser &&
+      entry.name.endsWith(".ts") &&
+      !entry.name.endsWith(".d.ts") &&
+      !entry.name.endsWith(".test.ts")
+    )
+      yield path;
+  }
+}
+
+// The same esbuild settings as a server running from the sources (tsc has just compiled them).
+const { bundleBrowserScript } = await import("../dist/common/browser-bundle.js");
+for (const entry of browserEntries("src")) {
+  const out = join("dist", relative("src", entry)).replace(/\.ts$/, ".js");
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, bundleBrowserScript(join(process.cwd(), entry)));
 }

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx biome check .
 npx tsc --noEmit
+npx tsc --noEmit -p tsconfig.browser.json
 npx tsx scripts/check-arch.ts
 if [ -z "${QOELAB_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
   export QOELAB_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/test"

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { browserScript } from "../common/index.ts";
 
 const require = createRequire(import.meta.url);
 
-/** The player page: plain HTML, hls.js and player.js, all served by qoelab itself. */
+/** The player page: plain HTML, hls.js and the player script, all served by qoelab itself. */
 export function playerPageHtml(): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>qoelab player</title>
 <style>body{margin:0;background:#111;color:#ddd;font:14px system-ui,sans-serif}video{width:100%;max-height:90vh;background:#000}#status{padding:.4rem .8rem}</style>
@@ -12,7 +13,6 @@ export function playerPageHtml(): string {
 }
 
 let hlsCache: string | undefined;
-let playerCache: string | undefined;
 
 /** hls.js from the pinned npm package (never a CDN: the player works offline and in the lab). */
 export function hlsScript(): string {
@@ -20,7 +20,7 @@ export function hlsScript(): string {
   return hlsCache;
 }
 
+/** The player page's script (/assets/player.js), from the TypeScript of player/browser/player.ts. */
 export function playerScript(): string {
-  playerCache ??= readFileSync(new URL("./player/player.js", import.meta.url), "utf8");
-  return playerCache;
+  return browserScript(new URL("./player/browser/player.ts", import.meta.url));
 }

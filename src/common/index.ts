@@ -1,4 +1,5 @@
 export * from "./address-text.ts";
+export * from "./browser-bundle.ts";
 export * from "./csv.ts";
 export * from "./duration.ts";
 export * from "./markup-escape.ts";

@@ -24,7 +24,7 @@ import {
 import { escapeHtml, type PageNav } from "./html.ts";
 import { errorBody, statusForError } from "./http-error.ts";
 import { listeningAdminPage, listeningListPage, listeningRaterPage, listeningStartPage } from "./listening-pages.ts";
-import { LISTENING_RATER_SCRIPT } from "./listening-rater-script.ts";
+import { listeningRaterScript } from "./listening-rater-script.ts";
 import { parseId } from "./request-input.ts";
 
 /** A listening test's id in the path (one parseId for the whole app). */
@@ -126,7 +126,7 @@ export function registerListeningRoutes(app: Hono, db: Db, options: { nav?: Page
     ),
   );
   app.get("/assets/listening.js", (c) =>
-    c.body(LISTENING_RATER_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8" }),
+    c.body(listeningRaterScript(), 200, { "content-type": "text/javascript; charset=utf-8" }),
   );
 
   // ---- API
