@@ -113,6 +113,37 @@ describe("experiment report", () => {
     await page.close();
   });
 
+  it("names the E-model's assumption beside every E-model value: table cells and figure legends", async () => {
+    const dir = join(work, "assumption");
+    await writeSyntheticExperiment(dir, { lossPercents: [0, 3], pesq: false, seed: 5 });
+    const report = buildExperimentReport({ dir });
+    const rows = [...report.html.matchAll(/<tr><td>\d+ % loss<\/td>.*?<\/tr>/g)].map((m) => m[0]);
+    assert.equal(rows.length, 2);
+    // R and MOS cells, each with the assumption in words on hover.
+    for (const row of rows)
+      assert.equal(row.match(/title="PLC off: losses played as silence[^"]*">\(PLC off\)/g)?.length, 2);
+    for (const name of ["mos-by-condition", "mos-vs-loss"]) {
+      const svg = report.figures.find((f) => f.name === name)?.svg ?? "";
+      assert.match(svg, />E-model MOS \(PLC off\)</, name);
+    }
+    // A folder written before the assumption was recorded says so rather than showing a bare value.
+    const file = join(dir, "experiment.json");
+    const experiment = JSON.parse(readFileSync(file, "utf8")) as {
+      conditions: { emodel: { plc?: boolean; assumption?: string } }[];
+    };
+    for (const c of experiment.conditions) {
+      delete c.emodel.plc;
+      delete c.emodel.assumption;
+    }
+    writeFileSync(file, JSON.stringify(experiment));
+    const old = buildExperimentReport({ dir });
+    assert.equal(old.html.match(/\(assumption not recorded\)<\/span>/g)?.length, 4);
+    assert.match(
+      old.figures.find((f) => f.name === "mos-vs-loss")?.svg ?? "",
+      />E-model MOS \(assumption not recorded\)</,
+    );
+  });
+
   it("names a missing or broken experiment folder", () => {
     assert.throws(() => buildExperimentReport({ dir: join(work, "nothing-here") }), { code: "EXPERIMENT_NOT_FOUND" });
     const bad = join(work, "bad");

@@ -72,17 +72,23 @@ function pesqVersions(experiment: ExperimentFile): string {
 }
 
 /** "E-model MOS (PLC off)": the series name carries the assumption when every condition shares one. */
+/** The loss-concealment assumption in two words; a folder written before it was recorded says so. */
+function plcLabel(emodel: ExperimentEmodel): string {
+  if (emodel.plc === undefined) return "assumption not recorded";
+  return emodel.plc ? "PLC on" : "PLC off";
+}
+
 function emodelName(experiment: ExperimentFile): string {
-  const kinds = new Set(experiment.conditions.map((c) => c.emodel?.plc).filter((p) => p !== undefined));
-  if (kinds.size !== 1) return "E-model MOS";
-  return `E-model MOS (${[...kinds][0] ? "PLC on" : "PLC off"})`;
+  const kinds = new Set(experiment.conditions.flatMap((c) => (c.emodel ? [plcLabel(c.emodel)] : [])));
+  if (kinds.size === 0) return "E-model MOS";
+  return `E-model MOS (${kinds.size === 1 ? [...kinds][0] : "assumption per condition: see the table"})`;
 }
 
 /** An E-model value with its assumption beside it. */
 function emodelCell(value: number | undefined, digits: number, emodel: ExperimentEmodel | null | undefined): string {
   const text = fmt(value, digits);
-  if (value === undefined || emodel?.plc === undefined) return text;
-  const label = emodel.plc ? "PLC on" : "PLC off";
+  if (value === undefined || !emodel) return text;
+  const label = plcLabel(emodel);
   return `${text} <span class="note" title="${escapeXml(emodel.assumption ?? label)}">(${label})</span>`;
 }
 

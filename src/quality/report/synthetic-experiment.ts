@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readWav, writeWav } from "../../audio/index.ts";
-import { callQuality } from "../emodel.ts";
+import { callQuality, plcAssumption } from "../emodel.ts";
 import { seededRandom } from "../listening/order.ts";
 import { formatRatingsCsv } from "../listening/ratings-csv.ts";
 import type { Rating } from "../listening/screening.ts";
@@ -87,7 +87,12 @@ export async function writeSyntheticExperiment(
       seed,
       received: file,
       pesq,
-      emodel: { R: Number(emodel.R.toFixed(2)), mos: Number(emodel.mos.toFixed(3)) },
+      emodel: {
+        R: Number(emodel.R.toFixed(2)),
+        mos: Number(emodel.mos.toFixed(3)),
+        plc: false,
+        assumption: `${plcAssumption(false).text}; loss = the frames this condition dropped; Ta = 40 ms`,
+      },
       streams: [
         {
           ssrc: 0x51a0 + conditions.length,
