@@ -1,10 +1,12 @@
 import { open, rm } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { QoelabError } from "../errors.ts";
-import { type CaptureFormat, type CaptureParser, PcapngBlockType } from "./capture-parser.ts";
+import type { CaptureFormat } from "./capture-format.ts";
+import type { CaptureParser } from "./capture-parser.ts";
 import { forEachPacket, type ReadOptions, type ReadSummary } from "./capture-reader.ts";
 import { type CaptureWriter, createCaptureWriter, createRawCaptureWriter } from "./capture-writer.ts";
 import { linkTypeName } from "./link-type.ts";
+import { PcapngBlockType } from "./pcapng-reader.ts";
 import type { PacketRecord } from "./record.ts";
 
 /** Copying and converting capture files: raw passthrough when the format stays, re-encoding when it changes. */

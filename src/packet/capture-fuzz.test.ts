@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { QoelabError } from "../errors.ts";
-import { CaptureParser, MAX_CAPLEN } from "./capture-parser.ts";
+import { MAX_CAPLEN } from "./capture-format.ts";
+import { CaptureParser } from "./capture-parser.ts";
 import { readCaptureBytes } from "./capture-reader.ts";
 import { Dissection, dissect } from "./dissect.ts";
 

@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import type { ByteOrder, CaptureWarning, ReadFormat } from "./capture-parser.ts";
+import type { ByteOrder, CaptureWarning, ReadFormat } from "./capture-format.ts";
 import { forEachPacket, type ReadOptions } from "./capture-reader.ts";
 import { linkTypeName } from "./link-type.ts";
 

@@ -1,14 +1,7 @@
 import { open } from "node:fs/promises";
 import { QoelabError } from "../errors.ts";
-import {
-  type CaptureInterface,
-  CaptureParser,
-  type CaptureParserOptions,
-  type CaptureSection,
-  type CaptureWarning,
-  type PacketCallback,
-  type ReadFormat,
-} from "./capture-parser.ts";
+import type { CaptureInterface, CaptureSection, CaptureWarning, ReadFormat } from "./capture-format.ts";
+import { CaptureParser, type CaptureParserOptions, type PacketCallback } from "./capture-parser.ts";
 import type { PacketRecord } from "./record.ts";
 
 /** Chunk size for file reads: large enough to amortise syscalls, small enough for the cache. */

@@ -1,14 +1,9 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { QoelabError } from "../errors.ts";
-import {
-  type ByteOrder,
-  type CaptureFormat,
-  MAX_CAPLEN,
-  PCAP_MAGIC_NS,
-  PCAP_MAGIC_US,
-  PcapngBlockType,
-} from "./capture-parser.ts";
+import { type ByteOrder, type CaptureFormat, MAX_CAPLEN } from "./capture-format.ts";
+import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from "./pcap-reader.ts";
+import { PcapngBlockType } from "./pcapng-reader.ts";
 import type { PacketRecord } from "./record.ts";
 
 /** Streaming pcap / pcapng writer: packets are copied into one reused 1 MiB buffer, flushed in bulk. */
