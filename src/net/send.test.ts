@@ -73,6 +73,14 @@ describe("qoelab send between two namespaces", () => {
     const got = await sniffed;
     assert.equal(got.length, 3);
     for (const p of got) assert.equal((p.get("UDP")!.fields as { dport: number }).dport, 5555);
+    // The sender's own packets too (Scapy's sniff, tcpdump): sniffing in the client sees what it sends.
+    const own = sniff({ netns: client.netns, count: 2, filter: "udp port 5556", timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await send(`ipv4(dst=${server.address})/udp(dport=5556)/raw(text="y")`, { netns: client.netns, count: 2 });
+    const ownGot = await own;
+    assert.equal(ownGot.length, 2);
+    for (const p of ownGot)
+      assert.match(p.summary(), new RegExp(`IP ${client.address} > ${server.address} / UDP \\d+ > 5556`));
   });
 
   it("capture --count N stops after N packets (sniff(count=N))", () => {

@@ -199,8 +199,11 @@ class Listener {
       `packet socket on ${options.netns ? `${options.netns}:` : ""}${options.iface ?? "every interface"}`,
     );
   }
-  /** Every frame received since the last call (not our own outgoing ones). */
-  drain(onPacket: (packet: Packet, record: PacketRecord, atMs: number) => void): void {
+  /**
+   * Every frame received since the last call. Frames this host sent are skipped unless asked for:
+   * they never answer anything, but sniff, like Scapy's and tcpdump, sees both directions.
+   */
+  drain(onPacket: (packet: Packet, record: PacketRecord, atMs: number) => void, withOutgoing = false): void {
     const addon = rawsockAddon();
     for (;;) {
       const got = addon.recv(this.fd, this.buffer);
@@ -209,7 +212,7 @@ class Listener {
         throw new QoelabError("NET_RECV_FAILED", `reading answers: ${addon.strerror(-got)}`);
       }
       const [length, outgoing, sec, usec, hatype] = got;
-      if (outgoing) continue;
+      if (outgoing && !withOutgoing) continue;
       const linkType = hatype === 1 || hatype === 772 ? LinkType.ETHERNET : LinkType.RAW;
       const bytes = this.buffer.slice(0, length);
       const record: PacketRecord = {
@@ -340,7 +343,7 @@ export interface SniffOptions extends NetOptions {
   filter?: string;
 }
 
-/** Reads packets arriving at the interface(s) (not our own outgoing ones), as Scapy's sniff(count, filter). */
+/** Reads the packets the interface(s) carry, both directions, as Scapy's sniff(count, filter). */
 export async function sniff(options: SniffOptions = {}): Promise<Packet[]> {
   if (options.count === undefined && options.timeoutMs === undefined)
     throw new QoelabError("NET_SNIFF_UNBOUNDED", "sniff: give a count or a timeout");
@@ -354,7 +357,7 @@ export async function sniff(options: SniffOptions = {}): Promise<Packet[]> {
         if (options.count !== undefined && out.length >= options.count) return;
         if (filter && !filter.matchesRecord(record)) return;
         out.push(packet);
-      });
+      }, true);
       await sleep(1);
     }
   } finally {
