@@ -159,6 +159,17 @@ export class Dissection {
     this.capturedPayloadLength = 0;
   }
 
+  /**
+   * The transport payload's extent: `length` bytes by the headers, at `offset`, captured up to
+   * `end`. Returns `offset` (the transport reads return where their payload starts).
+   */
+  setPayload(offset: number, length: number, end: number): number {
+    this.payloadOffset = offset;
+    this.payloadLength = length;
+    this.capturedPayloadLength = Math.max(0, Math.min(end - offset, length));
+    return offset;
+  }
+
   /** True for non-first IP fragments (which carry no transport header). */
   get isLaterFragment(): boolean {
     return this.fragmentOffset > 0;

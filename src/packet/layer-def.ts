@@ -36,18 +36,6 @@ export interface DecodeWalker {
   push(layer: AnyLayer, meta: DecodedMeta, offset: number, quoted: boolean): void;
   /** A Raw layer over [offset, end) (`undecoded` names a header that could not be decoded). */
   raw(offset: number, end: number, quoted: boolean, undecoded?: string, anomalies?: LayerAnomaly[]): void;
-  /**
-   * A decoded header as a `type` layer (its fields without the bookkeeping and the `extra` key),
-   * or, when the decoder found it incomplete, a Raw layer naming it. True when the header was pushed.
-   */
-  header(
-    type: LayerType,
-    decoded: DecodedHeader,
-    offset: number,
-    end: number,
-    quoted: boolean,
-    extra?: string,
-  ): boolean;
   /** Bytes after the network packet ending at `networkEnd`: Ethernet padding (`ethernet`, short frames) or flagged. */
   trailer(networkEnd: number, end: number, ethernet: boolean): void;
   /** Decodes what an EtherType announces; returns where the network packet ends. */
@@ -136,6 +124,27 @@ export function fieldsOf<F>(decoded: F & DecodedMeta, extra?: string): F {
     if (!META_KEYS.has(key) && key !== extra) out[key] = source[key];
   }
   return out as F;
+}
+
+/**
+ * Pushes a decoded header as a `type` layer (its fields without the bookkeeping and the `extra`
+ * key) or, when the decoder found it incomplete, a Raw layer naming it. True when it was pushed.
+ */
+export function pushHeader(
+  w: DecodeWalker,
+  type: LayerType,
+  decoded: DecodedHeader,
+  offset: number,
+  end: number,
+  quoted: boolean,
+  extra?: string,
+): boolean {
+  if (!decoded.complete) {
+    w.raw(offset, end, quoted, type, decoded.anomalies);
+    return false;
+  }
+  w.push({ type, fields: fieldsOf(decoded, extra) } as AnyLayer, decoded, offset, quoted);
+  return true;
 }
 
 /** True when `encoded` equals bytes[start, end). */

@@ -111,23 +111,17 @@ define(
     ext: "ip6-ext",
   },
 );
-define(["icmp"], (a) => build.icmp(a), {
+/** The header fields ICMP and ICMPv6 share. */
+const ICMP_HEADER: Record<string, Kind> = {
   type: "number",
   code: "number",
   id: "number",
   seq: "number",
   rest: "number",
   checksum: "number",
-});
-define(["icmpv6", "icmp6"], (a) => build.icmpv6(a), {
-  type: "number",
-  code: "number",
-  id: "number",
-  seq: "number",
-  rest: "number",
-  checksum: "number",
-  target: "ip6",
-});
+};
+define(["icmp"], (a) => build.icmp(a), ICMP_HEADER);
+define(["icmpv6", "icmp6"], (a) => build.icmpv6(a), { ...ICMP_HEADER, target: "ip6" });
 define(["udp"], (a) => build.udp(a), { sport: "number", dport: "number", length: "number", checksum: "number" });
 define(["tcp"], (a) => build.tcp(a), {
   sport: "number",

@@ -4,14 +4,7 @@ import { anomaly } from "./anomaly.ts";
 import { concatBytes } from "./byte-order.ts";
 import type { PseudoHeader } from "./checksum.ts";
 import { type AnyLayer, type Layer, type LayerFieldMap, type LayerType, layerSummary, showLayer } from "./layer.ts";
-import {
-  type AppPayload,
-  type DecodedHeader,
-  type DecodedMeta,
-  type DecodeWalker,
-  type EncodeContext,
-  fieldsOf,
-} from "./layer-def.ts";
+import type { AppPayload, DecodedMeta, DecodeWalker, EncodeContext } from "./layer-def.ts";
 import { ETHERNET_MIN_FRAME } from "./layers/ethernet.ts";
 import { ipv4FinalDestination } from "./layers/ipv4.ts";
 import { ipv6FinalDestination } from "./layers/ipv6.ts";
@@ -290,22 +283,6 @@ class LayerDecoder implements DecodeWalker {
     const data = this.bytes.slice(offset, Math.max(offset, end));
     const fields = undecoded === undefined ? { data } : { data, undecoded };
     this.push({ type: "Raw", fields }, { anomalies, headerLength: data.length }, offset, quoted);
-  }
-
-  header(
-    type: LayerType,
-    decoded: DecodedHeader,
-    offset: number,
-    end: number,
-    quoted: boolean,
-    extra?: string,
-  ): boolean {
-    if (!decoded.complete) {
-      this.raw(offset, end, quoted, type, decoded.anomalies);
-      return false;
-    }
-    this.push({ type, fields: fieldsOf(decoded, extra) } as AnyLayer, decoded, offset, quoted);
-    return true;
   }
 
   link(linkType: number, end: number): void {

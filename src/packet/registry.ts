@@ -207,7 +207,5 @@ export function decodeAppPayload(w: DecodeWalker, payload: AppPayload): boolean 
 /** For dissect.ts: a transport the registry has no fast read for still gets its offsets. */
 export function fastOtherTransport(p: number, end: number, out: Dissection): void {
   out.l4Offset = p;
-  out.payloadOffset = p;
-  out.payloadLength = out.l4Length;
-  out.capturedPayloadLength = Math.max(0, Math.min(end - p, out.l4Length));
+  out.setPayload(p, out.l4Length, end);
 }

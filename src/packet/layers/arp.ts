@@ -1,7 +1,7 @@
 import { formatHex, formatIpv4, formatMac, parseHex, parseIpv4, parseMac } from "../address-text.ts";
 import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
 
@@ -117,7 +117,7 @@ export const arpLayer = defineLayer({
   etherTypes: [0x0806],
   decodeNetwork(w, offset, end) {
     const d = decodeArp(w.bytes, offset, end);
-    if (!w.header("ARP", d, offset, end, false)) return end;
+    if (!pushHeader(w, "ARP", d, offset, end, false)) return end;
     return offset + d.headerLength;
   },
   encode: (layer, payload) => encodeArp(layer.fields, payload),

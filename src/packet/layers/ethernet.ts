@@ -2,7 +2,7 @@ import { formatMac, parseMac } from "../address-text.ts";
 import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 
@@ -99,7 +99,7 @@ export const ethernetLayer = defineLayer({
   },
   decodeLink(w, end) {
     const d = decodeEthernet(w.bytes, 0, end);
-    if (!w.header("Ether", d, 0, end, false)) return;
+    if (!pushHeader(w, "Ether", d, 0, end, false)) return;
     w.trailer(w.ether(d.type, ETHERNET_HEADER_SIZE, end, 0), end, true);
   },
   encode: (layer, payload, context) =>

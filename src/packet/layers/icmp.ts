@@ -3,7 +3,7 @@ import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { checksumVerifies, internetChecksum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { checksumMeaning, showHex } from "../show-format.ts";
 import { decodeIpv4Layer, hex4 } from "./ipv4.ts";
 
@@ -30,7 +30,8 @@ const CHECKSUM = 2;
 const REST = 4;
 export const ICMP_HEADER_SIZE = 8;
 
-export interface IcmpFields {
+/** The header ICMP and ICMPv6 share (RFC 792, RFC 4443 §2.1). */
+export interface IcmpHeaderFields {
   type: number;
   code: number;
   /** Computed when undefined. */
@@ -42,13 +43,18 @@ export interface IcmpFields {
   seq?: number;
 }
 
-export interface DecodedIcmp extends IcmpFields, DecodeInfo {
+export type IcmpFields = IcmpHeaderFields;
+
+/** What decoding adds to an ICMP or ICMPv6 header. */
+export interface DecodedIcmpHeader extends DecodeInfo {
   checksum: number;
   rest: number;
   checksumStatus: ChecksumStatus;
   /** True for error messages whose data is the quoted original datagram. */
   quotesPacket: boolean;
 }
+
+export type DecodedIcmp = IcmpFields & DecodedIcmpHeader;
 
 const ECHO_LIKE = new Set([0, 8, 13, 14, 15, 16, 17, 18]);
 const ERRORS = new Set([3, 4, 5, 11, 12]);
@@ -192,10 +198,7 @@ export function fastIcmp(buffer: Uint8Array, p: number, end: number, out: Dissec
   }
   out.icmpType = buffer[p]!;
   out.icmpCode = buffer[p + 1]!;
-  out.payloadOffset = p + 4;
-  out.payloadLength = Math.max(0, out.l4Length - 4);
-  out.capturedPayloadLength = Math.max(0, Math.min(end - out.payloadOffset, out.payloadLength));
-  return out.payloadOffset;
+  return out.setPayload(p + 4, Math.max(0, out.l4Length - 4), end);
 }
 
 export const icmpLayer = defineLayer({
@@ -207,7 +210,7 @@ export const icmpLayer = defineLayer({
   decodeTransport(w, offset, end, context) {
     const quoted = context.quoted === true;
     const d = decodeIcmp(w.bytes, offset, end, context.length);
-    if (!w.header("ICMP", d, offset, end, quoted)) return;
+    if (!pushHeader(w, "ICMP", d, offset, end, quoted)) return;
     if (d.quotesPacket && !quoted && end - offset > ICMP_HEADER_SIZE) {
       decodeIpv4Layer(w, offset + ICMP_HEADER_SIZE, end, true);
       return;

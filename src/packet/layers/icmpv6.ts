@@ -1,12 +1,12 @@
 import { formatHex, formatIpv6, formatMac, parseIpv6 } from "../address-text.ts";
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { anomaly, type ChecksumStatus, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer, fieldsOf } from "../layer-def.ts";
 import { checksumMeaning, showHex } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
-import { fastIcmp } from "./icmp.ts";
+import { type DecodedIcmpHeader, fastIcmp, type IcmpHeaderFields } from "./icmp.ts";
 import { hex4 } from "./ipv4.ts";
 import { decodeIpv6Layer } from "./ipv6.ts";
 
@@ -43,14 +43,7 @@ export interface NdOption {
   data: Uint8Array;
 }
 
-export interface Icmpv6Fields {
-  type: number;
-  code: number;
-  checksum?: number;
-  /** The 32-bit word after the checksum; built from id/seq when those are given. */
-  rest?: number;
-  id?: number;
-  seq?: number;
+export interface Icmpv6Fields extends IcmpHeaderFields {
   /** Router Advertisement. */
   reachableTime?: number;
   retransTimer?: number;
@@ -62,12 +55,7 @@ export interface Icmpv6Fields {
   ndOptions?: NdOption[];
 }
 
-export interface DecodedIcmpv6 extends Icmpv6Fields, DecodeInfo {
-  checksum: number;
-  rest: number;
-  checksumStatus: ChecksumStatus;
-  quotesPacket: boolean;
-}
+export type DecodedIcmpv6 = Icmpv6Fields & DecodedIcmpHeader;
 
 export const NdType = { RS: 133, RA: 134, NS: 135, NA: 136, REDIRECT: 137 } as const;
 

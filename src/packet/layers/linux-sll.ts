@@ -3,7 +3,7 @@ import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { Layer, LayerFieldMap, ShowRow } from "../layer.ts";
-import { defineLayer, type LayerDef } from "../layer-def.ts";
+import { defineLayer, type LayerDef, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
@@ -192,7 +192,7 @@ function sllLayerDef<T extends "SLL" | "SLL2">(
     },
     decodeLink(w, end) {
       const d = decode(w.bytes, 0, end);
-      if (w.header(type, d, 0, end, false)) w.trailer(w.ether(d.protocol, d.headerLength, end, 0), end, false);
+      if (pushHeader(w, type, d, 0, end, false)) w.trailer(w.ether(d.protocol, d.headerLength, end, 0), end, false);
     },
     encode: (layer, payload, context) =>
       encode({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextEtherType }, payload),

@@ -1,6 +1,6 @@
 import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showNum } from "../show-format.ts";
 
@@ -84,7 +84,7 @@ export const loopbackLayer = defineLayer({
   },
   decodeLink(w, end) {
     const d = decodeLoopback(w.bytes, 0, end);
-    if (!w.header("Loopback", d, 0, end, false)) return;
+    if (!pushHeader(w, "Loopback", d, 0, end, false)) return;
     const type = d.family === AddressFamily.INET ? 0x0800 : isInet6Family(d.family) ? 0x86dd : 0;
     w.trailer(w.ether(type, d.headerLength, end, 0), end, false);
   },

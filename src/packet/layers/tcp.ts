@@ -3,7 +3,7 @@ import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
 import { hex4 } from "./ipv4.ts";
@@ -367,10 +367,7 @@ function fastTcp(buffer: Uint8Array, p: number, end: number, out: Dissection): n
     return -1;
   }
   if (end - p < headerLength) out.anomalies |= Anomaly.TRUNCATED;
-  out.payloadOffset = p + headerLength;
-  out.payloadLength = length - headerLength;
-  out.capturedPayloadLength = Math.max(0, Math.min(end - out.payloadOffset, out.payloadLength));
-  return out.payloadOffset;
+  return out.setPayload(p + headerLength, length - headerLength, end);
 }
 
 export const tcpLayer = defineLayer({
@@ -382,7 +379,7 @@ export const tcpLayer = defineLayer({
   decodeTransport(w, offset, end, context) {
     const quoted = context.quoted === true;
     const d = decodeTcp(w.bytes, offset, end, context);
-    if (!w.header("TCP", d, offset, end, quoted, "payloadLength")) return;
+    if (!pushHeader(w, "TCP", d, offset, end, quoted, "payloadLength")) return;
     w.app("TCP", offset + d.headerLength, end, d.sport, d.dport, quoted);
   },
   encode: (layer, payload, context) => encodeTcp(layer.fields, payload, context.pseudo()),

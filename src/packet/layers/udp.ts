@@ -2,7 +2,7 @@ import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from
 import { readU16, writeU16 } from "../byte-order.ts";
 import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
 import { hex4 } from "./ipv4.ts";
@@ -129,10 +129,7 @@ function fastUdp(buffer: Uint8Array, p: number, end: number, out: Dissection): n
   if (udpLength < UDP_HEADER_SIZE || udpLength > length) out.anomalies |= Anomaly.BAD_LENGTH;
   // Like tshark, trust the IP length when the UDP length is impossible.
   const payloadLength = (udpLength >= UDP_HEADER_SIZE && udpLength <= length ? udpLength : length) - UDP_HEADER_SIZE;
-  out.payloadOffset = p + UDP_HEADER_SIZE;
-  out.payloadLength = payloadLength;
-  out.capturedPayloadLength = Math.max(0, Math.min(end - out.payloadOffset, payloadLength));
-  return out.payloadOffset;
+  return out.setPayload(p + UDP_HEADER_SIZE, payloadLength, end);
 }
 
 export const udpLayer = defineLayer({
@@ -144,7 +141,7 @@ export const udpLayer = defineLayer({
   decodeTransport(w, offset, end, context) {
     const quoted = context.quoted === true;
     const d = decodeUdp(w.bytes, offset, end, context);
-    if (!w.header("UDP", d, offset, end, quoted, "payloadLength")) return;
+    if (!pushHeader(w, "UDP", d, offset, end, quoted, "payloadLength")) return;
     const lengthOk = d.length >= UDP_HEADER_SIZE && d.length <= context.length;
     const datagramEnd = lengthOk ? Math.min(end, offset + d.length) : end;
     w.app("UDP", offset + UDP_HEADER_SIZE, datagramEnd, d.sport, d.dport, quoted);

@@ -1,5 +1,5 @@
 import { readU32, writeU32 } from "../../byte-order.ts";
-import { failField } from "./rtcp-common.ts";
+import { badBody, failField, type RtcpBodyErrors, type RtcpHeaderInfo } from "./rtcp-common.ts";
 
 /*
  * Report block (in SR and RR, RFC 3550 §6.4.1, 24 bytes):
@@ -57,36 +57,54 @@ export function writeReportBlock(out: Uint8Array, q: number, report: RtcpReportB
   writeU32(out, q + 20, report.delaySinceLastSr);
 }
 
-/** `count` report blocks from `q`, then the profile extension up to `end` (undefined when none). */
-export function readReports(
+/** What SR and RR share: the sender's SSRC, the report blocks and the profile extension. */
+export interface RtcpReports {
+  ssrc: number;
+  reports: RtcpReportBlock[];
+  /** Profile-specific extension after the report blocks (usually empty). */
+  extension?: Uint8Array;
+}
+
+/**
+ * The body SR and RR share (RFC 3550 §6.4): the sender's SSRC, `infoSize` bytes the caller reads
+ * (SR's sender info, none in RR), `header.count` report blocks, then the extension up to `end`.
+ */
+export function decodeReportsBody(
   bytes: Uint8Array,
-  q: number,
+  p: number,
   end: number,
-  count: number,
-): { reports: RtcpReportBlock[]; extension?: Uint8Array } {
+  header: RtcpHeaderInfo,
+  errors: RtcpBodyErrors,
+  infoSize: number,
+): RtcpReports | null {
+  const count = header.count;
+  const need = 4 + infoSize + count * RTCP_REPORT_BLOCK_SIZE;
+  if (end - p < need)
+    return badBody(errors, header.packetType, `${count} report blocks need ${need} bytes, ${end - p} present`);
   const reports: RtcpReportBlock[] = [];
+  let q = p + 4 + infoSize;
   for (let i = 0; i < count; i++, q += RTCP_REPORT_BLOCK_SIZE) reports.push(readReportBlock(bytes, q));
-  return q < end ? { reports, extension: bytes.subarray(q, end) } : { reports };
+  const ssrc = readU32(bytes, p);
+  return q < end ? { ssrc, reports, extension: bytes.subarray(q, end) } : { ssrc, reports };
 }
 
-/** Writes the report blocks and the extension from `q`; returns the bytes they take. */
-export function reportsSize(reports: readonly RtcpReportBlock[], extension: Uint8Array | undefined): number {
-  const extra = extension?.length ?? 0;
+/** Encodes that body, leaving `infoSize` zero bytes after the SSRC for the caller to fill. */
+export function encodeReportsBody(
+  fields: RtcpReports,
+  infoSize: number,
+  packetType: number,
+): { packetType: number; count: number; body: Uint8Array } {
+  const extra = fields.extension?.length ?? 0;
   if (extra % 4 !== 0) failField("extension", extra, "a multiple of 4 bytes");
-  return reports.length * RTCP_REPORT_BLOCK_SIZE + extra;
-}
-
-export function writeReports(
-  out: Uint8Array,
-  q: number,
-  reports: readonly RtcpReportBlock[],
-  extension: Uint8Array | undefined,
-): void {
-  for (const report of reports) {
-    writeReportBlock(out, q, report);
+  const body = new Uint8Array(4 + infoSize + fields.reports.length * RTCP_REPORT_BLOCK_SIZE + extra);
+  writeU32(body, 0, fields.ssrc);
+  let q = 4 + infoSize;
+  for (const report of fields.reports) {
+    writeReportBlock(body, q, report);
     q += RTCP_REPORT_BLOCK_SIZE;
   }
-  if (extension) out.set(extension, q);
+  if (fields.extension) body.set(fields.extension, q);
+  return { packetType, count: fields.reports.length, body };
 }
 
 /**

@@ -1,12 +1,6 @@
 import { readU32, writeU32 } from "../../byte-order.ts";
-import {
-  RTCP_REPORT_BLOCK_SIZE,
-  type RtcpReportBlock,
-  readReports,
-  reportsSize,
-  writeReports,
-} from "./report-block.ts";
-import { badBody, type RtcpBodyCodec, RtcpPacketType } from "./rtcp-common.ts";
+import { decodeReportsBody, encodeReportsBody, type RtcpReports } from "./report-block.ts";
+import { type RtcpBodyCodec, RtcpPacketType } from "./rtcp-common.ts";
 
 /*
  * SR (PT 200, RFC 3550 §6.4.1): SSRC of sender, then sender info, then RC report blocks:
@@ -31,23 +25,17 @@ export interface RtcpSenderInfo {
   octetCount: number;
 }
 
-export interface RtcpSenderReport {
+export interface RtcpSenderReport extends RtcpReports {
   kind: "sr";
-  ssrc: number;
   sender: RtcpSenderInfo;
-  reports: RtcpReportBlock[];
-  /** Profile-specific extension after the report blocks (usually empty). */
-  extension?: Uint8Array;
 }
 
 export const senderReportCodec: RtcpBodyCodec<RtcpSenderReport> = {
   packetTypes: [RtcpPacketType.SR],
   kinds: ["sr"],
   decode(bytes, p, end, header, errors) {
-    const need = 4 + SENDER_INFO_SIZE + header.count * RTCP_REPORT_BLOCK_SIZE;
-    if (end - p < need) {
-      return badBody(errors, header.packetType, `${header.count} report blocks need ${need} bytes, ${end - p} present`);
-    }
+    const body = decodeReportsBody(bytes, p, end, header, errors, SENDER_INFO_SIZE);
+    if (body === null) return null;
     const q = p + 4;
     const sender = {
       ntpSeconds: readU32(bytes, q),
@@ -56,27 +44,20 @@ export const senderReportCodec: RtcpBodyCodec<RtcpSenderReport> = {
       packetCount: readU32(bytes, q + 12),
       octetCount: readU32(bytes, q + 16),
     };
-    return {
-      kind: "sr",
-      ssrc: readU32(bytes, p),
-      sender,
-      ...readReports(bytes, q + SENDER_INFO_SIZE, end, header.count),
-    };
+    const { ssrc, ...reports } = body;
+    return { kind: "sr", ssrc, sender, ...reports };
   },
   encode(fields) {
-    const body = new Uint8Array(4 + SENDER_INFO_SIZE + reportsSize(fields.reports, fields.extension));
-    writeU32(body, 0, fields.ssrc);
+    const out = encodeReportsBody(fields, SENDER_INFO_SIZE, RtcpPacketType.SR);
     const s = fields.sender;
-    writeU32(body, 4, s.ntpSeconds);
-    writeU32(body, 8, s.ntpFraction);
-    writeU32(body, 12, s.rtpTimestamp);
-    writeU32(body, 16, s.packetCount);
-    writeU32(body, 20, s.octetCount);
-    writeReports(body, 4 + SENDER_INFO_SIZE, fields.reports, fields.extension);
-    return { packetType: RtcpPacketType.SR, count: fields.reports.length, body };
+    writeU32(out.body, 4, s.ntpSeconds);
+    writeU32(out.body, 8, s.ntpFraction);
+    writeU32(out.body, 12, s.rtpTimestamp);
+    writeU32(out.body, 16, s.packetCount);
+    writeU32(out.body, 20, s.octetCount);
+    return out;
   },
 };
-
 /** Unix time in seconds of a 64-bit NTP timestamp. */
 export function ntpToUnixSeconds(ntpSeconds: number, ntpFraction: number): number {
   return ntpSeconds - NTP_UNIX_EPOCH_OFFSET + ntpFraction / 2 ** 32;
