@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { type Lab, labDown, labHost, labUp } from "../netlab/index.ts";
 import { ipv4, udp } from "../packet/index.ts";
-import { answers, send, sniff, sr, sr1 } from "./index.ts";
+import { answers, packetTime, send, sniff, sr, sr1 } from "./index.ts";
 
 /*
  * Scapy's first exercise with qoelab: packets crafted here go out of raw sockets inside lab hosts
@@ -79,6 +79,8 @@ describe("qoelab send between two namespaces", () => {
     await send(`ipv4(dst=${server.address})/udp(dport=5556)/raw(text="y")`, { netns: client.netns, count: 2 });
     const ownGot = await own;
     assert.equal(ownGot.length, 2);
+    // Each with the time it crossed the interface (wrpcap writes it), within this test's run.
+    for (const p of ownGot) assert.ok(Math.abs((packetTime(p)?.sec ?? 0) - Date.now() / 1000) < 60);
     for (const p of ownGot)
       assert.match(p.summary(), new RegExp(`IP ${client.address} > ${server.address} / UDP \\d+ > 5556`));
   });

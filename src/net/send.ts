@@ -11,6 +11,7 @@ import {
   parseLayerSpec,
 } from "../packet/index.ts";
 import { answers } from "./answers.ts";
+import { setPacketTime } from "./packet-time.ts";
 import { rawsockAddon } from "./rawsock-addon.ts";
 
 /*
@@ -356,6 +357,7 @@ export async function sniff(options: SniffOptions = {}): Promise<Packet[]> {
       listener.drain((packet, record) => {
         if (options.count !== undefined && out.length >= options.count) return;
         if (filter && !filter.matchesRecord(record)) return;
+        setPacketTime(packet, record.tsSec, record.tsNsec);
         out.push(packet);
       }, true);
       await sleep(1);
