@@ -4,7 +4,7 @@
 //  (b) another folder is entered only through an index.ts (the folder's, or one of its
 //      sub-folders'); tests may also import another folder's test-support files;
 //  (c) only src/e2e/ (end-to-end tests) may import every folder;
-//  (d) browser code (files in a `browser/` folder, bundled for pages) imports only its own folder and
+//  (d) browser code (`*.browser.ts`, bundled for pages) imports only the browser scripts of its folder and
 //      packages (never `node:`), and no other file imports it: the server serves it by path.
 // Exits 1 and lists every violation; prints a one-line summary when clean.
 import { readdirSync, readFileSync } from "node:fs";
@@ -72,8 +72,9 @@ export interface Violation {
 
 const isTestFile = (rel: string) => rel.endsWith(".test.ts") || /(^|\/)test-support(\/|\.ts$)/.test(rel);
 
-/** The `…/browser/` folder a path under src/ is in, if any (browser code: a leaf of its own). */
-const browserFolderOf = (rel: string) => /^(.*\/)?browser\//.exec(rel)?.[0];
+/** For browser code (`*.browser.ts`, a leaf of its own): the browser scripts of its folder it may import. */
+const browserFolderOf = (rel: string) =>
+  rel.endsWith(".browser.ts") ? `${rel.slice(0, rel.lastIndexOf("/") + 1)}*.browser.ts` : undefined;
 
 /** The top-level unit a path under src/ belongs to: a folder name or a top-level file name. */
 const unitOf = (rel: string) => rel.split("/")[0] ?? rel;

@@ -1,5 +1,5 @@
 // Completes dist/ after tsc: copies the files the built package reads (SQL migrations) and bundles
-// the browser scripts (every src/**/browser/*.ts → dist/**/browser/*.js, one classic script each).
+// the browser scripts (every src/**/*.browser.ts → dist/**/*.browser.js, one classic script each).
 import { cpSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 
@@ -8,18 +8,12 @@ for (const [from, to] of [["src/db/migrations", "dist/db/migrations"]]) {
   cpSync(from, to, { recursive: true });
 }
 
-/** The entries: the TypeScript files directly in a `browser/` folder under src/. */
-function* browserEntries(dir, inBrowser = false) {
+/** The entries: the browser scripts (`*.browser.ts`) under src/. */
+function* browserEntries(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* browserEntries(path, entry.name === "browser");
-    else if (
-      inBrowser &&
-      entry.name.endsWith(".ts") &&
-      !entry.name.endsWith(".d.ts") &&
-      !entry.name.endsWith(".test.ts")
-    )
-      yield path;
+    if (entry.isDirectory()) yield* browserEntries(path);
+    else if (entry.name.endsWith(".browser.ts")) yield path;
   }
 }
 

@@ -20,7 +20,7 @@ export function hlsScript(): string {
   return hlsCache;
 }
 
-/** The player page's script (/assets/player.js), from the TypeScript of player/browser/player.ts. */
+/** The player page's script (/assets/player.js), from the TypeScript of player.browser.ts. */
 export function playerScript(): string {
-  return browserScript(new URL("./player/browser/player.ts", import.meta.url));
+  return browserScript(new URL("./player.browser.ts", import.meta.url));
 }

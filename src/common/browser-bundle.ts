@@ -1,4 +1,4 @@
-// Browser scripts are TypeScript files in `browser/` folders (type-checked by tsconfig.browser.json);
+// Browser scripts are TypeScript files named `*.browser.ts` (type-checked by tsconfig.browser.json);
 // a page loads each one as a single classic script, bundled by esbuild. The build writes the bundles
 // into dist/ (scripts/copy-assets.mjs); running from the sources, the first request bundles the file.
 import { existsSync, readFileSync } from "node:fs";
