@@ -115,7 +115,7 @@ export async function evaluateLabel(
   };
 }
 
-/** A session's timeline as benchmark-collection.ts writes it (sessions.jsonl). */
+/** A session's timeline as scripts/collect-video-qoe.ts writes it (sessions.jsonl). */
 export interface SessionTimeline {
   session_id: number;
   trace: string | null;

@@ -1,19 +1,26 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { createCollectionRuntime } from "../cli/collection-runtime.ts";
-import { type Db, openDb } from "../db/index.ts";
-import { buildDataset, type Dataset, datasetToCsv, type ExportValue } from "./dataset-export.ts";
-import { DEFAULT_CONTENTS } from "./local-origin.ts";
-import { validateTrainingRequest } from "./training-request.ts";
-import { createTraining, listSessions, listTrainings } from "./training-store.ts";
+import { createCollectionRuntime } from "../src/cli/collection-runtime.ts";
+import {
+  buildDataset,
+  createTraining,
+  type Dataset,
+  DEFAULT_CONTENTS,
+  datasetToCsv,
+  type ExportValue,
+  listSessions,
+  listTrainings,
+  validateTrainingRequest,
+} from "../src/collect/index.ts";
+import { type Db, openDb } from "../src/db/index.ts";
 
 /*
  * The benchmark video-QoE dataset (datasets/video-qoe/): its trainings, and one command that collects
  * them into a folder (a PGlite database, the captures, sessions.csv and sessions.jsonl) and can be run
  * again to resume:
  *
- *   npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots 2] [--contents talk,sport,…] [--only 3,4]
+ *   npx tsx scripts/collect-video-qoe.ts OUT_DIR [--pilot] [--slots 2] [--contents talk,sport,…] [--only 3,4]
  */
 
 /** Traces the benchmark plays (all shipped ones: 3G/HSDPA, FCC, HSPA+, LTE, EVDO). */
@@ -214,7 +221,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const out = args.find((a) => !a.startsWith("--"));
   if (!out) {
     process.stderr.write(
-      "usage: npx tsx src/collect/benchmark-collection.ts OUT_DIR [--pilot] [--slots N] [--contents a,b] [--only 3,4]\n",
+      "usage: npx tsx scripts/collect-video-qoe.ts OUT_DIR [--pilot] [--slots N] [--contents a,b] [--only 3,4]\n",
     );
     process.exit(2);
   }
