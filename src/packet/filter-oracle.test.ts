@@ -151,15 +151,12 @@ stop_captures
 
 const tcpdumpKeys = (file: string, expression: string) => tcpdumpKeysIn(dir, file, expression);
 
+/** The protocol primitives, run on every capture. */
+const PROTOCOLS = ["ip", "ip6", "arp", "tcp", "udp", "icmp", "icmp6"];
+
 /** Expressions run on the untagged Ethernet capture. */
 const ETHERNET_EXPRESSIONS = [
-  "ip",
-  "ip6",
-  "arp",
-  "tcp",
-  "udp",
-  "icmp",
-  "icmp6",
+  ...PROTOCOLS,
   "host 10.77.0.1",
   "host 10.77.0.2 and tcp",
   "src host 10.77.0.1",
@@ -258,13 +255,7 @@ const ETHERNET_EXPRESSIONS = [
 ];
 
 const COOKED_EXPRESSIONS = [
-  "ip",
-  "ip6",
-  "arp",
-  "tcp",
-  "udp",
-  "icmp",
-  "icmp6",
+  ...PROTOCOLS,
   "host 10.77.0.2",
   "port 5001",
   "net fd00:77::/48",

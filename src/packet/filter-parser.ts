@@ -283,13 +283,7 @@ class Parser {
       }
       case "vlan": {
         this.next();
-        let id: number | undefined;
-        const idToken = this.peek();
-        if (idToken.kind === "num") {
-          this.next();
-          id = idToken.value;
-          if (id > 4095) throw this.fail(FilterErrorCode.BAD_VLAN, `VLAN tag ${id} greater than maximum 4095`, idToken);
-        }
+        const id = this.optionalNumber(4095, FilterErrorCode.BAD_VLAN, "VLAN tag");
         this.last = undefined;
         return { kind: "vlan", depth: this.vlanDepth++, id };
       }
@@ -300,16 +294,8 @@ class Parser {
       case "pppoes":
       case "mpls": {
         this.next();
-        let id: number | undefined;
-        const idToken = this.peek();
-        if (idToken.kind === "num") {
-          this.next();
-          id = idToken.value;
-          const max = token.text === "pppoes" ? 0xffff : 0xfffff;
-          if (id > max) {
-            throw this.fail(FilterErrorCode.BAD_NUMBER, `${token.text} id ${id} greater than maximum ${max}`, idToken);
-          }
-        }
+        const max = token.text === "pppoes" ? 0xffff : 0xfffff;
+        const id = this.optionalNumber(max, FilterErrorCode.BAD_NUMBER, `${token.text} id`);
         this.last = undefined;
         return token.text === "pppoes" ? { kind: "pppoes", session: id } : { kind: "mpls", label: id };
       }
@@ -647,6 +633,15 @@ class Parser {
       return VLAN_TPIDS.has(value) ? { kind: "outerEtherType", value } : { kind: "etherType", value };
     }
     throw this.fail(FilterErrorCode.BAD_QUALIFIER, `'${q.proto}' is not valid before '${q.addr}'`, token);
+  }
+
+  /** The number after `vlan`, `pppoes` or `mpls` when one follows; above `max` it fails with `code`, naming it `what`. */
+  private optionalNumber(max: number, code: string, what: string): number | undefined {
+    const token = this.peek();
+    if (token.kind !== "num") return undefined;
+    this.next();
+    if (token.value > max) throw this.fail(code, `${what} ${token.value} greater than maximum ${max}`, token);
+    return token.value;
   }
 
   private expectNumber(what: string): number {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { QoelabError } from "../errors.ts";
 import { analyzeRtpStreams, extractRtpAudio, orderStreams, type RtpStream } from "./index.ts";
+import { type TsharkRow, tsharkStreams } from "./test-support/tshark-streams.ts";
 
 /*
  * RTP from other people's captures (../shared/data/realcaps/voip), each checked against tshark's
@@ -18,46 +18,6 @@ const DTMF = `${DIR}/SIP_DTMF2.cap`;
 const ZFONE = `${DIR}/Asterisk_ZFONE_XLITE.pcap`;
 const SIPP = `${DIR}/rtp-only/sipp_g711a.pcap`;
 const MGCP = `${DIR}/SIP_CALL_RTP_G711.pcap`;
-
-interface TsharkRow {
-  start: number;
-  end: number;
-  src: string;
-  dst: string;
-  ssrc: number;
-  payload: string;
-  packets: number;
-  lost: number;
-  /** min/mean/max delta, min/mean/max jitter (ms). */
-  values: number[];
-}
-
-const ROW =
-  /^\s*([\d.]+)\s+([\d.]+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(0x[0-9A-F]+)\s+(.+?)\s+(\d+)\s+(-?\d+)\s+\([-\d.]+%\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/;
-
-function tsharkStreams(pcap: string, extra: string[] = []): TsharkRow[] {
-  const out = execFileSync("tshark", ["-r", pcap, ...extra, "-q", "-z", "rtp,streams"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const rows: TsharkRow[] = [];
-  for (const line of out.split("\n")) {
-    const m = ROW.exec(line);
-    if (!m) continue;
-    rows.push({
-      start: Number(m[1]),
-      end: Number(m[2]),
-      src: `${m[3]}:${m[4]}`,
-      dst: `${m[5]}:${m[6]}`,
-      ssrc: Number.parseInt(m[7]!.slice(2), 16),
-      payload: m[8]!,
-      packets: Number(m[9]),
-      lost: Number(m[10]),
-      values: m.slice(11, 17).map(Number),
-    });
-  }
-  return rows;
-}
 
 const key = (src: string, dst: string, ssrc: number) => `${src}>${dst}#${ssrc}`;
 

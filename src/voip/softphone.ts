@@ -60,7 +60,11 @@ export function requireBaresip(): void {
   }
 }
 
-export function baresipConfig(options: SoftphoneOptions, recordDir: string): string {
+/** The config file of one phone (what `recordBaresipCall`, the test recipe, writes too). */
+export function baresipConfig(
+  options: Pick<SoftphoneOptions, "address" | "sipPort" | "source" | "rtpPorts">,
+  recordDir: string,
+): string {
   const [low, high] = options.rtpPorts ?? [40000, 40999];
   return [
     "poll_method epoll",

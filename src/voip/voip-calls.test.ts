@@ -7,8 +7,9 @@ import { after, before, describe, it } from "node:test";
 import { readWav } from "../audio/index.ts";
 import { QoelabError } from "../errors.ts";
 import { createCaptureWriter, Dissection, dissect, forEachPacket } from "../packet/index.ts";
-import { type BaresipCallResult, recordBaresipCall } from "../packet/test-support/baresip-call.ts";
 import { analyzeRtpStreams, analyzeSipCalls, extractRtpAudio, ladderSvg, ladderText, type RtpStream } from "./index.ts";
+import { type BaresipCallResult, recordBaresipCall } from "./test-support/baresip-call.ts";
+import { type TsharkRow, tsharkStreams } from "./test-support/tshark-streams.ts";
 
 /*
  * Real calls between two baresip softphones (test-support/baresip-call.ts): one lossless, one with
@@ -30,34 +31,6 @@ before(async () => {
   lossy = await recordBaresipCall({ wav: speech, seconds: 6, lossPercent: 4, dir: join(dir, "lossy") });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface TsharkRow {
-  src: string;
-  ssrc: number;
-  packets: number;
-  lost: number;
-  values: number[]; // min/mean/max delta, min/mean/max jitter
-}
-
-function tsharkStreams(pcap: string, extra: string[] = []): TsharkRow[] {
-  const out = execFileSync("tshark", ["-r", pcap, ...extra, "-q", "-z", "rtp,streams"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const rows: TsharkRow[] = [];
-  for (const line of out.split("\n")) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 17 || !/^0x[0-9A-F]+$/.test(f[6] ?? "")) continue;
-    rows.push({
-      src: `${f[2]}:${f[3]}`,
-      ssrc: Number.parseInt(f[6]!.slice(2), 16),
-      packets: Number(f[8]),
-      lost: Number(f[9]),
-      values: f.slice(11, 17).map(Number),
-    });
-  }
-  return rows;
-}
 
 function assertEqualsTshark(ours: RtpStream[], theirs: TsharkRow[]): void {
   assert.equal(ours.length, theirs.length, "stream count");

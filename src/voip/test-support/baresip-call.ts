@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { QoelabError } from "../../errors.ts";
+import { baresipConfig } from "../softphone.ts";
 
 /**
  * Records a real SIP call between two baresip softphones (Debian's baresip 1.0.x) in two network
@@ -99,7 +100,7 @@ export async function recordBaresipCall(options: BaresipCallOptions): Promise<Ba
     rmSync(recDir, { recursive: true, force: true });
     mkdirSync(configDir, { recursive: true });
     mkdirSync(recDir, { recursive: true });
-    writeFileSync(join(configDir, "config"), baresipConfig(side.address, sourceWav, recDir));
+    writeFileSync(join(configDir, "config"), baresipConfig({ address: side.address, source: sourceWav }, recDir));
     writeFileSync(
       join(configDir, "accounts"),
       `<sip:${side.user}@${side.address}${uriParams}>;regint=0;answermode=auto;audio_codecs=${codec}\n`,
@@ -241,29 +242,6 @@ export async function recordBaresipCall(options: BaresipCallOptions): Promise<Ba
     rmSync(recDir, { recursive: true, force: true });
   }
   return result;
-}
-
-function baresipConfig(address: string, wav: string, recDir: string): string {
-  return [
-    "poll_method epoll",
-    `sip_listen ${address}:5060`,
-    "audio_player aubridge,qoelab-null",
-    `audio_source aufile,${wav}`,
-    "audio_alert aubridge,qoelab-null",
-    "rtp_ports 40000-40999",
-    "rtcp_mux no",
-    "jitter_buffer_delay 1-10",
-    "module_path /usr/lib/baresip/modules",
-    "module stdio.so",
-    "module g711.so",
-    "module aufile.so",
-    "module aubridge.so",
-    "module sndfile.so",
-    "module_tmp account.so",
-    "module_app menu.so",
-    `snd_path ${recDir}`,
-    "",
-  ].join("\n");
 }
 
 function ip(...args: string[]): void {

@@ -4,10 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { decodeRtp, looksLikeRtp } from "../layers/rtp.ts";
-import { decodeSip } from "../layers/sip.ts";
+import { decodeRtp, decodeSip, looksLikeRtp } from "../../packet/index.ts";
+import { readUdpPayloads, tsharkFields } from "../../packet/test-support/udp-payloads.ts";
 import { type BaresipCallResult, recordBaresipCall } from "./baresip-call.ts";
-import { readUdpPayloads, tsharkFields } from "./udp-payloads.ts";
 
 /** G.711 µ-law expansion (ITU-T G.711 table 2), except that baresip maps the two zero codes to ±2. */
 function baresipUlaw(code: number): number {
