@@ -175,7 +175,40 @@ export function iirSection(buffer: Float32Array, section: IirSection, start = 0,
   }
 }
 
-/** The cascade of sections, each over the whole buffer in table order. */
+/**
+ * Two sections in one pass, the second one sample behind the first: each computes exactly what it
+ * computes alone (the second reads sample n − 1 after the first wrote it), but the two recursions,
+ * each latency-bound, now overlap.
+ */
+function iirSectionPair(buffer: Float32Array, first: IirSection, second: IirSection): void {
+  const [b0, b1, b2, a1, a2] = first.map(Math.fround) as unknown as IirSection;
+  const [c0, c1, c2, e1, e2] = second.map(Math.fround) as unknown as IirSection;
+  const N = buffer.length;
+  if (N === 0) return;
+  let w1 = 0;
+  let w2 = 0;
+  let v1 = 0;
+  let v2 = 0;
+  const w0 = Math.fround(buffer[0]! - a1 * w1 - a2 * w2);
+  buffer[0] = b0 * w0 + b1 * w1 + b2 * w2;
+  w1 = w0;
+  for (let n = 1; n < N; n++) {
+    const w = Math.fround(buffer[n]! - a1 * w1 - a2 * w2);
+    buffer[n] = b0 * w + b1 * w1 + b2 * w2;
+    w2 = w1;
+    w1 = w;
+    const v = Math.fround(buffer[n - 1]! - e1 * v1 - e2 * v2);
+    buffer[n - 1] = c0 * v + c1 * v1 + c2 * v2;
+    v2 = v1;
+    v1 = v;
+  }
+  const v = Math.fround(buffer[N - 1]! - e1 * v1 - e2 * v2);
+  buffer[N - 1] = c0 * v + c1 * v1 + c2 * v2;
+}
+
+/** The cascade of sections, each over the whole buffer in table order (run two at a time). */
 export function iirCascade(buffer: Float32Array, sections: readonly IirSection[]): void {
-  for (const s of sections) iirSection(buffer, s);
+  let s = 0;
+  for (; s + 1 < sections.length; s += 2) iirSectionPair(buffer, sections[s]!, sections[s + 1]!);
+  if (s < sections.length) iirSection(buffer, sections[s]!);
 }

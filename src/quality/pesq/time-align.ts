@@ -1,6 +1,7 @@
 import { segmentDelay, wholeSignalDelay } from "./coarse-delay.ts";
 import { MARGIN_WINDOWS, type PesqRateConfig } from "./config.ts";
 import { fineDelay } from "./fine-delay.ts";
+import { frameCorrelations } from "./frame-correlations.ts";
 import { splitUtterances } from "./utterance-split.ts";
 import { searchWindows, setBoundaries, speechRuns, type Utterance } from "./utterances.ts";
 import type { VadResult } from "./vad.ts";
@@ -22,9 +23,11 @@ export function alignUtterances(
   const coarse = wholeSignalDelay(refVad.logEnergy, degVad.logEnergy, W);
   const runs = speechRuns(refVad.energy, coarse, degNominal, W);
   if (runs.length === 0) return [];
+  const frames = frameCorrelations(A);
+  frames.begin(refWork, degWork);
   const utterances: Utterance[] = searchWindows(runs, V).map(([s0, s1]) => {
     const est = segmentDelay(refVad.logEnergy, degVad.logEnergy, s0, s1, coarse, W);
-    const fine = fineDelay(refWork, degWork, degNominal, s0, s1, est, W, A);
+    const fine = fineDelay(frames, degNominal, s0, s1, est, W, A);
     return {
       searchStart: s0,
       searchEnd: s1,
@@ -40,8 +43,7 @@ export function alignUtterances(
     refEnergy: refVad.energy,
     refLog: refVad.logEnergy,
     degLog: degVad.logEnergy,
-    refWork,
-    degWork,
+    frames,
     degNominal,
     W,
     A,

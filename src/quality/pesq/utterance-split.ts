@@ -1,6 +1,7 @@
 import { segmentDelay } from "./coarse-delay.ts";
 import { MARGIN_WINDOWS } from "./config.ts";
-import { FrameCorrelator, hannWindow, peakLag, SpectrumCache } from "./fine-delay.ts";
+import { hannWindow, peakLag } from "./fine-delay.ts";
+import type { FrameCorrelations } from "./frame-correlations.ts";
 import type { Utterance } from "./utterances.ts";
 
 /**
@@ -11,8 +12,8 @@ export interface SplitContext {
   refEnergy: Float32Array;
   refLog: Float32Array;
   degLog: Float32Array;
-  refWork: Float32Array;
-  degWork: Float32Array;
+  /** Frame correlations of the working copies, shared with the fine alignment. */
+  frames: FrameCorrelations;
   degNominal: number;
   W: number;
   A: number;
@@ -63,20 +64,8 @@ export function splitUtterances(utterances: Utterance[], ctx: SplitContext): voi
   }
 }
 
-const scratchBySize = new Map<number, { correlator: FrameCorrelator; cache: SpectrumCache }>();
-
-/** The correlator and spectrum cache of one frame size, reused by every search (single-threaded). */
-function splitScratch(A: number): { correlator: FrameCorrelator; cache: SpectrumCache } {
-  let s = scratchBySize.get(A);
-  if (!s) {
-    s = { correlator: new FrameCorrelator(A), cache: new SpectrumCache() };
-    scratchBySize.set(A, s);
-  }
-  return s;
-}
-
 function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
-  const { refEnergy: e, refLog, degLog, refWork, degWork, degNominal, W, A } = ctx;
+  const { refEnergy: e, refLog, degLog, frames, degNominal, W, A } = ctx;
   let speechStart = utt.start;
   let speechEnd = utt.end;
   while (speechStart < speechEnd && e[speechStart] === 0) speechStart++;
@@ -109,8 +98,7 @@ function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
     rightEst[j] = segmentDelay(refLog, degLog, breakpoints[j]!, utt.end, utt.coarse, W, overwrite);
   }
 
-  const { correlator, cache } = splitScratch(A);
-  cache.clear();
+  frames.useWindow(window);
   const h = new Float32Array(A);
   let hsum = 0;
   // Peak spreading (§1.13 step 6): a triangle of radius A/64, 8 at 8 kHz as the spec states; at 16 kHz
@@ -118,18 +106,16 @@ function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
   // conformance pairs 5, 8, 20, 22 and 37 confirm.
   const K = A / 64;
   const spread = (r: number, d: number) => {
-    const v = Math.fround(0.99 * correlator.correlateCached(refWork, r, degWork, d, window, cache));
-    const weight = Math.fround(v ** 0.125);
+    frames.correlate(r, d);
+    const { weight, peaks, peakTo } = frames;
     const u = weight / K;
-    const mag = correlator.magnitude;
-    for (let p = 0; p < A; p++) {
-      if (mag[p]! > v) {
-        for (let k = 1 - K; k < K; k++) {
-          const at = (p + k + A) % A;
-          h[at] = h[at]! + u * (K - Math.abs(k));
-        }
-        hsum += weight;
+    for (let i = frames.peakFrom; i < peakTo; i++) {
+      const p = peaks[i]!;
+      for (let k = 1 - K; k < K; k++) {
+        const at = (p + k + A) % A;
+        h[at] = h[at]! + u * (K - Math.abs(k));
       }
+      hsum += weight;
     }
   };
   const record = () => {
