@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { labDown } from "../netlab/index.ts";
-import { runVoipExperiment, type VoipExperimentResult } from "./experiment.ts";
+import { describe, test } from "node:test";
+import { experimentRun } from "./test-support/experiment-run.ts";
 
 const FIXTURE = "test-data/sip/baresip-call.pcap";
 
@@ -24,35 +22,24 @@ function tsharkSequences(pcap: string, ssrc: number, port: number): number[] {
 }
 
 describe("experiment voip --replay with the loss on the link (the seed lab's order)", () => {
-  const dir = mkdtempSync(join(tmpdir(), `qoelab-experiment-link-${process.pid}-`));
-  const lab = `xl${process.pid % 100000}`;
-  let result: VoipExperimentResult;
-  before(async () => {
-    // No --impair-backend: the seeded link emulator on the router → server link drops.
-    result = await runVoipExperiment({
-      replay: FIXTURE,
-      lossPercents: [5],
-      seed: 4,
-      pesq: false,
-      out: join(dir, "out"),
-      lab,
-    });
-  });
-  after(async () => {
-    await labDown(lab).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // No --impair-backend: the seeded link emulator on the router → server link drops.
+  const run = experimentRun("experiment-link", `xl${process.pid % 100000}`, () => ({
+    replay: FIXTURE,
+    lossPercents: [5],
+    seed: 4,
+    pesq: false,
+  }));
 
   test("the lossless replay is the 0 % point; the loss is the emulator's, on the link", () => {
     assert.deepEqual(
-      result.experiment.conditions.map((c) => c.id),
+      run.result.experiment.conditions.map((c) => c.id),
       ["loss-0", "loss-5"],
     );
-    const [clean, lossy] = result.experiment.conditions as [
-      (typeof result.experiment.conditions)[0],
-      (typeof result.experiment.conditions)[0],
+    const [clean, lossy] = run.result.experiment.conditions as [
+      (typeof run.result.experiment.conditions)[0],
+      (typeof run.result.experiment.conditions)[0],
     ];
-    assert.equal(result.experiment.impairBackend, "emulator");
+    assert.equal(run.result.experiment.impairBackend, "emulator");
     assert.equal(clean.lossBackend, "none");
     assert.match(
       lossy.lossBackend,
@@ -64,9 +51,9 @@ describe("experiment voip --replay with the loss on the link (the seed lab's ord
   });
 
   test("the achieved loss is the one measured on the receiving capture (tshark agrees)", () => {
-    const ssrc = result.experiment.replayOf!.ssrc;
-    for (const c of result.experiment.conditions) {
-      const seqs = tsharkSequences(join(result.dir, c.capture!), ssrc, 40582);
+    const ssrc = run.result.experiment.replayOf!.ssrc;
+    for (const c of run.result.experiment.conditions) {
+      const seqs = tsharkSequences(join(run.result.dir, c.capture!), ssrc, 40582);
       // The replay keeps the recorded sequence numbers; loss = expected − received between first and last.
       const expected = Math.max(...seqs) - Math.min(...seqs) + 1;
       assert.equal(c.achievedLoss.received, seqs.length);
@@ -75,25 +62,25 @@ describe("experiment voip --replay with the loss on the link (the seed lab's ord
       assert.equal(c.achievedLoss.percent, Number((((expected - seqs.length) / expected) * 100).toFixed(4)));
       assert.match(c.achievedLoss.measuredOn, new RegExp(`^call-${c.id}\\.pcap \\(captured in the server's namespace`));
     }
-    const lossy = result.experiment.conditions[1]!;
+    const lossy = run.result.experiment.conditions[1]!;
     // 351 packets at 5 %: 17.5 expected drops; a seeded draw, so a wide band only rules out "no loss on the link".
     assert.ok(lossy.achievedLoss.lost >= 5 && lossy.achievedLoss.lost <= 35, `lost ${lossy.achievedLoss.lost}`);
-    assert.equal(result.experiment.conditions[0]!.achievedLoss.lost, 0);
+    assert.equal(run.result.experiment.conditions[0]!.achievedLoss.lost, 0);
   });
 
   test("one reference for every condition, named in the report; every E-model value names its assumption", () => {
-    assert.equal(result.experiment.reference, "original.wav");
+    assert.equal(run.result.experiment.reference, "original.wav");
     assert.match(
-      result.experiment.referenceDescription ?? "",
+      run.result.experiment.referenceDescription ?? "",
       /extracted .* from the recorded call .*baresip-call\.pcap/,
     );
-    const html = readFileSync(result.report!.html, "utf8");
+    const html = readFileSync(run.result.report!.html, "utf8");
     assert.match(html, /Reference original\.wav \(audio extracted .*\): every condition is scored against it/);
-    for (const c of result.experiment.conditions) {
+    for (const c of run.result.experiment.conditions) {
       assert.equal(c.emodel?.plc, false);
       assert.match(c.emodel?.assumption ?? "", /^PLC off: losses played as silence/);
     }
     // R and MOS cells of every condition carry it.
-    assert.equal(html.match(/\(PLC off\)<\/span>/g)?.length, 2 * result.experiment.conditions.length);
+    assert.equal(html.match(/\(PLC off\)<\/span>/g)?.length, 2 * run.result.experiment.conditions.length);
   });
 });

@@ -12,14 +12,15 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { readWav, writeWav } from "../audio/index.ts";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { isQoelabError } from "../errors.ts";
 import { labDown, labStatus, labUp } from "../netlab/index.ts";
 import { readExperimentFolder } from "../quality/report/index.ts";
-import { runVoipExperiment, type VoipExperimentResult } from "./experiment.ts";
+import { runVoipExperiment } from "./experiment.ts";
+import { experimentRun } from "./test-support/experiment-run.ts";
 
 let counter = 0;
 const labName = () => `xv${process.pid % 100000}${counter++}`;
@@ -37,38 +38,24 @@ function binomialInterval(n: number, p: number): [number, number] {
 }
 
 describe("experiment voip (live: two baresip softphones across a client — router — server lab)", () => {
-  const dir = mkdtempSync(join(tmpdir(), `qoelab-experiment-${process.pid}-`));
-  const lab = labName();
-  let speech = "";
-  let result: VoipExperimentResult;
-  before(async () => {
-    speech = join(dir, "speech.wav");
+  const run = experimentRun("experiment", labName(), (dir) => {
+    const speech = join(dir, "speech.wav");
     execFileSync("espeak-ng", [
       "-w",
       speech,
       "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.",
     ]);
-    result = await runVoipExperiment({
-      wav: speech,
-      lossPercents: [0, 10],
-      seconds: 4,
-      out: join(dir, "out"),
-      lab,
-    });
-  });
-  after(async () => {
-    await labDown(lab).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    return { wav: speech, lossPercents: [0, 10], seconds: 4 };
   });
 
   test("writes a valid experiment folder with the report, and leaves no lab behind", async () => {
-    const folder = readExperimentFolder(result.dir);
+    const folder = readExperimentFolder(run.result.dir);
     assert.equal(folder.experiment.conditions.length, 2);
     assert.equal(folder.experiment.reference, "original.wav");
     const original = readWav(new Uint8Array(readFileSync(folder.path("original.wav"))));
     assert.equal(original.sampleRate, 8000);
     assert.equal(original.channels.length, 1);
-    assert.deepEqual(result.experiment.conversions, ["resampled 22050 Hz → 8000 Hz"]);
+    assert.deepEqual(run.result.experiment.conversions, ["resampled 22050 Hz → 8000 Hz"]);
     for (const c of folder.experiment.conditions) {
       assert.ok(existsSync(folder.path(c.received)), c.received);
       const size = c.capture ? statSync(folder.path(c.capture)).size : 0;
@@ -88,10 +75,10 @@ describe("experiment voip (live: two baresip softphones across a client — rout
         `backward mean delta ${backward[0]!.meanDeltaMs} ms`,
       );
     }
-    assert.ok(existsSync(join(result.dir, "report", "report.html")));
-    assert.ok(result.report?.figures.some((f) => f.endsWith(".svg")));
-    assert.match(readFileSync(join(result.dir, "report", "report.html"), "utf8"), /loss-10|10 % loss/);
-    assert.deepEqual(await labStatus(lab), [], "the lab the run brought up is down again");
+    assert.ok(existsSync(join(run.result.dir, "report", "report.html")));
+    assert.ok(run.result.report?.figures.some((f) => f.endsWith(".svg")));
+    assert.match(readFileSync(join(run.result.dir, "report", "report.html"), "utf8"), /loss-10|10 % loss/);
+    assert.deepEqual(await labStatus(run.lab), [], "the lab the run brought up is down again");
   });
 
   test("the report of this real run opens in Chromium and every figure draws something", async () => {
@@ -99,7 +86,7 @@ describe("experiment voip (live: two baresip softphones across a client — rout
     const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
-      await page.goto(pathToFileURL(join(result.dir, "report", "report.html")).href);
+      await page.goto(pathToFileURL(join(run.result.dir, "report", "report.html")).href);
       const figures = await page.$$eval("figure svg, .figure svg, svg", (svgs) => svgs.length);
       assert.ok(figures >= 3, `${figures} figures in the report`);
       // Rasterize each inline SVG as Chromium draws it and count non-white pixels.
@@ -131,9 +118,9 @@ describe("experiment voip (live: two baresip softphones across a client — rout
   });
 
   test("realized loss lies in the binomial interval of the target; E-model MOS falls with loss", () => {
-    const [clean, lossy] = result.experiment.conditions as [
-      (typeof result.experiment.conditions)[0],
-      (typeof result.experiment.conditions)[0],
+    const [clean, lossy] = run.result.experiment.conditions as [
+      (typeof run.result.experiment.conditions)[0],
+      (typeof run.result.experiment.conditions)[0],
     ];
     const f0 = clean.streams!.find((s) => s.direction === "caller→callee")!;
     const f1 = lossy.streams!.find((s) => s.direction === "caller→callee")!;
@@ -155,10 +142,10 @@ describe("experiment voip (live: two baresip softphones across a client — rout
   });
 
   test("extracted audio of the lossless call equals the callee's own recording sample for sample", () => {
-    const clean = result.experiment.conditions[0]!;
+    const clean = run.result.experiment.conditions[0]!;
     assert.ok(clean.calleeRecording, "the callee's sndfile recording is kept");
-    const extracted = samples(join(result.dir, clean.received));
-    const recorded = samples(join(result.dir, clean.calleeRecording));
+    const extracted = samples(join(run.result.dir, clean.received));
+    const recorded = samples(join(run.result.dir, clean.calleeRecording));
     // baresip's µ-law decoder maps the two zero codes (0xFF, 0x7F) to ±2; G.711 says 0.
     const same = (e: number, r: number) => e === r || (e === 0 && Math.abs(r) === 2);
     let offset: number | undefined;
