@@ -167,6 +167,76 @@ export interface WindowRate {
   startMs: number;
   mbps: number;
   askedMbps?: number;
+  /**
+   * Of `askedMbps`, what the link offered while it had no packet to send (queue empty, server idle):
+   * the sender's shortfall, not the link's. Absent where service times cannot be told from the log
+   * (jitter, reordering).
+   */
+  idleMbps?: number;
+}
+
+/** Bytes a rate offers over [0, tUs) (periodic traces by prefix sums and binary search). */
+function offeredBytesBefore(rate: RateModel, spec: DirectionSpec): (tUs: number) => number {
+  if (!spec.trace) return (tUs) => (rate.offeredBps(0, 1) * Math.max(0, tUs)) / 8e6;
+  const trace = parseTrace(spec.trace.text, spec.trace.name);
+  const n = trace.times.length;
+  const prefix = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) prefix[i + 1] = (prefix[i] as number) + (trace.bytes[i] as number);
+  return (tUs) => {
+    if (tUs <= 0) return 0;
+    // A period's opportunities lie in (0, period]: the one at the period's end is still this loop's.
+    const loops = Math.ceil(tUs / trace.periodUs) - 1;
+    const within = tUs - loops * trace.periodUs;
+    // Opportunities strictly before `within`.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((trace.times[mid] as number) < within) lo = mid + 1;
+      else hi = mid;
+    }
+    return loops * (prefix[n] as number) + (prefix[lo] as number);
+  };
+}
+
+/**
+ * Per window, the capacity offered while the rate server was idle for want of packets: between one
+ * packet's service end (its scheduled departure less the constant delay) and the next arrival.
+ */
+function idleOfferedBytes(
+  spec: DirectionSpec,
+  rate: RateModel,
+  records: Float64Array,
+  rows: number,
+  windowUs: number,
+  windows: number,
+): number[] | undefined {
+  if (spec.jitter || spec.reorder) return undefined;
+  const delayUs = (spec.delay ?? 0) * 1e6;
+  const served: Array<[number, number]> = [];
+  for (let i = 0; i < rows; i++) {
+    const at = i * LOG_STRIDE;
+    if (((records[at + LOG_CODE] as number) & 7) !== FATE_DELIVERED) continue;
+    served.push([records[at + LOG_ARRIVAL] as number, (records[at + LOG_SCHEDULED] as number) - delayUs]);
+  }
+  served.sort((a, b) => a[1] - b[1]);
+  const before = offeredBytesBefore(rate, spec);
+  const idle = new Array<number>(windows).fill(0);
+  const addIdle = (from: number, to: number) => {
+    for (let w = Math.max(0, Math.floor(from / windowUs)); w < windows && w * windowUs < to; w++) {
+      const a = Math.max(from, w * windowUs);
+      const b = Math.min(to, (w + 1) * windowUs);
+      if (b > a) idle[w] = (idle[w] as number) + before(b) - before(a);
+    }
+  };
+  let free = 0;
+  for (const [arrival, end] of served) {
+    // The opportunity at `free` carried the last packet (times are whole µs, the log's are not exact).
+    if (arrival > free) addIdle(free + 0.5, arrival);
+    free = Math.max(free, end);
+  }
+  addIdle(free + 0.5, windows * windowUs);
+  return idle;
 }
 
 export interface DirectionSummary {
@@ -281,10 +351,12 @@ export function summarizeDirection(
   const lostCount = lost.reduce((s, v) => s + v, 0);
   const modelCount = lostByModel.reduce((s, v) => s + v, 0);
   const windows: WindowRate[] = [];
+  const idle = rate ? idleOfferedBytes(spec, rate, records, rows, windowUs, windowBytes.length - 1) : undefined;
   // The last window is partial (the run stopped inside it): leave it out.
   for (let w = 0; w + 1 < windowBytes.length; w++) {
     const win: WindowRate = { startMs: w * windowMs, mbps: +(((windowBytes[w] as number) * 8) / windowUs).toFixed(4) };
     if (rate) win.askedMbps = +(rate.offeredBps(w * windowUs, (w + 1) * windowUs) / 1e6).toFixed(4);
+    if (idle) win.idleMbps = +(((idle[w] as number) * 8) / windowUs).toFixed(4);
     windows.push(win);
   }
   const spanUs = windowBytes.length * windowUs;
