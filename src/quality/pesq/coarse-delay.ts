@@ -10,6 +10,7 @@ interface CorrelationScratch {
   b: Float64Array;
   A: Float64Array;
   B: Float64Array;
+  out: Float32Array;
 }
 
 const scratchBySize = new Map<number, CorrelationScratch>();
@@ -19,7 +20,13 @@ function correlationScratch(R: number): CorrelationScratch {
   let s = scratchBySize.get(R);
   if (!s) {
     const fft = realFft(R);
-    s = { a: new Float64Array(R), b: new Float64Array(R), A: fft.createSpectrum(), B: fft.createSpectrum() };
+    s = {
+      a: new Float64Array(R),
+      b: new Float64Array(R),
+      A: fft.createSpectrum(),
+      B: fft.createSpectrum(),
+      out: new Float32Array(R),
+    };
     scratchBySize.set(R, s);
   }
   return s;
@@ -27,7 +34,8 @@ function correlationScratch(R: number): CorrelationScratch {
 
 /**
  * c[k] = Σ x[xs + i]·y[ys + i + k − (nr − 1)] for k in [0, nr + nd − 1), computed with FFTs of length
- * 2·nextPow2(max(nr, nd)) (spec 02 §2.8).
+ * 2·nextPow2(max(nr, nd)) (spec 02 §2.8). The result is a view of scratch memory, valid until the
+ * next correlation of the same transform length.
  */
 export function envelopeCorrelation(
   x: Float32Array,
@@ -39,7 +47,7 @@ export function envelopeCorrelation(
 ): Float32Array {
   const R = 2 * nextPow2(Math.max(nr, nd));
   const fft = realFft(R);
-  const { a, b, A, B } = correlationScratch(R);
+  const { a, b, A, B, out: scratchOut } = correlationScratch(R);
   for (let i = 0; i < nr; i++) a[i] = x[xs + nr - 1 - i]!;
   a.fill(0, nr);
   for (let i = 0; i < nd; i++) b[i] = y[ys + i]!;
@@ -55,7 +63,7 @@ export function envelopeCorrelation(
     A[2 * k + 1] = Math.fround(ar * bi + ai * br);
   }
   fft.inverse(A, a);
-  const out = new Float32Array(nr + nd - 1);
+  const out = scratchOut.subarray(0, nr + nd - 1);
   for (let k = 0; k < out.length; k++) out[k] = a[k]!;
   return out;
 }

@@ -132,12 +132,15 @@ export function fftFilter(
   sampleRate: number,
 ): void {
   const x = fftFiltered(buffer, start, length, curve, sampleRate);
-  for (let i = 0; i < length; i++) buffer[start + i] = x[i]!;
+  // fftFiltered leaves the odd samples negated; the sign is restored in the copy (negation is exact).
+  for (let i = 0; i < length; i += 2) buffer[start + i] = x[i]!;
+  for (let i = 1; i < length; i += 2) buffer[start + i] = -x[i]!;
 }
 
 /**
  * The same filter leaving `buffer` as it is: returns a shared scratch array whose first `length`
- * values are the filtered samples (before rounding to float), valid until the next filter call.
+ * values are the filtered samples (before rounding to float) with the odd ones negated (callers that
+ * read |x| or x² need no sign pass), valid until the next filter call.
  */
 export function fftFiltered(
   buffer: Float32Array,
@@ -158,7 +161,7 @@ export function fftFiltered(
     spectrum[2 * k] = Math.fround(spectrum[2 * k]!) * gain;
     spectrum[2 * k + 1] = Math.fround(spectrum[2 * k + 1]!) * gain;
   }
-  fft.inverse(spectrum, x);
+  fft.inverseOddNegated(spectrum, x);
   return x;
 }
 

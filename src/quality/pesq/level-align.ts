@@ -9,6 +9,7 @@ import { ALIGNMENT_CURVE, fftFiltered } from "./filters.ts";
 export function levelAlign(buffer: Float32Array, nominal: number, nominalMax: number, cfg: PesqRateConfig): number {
   const { margin, padding } = cfg;
   const length = nominal - 2 * margin + padding;
+  // Odd samples come negated; only their squares are read.
   const filtered = fftFiltered(buffer, margin, length, ALIGNMENT_CURVE, cfg.sampleRate);
   let sum = 0;
   for (let i = 0; i < length; i++) {
