@@ -1,17 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { concealLosses, decodeG711Into, type G711Law, writeWav } from "../audio/index.ts";
 import { QoelabError } from "../errors.ts";
-import {
-  Dissection,
-  dissectReassembled,
-  forEachPacket,
-  IpProto,
-  IpReassembler,
-  RtpHeaderView,
-  readRtpHeader,
-} from "../packet/index.ts";
+import { forEachPacket, RtpHeaderView, readRtpHeader } from "../packet/index.ts";
 import { createJitterBuffer, formatJitterBuffer, type JitterBufferSpec } from "./jitter-buffer.ts";
 import { analyzeRtpStreams, orderStreams, type RtpStream } from "./rtp-streams.ts";
+import { UdpDatagrams } from "./udp-datagrams.ts";
 
 /**
  * RTP → 8 kHz PCM, like Wireshark's RTP Player: the chosen stream's G.711 payloads are decoded and
@@ -92,8 +85,8 @@ export async function extractRtpAudio(path: string, options: ExtractOptions = {}
   const src4 = v4Number(stream.srcAddress);
   const dst4 = v4Number(stream.dstAddress);
   // Second pass: keep this stream's packets (payload bytes pooled in one growing buffer).
-  const d = new Dissection();
-  const reassembler = new IpReassembler();
+  const datagrams = new UdpDatagrams();
+  const d = datagrams.d;
   const rtp = new RtpHeaderView();
   const packets: Collected[] = [];
   let pool = new Uint8Array(1 << 16);
@@ -109,14 +102,13 @@ export async function extractRtpAudio(path: string, options: ExtractOptions = {}
       firstSec = record.tsSec;
       firstNsec = record.tsNsec;
     }
-    const whole = dissectReassembled(record, d, reassembler);
-    if (!whole) return;
-    if (d.ipProto !== IpProto.UDP || d.payloadOffset < 0 || d.srcPort !== stream.srcPort) return;
+    const bytes = datagrams.read(record);
+    if (bytes === null || d.srcPort !== stream.srcPort) return;
     // IPv4: the stream's addresses too (one SSRC may go to two destinations from one port).
     if (d.ipVersion === 4 && src4 >= 0 && (d.src4 !== src4 || d.dst4 !== dst4)) return;
     if (d.dstPort !== stream.dstPort) return;
-    if (!readRtpHeader(whole.buffer, d.payloadOffset, d.capturedPayloadLength, rtp) || rtp.ssrc !== stream.ssrc) return;
-    const b1 = whole.buffer[d.payloadOffset + 1]!;
+    if (!readRtpHeader(bytes, d.payloadOffset, d.capturedPayloadLength, rtp) || rtp.ssrc !== stream.ssrc) return;
+    const b1 = bytes[d.payloadOffset + 1]!;
     if (b1 >= 200 && b1 <= 204) return;
     if (lastSeq < 0) {
       extSeq = rtp.sequence;
@@ -132,7 +124,7 @@ export async function extractRtpAudio(path: string, options: ExtractOptions = {}
       bigger.set(pool.subarray(0, used));
       pool = bigger;
     }
-    pool.set(whole.buffer.subarray(rtp.payloadOffset, rtp.payloadOffset + rtp.payloadLength), used);
+    pool.set(bytes.subarray(rtp.payloadOffset, rtp.payloadOffset + rtp.payloadLength), used);
     const arrivalMs = (record.tsSec - firstSec) * 1000 + (record.tsNsec - firstNsec) / 1e6;
     packets.push({
       extSeq,

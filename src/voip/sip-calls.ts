@@ -1,11 +1,8 @@
 import { QoelabError } from "../errors.ts";
 import {
-  Dissection,
+  type Dissection,
   decodeSip,
-  dissectReassembled,
   forEachPacket,
-  IpProto,
-  IpReassembler,
   type SipMessage,
   sipBodyText,
   sipCallId,
@@ -15,6 +12,7 @@ import {
   sipTo,
 } from "../packet/index.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
+import { UdpDatagrams } from "./udp-datagrams.ts";
 
 /**
  * SIP dialogs (RFC 3261) of a capture, grouped by Call-ID: who called whom, how the INVITE
@@ -68,8 +66,8 @@ interface CallBuilder extends SipCall {
 }
 
 export async function analyzeSipCalls(path: string): Promise<SipCall[]> {
-  const d = new Dissection();
-  const reassembler = new IpReassembler();
+  const datagrams = new UdpDatagrams();
+  const d = datagrams.d;
   const calls = new Map<string, CallBuilder>();
   let firstSec = -1;
   let firstNsec = 0;
@@ -84,12 +82,11 @@ export async function analyzeSipCalls(path: string): Promise<SipCall[]> {
     const time = record.tsSec - firstSec + (record.tsNsec - firstNsec) / 1e9;
     lastTime = time;
     // SIP with a large SDP body is often fragmented: reassembled as tshark does.
-    const whole = dissectReassembled(record, d, reassembler);
-    if (!whole) return;
-    if (d.ipProto !== IpProto.UDP || d.payloadOffset < 0 || d.capturedPayloadLength < 8) return;
-    const b0 = whole.buffer[d.payloadOffset]!;
+    const bytes = datagrams.read(record);
+    if (bytes === null || d.capturedPayloadLength < 8) return;
+    const b0 = bytes[d.payloadOffset]!;
     if (b0 < 0x41 || b0 > 0x5a) return;
-    const message = decodeSip(whole.buffer, d.payloadOffset, d.capturedPayloadLength).message;
+    const message = decodeSip(bytes, d.payloadOffset, d.capturedPayloadLength).message;
     if (!message) return;
     const callId = sipCallId(message);
     if (!callId) return;

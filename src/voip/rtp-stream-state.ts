@@ -1,0 +1,406 @@
+import { nextJitter } from "../common/index.ts";
+import { type PacketRecord, type RtpHeaderView, staticPayloadType } from "../packet/index.ts";
+import type { JitterBuffer } from "./jitter-buffer.ts";
+import type { DynamicPayload } from "./sdp-endpoints.ts";
+
+/**
+ * Per-stream RTP analysis with the definitions of Wireshark's RTP Stream Analysis and
+ * `tshark -q -z rtp,streams` (all times in ms, relative to the first packet of the capture):
+ *
+ * - delta: arrival time minus the previous in-order packet's arrival.
+ * - jitter (RFC 3550 §6.4.1 estimator): D = |arrival − (previous arrival + (ts − previous ts)/rate)|,
+ *   J ← (15·J + D)/16, with rate in samples per ms as an integer (clock rate / 1000, truncated).
+ *   "In order" means the extended RTP timestamp did not go backwards. Packets without a clock rate
+ *   (telephone-events) move the arrival reference but not the timestamp one (tshark's rule for
+ *   streams mixing G.711 and events).
+ * - skew: Σ timestamp steps − Σ arrival steps (positive when the sender's clock runs fast).
+ * - min/max/mean delta and jitter over "regular" packets only: not the first, no marker bit, not
+ *   comfort noise (PT 13/19) nor the packet after it, timestamp in order. The means are running
+ *   means whose divisor is the count of packets seen before (so a stream with markers divides by
+ *   more deltas than it averaged, exactly like Wireshark).
+ * - lost = expected − received, expected = last seq − first seq + 1 + 65536·wraps (negative with
+ *   duplicates); sequence errors count packets whose sequence number was not previous + 1.
+ * - bandwidth: IP + UDP + RTP bytes of the packets in the last second (20 + 8 bytes of headers for
+ *   IPv4, 48 for IPv6), in kbit/s.
+ */
+
+export const STAT_FLAG = {
+  FIRST: 0x001,
+  MARKER: 0x002,
+  WRONG_SEQ: 0x004,
+  PT_CHANGE: 0x008,
+  PT_CN: 0x010,
+  FOLLOW_PT_CN: 0x020,
+  REG_PT_CHANGE: 0x040,
+  WRONG_TIMESTAMP: 0x080,
+  PT_T_EVENT: 0x100,
+  DUPLICATE: 0x200,
+} as const;
+
+const PT_CN = 13;
+const PT_CN_OLD = 19;
+const MIN_HEURISTIC_PACKETS = 4;
+const BW_RING = 4096;
+
+export interface RtpPacketRow {
+  /** 1-based frame number in the capture (as Wireshark counts). */
+  frame: number;
+  sequence: number;
+  /** Arrival time, seconds relative to the capture's first packet. */
+  time: number;
+  deltaMs: number;
+  jitterMs: number;
+  skewMs: number;
+  /** IP bandwidth of the last second, kbit/s. */
+  bandwidthKbps: number;
+  marker: boolean;
+  payloadType: number;
+  status: string;
+}
+
+/** The codec name tshark prints for a payload type. */
+export function payloadName(pt: number, dynamic: Map<number, DynamicPayload> | undefined): string {
+  if (pt >= 96) return dynamic?.get(pt)?.encoding ?? `PT=${pt}`;
+  switch (pt) {
+    case 0:
+      return "g711U";
+    case 8:
+      return "g711A";
+    case 9:
+      return "g722";
+    case 18:
+      return "g729";
+    case 13:
+    case 19:
+      return "CN";
+  }
+  return staticPayloadType(pt)?.encoding ?? `PT=${pt}`;
+}
+
+/** Wireshark's clock-rate table: the static types plus 1016 (1), G721 (2) and old CN (19). */
+export function clockRateOf(
+  pt: number,
+  dynamic: Map<number, DynamicPayload> | undefined,
+): { rate: number; event: boolean } {
+  if (pt < 96) {
+    if (pt === 1 || pt === 2 || pt === 19) return { rate: 8000, event: false };
+    return { rate: staticPayloadType(pt)?.clockRate ?? 0, event: false };
+  }
+  const dyn = dynamic?.get(pt);
+  if (!dyn) return { rate: 0, event: false };
+  if (dyn.encoding.toLowerCase().startsWith("telephone-event")) return { rate: 0, event: true };
+  return { rate: dyn.clockRate, event: false };
+}
+
+/** One stream's running statistics (5-tuple + SSRC). */
+export class StreamState {
+  next: StreamState | null = null;
+  signalled = false;
+  /** On a port named by rtpPorts (--rtp-port). */
+  byPort = false;
+  dynamic: Map<number, DynamicPayload> | undefined;
+  readonly src6 = new Uint32Array(4);
+  readonly dst6 = new Uint32Array(4);
+  // Wireshark-defined statistics.
+  first = true;
+  flags = 0;
+  startSeq = 0;
+  stopSeq = 0;
+  seqNum = 0;
+  seqCycles = 0;
+  under = false;
+  seqTimestamp = 0;
+  /** Extended timestamp of the last packet with a clock rate (telephone-events have none). */
+  rateTimestamp = 0;
+  time = 0;
+  lastNominal = 0;
+  lastArrival = 0;
+  pt = 0;
+  regPt = -1;
+  delta = 0;
+  jitter = 0;
+  skew = 0;
+  maxSkew = 0;
+  minDelta = -1;
+  maxDelta = 0;
+  maxDeltaFrame = 0;
+  meanDelta = 0;
+  minJitter = -1;
+  maxJitter = 0;
+  meanJitter = 0;
+  totalNr = 0;
+  sequenceErrors = 0;
+  problem = false;
+  clockRate = 0;
+  // Extended timestamp.
+  lastRawTs = 0;
+  extTs = 0;
+  // Bandwidth window.
+  readonly bwBytes = new Float64Array(BW_RING);
+  readonly bwTime = new Float64Array(BW_RING);
+  bwStart = 0;
+  bwIndex = 0;
+  totalBytes = 0;
+  bandwidth = 0;
+  // Extras.
+  packets = 0;
+  firstMs = 0;
+  lastMs = 0;
+  duplicates = 0;
+  readonly seen = new Uint8Array(8192);
+  /** Loss-run counters for BurstR, from in-order sequence progress. */
+  highestSeq = -1;
+  receivedInOrder = 0;
+  lostInRuns = 0;
+  lossRuns = 0;
+  firstExt = 0;
+  jitterBuffer: JitterBuffer | null = null;
+  rows: RtpPacketRow[] | null = null;
+  wrongTimestamps = 0;
+  payloadChanges = 0;
+
+  constructor(
+    readonly ssrc: number,
+    readonly ipVersion: number,
+    readonly src4: number,
+    readonly dst4: number,
+    readonly srcPort: number,
+    readonly dstPort: number,
+  ) {}
+}
+
+/**
+ * Wireshark's per-packet analysis of one packet of stream `s` (see the file comment for the
+ * definitions): `rtp` its header, `now` its arrival in ms from the capture's first packet.
+ */
+export function analysePacket(
+  s: StreamState,
+  rtp: RtpHeaderView,
+  record: PacketRecord,
+  now: number,
+  headerBytes: number,
+  rtpLength: number,
+): void {
+  const seq = rtp.sequence;
+  // Extended timestamp: follow 32-bit wraps by the signed step from the previous packet.
+  if (s.packets === 0) s.extTs = rtp.timestamp;
+  else s.extTs += (rtp.timestamp - s.lastRawTs) | 0;
+  s.lastRawTs = rtp.timestamp;
+  const ext = s.extTs;
+  s.packets++;
+  s.lastMs = now;
+  trackExtras(s, seq, ext, now, rtp.marker, rtp.payloadType);
+
+  const bytes = rtpLength + headerBytes;
+  if (s.first) {
+    s.first = false;
+    s.firstMs = now;
+    s.firstExt = ext;
+    s.startSeq = seq;
+    s.stopSeq = seq;
+    s.seqNum = seq;
+    s.seqTimestamp = ext;
+    s.rateTimestamp = ext;
+    s.time = now;
+    s.pt = rtp.payloadType;
+    s.regPt = rtp.payloadType;
+    s.bwBytes[0] = bytes;
+    s.bwTime[0] = now;
+    s.bwIndex = 1;
+    s.totalBytes = bytes;
+    s.bandwidth = (s.totalBytes * 8) / 1000;
+    s.totalNr = 1;
+    s.flags = STAT_FLAG.FIRST | (rtp.marker ? STAT_FLAG.MARKER : 0);
+    s.clockRate = clockRateOf(rtp.payloadType, s.dynamic).rate;
+    if (s.rows) s.rows.push(packetRow(record, s, seq, now, 0, 0, 0, rtp.marker, rtp.payloadType, s.flags));
+    return;
+  }
+  let flags = 0;
+  const inTimeSequence = s.seqTimestamp <= ext;
+  if (!inTimeSequence) flags |= STAT_FLAG.WRONG_TIMESTAMP;
+
+  if (seq < s.startSeq && inTimeSequence && !s.under) {
+    s.seqCycles++;
+    s.under = true;
+  } else if (seq === 0 && s.stopSeq === 65535 && inTimeSequence && !s.under) {
+    s.seqCycles++;
+    s.under = true;
+  } else if (seq > s.startSeq && inTimeSequence && s.under) {
+    s.under = false;
+  }
+
+  if (inTimeSequence && s.seqNum + 1 === seq) {
+    s.seqNum = seq;
+  } else if (inTimeSequence && s.seqNum === 65535 && seq === 0) {
+    s.seqNum = seq;
+  } else if (inTimeSequence && (s.seqNum + 1 < seq || s.seqNum - seq > 0xff00)) {
+    s.seqNum = seq;
+    s.sequenceErrors++;
+    flags |= STAT_FLAG.WRONG_SEQ;
+  } else if (s.seqNum + 1 > seq) {
+    s.sequenceErrors++;
+    flags |= STAT_FLAG.WRONG_SEQ;
+  }
+
+  const pt = rtp.payloadType;
+  if (pt === PT_CN || pt === PT_CN_OLD) flags |= STAT_FLAG.PT_CN;
+  if (s.pt === PT_CN || s.pt === PT_CN_OLD) flags |= STAT_FLAG.FOLLOW_PT_CN;
+  if (pt !== s.pt) flags |= STAT_FLAG.PT_CHANGE;
+  s.pt = pt;
+
+  const clock = clockRateOf(pt, s.dynamic);
+  if (clock.event) flags |= STAT_FLAG.PT_T_EVENT;
+  let currentJitter = 0;
+  // As tshark: the expected arrival steps from the last packet that had a clock rate (a
+  // telephone-event's timestamp stays at the event's start), from the last in-order arrival.
+  let nominalDiff = ext - s.rateTimestamp;
+  if (clock.rate !== 0) {
+    s.rateTimestamp = ext;
+    s.clockRate = clock.rate;
+    nominalDiff /= Math.floor(clock.rate / 1000);
+    const expected = s.time + nominalDiff;
+    currentJitter = nextJitter(s.jitter, now - expected);
+    s.delta = now - s.time;
+    s.jitter = currentJitter;
+    const nominal = s.lastNominal + nominalDiff;
+    const arrival = s.lastArrival + s.delta;
+    s.skew = nominal - arrival;
+    if (Math.abs(s.skew) > Math.abs(s.maxSkew)) s.maxSkew = s.skew;
+    s.lastNominal = nominal;
+    s.lastArrival = arrival;
+  } else {
+    s.delta = now - s.time;
+  }
+
+  // Bandwidth over the last second.
+  s.bwBytes[s.bwIndex] = bytes;
+  s.bwTime[s.bwIndex] = now;
+  while (s.bwStart !== s.bwIndex && s.bwTime[s.bwStart]! + 1000 < now) {
+    s.totalBytes -= s.bwBytes[s.bwStart]!;
+    s.bwStart = (s.bwStart + 1) % BW_RING;
+  }
+  s.totalBytes += bytes;
+  s.bandwidth = (s.totalBytes * 8) / 1000;
+  s.bwIndex = (s.bwIndex + 1) % BW_RING;
+  if (s.bwIndex === s.bwStart) s.bwStart = (s.bwStart + 1) % BW_RING;
+
+  if (rtp.marker) flags |= STAT_FLAG.MARKER;
+  const regular =
+    (flags &
+      (STAT_FLAG.MARKER | STAT_FLAG.PT_CN | STAT_FLAG.WRONG_TIMESTAMP | STAT_FLAG.FOLLOW_PT_CN | STAT_FLAG.FIRST)) ===
+    0;
+  if (regular) {
+    if (s.delta > s.maxDelta) {
+      s.maxDelta = s.delta;
+      s.maxDeltaFrame = record.index + 1;
+    }
+    if (s.minDelta === -1 || s.delta < s.minDelta) s.minDelta = s.delta;
+    s.meanDelta = (s.meanDelta * (s.totalNr - 1) + s.delta) / s.totalNr;
+    if (clock.rate !== 0) {
+      if (s.jitter > s.maxJitter) s.maxJitter = s.jitter;
+      s.meanJitter = (s.meanJitter * (s.totalNr - 1) + currentJitter) / s.totalNr;
+      if (s.minJitter === -1 || s.jitter < s.minJitter) s.minJitter = s.jitter;
+    }
+  }
+  if ((flags & STAT_FLAG.PT_CN) === 0) {
+    if (s.pt !== s.regPt && s.regPt !== -1) {
+      flags |= STAT_FLAG.REG_PT_CHANGE;
+      s.payloadChanges++;
+    }
+    s.regPt = s.pt;
+  }
+  if (flags & (STAT_FLAG.WRONG_SEQ | STAT_FLAG.WRONG_TIMESTAMP)) s.problem = true;
+  if (flags & STAT_FLAG.WRONG_TIMESTAMP) s.wrongTimestamps++;
+  if (inTimeSequence) {
+    s.time = now;
+    s.seqTimestamp = ext;
+  }
+  s.stopSeq = seq;
+  s.totalNr++;
+  s.flags = flags;
+  if (s.rows) s.rows.push(packetRow(record, s, seq, now, s.delta, s.jitter, s.skew, rtp.marker, pt, flags));
+}
+
+/** Duplicates, loss runs (BurstR), packetisation and the assumed receiver's jitter buffer. */
+function trackExtras(s: StreamState, seq: number, ext: number, now: number, marker: boolean, pt: number): void {
+  const byte = seq >> 3;
+  const bit = 1 << (seq & 7);
+  if (s.seen[byte]! & bit) s.duplicates++;
+  s.seen[byte]! |= bit;
+  // Forget the half of the sequence space behind us so that wrapped numbers are new again.
+  const far = (seq + 32768) & 0xffff;
+  s.seen[far >> 3]! &= ~(1 << (far & 7));
+  if (s.highestSeq < 0) {
+    s.highestSeq = seq;
+    s.receivedInOrder = 1;
+  } else {
+    const step = (seq - s.highestSeq) & 0xffff;
+    if (step > 0 && step < 0x8000) {
+      if (step > 1) {
+        s.lossRuns++;
+        s.lostInRuns += step - 1;
+      }
+      s.highestSeq = seq;
+      s.receivedInOrder++;
+    }
+  }
+  const rate = clockRateOf(pt, s.dynamic).rate;
+  if (rate > 0 && s.jitterBuffer) s.jitterBuffer.offer(now, (ext / rate) * 1000, marker);
+}
+
+function packetRow(
+  record: PacketRecord,
+  s: StreamState,
+  seq: number,
+  now: number,
+  delta: number,
+  jitter: number,
+  skew: number,
+  marker: boolean,
+  pt: number,
+  flags: number,
+): RtpPacketRow {
+  return {
+    frame: record.index + 1,
+    sequence: seq,
+    time: now / 1000,
+    deltaMs: delta,
+    jitterMs: jitter,
+    skewMs: skew,
+    bandwidthKbps: s.bandwidth,
+    marker,
+    payloadType: pt,
+    status: statusText(flags, pt),
+  };
+}
+
+/** Media per packet (ms, to 0.1 ms): timestamp span over the sequence-number span. */
+export function packetization(s: StreamState): number {
+  const steps = s.receivedInOrder - 1 + s.lostInRuns;
+  if (s.clockRate <= 0 || steps <= 0) return 0;
+  return Math.round(((s.seqTimestamp - s.firstExt) / steps / s.clockRate) * 10000) / 10;
+}
+
+/** RTP by the heuristic: at least MIN_HEURISTIC_PACKETS packets, most sequence steps +1. */
+export function plausible(s: StreamState): boolean {
+  return s.packets >= MIN_HEURISTIC_PACKETS && s.sequenceErrors * 2 <= s.packets;
+}
+
+/** The status text of Wireshark's RTP Stream Analysis for a packet's flags. */
+export function statusText(flags: number, pt: number): string {
+  if (flags & STAT_FLAG.WRONG_SEQ) return "Wrong sequence number";
+  if (flags & STAT_FLAG.REG_PT_CHANGE)
+    return `Payload changed to PT=${pt}${flags & STAT_FLAG.PT_T_EVENT ? " telephone/event" : ""}`;
+  if (flags & STAT_FLAG.WRONG_TIMESTAMP) return "Incorrect timestamp";
+  if (
+    flags & STAT_FLAG.PT_CHANGE &&
+    !(flags & STAT_FLAG.FIRST) &&
+    !(flags & STAT_FLAG.PT_CN) &&
+    flags & STAT_FLAG.FOLLOW_PT_CN &&
+    !(flags & STAT_FLAG.MARKER)
+  ) {
+    return "Marker missing?";
+  }
+  if (flags & STAT_FLAG.PT_T_EVENT) return `PT=${pt} telephone/event`;
+  return "[ Ok ]";
+}

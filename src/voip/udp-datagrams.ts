@@ -1,0 +1,23 @@
+import { Dissection, dissectReassembled, IpProto, IpReassembler, type PacketRecord } from "../packet/index.ts";
+
+/**
+ * The UDP datagrams of a capture as voip's readers (RTP streams, RTP extraction, SIP calls) take
+ * them: IP fragments reassembled first, as tshark does (a SIP INVITE with a large SDP is often
+ * fragmented). Reuses one dissection and reassembler for every packet.
+ */
+export class UdpDatagrams {
+  /** The last datagram's dissection (addresses, ports, payload offset and captured length). */
+  readonly d = new Dissection();
+  private readonly reassembler = new IpReassembler();
+
+  /**
+   * The bytes holding the UDP payload of `record` (at `d.payloadOffset`, `d.capturedPayloadLength`
+   * long), from the reassembled packet when `record` completes one; null when `record` is not a
+   * UDP datagram with a payload (or a fragment still waiting for the rest).
+   */
+  read(record: PacketRecord): Uint8Array | null {
+    const whole = dissectReassembled(record, this.d, this.reassembler);
+    if (whole === null || this.d.ipProto !== IpProto.UDP || this.d.payloadOffset < 0) return null;
+    return whole.buffer;
+  }
+}
