@@ -160,6 +160,19 @@ export class Dissection {
   }
 
   /**
+   * A TCP or UDP header cut short at `end`: flagged truncated, its ports kept when their 4 bytes
+   * were captured. Returns -1 (the walk stops there).
+   */
+  truncatedTransport(buffer: Uint8Array, p: number, end: number): number {
+    this.anomalies |= Anomaly.TRUNCATED;
+    if (end - p >= 4) {
+      this.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
+      this.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
+    }
+    return -1;
+  }
+
+  /**
    * The transport payload's extent: `length` bytes by the headers, at `offset`, captured up to
    * `end`. Returns `offset` (the transport reads return where their payload starts).
    */

@@ -344,14 +344,7 @@ export function tcpOptionValue(option: TcpOption): string {
 /** Fast read of the TCP header at `p`: ports, sequence numbers, flags, window and payload extent. */
 function fastTcp(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
   out.l4Offset = p;
-  if (end - p < TCP_HEADER_SIZE) {
-    out.anomalies |= Anomaly.TRUNCATED;
-    if (end - p >= 4) {
-      out.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
-      out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
-    }
-    return -1;
-  }
+  if (end - p < TCP_HEADER_SIZE) return out.truncatedTransport(buffer, p, end);
   const length = out.l4Length;
   const view = out.viewFor(buffer);
   out.srcPort = view.getUint16(p + SOURCE_PORT);

@@ -113,14 +113,7 @@ export function encodeUdp(fields: UdpFields, payload: Uint8Array, pseudo?: Pseud
 /** Fast read of the UDP header at `p`: ports and payload extent. */
 function fastUdp(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
   out.l4Offset = p;
-  if (end - p < UDP_HEADER_SIZE) {
-    out.anomalies |= Anomaly.TRUNCATED;
-    if (end - p >= 4) {
-      out.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
-      out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
-    }
-    return -1;
-  }
+  if (end - p < UDP_HEADER_SIZE) return out.truncatedTransport(buffer, p, end);
   const length = out.l4Length;
   out.srcPort = (buffer[p]! << 8) | buffer[p + 1]!;
   out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
