@@ -1,6 +1,6 @@
 import { formatHex, formatIpv6, parseIpv6 } from "../address-text.ts";
 import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { concatBytes, readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { Anomaly, type Dissection, MAX_DEPTH } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
@@ -196,14 +196,7 @@ export function encodeIpv6Extensions(extensions: readonly Ipv6Extension[], upper
     out.set(ext.data.subarray(0, size - 2), 2);
     parts.push(out);
   });
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 export function ipv6HeaderSize(fields: Pick<Ipv6Fields, "extensions">): number {

@@ -141,6 +141,11 @@ function sackEdges(data: Uint8Array, right: boolean): number[] {
 }
 
 /** The values of one field over every layer of the packet, or undefined for an unknown field. */
+/** The value of `field` when the layer's table names it (a one-element list), else none. */
+function pick(field: string, table: Record<string, string | undefined>): (string | undefined)[] {
+  return field in table ? [table[field]] : [];
+}
+
 function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined): (string | undefined)[] | undefined {
   const outerType =
     previous?.type === "Ether" || previous?.type === "Dot1Q"
@@ -203,12 +208,12 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
         // tshark lists one ip.opt.type per option, EOL and NOP included.
         return f.options.map((o) => String(o.type));
       }
-      return field in map ? [map[field]] : [];
+      return pick(field, map);
     }
     case "IPv6": {
       const f = layer.fields;
       const fragment = f.extensions.find((e) => e.type === 44);
-      const map: Record<string, string | undefined> = {
+      return pick(field, {
         "ipv6.src": f.src,
         "ipv6.dst": f.dst,
         "ipv6.hlim": String(f.hopLimit),
@@ -216,8 +221,7 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
         "ipv6.plen": String(f.payloadLength),
         "ipv6.flow": hexN(f.flowLabel, 6),
         "ipv6.fraghdr.ident": fragment ? hexN(readU32(fragment.data, 2), 8) : undefined,
-      };
-      return field in map ? [map[field]] : [];
+      });
     }
     case "TCP": {
       const f = layer.fields;
@@ -251,34 +255,32 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
       if (field === "tcp.options.timestamp.tsecr") {
         return tcpOptionValues(layer, TcpOptionKind.TIMESTAMPS, (d) => [readU32(d, 4)]);
       }
-      return field in map ? [map[field]] : [];
+      return pick(field, map);
     }
     case "UDP": {
       const f = layer.fields;
-      const map: Record<string, string | undefined> = {
+      return pick(field, {
         "udp.srcport": String(f.sport),
         "udp.dstport": String(f.dport),
         "udp.length": String(f.length),
         "udp.checksum": hexN(f.checksum, 4),
         "udp.checksum.status": status(layer),
-      };
-      return field in map ? [map[field]] : [];
+      });
     }
     case "ICMP": {
       const f = layer.fields;
-      const map: Record<string, string | undefined> = {
+      return pick(field, {
         "icmp.type": String(f.type),
         "icmp.code": String(f.code),
         "icmp.checksum": hexN(f.checksum, 4),
         "icmp.checksum.status": status(layer),
         "icmp.ident": f.id === undefined ? undefined : String(f.id),
         "icmp.seq": f.seq === undefined ? undefined : String(f.seq),
-      };
-      return field in map ? [map[field]] : [];
+      });
     }
     case "ICMPv6": {
       const f = layer.fields;
-      const map: Record<string, string | undefined> = {
+      return pick(field, {
         "icmpv6.type": String(f.type),
         "icmpv6.code": String(f.code),
         "icmpv6.checksum": hexN(f.checksum, 4),
@@ -287,19 +289,17 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
         "icmpv6.nd.na.target_address": f.type === 136 ? f.target : undefined,
         "icmpv6.echo.identifier": f.id === undefined ? undefined : hexN(f.id, 4),
         "icmpv6.echo.sequence_number": f.seq === undefined ? undefined : String(f.seq),
-      };
-      return field in map ? [map[field]] : [];
+      });
     }
     case "RTP": {
       const f = layer.fields;
-      const map: Record<string, string | undefined> = {
+      return pick(field, {
         "rtp.seq": String(f.sequence),
         "rtp.timestamp": String(f.timestamp),
         "rtp.ssrc": hexN(f.ssrc, 8),
         "rtp.p_type": String(f.payloadType),
         "rtp.marker": f.marker ? "1" : "0",
-      };
-      return field in map ? [map[field]] : [];
+      });
     }
     case "RTCP": {
       if (field === "rtcp.pt") {
