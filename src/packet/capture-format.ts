@@ -1,3 +1,5 @@
+import type { CaptureParser } from "./capture-parser.ts";
+
 /**
  * What the capture formats share: the interface and section descriptions every reader fills, the
  * packet length bound, and the contract between `CaptureParser` (chunking, carry buffer, format
@@ -93,4 +95,71 @@ export interface FormatReader {
   unitName(): string;
   /** Whether a unit cut short at the end may be tolerated (only once packets can follow). */
   canTolerateTruncation(): boolean;
+}
+
+/** What a single-interface file header says (pcap, snoop). */
+export interface FileHeader {
+  section: Omit<CaptureSection, "index" | "comments" | "options" | "fileOffset">;
+  linkType: number;
+  snaplen: number;
+  tsUnitsPerSecond: number;
+  tsresol: number;
+}
+
+/**
+ * Formats made of one file header, then packet records (pcap, snoop): one section and one
+ * interface (id 0), described by the header.
+ */
+export abstract class HeaderThenRecords implements FormatReader {
+  /** True until the file header has been read. */
+  protected header = true;
+
+  constructor(protected readonly p: CaptureParser) {}
+
+  abstract need(buffer: Uint8Array, view: DataView, off: number, avail: number, fileOffset: number): number;
+  abstract process(buffer: Uint8Array, view: DataView, at: number, length: number, fileOffset: number): boolean;
+
+  unitName(): string {
+    return this.header ? "file header" : "packet record";
+  }
+
+  canTolerateTruncation(): boolean {
+    return !this.header;
+  }
+
+  /** Registers the header's section and interface; records follow. */
+  protected headerRead(h: FileHeader, fileOffset: number, unitType: number): void {
+    const p = this.p;
+    // Same key order as pcapng sections (pcap info's JSON), the pcap-only keys last.
+    const { byteOrder, versionMajor, versionMinor, sectionLength, ...extra } = h.section;
+    p.sections.push({
+      index: 0,
+      byteOrder,
+      versionMajor,
+      versionMinor,
+      sectionLength,
+      comments: [],
+      options: [],
+      fileOffset,
+      ...extra,
+    });
+    p.addInterface({
+      id: 0,
+      section: 0,
+      localId: 0,
+      linkType: h.linkType,
+      snaplen: h.snaplen,
+      tsUnitsPerSecond: h.tsUnitsPerSecond,
+      tsresol: h.tsresol,
+      tsOffset: 0,
+      comments: [],
+      options: [],
+      fileOffset,
+    });
+    p.record.linkType = h.linkType;
+    p.record.interfaceId = 0;
+    this.header = false;
+    p.unitType = unitType;
+    p.blockDone();
+  }
 }

@@ -1,4 +1,4 @@
-import { type FormatReader, MAX_CAPLEN, PcapUnitType } from "./capture-format.ts";
+import { HeaderThenRecords, MAX_CAPLEN, PcapUnitType } from "./capture-format.ts";
 import type { CaptureParser } from "./capture-parser.ts";
 
 /**
@@ -9,25 +9,17 @@ import type { CaptureParser } from "./capture-parser.ts";
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
 
-export class PcapReader implements FormatReader {
-  private header = true;
+export class PcapReader extends HeaderThenRecords {
   private snaplen = 0;
   private readonly units: number;
 
   /** `nanosecond`: the magic said ns timestamps. */
   constructor(
-    private readonly p: CaptureParser,
+    p: CaptureParser,
     private readonly nanosecond: boolean,
   ) {
+    super(p);
     this.units = nanosecond ? 1_000_000_000 : 1_000_000;
-  }
-
-  unitName(): string {
-    return this.header ? "file header" : "packet record";
-  }
-
-  canTolerateTruncation(): boolean {
-    return !this.header;
   }
 
   need(_buffer: Uint8Array, view: DataView, off: number, avail: number, fileOffset: number): number {
@@ -86,36 +78,24 @@ export class PcapReader implements FormatReader {
     }
     this.snaplen = snaplen;
     const linkType = linkField & 0xffff;
-    this.p.sections.push({
-      index: 0,
-      byteOrder: little ? "le" : "be",
-      versionMajor,
-      versionMinor,
-      sectionLength: 0,
-      comments: [],
-      options: [],
+    this.headerRead(
+      {
+        section: {
+          byteOrder: little ? "le" : "be",
+          versionMajor,
+          versionMinor,
+          sectionLength: 0,
+          nanosecond: this.nanosecond,
+          thiszone,
+          sigfigs,
+        },
+        linkType,
+        snaplen,
+        tsUnitsPerSecond: this.units,
+        tsresol: this.nanosecond ? 9 : 6,
+      },
       fileOffset,
-      nanosecond: this.nanosecond,
-      thiszone,
-      sigfigs,
-    });
-    this.p.addInterface({
-      id: 0,
-      section: 0,
-      localId: 0,
-      linkType: linkType,
-      snaplen,
-      tsUnitsPerSecond: this.units,
-      tsresol: this.nanosecond ? 9 : 6,
-      tsOffset: 0,
-      comments: [],
-      options: [],
-      fileOffset,
-    });
-    this.p.record.linkType = linkType;
-    this.p.record.interfaceId = 0;
-    this.header = false;
-    this.p.unitType = PcapUnitType.FILE_HEADER;
-    this.p.blockDone();
+      PcapUnitType.FILE_HEADER,
+    );
   }
 }

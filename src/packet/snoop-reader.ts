@@ -1,5 +1,4 @@
-import { type FormatReader, MAX_CAPLEN, PcapUnitType } from "./capture-format.ts";
-import type { CaptureParser } from "./capture-parser.ts";
+import { HeaderThenRecords, MAX_CAPLEN, PcapUnitType } from "./capture-format.ts";
 
 /**
  * Sun snoop (RFC 1761; read only): a 16-byte header ("snoop\0\0\0", version 2, datalink type),
@@ -12,19 +11,7 @@ export const SNOOP_MAGIC_HIGH = 0x736e6f6f;
 /** Snoop datalink types qoelab maps to a LINKTYPE (RFC 1761 lists 4 as Ethernet). */
 const SNOOP_LINK_TYPES = new Map<number, number>([[4, 1]]);
 
-export class SnoopReader implements FormatReader {
-  private header = true;
-
-  constructor(private readonly p: CaptureParser) {}
-
-  unitName(): string {
-    return this.header ? "file header" : "packet record";
-  }
-
-  canTolerateTruncation(): boolean {
-    return !this.header;
-  }
-
+export class SnoopReader extends HeaderThenRecords {
   need(_buffer: Uint8Array, view: DataView, off: number, avail: number, fileOffset: number): number {
     if (this.header) return 16;
     if (avail < 24) return 24;
@@ -74,33 +61,16 @@ export class SnoopReader implements FormatReader {
         datalink,
       });
     }
-    this.p.sections.push({
-      index: 0,
-      byteOrder: "be",
-      versionMajor: version,
-      versionMinor: 0,
-      sectionLength: 0,
-      comments: [],
-      options: [],
+    this.headerRead(
+      {
+        section: { byteOrder: "be", versionMajor: version, versionMinor: 0, sectionLength: 0 },
+        linkType,
+        snaplen: 0,
+        tsUnitsPerSecond: 1_000_000,
+        tsresol: 6,
+      },
       fileOffset,
-    });
-    this.p.addInterface({
-      id: 0,
-      section: 0,
-      localId: 0,
-      linkType,
-      snaplen: 0,
-      tsUnitsPerSecond: 1_000_000,
-      tsresol: 6,
-      tsOffset: 0,
-      comments: [],
-      options: [],
-      fileOffset,
-    });
-    this.p.record.linkType = linkType;
-    this.p.record.interfaceId = 0;
-    this.header = false;
-    this.p.unitType = PcapUnitType.SNOOP_HEADER;
-    this.p.blockDone();
+      PcapUnitType.SNOOP_HEADER,
+    );
   }
 }
