@@ -39,6 +39,14 @@ export const BENCHMARK_TRACES = [
   "ATT-LTE-driving-2016.down",
 ];
 
+/** The traces under which players stalled most in the first 256 sessions (lowest and most variable rates). */
+const SLOW_TRACES = [
+  "Verizon-EVDO-driving.down",
+  "fcc-amazon-797466",
+  "hsdpa-tram-2011-02-02_1345",
+  "hsdpa-bus-2011-01-29_1827",
+];
+
 const COMMON = { session_duration: "24", warmup: "5", max_attempts: "5", slots: "2" };
 
 /** Added on the downstream of the impaired trainings: a cellular-like RTT and random loss. */
@@ -46,10 +54,12 @@ const IMPAIRED = { delay_ms: "80", loss_percent: "2" };
 
 /**
  * The benchmark's trainings (form fields): mostly traces, some constant limits, some delay and loss.
- * 258 sessions: 12 traces × 9, the same 12 traces × 4 with 80 ms and 2 % loss, six constant limits
+ * 318 sessions: 12 traces × 9, the same 12 traces × 4 with 80 ms and 2 % loss, six constant limits
  * × 5, three limits × 6 with 80 ms and 2 % loss; then, so that the labels are balanced (the first
- * 154 sessions stalled 9 % of the time and were 14 % "sd"), six low and middle constant limits × 5
- * and the 12 traces × 2 with a poor cellular link's 150 ms and 5 % loss.
+ * 154 sessions stalled 9 % of the time and were 14 % "sd"), six low and middle constant limits × 5,
+ * the 12 traces × 2 with a poor cellular link's 150 ms and 5 % loss, and (the first 256 stalled 13 %
+ * of the time) the four traces that stalled players most × 8 and four low limits × 7 with 80 ms and
+ * 2 % loss.
  */
 export function benchmarkTrainings(pilot = false): Record<string, string>[] {
   if (pilot)
@@ -109,6 +119,21 @@ export function benchmarkTrainings(pilot = false): Record<string, string>[] {
       number_of_videos: String(BENCHMARK_TRACES.length * 2),
       traces: BENCHMARK_TRACES.join(", "),
       seed: "20261212",
+    },
+    {
+      ...COMMON,
+      name: "video-qoe: slow traces",
+      number_of_videos: String(SLOW_TRACES.length * 8),
+      traces: SLOW_TRACES.join(", "),
+      seed: "20261213",
+    },
+    {
+      ...COMMON,
+      ...IMPAIRED,
+      name: "video-qoe: low limits, 80 ms delay, 2 % loss",
+      number_of_videos: "28",
+      bw_limitations: "0.2, 0.3, 0.4, 0.6",
+      seed: "20261214",
     },
   ];
 }
