@@ -1,7 +1,9 @@
 import { binMatrix } from "./binning.ts";
 import type { Task } from "./design-matrix.ts";
+import type { TrainingRows } from "./model.ts";
 import { Random } from "./random.ts";
-import { addImprovements, growTree, leafIndex, type Tree } from "./tree.ts";
+import { addImprovements, leafIndex, type Tree } from "./tree.ts";
+import { growTree } from "./tree-grow.ts";
 
 /**
  * Histogram gradient-boosted trees with the settings of scikit-learn's
@@ -130,16 +132,8 @@ function validationSplit(
   return { train: Uint32Array.from(train.sort((a, b) => a - b)), valid: Uint32Array.from(valid.sort((a, b) => a - b)) };
 }
 
-export function fitBoosting(
-  x: Float64Array,
-  n: number,
-  p: number,
-  y: Float64Array,
-  task: Task,
-  classes: number,
-  params: Partial<BoostingParams> = {},
-  seed = 0,
-): Boosted {
+export function fitBoosting(training: TrainingRows, params: Partial<BoostingParams> = {}, seed = 0): Boosted {
+  const { x, n, p, y, task, classes } = training;
   const settings = { ...DEFAULT_BOOSTING, ...params };
   const rng = new Random(seed);
   const early = settings.earlyStopping === "auto" ? n > 10000 : settings.earlyStopping;

@@ -15,3 +15,4 @@ export * from "./random-forest.ts";
 export * from "./report-html.ts";
 export * from "./train.ts";
 export * from "./tree.ts";
+export { growTree } from "./tree-grow.ts";

@@ -24,6 +24,17 @@ export interface FittedModel {
   iterations: number;
 }
 
+/** What a model learns from: n rows of p features (row-major), and the label of each. */
+export interface TrainingRows {
+  x: Float64Array;
+  n: number;
+  p: number;
+  y: Float64Array;
+  task: Task;
+  /** Number of classes (classification) or 0. */
+  classes: number;
+}
+
 export function fitModel(
   kind: ModelKind,
   x: Float64Array,
@@ -35,30 +46,14 @@ export function fitModel(
   params: ModelParams = {},
   seed = 0,
 ): FittedModel {
+  const training: TrainingRows = { x, n, p, y, task, classes };
   if (kind === "rf") {
-    const forest = fitForest(x, n, p, y, task, classes, params, seed);
-    return {
-      kind,
-      task,
-      classes,
-      trees: forest.trees,
-      baseline: [],
-      width: task === "classification" ? classes : 1,
-      importance: forest.importance,
-      iterations: forest.trees.length,
-    };
+    const { trees, importance } = fitForest(training, params, seed);
+    const width = task === "classification" ? classes : 1;
+    return { kind, task, classes, trees, baseline: [], width, importance, iterations: trees.length };
   }
-  const boosted = fitBoosting(x, n, p, y, task, classes, params, seed);
-  return {
-    kind,
-    task,
-    classes,
-    trees: boosted.trees,
-    baseline: boosted.baseline,
-    width: boosted.width,
-    importance: boosted.importance,
-    iterations: boosted.iterations,
-  };
+  const { trees, baseline, width, importance, iterations } = fitBoosting(training, params, seed);
+  return { kind, task, classes, trees, baseline, width, importance, iterations };
 }
 
 /** Class probabilities (n × classes) or predicted values (n) for rows of a row-major matrix. */

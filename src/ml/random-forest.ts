@@ -1,7 +1,8 @@
 import { binMatrix } from "./binning.ts";
-import type { Task } from "./design-matrix.ts";
+import type { TrainingRows } from "./model.ts";
 import { Random } from "./random.ts";
-import { addImprovements, type Criterion, growTree, leafIndex, type Tree } from "./tree.ts";
+import { addImprovements, type Criterion, leafIndex, type Tree } from "./tree.ts";
+import { growTree } from "./tree-grow.ts";
 
 /**
  * Random forest (Breiman 2001) as scikit-learn's RandomForestClassifier/Regressor defines it:
@@ -42,16 +43,8 @@ export function resolveMaxFeatures(maxFeatures: ForestParams["maxFeatures"], p: 
   return maxFeatures >= 1 ? Math.min(p, Math.floor(maxFeatures)) : Math.max(1, Math.floor(maxFeatures * p));
 }
 
-export function fitForest(
-  x: Float64Array,
-  n: number,
-  p: number,
-  y: Float64Array,
-  task: Task,
-  classes: number,
-  params: Partial<ForestParams> = {},
-  seed = 0,
-): Forest {
+export function fitForest(training: TrainingRows, params: Partial<ForestParams> = {}, seed = 0): Forest {
+  const { x, n, p, y, task, classes } = training;
   const settings: ForestParams = {
     ...DEFAULT_FOREST,
     ...(task === "regression" ? { criterion: "mse" as const, maxFeatures: "all" as const } : {}),

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { binMatrix, binOf, binThresholds } from "./binning.ts";
 import { Random } from "./random.ts";
-import { growTree, leafIndex } from "./tree.ts";
+import { leafIndex } from "./tree.ts";
+import { growTree } from "./tree-grow.ts";
 
 const rowsOf = (n: number) => Uint32Array.from({ length: n }, (_, i) => i);
 
