@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { computeWindowLabels, type PlayerData } from "../collect/index.ts";
 import { captureFeatureRows, datasetFromFeatureRows, networkRow } from "./capture-predict.ts";
@@ -340,7 +340,11 @@ export async function evaluateBenchmarkFolder(dir: string, options: { windows?: 
   const timelines = join(dir, "sessions.jsonl");
   const windows =
     options.windows !== false && existsSync(timelines)
-      ? await evaluateWindows(dataset, readTimelines(timelines), { folds: groupings[0]!.folds }).catch((error) => {
+      ? await evaluateWindows(dataset, readTimelines(timelines), {
+          folds: groupings[0]!.folds,
+          // Relative capture paths (a committed dataset's) are the dataset folder's.
+          captureDir: (file) => (isAbsolute(file) ? file : join(dir, file)),
+        }).catch((error) => {
           skipped.push(`per-window: ${(error as Error).message}`);
           return [] as WindowScore[];
         })
