@@ -4,6 +4,7 @@ import { startCapture } from "../capture/index.ts";
 import { QoelabError } from "../errors.ts";
 import { parseTime } from "../generator/index.ts";
 import { emulatorTunName, findLinkEmulator, getLab, labHost, parseHostRef } from "../netlab/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { printJson } from "./output.ts";
 
 interface CaptureOpts {
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .option("--duration <s>", "stop after this long (bare number = s); otherwise on Ctrl-C")
     .option("--snaplen <bytes>", "bytes kept per packet", "262144")
     .option("-c, --count <n>", "stop after N packets (as Scapy's sniff(count=N))")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (opts: CaptureOpts) => {
       let netns: string | undefined;
       let iface = opts.interface;

@@ -6,6 +6,7 @@ import { openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
+import { DATA_DIR_OPTION } from "./common-options.ts";
 
 function trainingId(text: string): number {
   const id = Number(text.replace(/^training:/, ""));
@@ -20,7 +21,7 @@ export function register(program: Command): void {
     .description("run a training's sessions now, without the web app (lab hosts, shaping, chromium, capture)")
     .argument("<training>", "training id")
     .option("--slots <n>", "lab slots in parallel (default: the training's)")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .option(...DATA_DIR_OPTION)
     .option("--capture-dir <dir>", "where session captures go as root (default DATA_DIR/captures)")
     .option("--origin-channels <list>", "contents of the built-in origin", "talk,sport,game,noise,cuts,animation")
     .option("--lab-prefix <p>", "lab slot names are <p><slot>", "qc")
@@ -75,7 +76,7 @@ export function register(program: Command): void {
     .option("--flows", "the flows table instead: one row per flow (tstat log_tcp_complete columns) with its session id")
     .option("-o, --output <file>", "output file (default: stdout for csv/json)")
     .option("--pcaps <file>", "also write every session's capture into this tar archive")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .option(...DATA_DIR_OPTION)
     .action(
       async (
         id: string,

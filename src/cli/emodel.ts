@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { callQuality, plcAssumption, rClampNote } from "../quality/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 function parsePercent(text: string, option: string): number {
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .option("--loss <percent>", "packet loss, e.g. 1%", "0%")
     .option("--burst-ratio <B>", "BurstR (1 = random loss)", "1")
     .option("--delay <ms>", "mouth-to-ear one-way delay Ta (T = Ta, Tr = 2·Ta)", "0ms")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(
       (opts: { codec: string; plc: boolean; loss: string; burstRatio: string; delay: string; json?: boolean }) => {
         const burstRatio = Number(opts.burstRatio);

@@ -7,6 +7,7 @@ import {
   runVoipExperiment,
   type VoipExperimentResult,
 } from "../voip/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { parseSeed, parseSsrc } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
@@ -83,7 +84,7 @@ export function register(program: Command): void {
     )
     .option("--lab <name>", "lab name", "voip")
     .option("--no-pesq", "skip PESQ")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (opts: VoipOpts) => {
       const codec = opts.codec.trim().toLowerCase();
       if (codec !== "pcmu" && codec !== "pcma") {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { parseRtpCodec, readTelephoneWav, type SendRtpResult, sendRtp } from "../generator/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { resolveDestination, runInLabHost } from "./lab-host-args.ts";
 import { parseLossOptions, parseSeed, parseSsrc } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
@@ -58,7 +59,7 @@ export function registerGenRtp(gen: Command): void {
     .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,…]")
     .option("--spin <ms>", "busy-wait this long before each deadline", "1.5")
     .option("--host <lab:host>", "run inside a lab host")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (opts: GenRtpOpts) => {
       if (opts.host) {
         process.exitCode = await runInLabHost(opts.host, ["gen", "rtp"]);

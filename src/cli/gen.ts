@@ -12,6 +12,7 @@ import {
   replayCapture,
   startRecvUdp,
 } from "../generator/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { registerGenRtp } from "./gen-rtp.ts";
 import { resolveDestination, runInLabHost } from "./lab-host-args.ts";
 import { parseLossOptions } from "./option-parsers.ts";
@@ -112,7 +113,7 @@ export function register(program: Command): void {
     .option("--spin <ms>", "busy-wait this long before each deadline", "1.5")
     .option("--no-boost", "keep the default CPU priority (root: nice −20 otherwise, for timing)")
     .option("--host <lab:host>", "run inside a lab host")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (opts: GenOpts) => {
       if (opts.host) {
         process.exitCode = await runInLabHost(opts.host, ["gen", "udp"]);
@@ -163,7 +164,7 @@ export function register(program: Command): void {
     .option("--expect <n>", "sequence numbers 0…n−1 were sent (counts tail losses)")
     .option("--ipv6", "listen on IPv6 (::)")
     .option("--host <lab:host>", "run inside a lab host")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (opts: RecvOpts) => {
       if (opts.host) {
         process.exitCode = await runInLabHost(opts.host, ["recv", "udp"]);
@@ -203,7 +204,7 @@ export function register(program: Command): void {
     .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
     .option("--seed <n>", "random seed of the loss model")
     .option("--host <lab:host>", "run inside a lab host")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(
       async (
         capture: string,

@@ -12,6 +12,7 @@ import {
   targetOf,
   tunAddonAvailable,
 } from "../netlab/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 interface ImpairCliOpts extends ImpairArgs {
@@ -49,7 +50,7 @@ export function register(program: Command): void {
     .option("--up <rate>", "wondershaper-style: limit what the host sends")
     .option("--down <rate>", "wondershaper-style: limit what the host receives (ifb, else policing)")
     .option("--backend <names>", "backends to prefer, comma list (netem, tbf, iptables, relay, emulator)")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (targetRef: string | undefined, opts: ImpairCliOpts) => {
       if (!targetRef) {
         cmd.help({ error: true });
@@ -77,7 +78,7 @@ export function register(program: Command): void {
     .command("show")
     .description("impairments in place: option → backend → live state")
     .argument("[target]", "only this target")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (targetRef: string | undefined, local: { json?: boolean }, self: Command) => {
       const opts = self.optsWithGlobals() as { lab: string; name?: string; json?: boolean };
       let labName = opts.name ?? opts.lab;
@@ -128,7 +129,7 @@ export function register(program: Command): void {
   cmd
     .command("backends")
     .description("which impairment backends this machine offers (netem detection)")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (_local: unknown, self: Command) => {
       const opts = self.optsWithGlobals() as { json?: boolean };
       const netem = await detectNetem();

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { getLab, labDown, labHost, labStatus, labUp, parseHostRef } from "../netlab/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 /**
@@ -31,7 +32,7 @@ export function register(program: Command): void {
     .option("--uplink", "join the router to this host; the host forwards and masquerades the lab's traffic", false)
     .option("--uplink-allow <cidrs>", "with --uplink: only these destinations (comma-separated IPv4 prefixes)")
     .option("--uplink-host-only", "with --uplink: reach this host only, no forwarding", false)
-    .option("--json", "print JSON");
+    .option(...JSON_OPTION);
   labOptions(lab.commands.at(-1) as Command, "lab name (≤ 10 lowercase letters/digits)", "lab").action(
     async (opts: {
       lab: string;
@@ -86,7 +87,10 @@ export function register(program: Command): void {
     process.stdout.write(removed ? `lab ${name}: removed\n` : `lab ${name}: not up\n`);
   });
 
-  lab.command("status").description("labs qoelab created, with their hosts").option("--json", "print JSON");
+  lab
+    .command("status")
+    .description("labs qoelab created, with their hosts")
+    .option(...JSON_OPTION);
   labOptions(lab.commands.at(-1) as Command, "only this lab", undefined).action(
     async (opts: { lab?: string; name?: string; json?: boolean }) => {
       const status = await labStatus(labName(opts));

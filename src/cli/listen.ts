@@ -18,6 +18,7 @@ import {
   parseRatingsCsv,
 } from "../quality/listening/index.ts";
 import { createListeningApp } from "../web/index.ts";
+import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 
@@ -108,8 +109,8 @@ export function register(program: Command): void {
     .option("--traps <n>", "trapping clips per rater", "1")
     .option("--gold <n>", "gold clips per rater", "1")
     .option("--training <n>", "training clips", "2")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .option("--json", "print JSON")
+    .option(...DATA_DIR_OPTION)
+    .option(...JSON_OPTION)
     .action(async (options: CreateOptions) => {
       const sources = [options.fromExperiment, options.fromFolder, options.fromCsv].filter((s) => s !== undefined);
       if (sources.length !== 1)
@@ -151,7 +152,7 @@ export function register(program: Command): void {
     .description("serve the listening tests alone (rater pages, admin, CSV export)")
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--port <port>", "port", "8010")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .option(...DATA_DIR_OPTION)
     .action(async (options: { host: string; port: string; dataDir: string }) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535)
@@ -187,8 +188,8 @@ export function register(program: Command): void {
     .option("--method <m>", "acr, dcr or ccr (CSV only)", "acr")
     .option("--threshold <r>", "outlier rule: Pearson r with the others' clip means below this flags a rater", "0.25")
     .option("--keep-outliers", "flag correlation outliers but keep them in the screened results")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .option("--json", "print JSON")
+    .option(...DATA_DIR_OPTION)
+    .option(...JSON_OPTION)
     .action(
       async (
         file: string | undefined,
@@ -247,7 +248,7 @@ export function register(program: Command): void {
     .command("export")
     .description("print a stored test's ratings as CSV (rater, condition, clip, score, time, kind, …)")
     .argument("<test>", "listening test id")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .option(...DATA_DIR_OPTION)
     .action(async (id: string, options: { dataDir: string }) => {
       const db = await openDb({ dataDir: options.dataDir });
       try {

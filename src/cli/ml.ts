@@ -13,6 +13,7 @@ import {
   type TrainOptions,
   trainFromSource,
 } from "../ml/index.ts";
+import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 function wholeNumber(text: string, option: string, min: number): number {
@@ -58,8 +59,8 @@ export function register(program: Command): void {
     .option("--one-hot", "encode text feature columns as 0/1 indicators instead of refusing them", false)
     .option("--permutations <n>", "shuffles per feature and fold for permutation importance (0 = off)", "5")
     .option("-o, --output <file>", "write the model (JSON) here")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .option("--json", "print JSON")
+    .option(...DATA_DIR_OPTION)
+    .option(...JSON_OPTION)
     .action(
       async (
         data: string,
@@ -173,8 +174,8 @@ export function register(program: Command): void {
     .description("predict the label of every row of DATA with a saved model")
     .argument("<model>", "model JSON from `qoelab ml train -o`")
     .argument("<data>", "CSV or Parquet file, or training:ID")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .option("--json", "print JSON")
+    .option(...DATA_DIR_OPTION)
+    .option(...JSON_OPTION)
     .action(async (modelPath: string, data: string, opts: { dataDir: string; json?: boolean }) => {
       const model = await loadModel(modelPath);
       const dataset = await withOptionalDb(data, opts.dataDir, (db) => loadDataset(data, db ? { db } : {}));

@@ -8,6 +8,7 @@ import {
   originBuildStatus,
 } from "../collect/index.ts";
 import { QoelabError } from "../errors.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 export function register(program: Command): void {
@@ -23,7 +24,7 @@ export function register(program: Command): void {
       DEFAULT_CONTENTS.join(","),
     )
     .option("--duration <s>", "seconds of each content (the player loops)", String(DEFAULT_ORIGIN_SECONDS))
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (options: { channels: string; duration: string; json?: boolean }) => {
       const duration = Number(options.duration);
       if (!Number.isInteger(duration) || duration < 4 || duration > 3600)

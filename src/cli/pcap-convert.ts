@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { type CaptureFormat, convertCapture } from "../packet/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 /** `qoelab pcap convert IN OUT [--format pcap|pcapng]`: same format copies blocks byte for byte. */
@@ -11,7 +12,7 @@ export function registerPcapConvert(pcap: Command): void {
     .argument("<in>", "input capture")
     .argument("<out>", "output capture")
     .option("--format <format>", "pcap or pcapng")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (input: string, output: string, opts: { format?: string; json?: boolean }) => {
       if (opts.format !== undefined && opts.format !== "pcap" && opts.format !== "pcapng") {
         throw new QoelabError("PCAP_BAD_FORMAT", `--format must be pcap or pcapng, not "${opts.format}"`);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { craftCapture, linkTypeName } from "../packet/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 /** `qoelab pcap craft OUT --layers 'ether/ipv4(dst=10.77.0.2)/udp(dport=5004)/raw(hex=…)' [--count N] [--format pcap|pcapng]`. */
@@ -18,7 +19,7 @@ export function registerPcapCraft(pcap: Command): void {
     )
     .option("-n, --count <n>", "copies to write", "1")
     .option("--format <format>", "pcap or pcapng", "pcap")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (out: string, opts: { layers: string; count: string; format: string; json?: boolean }) => {
       if (opts.format !== "pcap" && opts.format !== "pcapng") {
         throw new QoelabError("CLI_BAD_FORMAT", `--format ${opts.format}: use pcap or pcapng`, { format: opts.format });

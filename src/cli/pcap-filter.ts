@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { filterCaptureFile } from "../packet/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 /** `qoelab pcap filter IN OUT -f FILTER [--json]`: keep the packets a pcap-filter expression selects. */
@@ -10,7 +11,7 @@ export function registerPcapFilter(pcap: Command): void {
     .argument("<in>", "input capture (pcap or pcapng)")
     .argument("<out>", "output capture (same format as the input)")
     .requiredOption("-f, --filter <expression>", "filter, e.g. 'tcp port 80 and host 10.77.0.1'")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (input: string, output: string, opts: { filter: string; json?: boolean }) => {
       const summary = await filterCaptureFile(input, output, opts.filter);
       if (opts.json) {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { type CaptureInfo, captureInfo, formatEpoch } from "../packet/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { type Cell, formatTable, printJson } from "./output.ts";
 
 /** `qoelab pcap info FILE [--json]`: a capinfos-like summary. */
@@ -8,7 +9,7 @@ export function registerPcapInfo(pcap: Command): void {
     .command("info")
     .description("summarize a capture like capinfos: packets, bytes, times, rates, link types, interfaces")
     .argument("<files...>", "pcap or pcapng files")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (files: string[], opts: { json?: boolean }) => {
       const infos: CaptureInfo[] = [];
       for (const file of files) infos.push(await captureInfo(file));

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { type ShownPacket, showCapture } from "../packet/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { printJson } from "./output.ts";
 
 /** `qoelab pcap show FILE [-f FILTER] [-c N] [-v] [--json]`: one summary line per packet; -v every field. */
@@ -12,7 +13,7 @@ export function registerPcapShow(pcap: Command): void {
     .option("-f, --filter <expression>", "only packets matching this pcap-filter expression (tcpdump syntax)")
     .option("-c, --count <n>", "stop after n packets")
     .option("-v, --verbose", "print every layer and field (show()) under each summary")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (file: string, opts: { filter?: string; count?: string; verbose?: boolean; json?: boolean }) => {
       const count = opts.count === undefined ? undefined : Number(opts.count);
       if (count !== undefined && (!Number.isInteger(count) || count < 0)) {

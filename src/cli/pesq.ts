@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { type PesqFileResult, type PesqMode, parsePairsTsv, pesqBatch, pesqFiles } from "../quality/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatDelimited, formatTable, printJson } from "./output.ts";
 
 interface PesqCliOptions {
@@ -62,7 +63,7 @@ export function register(program: Command): void {
     .option("--rate <hz>", "sample rate of raw (headerless PCM16 LE) input")
     .option("--batch <pairs.tsv>", "score every reference<TAB>degraded[<TAB>rate] line; prints TSV (or --json)")
     .option("--threads <n>", "worker threads for --batch (default: every core)")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (reference: string | undefined, degraded: string | undefined, opts: PesqCliOptions) => {
       const mode = parseMode(opts.mode);
       const rate = parsePositive("--rate", opts.rate);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { loadModel, predictCapture } from "../ml/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { parseWindow } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .option("--start <s>", "windows begin this many seconds after the first packet (a session's recorded window)", "0")
     .option("--bandwidth <mbps>", "bandwidth limit, for models trained with it as a feature")
     .option("--protocols <p>", "transports the features cover: tcp (as the collection captures), udp or both", "tcp")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(
       async (
         capture: string,

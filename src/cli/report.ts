@@ -5,6 +5,7 @@ import { exportTraining } from "../collect/index.ts";
 import { openDb } from "../db/index.ts";
 import { listeningRatings, parseMethod, parseRatingsCsv, type Rating } from "../quality/listening/index.ts";
 import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "../quality/report/index.ts";
+import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { printJson } from "./output.ts";
 
@@ -28,8 +29,8 @@ export function register(program: Command): void {
     .option("--test <id>", "take the listening-test ratings from a stored test")
     .option("--training <id>", "add a stored video training (throughput, stalls, resolution)")
     .option("--method <m>", "listening-test method of the ratings", "acr")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
-    .option("--json", "print JSON")
+    .option(...DATA_DIR_OPTION)
+    .option(...JSON_OPTION)
     .action(async (dir: string, options: ReportOptions) => {
       const method = parseMethod(options.method, "--method");
       let ratings: Rating[] | undefined;

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { plcAssumption } from "../quality/index.ts";
 import { analyzeRtpStreams, extractRtpToWav, orderStreams, parseJitterBuffer } from "../voip/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { type Cell, formatDelimited, formatTable, printJson } from "./output.ts";
 
 function hex(n: number): string {
@@ -45,7 +46,7 @@ export function register(program: Command): void {
     )
     .option("--network-delay <ms>", "one-way network delay to add to Ta (ms)", "0")
     .option("--rtp-port <ports>", "decode UDP to/from these ports as RTP (comma list), as tshark -d udp.port==P,rtp")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(
       async (
         file: string,
@@ -183,7 +184,7 @@ export function register(program: Command): void {
     .option("--stream <n>", "the N-th stream as rtp streams lists them (# column; one SSRC may be two streams)")
     .option("--jitter-buffer <spec>", "none | fixed:<ms>ms | adaptive", "none")
     .option("--plc <mode>", "none | g711", "none")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(
       async (
         file: string,

@@ -6,6 +6,7 @@ import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
+import { DATA_DIR_OPTION } from "./common-options.ts";
 
 export interface ServeOptions {
   host: string;
@@ -120,7 +121,7 @@ export function register(program: Command): void {
     .description("run the web app (trainings, sessions, export) and the collection worker")
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--port <port>", "port", "8000")
-    .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+    .option(...DATA_DIR_OPTION)
     .option("--no-collect", "do not run the collection worker in this process")
     .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
     .option("--capture-dir <dir>", "where session captures are written as root (default DATA_DIR/captures)")

@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { analyzeSipCalls, ladderSvg, ladderText } from "../voip/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 export function register(program: Command): void {
@@ -12,7 +13,7 @@ export function register(program: Command): void {
     .argument("<file>", "pcap or pcapng capture")
     .option("--ladder <format>", "also draw a ladder diagram: text | svg")
     .option("-o, --output <file>", "write the ladder here (required for svg)")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action(async (file: string, opts: { ladder?: string; output?: string; json?: boolean }) => {
       if (opts.ladder !== undefined && opts.ladder !== "text" && opts.ladder !== "svg") {
         throw new QoelabError("CLI_BAD_LADDER", `--ladder ${opts.ladder}: expected text or svg`, {

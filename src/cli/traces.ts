@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { listTraceEntries, loadTrace, traceDirs } from "../collect/index.ts";
+import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 export function register(program: Command): void {
@@ -8,7 +9,7 @@ export function register(program: Command): void {
     .command("list")
     .description("the shipped traces and a folder of your own, with their statistics (Mbit/s over 1 s bins)")
     .option("--traces-dir <dir>", "also list the Mahimahi files (plain or .gz) of this folder (or QOELAB_TRACES_DIR)")
-    .option("--json", "print JSON")
+    .option(...JSON_OPTION)
     .action((options: { tracesDir?: string; json?: boolean }) => {
       const dirs = traceDirs(options.tracesDir ? [options.tracesDir] : []);
       const rows = listTraceEntries(dirs).map((entry) => {
