@@ -136,29 +136,14 @@ export function parseSdp(input: string | Uint8Array): DecodedSdp {
       switch (type) {
         case "m":
           break;
-        case "i":
-          media.information = value;
-          continue;
         case "c": {
           const connection = parseConnection(value);
           if (connection) media.connections.push(connection);
           else bad("connection is <nettype> <addrtype> <address>");
           continue;
         }
-        case "b": {
-          const bandwidth = parseBandwidth(value);
-          if (bandwidth) media.bandwidths.push(bandwidth);
-          else bad("bandwidth is <type>:<number>");
-          continue;
-        }
-        case "k":
-          media.key = value;
-          continue;
-        case "a":
-          media.attributes.push(parseAttribute(value));
-          continue;
         default:
-          bad("not allowed in a media description");
+          if (!sharedLine(media, type, value, bad)) bad("not allowed in a media description");
           continue;
       }
     }
@@ -186,9 +171,6 @@ export function parseSdp(input: string | Uint8Array): DecodedSdp {
         session.sessionName = value;
         seenName = true;
         break;
-      case "i":
-        session.information = value;
-        break;
       case "u":
         session.uri = value;
         break;
@@ -202,12 +184,6 @@ export function parseSdp(input: string | Uint8Array): DecodedSdp {
         const connection = parseConnection(value);
         if (connection) session.connection = connection;
         else bad("connection is <nettype> <addrtype> <address>");
-        break;
-      }
-      case "b": {
-        const bandwidth = parseBandwidth(value);
-        if (bandwidth) session.bandwidths.push(bandwidth);
-        else bad("bandwidth is <type>:<number>");
         break;
       }
       case "t": {
@@ -224,12 +200,6 @@ export function parseSdp(input: string | Uint8Array): DecodedSdp {
       }
       case "z":
         session.zone = value;
-        break;
-      case "k":
-        session.key = value;
-        break;
-      case "a":
-        session.attributes.push(parseAttribute(value));
         break;
       case "m": {
         const match = /^(\S+) (\d{1,5})(?:\/(\d+))? (\S+)((?: \S+)*)$/.exec(value);
@@ -266,7 +236,7 @@ export function parseSdp(input: string | Uint8Array): DecodedSdp {
         break;
       }
       default:
-        bad("unknown line type");
+        if (!sharedLine(session, type, value, bad)) bad("unknown line type");
     }
   }
   const missing = [
@@ -289,6 +259,37 @@ function parseConnection(value: string): SdpConnection | null {
   const ttl = addrType.toUpperCase() === "IP4" ? first : null;
   const count = addrType.toUpperCase() === "IP4" ? second : (first ?? second);
   return { netType: match[1]!, addrType, address: match[3]!, ttl, count };
+}
+
+/**
+ * The lines that mean the same at session and media level (RFC 8866 §5.4, 5.8, 5.12, 5.13):
+ * i=, b=, k= and a=. False when `type` is none of them.
+ */
+function sharedLine(
+  target: Pick<SdpSession | SdpMedia, "information" | "bandwidths" | "key" | "attributes">,
+  type: string,
+  value: string,
+  bad: (what: string) => void,
+): boolean {
+  switch (type) {
+    case "i":
+      target.information = value;
+      return true;
+    case "b": {
+      const bandwidth = parseBandwidth(value);
+      if (bandwidth) target.bandwidths.push(bandwidth);
+      else bad("bandwidth is <type>:<number>");
+      return true;
+    }
+    case "k":
+      target.key = value;
+      return true;
+    case "a":
+      target.attributes.push(parseAttribute(value));
+      return true;
+    default:
+      return false;
+  }
 }
 
 function parseBandwidth(value: string): SdpBandwidth | null {
