@@ -27,6 +27,8 @@ export interface TraceLinkResult {
   epochUnixMs: number;
   deliveredMbps: number[];
   offeredMbps: number[];
+  /** Of the offer, what came while the link had nothing to send (the player asked for nothing). */
+  idleMbps?: number[];
   /** Packets the link dropped (queue full, loss model), by reason. */
   drops: Record<string, number>;
 }

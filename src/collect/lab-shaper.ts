@@ -83,6 +83,7 @@ export async function startTraceLink(
           epochUnixMs,
           deliveredMbps: windows.map((w) => w.mbps),
           offeredMbps: windows.map((w) => w.askedMbps ?? 0),
+          ...(windows.every((w) => w.idleMbps !== undefined) ? { idleMbps: windows.map((w) => w.idleMbps ?? 0) } : {}),
           drops: direction?.achieved.drops ?? {},
         };
       });

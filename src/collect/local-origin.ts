@@ -35,9 +35,18 @@ export interface ContentPreset {
   graph: (w: number, h: number, fps: number, d: number) => string;
 }
 
+/**
+ * ffmpeg's `gradients` field at a quarter of the size, scaled up: the field is smooth, so it looks the
+ * same, and rendering it at full size cost more CPU than encoding the whole ladder of a still content.
+ */
+function smoothField(w: number, h: number, fps: number, d: number | undefined, options: string): string {
+  const size = `${Math.round(w / 4)}x${Math.round(h / 4)}`;
+  return `gradients=s=${size}:r=${fps}${d === undefined ? "" : `:d=${d}`}:${options},scale=${w}:${h}:flags=bicubic`;
+}
+
 function sceneCuts(w: number, h: number, fps: number, d: number): string {
   const shots = [
-    `gradients=s=${w}x${h}:r=${fps}:speed=0.01`,
+    smoothField(w, h, fps, undefined, "speed=0.01"),
     `testsrc2=s=${w}x${h}:r=${fps}`,
     `life=s=${Math.round(w / 6)}x${Math.round(h / 6)}:r=${fps}:mold=5:ratio=0.4:life_color=#f04040:death_color=#101820,scale=${w}:${h}:flags=neighbor`,
     `smptehdbars=s=${w}x${h}:r=${fps},noise=alls=12:allf=t`,
@@ -56,7 +65,7 @@ export const CONTENTS: Record<string, ContentPreset> = {
   talk: {
     motion: "static talk: still background, one small moving region",
     graph: (w, h, fps, d) =>
-      `gradients=s=${w}x${h}:r=${fps}:d=${d}:speed=0.002:c0=0x2a3a4a:c1=0x4a5a6a[bg];testsrc2=s=${Math.round(w / 4)}x${Math.round(h / 2)}:r=${fps}:d=${d}[p];[bg][p]overlay=x=${Math.round((w * 3) / 8)}:y=${Math.round(h / 3)}[src]`,
+      `${smoothField(w, h, fps, d, "speed=0.002:c0=0x2a3a4a:c1=0x4a5a6a")}[bg];testsrc2=s=${Math.round(w / 4)}x${Math.round(h / 2)}:r=${fps}:d=${d}[p];[bg][p]overlay=x=${Math.round((w * 3) / 8)}:y=${Math.round(h / 3)}[src]`,
   },
   sport: {
     motion: "sport-like: the whole picture pans over a detailed field",
@@ -75,13 +84,13 @@ export const CONTENTS: Record<string, ContentPreset> = {
   cuts: { motion: "scene cuts every 3 s between four different shots", graph: sceneCuts },
   animation: {
     motion: "animation: smooth colour fields moving slowly",
-    graph: (w, h, fps, d) => `gradients=s=${w}x${h}:r=${fps}:d=${d}:speed=0.03:nb_colors=6[src]`,
+    graph: (w, h, fps, d) => `${smoothField(w, h, fps, d, "speed=0.03:nb_colors=6")}[src]`,
   },
   // The earlier synthetic channels, kept for tests and old trainings.
   testcard: { motion: "moderate", graph: (w, h, fps, d) => `testsrc2=s=${w}x${h}:r=${fps}:d=${d}[src]` },
   gradients: {
     motion: "low",
-    graph: (w, h, fps, d) => `gradients=s=${w}x${h}:r=${fps}:d=${d}:speed=0.02[src]`,
+    graph: (w, h, fps, d) => `${smoothField(w, h, fps, d, "speed=0.02")}[src]`,
   },
 };
 
@@ -121,13 +130,18 @@ export function originBuildStatus(): OriginBuildStatus {
 export interface LocalOriginOptions {
   /** Contents to build (default DEFAULT_CONTENTS). */
   channels?: readonly string[];
-  /** Seconds of content (the player loops it; 36 s holds a 8 s warm-up + 25 s session). */
+  /**
+   * Seconds of content (default 24: twelve segments; the rendition playlists list them again up to
+   * PLAYLIST_SECONDS, so a longer session plays on across the loop).
+   */
   durationSeconds?: number;
   fps?: number;
   ladder?: readonly Rendition[];
   /** Cache directory; the ladder is made once per parameter set. */
   cacheDir?: string;
   onProgress?: (message: string) => void;
+  /** Also hand `onProgress` the encoder's position at most this often (s) while a content is encoded. */
+  tickSeconds?: number;
 }
 
 export interface LocalOrigin {
@@ -138,7 +152,8 @@ export interface LocalOrigin {
 }
 
 export const SEGMENT_SECONDS = 2;
-export const DEFAULT_ORIGIN_SECONDS = 36;
+/** Content seconds: a shorter loop keeps the first build of the whole ladder within 3 minutes on 2 cores. */
+export const DEFAULT_ORIGIN_SECONDS = 24;
 const AUDIO_KBPS = 64;
 
 export function defaultOriginCacheDir(): string {
@@ -270,7 +285,7 @@ export async function buildLocalOrigin(options: LocalOriginOptions = {}): Promis
   }
   if (ladder.length === 0) throw new QoelabError("ORIGIN_NO_LADDER", "origin: the ladder has no rendition");
   const key = createHash("sha256")
-    .update(JSON.stringify({ v: 2, duration, fps, ladder, crf: ORIGIN_CRF }))
+    .update(JSON.stringify({ v: 3, duration, fps, ladder, crf: ORIGIN_CRF }))
     .digest("hex")
     .slice(0, 12);
   const root = join(options.cacheDir ?? defaultOriginCacheDir(), key);
@@ -286,7 +301,13 @@ export async function buildLocalOrigin(options: LocalOriginOptions = {}): Promis
       const master = join(channelDir, "master.m3u8");
       if (!existsSync(master)) {
         const position = done;
-        const report = (seconds: number) =>
+        let lastTick = Date.now();
+        const report = (seconds: number) => {
+          const tick =
+            options.tickSeconds !== undefined && Date.now() - lastTick >= options.tickSeconds * 1000
+              ? options.onProgress
+              : undefined;
+          if (tick) lastTick = Date.now();
           setStatus(
             {
               state: "building",
@@ -295,8 +316,9 @@ export async function buildLocalOrigin(options: LocalOriginOptions = {}): Promis
               message: `origin: encoding ${channel} (${position + 1}/${missing.length}) ${Math.round(Math.min(1, seconds / duration) * 100)} %, ${Math.round((Date.now() - startedAt) / 1000)} s`,
               startedAt,
             },
-            undefined,
+            tick,
           );
+        };
         setStatus(
           {
             state: "building",

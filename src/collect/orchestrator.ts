@@ -209,6 +209,8 @@ export class CollectionOrchestrator implements SessionController {
           durationSeconds: this.options.originDuration ?? DEFAULT_ORIGIN_SECONDS,
           ...(this.options.originChannels ? { channels: this.options.originChannels } : {}),
           onProgress: (m) => this.log(m),
+          // The first build takes minutes: its position shows in the log, not only on the page.
+          tickSeconds: 10,
         });
     this.origin = await this.originBuild;
     await this.options.operator.startOrigin(lab, this.origin.root, ORIGIN_PORT);
@@ -477,8 +479,9 @@ function neverPlayed(sessionId: number, applicationData: Record<string, unknown>
 
 /**
  * What a trace session stores of its link: the trace, the offset, and per second of the emulator's
- * run the rate it delivered beside the trace's offer; `record_start_s` is where the player's recorded
- * window begins on that clock.
+ * run the rate it delivered beside the trace's offer and the part of the offer that found the link
+ * idle (the player asked for nothing then); `record_start_s` is where the player's recorded window
+ * begins on that clock.
  */
 function traceLinkData(link: TraceLinkResult, recordStartUnixMs: number | undefined): Record<string, unknown> {
   return {
@@ -489,6 +492,7 @@ function traceLinkData(link: TraceLinkResult, recordStartUnixMs: number | undefi
       recordStartUnixMs === undefined ? null : Math.round((recordStartUnixMs - link.epochUnixMs) / 10) / 100,
     delivered_mbps: link.deliveredMbps,
     offered_mbps: link.offeredMbps,
+    ...(link.idleMbps ? { idle_mbps: link.idleMbps } : {}),
     drops: link.drops,
   };
 }
