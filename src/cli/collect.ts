@@ -2,11 +2,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { capturesArchive, exportTraining, getTraining } from "../collect/index.ts";
-import { openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
 import { DATA_DIR_OPTION } from "./common-options.ts";
+import { withDb } from "./with-db.ts";
 
 function trainingId(text: string): number {
   const id = Number(text.replace(/^training:/, ""));
@@ -40,8 +40,7 @@ export function register(program: Command): void {
           uplinkAllow?: string;
         },
       ) => {
-        const db = await openDb({ dataDir: options.dataDir });
-        try {
+        await withDb(options.dataDir, async (db) => {
           const training = await getTraining(db, trainingId(id));
           const runtime = await createCollectionRuntime(db, {
             maxSlots: options.slots ? Number(options.slots) : training.slots,
@@ -63,9 +62,7 @@ export function register(program: Command): void {
           await runtime.close();
           const done = await getTraining(db, training.id);
           process.stdout.write(`training ${done.id}: ${done.state}\n`);
-        } finally {
-          await db.close();
-        }
+        });
       },
     );
   program
@@ -82,8 +79,7 @@ export function register(program: Command): void {
         id: string,
         options: { format: string; output?: string; pcaps?: string; dataDir: string; flows?: boolean },
       ) => {
-        const db = await openDb({ dataDir: options.dataDir });
-        try {
+        await withDb(options.dataDir, async (db) => {
           if (options.pcaps) writeFileSync(options.pcaps, await capturesArchive(db, trainingId(id)));
           // capture_file is given relative to the data directory (where captures go by default).
           const file = await exportTraining(db, trainingId(id), options.format, {
@@ -93,9 +89,7 @@ export function register(program: Command): void {
           if (options.output) writeFileSync(options.output, file.body);
           else if (typeof file.body === "string") process.stdout.write(file.body);
           else throw new QoelabError("CLI_BAD_OUTPUT", "export: Parquet needs -o FILE");
-        } finally {
-          await db.close();
-        }
+        });
       },
     );
 }

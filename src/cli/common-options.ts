@@ -12,3 +12,21 @@ export const DATA_DIR_OPTION = [
   "PGlite data directory when DATABASE_URL is unset",
   "./qoelab-data",
 ] as const;
+
+/** A generator's loss model (generator/loss-models.ts parses it). */
+export const LOSS_MODEL_OPTION = [
+  "--loss-model <model>",
+  "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]",
+] as const;
+
+/** Loss a generator applies itself, before sending. */
+export const GENERATOR_LOSS_OPTION = [
+  "--loss <p>",
+  "generator-side loss (1% or 0.01): packets skipped, sequence numbers kept",
+] as const;
+
+/** The scheduler's busy-wait before each send deadline. */
+export const SPIN_OPTION = ["--spin <ms>", "busy-wait this long before each deadline", "1.5"] as const;
+
+/** Re-running the command inside a lab host (`delegatedToLabHost`). */
+export const LAB_HOST_OPTION = ["--host <lab:host>", "run inside a lab host"] as const;

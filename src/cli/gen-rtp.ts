@@ -1,7 +1,13 @@
 import type { Command } from "commander";
 import { parseRtpCodec, readTelephoneWav, type SendRtpResult, sendRtp } from "../generator/index.ts";
-import { JSON_OPTION } from "./common-options.ts";
-import { resolveDestination, runInLabHost } from "./lab-host-args.ts";
+import {
+  GENERATOR_LOSS_OPTION,
+  JSON_OPTION,
+  LAB_HOST_OPTION,
+  LOSS_MODEL_OPTION,
+  SPIN_OPTION,
+} from "./common-options.ts";
+import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
 import { parseLossOptions, parseSeed, parseSsrc } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
@@ -55,16 +61,13 @@ export function registerGenRtp(gen: Command): void {
     .option("--rtcp", "send RTCP SR+SDES every 5 s and SR+SDES+BYE at the end, to port + 1")
     .option("--ssrc <x>", "SSRC (decimal or 0x hex; default random from the seed)")
     .option("--seed <n>", "seed of SSRC, first sequence number/timestamp and loss")
-    .option("--loss <p>", "generator-side loss (1% or 0.01): packets skipped, sequence numbers kept")
-    .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,…]")
-    .option("--spin <ms>", "busy-wait this long before each deadline", "1.5")
-    .option("--host <lab:host>", "run inside a lab host")
+    .option(...GENERATOR_LOSS_OPTION)
+    .option(...LOSS_MODEL_OPTION)
+    .option(...SPIN_OPTION)
+    .option(...LAB_HOST_OPTION)
     .option(...JSON_OPTION)
     .action(async (opts: GenRtpOpts) => {
-      if (opts.host) {
-        process.exitCode = await runInLabHost(opts.host, ["gen", "rtp"]);
-        return;
-      }
+      if (await delegatedToLabHost(opts.host, ["gen", "rtp"])) return;
       const codec = parseRtpCodec(opts.codec);
       const ptime = Number(opts.ptime);
       const ssrc = opts.ssrc !== undefined ? parseSsrc(opts.ssrc) : undefined;

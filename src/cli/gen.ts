@@ -12,9 +12,15 @@ import {
   replayCapture,
   startRecvUdp,
 } from "../generator/index.ts";
-import { JSON_OPTION } from "./common-options.ts";
+import {
+  GENERATOR_LOSS_OPTION,
+  JSON_OPTION,
+  LAB_HOST_OPTION,
+  LOSS_MODEL_OPTION,
+  SPIN_OPTION,
+} from "./common-options.ts";
 import { registerGenRtp } from "./gen-rtp.ts";
-import { resolveDestination, runInLabHost } from "./lab-host-args.ts";
+import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
 import { parseLossOptions } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
@@ -107,18 +113,15 @@ export function register(program: Command): void {
     .option("--count <n>", "packets to send")
     .option("--duration <s>", "seconds to send (bare number = s)")
     .option("--interval-dist <dist>", "const | uniform[,spread] | exp | normal[,sd] | pareto[,alpha]", "const")
-    .option("--loss <p>", "generator-side loss (1% or 0.01): packets skipped, sequence numbers kept")
-    .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
+    .option(...GENERATOR_LOSS_OPTION)
+    .option(...LOSS_MODEL_OPTION)
     .option("--seed <n>", "random seed (intervals and loss)")
-    .option("--spin <ms>", "busy-wait this long before each deadline", "1.5")
+    .option(...SPIN_OPTION)
     .option("--no-boost", "keep the default CPU priority (root: nice −20 otherwise, for timing)")
-    .option("--host <lab:host>", "run inside a lab host")
+    .option(...LAB_HOST_OPTION)
     .option(...JSON_OPTION)
     .action(async (opts: GenOpts) => {
-      if (opts.host) {
-        process.exitCode = await runInLabHost(opts.host, ["gen", "udp"]);
-        return;
-      }
+      if (await delegatedToLabHost(opts.host, ["gen", "udp"])) return;
       const { host, port } = await resolveDestination(opts.to);
       const size = positiveInt(opts.size, "--size") ?? 172;
       const wire = size + (host.includes(":") ? 48 : 28);
@@ -163,13 +166,10 @@ export function register(program: Command): void {
     .option("--wait <s>", "give up when no packet arrived this long after the start (bare number = s)")
     .option("--expect <n>", "sequence numbers 0…n−1 were sent (counts tail losses)")
     .option("--ipv6", "listen on IPv6 (::)")
-    .option("--host <lab:host>", "run inside a lab host")
+    .option(...LAB_HOST_OPTION)
     .option(...JSON_OPTION)
     .action(async (opts: RecvOpts) => {
-      if (opts.host) {
-        process.exitCode = await runInLabHost(opts.host, ["recv", "udp"]);
-        return;
-      }
+      if (await delegatedToLabHost(opts.host, ["recv", "udp"])) return;
       const port = positiveInt(opts.port, "--port") ?? 0;
       const result = await withSigintAbort(async (signal) => {
         const receiver = await startRecvUdp({
@@ -201,9 +201,9 @@ export function register(program: Command): void {
     .option("--set-ssrc <n>", "rewrite the SSRC of the replayed stream")
     .option("--speed <x>", "time scale (2 = twice as fast)", "1")
     .option("--loss <p>", "generator-side loss (1% or 0.01)")
-    .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
+    .option(...LOSS_MODEL_OPTION)
     .option("--seed <n>", "random seed of the loss model")
-    .option("--host <lab:host>", "run inside a lab host")
+    .option(...LAB_HOST_OPTION)
     .option(...JSON_OPTION)
     .action(
       async (
@@ -220,10 +220,7 @@ export function register(program: Command): void {
           json?: boolean;
         },
       ) => {
-        if (opts.host) {
-          process.exitCode = await runInLabHost(opts.host, ["replay"]);
-          return;
-        }
+        if (await delegatedToLabHost(opts.host, ["replay"])) return;
         const ssrcNumber = (text: string | undefined, what: string) => {
           if (text === undefined) return undefined;
           const n = Number(text);

@@ -19,6 +19,16 @@ export async function runInLabHost(hostRef: string, subcommand: readonly string[
   });
 }
 
+/**
+ * With `--host` given, runs the command inside that lab host (`runInLabHost`), sets this process's
+ * exit code from it and returns true: the caller has nothing left to do.
+ */
+export async function delegatedToLabHost(hostRef: string | undefined, subcommand: readonly string[]): Promise<boolean> {
+  if (!hostRef) return false;
+  process.exitCode = await runInLabHost(hostRef, subcommand);
+  return true;
+}
+
 /** process.argv after `subcommand`, with "--host X" and "--host=X" removed. */
 function argsAfter(subcommand: readonly string[]): string[] {
   const argv = process.argv.slice(2);

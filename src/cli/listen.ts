@@ -21,6 +21,7 @@ import { createListeningApp } from "../web/index.ts";
 import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
+import { withDb } from "./with-db.ts";
 
 /** The JSON of `listen stats`: per condition n, mos, std, ci95 (screened), and the unscreened set. */
 export function statsJson(stats: ListeningStats) {
@@ -124,8 +125,7 @@ export function register(program: Command): void {
         : options.fromFolder
           ? clipsFromFolder(options.fromFolder)
           : clipsFromCsv(options.fromCsv!);
-      const db = await openDb({ dataDir: options.dataDir });
-      try {
+      await withDb(options.dataDir, async (db) => {
         const seed = parseDigits(options.seed, "--seed");
         const test = await createListeningTest(db, {
           name: options.name ?? `${method.toUpperCase()} ${sources[0]}`,
@@ -142,9 +142,7 @@ export function register(program: Command): void {
             `listening test ${test.id} "${test.name}" (${method.toUpperCase()}, ${clips.clips.length} clips, seed ${test.seed})\n` +
               `raters: /listen/${test.id}   admin: /listen/${test.id}/admin   (qoelab listen serve, or qoelab serve)\n`,
           );
-      } finally {
-        await db.close();
-      }
+      });
     });
 
   listen
@@ -210,20 +208,18 @@ export function register(program: Command): void {
           );
         let stats: ListeningStats;
         if (options.test !== undefined) {
-          const db = await openDb({ dataDir: options.dataDir });
-          try {
-            const overview = await listeningOverview(db, parseDigits(options.test, "--test")!);
+          const test = options.test;
+          stats = await withDb(options.dataDir, async (db) => {
+            const overview = await listeningOverview(db, parseDigits(test, "--test")!);
             const hearingFailed = overview.raters.filter((r) => r.hearing === "failed").map((r) => r.rater);
-            stats = analyzeRatings(await listeningRatings(db, overview.test.id), {
+            return analyzeRatings(await listeningRatings(db, overview.test.id), {
               method: overview.test.method,
               conditionOrder: overview.test.settings.conditionOrder,
               hearingFailed,
               correlationThreshold: threshold,
               excludeOutliers: !options.keepOutliers,
             });
-          } finally {
-            await db.close();
-          }
+          });
         } else {
           if (!file) throw new QoelabError("CLI_BAD_ARGUMENT", "listen stats: give RATINGS.csv or --test ID");
           let text: string;
@@ -250,11 +246,8 @@ export function register(program: Command): void {
     .argument("<test>", "listening test id")
     .option(...DATA_DIR_OPTION)
     .action(async (id: string, options: { dataDir: string }) => {
-      const db = await openDb({ dataDir: options.dataDir });
-      try {
+      await withDb(options.dataDir, async (db) => {
         process.stdout.write(formatRatingsCsv(await listeningRatings(db, parseDigits(id, "test id")!)));
-      } finally {
-        await db.close();
-      }
+      });
     });
 }

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { openDb } from "../db/index.ts";
+import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import {
   evaluationSummary,
@@ -15,6 +15,7 @@ import {
 } from "../ml/index.ts";
 import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
+import { withDb } from "./with-db.ts";
 
 function wholeNumber(text: string, option: string, min: number): number {
   const value = Number(text);
@@ -24,18 +25,9 @@ function wholeNumber(text: string, option: string, min: number): number {
 }
 
 /** Runs `body` with a database when DATA is `training:ID`, without one otherwise. */
-async function withOptionalDb<T>(
-  source: string,
-  dataDir: string,
-  body: (db: Awaited<ReturnType<typeof openDb>> | undefined) => Promise<T>,
-) {
+async function withOptionalDb<T>(source: string, dataDir: string, body: (db: Db | undefined) => Promise<T>) {
   if (!/^training:\d+$/.test(source.trim())) return body(undefined);
-  const db = await openDb({ dataDir });
-  try {
-    return await body(db);
-  } finally {
-    await db.close();
-  }
+  return withDb(dataDir, body);
 }
 
 function pct(v: number | undefined | null): string {

@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { exportTraining } from "../collect/index.ts";
-import { openDb } from "../db/index.ts";
 import { listeningRatings, parseMethod, parseRatingsCsv, type Rating } from "../quality/listening/index.ts";
 import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "../quality/report/index.ts";
 import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { printJson } from "./output.ts";
+import { withDb } from "./with-db.ts";
 
 interface ReportOptions {
   out?: string;
@@ -37,16 +37,13 @@ export function register(program: Command): void {
       let training: TrainingExport | undefined;
       if (options.ratings) ratings = parseRatingsCsv(readFileSync(options.ratings, "utf8"), method, options.ratings);
       if (options.test || options.training) {
-        const db = await openDb({ dataDir: options.dataDir });
-        try {
+        await withDb(options.dataDir, async (db) => {
           if (options.test) ratings = await listeningRatings(db, parseDigits(options.test, "--test"));
           if (options.training) {
             const file = await exportTraining(db, parseDigits(options.training, "--training"), "json");
             training = JSON.parse(String(file.body)) as TrainingExport;
           }
-        } finally {
-          await db.close();
-        }
+        });
       }
       const report = buildExperimentReport({
         dir,
