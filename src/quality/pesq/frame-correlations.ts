@@ -36,7 +36,6 @@ export class FrameCorrelations {
 
   private readonly frame: Float64Array;
   private readonly spectrum: Float64Array;
-  private readonly product: Float64Array;
   private readonly xcorr: Float64Array;
   private readonly magnitude: Float32Array;
 
@@ -46,7 +45,6 @@ export class FrameCorrelations {
     this.window = new Float32Array(size);
     this.frame = new Float64Array(size);
     this.spectrum = fft.createSpectrum();
-    this.product = fft.createSpectrum();
     this.xcorr = new Float64Array(size);
     this.magnitude = new Float32Array(size);
     this.peaks = new Int32Array(4096);
@@ -117,17 +115,9 @@ export class FrameCorrelations {
   private compute(r: number, d: number): number {
     const X = this.frameSpectrum(this.ref, r, this.refSpectra);
     const Y = this.frameSpectrum(this.deg, d, this.degSpectra);
-    const { size, product: C, xcorr, magnitude: mag } = this;
-    for (let k = 0; k <= size / 2; k++) {
-      const ar = X[2 * k]!;
-      const ai = X[2 * k + 1]!;
-      const br = Y[2 * k]!;
-      const bi = Y[2 * k + 1]!;
-      C[2 * k] = Math.fround(ar * br + ai * bi);
-      C[2 * k + 1] = Math.fround(ar * bi - ai * br);
-    }
+    const { size, xcorr, magnitude: mag } = this;
     // Only |xcorr| is read, so the odd samples may keep their negated sign.
-    realFft(size).inverseOddNegated(C, xcorr);
+    realFft(size).crossInverseOddNegated(X, Y, xcorr);
     let max = 0;
     for (let n = 0; n < size; n++) {
       mag[n] = Math.abs(xcorr[n]!);

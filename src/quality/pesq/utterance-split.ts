@@ -112,7 +112,10 @@ function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
     for (let i = frames.peakFrom; i < peakTo; i++) {
       const p = peaks[i]!;
       for (let k = 1 - K; k < K; k++) {
-        const at = (p + k + A) % A;
+        // (p + k) mod A without a division: p is in [0, A) and |k| < K ≤ A.
+        let at = p + k;
+        if (at < 0) at += A;
+        else if (at >= A) at -= A;
         h[at] = h[at]! + u * (K - Math.abs(k));
       }
       hsum += weight;
