@@ -17,6 +17,10 @@ function qoelab(...args: string[]) {
   });
 }
 
+/** `qoelab pesq` on the 16 kHz pair of P.862.2's conformance set in a wideband mode. */
+const pesqWideband = (mode: string) =>
+  qoelab("pesq", `${dir}/voip16k/or105.16k.raw`, `${dir}/voip16k/dg105.16k.raw`, "--rate", "16000", "--mode", mode);
+
 describe("qoelab pesq", () => {
   it("scores a pair as JSON with the version stated", () => {
     const r = qoelab("pesq", `${dir}/voip8k/or105.wav`, `${dir}/voip8k/dg105.wav`, "--json");
@@ -31,15 +35,7 @@ describe("qoelab pesq", () => {
   });
 
   it("prints the wideband P.862.2 MOS-LQO only, without a raw score or a conformance claim", () => {
-    const r = qoelab(
-      "pesq",
-      `${dir}/voip16k/or105.16k.raw`,
-      `${dir}/voip16k/dg105.16k.raw`,
-      "--rate",
-      "16000",
-      "--mode",
-      "wb",
-    );
+    const r = pesqWideband("wb");
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^version +ITU-T P\.862\.2 \(2005\)$/m);
     assert.match(r.stdout, /^P\.862\.2 MOS-LQO +\d\.\d{3}$/m);
@@ -47,15 +43,7 @@ describe("qoelab pesq", () => {
   });
 
   it("refuses wb-c2 with a coded error", () => {
-    const r = qoelab(
-      "pesq",
-      `${dir}/voip16k/or105.16k.raw`,
-      `${dir}/voip16k/dg105.16k.raw`,
-      "--rate",
-      "16000",
-      "--mode",
-      "wb-c2",
-    );
+    const r = pesqWideband("wb-c2");
     assert.equal(r.status, 1);
     assert.match(r.stderr, /PESQ_MODE_UNAVAILABLE/);
   });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import pg from "pg";
+import { freePort } from "./test-support/free-port.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), `qoelab-serve-sql-${process.pid}-`));
 let server: ChildProcess | undefined;
@@ -13,17 +13,6 @@ after(() => {
   server?.kill("SIGKILL");
   rmSync(scratch, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 /** Resolves with stdout once it matches `pattern`; rejects when the process exits first. */
 function waitFor(child: ChildProcess, pattern: RegExp): Promise<string> {

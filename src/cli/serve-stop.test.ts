@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { labDown } from "../netlab/index.ts";
+import { freePort } from "./test-support/free-port.ts";
 
 const prefix = `qs${process.pid % 100000}`;
 const scratch = mkdtempSync(join(tmpdir(), `qoelab-serve-stop-${process.pid}-`));
@@ -21,17 +21,6 @@ const ourNamespaces = () =>
     .split("\n")
     .map((line) => line.split(" ")[0] ?? "")
     .filter((name) => name.startsWith(`qoelab-${prefix}`));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
