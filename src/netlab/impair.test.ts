@@ -67,6 +67,29 @@ async function gen(host: LabHost, args: string[]): Promise<GenUdpResult> {
   return JSON.parse(r.stdout) as GenUdpResult;
 }
 
+/** Sends `count` 64-byte probes from the client to the server's `port` at `rate`; what was sent and what arrived. */
+async function probeServer(
+  port: number,
+  count: number,
+  rate: string,
+): Promise<{ sent: GenUdpResult; got: RecvUdpResult }> {
+  const { server, client } = lab.hosts;
+  const recv = (
+    await startRecv(server, ["--port", String(port), "--expect", String(count), "--idle", "1.5", "--wait", "60"])
+  ).result;
+  const sent = await gen(client, [
+    "--to",
+    `${server.address}:${port}`,
+    "--rate",
+    rate,
+    "--count",
+    String(count),
+    "--size",
+    "64",
+  ]);
+  return { sent, got: await recv };
+}
+
 async function qdiscs(host: LabHost): Promise<string> {
   return (await host.exec(["tc", "qdisc", "show"])).stdout;
 }
@@ -85,46 +108,24 @@ after(async () => {
 
 describe("impairment spec", () => {
   it("refuses bad values with coded errors", () => {
-    assert.equal(
-      errorCode(() => parseImpairSpec({ loss: "150%" })),
-      "IMPAIR_BAD_LOSS",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ rate: "0" })),
-      "IMPAIR_BAD_RATE",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ rate: "0mbit" })),
-      "IMPAIR_BAD_RATE",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ rate: "fast" })),
-      "IMPAIR_BAD_RATE",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ loss: "1%", lossModel: "weibull" })),
-      "IMPAIR_BAD_LOSS_MODEL",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ jitter: "5ms" })),
-      "IMPAIR_JITTER_NEEDS_DELAY",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ reorder: "5%" })),
-      "IMPAIR_REORDER_NEEDS_DELAY",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ delay: "5ms", jitter: "1ms", delayDist: "cauchy" })),
-      "IMPAIR_BAD_DELAY_DIST",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({ up: "1mbit", loss: "1%" })),
-      "IMPAIR_CONFLICT",
-    );
-    assert.equal(
-      errorCode(() => parseImpairSpec({})),
-      "IMPAIR_NOTHING",
-    );
+    const refusals: [Parameters<typeof parseImpairSpec>[0], string][] = [
+      [{ loss: "150%" }, "IMPAIR_BAD_LOSS"],
+      [{ rate: "0" }, "IMPAIR_BAD_RATE"],
+      [{ rate: "0mbit" }, "IMPAIR_BAD_RATE"],
+      [{ rate: "fast" }, "IMPAIR_BAD_RATE"],
+      [{ loss: "1%", lossModel: "weibull" }, "IMPAIR_BAD_LOSS_MODEL"],
+      [{ jitter: "5ms" }, "IMPAIR_JITTER_NEEDS_DELAY"],
+      [{ reorder: "5%" }, "IMPAIR_REORDER_NEEDS_DELAY"],
+      [{ delay: "5ms", jitter: "1ms", delayDist: "cauchy" }, "IMPAIR_BAD_DELAY_DIST"],
+      [{ up: "1mbit", loss: "1%" }, "IMPAIR_CONFLICT"],
+      [{}, "IMPAIR_NOTHING"],
+    ];
+    for (const [options, code] of refusals)
+      assert.equal(
+        errorCode(() => parseImpairSpec(options)),
+        code,
+        JSON.stringify(options),
+      );
   });
 
   it("builds netem arguments with netem's parameter order", () => {
@@ -211,20 +212,7 @@ describe("impairment on a lab router", () => {
       result.assignments.map((a) => [a.option, a.backend]),
       [["loss", "iptables"]],
     );
-    const recv = (
-      await startRecv(lab.hosts.server, ["--port", "7200", "--expect", String(n), "--idle", "1.5", "--wait", "60"])
-    ).result;
-    const sent = await gen(lab.hosts.client, [
-      "--to",
-      `${lab.hosts.server.address}:7200`,
-      "--rate",
-      "4kpps",
-      "--count",
-      String(n),
-      "--size",
-      "64",
-    ]);
-    const got = await recv;
+    const { sent, got } = await probeServer(7200, n, "4kpps");
     assert.equal(sent.sent, n);
     const [lo, hi] = binomial99(n, p);
     assert.ok(got.lost >= lo && got.lost <= hi, `lost ${got.lost} ∉ [${lo}, ${hi}]`);
@@ -248,20 +236,7 @@ describe("impairment on a lab router", () => {
           ["loss", "relay"],
         ],
       );
-      const recv = (
-        await startRecv(lab.hosts.server, ["--port", "7300", "--expect", "3000", "--idle", "1.5", "--wait", "60"])
-      ).result;
-      await gen(lab.hosts.client, [
-        "--to",
-        `${lab.hosts.server.address}:7300`,
-        "--rate",
-        "1kpps",
-        "--count",
-        "3000",
-        "--size",
-        "64",
-      ]);
-      runs.push(await recv);
+      runs.push((await probeServer(7300, 3000, "1kpps")).got);
       const show = await impairShow(name, target);
       assert.match(show[0]?.state ?? "", /running/);
     }
@@ -283,20 +258,7 @@ describe("impairment on a lab router", () => {
     const n = 10_000;
     const target = targetOf(lab, "router:server-side");
     await impair(target, parseImpairSpec({ loss: "2%", udpPort: "7400", seed: 7 }), { prefer: ["relay"] });
-    const recv = (
-      await startRecv(lab.hosts.server, ["--port", "7400", "--expect", String(n), "--idle", "1.5", "--wait", "60"])
-    ).result;
-    await gen(lab.hosts.client, [
-      "--to",
-      `${lab.hosts.server.address}:7400`,
-      "--rate",
-      "4kpps",
-      "--count",
-      String(n),
-      "--size",
-      "64",
-    ]);
-    const got = await recv;
+    const { got } = await probeServer(7400, n, "4kpps");
     const [lo, hi] = binomial99(n, 0.02);
     assert.ok(got.lost >= lo && got.lost <= hi, `lost ${got.lost} ∉ [${lo}, ${hi}]`);
     await impairClear(name, target);
