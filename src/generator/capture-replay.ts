@@ -14,6 +14,7 @@ import { createLossModel, type LossModelSpec } from "./loss-models.ts";
 import { Random } from "./random.ts";
 import { drained } from "./rtp-sender.ts";
 import { runSchedule, type TimingReport } from "./scheduler.ts";
+import { bindSocket } from "./udp-socket.ts";
 
 /*
  * Re-sends the payloads of one flow of a capture with their original timing (scaled by `speed`):
@@ -276,13 +277,7 @@ export async function replayCapture(options: ReplayOptions): Promise<ReplayResul
   socket.on("error", () => {
     sendErrors++;
   });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind({ address: options.bind, port: options.bindPort ?? 0 }, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  });
+  await bindSocket(socket, options.bind, options.bindPort ?? 0);
   let next = 1;
   let sent = 0;
   const droppedIndexes: number[] = [];

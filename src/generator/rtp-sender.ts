@@ -7,6 +7,7 @@ import { encodeRtcp, encodeRtp, type RtcpPacketFields, SdesItemType, unixSeconds
 import { createLossModel, type LossModelSpec } from "./loss-models.ts";
 import { Random } from "./random.ts";
 import { runSchedule, type TimingReport } from "./scheduler.ts";
+import { bindSocket } from "./udp-socket.ts";
 
 /*
  * Real audio over RTP (RFC 3550, RFC 3551 static payload types 0/8): 8 kHz mono PCM is G.711-encoded
@@ -195,16 +196,6 @@ export interface SendRtpResult {
 }
 
 const RTCP_INTERVAL_MS = 5000;
-
-function bindSocket(socket: Socket, address: string | undefined, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind({ address, port }, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  });
-}
 
 /** Sends `pcm` as G.711 RTP on ptime deadlines; resolves when the last packet (and BYE) is out. */
 export async function sendRtp(options: SendRtpOptions): Promise<SendRtpResult> {

@@ -5,6 +5,7 @@ import { createLossModel, type LossModelSpec } from "./loss-models.ts";
 import { clockId, PROBE_HEADER_BYTES, perfToMonotonicNs, writeProbeHeader } from "./probe-payload.ts";
 import { Random } from "./random.ts";
 import { runSchedule, type TimingReport } from "./scheduler.ts";
+import { bindSocket } from "./udp-socket.ts";
 import { parseTime } from "./units.ts";
 
 /** How the gap between packets is drawn around the mean 1/rate. */
@@ -165,15 +166,7 @@ export async function genUdp(options: GenUdpOptions): Promise<GenUdpResult> {
   socket.on("error", () => {
     sendErrors++;
   });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind({ address: options.bind, port: 0 }, () => {
-      socket.connect(options.port, options.host, () => {
-        socket.off("error", reject);
-        resolve();
-      });
-    });
-  });
+  await bindSocket(socket, options.bind, 0, { host: options.host, port: options.port });
   const pool: Buffer[] = [];
   for (let i = 0; i < POOL; i++) pool.push(Buffer.alloc(options.size));
   let slot = 0;
