@@ -48,14 +48,7 @@ function kernelCovers(spec: ImpairSpec): boolean {
   return !needs;
 }
 
-export const emulatorBackend: ImpairBackend & {
-  supports(
-    option: ImpairOption,
-    spec: ImpairSpec,
-    target: ImpairTarget,
-    context?: { prefer?: readonly string[] },
-  ): Promise<true | string>;
-} = {
+export const emulatorBackend: ImpairBackend = {
   name: "emulator",
   async supports(
     option: ImpairOption,
