@@ -30,3 +30,6 @@ export const SPIN_OPTION = ["--spin <ms>", "busy-wait this long before each dead
 
 /** Re-running the command inside a lab host (`delegatedToLabHost`). */
 export const LAB_HOST_OPTION = ["--host <lab:host>", "run inside a lab host"] as const;
+
+/** The address an HTTP server of ours binds (loopback unless asked). */
+export const BIND_HOST_OPTION = ["--host <host>", "address to bind", "127.0.0.1"] as const;

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { serve } from "@hono/node-server";
 import type { Command } from "commander";
 import { openDb } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
@@ -18,7 +17,8 @@ import {
   parseRatingsCsv,
 } from "../quality/listening/index.ts";
 import { createListeningApp } from "../web/index.ts";
-import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
+import { BIND_HOST_OPTION, DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
+import { listenHttp } from "./listen-http.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withDb } from "./with-db.ts";
@@ -148,7 +148,7 @@ export function register(program: Command): void {
   listen
     .command("serve")
     .description("serve the listening tests alone (rater pages, admin, CSV export)")
-    .option("--host <host>", "address to bind", "127.0.0.1")
+    .option(...BIND_HOST_OPTION)
     .option("--port <port>", "port", "8010")
     .option(...DATA_DIR_OPTION)
     .action(async (options: { host: string; port: string; dataDir: string }) => {
@@ -157,17 +157,7 @@ export function register(program: Command): void {
         throw new QoelabError("CLI_BAD_PORT", `listen serve: --port must be 1–65535, got "${options.port}"`);
       const db = await openDb({ dataDir: options.dataDir });
       const app = createListeningApp(db);
-      const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, hostname: options.host, port }, () => resolve(s));
-        s.once("error", (error: NodeJS.ErrnoException) =>
-          reject(
-            new QoelabError(
-              error.code === "EADDRINUSE" ? "PORT_IN_USE" : "SERVE_FAILED",
-              `listen serve: cannot listen on ${options.host}:${port}: ${error.message}`,
-            ),
-          ),
-        );
-      });
+      const server = await listenHttp(app, options.host, port, "listen serve");
       process.stdout.write(`qoelab: listening tests on http://${options.host}:${port}/listen\n`);
       const stop = () => {
         server.close(() => void db.close().then(() => process.exit(0)));

@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { serve } from "@hono/node-server";
 import type { Command } from "commander";
 import { type Db, openDb, serveDbOverWire, type WireServer } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
-import { DATA_DIR_OPTION } from "./common-options.ts";
+import { BIND_HOST_OPTION, DATA_DIR_OPTION } from "./common-options.ts";
+import { listenHttp } from "./listen-http.ts";
 
 export interface ServeOptions {
   host: string;
@@ -60,17 +60,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const runtime = options.collect === false ? undefined : await collectionOrNone(db, options, log);
   const app = runtime?.app ?? createApp({ db });
   runtime?.orchestrator.startWorker();
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: options.host, port }, () => resolve(s));
-    s.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        new QoelabError(
-          error.code === "EADDRINUSE" ? "PORT_IN_USE" : "SERVE_FAILED",
-          `serve: cannot listen on ${options.host}:${port}: ${error.message}`,
-        ),
-      ),
-    );
-  });
+  const server = await listenHttp(app, options.host, port, "serve");
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   return {
     url,
@@ -119,7 +109,7 @@ export function register(program: Command): void {
   program
     .command("serve")
     .description("run the web app (trainings, sessions, export) and the collection worker")
-    .option("--host <host>", "address to bind", "127.0.0.1")
+    .option(...BIND_HOST_OPTION)
     .option("--port <port>", "port", "8000")
     .option(...DATA_DIR_OPTION)
     .option("--no-collect", "do not run the collection worker in this process")
