@@ -4,12 +4,12 @@ import { serve } from "@hono/node-server";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET, type Lab, type LabOptions, labDown } from "../netlab/index.ts";
-import { directLabOperator } from "./direct-lab-operator.ts";
-import type { LabOperator } from "./lab-operator.ts";
-import type { LocalOrigin } from "./local-origin.ts";
-import { CollectionOrchestrator, type OrchestratorEvent } from "./orchestrator.ts";
-import type { PlayableSession, SessionController } from "./session-controller.ts";
-import { ShaperdLabOperator } from "./shaperd-lab-operator.ts";
+import { directLabOperator } from "./operator/direct-lab-operator.ts";
+import type { LabOperator } from "./operator/lab-operator.ts";
+import { ShaperdLabOperator } from "./operator/shaperd-lab-operator.ts";
+import type { LocalOrigin } from "./origin/local-origin.ts";
+import { CollectionOrchestrator, type OrchestratorEvent } from "./session/orchestrator.ts";
+import type { PlayableSession, SessionController } from "./session/session-controller.ts";
 
 /** The web app the player talks to (pages, assets, API): built by the caller around the controller. */
 export interface CollectionApp {

@@ -4,7 +4,7 @@ import { html, type RawHtml } from "./html.ts";
 /**
  * The seed's training form, described field by field: each entry renders its label, input (with
  * the type/min/max the browser checks first), hint and the server's message beside it. A new
- * field is one more entry in TRAINING_FORM_FIELDS (validation lives in collect/training-request.ts).
+ * field is one more entry in TRAINING_FORM_FIELDS (validation lives in collect/training/training-request.ts).
  */
 export interface FormField {
   name: string;

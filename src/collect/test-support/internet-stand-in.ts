@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { type OriginProcess, startOriginProcess } from "../origin-process.ts";
+import { type OriginProcess, startOriginProcess } from "../origin/origin-process.ts";
 
 /*
  * "The internet" for uplink tests, without the Internet: a namespace of its own joined to this host

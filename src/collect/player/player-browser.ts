@@ -10,8 +10,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
-import { QoelabError } from "../errors.ts";
+import { CHROMIUM_ARGS, chromiumPath } from "../../chromium.ts";
+import { QoelabError } from "../../errors.ts";
 
 /** The virtual origin the player page is served from, inside the browser only (page.route). */
 export const PLAYER_ORIGIN = "http://qoelab.invalid";
@@ -189,4 +189,4 @@ function findChromiumPid(profileDir: string): number | undefined {
   return undefined;
 }
 
-export { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
+export { CHROMIUM_ARGS, chromiumPath } from "../../chromium.ts";

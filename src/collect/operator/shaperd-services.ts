@@ -1,6 +1,6 @@
-import type { ShaperdServices } from "../netlab/index.ts";
-import { startOriginProcess } from "./origin-process.ts";
-import { forwardingHandle, launchPlayerBrowser } from "./player-browser.ts";
+import type { ShaperdServices } from "../../netlab/index.ts";
+import { startOriginProcess } from "../origin/origin-process.ts";
+import { forwardingHandle, launchPlayerBrowser } from "../player/player-browser.ts";
 
 /**
  * What `qoelab shaperd` starts for the collection of an unprivileged web app: the origin server in

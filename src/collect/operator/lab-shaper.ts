@@ -1,7 +1,7 @@
-import { impair, impairClear, type Lab, startLinkEmulator, targetOf } from "../netlab/index.ts";
+import { impair, impairClear, type Lab, startLinkEmulator, targetOf } from "../../netlab/index.ts";
+import { rotateTrace } from "../origin/trace-library.ts";
+import { impairmentOf, type TrainingRow } from "../training/training-store.ts";
 import type { LinkShaper, RunningTraceLink, TraceLinkRequest, TraceLinkResult } from "./lab-operator.ts";
-import { rotateTrace } from "./trace-library.ts";
-import { impairmentOf, type TrainingRow } from "./training-store.ts";
 
 /** Loss goes to the link emulator, whose random choices follow the seed (iptables' do not). */
 const SEEDED_LOSS = { prefer: ["emulator"] };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { openTestDb, testDatabaseKinds } from "../db/test-support/test-db.ts";
-import { QoelabError } from "../errors.ts";
+import { openTestDb, testDatabaseKinds } from "../../db/test-support/test-db.ts";
+import { QoelabError } from "../../errors.ts";
 import { planSessionLimits } from "./session-plan.ts";
 import { validateTrainingRequest } from "./training-request.ts";
 import {

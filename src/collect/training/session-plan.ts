@@ -1,4 +1,4 @@
-import { Random, seededShuffle } from "../generator/index.ts";
+import { Random, seededShuffle } from "../../generator/index.ts";
 
 /**
  * The bandwidth limit of each session, equally represented: each of the k limits gets ⌊N/k⌋

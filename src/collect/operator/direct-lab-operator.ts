@@ -1,13 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { startCapture } from "../capture/index.ts";
-import { killLabProcesses, type Lab, labUp, trafficIface } from "../netlab/index.ts";
+import { startCapture } from "../../capture/index.ts";
+import { killLabProcesses, type Lab, labUp, trafficIface } from "../../netlab/index.ts";
+import { type OriginProcess, startOriginProcess } from "../origin/origin-process.ts";
+import { launchPlayerBrowser } from "../player/player-browser.ts";
+import { directPersonPath } from "../session/person-sessions.ts";
+import { watchedCapture } from "../session/watched-capture.ts";
 import type { LabOperator, OperatorCapture } from "./lab-operator.ts";
 import { labShaper, startTraceLink } from "./lab-shaper.ts";
-import { type OriginProcess, startOriginProcess } from "./origin-process.ts";
-import { directPersonPath } from "./person-sessions.ts";
-import { launchPlayerBrowser } from "./player-browser.ts";
-import { watchedCapture } from "./watched-capture.ts";
 
 /**
  * The lab operator of a process that runs as root: namespaces, tc, tcpdump, the origin and the

@@ -1,4 +1,4 @@
-import { analyzeCaptureFile } from "../flows/index.ts";
+import { analyzeCaptureFile } from "../../flows/index.ts";
 
 /**
  * A session's network data from its capture, which runs from before the player opened its

@@ -1,8 +1,8 @@
-import { QoelabError } from "../errors.ts";
-import { type Lab, type LabOptions, planLab, ShaperClient } from "../netlab/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { type Lab, type LabOptions, planLab, ShaperClient } from "../../netlab/index.ts";
+import type { PlayerBrowser } from "../player/player-browser.ts";
+import { impairmentOf, type TrainingRow } from "../training/training-store.ts";
 import type { LabOperator, OperatorCapture, PersonPathOperator } from "./lab-operator.ts";
-import type { PlayerBrowser } from "./player-browser.ts";
-import { impairmentOf, type TrainingRow } from "./training-store.ts";
 
 const CLIENT_LINK = "router:client-side";
 

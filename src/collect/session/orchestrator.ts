@@ -1,23 +1,27 @@
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import type { Db } from "../db/index.ts";
-import { QoelabError } from "../errors.ts";
-import type { Lab, LabOptions } from "../netlab/index.ts";
+import type { Db } from "../../db/index.ts";
+import { QoelabError } from "../../errors.ts";
+import type { Lab, LabOptions } from "../../netlab/index.ts";
+import { computeQoeLabels } from "../dataset/qoe-labels.ts";
+import { sessionNetworkData } from "../dataset/session-features.ts";
 import type {
   LabOperator,
   OperatorCapture,
   PersonPathOperator,
   RunningTraceLink,
   TraceLinkResult,
-} from "./lab-operator.ts";
-import { buildLocalOrigin, DEFAULT_ORIGIN_SECONDS, type LocalOrigin } from "./local-origin.ts";
-import { type PersonSession, PersonSessions } from "./person-sessions.ts";
-import type { PlayerBrowser } from "./player-browser.ts";
-import { computeQoeLabels } from "./qoe-labels.ts";
-import type { PlayableSession, SessionController } from "./session-controller.ts";
-import { sessionNetworkData } from "./session-features.ts";
-import { loadTraceByName } from "./trace-library.ts";
+} from "../operator/lab-operator.ts";
+import { buildLocalOrigin, DEFAULT_ORIGIN_SECONDS, type LocalOrigin } from "../origin/local-origin.ts";
+import { loadTraceByName } from "../origin/trace-library.ts";
+import {
+  type TwitchChannel,
+  twitchConfigFromEnv,
+  twitchPlaylistUrl,
+  twitchTopChannels,
+} from "../origin/twitch-source.ts";
+import type { PlayerBrowser } from "../player/player-browser.ts";
 import {
   claimNextSession,
   completeSession,
@@ -27,8 +31,9 @@ import {
   heartbeatSession,
   type SessionRow,
   type TrainingRow,
-} from "./training-store.ts";
-import { type TwitchChannel, twitchConfigFromEnv, twitchPlaylistUrl, twitchTopChannels } from "./twitch-source.ts";
+} from "../training/training-store.ts";
+import { type PersonSession, PersonSessions } from "./person-sessions.ts";
+import type { PlayableSession, SessionController } from "./session-controller.ts";
 
 export interface OrchestratorOptions {
   db: Db;

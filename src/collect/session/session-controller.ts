@@ -1,4 +1,4 @@
-import type { SessionRow } from "./training-store.ts";
+import type { SessionRow } from "../training/training-store.ts";
 
 /** What the player needs of a session: the row plus its training's warm-up and duration. */
 export type PlayableSession = SessionRow & { warmup: number; session_duration: number };

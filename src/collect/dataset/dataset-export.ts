@@ -1,9 +1,15 @@
 import { isAbsolute, relative, resolve } from "node:path";
-import { csvField } from "../common/index.ts";
-import type { Queryable } from "../db/index.ts";
-import { QoelabError } from "../errors.ts";
-import { FLOW_COLUMNS, type FlowResult } from "../flows/index.ts";
-import { getTraining, impairmentOf, listSessions, type SessionRow, type TrainingRow } from "./training-store.ts";
+import { csvField } from "../../common/index.ts";
+import type { Queryable } from "../../db/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { FLOW_COLUMNS, type FlowResult } from "../../flows/index.ts";
+import {
+  getTraining,
+  impairmentOf,
+  listSessions,
+  type SessionRow,
+  type TrainingRow,
+} from "../training/training-store.ts";
 
 export type ExportFormat = "csv" | "json" | "parquet";
 export type ExportValue = string | number | boolean | null;

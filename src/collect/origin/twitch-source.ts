@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { QoelabError } from "../errors.ts";
+import { QoelabError } from "../../errors.ts";
 
 /**
  * The Twitch video source: the top live channels from the Helix API (app access token from the

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { QoelabError } from "../errors.ts";
+import { QoelabError } from "../../errors.ts";
 
 /** One rendition of the built-in HLS ladder: its size and its cap (x264 CRF with maxrate/bufsize). */
 export interface Rendition {

@@ -1,4 +1,4 @@
-import { type FieldIssue, invalidFields, type QoelabError } from "../errors.ts";
+import { type FieldIssue, invalidFields, type QoelabError } from "../../errors.ts";
 
 /** Validation failures collected per field (not thrown one by one), zod-style: field → message. */
 export type FieldErrors = Record<string, string>;

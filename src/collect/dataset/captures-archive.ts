@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { Queryable } from "../db/index.ts";
-import { QoelabError } from "../errors.ts";
-import { listSessions } from "./training-store.ts";
+import type { Queryable } from "../../db/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { listSessions } from "../training/training-store.ts";
 
 /** A tar archive (ustar, by the system's tar) of every capture a training's sessions stored. */
 export async function capturesArchive(db: Queryable, trainingId: number): Promise<Uint8Array> {

@@ -1,5 +1,5 @@
+import { listTraceEntries } from "../origin/trace-library.ts";
 import type { FieldErrors, Validated } from "./field-errors.ts";
-import { listTraceEntries } from "./trace-library.ts";
 
 /** What a user asks for: N videos × a session duration × a list of bandwidth limits. */
 export interface TrainingRequest {

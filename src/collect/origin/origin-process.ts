@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
-import { QoelabError } from "../errors.ts";
-import { qoelabCommand, spawnTool } from "../netlab/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { qoelabCommand, spawnTool } from "../../netlab/index.ts";
 
 /** The built-in origin's HTTP server running in a lab host (`qoelab origin serve` in its namespace). */
 export interface OriginProcess {

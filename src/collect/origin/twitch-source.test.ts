@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { serve } from "@hono/node-server";
-import { QoelabError } from "../errors.ts";
-import { twitchStandIn } from "./test-support/twitch-stand-in.ts";
+import { QoelabError } from "../../errors.ts";
+import { twitchStandIn } from "../test-support/twitch-stand-in.ts";
 import { type TwitchConfig, twitchAppToken, twitchPlaylistUrl, twitchTopChannels } from "./twitch-source.ts";
 
 // A local stand-in speaking the documented Twitch endpoints (test-support/twitch-stand-in.ts).

@@ -1,5 +1,5 @@
-import type { Capture } from "../capture/index.ts";
-import type { OperatorCapture } from "./lab-operator.ts";
+import type { Capture } from "../../capture/index.ts";
+import type { OperatorCapture } from "../operator/lab-operator.ts";
 
 /**
  * A session's capture as the orchestrator sees it: tcpdump ending before "finish" asked it to

@@ -1,6 +1,6 @@
-import type { Lab, LabOptions } from "../netlab/index.ts";
-import type { PlayerBrowser } from "./player-browser.ts";
-import type { TrainingRow } from "./training-store.ts";
+import type { Lab, LabOptions } from "../../netlab/index.ts";
+import type { PlayerBrowser } from "../player/player-browser.ts";
+import type { TrainingRow } from "../training/training-store.ts";
 
 /** Shapes the client's downstream link of a lab (router → client) to a rate, or clears it. */
 export interface LinkShaper {

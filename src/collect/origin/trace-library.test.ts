@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parseTrace } from "../netlab/index.ts";
-import { planSessionConditions, traceOffsetSeconds } from "./session-plan.ts";
+import { parseTrace } from "../../netlab/index.ts";
+import { planSessionConditions, traceOffsetSeconds } from "../training/session-plan.ts";
+import { validateTrainingRequest } from "../training/training-request.ts";
 import {
   builtInTracesDir,
   listTraceEntries,
@@ -13,7 +14,6 @@ import {
   traceDirs,
   traceStats,
 } from "./trace-library.ts";
-import { validateTrainingRequest } from "./training-request.ts";
 
 test("the shipped traces: at least 8, statistics as their SOURCES.md rows give them", () => {
   const entries = listTraceEntries([builtInTracesDir()]);
@@ -83,8 +83,8 @@ test("limits and traces are equally represented; offsets are seeded", () => {
 });
 
 test("a training with traces and limits stores each session's link: trace, offset and the trace's mean", async () => {
-  const { openDb } = await import("../db/index.ts");
-  const { createTraining, listSessions } = await import("./training-store.ts");
+  const { openDb } = await import("../../db/index.ts");
+  const { createTraining, listSessions } = await import("../training/training-store.ts");
   const db = await openDb({ url: "", dataDir: "memory://" });
   try {
     const request = validateTrainingRequest({

@@ -1,10 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { startCapture } from "../capture/index.ts";
-import type { Db } from "../db/index.ts";
-import { QoelabError } from "../errors.ts";
-import { clearUplinkShape, type Lab, type LabUplink, shapeUplink } from "../netlab/index.ts";
-import type { LabOperator, OperatorCapture, PersonPathOperator } from "./lab-operator.ts";
+import { startCapture } from "../../capture/index.ts";
+import type { Db } from "../../db/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { clearUplinkShape, type Lab, type LabUplink, shapeUplink } from "../../netlab/index.ts";
+import type { LabOperator, OperatorCapture, PersonPathOperator } from "../operator/lab-operator.ts";
 import {
   claimNextSession,
   failSession,
@@ -12,7 +12,7 @@ import {
   heartbeatSession,
   type SessionRow,
   type TrainingRow,
-} from "./training-store.ts";
+} from "../training/training-store.ts";
 import { watchedCapture } from "./watched-capture.ts";
 
 /*

@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { QoelabError } from "../errors.ts";
-import { parseTrace } from "../netlab/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { parseTrace } from "../../netlab/index.ts";
 
 /*
  * Bandwidth traces for trace-driven sessions: Mahimahi files (one line per 1500-byte delivery
@@ -40,7 +40,7 @@ export interface LoadedTrace extends TraceEntry {
 
 /** The shipped traces (traces/mahimahi/ at the repository's root). */
 export function builtInTracesDir(): string {
-  return fileURLToPath(new URL("../../traces/mahimahi/", import.meta.url));
+  return fileURLToPath(new URL("../../../traces/mahimahi", import.meta.url));
 }
 
 /** The folders searched, shipped ones first, then QOELAB_TRACES_DIR's, then `extra`. */

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { browserScript } from "../common/index.ts";
+import { browserScript } from "../../common/index.ts";
 
 const require = createRequire(import.meta.url);
 

@@ -3,14 +3,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
-import { openTestDb } from "../db/test-support/test-db.ts";
-import { analyzeCaptureFile } from "../flows/index.ts";
+import { openTestDb } from "../../db/test-support/test-db.ts";
+import { analyzeCaptureFile } from "../../flows/index.ts";
+import { validateTrainingRequest } from "../training/training-request.ts";
+import { completeSession, createTraining, listSessions } from "../training/training-store.ts";
 import { exportTraining } from "./dataset-export.ts";
 import { sessionNetworkData } from "./session-features.ts";
-import { validateTrainingRequest } from "./training-request.ts";
-import { completeSession, createTraining, listSessions } from "./training-store.ts";
 
-const fixtures = new URL("../../test-data/collect/", import.meta.url).pathname;
+const fixtures = new URL("../../../test-data/collect", import.meta.url).pathname;
 const captures = ["held-out-0.3mbps-session-24", "held-out-4mbps-session-29"];
 const dataDir = "/srv/qoelab-data";
 

@@ -1,7 +1,7 @@
-import type { Db, Queryable } from "../db/index.ts";
-import { QoelabError } from "../errors.ts";
+import type { Db, Queryable } from "../../db/index.ts";
+import { QoelabError } from "../../errors.ts";
+import { loadTraceByName, traceWindowMean } from "../origin/trace-library.ts";
 import { planSessionConditions, traceOffsetSeconds } from "./session-plan.ts";
-import { loadTraceByName, traceWindowMean } from "./trace-library.ts";
 import type { TrainingDriver, TrainingRequest } from "./training-request.ts";
 
 /** Session status values, as the seed stored them. */
