@@ -125,6 +125,20 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     );
   };
 
+  /** A hang or a crash: the worker reported nothing, so its input is rebuilt here from the seed and index. */
+  const saveLost = (
+    kind: "hang" | "crash",
+    index: number,
+    error: string,
+    signature: (mutations: string[]) => string,
+  ) => {
+    inputs++;
+    mainCorpus ??= loadCorpus(options.roots);
+    const input = fuzzInput(mainCorpus, seed, index);
+    const { source, mutations } = input;
+    save({ kind, index, source, mutations, error, signature: signature(mutations) }, input.bytes);
+  };
+
   const lane = (k: number) =>
     new Promise<void>((resolve) => {
       let next = from + k;
@@ -139,20 +153,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         worker = null;
         void w.terminate();
         hangs++;
-        inputs++;
-        mainCorpus ??= loadCorpus(options.roots);
-        const input = fuzzInput(mainCorpus, seed, hung);
-        save(
-          {
-            kind: "hang",
-            index: hung,
-            source: input.source,
-            mutations: input.mutations,
-            error: `no result after ${hangMs} ms`,
-            signature: `hang ${input.mutations.join(",")}`,
-          },
-          input.bytes,
-        );
+        saveLost("hang", hung, `no result after ${hangMs} ms`, (mutations) => `hang ${mutations.join(",")}`);
         next = hung + workers;
         start();
       }, 250);
@@ -209,20 +210,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
           // The worker died (e.g. out of its heap limit): the running input crashed it.
           worker = null;
           crashes++;
-          inputs++;
-          mainCorpus ??= loadCorpus(options.roots);
-          const input = fuzzInput(mainCorpus, seed, next);
-          save(
-            {
-              kind: "crash",
-              index: next,
-              source: input.source,
-              mutations: input.mutations,
-              error: `worker died: ${error.message}`,
-              signature: `worker died: ${error.message.replace(/\d+/g, "N")}`,
-            },
-            input.bytes,
-          );
+          const signature = `worker died: ${error.message.replace(/\d+/g, "N")}`;
+          saveLost("crash", next, `worker died: ${error.message}`, () => signature);
           next += workers;
           start();
         });
