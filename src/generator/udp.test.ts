@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isQoelabError } from "../errors.ts";
-import { parseLossModel } from "./loss-models.ts";
+import { type LossModelSpec, parseLossModel } from "./loss-models.ts";
 import { Random } from "./random.ts";
 import { genUdp, intervalDrawer, parseIntervalDist } from "./udp-gen.ts";
 import { startRecvUdp } from "./udp-recv.ts";
@@ -11,6 +11,10 @@ function binomial99(n: number, p: number): [number, number] {
   const sd = Math.sqrt(n * p * (1 - p));
   return [n * p - 2.576 * sd, n * p + 2.576 * sd];
 }
+
+/** `count` 64-byte probes as fast as possible to the discard port (only the generator's own loss matters). */
+const burstToDiscard = (count: number, seed: number, loss: LossModelSpec) =>
+  genUdp({ host: "127.0.0.1", port: 9, rate: Number.POSITIVE_INFINITY, size: 64, count, seed, loss });
 
 describe("gen udp → recv udp on loopback", () => {
   it("delivers every probe with sequence numbers and send times", async () => {
@@ -51,32 +55,14 @@ describe("gen udp → recv udp on loopback", () => {
     assert.equal(got.lossPercent, (100 * sent.droppedByModel) / n);
     assert.deepEqual(got.lostSeqs, sent.droppedSeqs);
     // Same seed → same drops, whatever the rate; another seed → other drops.
-    const burst = (seed: number) =>
-      genUdp({ host: "127.0.0.1", port: 9, rate: Number.POSITIVE_INFINITY, size: 64, count: n, seed, loss });
-    assert.deepEqual((await burst(99)).droppedSeqs, sent.droppedSeqs);
-    assert.notDeepEqual((await burst(100)).droppedSeqs, sent.droppedSeqs);
+    assert.deepEqual((await burstToDiscard(n, 99, loss)).droppedSeqs, sent.droppedSeqs);
+    assert.notDeepEqual((await burstToDiscard(n, 100, loss)).droppedSeqs, sent.droppedSeqs);
   });
 
   it("Gilbert loss in the generator is bursty with the same seed reproducing it", async () => {
     const loss = parseLossModel("gilbert:2%,30%", undefined);
-    const a = await genUdp({
-      host: "127.0.0.1",
-      port: 9,
-      rate: Number.POSITIVE_INFINITY,
-      size: 64,
-      count: 20_000,
-      seed: 5,
-      loss,
-    });
-    const b = await genUdp({
-      host: "127.0.0.1",
-      port: 9,
-      rate: Number.POSITIVE_INFINITY,
-      size: 64,
-      count: 20_000,
-      seed: 5,
-      loss,
-    });
+    const a = await burstToDiscard(20_000, 5, loss);
+    const b = await burstToDiscard(20_000, 5, loss);
     assert.deepEqual(a.droppedSeqs, b.droppedSeqs);
     let bursts = 0;
     for (let i = 0; i < a.droppedSeqs.length; i++)
