@@ -1,6 +1,7 @@
 export * from "./clip-fixtures.ts";
 export * from "./clip-sources.ts";
 export * from "./order.ts";
+export * from "./rater-workflow.ts";
 export * from "./ratings-csv.ts";
 export * from "./scales.ts";
 export * from "./screening.ts";

@@ -6,17 +6,16 @@ import { after, before, describe, it } from "node:test";
 import { openTestDb, testDatabaseKinds } from "../../db/test-support/test-db.ts";
 import { writeClipFolder } from "./clip-fixtures.ts";
 import { clipsFromFolder } from "./clip-sources.ts";
-import { formatRatingsCsv, parseRatingsCsv } from "./ratings-csv.ts";
 import {
-  createListeningTest,
-  listClips,
   listeningOverview,
   listeningRatings,
   raterSequence,
   raterState,
   submitHearingCheck,
   submitRating,
-} from "./test-store.ts";
+} from "./rater-workflow.ts";
+import { formatRatingsCsv, parseRatingsCsv } from "./ratings-csv.ts";
+import { createListeningTest, listClips } from "./test-store.ts";
 
 const work = mkdtempSync(join(tmpdir(), `qoelab-listen-store-${process.pid}-`));
 after(() => rmSync(work, { recursive: true, force: true }));
