@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Lab, type LabHost, labDown, labUp, run, startLinkEmulator } from "../src/netlab/index.ts";
-import { loadTunAddon } from "../src/netlab/link-emulator-addon.ts";
+import { loadTunAddon } from "../src/netlab/link-emulator/link-emulator-addon.ts";
 
 export interface LinkEmulatorBench {
   vethGbps: number;

@@ -18,7 +18,7 @@ if [ "$#" -gt 0 ]; then
 fi
 # Files that measure time on the wire (added delay, shaped rates) run alone at the end, so another
 # test's CPU load (chromium, PESQ) cannot blur what they measure.
-serial=(src/netlab/link-emulator.test.ts src/netlab/impair.test.ts src/generator/udp.test.ts src/generator/capture-replay.test.ts src/e2e/rtp-sender.test.ts src/e2e/collection-trace.test.ts src/flows/tstat-lab.test.ts)
+serial=(src/netlab/link-emulator/link-emulator.test.ts src/netlab/impair/impair.test.ts src/generator/udp.test.ts src/generator/capture-replay.test.ts src/e2e/rtp-sender.test.ts src/e2e/collection-trace.test.ts src/flows/tstat-lab.test.ts)
 mapfile -t all < <(find src -name '*.test.ts' | sort)
 parallel=()
 for f in "${all[@]}"; do
