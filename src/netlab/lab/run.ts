@@ -129,5 +129,5 @@ export function nodeModuleCommand(moduleUrl: URL, args: readonly string[]): stri
  */
 export function qoelabCommand(args: readonly string[]): string[] {
   const fromSource = import.meta.url.endsWith(".ts");
-  return nodeModuleCommand(new URL(fromSource ? "../cli/main.ts" : "../cli/main.js", import.meta.url), args);
+  return nodeModuleCommand(new URL(fromSource ? "../../cli/main.ts" : "../../cli/main.js", import.meta.url), args);
 }
