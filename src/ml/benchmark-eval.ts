@@ -338,7 +338,7 @@ export async function evaluateBenchmarkFolder(dir: string, options: { windows?: 
       }
     }
   const timelines = join(dir, "sessions.jsonl");
-  const windows =
+  const scored =
     options.windows !== false && existsSync(timelines)
       ? await evaluateWindows(dataset, readTimelines(timelines), {
           folds: groupings[0]!.folds,
@@ -349,6 +349,9 @@ export async function evaluateBenchmarkFolder(dir: string, options: { windows?: 
           return [] as WindowScore[];
         })
       : [];
+  // A committed dataset holds no captures but its held-out ones: no window to score is said, not a 0 %.
+  const windows = scored.filter((w) => w.windows > 0);
+  if (scored.length > windows.length) skipped.push("per-window: no session's capture was found beside sessions.jsonl");
   const markdown = `${evaluationMarkdown(results, windows)}${skipped.length ? `\nNot evaluated: ${skipped.join("; ")}\n` : ""}`;
   writeFileSync(join(dir, "evaluation.md"), `${markdown}\n`);
   writeFileSync(join(dir, "evaluation.json"), `${JSON.stringify({ results, windows, skipped }, null, 1)}\n`);
