@@ -334,8 +334,9 @@ function chooseStream(path: string, streams: RtpStream[], ssrc: number | undefin
   }
   throw new QoelabError(
     "VOIP_STREAM_AMBIGUOUS",
-    `${path}: ${g711.length} G.711 streams; choose one with --ssrc (${g711
-      .map((s) => `0x${hex(s.ssrc)} ${s.srcAddress}:${s.srcPort} → ${s.dstAddress}:${s.dstPort}`)
+    `${path}: ${g711.length} G.711 streams; choose one with --stream N or --ssrc (${streams
+      .map((s, i) => (g711.includes(s) ? describeStream(s, i) : ""))
+      .filter(Boolean)
       .join("; ")})`,
     { file: path, ssrcs: g711.map((s) => s.ssrc) },
   );

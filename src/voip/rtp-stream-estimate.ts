@@ -43,7 +43,9 @@ export function estimateStream(
   const discarded = Math.max(0, lost) + jb.late;
   const lossPercent = Math.min(100, (discarded / expected) * 100);
   const burst = burstRatio(s.lossRuns, s.receivedInOrder, s.lossRuns, s.lostInRuns);
-  const delay = ptime + jb.meanBufferDelayMs() + assumed.networkDelayMs;
+  // Without a jitter buffer nothing waits for late packets: no buffer delay enters Ta.
+  const bufferDelay = assumed.jitterBuffer.kind === "none" ? 0 : jb.meanBufferDelayMs();
+  const delay = ptime + bufferDelay + assumed.networkDelayMs;
   const q = callQuality({ codec, plc: assumed.plc, lossPercent, burstRatio: burst, oneWayDelayMs: delay });
   return {
     R: q.R,
@@ -58,7 +60,7 @@ export function estimateStream(
     assumptions:
       `${plcAssumption(assumed.plc).text}; codec from PT ${s.regPt} (${q.codec.description}); loss = network loss + late discards of a ` +
       `${formatJitterBuffer(assumed.jitterBuffer)} jitter buffer; Ta = packetisation ${ptime} ms + jitter-buffer delay ` +
-      `${jb.meanBufferDelayMs().toFixed(1)} ms + assumed network delay ${assumed.networkDelayMs} ms; T = Ta, Tr = 2·Ta; ` +
+      `${bufferDelay.toFixed(1)} ms + assumed network delay ${assumed.networkDelayMs} ms; T = Ta, Tr = 2·Ta; ` +
       "other parameters G.107 defaults" +
       (rClampNote(q) ? `; ${rClampNote(q)}` : ""),
   };
