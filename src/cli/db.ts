@@ -25,12 +25,14 @@ function cellText(value: unknown): string | null {
   return String(value);
 }
 
-function printRows(rows: readonly Record<string, unknown>[], format: "table" | "csv" | "json"): void {
+function printRows(
+  { columns: headers, rows }: { columns: string[]; rows: readonly Record<string, unknown>[] },
+  format: "table" | "csv" | "json",
+): void {
   if (format === "json") {
     printJson(rows);
     return;
   }
-  const headers = Object.keys(rows[0] ?? {});
   const cells = rows.map((row) => headers.map((h) => cellText(row[h])));
   if (format === "csv") process.stdout.write(formatDelimited(headers, cells));
   else if (headers.length > 0)
@@ -69,7 +71,7 @@ async function builtinShell(db: Db): Promise<void> {
     buffer += `${line}\n`;
     if (line.trim().endsWith(";")) {
       try {
-        printRows(await db.query(buffer), "table");
+        printRows(await db.queryTable(buffer), "table");
       } catch (error) {
         process.stdout.write(`${(error as Error).message}\n`);
       }
@@ -100,7 +102,7 @@ export function register(program: Command): void {
   ).action(async (sql: string, options: DbOptions & { json?: boolean; csv?: boolean }) => {
     const target = await openSqlTarget({ dataDir: options.dataDir, dbPort: port(options.dbPort) });
     try {
-      printRows(await target.db.query(sql), options.json ? "json" : options.csv ? "csv" : "table");
+      printRows(await target.db.queryTable(sql), options.json ? "json" : options.csv ? "csv" : "table");
     } finally {
       await target.db.close();
     }

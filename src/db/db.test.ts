@@ -24,6 +24,15 @@ for (const kind of testDatabaseKinds()) {
       assert.deepEqual(await migrate(db), [], "a second run applies nothing");
     });
 
+    test("a table query names its columns even when no row comes back (qoelab db query --csv)", async () => {
+      const db = await opened;
+      const empty = await db.queryTable("SELECT name, number_of_videos FROM web_training WHERE false");
+      assert.deepEqual(empty, { columns: ["name", "number_of_videos"], rows: [] });
+      const one = await db.queryTable("SELECT 1 AS a, 'x' AS b");
+      assert.deepEqual(one, { columns: ["a", "b"], rows: [{ a: 1, b: "x" }] });
+      await assert.rejects(db.queryTable("SELECT * FROM no_such_table"), (e: unknown) => e instanceof QoelabError);
+    });
+
     test("arrays, jsonb and the seed's status values round-trip", async () => {
       const db = await opened;
       const [training] = await db.query<{ id: number; bw_limitations: number[] }>(

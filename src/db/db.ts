@@ -12,6 +12,8 @@ export interface Db extends Queryable {
   readonly kind: "pglite" | "postgres";
   /** Where the data lives: a directory for PGlite, a redacted URL for a server. */
   readonly location: string;
+  /** Runs one statement and returns its column names beside its rows (the names even with no row). */
+  queryTable(sql: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }>;
   /** Runs `work` in one transaction on one connection; rolls back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

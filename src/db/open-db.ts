@@ -85,6 +85,15 @@ async function openEmbedded(dataDir: string, schema: string | undefined): Promis
     kind: "pglite",
     location: dataDir,
     query: (sql, params) => serialize(() => direct.query(sql, params)),
+    queryTable: (sql) =>
+      serialize(async () => {
+        try {
+          const result = await pg.query<Record<string, unknown>>(sql);
+          return { columns: result.fields.map((f) => f.name), rows: result.rows };
+        } catch (error) {
+          throw wrapSqlError(error, sql);
+        }
+      }),
     transaction: (work) =>
       serialize(async () => {
         ownTransaction = true;
@@ -150,6 +159,14 @@ async function openServer(url: string, schema: string | undefined): Promise<Db> 
     kind: "postgres",
     location: redact(url),
     query: (sql, params = []) => run(pool, sql, params),
+    async queryTable(sql) {
+      try {
+        const result = await pool.query(sql);
+        return { columns: result.fields.map((f) => f.name), rows: result.rows as Record<string, unknown>[] };
+      } catch (error) {
+        throw wrapSqlError(error, sql);
+      }
+    },
     async transaction(work) {
       const client = await pool.connect();
       try {
