@@ -71,7 +71,7 @@ export interface Violation {
 const isTestFile = (rel: string) => rel.endsWith(".test.ts") || /(^|\/)test-support(\/|\.ts$)/.test(rel);
 
 /** For browser code (`*.browser.ts`, a leaf of its own): the browser scripts of its folder it may import. */
-const browserFolderOf = (rel: string) =>
+const browserScopeOf = (rel: string) =>
   rel.endsWith(".browser.ts") ? `${rel.slice(0, rel.lastIndexOf("/") + 1)}*.browser.ts` : undefined;
 
 /** The top-level unit a path under src/ belongs to: a folder name or a top-level file name. */
@@ -116,7 +116,7 @@ export function checkImports(srcDir: string): Violation[] {
     const from = unitOf(rel);
     const test = isTestFile(rel);
     const info = ts.preProcessFile(readFileSync(path, "utf8"), true, true);
-    const browser = browserFolderOf(rel);
+    const browser = browserScopeOf(rel);
     for (const ref of info.importedFiles) {
       const specifier = ref.fileName;
       const add = (rule: Violation["rule"], message: string) =>
@@ -127,7 +127,7 @@ export function checkImports(srcDir: string): Violation[] {
         .split("\\")
         .join("/");
       // (d): browser code and the server's code meet only through the served bundle
-      if (browser !== browserFolderOf(target)) {
+      if (browser !== browserScopeOf(target)) {
         if (browser) add("browser", `browser code imports only src/${browser} (here ${target})`);
         else add("browser", `src/${target} is browser code: serve it (common/browser-bundle.ts), do not import it`);
         continue;

@@ -72,28 +72,14 @@ async function openEmbedded(dataDir: string, schema: string | undefined): Promis
       return work();
     });
   const direct: Queryable = {
-    async query<Row>(sql: string, params: readonly SqlParam[] = []) {
-      try {
-        const result = await pg.query<Row>(sql, params as unknown[]);
-        return result.rows;
-      } catch (error) {
-        throw wrapSqlError(error, sql);
-      }
-    },
+    query: async <Row>(sql: string, params: readonly SqlParam[] = []) =>
+      (await runStatement(pg, sql, params)).rows as Row[],
   };
   return {
     kind: "pglite",
     location: dataDir,
     query: (sql, params) => serialize(() => direct.query(sql, params)),
-    queryTable: (sql) =>
-      serialize(async () => {
-        try {
-          const result = await pg.query<Record<string, unknown>>(sql);
-          return { columns: result.fields.map((f) => f.name), rows: result.rows };
-        } catch (error) {
-          throw wrapSqlError(error, sql);
-        }
-      }),
+    queryTable: (sql) => serialize(async () => asTable(await runStatement(pg, sql, []))),
     transaction: (work) =>
       serialize(async () => {
         ownTransaction = true;
@@ -144,29 +130,13 @@ async function openServer(url: string, schema: string | undefined): Promise<Db> 
       url: redact(url),
     });
   }
-  const run = async <Row>(
-    target: { query: (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }> },
-    sql: string,
-    params: readonly SqlParam[],
-  ): Promise<Row[]> => {
-    try {
-      return (await target.query(sql, params as unknown[])).rows as Row[];
-    } catch (error) {
-      throw wrapSqlError(error, sql);
-    }
-  };
+  const run = async <Row>(target: StatementTarget, sql: string, params: readonly SqlParam[]): Promise<Row[]> =>
+    (await runStatement(target, sql, params)).rows as Row[];
   return {
     kind: "postgres",
     location: redact(url),
     query: (sql, params = []) => run(pool, sql, params),
-    async queryTable(sql) {
-      try {
-        const result = await pool.query(sql);
-        return { columns: result.fields.map((f) => f.name), rows: result.rows as Record<string, unknown>[] };
-      } catch (error) {
-        throw wrapSqlError(error, sql);
-      }
-    },
+    queryTable: async (sql) => asTable(await runStatement(pool, sql, [])),
     async transaction(work) {
       const client = await pool.connect();
       try {
@@ -184,6 +154,25 @@ async function openServer(url: string, schema: string | undefined): Promise<Db> 
     close: () => pool.end(),
   };
 }
+
+/** What both drivers (PGlite, node-postgres) answer a statement with: its rows and its columns. */
+interface StatementTarget {
+  query(sql: string, params: unknown[]): Promise<{ rows: unknown[]; fields: readonly { name: string }[] }>;
+}
+
+/** One statement on either driver, a SQL error turned into a coded one. */
+async function runStatement(target: StatementTarget, sql: string, params: readonly SqlParam[]) {
+  try {
+    return await target.query(sql, params as unknown[]);
+  } catch (error) {
+    throw wrapSqlError(error, sql);
+  }
+}
+
+const asTable = (result: Awaited<ReturnType<StatementTarget["query"]>>) => ({
+  columns: result.fields.map((f) => f.name),
+  rows: result.rows as Record<string, unknown>[],
+});
 
 function wrapSqlError(error: unknown, sql: string): QoelabError {
   if (error instanceof QoelabError) return error;
