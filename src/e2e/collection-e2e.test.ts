@@ -2,51 +2,38 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { capturesArchive, exportTraining, getTraining, listSessions } from "../collect/index.ts";
-import type { Db } from "../db/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
+import { assertEverySessionStored, collectTrainingForSuite } from "./test-support/collect-training.ts";
 import { recomputeNetworkData } from "./test-support/network-data.ts";
 
 // End to end, all real: lab namespaces, tbf on the router, the built-in HLS origin (ffmpeg),
 // Debian's chromium playing with hls.js, tcpdump on the client, the flow engine, PGlite.
 describe("collection end to end", { timeout: 600_000 }, () => {
-  let run: CollectedTraining;
-  let db: Db;
-  let dir = "";
-  let trainingId = 0;
-
-  before(async () => {
-    run = await collectTraining(
-      {
-        name: "e2e",
-        number_of_videos: "3",
-        session_duration: "15",
-        // 0.1 Mbit/s: below the ladder's lowest rendition (160p, about 0.2 Mbit/s), so it stalls.
-        bw_limitations: "0.1, 1, 5",
-        warmup: "5",
-        seed: "3",
-      },
-      `qe${process.pid % 100000}`,
-    );
-    ({ db, dir, trainingId } = run);
-  });
-  after(() => run?.close());
+  const run = collectTrainingForSuite(
+    {
+      name: "e2e",
+      number_of_videos: "3",
+      session_duration: "15",
+      // 0.1 Mbit/s: below the ladder's lowest rendition (160p, about 0.2 Mbit/s), so it stalls.
+      bw_limitations: "0.1, 1, 5",
+      warmup: "5",
+      seed: "3",
+    },
+    "qe",
+  );
 
   test("every session is captured and the training finishes", async () => {
-    const training = await getTraining(db, trainingId);
-    const sessions = await listSessions(db, trainingId);
-    assert.deepEqual(
-      sessions.map((s) => [s.status, s.error_reason]),
-      sessions.map(() => [1, null]),
-    );
+    const training = await getTraining(run.db, run.trainingId);
+    const sessions = await listSessions(run.db, run.trainingId);
+    assertEverySessionStored(sessions);
     assert.equal(training.has_finished, true);
     assert.equal(training.state, "finished");
   });
 
   test("stalls at the lowest limit, none at the highest; the highest reaches a higher resolution", async () => {
-    const sessions = await listSessions(db, trainingId);
+    const sessions = await listSessions(run.db, run.trainingId);
     const at = (mbps: number) => sessions.find((s) => s.bw_limitation === mbps)!;
     const low = at(0.1).labels as { stall_count: number; time_weighted_height: number };
     const high = at(5).labels as { stall_count: number; time_weighted_height: number };
@@ -56,7 +43,7 @@ describe("collection end to end", { timeout: 600_000 }, () => {
   });
 
   test("each pcap is non-empty and its stored network data equals a recomputation from it", async () => {
-    for (const session of await listSessions(db, trainingId)) {
+    for (const session of await listSessions(run.db, run.trainingId)) {
       assert.ok(session.capture_file);
       assert.ok(statSync(session.capture_file).size > 1000);
       assert.equal(statSync(session.capture_file).size, session.capture_size);
@@ -74,17 +61,17 @@ describe("collection end to end", { timeout: 600_000 }, () => {
   });
 
   test("the captures archive holds every session's pcap", async () => {
-    const tar = await capturesArchive(db, trainingId);
-    const path = join(dir, "pcaps.tar");
+    const tar = await capturesArchive(run.db, run.trainingId);
+    const path = join(run.dir, "pcaps.tar");
     writeFileSync(path, tar);
     const listed = execFileSync("tar", ["-tf", path], { encoding: "utf8" }).trim().split("\n").sort();
-    const sessions = await listSessions(db, trainingId);
+    const sessions = await listSessions(run.db, run.trainingId);
     assert.deepEqual(listed, sessions.map((s) => `session-${s.id}.pcap`).sort());
   });
 
   test("the CSV export has one row per session and opens in a CSV reader", async () => {
-    const file = await exportTraining(db, trainingId, "csv");
-    const path = join(dir, "export.csv");
+    const file = await exportTraining(run.db, run.trainingId, "csv");
+    const path = join(run.dir, "export.csv");
     writeFileSync(path, file.body);
     // Python's csv module as an independent CSV reader.
     const out = execFileSync(

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { exportTraining, getTraining, listSessions, loadTraceByName } from "../collect/index.ts";
-import type { Db } from "../db/index.ts";
-import { type CollectedTraining, collectTraining } from "./test-support/collect-training.ts";
+import { assertEverySessionStored, collectTrainingForSuite } from "./test-support/collect-training.ts";
 
 // A trace-driven training end to end: two sessions, each on one real bandwidth trace (the link
 // emulator replays it on the router's downstream from a seeded offset), played by chromium from the
@@ -20,36 +19,25 @@ interface LinkData {
 }
 
 describe("a trace-driven training", { timeout: 900_000 }, () => {
-  let run: CollectedTraining;
-  let db: Db;
-  let trainingId = 0;
-
-  before(async () => {
-    run = await collectTraining(
-      {
-        name: "traces",
-        number_of_videos: "2",
-        session_duration: "14",
-        traces: TRACES.join(", "),
-        warmup: "8",
-        seed: "11",
-      },
-      `qt${process.pid % 100000}`,
-      { channels: ["noise"] },
-    );
-    ({ db, trainingId } = run);
-  });
-  after(() => run?.close());
+  const run = collectTrainingForSuite(
+    {
+      name: "traces",
+      number_of_videos: "2",
+      session_duration: "14",
+      traces: TRACES.join(", "),
+      warmup: "8",
+      seed: "11",
+    },
+    "qt",
+    { channels: ["noise"] },
+  );
 
   test("each trace gets one session, from a seeded offset, and both are captured", async () => {
-    const training = await getTraining(db, trainingId);
+    const training = await getTraining(run.db, run.trainingId);
     assert.deepEqual(training.traces, TRACES);
     assert.deepEqual(training.bw_limitations, []);
-    const sessions = await listSessions(db, trainingId);
-    assert.deepEqual(
-      sessions.map((s) => [s.status, s.error_reason]),
-      sessions.map(() => [1, null]),
-    );
+    const sessions = await listSessions(run.db, run.trainingId);
+    assertEverySessionStored(sessions);
     assert.deepEqual(sessions.map((s) => s.trace).sort(), [...TRACES].sort());
     for (const s of sessions) {
       assert.ok(s.trace_offset_s !== null && s.trace_offset_s >= 0 && s.trace_offset_s < 300, `${s.trace_offset_s}`);
@@ -60,7 +48,7 @@ describe("a trace-driven training", { timeout: 900_000 }, () => {
   });
 
   test("the link offers the trace from the session's offset, second by second", async () => {
-    for (const session of await listSessions(db, trainingId)) {
+    for (const session of await listSessions(run.db, run.trainingId)) {
       const link = session.network_data?.link as LinkData;
       const { stats } = loadTraceByName(link.trace);
       const bins = stats.perSecondMbps;
@@ -80,7 +68,7 @@ describe("a trace-driven training", { timeout: 900_000 }, () => {
   });
 
   test("the link delivers what the trace offers, per 2 s, where the trace is below the top rendition", async () => {
-    for (const session of await listSessions(db, trainingId)) {
+    for (const session of await listSessions(run.db, run.trainingId)) {
       const link = session.network_data?.link as LinkData;
       const top = topRenditionMbps(session.application_data);
       assert.ok(link.record_start_s !== null && link.record_start_s > 0, `record start ${link.record_start_s}`);
@@ -114,7 +102,7 @@ describe("a trace-driven training", { timeout: 900_000 }, () => {
   });
 
   test("the stored flows have their handshake and the features cover the recorded window", async () => {
-    for (const session of await listSessions(db, trainingId)) {
+    for (const session of await listSessions(run.db, run.trainingId)) {
       const data = session.network_data as {
         flows: Array<{ proto: string; handshake?: boolean; s2c: { dataBytes: number } }>;
         features: Record<string, number>;
@@ -138,7 +126,7 @@ describe("a trace-driven training", { timeout: 900_000 }, () => {
   });
 
   test("the dataset export names each session's trace and offset", async () => {
-    const file = await exportTraining(db, trainingId, "csv");
+    const file = await exportTraining(run.db, run.trainingId, "csv");
     const [header, ...rows] = String(file.body).trim().split("\n");
     const columns = header?.split(",") ?? [];
     const trace = columns.indexOf("trace");

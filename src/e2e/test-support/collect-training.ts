@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { createCollectionRuntime } from "../../cli/index.ts";
-import { createTraining, validateTrainingRequest } from "../../collect/index.ts";
+import { createTraining, type SessionRow, validateTrainingRequest } from "../../collect/index.ts";
 import { type Db, openDb } from "../../db/index.ts";
 import { labDown } from "../../netlab/index.ts";
 
@@ -52,4 +53,46 @@ export async function collectTraining(
     await close();
     throw error;
   }
+}
+
+/**
+ * One training collected for the tests of a `describe`: its `before` collects it in lab slots
+ * `<labLetters><pid>N` (so parallel test processes never share a lab), its `after` closes it. The
+ * fields are read inside the tests, once `before` has run.
+ */
+export function collectTrainingForSuite(
+  form: Record<string, string>,
+  labLetters: string,
+  origin: { channels?: readonly string[]; durationSeconds?: number } = {},
+): CollectedTraining {
+  let run: CollectedTraining | undefined;
+  before(async () => {
+    run = await collectTraining(form, `${labLetters}${process.pid % 100000}`, origin);
+  });
+  after(() => run?.close());
+  const collected = (): CollectedTraining => {
+    assert.ok(run, "the training is collected by the suite's before()");
+    return run;
+  };
+  return {
+    get db() {
+      return collected().db;
+    },
+    get trainingId() {
+      return collected().trainingId;
+    },
+    get dir() {
+      return collected().dir;
+    },
+    close: () => collected().close(),
+  };
+}
+
+/** Every session was captured and stored on its first claim: status 1 and no error. */
+export function assertEverySessionStored(sessions: readonly SessionRow[], message?: string): void {
+  assert.deepEqual(
+    sessions.map((s) => [s.status, s.error_reason]),
+    sessions.map(() => [1, null]),
+    message,
+  );
 }
