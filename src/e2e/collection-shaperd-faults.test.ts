@@ -8,6 +8,7 @@ import {
   type ShaperdForNobody,
   startShaperdForNobody,
 } from "./test-support/shaperd-for-nobody.ts";
+import { SMALL_ORIGIN } from "./test-support/small-origin.ts";
 
 /*
  * Faults mid-session on the shaperd path lose no session (as collection-faults.test.ts shows for
@@ -38,7 +39,7 @@ describe("faults mid-session through shaperd", { timeout: 120_000 }, () => {
       {
         labPrefix: prefix,
         maxSlots: 2,
-        origin: { channels: ["testcard"], durationSeconds: 10, renditions: 2 },
+        origin: SMALL_ORIGIN,
         trainings: [
           {
             number_of_videos: "2",

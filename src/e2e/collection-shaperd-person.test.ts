@@ -6,12 +6,14 @@ import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { playTrainingInPage } from "../collect/test-support/play-training.ts";
 import { getLab, type Lab, labDown, run } from "../netlab/index.ts";
 import { recomputeNetworkData } from "./test-support/network-data.ts";
+import { PERSON_TRAINING_FORM } from "./test-support/person-training.ts";
 import {
   NOBODY,
   type NobodyResult,
   type ShaperdForNobody,
   startShaperdForNobody,
 } from "./test-support/shaperd-for-nobody.ts";
+import { SMALL_ORIGIN } from "./test-support/small-origin.ts";
 
 /*
  * The person-driven loop without root in the web app: a process of "nobody" serves the web app on
@@ -44,17 +46,8 @@ describe("a person's session through shaperd", { timeout: 120_000 }, () => {
       {
         labPrefix: prefix,
         serve: true,
-        origin: { channels: ["testcard"], durationSeconds: 10, renditions: 2 },
-        trainings: [
-          {
-            name: "person",
-            number_of_videos: "1",
-            session_duration: "6",
-            bw_limitations: "1",
-            warmup: "2",
-            driver: "person",
-          },
-        ],
+        origin: SMALL_ORIGIN,
+        trainings: [PERSON_TRAINING_FORM],
       },
       (message) => {
         if (message.kind === "event" && message.event.kind === "capture-started")

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { buildLocalOrigin, DEFAULT_LADDER } from "../collect/index.ts";
 import { type InternetStandIn, startInternetStandIn } from "../collect/test-support/internet-stand-in.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { recomputeNetworkData } from "./test-support/network-data.ts";
@@ -12,6 +11,7 @@ import {
   type ShaperdForNobody,
   startShaperdForNobody,
 } from "./test-support/shaperd-for-nobody.ts";
+import { buildSmallOrigin } from "./test-support/small-origin.ts";
 
 /*
  * A URL source through the lab router's uplink, collected by a process of "nobody" through a real
@@ -49,11 +49,7 @@ describe("a URL source through the uplink, collected through shaperd", { timeout
   const missing = () => `http://${internet.address}:8080/missing/master.m3u8`;
 
   before(async () => {
-    const built = await buildLocalOrigin({
-      channels: ["testcard"],
-      durationSeconds: 10,
-      ladder: DEFAULT_LADDER.slice(0, 2),
-    });
+    const built = await buildSmallOrigin();
     internet = await startInternetStandIn(prefix, built.root);
     daemon = await startShaperdForNobody("shaperd-uplink");
     const collecting = daemon.collect(

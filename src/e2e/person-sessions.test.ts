@@ -8,10 +8,8 @@ import { serve } from "@hono/node-server";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import {
-  buildLocalOrigin,
   CollectionOrchestrator,
   createTraining,
-  DEFAULT_LADDER,
   directLabOperator,
   getTraining,
   listSessions,
@@ -22,6 +20,8 @@ import { type Db, openDb } from "../db/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 import { recomputeNetworkData } from "./test-support/network-data.ts";
+import { PERSON_TRAINING_FORM } from "./test-support/person-training.ts";
+import { buildSmallOrigin } from "./test-support/small-origin.ts";
 
 // The seed's person-driven loop, all real: Debian's chromium in the root namespace (as a person's
 // browser on this host) opens /player?training=ID on a test server; the video comes from the
@@ -42,12 +42,7 @@ describe("a person's sessions", { timeout: 120_000 }, () => {
 
   before(async () => {
     db = await openDb({ url: "", dataDir: "memory://" });
-    // A small ladder keeps the one-time ffmpeg build short; it is cached like the full one.
-    const origin = await buildLocalOrigin({
-      channels: ["testcard"],
-      durationSeconds: 10,
-      ladder: DEFAULT_LADDER.slice(0, 2),
-    });
+    const origin = await buildSmallOrigin();
     let app: ReturnType<typeof createApp> | undefined;
     orchestrator = new CollectionOrchestrator({
       db,
@@ -87,14 +82,7 @@ describe("a person's sessions", { timeout: 120_000 }, () => {
   });
 
   test("a person's browser on this host plays a training through the shaped router; it is captured and stored", async () => {
-    const request = validateTrainingRequest({
-      name: "person",
-      number_of_videos: "1",
-      session_duration: "6",
-      bw_limitations: "1",
-      warmup: "2",
-      driver: "person",
-    });
+    const request = validateTrainingRequest(PERSON_TRAINING_FORM);
     assert.ok(request.ok);
     const training = await createTraining(db, request.value);
     playedTraining = training.id;

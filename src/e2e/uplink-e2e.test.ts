@@ -7,10 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { serve } from "@hono/node-server";
 import {
-  buildLocalOrigin,
   CollectionOrchestrator,
   createTraining,
-  DEFAULT_LADDER,
   directLabOperator,
   listSessions,
   validateTrainingRequest,
@@ -21,6 +19,7 @@ import { type Db, openDb } from "../db/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 import { recomputeNetworkData } from "./test-support/network-data.ts";
+import { buildSmallOrigin } from "./test-support/small-origin.ts";
 
 /*
  * External video sources through the lab router's uplink, without the Internet: a namespace this
@@ -45,11 +44,7 @@ describe("external sources through the router's uplink", { timeout: 180_000 }, (
 
   before(async () => {
     db = await openDb({ url: "", dataDir: "memory://" });
-    const built = await buildLocalOrigin({
-      channels: ["testcard"],
-      durationSeconds: 10,
-      ladder: DEFAULT_LADDER.slice(0, 2),
-    });
+    const built = await buildSmallOrigin();
     // The "internet" site: the channel, and an usher path whose playlist points at it.
     const site = join(dir, "site");
     mkdirSync(join(site, "api", "channel", "hls"), { recursive: true });

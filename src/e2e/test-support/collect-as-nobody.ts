@@ -1,15 +1,9 @@
 import { createInterface } from "node:readline";
 import { serve } from "@hono/node-server";
 import { createCollectionRuntime } from "../../cli/index.ts";
-import {
-  buildLocalOrigin,
-  createTraining,
-  DEFAULT_LADDER,
-  getTraining,
-  listSessions,
-  validateTrainingRequest,
-} from "../../collect/index.ts";
+import { createTraining, getTraining, listSessions, validateTrainingRequest } from "../../collect/index.ts";
 import { openDb } from "../../db/index.ts";
+import { buildSmallOrigin, type SmallOriginSpec } from "./small-origin.ts";
 
 /*
  * The unprivileged side of the shaperd tests, run as "nobody" (see shaperd-for-nobody.ts): the same
@@ -28,7 +22,7 @@ export interface NobodyCollectConfig {
   maxSlots?: number;
   uplinkAllow?: string[];
   /** Build a small built-in origin first (channels, seconds, renditions of the default ladder). */
-  origin?: { channels: string[]; durationSeconds: number; renditions: number };
+  origin?: SmallOriginSpec;
   /** Serve the web app on loopback for a person's browser instead of running the worker; "stop" on stdin ends it. */
   serve?: boolean;
 }
@@ -45,13 +39,7 @@ try {
     ids.push((await createTraining(db, request.value)).id);
   }
   say({ kind: "trainings", ids });
-  const origin = config.origin
-    ? await buildLocalOrigin({
-        channels: config.origin.channels,
-        durationSeconds: config.origin.durationSeconds,
-        ladder: DEFAULT_LADDER.slice(0, config.origin.renditions),
-      })
-    : undefined;
+  const origin = config.origin ? await buildSmallOrigin(config.origin) : undefined;
   const runtime = await createCollectionRuntime(db, {
     labPrefix: config.labPrefix,
     shaperdSocket: config.socket,
