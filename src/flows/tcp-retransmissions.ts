@@ -57,6 +57,17 @@ const T_UNKNOWN = 63;
 const BATCH = 16;
 const NO_RTT = 32;
 
+/** The RetxClass column each anomaly code (low 4 bits) counts in; -1 for in-sequence segments. The *_LT_* codes are tstat's unknowns. */
+const CLASS_OF_CODE = new Int8Array(BATCH).fill(RetxClass.UNKNOWN);
+CLASS_OF_CODE[IN_SEQUENCE] = -1;
+CLASS_OF_CODE[T_RTO] = RetxClass.RTO;
+CLASS_OF_CODE[T_FR] = RetxClass.FAST_RETRANSMIT;
+CLASS_OF_CODE[T_REORDERING] = RetxClass.REORDERING;
+CLASS_OF_CODE[T_NET_DUP] = RetxClass.NETWORK_DUPLICATE;
+CLASS_OF_CODE[T_FLOW_CONTROL] = RetxClass.FLOW_CONTROL;
+CLASS_OF_CODE[T_UNNEC_FR] = RetxClass.UNNECESSARY_FAST_RETRANSMIT;
+CLASS_OF_CODE[T_UNNEC_RTO] = RetxClass.UNNECESSARY_RTO;
+
 /** RTO and minimum RTT floors and the values used before both directions have an RTT sample (µs). */
 const RTO_MIN_US = 100_000;
 const RTT_MIN_US = 1_000;
@@ -388,34 +399,8 @@ export class SegmentList {
       type |= noRtt;
     }
     e[(alreadySeen ? p : prev) * STRIDE + F_TYPE] = type;
-    const c = h.classes;
-    switch (type & (BATCH - 1)) {
-      case IN_SEQUENCE:
-        break;
-      case T_RTO:
-        c[RetxClass.RTO]!++;
-        break;
-      case T_FR:
-        c[RetxClass.FAST_RETRANSMIT]!++;
-        break;
-      case T_REORDERING:
-        c[RetxClass.REORDERING]!++;
-        break;
-      case T_NET_DUP:
-        c[RetxClass.NETWORK_DUPLICATE]!++;
-        break;
-      case T_FLOW_CONTROL:
-        c[RetxClass.FLOW_CONTROL]!++;
-        break;
-      case T_UNNEC_FR:
-        c[RetxClass.UNNECESSARY_FAST_RETRANSMIT]!++;
-        break;
-      case T_UNNEC_RTO:
-        c[RetxClass.UNNECESSARY_RTO]!++;
-        break;
-      default:
-        c[RetxClass.UNKNOWN]!++;
-    }
+    const counted = CLASS_OF_CODE[type & (BATCH - 1)]!;
+    if (counted >= 0) h.classes[counted]!++;
     void T_UNKNOWN;
   }
 

@@ -92,6 +92,23 @@ export function clockRateOf(
   return { rate: dyn.clockRate, event: false };
 }
 
+/**
+ * Min, max and mean of a per-packet quantity (delta, jitter) over the regular packets, as Wireshark
+ * keeps them: min is -1 until the first value, and the mean's divisor is the stream's packet count
+ * passed in, not the number of values added (see the file comment).
+ */
+export class RegularPacketStats {
+  min = -1;
+  max = 0;
+  mean = 0;
+
+  add(value: number, packetCount: number): void {
+    if (value > this.max) this.max = value;
+    if (this.min === -1 || value < this.min) this.min = value;
+    this.mean = (this.mean * (packetCount - 1) + value) / packetCount;
+  }
+}
+
 /** One stream's running statistics (5-tuple + SSRC). */
 export class StreamState {
   next: StreamState | null = null;
@@ -121,13 +138,10 @@ export class StreamState {
   jitter = 0;
   skew = 0;
   maxSkew = 0;
-  minDelta = -1;
-  maxDelta = 0;
+  readonly deltaStats = new RegularPacketStats();
+  /** Frame number (1-based) of the largest regular delta. */
   maxDeltaFrame = 0;
-  meanDelta = 0;
-  minJitter = -1;
-  maxJitter = 0;
-  meanJitter = 0;
+  readonly jitterStats = new RegularPacketStats();
   totalNr = 0;
   sequenceErrors = 0;
   problem = false;
@@ -290,17 +304,9 @@ export function analysePacket(
       (STAT_FLAG.MARKER | STAT_FLAG.PT_CN | STAT_FLAG.WRONG_TIMESTAMP | STAT_FLAG.FOLLOW_PT_CN | STAT_FLAG.FIRST)) ===
     0;
   if (regular) {
-    if (s.delta > s.maxDelta) {
-      s.maxDelta = s.delta;
-      s.maxDeltaFrame = record.index + 1;
-    }
-    if (s.minDelta === -1 || s.delta < s.minDelta) s.minDelta = s.delta;
-    s.meanDelta = (s.meanDelta * (s.totalNr - 1) + s.delta) / s.totalNr;
-    if (clock.rate !== 0) {
-      if (s.jitter > s.maxJitter) s.maxJitter = s.jitter;
-      s.meanJitter = (s.meanJitter * (s.totalNr - 1) + currentJitter) / s.totalNr;
-      if (s.minJitter === -1 || s.jitter < s.minJitter) s.minJitter = s.jitter;
-    }
+    if (s.delta > s.deltaStats.max) s.maxDeltaFrame = record.index + 1;
+    s.deltaStats.add(s.delta, s.totalNr);
+    if (clock.rate !== 0) s.jitterStats.add(currentJitter, s.totalNr);
   }
   if ((flags & STAT_FLAG.PT_CN) === 0) {
     if (s.pt !== s.regPt && s.regPt !== -1) {
