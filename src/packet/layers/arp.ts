@@ -1,9 +1,10 @@
 import { formatHex, formatIpv4, formatMac, parseHex, parseIpv4, parseMac } from "../address-text.ts";
-import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
+import { headerExtent } from "./header-extent.ts";
 
 /*
  * ARP (RFC 826), shown for Ethernet/IPv4 (hlen 6, plen 4):
@@ -62,7 +63,8 @@ export function decodeArp(bytes: Uint8Array, offset: number, end: number): Decod
   const hwLength = bytes[offset + HLEN] ?? 0;
   const protoLength = bytes[offset + PLEN] ?? 0;
   const size = arpHeaderSize(hwLength, protoLength);
-  const complete = available >= size && available >= ARP_FIXED_SIZE;
+  const extent = headerExtent("ARP packet", size, available);
+  const complete = extent.complete;
   let at = offset + ADDRESSES;
   const field = (length: number, format: typeof formatHw) => {
     const text = complete ? format(bytes, at, length) : "";
@@ -79,9 +81,7 @@ export function decodeArp(bytes: Uint8Array, offset: number, end: number): Decod
     protoSrc: field(protoLength, formatProto),
     hwDst: field(hwLength, formatHw),
     protoDst: field(protoLength, formatProto),
-    headerLength: Math.min(available, size),
-    complete,
-    anomalies: complete ? [] : [anomaly("truncated", `ARP packet needs ${size} bytes, ${available} captured`)],
+    ...extent,
   };
 }
 

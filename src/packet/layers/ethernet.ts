@@ -1,10 +1,11 @@
 import { formatMac, parseMac } from "../address-text.ts";
-import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import { defineLayer, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
+import { headerExtent } from "./header-extent.ts";
 
 /*
  * Ethernet II / IEEE 802.3 MAC header (IEEE 802.3 clause 3.1.1):
@@ -42,15 +43,11 @@ export interface DecodedEthernet extends EthernetFields, DecodeInfo {
 }
 
 export function decodeEthernet(bytes: Uint8Array, offset: number, end: number): DecodedEthernet {
-  const available = end - offset;
-  const complete = available >= ETHERNET_HEADER_SIZE;
   return {
     dst: formatMac(bytes, offset + DST),
     src: formatMac(bytes, offset + SRC),
     type: readU16(bytes, offset + TYPE),
-    headerLength: Math.min(available, ETHERNET_HEADER_SIZE),
-    complete,
-    anomalies: complete ? [] : [anomaly("truncated", `Ethernet header needs 14 bytes, ${available} captured`)],
+    ...headerExtent("Ethernet header", ETHERNET_HEADER_SIZE, end - offset),
   };
 }
 

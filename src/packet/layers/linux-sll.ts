@@ -1,5 +1,5 @@
 import { formatHex, parseHex } from "../address-text.ts";
-import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { Layer, LayerFieldMap, ShowRow } from "../layer.ts";
@@ -7,6 +7,7 @@ import { defineLayer, type LayerDef, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
+import { headerExtent } from "./header-extent.ts";
 
 /*
  * Linux "cooked" capture headers (tcpdump.org linktypes LINUX_SLL = 113, LINUX_SLL2 = 276).
@@ -79,21 +80,15 @@ export interface DecodedSll2 extends Sll2Fields, DecodeInfo {
   protocol: number;
 }
 
-function truncated(name: string, size: number, available: number) {
-  return available >= size ? [] : [anomaly("truncated", `${name} header needs ${size} bytes, ${available} captured`)];
-}
-
 export function decodeSll(bytes: Uint8Array, offset: number, end: number): DecodedSll {
-  const available = end - offset;
+  const extent = headerExtent("Linux cooked (SLL) header", SLL_HEADER_SIZE, end - offset);
   return {
     pktType: readU16(bytes, offset + SLL_PKTTYPE),
     hatype: readU16(bytes, offset + SLL_HATYPE),
     addrLength: readU16(bytes, offset + SLL_HALEN),
-    addr: available >= SLL_HEADER_SIZE ? formatHex(bytes, offset + SLL_ADDR, offset + SLL_ADDR + ADDRESS_FIELD) : "",
+    addr: extent.complete ? formatHex(bytes, offset + SLL_ADDR, offset + SLL_ADDR + ADDRESS_FIELD) : "",
     protocol: readU16(bytes, offset + SLL_PROTOCOL),
-    headerLength: Math.min(available, SLL_HEADER_SIZE),
-    complete: available >= SLL_HEADER_SIZE,
-    anomalies: truncated("Linux cooked (SLL)", SLL_HEADER_SIZE, available),
+    ...extent,
   };
 }
 
@@ -114,8 +109,7 @@ export function encodeSll(fields: SllFields, payload: Uint8Array): Uint8Array {
 }
 
 export function decodeSll2(bytes: Uint8Array, offset: number, end: number): DecodedSll2 {
-  const available = end - offset;
-  const complete = available >= SLL2_HEADER_SIZE;
+  const extent = headerExtent("Linux cooked (SLL2) header", SLL2_HEADER_SIZE, end - offset);
   return {
     protocol: readU16(bytes, offset + SLL2_PROTOCOL),
     reserved: readU16(bytes, offset + SLL2_RESERVED),
@@ -123,10 +117,8 @@ export function decodeSll2(bytes: Uint8Array, offset: number, end: number): Deco
     hatype: readU16(bytes, offset + SLL2_HATYPE),
     pktType: bytes[offset + SLL2_PKTTYPE] ?? 0,
     addrLength: bytes[offset + SLL2_HALEN] ?? 0,
-    addr: complete ? formatHex(bytes, offset + SLL2_ADDR, offset + SLL2_ADDR + ADDRESS_FIELD) : "",
-    headerLength: Math.min(available, SLL2_HEADER_SIZE),
-    complete,
-    anomalies: truncated("Linux cooked (SLL2)", SLL2_HEADER_SIZE, available),
+    addr: extent.complete ? formatHex(bytes, offset + SLL2_ADDR, offset + SLL2_ADDR + ADDRESS_FIELD) : "",
+    ...extent,
   };
 }
 

@@ -1,8 +1,9 @@
-import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import type { DecodeInfo } from "../anomaly.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import { defineLayer, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showNum } from "../show-format.ts";
+import { headerExtent } from "./header-extent.ts";
 
 /*
  * BSD loopback encapsulation (tcpdump.org LINKTYPE_NULL = 0, LINKTYPE_LOOP = 108):
@@ -31,8 +32,6 @@ export interface DecodedLoopback extends LoopbackFields, DecodeInfo {
 }
 
 export function decodeLoopback(bytes: Uint8Array, offset: number, end: number): DecodedLoopback {
-  const available = end - offset;
-  const complete = available >= LOOPBACK_HEADER_SIZE;
   const b = (i: number) => bytes[offset + FAMILY + i] ?? 0;
   const littleEndian = b(0) !== 0 && b(3) === 0;
   const family = littleEndian
@@ -41,9 +40,7 @@ export function decodeLoopback(bytes: Uint8Array, offset: number, end: number): 
   return {
     family,
     byteOrder: littleEndian ? "le" : "be",
-    headerLength: Math.min(available, LOOPBACK_HEADER_SIZE),
-    complete,
-    anomalies: complete ? [] : [anomaly("truncated", `loopback header needs 4 bytes, ${available} captured`)],
+    ...headerExtent("loopback header", LOOPBACK_HEADER_SIZE, end - offset),
   };
 }
 

@@ -1,7 +1,8 @@
-import { anomaly, type DecodeInfo } from "../anomaly.ts";
+import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { defineLayer } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
+import { headerExtent } from "./header-extent.ts";
 
 /*
  * PPP protocol field (RFC 1661 §2) as carried in a PPPoE session (RFC 2516 §5: no address and
@@ -56,13 +57,10 @@ export function decodePpp(bytes: Uint8Array, offset: number, end: number): Decod
   const available = end - offset;
   const compressed = available >= 1 && (bytes[offset]! & 1) === 1;
   const size = compressed ? 1 : PPP_HEADER_SIZE;
-  const complete = available >= size;
   return {
-    protocol: compressed ? bytes[offset]! : complete ? readU16(bytes, offset) : 0,
+    protocol: compressed ? bytes[offset]! : available >= size ? readU16(bytes, offset) : 0,
     ...(compressed ? { compressed } : {}),
-    headerLength: Math.max(0, Math.min(available, size)),
-    complete,
-    anomalies: complete ? [] : [anomaly("truncated", `PPP protocol field needs 2 bytes, ${available} captured`)],
+    ...headerExtent("PPP protocol field", size, available),
   };
 }
 

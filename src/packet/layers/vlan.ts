@@ -5,6 +5,7 @@ import type { AnyLayer } from "../layer.ts";
 import { defineLayer, fieldsOf } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
+import { headerExtent } from "./header-extent.ts";
 
 /*
  * IEEE 802.1Q tag (802.1ad S-tag has the same layout). The TPID (0x8100 C-tag, 0x88a8 S-tag,
@@ -46,17 +47,13 @@ export function isVlanTpid(etherType: number): boolean {
 }
 
 export function decodeVlan(bytes: Uint8Array, offset: number, end: number): DecodedVlan {
-  const available = end - offset;
-  const complete = available >= VLAN_HEADER_SIZE;
   const tci = readU16(bytes, offset + TCI);
   return {
     prio: tci >> 13,
     dei: (tci >> 12) & 1,
     vlan: tci & 0x0fff,
     type: readU16(bytes, offset + TYPE),
-    headerLength: Math.min(available, VLAN_HEADER_SIZE),
-    complete,
-    anomalies: complete ? [] : [anomaly("truncated", `802.1Q tag needs 4 bytes, ${available} captured`)],
+    ...headerExtent("802.1Q tag", VLAN_HEADER_SIZE, end - offset),
   };
 }
 

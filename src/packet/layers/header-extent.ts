@@ -1,0 +1,15 @@
+import { anomaly, type DecodeInfo } from "../anomaly.ts";
+
+/**
+ * The bookkeeping of a header that needs `size` bytes where `available` were captured: how much
+ * of it is there, whether all of it, and else a "truncated" anomaly naming it (`what`, e.g.
+ * "Ethernet header"). Shared by the decoders of fixed-size headers.
+ */
+export function headerExtent(what: string, size: number, available: number): DecodeInfo {
+  const complete = available >= size;
+  return {
+    headerLength: Math.max(0, Math.min(available, size)),
+    complete,
+    anomalies: complete ? [] : [anomaly("truncated", `${what} needs ${size} bytes, ${available} captured`)],
+  };
+}
