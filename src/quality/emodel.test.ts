@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { QoelabError } from "../errors.ts";
-import { burstRatio, callQuality, codecImpairment, eModel, rClampNote, rToMos } from "./emodel.ts";
+import { burstRatio, callQuality, codecImpairment, type EModelResult, eModel, rClampNote, rToMos } from "./emodel.ts";
 
 function near(actual: number, expected: number, tolerance: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} vs ${expected}`);
+}
+
+/** Each named term of `result` within 1e-4 of its hand-computed value (4 decimals below). */
+function nearTerms(result: EModelResult, expected: Partial<Record<keyof EModelResult, number>>, what = ""): void {
+  for (const [term, value] of Object.entries(expected)) {
+    near(result[term as keyof EModelResult] as number, value, 1e-4, `${term}${what}`);
+  }
 }
 
 /*
@@ -28,17 +35,19 @@ function near(actual: number, expected: number, tolerance: number, what: string)
 describe("E-model (G.107)", () => {
   it("gives R = 93.2 with all defaults, and each term as computed by hand", () => {
     const r = eModel();
-    near(r.Ro, 94.7688, 1e-4, "Ro");
-    near(r.Iolr, 0.4402, 1e-4, "Iolr");
-    near(r.Ist, -0.0007, 1e-4, "Ist");
-    near(r.Iq, 0.9741, 1e-4, "Iq");
-    near(r.Is, 1.4136, 1e-4, "Is");
-    near(r.Idle, 0.149, 1e-4, "Idle");
+    nearTerms(r, {
+      Ro: 94.7688,
+      Iolr: 0.4402,
+      Ist: -0.0007,
+      Iq: 0.9741,
+      Is: 1.4136,
+      Idle: 0.149,
+      R: 93.2062,
+      mos: 4.4094,
+    });
     assert.equal(r.Idte, 0);
     assert.equal(r.Idd, 0);
-    near(r.R, 93.2062, 1e-4, "R");
     assert.equal(Math.round(r.R * 10) / 10, 93.2);
-    near(r.mos, 4.4094, 1e-4, "MOS");
   });
 
   /*
@@ -52,11 +61,7 @@ describe("E-model (G.107)", () => {
    */
   it("G.711 without loss at 150 ms one-way delay", () => {
     const r = callQuality({ codec: "g711", plc: true, lossPercent: 0, oneWayDelayMs: 150 });
-    near(r.Idte, 2.8118, 1e-4, "Idte");
-    near(r.Idle, 0.8407, 1e-4, "Idle");
-    near(r.Idd, 0.1635, 1e-4, "Idd");
-    near(r.R, 89.5391, 1e-4, "R");
-    near(r.mos, 4.3275, 1e-4, "MOS");
+    nearTerms(r, { Idte: 2.8118, Idle: 0.8407, Idd: 0.1635, R: 89.5391, mos: 4.3275 });
   });
 
   /*
@@ -66,13 +71,9 @@ describe("E-model (G.107)", () => {
    */
   it("1 % random loss with and without PLC", () => {
     const plc = callQuality({ codec: "pcmu", plc: true, lossPercent: 1, oneWayDelayMs: 0 });
-    near(plc.IeEff, 3.6398, 1e-4, "Ie,eff PLC");
-    near(plc.R, 89.5664, 1e-4, "R PLC");
-    near(plc.mos, 4.3282, 1e-4, "MOS PLC");
+    nearTerms(plc, { IeEff: 3.6398, R: 89.5664, mos: 4.3282 }, " PLC");
     const none = callQuality({ codec: "pcma", plc: false, lossPercent: 1, oneWayDelayMs: 0 });
-    near(none.IeEff, 17.9245, 1e-4, "Ie,eff no PLC");
-    near(none.R, 75.2817, 1e-4, "R no PLC");
-    near(none.mos, 3.8339, 1e-4, "MOS no PLC");
+    nearTerms(none, { IeEff: 17.9245, R: 75.2817, mos: 3.8339 }, " no PLC");
   });
 
   /*
@@ -82,12 +83,9 @@ describe("E-model (G.107)", () => {
    */
   it("bursty loss (BurstR = 2)", () => {
     const a = callQuality({ codec: "g711", plc: true, lossPercent: 2, burstRatio: 2, oneWayDelayMs: 0 });
-    near(a.IeEff, 7.2797, 1e-4, "Ie,eff");
-    near(a.R, 85.9265, 1e-4, "R");
-    near(a.mos, 4.2269, 1e-4, "MOS");
+    nearTerms(a, { IeEff: 7.2797, R: 85.9265, mos: 4.2269 });
     const b = callQuality({ codec: "g711", plc: true, lossPercent: 3, burstRatio: 2, oneWayDelayMs: 150 });
-    near(b.R, 78.8248, 1e-4, "R");
-    near(b.mos, 3.9788, 1e-4, "MOS");
+    nearTerms(b, { R: 78.8248, mos: 3.9788 });
   });
 
   /*
@@ -96,8 +94,7 @@ describe("E-model (G.107)", () => {
    */
   it("long delay (400 ms) through Idd", () => {
     const r = callQuality({ codec: "g711", plc: true, lossPercent: 0, oneWayDelayMs: 400 });
-    near(r.Idd, 24.0701, 1e-4, "Idd");
-    near(r.R, 62.2468, 1e-4, "R");
+    nearTerms(r, { Idd: 24.0701, R: 62.2468 });
   });
 
   it("maps R to MOS per Annex B, clipped at both ends", () => {
@@ -116,13 +113,12 @@ describe("E-model (G.107)", () => {
    */
   it("clamps R to G.107's 0–100 scale, keeps the computed sum and says so", () => {
     const low = callQuality({ codec: "g711", plc: false, lossPercent: 91.5, burstRatio: 100, oneWayDelayMs: 0 });
-    near(low.IeEff, 1666.8265, 1e-4, "Ie,eff");
-    near(low.Rcomputed, -1573.6203, 1e-4, "R computed");
+    nearTerms(low, { IeEff: 1666.8265, Rcomputed: -1573.6203 });
     assert.equal(low.R, 0);
     assert.equal(low.mos, 1);
     assert.equal(rClampNote(low), "R computed -1573.6, below G.107's 0–100 scale: shown as 0");
     const high = eModel({ A: 20 });
-    near(high.Rcomputed, 113.2062, 1e-4, "R computed");
+    nearTerms(high, { Rcomputed: 113.2062 });
     assert.equal(high.R, 100);
     assert.equal(high.mos, 4.5);
     assert.match(rClampNote(high), /above G\.107's 0–100 scale: shown as 100$/);
