@@ -2,7 +2,19 @@
   "targets": [
     {
       "target_name": "qoelab_tun",
-      "sources": ["tun.c"],
+      "sources": [
+        "tun.c",
+        "napi-util.c",
+        "clock.c",
+        "tun-device.c",
+        "watch.c",
+        "sender.c",
+        "release-cpu.c",
+        "reader.c",
+        "registry.c",
+        "fast-path.c",
+        "wake-probe.c"
+      ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]
     },
