@@ -33,9 +33,11 @@ export const ALLOWED: Record<string, readonly string[]> = {
   collect: ["netlab", "capture", "flows", "generator", "db", "packet"],
   ml: ["collect", "flows", "packet", "db"],
   fuzz: ["packet", "flows", "voip"],
-  web: ["collect", "ml", "quality", "db", "audio"],
+  render: ["collect", "ml", "quality", "voip"],
+  web: ["render", "collect", "ml", "quality", "db", "audio"],
   cli: [
     "web",
+    "render",
     "collect",
     "ml",
     "quality",

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { parseTime } from "../generator/index.ts";
+import { writeFolderReport } from "../render/index.ts";
 import {
   type ExperimentImpairBackend,
   parseLossList,
@@ -101,6 +102,7 @@ export function register(program: Command): void {
           plc: opts.plc as "none" | "g711",
           lab: opts.lab,
           pesq: opts.pesq,
+          writeReport: writeFolderReport,
           signal,
           onProgress: (line) => process.stderr.write(`experiment: ${line}\n`),
           ...(opts.wav ? { wav: opts.wav } : {}),

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { exportTraining } from "../collect/index.ts";
 import { listeningRatings, parseMethod, parseRatingsCsv, type Rating } from "../quality/listening/index.ts";
-import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "../quality/report/index.ts";
+import { readExperimentReportData, type TrainingExport } from "../quality/report/index.ts";
+import { experimentReport, writeExperimentReport } from "../render/index.ts";
 import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { parseDigits } from "./option-parsers.ts";
 import { printJson } from "./output.ts";
@@ -45,15 +46,16 @@ export function register(program: Command): void {
           }
         });
       }
-      const report = buildExperimentReport({
+      const data = readExperimentReportData({
         dir,
         method,
         ...(ratings ? { ratings } : {}),
         ...(training ? { training } : {}),
       });
+      const report = experimentReport(data);
       const written = await writeExperimentReport(report, options.out ?? join(dir, "report"));
       if (options.json)
-        printJson({ html: written.html, figures: written.figures, listening: report.listening?.screened ?? null });
+        printJson({ html: written.html, figures: written.figures, listening: data.listening?.screened ?? null });
       else process.stdout.write(`report: ${written.html} (${report.figures.length} figures as SVG and PNG)\n`);
     });
 }

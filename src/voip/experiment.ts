@@ -6,13 +6,7 @@ import { writeWav } from "../audio/index.ts";
 import { QoelabError } from "../errors.ts";
 import { formatLossModel, type LossModelSpec, readTelephoneWav } from "../generator/index.ts";
 import { impairShow, type Lab, labDown, labStatus, labUp } from "../netlab/index.ts";
-import {
-  buildExperimentReport,
-  EXPERIMENT_FORMAT,
-  type ExperimentCondition,
-  type ExperimentFile,
-  writeExperimentReport,
-} from "../quality/report/index.ts";
+import { EXPERIMENT_FORMAT, type ExperimentCondition, type ExperimentFile } from "../quality/report/index.ts";
 import { scoreCondition } from "./experiment-analysis.ts";
 import { type ConditionMedia, runLiveCall, runReplayCondition } from "./experiment-call.ts";
 import {
@@ -33,7 +27,8 @@ import { requireBaresip } from "./softphone.ts";
  * router to the server drops packets (the seeded link emulator by default; netem or iptables when
  * asked), two baresip softphones call across it (the caller on the client plays the speech),
  * tcpdump on the server records what arrived; each capture is analysed, its audio extracted and
- * scored (E-model, PESQ), and the folder of docs/experiment-folder.md is written with its report.
+ * scored (E-model, PESQ), and the folder of docs/experiment-folder.md is written (its report is
+ * drawn by the `writeReport` the caller passes: render's, so voip itself draws nothing).
  * `replay` re-sends one recorded stream at each level instead of calling, in the seed lab's order:
  * the recorded call's stream is extracted as the reference ("original"), the lossless replay is the
  * 0 % point, and every condition is scored against that one reference. The achieved loss is the
@@ -64,8 +59,8 @@ export interface VoipExperimentOptions {
   lab?: string;
   /** Compute PESQ (default true). */
   pesq?: boolean;
-  /** Write report/ (default true). */
-  report?: boolean;
+  /** Draws the folder's report once experiment.json is written (the CLI passes render's `writeFolderReport`); no report without it. */
+  writeReport?: (dir: string) => Promise<{ html: string; figures: string[] }>;
   signal?: AbortSignal;
   onProgress?: (line: string) => void;
 }
@@ -377,9 +372,9 @@ export async function runVoipExperiment(options: VoipExperimentOptions): Promise
   const file = join(dir, "experiment.json");
   writeFileSync(file, `${JSON.stringify(experiment, null, 2)}\n`);
   let report: VoipExperimentResult["report"] = null;
-  if (options.report ?? true) {
+  if (options.writeReport) {
     progress("writing the report");
-    report = await writeExperimentReport(buildExperimentReport({ dir }), join(dir, "report"));
+    report = await options.writeReport(dir);
   }
   return { dir, file, experiment, report };
 }

@@ -1,4 +1,3 @@
 export * from "./app.ts";
 export * from "./html.ts";
 export * from "./listening-routes.ts";
-export * from "./svg-chart.ts";

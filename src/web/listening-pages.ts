@@ -1,5 +1,5 @@
 import type { ListeningOverview, ListeningTest, RatingScale } from "../quality/listening/index.ts";
-import { barChart } from "../quality/report/index.ts";
+import { barChart } from "../render/index.ts";
 import { html, type PageNav, page, raw } from "./html.ts";
 
 const LISTEN_STYLE = `<style>

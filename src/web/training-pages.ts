@@ -1,6 +1,6 @@
 import type { FieldErrors, SessionRow, TrainingProgress, TrainingRow } from "../collect/index.ts";
+import { xyChart } from "../render/index.ts";
 import { html, page, raw } from "./html.ts";
-import { lineChart } from "./svg-chart.ts";
 import { type FormValues, trainingForm } from "./training-form-page.ts";
 import { type LiveSession, STATUS_TEXT, type TrainingLive } from "./training-live.ts";
 
@@ -127,7 +127,7 @@ export function sessionDetailPage(session: SessionRow): string {
 <p>Training <a href="/trainings/${session.training_id}">#${session.training_id}</a> · ${session.trace ? `trace ${session.trace} from ${session.trace_offset_s} s (mean ${session.bw_limitation} Mbit/s)` : `limit ${session.bw_limitation} Mbit/s`} · ${STATUS_TEXT[session.status]} · attempts ${session.attempts}${session.error_reason ? ` · last error: ${session.error_reason}` : ""}</p>
 <p>${session.url ? html`Video: <code>${session.url}</code>` : ""}</p>
 <div class="card" id="timeline">${raw(
-      lineChart({
+      xyChart({
         title: "Player timeline (stalls shaded)",
         xLabel: "time since recording start (s)",
         yLabel: "resolution (lines) / buffer (s)",
@@ -135,12 +135,14 @@ export function sessionDetailPage(session: SessionRow): string {
           {
             name: "resolution (p)",
             color: "#2858c9",
+            markers: false,
             step: true,
             points: samples.filter((s) => s.height !== undefined).map((s) => [s.t, s.height ?? 0] as const),
           },
           {
             name: "buffer ×100 (s)",
             color: "#0a7d32",
+            markers: false,
             points: samples.filter((s) => s.buffer !== undefined).map((s) => [s.t, (s.buffer ?? 0) * 100] as const),
           },
         ],
@@ -148,7 +150,7 @@ export function sessionDetailPage(session: SessionRow): string {
       }),
     )}</div>
 <div class="card" id="bitrate">${raw(
-      lineChart({
+      xyChart({
         title: "Bitrate and bandwidth estimate",
         xLabel: "time (s)",
         yLabel: "Mbit/s",
@@ -156,12 +158,14 @@ export function sessionDetailPage(session: SessionRow): string {
           {
             name: "level bitrate",
             color: "#2858c9",
+            markers: false,
             step: true,
             points: samples.filter((s) => s.bitrate !== undefined).map((s) => [s.t, (s.bitrate ?? 0) / 1e6] as const),
           },
           {
             name: "hls.js estimate",
             color: "#8a4bd6",
+            markers: false,
             points: samples
               .filter((s) => s.bandwidthEstimate !== undefined)
               .map((s) => [s.t, (s.bandwidthEstimate ?? 0) / 1e6] as const),
@@ -171,11 +175,11 @@ export function sessionDetailPage(session: SessionRow): string {
       }),
     )}</div>
 <div class="card" id="throughput">${raw(
-      lineChart({
+      xyChart({
         title: "Downstream throughput from the capture (1 s windows)",
         xLabel: "time (s)",
         yLabel: "Mbit/s",
-        series: [{ name: "throughput", color: "#b26b00", points: throughput }],
+        series: [{ name: "throughput", color: "#b26b00", markers: false, points: throughput }],
       }),
     )}</div>${raw(traceCard(session))}
 <h2>Labels</h2><pre id="labels">${JSON.stringify(labels, null, 2)}</pre>
@@ -190,13 +194,13 @@ function traceCard(session: SessionRow): string {
   const start = Number(link.record_start_s ?? 0);
   const points = (values: unknown) =>
     Array.isArray(values) ? (values as number[]).map((v, k) => [k - start, v] as const) : [];
-  return `<div class="card" id="trace">${lineChart({
+  return `<div class="card" id="trace">${xyChart({
     title: `Trace ${String(link.trace)} from ${String(link.offset_s)} s: offered and delivered (1 s, emulator's log)`,
     xLabel: "time since recording start (s)",
     yLabel: "Mbit/s",
     series: [
-      { name: "trace offers", color: "#777", step: true, points: points(link.offered_mbps) },
-      { name: "link delivered", color: "#b26b00", points: points(link.delivered_mbps) },
+      { name: "trace offers", color: "#777", markers: false, step: true, points: points(link.offered_mbps) },
+      { name: "link delivered", color: "#b26b00", markers: false, points: points(link.delivered_mbps) },
     ],
   })}</div>`;
 }

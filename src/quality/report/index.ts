@@ -1,4 +1,3 @@
 export * from "./experiment-folder.ts";
-export * from "./experiment-report.ts";
-export * from "./svg-charts.ts";
+export * from "./experiment-report-data.ts";
 export * from "./synthetic-experiment.ts";

@@ -3,7 +3,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { experimentRun } from "./test-support/experiment-run.ts";
+import { writeFolderReport } from "../render/index.ts";
+import { experimentRun } from "../voip/test-support/experiment-run.ts";
 
 const FIXTURE = "test-data/sip/baresip-call.pcap";
 
@@ -28,6 +29,7 @@ describe("experiment voip --replay with the loss on the link (the seed lab's ord
     lossPercents: [5],
     seed: 4,
     pesq: false,
+    writeReport: writeFolderReport,
   }));
 
   test("the lossless replay is the 0 % point; the loss is the emulator's, on the link", () => {

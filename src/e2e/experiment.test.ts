@@ -19,8 +19,10 @@ import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { isQoelabError } from "../errors.ts";
 import { labDown, labStatus, labUp } from "../netlab/index.ts";
 import { readExperimentFolder } from "../quality/report/index.ts";
-import { runVoipExperiment } from "./experiment.ts";
-import { experimentRun } from "./test-support/experiment-run.ts";
+import { writeFolderReport } from "../render/index.ts";
+import { inkPixels, svgDataUrl } from "../render/test-support/ink-pixels.ts";
+import { runVoipExperiment } from "../voip/index.ts";
+import { experimentRun } from "../voip/test-support/experiment-run.ts";
 
 let counter = 0;
 const labName = () => `xv${process.pid % 100000}${counter++}`;
@@ -45,7 +47,7 @@ describe("experiment voip (live: two baresip softphones across a client — rout
       speech,
       "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.",
     ]);
-    return { wav: speech, lossPercents: [0, 10], seconds: 4 };
+    return { wav: speech, lossPercents: [0, 10], seconds: 4, writeReport: writeFolderReport };
   });
 
   test("writes a valid experiment folder with the report, and leaves no lab behind", async () => {
@@ -90,25 +92,12 @@ describe("experiment voip (live: two baresip softphones across a client — rout
       const figures = await page.$$eval("figure svg, .figure svg, svg", (svgs) => svgs.length);
       assert.ok(figures >= 3, `${figures} figures in the report`);
       // Rasterize each inline SVG as Chromium draws it and count non-white pixels.
-      const ink = await page.$$eval("svg", async (svgs) => {
-        const out: number[] = [];
-        for (const svg of svgs) {
-          const img = new Image();
-          img.src = `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(new XMLSerializer().serializeToString(svg))))}`;
-          await img.decode();
-          const canvas = document.createElement("canvas");
-          canvas.width = img.naturalWidth || 600;
-          canvas.height = img.naturalHeight || 300;
-          const ctx = canvas.getContext("2d")!;
-          ctx.drawImage(img, 0, 0);
-          const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-          let n = 0;
-          for (let i = 0; i < data.length; i += 4)
-            if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) n++;
-          out.push(n / (data.length / 4));
-        }
-        return out;
-      });
+      const svgs = await page.$$eval("svg", (all) => all.map((svg) => new XMLSerializer().serializeToString(svg)));
+      const ink: number[] = [];
+      for (const svg of svgs) {
+        const { ink: drawn, total } = await inkPixels(page, svgDataUrl(svg));
+        ink.push(drawn / total);
+      }
       for (const [i, share] of ink.entries()) assert.ok(share > 0.02, `figure ${i} draws ${share} of its pixels`);
       const shot = await page.screenshot({ fullPage: true });
       assert.ok(shot.length > 20_000, "the page screenshot holds the plots");

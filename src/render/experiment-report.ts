@@ -1,15 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { QoelabError } from "../../errors.ts";
-import { parseRatingsCsv } from "../listening/ratings-csv.ts";
-import type { ListeningMethod } from "../listening/scales.ts";
-import { analyzeRatings, type ConditionSummary, type ListeningStats, type Rating } from "../listening/screening.ts";
+import type { ConditionSummary } from "../quality/listening/index.ts";
 import {
   type ExperimentEmodel,
   type ExperimentFile,
-  type ExperimentFolder,
-  readExperimentFolder,
-} from "./experiment-folder.ts";
+  type ExperimentReportData,
+  readExperimentReportData,
+  type TrainingExport,
+} from "../quality/report/index.ts";
 import { barChart, escapeXml, timelineChart, xyChart } from "./svg-charts.ts";
 
 export interface ReportFigure {
@@ -19,39 +17,10 @@ export interface ReportFigure {
   svg: string;
 }
 
-/** A video training as `GET /api/trainings/:id/export?format=json` (or `training.json`) holds it. */
-export interface TrainingExport {
-  training: { id: number; name: string; session_duration?: number; bw_limitations?: number[] };
-  sessions: Array<{
-    id: number;
-    name: string;
-    bw_limitation: number;
-    status?: number;
-    application_data?: {
-      duration?: number;
-      stalls?: Array<{ start: number; duration: number }>;
-      samples?: Array<{ t?: number; height?: number; bitrate?: number }>;
-    } | null;
-    network_data?: { series?: { window?: number; bytes?: number[] } } | null;
-    labels?: { time_weighted_height?: number; mean_height?: number; stall_time_s?: number } | null;
-  }>;
-}
-
-export interface ReportInput {
-  /** An experiment folder (experiment.json, optional ratings.csv and training.json). */
-  dir: string;
-  /** Listening-test ratings; default DIR/ratings.csv when present. */
-  ratings?: Rating[];
-  method?: ListeningMethod;
-  /** A video training; default DIR/training.json when present. */
-  training?: TrainingExport;
-}
-
 export interface ExperimentReport {
   title: string;
   html: string;
   figures: ReportFigure[];
-  listening: ListeningStats | null;
 }
 
 function fmt(value: number | null | undefined, digits = 2): string {
@@ -254,37 +223,9 @@ table{border-collapse:collapse;margin:.6rem 0 1.2rem}th,td{padding:.3rem .6rem;b
 th{background:#eef0f3}td.num{text-align:right;font-variant-numeric:tabular-nums}figure{margin:1rem 0}figcaption{color:#556;font-size:.9em}
 .note{color:#556}`;
 
-/** Builds the self-contained HTML report of an experiment folder (figures inline as SVG). */
-export function buildExperimentReport(input: ReportInput): ExperimentReport {
-  const hasExperiment = existsSync(join(input.dir, "experiment.json"));
-  const trainingFile = join(input.dir, "training.json");
-  let training = input.training;
-  if (!training && existsSync(trainingFile)) {
-    try {
-      training = JSON.parse(readFileSync(trainingFile, "utf8")) as TrainingExport;
-    } catch (error) {
-      throw new QoelabError("EXPERIMENT_INVALID", `${trainingFile}: not valid JSON: ${(error as Error).message}`);
-    }
-    if (!Array.isArray(training?.sessions))
-      throw new QoelabError("EXPERIMENT_INVALID", `${trainingFile}: no sessions array (a training export in JSON)`);
-  }
-  if (!hasExperiment && !training) {
-    throw new QoelabError(
-      "EXPERIMENT_NOT_FOUND",
-      `${input.dir}: neither experiment.json nor training.json (nothing to report)`,
-      { dir: input.dir },
-    );
-  }
-  const folder: ExperimentFolder | null = hasExperiment ? readExperimentFolder(input.dir) : null;
-  const method = input.method ?? "acr";
-  let ratings = input.ratings;
-  const ratingsFile = join(input.dir, "ratings.csv");
-  if (!ratings && existsSync(ratingsFile))
-    ratings = parseRatingsCsv(readFileSync(ratingsFile, "utf8"), method, ratingsFile);
-  const listening =
-    ratings && ratings.length > 0
-      ? analyzeRatings(ratings, { method, conditionOrder: folder?.experiment.conditions.map((c) => c.id) ?? [] })
-      : null;
+/** Draws the self-contained HTML report of an experiment folder's data (figures inline as SVG). */
+export function experimentReport(data: ExperimentReportData): ExperimentReport {
+  const { folder, training, listening } = data;
   const listeningByCondition = new Map((listening?.screened.conditions ?? []).map((c) => [c.condition, c]));
   const figures: ReportFigure[] = [];
   const sections: string[] = [];
@@ -333,7 +274,7 @@ export function buildExperimentReport(input: ReportInput): ExperimentReport {
 <h1>${escapeXml(title)}</h1><p class="note">qoelab report, generated ${new Date().toISOString()}</p>
 ${sections.join("\n")}
 </body></html>`;
-  return { title, html, figures, listening };
+  return { title, html, figures };
 }
 
 /** Writes report.html and figures/NAME.svg + NAME.png (rendered with resvg) into `outDir`. */
@@ -360,4 +301,9 @@ export async function writeExperimentReport(
   const htmlPath = join(outDir, "report.html");
   writeFileSync(htmlPath, report.html);
   return { html: htmlPath, figures: written };
+}
+
+/** An experiment folder's report where `qoelab experiment voip` puts it: DIR/report/. */
+export async function writeFolderReport(dir: string): Promise<{ html: string; figures: string[] }> {
+  return writeExperimentReport(experimentReport(readExperimentReportData({ dir })), join(dir, "report"));
 }

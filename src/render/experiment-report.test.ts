@@ -1,13 +1,20 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Browser } from "playwright-core";
-import { CHROMIUM_ARGS, chromiumPath } from "../../chromium.ts";
-import { buildExperimentReport, type TrainingExport, writeExperimentReport } from "./experiment-report.ts";
-import { writeSyntheticExperiment } from "./synthetic-experiment.ts";
+import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
+import {
+  type ExperimentReportData,
+  type ReportInput,
+  readExperimentReportData,
+  type TrainingExport,
+  writeSyntheticExperiment,
+} from "../quality/report/index.ts";
+import { experimentReport, writeExperimentReport } from "./experiment-report.ts";
+import { inkPixels, svgDataUrl } from "./test-support/ink-pixels.ts";
 
 const work = mkdtempSync(join(tmpdir(), `qoelab-report-${process.pid}-`));
 let browser: Browser;
@@ -47,26 +54,10 @@ function trainingExport(): TrainingExport {
   return { training: { id: 1, name: "synthetic", session_duration: 30, bw_limitations: [0.5, 2, 5] }, sessions };
 }
 
-/** Non-white pixels of an image (SVG or PNG data URL) as Chromium rasterizes it. */
-async function inkPixels(
-  page: import("playwright-core").Page,
-  dataUrl: string,
-): Promise<{ ink: number; total: number }> {
-  return page.evaluate(async (url) => {
-    const img = new Image();
-    img.src = url;
-    await img.decode();
-    const canvas = document.createElement("canvas");
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext("2d")!;
-    ctx.drawImage(img, 0, 0);
-    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    let ink = 0;
-    for (let i = 0; i < data.length; i += 4)
-      if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
-    return { ink, total: data.length / 4 };
-  }, dataUrl);
+/** The folder's data as `qoelab report` reads it, and the report drawn from it. */
+function reportOf(input: ReportInput): { data: ExperimentReportData; report: ReturnType<typeof experimentReport> } {
+  const data = readExperimentReportData(input);
+  return { data, report: experimentReport(data) };
 }
 
 describe("experiment report", () => {
@@ -74,7 +65,7 @@ describe("experiment report", () => {
     const dir = join(work, "exp");
     await writeSyntheticExperiment(dir, { lossPercents: [0, 5, 20], simulatedRaters: 8, seed: 3 });
     writeFileSync(join(dir, "training.json"), JSON.stringify(trainingExport()));
-    const report = buildExperimentReport({ dir });
+    const { data, report } = reportOf({ dir });
     assert.deepEqual(
       report.figures.map((f) => f.name),
       [
@@ -87,7 +78,7 @@ describe("experiment report", () => {
         "video-resolution",
       ],
     );
-    assert.equal(report.listening?.screened.conditions.length, 3);
+    assert.equal(data.listening?.screened.conditions.length, 3);
     const out = join(work, "out");
     const written = await writeExperimentReport(report, out);
     const page = await browser.newPage();
@@ -104,7 +95,7 @@ describe("experiment report", () => {
     const shot = await page.locator("#fig-mos-by-condition").screenshot();
     assert.ok(shot.length > 5000, "the figure screenshot holds a picture");
     for (const figure of report.figures) {
-      const svg = await inkPixels(page, `data:image/svg+xml;base64,${Buffer.from(figure.svg).toString("base64")}`);
+      const svg = await inkPixels(page, svgDataUrl(figure.svg));
       assert.ok(svg.ink / svg.total > 0.02, `${figure.name}.svg draws something (${svg.ink} of ${svg.total} pixels)`);
       const pngBytes = readFileSync(join(out, "figures", `${figure.name}.png`));
       const png = await inkPixels(page, `data:image/png;base64,${pngBytes.toString("base64")}`);
@@ -116,7 +107,7 @@ describe("experiment report", () => {
   it("names the E-model's assumption beside every E-model value: table cells and figure legends", async () => {
     const dir = join(work, "assumption");
     await writeSyntheticExperiment(dir, { lossPercents: [0, 3], pesq: false, seed: 5 });
-    const report = buildExperimentReport({ dir });
+    const { report } = reportOf({ dir });
     const rows = [...report.html.matchAll(/<tr><td>\d+ % loss<\/td>.*?<\/tr>/g)].map((m) => m[0]);
     assert.equal(rows.length, 2);
     // R and MOS cells, each with the assumption in words on hover.
@@ -136,25 +127,11 @@ describe("experiment report", () => {
       delete c.emodel.assumption;
     }
     writeFileSync(file, JSON.stringify(experiment));
-    const old = buildExperimentReport({ dir });
+    const { report: old } = reportOf({ dir });
     assert.equal(old.html.match(/\(assumption not recorded\)<\/span>/g)?.length, 4);
     assert.match(
       old.figures.find((f) => f.name === "mos-vs-loss")?.svg ?? "",
       />E-model MOS \(assumption not recorded\)</,
     );
-  });
-
-  it("names a missing or broken experiment folder", () => {
-    assert.throws(() => buildExperimentReport({ dir: join(work, "nothing-here") }), { code: "EXPERIMENT_NOT_FOUND" });
-    const bad = join(work, "bad");
-    mkdirSync(bad);
-    writeFileSync(
-      join(bad, "experiment.json"),
-      JSON.stringify({ format: "qoelab-experiment/1", kind: "voip", reference: "o.wav", conditions: [{ id: "x" }] }),
-    );
-    assert.throws(() => buildExperimentReport({ dir: bad }), {
-      code: "EXPERIMENT_INVALID",
-      message: /conditions\[0\]\.lossPercent must be a number/,
-    });
   });
 });

@@ -1,7 +1,8 @@
-import { escapeMarkup } from "../../common/index.ts";
+import { escapeMarkup } from "../common/index.ts";
 /**
- * Self-contained SVG charts for reports and pages (no script, no external fonts or styles):
- * grouped bars with 95 % CI whiskers, x–y plots with error bars, and span timelines.
+ * The one set of self-contained SVG charts for reports and web pages (no script, no external fonts
+ * or styles): grouped bars with 95 % CI whiskers, x–y plots (lines, steps, markers, error bars,
+ * shaded bands) and span timelines.
  * Data marks carry classes (bar, whisker, series, point, span) so tests can find them.
  */
 
@@ -181,7 +182,8 @@ export function xyChart(options: {
 }): string {
   const frame = axesFrame(options, 42);
   const all = options.series.flatMap((s) => s.points);
-  const xs = all.map((p) => p[0]);
+  // A band (a stall) may lie past the last point: the x axis shows it whole.
+  const xs = all.map((p) => p[0]).concat((options.bands ?? []).flatMap((b) => [b.from, b.to]));
   const ys = all.flatMap((p) => [p[1] + (p[2] ?? 0), p[1] - (p[2] ?? 0)]);
   const xMin = options.xMin ?? (xs.length ? Math.min(...xs) : 0);
   const xMax = options.xMax ?? (xs.length ? Math.max(...xs) : 1);

@@ -1,0 +1,2 @@
+export * from "./experiment-report.ts";
+export * from "./svg-charts.ts";
