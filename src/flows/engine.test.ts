@@ -20,6 +20,12 @@ function near(actual: number | null | undefined, expected: number, what: string)
   );
 }
 
+/** Asserts the fields `expected` names all at once, so a failure shows every one that differs. */
+function assertFields<T extends object>(actual: T, expected: Partial<T>, what: string): void {
+  const seen = Object.fromEntries(Object.keys(expected).map((k) => [k, actual[k as keyof T]]));
+  assert.deepEqual(seen, expected, what);
+}
+
 function tcp(result: FlowsResult, i = 0): TcpFlowResult {
   const f = result.flows[i];
   assert.ok(f && f.proto === "tcp", `flow ${i} is TCP`);
@@ -43,22 +49,13 @@ describe("TCP statistics (tstat log_tcp_complete semantics)", () => {
     const f = tcp(run(s.frames));
     assert.equal(f.client.address, "10.77.1.2");
     assert.equal(f.server.port, 80);
-    assert.equal(f.handshake, true);
-    assert.equal(f.state, "complete");
-    assert.equal(f.tstatLog, "log_tcp_complete");
-    assert.equal(f.c2s.packets, 6);
-    assert.equal(f.s2c.packets, 7);
-    assert.equal(f.c2s.pureAckPackets, 3);
-    assert.equal(f.s2c.pureAckPackets, 2);
-    assert.equal(f.c2s.ackPackets, 5);
-    assert.equal(f.s2c.ackPackets, 7);
-    assert.equal(f.c2s.uniqueBytes, 100);
-    assert.equal(f.s2c.uniqueBytes, 3 * 1448);
-    assert.equal(f.s2c.dataPackets, 3);
-    assert.equal(f.s2c.retxPackets, 0);
-    assert.equal(f.c2s.syn, 1);
-    assert.equal(f.s2c.syn, 1);
-    assert.equal(f.c2s.fin, 1);
+    assertFields(f, { handshake: true, state: "complete", tstatLog: "log_tcp_complete" }, "flow");
+    assertFields(f.c2s, { packets: 6, pureAckPackets: 3, ackPackets: 5, uniqueBytes: 100, syn: 1, fin: 1 }, "c2s");
+    assertFields(
+      f.s2c,
+      { packets: 7, pureAckPackets: 2, ackPackets: 7, uniqueBytes: 3 * 1448, dataPackets: 3, retxPackets: 0, syn: 1 },
+      "s2c",
+    );
     // RTT as tstat samples it: the SYN and FIN count (each takes a sequence number). c2s: SYN
     // (1 ms), request (2 ms), FIN (1 ms); s2c: SYN/ACK (1 ms), 2nd segment (3 ms), 3rd (4 ms), FIN.
     // tstat's mean is sum / (n + 0.0001) and its std the sample std (0 for n ≤ 2).
@@ -69,18 +66,26 @@ describe("TCP statistics (tstat log_tcp_complete semantics)", () => {
     near(f.s2c.rtt.min, 1, "rtt min");
     near(f.s2c.rtt.max, 4, "rtt max");
     near(f.s2c.rtt.std, 1.5, "f.s2c.rtt.std");
-    // Options from the SYNs; windows scaled by 2^7 outside SYNs.
-    assert.equal(f.c2s.mss, 1460);
-    assert.equal(f.c2s.windowScale, 7);
-    assert.equal(f.c2s.sackPermitted, true);
-    assert.equal(f.c2s.timestampsOption, true);
-    assert.equal(f.c2s.windowMax, 65535 * 128);
-    assert.equal(f.c2s.windowMin, 64240); // the SYN's, unscaled
-    assert.equal(f.s2c.segmentMin, 1448);
-    assert.equal(f.s2c.segmentMax, 1448);
-    assert.equal(f.s2c.inflightMax, 2 * 1448);
-    assert.equal(f.s2c.inflightInitial, 2 * 1448); // sent before the client acknowledged any data
-    assert.equal(f.c2s.firstPayloadMs, 3);
+    // Options from the SYNs; windows scaled by 2^7 outside SYNs, the minimum is the SYN's (unscaled).
+    assertFields(
+      f.c2s,
+      {
+        mss: 1460,
+        windowScale: 7,
+        sackPermitted: true,
+        timestampsOption: true,
+        windowMax: 65535 * 128,
+        windowMin: 64240,
+        firstPayloadMs: 3,
+      },
+      "c2s options",
+    );
+    // inflightInitial: sent before the client acknowledged any data.
+    assertFields(
+      f.s2c,
+      { segmentMin: 1448, segmentMax: 1448, inflightMax: 2 * 1448, inflightInitial: 2 * 1448 },
+      "s2c segments",
+    );
   });
 
   it("classifies fast retransmit, RTO, unnecessary RTO and network duplicates", () => {
@@ -108,17 +113,26 @@ describe("TCP statistics (tstat log_tcp_complete semantics)", () => {
     s.resend(false, d7, 1000, 0.0001, { ipId: 77 });
     s.ack(true, 0.001);
     const f = tcp(run(s.frames));
-    assert.equal(f.s2c.dataPackets, 10);
-    assert.equal(f.s2c.uniqueBytes, 7000);
-    assert.equal(f.s2c.dataBytes, 10000);
-    assert.equal(f.s2c.outOfSequencePackets, 1);
-    assert.equal(f.s2c.retxPackets, 3);
-    assert.equal(f.s2c.retxBytes, 3000);
-    assert.equal(f.s2c.fastRetransmit, 1);
-    assert.equal(f.s2c.unnecessaryRto, 1);
-    assert.equal(f.s2c.rto, 2);
-    assert.equal(f.s2c.networkDuplicate, 0);
-    assert.equal(f.s2c.reordering + f.s2c.unknown + f.s2c.flowControl + f.s2c.unnecessaryFastRetransmit, 0);
+    assertFields(
+      f.s2c,
+      {
+        dataPackets: 10,
+        uniqueBytes: 7000,
+        dataBytes: 10000,
+        outOfSequencePackets: 1,
+        retxPackets: 3,
+        retxBytes: 3000,
+        fastRetransmit: 1,
+        unnecessaryRto: 1,
+        rto: 2,
+        networkDuplicate: 0,
+        reordering: 0,
+        unknown: 0,
+        flowControl: 0,
+        unnecessaryFastRetransmit: 0,
+      },
+      "s2c",
+    );
     // Samples: the SYN/ACK and D1; none from the ACKs of retransmitted records (Karn).
     assert.equal(f.s2c.rtt.count, 2);
     assert.equal(f.state, "open");
@@ -133,9 +147,7 @@ describe("TCP statistics (tstat log_tcp_complete semantics)", () => {
     s.data(false, 500, 0.001);
     s.resend(false, gap, 500, 0.001); // 1 ms later < 10 ms
     const f = tcp(run(s.frames));
-    assert.equal(f.s2c.reordering, 1);
-    assert.equal(f.s2c.outOfSequencePackets, 1);
-    assert.equal(f.s2c.retxPackets, 0);
+    assertFields(f.s2c, { reordering: 1, outOfSequencePackets: 1, retxPackets: 0 }, "s2c");
   });
 
   it("keeps flows without a handshake, marked, and splits reused ports", () => {
@@ -153,15 +165,11 @@ describe("TCP statistics (tstat log_tcp_complete semantics)", () => {
     const result = run([...s.frames, ...r.frames, ...late.frames]);
     assert.equal(result.flows.length, 3);
     const [a, b, c] = [tcp(result, 0), tcp(result, 1), tcp(result, 2)];
-    assert.equal(a.handshake, false);
-    assert.equal(a.tstatLog, null);
-    assert.equal(a.state, "reset");
+    assertFields(a, { handshake: false, tstatLog: null, state: "reset" }, "first flow");
     assert.equal(a.c2s.rst, 1);
-    assert.equal(b.handshake, true);
-    assert.equal(b.state, "complete");
+    assertFields(b, { handshake: true, state: "complete" }, "second flow");
     assert.equal(b.c2s.packets, 4);
-    assert.equal(c.state, "open");
-    assert.equal(c.tstatLog, "log_tcp_nocomplete");
+    assertFields(c, { state: "open", tstatLog: "log_tcp_nocomplete" }, "third flow");
   });
 
   it("unwraps sequence numbers across 2^32", () => {
@@ -188,8 +196,7 @@ describe("UDP flows, time series, eviction, bad input", () => {
     const result = run(s.frames);
     const f = result.flows[0] as UdpFlowResult;
     assert.equal(f.proto, "udp");
-    assert.equal(f.c2s.packets, 3);
-    assert.equal(f.c2s.payloadBytes, 520);
+    assertFields(f.c2s, { packets: 3, payloadBytes: 520 }, "c2s");
     assert.equal(f.s2c.packets, 1);
     assert.equal(f.c2s.interArrival.count, 2);
     near(f.c2s.interArrival.mean, 25, "f.c2s.interArrival.mean");

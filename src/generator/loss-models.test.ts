@@ -112,37 +112,18 @@ describe("loss models", () => {
   });
 
   it("rejects bad values with coded errors", () => {
-    const code = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (e) {
-        return isQoelabError(e) ? e.code : "not coded";
-      }
-      return "no error";
-    };
-    assert.equal(
-      code(() => parseProbability("150%", "--loss")),
-      "GEN_BAD_PROBABILITY",
-    );
-    assert.equal(
-      code(() => parseProbability("-1", "--loss")),
-      "GEN_BAD_PROBABILITY",
-    );
-    assert.equal(
-      code(() => parseLossModel("markovian:1", 0.01)),
-      "GEN_BAD_LOSS_MODEL",
-    );
-    assert.equal(
-      code(() => parseLossModel("gilbert:1%", undefined)),
-      "GEN_BAD_LOSS_MODEL",
-    );
-    assert.equal(
-      code(() => parseLossModel("gilbert:1%,25%", 0.2)),
-      "GEN_BAD_LOSS_MODEL",
-    );
-    assert.equal(
-      code(() => parseLossModel("state:60%,50%,60%", undefined)),
-      "GEN_BAD_LOSS_MODEL",
-    );
+    const coded = (code: string) => (e: unknown) => isQoelabError(e) && e.code === code;
+    for (const text of ["150%", "-1"]) {
+      assert.throws(() => parseProbability(text, "--loss"), coded("GEN_BAD_PROBABILITY"), text);
+    }
+    const badModels: [string, number | undefined][] = [
+      ["markovian:1", 0.01],
+      ["gilbert:1%", undefined],
+      ["gilbert:1%,25%", 0.2],
+      ["state:60%,50%,60%", undefined],
+    ];
+    for (const [text, loss] of badModels) {
+      assert.throws(() => parseLossModel(text, loss), coded("GEN_BAD_LOSS_MODEL"), `${text} with loss ${loss}`);
+    }
   });
 });
