@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Lab, type LabHost, labDown, labUp, run, startLinkEmulator } from "../src/netlab/index.ts";
-import { loadTunAddon } from "../src/netlab/link-emulator/link-emulator-addon.ts";
+import { loadWakeProbeAddon } from "../src/netlab/link-emulator/link-emulator-addon.ts";
 
 export interface LinkEmulatorBench {
   vethGbps: number;
@@ -111,7 +111,7 @@ export async function benchLinkEmulator(options: LinkEmulatorBenchOptions = {}):
       },
     );
     const tbf = await tcp(lab, 8);
-    const [cpuUs, meanLateUs, p99LateUs] = loadTunAddon().timerWakeCost(3000, 600, 10);
+    const [cpuUs, meanLateUs, p99LateUs] = loadWakeProbeAddon().timerWakeCost(3000, 600, 10);
     return {
       releaseWakeupsPerSecond,
       bareWake: { cpuUs, meanLateUs, p99LateUs },

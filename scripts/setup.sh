@@ -43,7 +43,7 @@ fi
 
 # The TUN link emulator's N-API addon (C), rebuilt when Node or its source changes; qoelab works without it.
 addon_stamp=native/tun/build/.qoelab-build-stamp
-addon_want="$(node --version) $(cat native/tun/*.c native/tun/binding.gyp | sha256sum | cut -d' ' -f1)"
+addon_want="$(node --version) $(cat native/tun/*.c native/tun/*.h native/tun/binding.gyp | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$addon_stamp" ] || [ "$(cat "$addon_stamp")" != "$addon_want" ]; then
   echo "qoelab setup: building the TUN link emulator addon" >&2
   if npm run build:native --silent >/dev/null 2>&1; then

@@ -12,9 +12,14 @@
         "release-cpu.c",
         "reader.c",
         "registry.c",
-        "fast-path.c",
-        "wake-probe.c"
+        "fast-path.c"
       ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
+      "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      "target_name": "qoelab_wake_probe",
+      "sources": ["wake-probe.c", "napi-util.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]
     },

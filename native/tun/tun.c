@@ -31,6 +31,7 @@
  * tun-device.c, watch.c (uv_poll watches and timerfd timers), sender.c (the release thread),
  * release-cpu.c (where release threads run), reader.c (arrivals read by a release thread),
  * registry.c (which release thread reads for which reader), fast-path.c (decisions in C).
+ * The timer wake-up cost probe (wake-probe.c) is an addon of its own, for the benchmark.
  * release.h holds what sender, reader, registry and fast path share.
  */
 #include <node_api.h>
@@ -49,7 +50,6 @@ NAPI_MODULE_INIT() {
       {"setTimerSlack", NULL, SetTimerSlack, NULL, NULL, NULL, napi_default, NULL},
       {"setRealtime", NULL, SetRealtime, NULL, NULL, NULL, napi_default, NULL},
       {"strerror", NULL, StrError, NULL, NULL, NULL, napi_default, NULL},
-      {"timerWakeCost", NULL, TimerWakeCost, NULL, NULL, NULL, napi_default, NULL},
       {"watch", NULL, Watch, NULL, NULL, NULL, napi_default, NULL},
       {"timer", NULL, Timer, NULL, NULL, NULL, napi_default, NULL},
       {"timerArm", NULL, TimerArm, NULL, NULL, NULL, napi_default, NULL},

@@ -37,8 +37,6 @@ TUN_FN(ReaderStop);
 /* fast-path.c */
 TUN_FN(ReaderFast);
 TUN_FN(ReaderLog);
-/* wake-probe.c */
-TUN_FN(TimerWakeCost);
 
 #undef TUN_FN
 

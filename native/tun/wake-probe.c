@@ -1,6 +1,9 @@
 /*
- * The wake-up cost probe: a benchmark instrument, not part of the emulator (bench/link-emulator.ts
- * prints this machine's floor with it; link-emulator.test.ts uses it as a control for CPU stalls).
+ * qoelab_wake_probe: the timer wake-up cost probe, an N-API addon of its own built beside qoelab_tun.
+ * A benchmark instrument, not part of the emulator: bench/link-emulator.ts prints this machine's floor
+ * with it, and link-emulator.test.ts runs it as a control for CPU stalls.
+ *
+ *   timerWakeCost(count, periodUs, priority) -> [CPU µs per wake-up, mean, p99 and max lateness µs]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,7 +20,6 @@
 
 #include "clock.h"
 #include "napi-util.h"
-#include "tun.h"
 
 /* timerWakeCost(count, periodUs, priority) -> [CPU µs per wake-up, mean, p99 and max lateness µs]: a thread
  * sleeps `count` times for `periodUs` the way a release thread does (timerfd + poll, slack 1 ns,
@@ -74,7 +76,7 @@ static void *wake_probe_main(void *arg) {
   return NULL;
 }
 
-napi_value TimerWakeCost(napi_env env, napi_callback_info info) {
+static napi_value TimerWakeCost(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int32_t count, prio;
   double period;
@@ -100,4 +102,12 @@ napi_value TimerWakeCost(napi_env env, napi_callback_info info) {
   napi_create_double(env, probe.max_late, &v);
   napi_set_element(env, out, 3, v);
   return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"timerWakeCost", NULL, TimerWakeCost, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
 }

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QoelabError } from "../../errors.ts";
 
@@ -66,12 +67,6 @@ export interface TunAddon {
   senderDrain(sender: SenderHandle, slots: Int32Array, results: Int32Array, atUs: Float64Array): number;
   /** Stops and joins the thread; fills `slots` with the packets it never wrote and returns their count. */
   senderStop(sender: SenderHandle, slots: Int32Array): number;
-  /**
-   * This machine's cost of one on-time release: a thread sleeps `count` times for `periodUs` as a
-   * release thread does (SCHED_FIFO at `realtimePriority` when allowed). Returns [CPU µs per wake-up,
-   * mean, p99 and max lateness µs]. Blocks for about count × periodUs.
-   */
-  timerWakeCost(count: number, periodUs: number, realtimePriority: number): [number, number, number, number];
   /** [1 when SCHED_FIFO was granted (or not asked), timer wake-ups, spins, log rows lost (readerFast)]. */
   senderInfo(sender: SenderHandle): [number, number, number, number];
   /**
@@ -105,17 +100,35 @@ export interface TunAddon {
   readerLog(reader: ReaderHandle, out: Float64Array): number;
 }
 
+/**
+ * The timer wake-up cost probe (native/tun/wake-probe.c), an addon of its own built beside the TUN
+ * addon: a benchmark instrument (bench/link-emulator.ts, and the stall controls of the emulator's tests).
+ */
+export interface WakeProbeAddon {
+  /**
+   * This machine's cost of one on-time release: a thread sleeps `count` times for `periodUs` as a
+   * release thread does (SCHED_FIFO at `realtimePriority` when allowed). Returns [CPU µs per wake-up,
+   * mean, p99 and max lateness µs]. Blocks for about count × periodUs.
+   */
+  timerWakeCost(count: number, periodUs: number, realtimePriority: number): [number, number, number, number];
+}
+
 const ADDON_PATH = fileURLToPath(new URL("../../../native/tun/build/Release/qoelab_tun.node", import.meta.url));
 
 let loaded: TunAddon | undefined;
+let probe: WakeProbeAddon | undefined;
 
 /** Where the built addon is expected. */
 export function tunAddonPath(): string {
   return process.env.QOELAB_TUN_ADDON ?? ADDON_PATH;
 }
 
-export function addonMissingError(cause?: unknown): QoelabError {
-  const path = tunAddonPath();
+/** Where the built wake-up cost probe is expected: beside the TUN addon. */
+export function wakeProbeAddonPath(): string {
+  return join(dirname(tunAddonPath()), "qoelab_wake_probe.node");
+}
+
+export function addonMissingError(cause?: unknown, path = tunAddonPath()): QoelabError {
   const why = cause instanceof Error ? `: ${cause.message.split("\n")[0]}` : " (not built)";
   return new QoelabError(
     "EMULATOR_ADDON_MISSING",
@@ -125,17 +138,25 @@ export function addonMissingError(cause?: unknown): QoelabError {
   );
 }
 
+function requireAddon<T>(path: string): T {
+  if (!existsSync(path)) throw addonMissingError(undefined, path);
+  try {
+    return createRequire(import.meta.url)(path) as T;
+  } catch (error) {
+    throw addonMissingError(error, path);
+  }
+}
+
 /** The addon, loaded on first use; EMULATOR_ADDON_MISSING (with how to build it) when absent. */
 export function loadTunAddon(): TunAddon {
-  if (loaded) return loaded;
-  const path = tunAddonPath();
-  if (!existsSync(path)) throw addonMissingError();
-  try {
-    loaded = createRequire(import.meta.url)(path) as TunAddon;
-  } catch (error) {
-    throw addonMissingError(error);
-  }
+  loaded ??= requireAddon<TunAddon>(tunAddonPath());
   return loaded;
+}
+
+/** The wake-up cost probe, loaded on first use; EMULATOR_ADDON_MISSING when absent. */
+export function loadWakeProbeAddon(): WakeProbeAddon {
+  probe ??= requireAddon<WakeProbeAddon>(wakeProbeAddonPath());
+  return probe;
 }
 
 /** true when the addon loads (without throwing). */

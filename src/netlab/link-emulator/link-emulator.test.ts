@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { startCapture } from "../../capture/index.ts";
 import { type Lab, type LabHost, labDown, labUp } from "../index.ts";
 import { startLinkEmulator } from "./link-emulator.ts";
-import { tunAddonPath } from "./link-emulator-addon.ts";
+import { wakeProbeAddonPath } from "./link-emulator-addon.ts";
 import { traceFromSteps } from "./link-emulator-rate.ts";
 
 /*
@@ -95,7 +95,7 @@ function tsharkFields(file: string, filter: string, fields: string[]): string[][
 /** The lateness (ms) of the longest-held 1 ms sleep of a SCHED_FIFO thread on each CPU, over `seconds`. */
 function stallControls(seconds: number): Promise<number[]> {
   const count = Math.round(seconds * 1000);
-  const code = `const a=require(${JSON.stringify(tunAddonPath())});process.stdout.write(String(a.timerWakeCost(${count},1000,10)[3]/1000))`;
+  const code = `const a=require(${JSON.stringify(wakeProbeAddonPath())});process.stdout.write(String(a.timerWakeCost(${count},1000,10)[3]/1000))`;
   return Promise.all(
     Array.from({ length: availableParallelism() }, (_, cpu) => {
       const r = spawn("taskset", ["-c", String(cpu), process.execPath, "-e", code], {
