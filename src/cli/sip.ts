@@ -1,7 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
-import { analyzeSipCalls, ladderSvg, ladderText } from "../voip/index.ts";
+import { ladderSvg, ladderText } from "../render/index.ts";
+import { analyzeSipCalls, sipLadder } from "../voip/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
@@ -26,7 +27,8 @@ export function register(program: Command): void {
       const calls = await analyzeSipCalls(file);
       if (calls.length === 0) throw new QoelabError("VOIP_NO_SIP", `${file}: no SIP messages found`, { file });
       if (opts.ladder) {
-        const drawing = opts.ladder === "svg" ? ladderSvg(calls) : ladderText(calls);
+        const ladder = sipLadder(calls);
+        const drawing = opts.ladder === "svg" ? ladderSvg(ladder) : ladderText(ladder);
         if (opts.output) await writeFile(opts.output, drawing);
         else if (!opts.json) process.stdout.write(drawing);
       }

@@ -1,28 +1,14 @@
 import { escapeMarkup } from "../common/index.ts";
-import type { SipCall, SipEvent } from "./sip-calls.ts";
+import type { SipLadder } from "../voip/index.ts";
 
-/**
- * Ladder (flow) diagrams of SIP calls: one column per endpoint (address:port, in order of first
- * appearance), one row per message with an arrow from sender to receiver, time on the left.
+/*
+ * Ladder (flow) diagrams of SIP calls from voip's `sipLadder`: one column per endpoint, one row per
+ * message with an arrow from sender to receiver, time on the left.
  */
 
-function columnsOf(events: readonly SipEvent[]): string[] {
-  const cols: string[] = [];
-  for (const e of events) {
-    if (!cols.includes(e.src)) cols.push(e.src);
-    if (!cols.includes(e.dst)) cols.push(e.dst);
-  }
-  return cols;
-}
-
-function allEvents(calls: readonly SipCall[]): SipEvent[] {
-  return calls.flatMap((c) => c.events).sort((a, b) => a.time - b.time || a.frame - b.frame);
-}
-
 /** Plain-text ladder: fixed-width columns, `----label--->` or `<---label----` arrows. */
-export function ladderText(calls: readonly SipCall[]): string {
-  const events = allEvents(calls);
-  const cols = columnsOf(events);
+export function ladderText(ladder: SipLadder): string {
+  const { events, endpoints: cols } = ladder;
   const labelWidth = Math.max(12, ...events.map((e) => e.label.length + 10));
   const colWidth = Math.max(labelWidth, ...cols.map((c) => c.length + 2));
   const timeWidth = 12;
@@ -59,9 +45,8 @@ export function ladderText(calls: readonly SipCall[]): string {
 const escapeXml = escapeMarkup;
 
 /** Standalone SVG ladder (no scripts, no external resources). */
-export function ladderSvg(calls: readonly SipCall[]): string {
-  const events = allEvents(calls);
-  const cols = columnsOf(events);
+export function ladderSvg(ladder: SipLadder): string {
+  const { events, endpoints: cols } = ladder;
   const colWidth = 220;
   const left = 110;
   const top = 50;
