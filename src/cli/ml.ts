@@ -8,11 +8,11 @@ import {
   loadModel,
   type ModelKind,
   predictRows,
-  renderModelReport,
   saveModel,
   type TrainOptions,
   trainFromSource,
 } from "../ml/index.ts";
+import { renderModelReport } from "../render/index.ts";
 import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withDb } from "./with-db.ts";

@@ -1,6 +1,6 @@
 export * from "./binning.ts";
 export * from "./capture-predict.ts";
-export * from "./classify-view.ts";
+export * from "./classify-training.ts";
 export * from "./cross-validation.ts";
 export * from "./csv.ts";
 export * from "./dataset.ts";
@@ -12,7 +12,6 @@ export * from "./model.ts";
 export * from "./model-file.ts";
 export * from "./random.ts";
 export * from "./random-forest.ts";
-export * from "./report-html.ts";
 export * from "./train.ts";
 export * from "./tree.ts";
 export { growTree } from "./tree-grow.ts";

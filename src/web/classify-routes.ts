@@ -2,15 +2,8 @@ import type { Hono } from "hono";
 import { getTraining } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
-import {
-  type ClassifyResult,
-  classifyLabelInfo,
-  classifyTraining,
-  parseClassifyRequest,
-  renderClassifyForm,
-  renderClassifyProgress,
-  renderClassifyResult,
-} from "../ml/index.ts";
+import { type ClassifyResult, classifyLabelInfo, classifyTraining, parseClassifyRequest } from "../ml/index.ts";
+import { renderClassifyForm, renderClassifyProgress, renderClassifyResult } from "../render/index.ts";
 import { html, page, raw } from "./html.ts";
 import { errorBody } from "./http-error.ts";
 import { parseId, readFields } from "./request-input.ts";

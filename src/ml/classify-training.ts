@@ -4,13 +4,13 @@ import { QoelabError } from "../errors.ts";
 import type { Evaluation, TrainProgress } from "./evaluate.ts";
 import type { ModelKind } from "./model.ts";
 import type { ModelFile } from "./model-file.ts";
-import { escapeHtml, renderEvaluationFragment } from "./report-html.ts";
 import { trainFromSource } from "./train.ts";
 
 /**
- * The web "Classify" view on a training, as plain functions the web layer wires to routes:
- * a form (label, model, folds, grouping), a run with progress, and a result fragment with the
- * confusion matrix, importance and per-bandwidth accuracy plus a link to download the model.
+ * Classifying a training's sessions, as plain functions the web's "Classify" view wires to routes:
+ * the labels a training offers and whether each can be trained, a form's request validated, and a
+ * cross-validated run with progress whose result (evaluation, model, baseline, notes) render/
+ * draws.
  */
 export interface ClassifyRequest {
   label: string;
@@ -194,58 +194,4 @@ export async function classifyTraining(
       `only ${evaluation.rows} rows: with fewer than ${FEW_ROWS} the figures change a lot from one run to the next; collect more sessions before trusting them`,
     );
   return { trainingId, model: trained.file, evaluation, baseline, notes };
-}
-
-/** The form of the Classify view (posts label, model, cv, group, seed, include_bandwidth). */
-export function renderClassifyForm(
-  trainingId: number,
-  labels: readonly (string | LabelChoice)[],
-  action?: string,
-): string {
-  const target = action ?? `/trainings/${trainingId}/classify`;
-  const choices: LabelChoice[] = labels.map((l) =>
-    typeof l === "string" ? { name: l, rows: 0, classes: {}, trainable: true } : l,
-  );
-  const chosen = defaultLabel(choices);
-  const options = choices
-    .map(
-      (l) =>
-        `<option value="${escapeHtml(l.name)}"${l.name === chosen ? " selected" : ""}>${escapeHtml(l.name)}${l.trainable ? "" : ` (not trainable here: ${escapeHtml(l.reason ?? "")})`}</option>`,
-    )
-    .join("");
-  const trainable = choices.filter((l) => l.trainable).map((l) => l.name);
-  const note =
-    trainable.length === 0
-      ? `<p class="error" id="labels-note">No label can be trained on these sessions yet: ${choices.map((l) => `${escapeHtml(l.name)} (${escapeHtml(l.reason ?? "")})`).join(", ")}.</p>`
-      : `<p class="hint" id="labels-note">Trainable on these sessions: ${trainable.map(escapeHtml).join(", ")}.</p>`;
-  return `${note}<form class="ml-classify" method="post" action="${escapeHtml(target)}">
-<label>Label <select name="label">${options}</select></label>
-<label>Model <select name="model"><option value="rf">random forest</option><option value="gbdt">gradient-boosted trees</option></select></label>
-<label>Folds <input name="cv" type="number" min="2" max="50" value="5"> <span class="hint">(fewer when a class has fewer rows)</span></label>
-<label>Group folds by <select name="group"><option value="">nothing (stratified)</option><option value="bandwidth">bandwidth limit</option><option value="channel">channel</option><option value="training">training</option></select></label>
-<label>Seed <input name="seed" type="number" value="0"></label>
-<label><input name="include_bandwidth" type="checkbox"> use the bandwidth limit as a feature</label>
-<button type="submit">Run cross-validation</button>
-</form>`;
-}
-
-/** Progress line for the running job (the web layer polls or streams it). */
-export function renderClassifyProgress(progress: TrainProgress): string {
-  return `<progress max="${progress.total}" value="${progress.done}"></progress> <span>${escapeHtml(progress.message)}</span>`;
-}
-
-/** The result: evaluation fragment plus the model download link. */
-export function renderClassifyResult(result: ClassifyResult, downloadHref?: string): string {
-  const href = downloadHref ?? `/trainings/${result.trainingId}/classify/model.json`;
-  const accuracy = result.evaluation.classification?.accuracy;
-  const baseline =
-    result.baseline !== null && accuracy !== undefined
-      ? `<p id="baseline">Accuracy <b>${(100 * accuracy).toFixed(1)} %</b> against <b>${(100 * result.baseline).toFixed(1)} %</b> for always guessing the most frequent class (majority-class baseline).</p>`
-      : "";
-  const notes = result.notes.map((n) => `<p class="warning" id="classify-note">${escapeHtml(n)}</p>`).join("");
-  return `<div class="ml-result">
-${notes}${baseline}
-${renderEvaluationFragment(result.model.metrics)}
-<p><a href="${escapeHtml(href)}" download="qoelab-model-${result.trainingId}-${escapeHtml(result.model.label)}.json">Download the model (JSON)</a></p>
-</div>`;
 }

@@ -1,5 +1,5 @@
 import { escapeMarkup } from "../common/index.ts";
-import type { ModelFile, ModelMetrics } from "./model-file.ts";
+import type { ModelFile, ModelMetrics } from "../ml/index.ts";
 
 /**
  * HTML for a model's cross-validated evaluation: summary, confusion-matrix heat map, importance
