@@ -7,6 +7,7 @@
         "napi-util.c",
         "clock.c",
         "tun-device.c",
+        "netns.c",
         "watch.c",
         "sender.c",
         "release-cpu.c",
@@ -25,7 +26,7 @@
     },
     {
       "target_name": "qoelab_rawsock",
-      "sources": ["rawsock.c"],
+      "sources": ["rawsock.c", "netns.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -79,3 +79,12 @@ int get_i32_array(napi_env env, napi_value v, int32_t **data, size_t *count) {
   *count = length;
   return 1;
 }
+
+void *get_external(napi_env env, napi_value v, const char *expected) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, "QOELAB_TUN_ARGS", expected);
+    return NULL;
+  }
+  return data;
+}

@@ -23,5 +23,7 @@ int get_i32(napi_env env, napi_value v, int32_t *out);
 /* Bytes of a TypedArray (any element type) or Buffer. */
 int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len);
 int get_i32_array(napi_env env, napi_value v, int32_t **data, size_t *count);
+/* The pointer behind a handle (an external); NULL after throwing QOELAB_TUN_ARGS with `expected`. */
+void *get_external(napi_env env, napi_value v, const char *expected);
 
 #endif

@@ -29,6 +29,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "netns.h"
+
 static napi_value make_int(napi_env env, int64_t v) {
   napi_value out;
   napi_create_int64(env, v, &out);
@@ -113,6 +115,16 @@ static int open_here(int kind, const char *ifname) {
   return fd;
 }
 
+typedef struct {
+  int kind;
+  const char *ifname;
+} sock_args_t;
+
+static int open_in(void *arg) {
+  sock_args_t *a = arg;
+  return open_here(a->kind, a->ifname);
+}
+
 static napi_value Open(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int32_t kind;
@@ -126,25 +138,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (path[0] == 0) return make_int(env, open_here(kind, ifname));
-  /* A socket belongs to the namespace it was created in: go in on this thread, create, come back. */
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (self < 0) return make_int(env, -errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(self);
-    return make_int(env, -e);
-  }
-  int fd;
-  if (setns(target, CLONE_NEWNET) < 0) {
-    fd = -errno;
-  } else {
-    fd = open_here(kind, ifname);
-    if (setns(self, CLONE_NEWNET) < 0) abort(); /* never stay in the lab's namespace */
-  }
-  close(target);
-  close(self);
-  return make_int(env, fd);
+  sock_args_t args = {kind, ifname};
+  return make_int(env, in_netns(path, open_in, &args));
 }
 
 static napi_value SendIp(napi_env env, napi_callback_info info) {

@@ -125,12 +125,7 @@ napi_value Reader(napi_env env, napi_callback_info info) {
 }
 
 reader_t *get_reader(napi_env env, napi_value v) {
-  void *data = NULL;
-  if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, "QOELAB_TUN_ARGS", "qoelab_tun: expected a reader handle");
-    return NULL;
-  }
-  return (reader_t *)data;
+  return get_external(env, v, "qoelab_tun: expected a reader handle");
 }
 
 /* readerEventFd(h) -> the eventfd that turns readable when arrivals are staged */

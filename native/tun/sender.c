@@ -287,12 +287,7 @@ napi_value Sender(napi_env env, napi_callback_info info) {
 }
 
 sender_t *get_sender(napi_env env, napi_value v) {
-  void *data = NULL;
-  if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, "QOELAB_TUN_ARGS", "qoelab_tun: expected a sender handle");
-    return NULL;
-  }
-  return (sender_t *)data;
+  return get_external(env, v, "qoelab_tun: expected a sender handle");
 }
 
 /* senderSchedule(h, slots:Int32Array, lengths:Int32Array, dueUs:Float64Array, count) -> count taken */

@@ -5,6 +5,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "napi-util.h"
+#include "netns.h"
 #include "tun.h"
 
 napi_value StrError(napi_env env, napi_callback_info info) {
@@ -30,7 +32,7 @@ static int bring_up(const char *name, int mtu) {
   if (s < 0) return -errno;
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
   int rc = 0;
   if (mtu > 0) {
     ifr.ifr_mtu = mtu;
@@ -51,7 +53,7 @@ static int open_tun_here(const char *device, const char *name, int mtu) {
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-  strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
     close(fd);
@@ -63,6 +65,16 @@ static int open_tun_here(const char *device, const char *name, int mtu) {
     return rc;
   }
   return fd;
+}
+
+typedef struct {
+  const char *device, *name;
+  int mtu;
+} tun_args_t;
+
+static int open_tun_in(void *arg) {
+  tun_args_t *a = arg;
+  return open_tun_here(a->device, a->name, a->mtu);
 }
 
 /* openTun(name, netnsPath | null, mtu, device) -> fd or -errno. */
@@ -87,29 +99,8 @@ napi_value OpenTun(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (path[0] == 0) return make_int(env, open_tun_here(device, name, mtu));
-
-  /* setns changes only this thread's namespace; we go in, create the device, and come straight back. */
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (self < 0) return make_int(env, -errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(self);
-    return make_int(env, -e);
-  }
-  int fd;
-  if (setns(target, CLONE_NEWNET) < 0) {
-    fd = -errno;
-  } else {
-    fd = open_tun_here(device, name, mtu);
-    if (setns(self, CLONE_NEWNET) < 0) {
-      /* Staying in the lab's namespace would silently misroute everything this thread does later. */
-      abort();
-    }
-  }
-  close(target);
-  close(self);
-  return make_int(env, fd);
+  tun_args_t args = {device, name, mtu};
+  return make_int(env, in_netns(path, open_tun_in, &args));
 }
 
 napi_value Close(napi_env env, napi_callback_info info) {

@@ -105,12 +105,7 @@ static napi_value start_watch(napi_env env, int fd, int is_timer, napi_value cal
 }
 
 static watch_t *get_watch(napi_env env, napi_value v) {
-  void *data = NULL;
-  if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, "QOELAB_TUN_ARGS", "qoelab_tun: expected a watch handle");
-    return NULL;
-  }
-  return (watch_t *)data;
+  return get_external(env, v, "qoelab_tun: expected a watch handle");
 }
 
 napi_value Watch(napi_env env, napi_callback_info info) {
