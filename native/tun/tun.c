@@ -28,11 +28,11 @@
  *   readerLog(h, out) -> rows                                log rows of the packets decided in C
  *
  * One file per part: napi-util.c (argument helpers), clock.c (clocks, this thread's timing),
- * tun-device.c, watch.c (uv_poll watches and timerfd timers), sender.c (the release thread),
- * release-cpu.c (where release threads run), reader.c (arrivals read by a release thread),
- * registry.c (which release thread reads for which reader), fast-path.c (decisions in C).
+ * tun-device.c, netns.c (creating it in a lab's namespace), watch.c (uv_poll watches and timerfd
+ * timers), sender.c (the release thread), release-cpu.c (where release threads run), reader.c
+ * (arrivals read by a release thread), registry.c (which release thread reads for which reader),
+ * fast-path.c (decisions in C). release.h holds what sender, reader, registry and fast path share.
  * The timer wake-up cost probe (wake-probe.c) is an addon of its own, for the benchmark.
- * release.h holds what sender, reader, registry and fast path share.
  */
 #include <node_api.h>
 
