@@ -7,9 +7,10 @@ import {
   LOSS_MODEL_OPTION,
   SPIN_OPTION,
 } from "./common-options.ts";
+import { roundMs, sendCountRows, timingErrorRows } from "./generator-summary.ts";
 import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
 import { parseLossOptions, parseSeed, parseSsrc } from "./option-parsers.ts";
-import { formatTable, printJson } from "./output.ts";
+import { printFields, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
 
 interface GenRtpOpts {
@@ -27,26 +28,19 @@ interface GenRtpOpts {
   json?: boolean;
 }
 
-const ms = (v: number) => Math.round(v * 1e6) / 1e6;
-
 function printResult(r: SendRtpResult, to: string): void {
-  const t = r.timing;
-  const rows: [string, string | number][] = [
+  printFields("gen rtp", [
     ["destination", to],
     ["codec", `${r.codec} (PT ${r.payloadType}), ${r.ptimeMs} ms`],
     ["SSRC", `0x${r.ssrc.toString(16).padStart(8, "0")}`],
     ["first sequence / timestamp", `${r.firstSequence} / ${r.firstTimestamp}`],
-    ["packets", r.packets],
-    ["sent", r.sent],
-    ["dropped by loss model", r.droppedByModel],
+    ...sendCountRows(r),
     ["RTCP packets", r.rtcpPackets],
     ["send errors", r.sendErrors],
     ["samples (silence padding)", `${r.samples} (${r.paddedSamples})`],
-    ["timing error mean (ms)", ms(t.meanErrorMs)],
-    ["timing error p99 (ms)", ms(t.p99ErrorMs)],
-    ["drift (ms)", ms(t.driftMs)],
-  ];
-  process.stdout.write(`${formatTable(["gen rtp", "value"], rows)}\n`);
+    ...timingErrorRows(r.timing),
+    ["drift (ms)", roundMs(r.timing.driftMs)],
+  ]);
 }
 
 /** `qoelab gen rtp`: a WAV as G.711 RTP on ptime deadlines. */

@@ -20,50 +20,46 @@ import {
   SPIN_OPTION,
 } from "./common-options.ts";
 import { registerGenRtp } from "./gen-rtp.ts";
+import { roundMs, sendCountRows, timingErrorRows } from "./generator-summary.ts";
 import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
 import { parseLossOptions } from "./option-parsers.ts";
-import { formatTable, printJson } from "./output.ts";
+import { type FieldRow, printFields, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
-
-function ms(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
-}
 
 function printGen(result: GenUdpResult): void {
   const t = result.timing;
-  const rows: [string, string | number][] = [
+  printFields("gen udp", [
     ["seed", result.seed],
-    ["packets", result.packets],
-    ["sent", result.sent],
-    ["dropped by loss model", result.droppedByModel],
+    ...sendCountRows(result),
     ["send errors", result.sendErrors],
-    ["achieved rate (pps)", ms(result.achievedPps)],
-    ["timing error mean (ms)", ms(t.meanErrorMs)],
-    ["timing error p99 (ms)", ms(t.p99ErrorMs)],
-    ["timing error max (ms)", ms(t.maxErrorMs)],
-    ["drift (ms)", ms(t.driftMs)],
-  ];
-  process.stdout.write(`${formatTable(["gen udp", "value"], rows)}\n`);
+    ["achieved rate (pps)", roundMs(result.achievedPps)],
+    ...timingErrorRows(t),
+    ["timing error max (ms)", roundMs(t.maxErrorMs)],
+    ["drift (ms)", roundMs(t.driftMs)],
+  ]);
 }
 
 function printRecv(r: RecvUdpResult): void {
-  const rows: [string, string | number][] = [
+  const rows: FieldRow[] = [
     ["received", r.received],
     ["expected", r.expected],
     ["lost", r.lost],
-    ["loss %", ms(r.lossPercent)],
+    ["loss %", roundMs(r.lossPercent)],
     ["reordered", r.reordered],
     ["duplicates", r.duplicates],
     ["other packets", r.otherPackets],
-    ["jitter RFC 3550 (ms)", ms(r.jitterMs)],
-    ["IPDV p50 (ms)", ms(r.ipdvMs.p50)],
-    ["IPDV p99 (ms)", ms(r.ipdvMs.p99)],
-    ["IPDV min/max (ms)", `${ms(r.ipdvMs.min)} / ${ms(r.ipdvMs.max)}`],
+    ["jitter RFC 3550 (ms)", roundMs(r.jitterMs)],
+    ["IPDV p50 (ms)", roundMs(r.ipdvMs.p50)],
+    ["IPDV p99 (ms)", roundMs(r.ipdvMs.p99)],
+    ["IPDV min/max (ms)", `${roundMs(r.ipdvMs.min)} / ${roundMs(r.ipdvMs.max)}`],
   ];
   if (r.oneWayDelayMs) {
-    rows.push(["one-way delay p50 (ms)", ms(r.oneWayDelayMs.p50)], ["one-way delay p99 (ms)", ms(r.oneWayDelayMs.p99)]);
+    rows.push(
+      ["one-way delay p50 (ms)", roundMs(r.oneWayDelayMs.p50)],
+      ["one-way delay p99 (ms)", roundMs(r.oneWayDelayMs.p99)],
+    );
   }
-  process.stdout.write(`${formatTable(["recv udp", "value"], rows)}\n`);
+  printFields("recv udp", rows);
 }
 
 interface GenOpts {
@@ -252,18 +248,14 @@ export function register(program: Command): void {
           printJson(result);
           return;
         }
-        const rows: [string, string | number][] = [
+        printFields("replay", [
           ["source", result.source],
           ["kind", result.kind],
-          ["packets", result.packets],
-          ["sent", result.sent],
-          ["dropped by loss model", result.droppedByModel],
+          ...sendCountRows(result),
           ["send errors", result.sendErrors],
-          ["original duration (ms)", ms(result.originalDurationMs)],
-          ["timing error mean (ms)", ms(result.timing.meanErrorMs)],
-          ["timing error p99 (ms)", ms(result.timing.p99ErrorMs)],
-        ];
-        process.stdout.write(`${formatTable(["replay", "value"], rows)}\n`);
+          ["original duration (ms)", roundMs(result.originalDurationMs)],
+          ...timingErrorRows(result.timing),
+        ]);
       },
     );
 }

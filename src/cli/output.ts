@@ -48,6 +48,14 @@ export function formatDelimited(
   return `${out.join("\n")}\n`;
 }
 
+/** One line of a result printed as fields: its name and its value. */
+export type FieldRow = readonly [string, Cell];
+
+/** A result as an aligned two-column table of fields under `heading` (the command, or "field") and "value". */
+export function printFields(heading: string, rows: readonly FieldRow[]): void {
+  process.stdout.write(`${formatTable([heading, "value"], rows)}\n`);
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { type CaptureFormat, convertCapture } from "../packet/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
-import { formatTable, printJson } from "./output.ts";
+import { printFields, printJson } from "./output.ts";
 
 /** `qoelab pcap convert IN OUT [--format pcap|pcapng]`: same format copies blocks byte for byte. */
 export function registerPcapConvert(pcap: Command): void {
@@ -31,6 +31,6 @@ export function registerPcapConvert(pcap: Command): void {
         printJson(result);
         return;
       }
-      process.stdout.write(`${formatTable(["field", "value"], Object.entries(result))}\n`);
+      printFields("field", Object.entries(result));
     });
 }

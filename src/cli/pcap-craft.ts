@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { craftCapture, linkTypeName } from "../packet/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
-import { formatTable, printJson } from "./output.ts";
+import { printFields, printJson } from "./output.ts";
 
 /** `qoelab pcap craft OUT --layers 'ether/ipv4(dst=10.77.0.2)/udp(dport=5004)/raw(hex=…)' [--count N] [--format pcap|pcapng]`. */
 export function registerPcapCraft(pcap: Command): void {
@@ -29,13 +29,12 @@ export function registerPcapCraft(pcap: Command): void {
         printJson({ file: out, ...result, linkTypeName: linkTypeName(result.linkType) });
         return;
       }
-      const rows = [
+      printFields("field", [
         ["file", out],
         ["packet", result.summary],
         ["link type", linkTypeName(result.linkType)],
         ["packets", result.packets],
         ["bytes", result.bytes],
-      ];
-      process.stdout.write(`${formatTable(["field", "value"], rows)}\n`);
+      ]);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { filterCaptureFile } from "../packet/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
-import { formatTable, printJson } from "./output.ts";
+import { printFields, printJson } from "./output.ts";
 
 /** `qoelab pcap filter IN OUT -f FILTER [--json]`: keep the packets a pcap-filter expression selects. */
 export function registerPcapFilter(pcap: Command): void {
@@ -18,7 +18,7 @@ export function registerPcapFilter(pcap: Command): void {
         printJson(summary);
         return;
       }
-      const rows = [
+      printFields("field", [
         ["input", summary.input],
         ["output", summary.output],
         ["filter", summary.filter],
@@ -26,7 +26,6 @@ export function registerPcapFilter(pcap: Command): void {
         ["packets read", summary.packets],
         ["packets written", summary.matched],
         ["bytes written", summary.matchedBytes],
-      ];
-      process.stdout.write(`${formatTable(["field", "value"], rows)}\n`);
+      ]);
     });
 }
