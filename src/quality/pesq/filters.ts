@@ -112,57 +112,93 @@ function binGains(curve: FilterCurve, size: number, sampleRate: number): Float32
   return gains;
 }
 
-let scratch: { x: Float64Array; spectrum: Float64Array } | null = null;
+/**
+ * The spectrum of a signal segment zero-padded to a power of two, ready to be filtered by several
+ * curves (the level alignment's band-pass, then the IRS receive filter of the scaled signal).
+ */
+export interface SegmentSpectrum {
+  length: number;
+  size: number;
+  /** Bins 0..size/2, interleaved. */
+  bins: Float64Array;
+}
+
+interface FilterScratch {
+  x: Float64Array;
+  spectrum: SegmentSpectrum;
+  filtered: Float64Array;
+}
+
+let scratch: FilterScratch | null = null;
 
 /** Buffers of the last size used, kept (signals of one run share their size). */
-function filterScratch(size: number): { x: Float64Array; spectrum: Float64Array } {
-  if (scratch?.x.length !== size) scratch = { x: new Float64Array(size), spectrum: realFft(size).createSpectrum() };
+function filterScratch(size: number): FilterScratch {
+  if (scratch?.x.length !== size) {
+    const fft = realFft(size);
+    scratch = {
+      x: new Float64Array(size),
+      spectrum: { length: 0, size, bins: fft.createSpectrum() },
+      filtered: fft.createSpectrum(),
+    };
+  }
   return scratch;
 }
 
 /**
- * Zero-phase FFT-domain filter of `buffer[start, start + length)` in place (spec 01 §1.3.1): each
- * bin is scaled by the curve's gain relative to its value at 1000 Hz.
+ * Spectrum of `buffer[start, start + length)` (spec 01 §1.3.1), in shared scratch: valid until the
+ * next call.
  */
-export function fftFilter(
-  buffer: Float32Array,
-  start: number,
-  length: number,
-  curve: FilterCurve,
-  sampleRate: number,
-): void {
-  const x = fftFiltered(buffer, start, length, curve, sampleRate);
-  // fftFiltered leaves the odd samples negated; the sign is restored in the copy (negation is exact).
-  for (let i = 0; i < length; i += 2) buffer[start + i] = x[i]!;
-  for (let i = 1; i < length; i += 2) buffer[start + i] = -x[i]!;
-}
-
-/**
- * The same filter leaving `buffer` as it is: returns a shared scratch array whose first `length`
- * values are the filtered samples (before rounding to float) with the odd ones negated (callers that
- * read |x| or x² need no sign pass), valid until the next filter call.
- */
-export function fftFiltered(
-  buffer: Float32Array,
-  start: number,
-  length: number,
-  curve: FilterCurve,
-  sampleRate: number,
-): Float64Array {
+export function segmentSpectrum(buffer: Float32Array, start: number, length: number): SegmentSpectrum {
   const size = nextPow2(length);
-  const fft = realFft(size);
   const { x, spectrum } = filterScratch(size);
   for (let i = 0; i < length; i++) x[i] = buffer[start + i]!;
   x.fill(0, length);
-  fft.forward(x, spectrum);
+  realFft(size).forward(x, spectrum.bins);
+  spectrum.length = length;
+  return spectrum;
+}
+
+/**
+ * Zero-phase FFT-domain filter of a segment scaled by `scale` (spec 01 §1.3.1): each bin, rounded
+ * to float, is scaled by the curve's gain relative to its value at 1000 Hz. The spectrum of the
+ * scaled segment is taken as `scale` times the segment's (the FFT is linear), so one forward
+ * transform serves the level alignment and the filter after it. Returns a shared scratch array
+ * whose first `length` values are the filtered samples (before rounding to float) with the odd ones
+ * negated (callers that read |x| or x² need no sign pass), valid until the next filter call; the
+ * spectrum is left as it is.
+ */
+export function filteredSegment(
+  spectrum: SegmentSpectrum,
+  curve: FilterCurve,
+  sampleRate: number,
+  scale = 1,
+): Float64Array {
+  const { size, bins } = spectrum;
+  const { x, filtered } = filterScratch(size);
   const gains = binGains(curve, size, sampleRate);
   for (let k = 0; k <= size / 2; k++) {
     const gain = gains[k]!;
-    spectrum[2 * k] = Math.fround(spectrum[2 * k]!) * gain;
-    spectrum[2 * k + 1] = Math.fround(spectrum[2 * k + 1]!) * gain;
+    filtered[2 * k] = Math.fround(scale * bins[2 * k]!) * gain;
+    filtered[2 * k + 1] = Math.fround(scale * bins[2 * k + 1]!) * gain;
   }
-  fft.inverseOddNegated(spectrum, x);
+  realFft(size).inverseOddNegated(filtered, x);
   return x;
+}
+
+/** `filteredSegment` written back into `buffer[start, start + length)`, rounded to float. */
+export function filterSegmentInPlace(
+  buffer: Float32Array,
+  start: number,
+  spectrum: SegmentSpectrum,
+  curve: FilterCurve,
+  sampleRate: number,
+  scale = 1,
+): void {
+  const x = filteredSegment(spectrum, curve, sampleRate, scale);
+  // The odd samples come negated; the sign is restored in the copy (negation is exact).
+  const { length } = spectrum;
+  for (let i = 0; i < length; i += 2) buffer[start + i] = x[i]!;
+  for (let i = 1; i < length; i += 2) buffer[start + i] = -x[i]!;
 }
 
 /** One IIR section over `buffer[start, end)` in place, zero initial state, f32 state (spec 02 §2.7). */

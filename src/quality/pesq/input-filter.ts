@@ -1,13 +1,26 @@
 import type { PesqRateConfig } from "./config.ts";
-import { fftFilter, IRS_RECEIVE_CURVE, iirCascade, iirSection, WIDEBAND_SECTION_16K } from "./filters.ts";
+import {
+  filterSegmentInPlace,
+  IRS_RECEIVE_CURVE,
+  iirCascade,
+  iirSection,
+  type SegmentSpectrum,
+  WIDEBAND_SECTION_16K,
+} from "./filters.ts";
 
 /**
  * The listening-condition filter applied to the level-aligned signal before the model copy is
  * saved: the IRS receive curve in narrowband (spec 01 §1.4), edge ramps plus a 100 Hz high-pass
- * section in wideband (spec 06 §6.3).
+ * section in wideband (spec 06 §6.3). The IRS filter reuses the spectrum the level alignment took of
+ * the same span before scaling it by `levelScale`.
  */
-export function irsReceiveFilter(buffer: Float32Array, nominal: number, cfg: PesqRateConfig): void {
-  fftFilter(buffer, cfg.margin, nominal - 2 * cfg.margin + cfg.padding, IRS_RECEIVE_CURVE, cfg.sampleRate);
+export function irsReceiveFilter(
+  buffer: Float32Array,
+  spectrum: SegmentSpectrum,
+  levelScale: number,
+  cfg: PesqRateConfig,
+): void {
+  filterSegmentInPlace(buffer, cfg.margin, spectrum, IRS_RECEIVE_CURVE, cfg.sampleRate, levelScale);
 }
 
 export function widebandFilter(buffer: Float32Array, nominal: number, cfg: PesqRateConfig): void {

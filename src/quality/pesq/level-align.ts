@@ -1,16 +1,23 @@
 import { type PesqRateConfig, TARGET_POWER } from "./config.ts";
-import { ALIGNMENT_CURVE, fftFiltered } from "./filters.ts";
+import { ALIGNMENT_CURVE, filteredSegment, type SegmentSpectrum } from "./filters.ts";
 
 /**
  * Level normalization (spec 01 §1.3): the mean power of the signal through the alignment band-pass
  * (350–3250 Hz) over [margin, N − margin + P), divided by Nmax − 2·margin + P, is brought to 1e7 by
- * scaling the first N samples. Returns the scale (0 when the band holds no power).
+ * scaling the first N samples. `spectrum` is that of the span (`levelSpan`). Returns the scale (0
+ * when the band holds no power).
  */
-export function levelAlign(buffer: Float32Array, nominal: number, nominalMax: number, cfg: PesqRateConfig): number {
+export function levelAlign(
+  buffer: Float32Array,
+  spectrum: SegmentSpectrum,
+  nominal: number,
+  nominalMax: number,
+  cfg: PesqRateConfig,
+): number {
   const { margin, padding } = cfg;
-  const length = nominal - 2 * margin + padding;
+  const { length } = spectrum;
   // Odd samples come negated; only their squares are read.
-  const filtered = fftFiltered(buffer, margin, length, ALIGNMENT_CURVE, cfg.sampleRate);
+  const filtered = filteredSegment(spectrum, ALIGNMENT_CURVE, cfg.sampleRate);
   let sum = 0;
   for (let i = 0; i < length; i++) {
     const v = Math.fround(filtered[i]!);
@@ -21,4 +28,12 @@ export function levelAlign(buffer: Float32Array, nominal: number, nominalMax: nu
   const scale = Math.fround(Math.sqrt(TARGET_POWER / power));
   for (let i = 0; i < nominal; i++) buffer[i] = buffer[i]! * scale;
   return scale;
+}
+
+/**
+ * The span [margin, N − margin + P) that the level alignment measures and the IRS receive filter
+ * filters: its start and length.
+ */
+export function levelSpan(nominal: number, cfg: PesqRateConfig): { start: number; length: number } {
+  return { start: cfg.margin, length: nominal - 2 * cfg.margin + cfg.padding };
 }

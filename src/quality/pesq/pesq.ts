@@ -2,8 +2,9 @@ import { QoelabError } from "../../errors.ts";
 import { aggregateDisturbance } from "./aggregation.ts";
 import { type PesqMode, rateConfig } from "./config.ts";
 import { ANNEX_A_TEST_2 } from "./conformance.ts";
+import { segmentSpectrum } from "./filters.ts";
 import { alignmentCopy, irsReceiveFilter, widebandFilter } from "./input-filter.ts";
-import { levelAlign } from "./level-align.ts";
+import { levelAlign, levelSpan } from "./level-align.ts";
 import { frameDisturbances } from "./model.ts";
 import { mosLqoNarrowband, mosLqoWideband } from "./mos-mapping.ts";
 import { equalizeLength, signalBuffer } from "./signal-buffer.ts";
@@ -120,11 +121,14 @@ export function pesq(
     ["reference", ref],
     ["degraded", deg],
   ] as const) {
-    if (levelAlign(s.samples, s.nominal, nominalMax, cfg) === 0) {
+    const span = levelSpan(s.nominal, cfg);
+    const spectrum = segmentSpectrum(s.samples, span.start, span.length);
+    const scale = levelAlign(s.samples, spectrum, s.nominal, nominalMax, cfg);
+    if (scale === 0) {
       throw new QoelabError("PESQ_SILENT", `${name} signal has no power in the 350–3250 Hz band`, { signal: name });
     }
     if (mode === "wb") widebandFilter(s.samples, s.nominal, cfg);
-    else irsReceiveFilter(s.samples, s.nominal, cfg);
+    else irsReceiveFilter(s.samples, spectrum, scale, cfg);
   }
   const refWork = alignmentCopy(ref.samples, ref.nominal, cfg);
   const degWork = alignmentCopy(deg.samples, deg.nominal, cfg);
