@@ -96,7 +96,7 @@ export interface LayerDef<T extends LayerType> {
   /** Slow decode of a header announced by an EtherType or PPP protocol; returns the network packet's end. */
   readonly decodeNetwork?: (w: DecodeWalker, offset: number, end: number, depth: number) => number;
   /** Slow decode of a header announced by an IP protocol. */
-  readonly decodeTransport?: (w: DecodeWalker, offset: number, end: number, context: TransportContext) => void;
+  readonly decodeTransport?: TransportDecoder;
   /** Slow decode of an application payload: true when it took it (pushed its layers). */
   readonly decodeApp?: (w: DecodeWalker, payload: AppPayload) => boolean;
   /** Encodes this layer's header in front of `payload` (the inner layers, already encoded). */
@@ -145,6 +145,26 @@ export function pushHeader(
   }
   w.push({ type, fields: fieldsOf(decoded, extra) } as AnyLayer, decoded, offset, quoted);
   return true;
+}
+
+/** A transport layer's slow decode (`LayerDef.decodeTransport`). */
+export type TransportDecoder = (w: DecodeWalker, offset: number, end: number, context: TransportContext) => void;
+
+/**
+ * The slow decode of a transport header: `decode` reads it at `offset`, it is pushed (as with
+ * `pushHeader`, without the `extra` key) and, when complete, `next` decodes what it carries.
+ */
+export function transportDecoder<D extends DecodedHeader>(
+  type: LayerType,
+  decode: (bytes: Uint8Array, offset: number, end: number, context: TransportContext) => D,
+  next: (w: DecodeWalker, d: D, offset: number, end: number, quoted: boolean, context: TransportContext) => void,
+  extra?: string,
+): TransportDecoder {
+  return (w, offset, end, context) => {
+    const quoted = context.quoted === true;
+    const d = decode(w.bytes, offset, end, context);
+    if (pushHeader(w, type, d, offset, end, quoted, extra)) next(w, d, offset, end, quoted, context);
+  };
 }
 
 /** True when `encoded` equals bytes[start, end). */

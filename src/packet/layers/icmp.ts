@@ -1,11 +1,14 @@
 import { formatIpv4 } from "../address-text.ts";
 import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
-import { checksumVerifies, internetChecksum } from "../checksum.ts";
+import { internetChecksum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer, pushHeader } from "../layer-def.ts";
+import type { AnyLayer } from "../layer.ts";
+import { type DecodeWalker, defineLayer, fieldsOf, type TransportDecoder } from "../layer-def.ts";
 import { checksumMeaning, showHex } from "../show-format.ts";
-import { decodeIpv4Layer, hex4 } from "./ipv4.ts";
+import type { TransportContext } from "../transport-context.ts";
+import { verifyOwnChecksum } from "./checksum-field.ts";
+import { decodeIpv4Layer } from "./ipv4.ts";
 
 /*
  * ICMP for IPv4 (RFC 792):
@@ -75,18 +78,7 @@ export function decodeIcmp(bytes: Uint8Array, offset: number, end: number, lengt
   if (!complete) {
     anomalies.push(anomaly("truncated", `ICMP header needs 8 bytes, ${available} captured`));
   } else if (available >= length) {
-    checksumStatus = checksumVerifies(bytes, offset, offset + length) ? "good" : "bad";
-    if (checksumStatus === "bad") {
-      const copy = bytes.slice(offset, offset + length);
-      copy[CHECKSUM] = 0;
-      copy[CHECKSUM + 1] = 0;
-      anomalies.push(
-        anomaly(
-          "bad-checksum",
-          `ICMP checksum 0x${hex4(checksum)}, expected 0x${hex4(internetChecksum(copy, 0, length))}`,
-        ),
-      );
-    }
+    checksumStatus = verifyOwnChecksum("ICMP", bytes, offset, offset + length, offset + CHECKSUM, anomalies);
   }
   const echo = ECHO_LIKE.has(type);
   return {
@@ -201,22 +193,42 @@ export function fastIcmp(buffer: Uint8Array, p: number, end: number, out: Dissec
   return out.setPayload(p + 4, Math.max(0, out.l4Length - 4), end);
 }
 
+/**
+ * The slow decode ICMP and ICMPv6 share: the message (Raw naming it when its 8-byte header is cut
+ * short), then the datagram an error quotes (`decodeQuoted`: IPv4 or IPv6), else the rest as Raw.
+ */
+export function icmpDecoder<D extends IcmpHeaderFields & DecodedIcmpHeader>(
+  type: "ICMP" | "ICMPv6",
+  decode: (bytes: Uint8Array, offset: number, end: number, context: TransportContext) => D,
+  decodeQuoted: (w: DecodeWalker, offset: number, end: number, quoted: boolean) => number,
+): TransportDecoder {
+  return (w, offset, end, context) => {
+    const quoted = context.quoted === true;
+    const d = decode(w.bytes, offset, end, context);
+    if (d.headerLength < ICMP_HEADER_SIZE) {
+      w.raw(offset, end, quoted, type, d.anomalies);
+      return;
+    }
+    w.push({ type, fields: fieldsOf(d) } as AnyLayer, d, offset, quoted);
+    if (d.quotesPacket && !quoted && end - offset > ICMP_HEADER_SIZE) {
+      decodeQuoted(w, offset + ICMP_HEADER_SIZE, end, true);
+    } else {
+      w.raw(offset + d.headerLength, end, quoted);
+    }
+  };
+}
+
 export const icmpLayer = defineLayer({
   type: "ICMP",
   info: { title: "ICMP", tcpip: "internet", osi: 3 },
   ipProtocols: [1],
   fast: fastIcmp,
   fastNext: "payload",
-  decodeTransport(w, offset, end, context) {
-    const quoted = context.quoted === true;
-    const d = decodeIcmp(w.bytes, offset, end, context.length);
-    if (!pushHeader(w, "ICMP", d, offset, end, quoted)) return;
-    if (d.quotesPacket && !quoted && end - offset > ICMP_HEADER_SIZE) {
-      decodeIpv4Layer(w, offset + ICMP_HEADER_SIZE, end, true);
-      return;
-    }
-    w.raw(offset + ICMP_HEADER_SIZE, end, quoted);
-  },
+  decodeTransport: icmpDecoder(
+    "ICMP",
+    (bytes, offset, end, context) => decodeIcmp(bytes, offset, end, context.length),
+    decodeIpv4Layer,
+  ),
   encode: (layer, payload) => encodeIcmp(layer.fields, payload),
   size: () => ICMP_HEADER_SIZE,
   rows(layer) {

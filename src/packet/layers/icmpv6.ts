@@ -1,13 +1,13 @@
 import { formatHex, formatIpv6, formatMac, parseIpv6 } from "../address-text.ts";
 import { anomaly, type ChecksumStatus, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
-import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
+import type { PseudoHeader } from "../checksum.ts";
 import type { ShowRow } from "../layer.ts";
-import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { defineLayer } from "../layer-def.ts";
 import { checksumMeaning, showHex } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
-import { type DecodedIcmpHeader, fastIcmp, type IcmpHeaderFields } from "./icmp.ts";
-import { hex4 } from "./ipv4.ts";
+import { badChecksum, pseudoHeaderChecksum } from "./checksum-field.ts";
+import { type DecodedIcmpHeader, fastIcmp, type IcmpHeaderFields, icmpDecoder, icmpRest } from "./icmp.ts";
 import { decodeIpv6Layer } from "./ipv6.ts";
 
 /*
@@ -145,7 +145,7 @@ export function decodeIcmpv6(
   checksumStatus = check.status;
   out.checksumStatus = checksumStatus;
   if (check.status === "bad") {
-    anomalies.push(anomaly("bad-checksum", `ICMPv6 checksum 0x${hex4(checksum)}, expected 0x${hex4(check.expected)}`));
+    anomalies.push(badChecksum("ICMPv6", checksum, check.expected));
   }
   return out;
 }
@@ -171,19 +171,10 @@ export function encodeIcmpv6(fields: Icmpv6Fields, payload: Uint8Array, pseudo?:
   const out = new Uint8Array(ICMPV6_HEADER_SIZE + body.length + payload.length);
   out[TYPE] = fields.type;
   out[CODE] = fields.code;
-  const rest =
-    fields.id !== undefined || fields.seq !== undefined
-      ? ((((fields.id ?? 0) & 0xffff) << 16) | ((fields.seq ?? 0) & 0xffff)) >>> 0
-      : (fields.rest ?? 0) >>> 0;
-  writeU32(out, REST, rest);
+  writeU32(out, REST, icmpRest(fields));
   out.set(body, BODY);
   out.set(payload, BODY + body.length);
-  const checksum =
-    fields.checksum ??
-    (pseudo === undefined
-      ? 0
-      : internetChecksum(out, 0, out.length, pseudoHeaderSum(pseudo, IP_PROTOCOL_ICMPV6, out.length)));
-  writeU16(out, CHECKSUM, checksum);
+  writeU16(out, CHECKSUM, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, IP_PROTOCOL_ICMPV6));
   return out;
 }
 
@@ -274,26 +265,13 @@ export const icmpv6Layer = defineLayer({
   ipProtocols: [IP_PROTOCOL_ICMPV6],
   fast: fastIcmp,
   fastNext: "payload",
-  decodeTransport(w, offset, end, context) {
-    const quoted = context.quoted === true;
-    const d = decodeIcmpv6(w.bytes, offset, end, context);
-    if (d.headerLength < ICMPV6_HEADER_SIZE) {
-      w.raw(offset, end, quoted, "ICMPv6", d.anomalies);
-      return;
-    }
-    w.push({ type: "ICMPv6", fields: fieldsOf(d) }, d, offset, quoted);
-    if (isIcmpv6Error(d.type) && !quoted && end - offset > ICMPV6_HEADER_SIZE) {
-      decodeIpv6Layer(w, offset + ICMPV6_HEADER_SIZE, end, true);
-      return;
-    }
-    w.raw(offset + d.headerLength, end, quoted);
-  },
+  // Its header is ICMP's; an incomplete Neighbor Discovery body still shows the message.
+  decodeTransport: icmpDecoder("ICMPv6", decodeIcmpv6, decodeIpv6Layer),
   encode: (layer, payload, context) => encodeIcmpv6(layer.fields, payload, context.pseudo()),
   size: (layer) => encodeIcmpv6(layer.fields, new Uint8Array(0)).length,
   rows(layer) {
     const f = layer.fields;
-    const rest =
-      f.id !== undefined || f.seq !== undefined ? (((f.id ?? 0) << 16) | (f.seq ?? 0)) >>> 0 : (f.rest ?? 0) >>> 0;
+    const rest = icmpRest(f);
     const rows: ShowRow[] = [
       ["type", String(f.type), icmpv6TypeName(f.type)],
       ["code", String(f.code), icmpv6CodeName(f.type, f.code) || undefined],

@@ -1,13 +1,14 @@
 import { formatIpv4, parseIpv4 } from "../address-text.ts";
 import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, readU32, writeU16 } from "../byte-order.ts";
-import { checksumVerifies, internetChecksum } from "../checksum.ts";
+import { internetChecksum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
-import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
+import { type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
-import type { TransportContext } from "../transport-context.ts";
+import { verifyOwnChecksum } from "./checksum-field.ts";
+import { ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
 import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
 
 /*
@@ -157,11 +158,14 @@ export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): Deco
   let checksumStatus: ChecksumStatus = "unverified";
   let options: Ipv4Option[] = [];
   if (complete) {
-    checksumStatus = checksumVerifies(bytes, offset, offset + headerBytes) ? "good" : "bad";
-    if (checksumStatus === "bad") {
-      const expected = computeIpv4Checksum(bytes, offset, headerBytes);
-      anomalies.push(anomaly("bad-checksum", `IPv4 header checksum 0x${hex4(checksum)}, expected 0x${hex4(expected)}`));
-    }
+    checksumStatus = verifyOwnChecksum(
+      "IPv4 header",
+      bytes,
+      offset,
+      offset + headerBytes,
+      offset + CHECKSUM,
+      anomalies,
+    );
     options = decodeIpv4Options(bytes, offset + OPTIONS, offset + headerBytes, anomalies);
   }
   const fragOffset = flags & 0x1fff;
@@ -188,13 +192,6 @@ export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): Deco
     complete,
     anomalies,
   };
-}
-
-function computeIpv4Checksum(bytes: Uint8Array, offset: number, headerBytes: number): number {
-  const copy = bytes.slice(offset, offset + headerBytes);
-  copy[CHECKSUM] = 0;
-  copy[CHECKSUM + 1] = 0;
-  return internetChecksum(copy, 0, headerBytes);
 }
 
 const IPV4_OPTIONS: OptionListFormat = { protocol: "IPv4", codeName: "type", names: optionNames };
@@ -349,10 +346,6 @@ export function describeTos(tos: number): string {
   return `DSCP ${names[dscp] ?? dscp}, ECN ${ecnNames[tos & 3]}`;
 }
 
-export function hex4(value: number): string {
-  return value.toString(16).padStart(4, "0");
-}
-
 /**
  * The destination a transport pseudo-header uses (RFC 791 source routing, as tshark does): with an
  * unfinished LSRR/SSRR option, the last address of the route; else the header's destination.
@@ -416,38 +409,18 @@ function fastIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection): 
 
 /** Slow decode of an IPv4 packet (also quoted in ICMP errors and tunnelled as IP protocol 4). */
 export function decodeIpv4Layer(w: DecodeWalker, offset: number, end: number, quoted: boolean): number {
-  const b = w.bytes;
-  const d = decodeIpv4(b, offset, end);
-  if (!d.complete) {
-    w.raw(offset, end, quoted, "IPv4", d.anomalies);
-    return end;
-  }
-  const headerBytes = d.ihl * 4;
-  const lengthOk = d.totalLength >= headerBytes;
-  const wireAfter = w.wireLength - offset;
-  if (!quoted && lengthOk && d.totalLength > wireAfter) {
-    d.anomalies.push(anomaly("bad-length", `IPv4 total length ${d.totalLength} > ${wireAfter} bytes on the wire`));
-  }
-  w.push({ type: "IPv4", fields: fieldsOf(d) }, d, offset, quoted);
-  const packetEnd = lengthOk ? Math.min(end, offset + d.totalLength) : end;
-  if (d.version !== 4 || !lengthOk || d.fragOffset > 0) {
-    w.raw(offset + headerBytes, packetEnd, quoted);
-    return packetEnd;
-  }
-  const context: TransportContext = {
-    pseudo: {
-      src: b.subarray(offset + SOURCE, offset + SOURCE + 4),
-      dst:
-        d.options.length === 0
-          ? b.subarray(offset + DESTINATION, offset + DESTINATION + 4)
-          : parseIpv4(ipv4FinalDestination(d)),
+  const d = decodeIpv4(w.bytes, offset, end);
+  const lengthOk = d.totalLength >= d.ihl * 4;
+  return walkIpPacket(w, "IPv4", d, offset, end, quoted, {
+    total: lengthOk ? d.totalLength : -1,
+    tooLong: (onWire) => `IPv4 total length ${d.totalLength} > ${onWire} bytes on the wire`,
+    protocol: d.version === 4 && lengthOk && d.fragOffset === 0 ? d.protocol : -1,
+    pseudo: () => {
+      const routed = d.options.length === 0 ? undefined : parseIpv4(ipv4FinalDestination(d));
+      return ipPseudoHeader(w.bytes, offset + SOURCE, 4, routed);
     },
-    length: d.totalLength - headerBytes,
     fragment: d.mf === 1,
-    quoted,
-  };
-  w.ip(d.protocol, offset + headerBytes, packetEnd, context);
-  return packetEnd;
+  });
 }
 
 export const ipv4Layer = defineLayer({
@@ -459,10 +432,7 @@ export const ipv4Layer = defineLayer({
   ipProtocols: [4],
   fast: fastIpv4,
   fastNext: "ip",
-  decodeNetwork: (w, offset, end) => decodeIpv4Layer(w, offset, end, false),
-  decodeTransport(w, offset, end, context) {
-    decodeIpv4Layer(w, offset, end, context.quoted === true);
-  },
+  ...ipPacketDecoders(decodeIpv4Layer),
   encode: (layer, payload, context) =>
     encodeIpv4({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextIpProtocol }, payload),
   size: (layer) => ipv4HeaderSize(layer.fields),

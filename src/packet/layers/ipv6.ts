@@ -3,10 +3,10 @@ import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
 import { concatBytes, readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { Anomaly, type Dissection, MAX_DEPTH } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
-import { type DecodeWalker, defineLayer, fieldsOf } from "../layer-def.ts";
+import { type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex, showNum } from "../show-format.ts";
-import type { TransportContext } from "../transport-context.ts";
+import { type IpPayload, ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
 import { describeTos, ipProtocolName } from "./ipv4.ts";
 
 /*
@@ -406,37 +406,19 @@ function fastIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection): 
 
 /** Slow decode of an IPv6 packet (also quoted in ICMPv6 errors and tunnelled as IP protocol 41). */
 export function decodeIpv6Layer(w: DecodeWalker, offset: number, end: number, quoted: boolean): number {
-  const b = w.bytes;
-  const d = decodeIpv6(b, offset, end);
-  if (!d.complete) {
-    w.raw(offset, end, quoted, "IPv6", d.anomalies);
-    return end;
-  }
-  const total = IPV6_HEADER_SIZE + d.payloadLength;
-  if (!quoted && total > w.wireLength - offset) {
-    d.anomalies.push(anomaly("bad-length", `IPv6 payload length ${d.payloadLength} exceeds the bytes on the wire`));
-  }
-  w.push({ type: "IPv6", fields: fieldsOf(d, "upperProtocol") }, d, offset, quoted);
-  const packetEnd = Math.min(end, offset + total);
-  const upper = offset + d.headerLength;
-  if (d.version !== 6 || isIpv6Extension(d.upperProtocol) || (d.fragment !== undefined && d.fragment.offset > 0)) {
-    w.raw(upper, packetEnd, quoted);
-    return packetEnd;
-  }
-  const context: TransportContext = {
-    pseudo: {
-      src: b.subarray(offset + SOURCE, offset + SOURCE + 16),
-      dst:
-        d.extensions.length === 0
-          ? b.subarray(offset + DESTINATION, offset + DESTINATION + 16)
-          : parseIpv6(ipv6FinalDestination(d)),
+  const d = decodeIpv6(w.bytes, offset, end);
+  const laterFragment = d.fragment !== undefined && d.fragment.offset > 0;
+  const payload: IpPayload = {
+    total: IPV6_HEADER_SIZE + d.payloadLength,
+    tooLong: () => `IPv6 payload length ${d.payloadLength} exceeds the bytes on the wire`,
+    protocol: d.version === 6 && !isIpv6Extension(d.upperProtocol) && !laterFragment ? d.upperProtocol : -1,
+    pseudo: () => {
+      const routed = d.extensions.length === 0 ? undefined : parseIpv6(ipv6FinalDestination(d));
+      return ipPseudoHeader(w.bytes, offset + SOURCE, 16, routed);
     },
-    length: Math.max(0, total - d.headerLength),
     fragment: d.fragment !== undefined,
-    quoted,
   };
-  w.ip(d.upperProtocol, upper, packetEnd, context);
-  return packetEnd;
+  return walkIpPacket(w, "IPv6", d, offset, end, quoted, payload, "upperProtocol");
 }
 
 export const ipv6Layer = defineLayer({
@@ -448,10 +430,7 @@ export const ipv6Layer = defineLayer({
   ipProtocols: [41],
   fast: fastIpv6,
   fastNext: "ip",
-  decodeNetwork: (w, offset, end) => decodeIpv6Layer(w, offset, end, false),
-  decodeTransport(w, offset, end, context) {
-    decodeIpv6Layer(w, offset, end, context.quoted === true);
-  },
+  ...ipPacketDecoders(decodeIpv6Layer),
   encode: (layer, payload, context) => encodeIpv6(layer.fields, payload, context.nextIpProtocol ?? 59),
   size: (layer) => ipv6HeaderSize(layer.fields),
   rows({ fields: f }) {

@@ -1,12 +1,12 @@
 import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
-import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
+import type { PseudoHeader } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
-import { defineLayer, pushHeader } from "../layer-def.ts";
+import { defineLayer, transportDecoder } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
-import { hex4 } from "./ipv4.ts";
+import { badChecksum, pseudoHeaderChecksum } from "./checksum-field.ts";
 import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
 
 /*
@@ -178,14 +178,7 @@ export function decodeTcp(bytes: Uint8Array, offset: number, end: number, contex
       context,
     );
     checksumStatus = check.status;
-    if (check.status === "bad") {
-      anomalies.push(
-        anomaly(
-          "bad-checksum",
-          `TCP checksum 0x${hex4(checksum)}, expected 0x${hex4(check.expected)}${check.partial ? " (partial checksum: TX checksum offload)" : ""}`,
-        ),
-      );
-    }
+    if (check.status === "bad") anomalies.push(badChecksum("TCP", checksum, check.expected, check.partial));
   }
   return {
     sport: readU16(bytes, offset + SOURCE_PORT),
@@ -253,12 +246,7 @@ export function encodeTcp(fields: TcpFields, payload: Uint8Array, pseudo?: Pseud
   writeU16(out, URGENT, fields.urgentPointer);
   out.set(optionBytes, OPTIONS);
   out.set(payload, headerBytes);
-  const checksum =
-    fields.checksum ??
-    (pseudo === undefined
-      ? 0
-      : internetChecksum(out, 0, out.length, pseudoHeaderSum(pseudo, IP_PROTOCOL_TCP, out.length)));
-  writeU16(out, CHECKSUM, checksum);
+  writeU16(out, CHECKSUM, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, IP_PROTOCOL_TCP));
   return out;
 }
 
@@ -369,12 +357,12 @@ export const tcpLayer = defineLayer({
   ipProtocols: [IP_PROTOCOL_TCP],
   fast: fastTcp,
   fastNext: "payload",
-  decodeTransport(w, offset, end, context) {
-    const quoted = context.quoted === true;
-    const d = decodeTcp(w.bytes, offset, end, context);
-    if (!pushHeader(w, "TCP", d, offset, end, quoted, "payloadLength")) return;
-    w.app("TCP", offset + d.headerLength, end, d.sport, d.dport, quoted);
-  },
+  decodeTransport: transportDecoder(
+    "TCP",
+    decodeTcp,
+    (w, d, offset, end, quoted) => w.app("TCP", offset + d.headerLength, end, d.sport, d.dport, quoted),
+    "payloadLength",
+  ),
   encode: (layer, payload, context) => encodeTcp(layer.fields, payload, context.pseudo()),
   size: (layer) => tcpHeaderSize(layer.fields),
   rows(layer) {

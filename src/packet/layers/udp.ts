@@ -1,11 +1,11 @@
 import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
-import { internetChecksum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
+import type { PseudoHeader } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import { defineLayer, pushHeader } from "../layer-def.ts";
+import { type DecodeWalker, defineLayer, transportDecoder } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
-import { hex4 } from "./ipv4.ts";
+import { badChecksum, pseudoHeaderChecksum } from "./checksum-field.ts";
 
 /*
  * UDP header (RFC 768):
@@ -67,14 +67,9 @@ export function decodeUdp(bytes: Uint8Array, offset: number, end: number, contex
     } else {
       const check = verifyTransportChecksum(bytes, offset, end, length, offset + CHECKSUM, IP_PROTOCOL_UDP, context);
       checksumStatus = check.status;
-      if (check.status === "bad") {
-        anomalies.push(
-          anomaly(
-            "bad-checksum",
-            `UDP checksum 0x${hex4(checksum)}, expected 0x${hex4(check.expected === 0 ? 0xffff : check.expected)}${check.partial ? " (partial checksum: TX checksum offload)" : ""}`,
-          ),
-        );
-      }
+      // A computed 0 is sent as 0xffff (0 means "none").
+      const expected = check.expected === 0 ? 0xffff : check.expected;
+      if (check.status === "bad") anomalies.push(badChecksum("UDP", checksum, expected, check.partial));
     }
   }
   return {
@@ -98,15 +93,9 @@ export function encodeUdp(fields: UdpFields, payload: Uint8Array, pseudo?: Pseud
   writeU16(out, DESTINATION_PORT, fields.dport);
   writeU16(out, LENGTH, length);
   out.set(payload, UDP_HEADER_SIZE);
-  let checksum = fields.checksum;
-  if (checksum === undefined) {
-    if (pseudo === undefined) checksum = 0;
-    else {
-      checksum = internetChecksum(out, 0, out.length, pseudoHeaderSum(pseudo, IP_PROTOCOL_UDP, length));
-      if (checksum === 0) checksum = 0xffff;
-    }
-  }
-  writeU16(out, CHECKSUM, checksum);
+  // 0 means "none" (all that goes out without the addresses): a computed 0 is sent as 0xffff.
+  const computed = pseudoHeaderChecksum(out, pseudo, IP_PROTOCOL_UDP, length);
+  writeU16(out, CHECKSUM, fields.checksum ?? (computed === 0 && pseudo !== undefined ? 0xffff : computed));
   return out;
 }
 
@@ -125,28 +114,35 @@ function fastUdp(buffer: Uint8Array, p: number, end: number, out: Dissection): n
   return out.setPayload(p + UDP_HEADER_SIZE, payloadLength, end);
 }
 
+/** The datagram's payload (application layers) and any bytes the IP packet holds after it. */
+function decodeDatagram(
+  w: DecodeWalker,
+  d: DecodedUdp,
+  offset: number,
+  end: number,
+  quoted: boolean,
+  context: TransportContext,
+): void {
+  const lengthOk = d.length >= UDP_HEADER_SIZE && d.length <= context.length;
+  const datagramEnd = lengthOk ? Math.min(end, offset + d.length) : end;
+  w.app("UDP", offset + UDP_HEADER_SIZE, datagramEnd, d.sport, d.dport, quoted);
+  if (datagramEnd < end) {
+    const extra = end - datagramEnd;
+    const note = anomaly(
+      "trailing-bytes",
+      `${extra} bytes after the UDP datagram (length ${d.length}) inside the IP packet`,
+    );
+    w.raw(datagramEnd, end, quoted, undefined, quoted ? [] : [note]);
+  }
+}
+
 export const udpLayer = defineLayer({
   type: "UDP",
   info: { title: "UDP", tcpip: "transport", osi: 4 },
   ipProtocols: [IP_PROTOCOL_UDP],
   fast: fastUdp,
   fastNext: "payload",
-  decodeTransport(w, offset, end, context) {
-    const quoted = context.quoted === true;
-    const d = decodeUdp(w.bytes, offset, end, context);
-    if (!pushHeader(w, "UDP", d, offset, end, quoted, "payloadLength")) return;
-    const lengthOk = d.length >= UDP_HEADER_SIZE && d.length <= context.length;
-    const datagramEnd = lengthOk ? Math.min(end, offset + d.length) : end;
-    w.app("UDP", offset + UDP_HEADER_SIZE, datagramEnd, d.sport, d.dport, quoted);
-    if (datagramEnd < end) {
-      const extra = end - datagramEnd;
-      const note = anomaly(
-        "trailing-bytes",
-        `${extra} bytes after the UDP datagram (length ${d.length}) inside the IP packet`,
-      );
-      w.raw(datagramEnd, end, quoted, undefined, quoted ? [] : [note]);
-    }
-  },
+  decodeTransport: transportDecoder("UDP", decodeUdp, decodeDatagram, "payloadLength"),
   encode: (layer, payload, context) => encodeUdp(layer.fields, payload, context.pseudo()),
   size: () => UDP_HEADER_SIZE,
   rows: (layer) => {
