@@ -1,6 +1,6 @@
 import { concatBytes } from "../byte-order.ts";
-import type { ShowRow } from "../layer.ts";
-import { defineLayer } from "../layer-def.ts";
+import type { LayerInfo, ShowRow } from "../layer.ts";
+import { defineLayer, type LayerDef } from "../layer-def.ts";
 import { previewBytes, printable } from "../show-format.ts";
 
 /*
@@ -14,9 +14,6 @@ interface DataFields {
   undecoded?: string;
 }
 
-const encodeData = (layer: { fields: DataFields }, payload: Uint8Array) => concatBytes(layer.fields.data, payload);
-const dataSize = (layer: { fields: DataFields }) => layer.fields.data.length;
-
 /** `text`: also the bytes as text when they are printable (a payload, not padding). */
 function dataRows(f: DataFields, text: boolean): ShowRow[] {
   const rows: ShowRow[] = [["data", previewBytes(f.data), `${f.data.length} bytes`]];
@@ -26,21 +23,30 @@ function dataRows(f: DataFields, text: boolean): ShowRow[] {
   return rows;
 }
 
-export const rawLayer = defineLayer({
-  type: "Raw",
-  info: { title: "Raw", tcpip: "application", osi: 7 },
-  encode: encodeData,
-  size: dataSize,
-  rows: ({ fields: f }) => dataRows(f, true),
-  summary: ({ fields: f }) =>
-    f.undecoded !== undefined ? `Raw ${f.data.length} bytes (undecoded ${f.undecoded})` : `Raw ${f.data.length} bytes`,
-});
+/** Raw and Padding differ in where they sit, whether their bytes are shown as text, and their summary. */
+function dataLayer<T extends "Raw" | "Padding">(
+  type: T,
+  info: LayerInfo,
+  text: boolean,
+  summary: (f: DataFields) => string,
+): LayerDef<T> {
+  return defineLayer<T>({
+    type,
+    info,
+    encode: (layer, payload) => concatBytes(layer.fields.data, payload),
+    size: (layer) => layer.fields.data.length,
+    rows: ({ fields: f }) => dataRows(f, text),
+    summary: ({ fields: f }) => summary(f),
+  });
+}
 
-export const paddingLayer = defineLayer({
-  type: "Padding",
-  info: { title: "Padding", tcpip: "link", osi: 2 },
-  encode: encodeData,
-  size: dataSize,
-  rows: ({ fields: f }) => dataRows(f, false),
-  summary: ({ fields: f }) => `Padding ${f.data.length} bytes`,
-});
+export const rawLayer = dataLayer("Raw", { title: "Raw", tcpip: "application", osi: 7 }, true, (f) =>
+  f.undecoded !== undefined ? `Raw ${f.data.length} bytes (undecoded ${f.undecoded})` : `Raw ${f.data.length} bytes`,
+);
+
+export const paddingLayer = dataLayer(
+  "Padding",
+  { title: "Padding", tcpip: "link", osi: 2 },
+  false,
+  (f) => `Padding ${f.data.length} bytes`,
+);

@@ -1,5 +1,5 @@
-import { readU32, writeU32 } from "../../byte-order.ts";
-import { badBody, failField, type RtcpBodyCodec, RtcpPacketType } from "./rtcp-common.ts";
+import { readU32 } from "../../byte-order.ts";
+import { failField, type RtcpBodyCodec, RtcpPacketType, shortBody, wordsThenData } from "./rtcp-common.ts";
 
 /* APP (PT 204, RFC 3550 §6.7): SSRC, 4 ASCII name bytes, application data (multiple of 32 bits). */
 
@@ -16,18 +16,16 @@ export const appCodec: RtcpBodyCodec<RtcpApp> = {
   packetTypes: [RtcpPacketType.APP],
   kinds: ["app"],
   decode(bytes, p, end, header, errors) {
-    if (end - p < 8) return badBody(errors, header.packetType, `APP needs 8 bytes, ${end - p} present`);
+    if (end - p < 8) return shortBody(errors, header, "APP", 8, end - p);
     let name = "";
     for (let i = 4; i < 8; i++) name += String.fromCharCode(bytes[p + i]!);
     return { kind: "app", subtype: header.count, ssrc: readU32(bytes, p), name, data: bytes.subarray(p + 8, end) };
   },
   encode(fields) {
-    if (fields.data.length % 4 !== 0) failField("APP data", fields.data.length, "a multiple of 4 bytes");
+    let name = 0; // four ASCII bytes, spaces where the name is shorter
+    for (let i = 0; i < 4; i++) name = name * 256 + (fields.name.charCodeAt(i) & 0xff || 0x20);
+    const body = wordsThenData("APP data", [fields.ssrc, name], fields.data);
     if (fields.subtype < 0 || fields.subtype > 31) failField("APP subtype", fields.subtype, "0..31");
-    const body = new Uint8Array(8 + fields.data.length);
-    writeU32(body, 0, fields.ssrc);
-    for (let i = 0; i < 4; i++) body[4 + i] = fields.name.charCodeAt(i) & 0xff || 0x20;
-    body.set(fields.data, 8);
     return { packetType: RtcpPacketType.APP, count: fields.subtype, body };
   },
 };

@@ -1,5 +1,5 @@
-import { readU32, writeU32 } from "../../byte-order.ts";
-import { badBody, failField, type RtcpBodyCodec, RtcpPacketType } from "./rtcp-common.ts";
+import { readU32 } from "../../byte-order.ts";
+import { type RtcpBodyCodec, RtcpPacketType, shortBody, wordsThenData } from "./rtcp-common.ts";
 
 /* RTPFB/PSFB (PT 205/206, RFC 4585 §6.1): sender SSRC, media SSRC, feedback control information. */
 
@@ -17,7 +17,7 @@ export const feedbackCodec: RtcpBodyCodec<RtcpFeedback> = {
   packetTypes: [RtcpPacketType.RTPFB, RtcpPacketType.PSFB],
   kinds: ["rtpfb", "psfb"],
   decode(bytes, p, end, header, errors) {
-    if (end - p < 8) return badBody(errors, header.packetType, `feedback needs 8 bytes, ${end - p} present`);
+    if (end - p < 8) return shortBody(errors, header, "feedback", 8, end - p);
     return {
       kind: header.packetType === RtcpPacketType.RTPFB ? "rtpfb" : "psfb",
       format: header.count,
@@ -27,11 +27,7 @@ export const feedbackCodec: RtcpBodyCodec<RtcpFeedback> = {
     };
   },
   encode(fields) {
-    if (fields.fci.length % 4 !== 0) failField("FCI", fields.fci.length, "a multiple of 4 bytes");
-    const body = new Uint8Array(8 + fields.fci.length);
-    writeU32(body, 0, fields.senderSsrc);
-    writeU32(body, 4, fields.mediaSsrc);
-    body.set(fields.fci, 8);
+    const body = wordsThenData("FCI", [fields.senderSsrc, fields.mediaSsrc], fields.fci);
     const packetType = fields.kind === "rtpfb" ? RtcpPacketType.RTPFB : RtcpPacketType.PSFB;
     return { packetType, count: fields.format, body };
   },

@@ -1,5 +1,6 @@
 import { QoelabError } from "../../../errors.ts";
 import { type AppAnomaly, appAnomaly } from "../../app-anomaly.ts";
+import { writeU32 } from "../../byte-order.ts";
 
 /*
  * RTCP (RFC 3550 §6). Every packet starts with the common header:
@@ -61,6 +62,25 @@ export interface RtcpBodyCodec<F extends { kind: string }> {
 export function badBody(errors: RtcpBodyErrors, packetType: number, what: string): null {
   errors.anomalies.push(appAnomaly("bad-length", `RTCP packet ${errors.index} (PT ${packetType}): ${what}`));
   return null;
+}
+
+/** `badBody` for a body shorter than the `need` bytes `what` (e.g. "APP") takes. */
+export function shortBody(errors: RtcpBodyErrors, header: RtcpHeaderInfo, what: string, need: number, present: number) {
+  return badBody(errors, header.packetType, `${what} needs ${need} bytes, ${present} present`);
+}
+
+/**
+ * A body of 32-bit `words` (SSRCs and the like) then `data` kept raw (APP data, XR blocks,
+ * feedback FCI), which must fill whole words: `field` names it when it does not.
+ */
+export function wordsThenData(field: string, words: readonly number[], data: Uint8Array): Uint8Array {
+  if (data.length % 4 !== 0) failField(field, data.length, "a multiple of 4 bytes");
+  const body = new Uint8Array(4 * words.length + data.length);
+  words.forEach((word, i) => {
+    writeU32(body, 4 * i, word);
+  });
+  body.set(data, 4 * words.length);
+  return body;
 }
 
 export function failField(field: string, value: number, expected: string): never {
