@@ -3,8 +3,9 @@ import type { Command } from "commander";
 import { startCapture } from "../capture/index.ts";
 import { QoelabError } from "../errors.ts";
 import { parseTime } from "../generator/index.ts";
-import { emulatorTunName, findLinkEmulator, getLab, labHost, parseHostRef } from "../netlab/index.ts";
-import { JSON_OPTION } from "./common-options.ts";
+import { emulatorTunName, findLinkEmulator } from "../netlab/index.ts";
+import { JSON_OPTION, LAB_NAME_OPTION } from "./common-options.ts";
+import { findLabHost } from "./lab-host-args.ts";
 import { printJson } from "./output.ts";
 
 interface CaptureOpts {
@@ -29,7 +30,7 @@ export function register(program: Command): void {
       "--host <lab:host>",
       "capture inside a lab host (client, server, router or LAB:HOST); on the emulator's TUN while it carries the link",
     )
-    .option("--lab <name>", "lab name when --host has none", "lab")
+    .option(...LAB_NAME_OPTION)
     .option("-f, --filter <expr>", "pcap-filter expression, e.g. 'udp port 5000'")
     .requiredOption("-w, --write <file>", "output pcap file")
     .option("--duration <s>", "stop after this long (bare number = s); otherwise on Ctrl-C")
@@ -40,8 +41,7 @@ export function register(program: Command): void {
       let netns: string | undefined;
       let iface = opts.interface;
       if (opts.host) {
-        const ref = parseHostRef(opts.host, opts.lab ?? opts.name ?? "lab");
-        const host = labHost(await getLab(ref.lab), ref.host);
+        const host = await findLabHost(opts.host, opts.lab ?? opts.name ?? "lab");
         netns = host.netns;
         // Allow a link name ("router:server-side" or "server-side") or the veth itself as the interface.
         const link =
@@ -51,10 +51,10 @@ export function register(program: Command): void {
         iface = link?.iface ?? iface ?? host.iface;
         // While a link emulator carries this link, its TUN routes take the traffic off the veth:
         // capture there (IP packets, link type RAW), or the file stays empty.
-        if (link && (await findLinkEmulator(ref.lab, link.host, link.peer))) {
-          const tun = emulatorTunName(ref.lab, link.host, link.peer);
+        if (link && (await findLinkEmulator(host.lab, link.host, link.peer))) {
+          const tun = emulatorTunName(host.lab, link.host, link.peer);
           process.stderr.write(
-            `capture: the link emulator carries ${ref.lab}:${link.name}; capturing on its TUN ${tun} (not ${link.iface}, which sees no traffic)\n`,
+            `capture: the link emulator carries ${host.lab}:${link.name}; capturing on its TUN ${tun} (not ${link.iface}, which sees no traffic)\n`,
           );
           iface = tun;
         }

@@ -28,6 +28,9 @@ export const GENERATOR_LOSS_OPTION = [
 /** The scheduler's busy-wait before each send deadline. */
 export const SPIN_OPTION = ["--spin <ms>", "busy-wait this long before each deadline", "1.5"] as const;
 
+/** The lab a bare host name (client, server, router) belongs to. */
+export const LAB_NAME_OPTION = ["--lab <name>", "lab name when --host has none", "lab"] as const;
+
 /** Re-running the command inside a lab host (`delegatedToLabHost`). */
 export const LAB_HOST_OPTION = ["--host <lab:host>", "run inside a lab host"] as const;
 

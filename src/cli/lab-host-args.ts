@@ -1,13 +1,18 @@
 import { QoelabError } from "../errors.ts";
-import { getLab, labHost, parseHostRef, qoelabCommand } from "../netlab/index.ts";
+import { getLab, type LabHost, labHost, parseHostRef, qoelabCommand } from "../netlab/index.ts";
+
+/** The lab host `ref` names ("server", "lab2:router"), in `defaultLab` when it names no lab. */
+export async function findLabHost(ref: string, defaultLab = "lab"): Promise<LabHost> {
+  const { lab, host } = parseHostRef(ref, defaultLab);
+  return labHost(await getLab(lab), host);
+}
 
 /**
  * Re-runs the command `subcommand` (e.g. ["gen", "udp"]) inside a lab host's namespace with this
  * process's arguments minus `--host`; resolves with the child's exit code. SIGINT is forwarded.
  */
 export async function runInLabHost(hostRef: string, subcommand: readonly string[]): Promise<number> {
-  const ref = parseHostRef(hostRef);
-  const host = labHost(await getLab(ref.lab), ref.host);
+  const host = await findLabHost(hostRef);
   const child = host.spawn(qoelabCommand([...subcommand, ...argsAfter(subcommand)]), { stdio: "inherit" });
   const forward = () => child.kill("SIGINT");
   process.once("SIGINT", forward);
@@ -52,8 +57,7 @@ export async function resolveDestination(text: string, option = "--to"): Promise
   if (!(port > 0 && port < 65536)) throw new QoelabError("GEN_BAD_PORT", `${option} "${text}": port must be 1…65535`);
   let host = m[1] as string;
   if (!v6 && /(^|:)(client|server|router)$/.test(host)) {
-    const ref = parseHostRef(host);
-    host = labHost(await getLab(ref.lab), ref.host).address;
+    host = (await findLabHost(host)).address;
   }
   return { host, port };
 }

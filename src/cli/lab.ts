@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
-import { getLab, labDown, labHost, labStatus, labUp, parseHostRef } from "../netlab/index.ts";
+import { labDown, labStatus, labUp } from "../netlab/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
+import { findLabHost } from "./lab-host-args.ts";
 import { formatTable, printJson } from "./output.ts";
 
 /**
@@ -113,8 +114,7 @@ export function register(program: Command): void {
     .argument("<command...>", "the command and its arguments");
   labOptions(lab.commands.at(-1) as Command, "lab name when HOST has none", "lab").action(
     async (hostRef: string, command: string[], opts: { lab: string; name?: string }) => {
-      const ref = parseHostRef(hostRef, labName(opts) ?? "lab");
-      const host = labHost(await getLab(ref.lab), ref.host);
+      const host = await findLabHost(hostRef, labName(opts) ?? "lab");
       const child = host.spawn(command, { stdio: "inherit" });
       const code = await new Promise<number>((resolve) => {
         child.on("error", () => resolve(127));

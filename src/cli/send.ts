@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { parseTime } from "../generator/index.ts";
 import { type AnsweredPair, send, sr, sr1 } from "../net/index.ts";
-import { getLab, labHost, parseHostRef } from "../netlab/index.ts";
+import { LAB_NAME_OPTION } from "./common-options.ts";
+import { findLabHost } from "./lab-host-args.ts";
 import { printJson } from "./output.ts";
 
 interface SendCliOpts {
@@ -33,7 +34,7 @@ export function register(program: Command): void {
     .argument("<layers>", "layer description as pcap craft takes it, e.g. 'ipv4(dst=10.77.0.130)/icmp'")
     .option("--netns <name>", "send from this network namespace (ip netns list)")
     .option("--host <lab:host>", "send from a lab host (client, server, router or LAB:HOST)")
-    .option("--lab <name>", "lab name when --host has none", "lab")
+    .option(...LAB_NAME_OPTION)
     .option("--iface <if>", "interface: where a layer-2 packet leaves, and where answers are read (default: all)")
     .option("-c, --count <n>", "copies to send", "1")
     .option("--inter <time>", "pause between two sends (bare number = ms), e.g. 10ms")
@@ -48,8 +49,7 @@ export function register(program: Command): void {
       let netns = opts.netns;
       let iface = opts.iface;
       if (opts.host) {
-        const ref = parseHostRef(opts.host, opts.lab);
-        const host = labHost(await getLab(ref.lab), ref.host);
+        const host = await findLabHost(opts.host, opts.lab);
         netns = host.netns;
         const link = iface ? host.interfaces.find((l) => l.name === iface || l.name.endsWith(`:${iface}`)) : undefined;
         if (link) iface = link.iface;

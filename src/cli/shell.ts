@@ -2,8 +2,9 @@ import repl from "node:repl";
 import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import * as net from "../net/index.ts";
-import { getLab, labHost, parseHostRef } from "../netlab/index.ts";
 import * as packet from "../packet/index.ts";
+import { LAB_NAME_OPTION } from "./common-options.ts";
+import { findLabHost } from "./lab-host-args.ts";
 
 /** What the shell puts in scope: the builder, the layer description parser, sending and capture files. */
 export function shellContext(): Record<string, unknown> {
@@ -43,12 +44,11 @@ export function register(program: Command): void {
     )
     .option("--netns <name>", "default namespace for send/sr/sr1/sniff (a lab host's, e.g. qoelab-lab-client)")
     .option("--host <lab:host>", "default lab host for send/sr/sr1/sniff (client, server, router or LAB:HOST)")
-    .option("--lab <name>", "lab name when --host has none", "lab")
+    .option(...LAB_NAME_OPTION)
     .action(async (opts: { netns?: string; host?: string; lab: string }) => {
       if (opts.netns && opts.host) throw new QoelabError("CLI_BAD_OPTIONS", "shell: give --netns or --host, not both");
       // The same host names as send and capture take, resolved before the prompt appears.
-      const ref = opts.host ? parseHostRef(opts.host, opts.lab) : undefined;
-      const hostNetns = ref ? labHost(await getLab(ref.lab), ref.host).netns : undefined;
+      const hostNetns = opts.host ? (await findLabHost(opts.host, opts.lab)).netns : undefined;
       process.stdout.write(
         "qoelab shell: ether ipv4 ipv6 icmp udp tcp raw … craft send sr sr1 sniff rdpcap wrpcap (await the network ones; Tab completes)\n",
       );
