@@ -17,7 +17,7 @@ describe("the Classify view", () => {
     assert.match(form, /label_&lt;odd&gt; \(not trainable here: only 1 row with a value\)/);
     assert.match(form, /Trainable on these sessions: label_qoe_class, label_stalled\./);
     assert.match(
-      renderClassifyProgress({ stage: "fold", done: 1, total: 4, message: "fold <1>" }),
+      renderClassifyProgress({ done: 1, total: 4, message: "fold <1>" }),
       /<progress max="4" value="1"><\/progress> <span>fold &lt;1&gt;<\/span>/,
     );
   });

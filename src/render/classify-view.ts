@@ -1,6 +1,7 @@
 import type { ClassifyResult, LabelChoice, TrainProgress } from "../ml/index.ts";
 import { defaultLabel } from "../ml/index.ts";
-import { escapeHtml, renderEvaluationFragment } from "./model-report.ts";
+import { escapeHtml, html, page, raw } from "./html.ts";
+import { renderEvaluationFragment } from "./model-report.ts";
 
 /*
  * The web "Classify" view on a training: a form (label, model, folds, grouping), a run's progress,
@@ -42,7 +43,7 @@ export function renderClassifyForm(
 }
 
 /** Progress line for the running job (the web layer polls or streams it). */
-export function renderClassifyProgress(progress: TrainProgress): string {
+export function renderClassifyProgress(progress: Pick<TrainProgress, "done" | "total" | "message">): string {
   return `<progress max="${progress.total}" value="${progress.done}"></progress> <span>${escapeHtml(progress.message)}</span>`;
 }
 
@@ -60,4 +61,38 @@ ${notes}${baseline}
 ${renderEvaluationFragment(result.model.metrics)}
 <p><a href="${escapeHtml(href)}" download="qoelab-model-${result.trainingId}-${escapeHtml(result.model.label)}.json">Download the model (JSON)</a></p>
 </div>`;
+}
+
+/** A classification run as its page shows it (the web keeps the runs). */
+export interface ClassifyJobView {
+  id: number;
+  trainingId: number;
+  state: "running" | "done" | "failed";
+  progress: Pick<TrainProgress, "done" | "total" | "message">;
+  result?: ClassifyResult;
+  error?: { code: string; message: string };
+}
+
+/** The Classify page of a training: the form, or why there is nothing to learn from yet. */
+export function classifyPage(trainingId: number, labels: readonly LabelChoice[]): string {
+  return page(
+    "Classify",
+    html`<h1>Classify QoE from network traffic</h1><p><a href="/trainings/${trainingId}">← training ${trainingId}</a></p>
+${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.</p>` : raw(renderClassifyForm(trainingId, labels))}`,
+  );
+}
+
+/** A run's page: its result, its error, or its progress (reloading every second while it runs). */
+export function classifyJobPage(job: ClassifyJobView): string {
+  const body =
+    job.state === "done" && job.result
+      ? raw(renderClassifyResult(job.result, `/trainings/${job.trainingId}/classify/jobs/${job.id}/model.json`))
+      : job.state === "failed"
+        ? html`<p class="error" id="classify-error">${job.error?.code}: ${job.error?.message}</p>`
+        : html`<div id="classify-progress">${raw(renderClassifyProgress(job.progress))}</div>
+<script>setTimeout(function(){location.reload()},1000)</script>`;
+  return page(
+    "Classify",
+    html`<h1>Classification of training ${job.trainingId}</h1><p><a href="/trainings/${job.trainingId}/classify">← new run</a></p>${body}`,
+  );
 }

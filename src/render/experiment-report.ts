@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { escapeMarkup } from "../common/index.ts";
 import type { ConditionSummary } from "../quality/listening/index.ts";
 import {
   type ExperimentEmodel,
@@ -8,7 +9,7 @@ import {
   readExperimentReportData,
   type TrainingExport,
 } from "../quality/report/index.ts";
-import { barChart, escapeXml, timelineChart, xyChart } from "./svg-charts.ts";
+import { barChart, timelineChart, xyChart } from "./svg-charts.ts";
 
 export interface ReportFigure {
   /** File stem: `figures/<name>.svg` and `.png`. */
@@ -58,7 +59,7 @@ function emodelCell(value: number | undefined, digits: number, emodel: Experimen
   const text = fmt(value, digits);
   if (value === undefined || !emodel) return text;
   const label = plcLabel(emodel);
-  return `${text} <span class="note" title="${escapeXml(emodel.assumption ?? label)}">(${label})</span>`;
+  return `${text} <span class="note" title="${escapeMarkup(emodel.assumption ?? label)}">(${label})</span>`;
 }
 
 function voipFigures(experiment: ExperimentFile, listening: Map<string, ConditionSummary>): ReportFigure[] {
@@ -240,21 +241,21 @@ export function experimentReport(data: ExperimentReportData): ExperimentReport {
       .map((c) => {
         const l = listeningByCondition.get(c.id);
         const s = c.streams?.[0];
-        return `<tr><td>${escapeXml(c.label ?? c.id)}</td><td class="num">${fmt(c.lossPercent, 2)}</td><td class="num">${fmt(c.delayMs ?? null, 0)}</td><td class="num">${fmt(c.pesq?.mosLqo)}</td><td class="num">${emodelCell(c.emodel?.R, 1, c.emodel)}</td><td class="num">${emodelCell(c.emodel?.mos, 2, c.emodel)}</td><td class="num">${l ? `${fmt(l.mos)} ± ${fmt(l.ci95)} (n=${l.n})` : "–"}</td><td class="num">${s ? `${s.lost}/${s.expected ?? s.packets + s.lost}` : "–"}</td><td class="num">${fmt(s?.meanJitterMs)}</td></tr>`;
+        return `<tr><td>${escapeMarkup(c.label ?? c.id)}</td><td class="num">${fmt(c.lossPercent, 2)}</td><td class="num">${fmt(c.delayMs ?? null, 0)}</td><td class="num">${fmt(c.pesq?.mosLqo)}</td><td class="num">${emodelCell(c.emodel?.R, 1, c.emodel)}</td><td class="num">${emodelCell(c.emodel?.mos, 2, c.emodel)}</td><td class="num">${l ? `${fmt(l.mos)} ± ${fmt(l.ci95)} (n=${l.n})` : "–"}</td><td class="num">${s ? `${s.lost}/${s.expected ?? s.packets + s.lost}` : "–"}</td><td class="num">${fmt(s?.meanJitterMs)}</td></tr>`;
       })
       .join("");
-    sections.push(`<h2>Conditions</h2><p class="note">Reference ${escapeXml(e.reference)}${e.referenceDescription ? ` (${escapeXml(e.referenceDescription)}): every condition is scored against it` : ""}; codec ${escapeXml(e.codec ?? "?")}; ${escapeXml(e.tool ?? "")}${e.createdAt ? `; ${escapeXml(e.createdAt)}` : ""}.</p>
-<table id="conditions"><tr><th>Condition</th><th>loss %</th><th>delay ms</th><th title="${escapeXml(pesqVersions(e))}">${escapeXml(pesqName(e))}</th><th>E-model R</th><th>E-model MOS</th><th>listening MOS ± 95 % CI</th><th>RTP lost (first stream)</th><th>mean jitter ms</th></tr>${rows}</table>`);
+    sections.push(`<h2>Conditions</h2><p class="note">Reference ${escapeMarkup(e.reference)}${e.referenceDescription ? ` (${escapeMarkup(e.referenceDescription)}): every condition is scored against it` : ""}; codec ${escapeMarkup(e.codec ?? "?")}; ${escapeMarkup(e.tool ?? "")}${e.createdAt ? `; ${escapeMarkup(e.createdAt)}` : ""}.</p>
+<table id="conditions"><tr><th>Condition</th><th>loss %</th><th>delay ms</th><th title="${escapeMarkup(pesqVersions(e))}">${escapeMarkup(pesqName(e))}</th><th>E-model R</th><th>E-model MOS</th><th>listening MOS ± 95 % CI</th><th>RTP lost (first stream)</th><th>mean jitter ms</th></tr>${rows}</table>`);
     for (const f of voip)
       sections.push(
-        `<figure id="fig-${f.name}">${f.svg}<figcaption>${escapeXml(f.title)} (figures/${f.name}.svg, .png)</figcaption></figure>`,
+        `<figure id="fig-${f.name}">${f.svg}<figcaption>${escapeMarkup(f.title)} (figures/${f.name}.svg, .png)</figcaption></figure>`,
       );
     if (listening) {
-      sections.push(`<h2>Listening test</h2><p class="note">${listening.all.raters} raters, ${listening.screened.raters} after screening. Rules: ${escapeXml(listening.rules.join("; "))}.</p>
+      sections.push(`<h2>Listening test</h2><p class="note">${listening.all.raters} raters, ${listening.screened.raters} after screening. Rules: ${escapeMarkup(listening.rules.join("; "))}.</p>
 <table id="raters"><tr><th>Rater</th><th>rated</th><th>r</th><th>screening</th></tr>${listening.raters
         .map(
           (r) =>
-            `<tr><td>${escapeXml(r.rater)}</td><td class="num">${r.rated}</td><td class="num">${fmt(r.correlation, 3)}</td><td>${r.excluded ? `excluded: ${escapeXml(r.reasons.join("; "))}` : "kept"}</td></tr>`,
+            `<tr><td>${escapeMarkup(r.rater)}</td><td class="num">${r.rated}</td><td class="num">${fmt(r.correlation, 3)}</td><td>${r.excluded ? `excluded: ${escapeMarkup(r.reasons.join("; "))}` : "kept"}</td></tr>`,
         )
         .join("")}</table>`);
     } else sections.push(`<p class="note">No listening-test ratings (ratings.csv) in this folder yet.</p>`);
@@ -263,15 +264,15 @@ export function experimentReport(data: ExperimentReportData): ExperimentReport {
     const video = trainingFigures(training);
     figures.push(...video);
     sections.push(
-      `<h2>Video training ${escapeXml(training.training.name)} (${training.sessions.length} sessions)</h2>`,
+      `<h2>Video training ${escapeMarkup(training.training.name)} (${training.sessions.length} sessions)</h2>`,
     );
     for (const f of video)
       sections.push(
-        `<figure id="fig-${f.name}">${f.svg}<figcaption>${escapeXml(f.title)} (figures/${f.name}.svg, .png)</figcaption></figure>`,
+        `<figure id="fig-${f.name}">${f.svg}<figcaption>${escapeMarkup(f.title)} (figures/${f.name}.svg, .png)</figcaption></figure>`,
       );
   }
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)} · qoelab report</title><style>${STYLE}</style></head><body>
-<h1>${escapeXml(title)}</h1><p class="note">qoelab report, generated ${new Date().toISOString()}</p>
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeMarkup(title)} · qoelab report</title><style>${STYLE}</style></head><body>
+<h1>${escapeMarkup(title)}</h1><p class="note">qoelab report, generated ${new Date().toISOString()}</p>
 ${sections.join("\n")}
 </body></html>`;
   return { title, html, figures };

@@ -42,8 +42,6 @@ export function ladderText(ladder: SipLadder): string {
   return `${lines.join("\n")}\n`;
 }
 
-const escapeXml = escapeMarkup;
-
 /** Standalone SVG ladder (no scripts, no external resources). */
 export function ladderSvg(ladder: SipLadder): string {
   const { events, endpoints: cols } = ladder;
@@ -60,7 +58,7 @@ export function ladderSvg(ladder: SipLadder): string {
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
   cols.forEach((c, i) => {
-    parts.push(`<text x="${x(i)}" y="${top - 20}" text-anchor="middle" font-weight="bold">${escapeXml(c)}</text>`);
+    parts.push(`<text x="${x(i)}" y="${top - 20}" text-anchor="middle" font-weight="bold">${escapeMarkup(c)}</text>`);
     parts.push(
       `<line x1="${x(i)}" y1="${top - 10}" x2="${x(i)}" y2="${height - 10}" stroke="#999" stroke-dasharray="4 3"/>`,
     );
@@ -75,7 +73,7 @@ export function ladderSvg(ladder: SipLadder): string {
       `<line x1="${a}" y1="${y}" x2="${b}" y2="${y}" stroke="${colour}" stroke-width="1.5" marker-end="url(#arrow)"/>`,
     );
     parts.push(
-      `<text x="${(a + b) / 2}" y="${y - 5}" text-anchor="middle" fill="${colour}">${escapeXml(e.label)}</text>`,
+      `<text x="${(a + b) / 2}" y="${y - 5}" text-anchor="middle" fill="${colour}">${escapeMarkup(e.label)}</text>`,
     );
   });
   parts.push("</svg>");

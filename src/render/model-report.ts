@@ -1,12 +1,11 @@
-import { escapeMarkup } from "../common/index.ts";
 import type { ModelFile, ModelMetrics } from "../ml/index.ts";
+import { escapeHtml } from "./html.ts";
 
-/**
+/*
  * HTML for a model's cross-validated evaluation: summary, confusion-matrix heat map, importance
  * bars and per-bandwidth accuracy, all inline SVG (no script, no external asset), so the same
  * fragment serves the CLI's report file and the web "Classify" view.
  */
-export const escapeHtml: (text: unknown) => string = escapeMarkup;
 
 function fmt(value: number | null | undefined, digits = 3): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);

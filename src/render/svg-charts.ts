@@ -1,12 +1,11 @@
 import { escapeMarkup } from "../common/index.ts";
-/**
+
+/*
  * The one set of self-contained SVG charts for reports and web pages (no script, no external fonts
  * or styles): grouped bars with 95 % CI whiskers, x–y plots (lines, steps, markers, error bars,
  * shaded bands) and span timelines.
  * Data marks carry classes (bar, whisker, series, point, span) so tests can find them.
  */
-
-export const escapeXml: (value: unknown) => string = escapeMarkup;
 
 export const PALETTE = ["#2858c9", "#d9731a", "#0a8a4a", "#b8336a", "#7a4bd6", "#5d6b7a", "#c9a228", "#1a9bb0"];
 
@@ -51,9 +50,9 @@ function yScale(frame: Frame, yMin: number, yMax: number): (y: number) => number
 
 function open(title: string, frame: Frame): string[] {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${frame.width} ${frame.height}" width="${frame.width}" height="${frame.height}" role="img" aria-label="${escapeXml(title)}" font-family="DejaVu Sans,Liberation Sans,Arial,sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${frame.width} ${frame.height}" width="${frame.width}" height="${frame.height}" role="img" aria-label="${escapeMarkup(title)}" font-family="DejaVu Sans,Liberation Sans,Arial,sans-serif" font-size="11">`,
     `<rect width="${frame.width}" height="${frame.height}" fill="#ffffff"/>`,
-    `<text x="${frame.left}" y="17" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="${frame.left}" y="17" font-size="13" font-weight="bold">${escapeMarkup(title)}</text>`,
   ];
 }
 
@@ -71,7 +70,7 @@ function yAxis(
     parts.push(`<text x="${frame.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${t}</text>`);
   }
   parts.push(
-    `<text transform="translate(14 ${(frame.top + frame.height - frame.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(label)}</text>`,
+    `<text transform="translate(14 ${(frame.top + frame.height - frame.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeMarkup(label)}</text>`,
   );
   parts.push(
     `<rect x="${frame.left}" y="${frame.top}" width="${plotWidth(frame)}" height="${plotHeight(frame)}" fill="none" stroke="#9aa3ad"/>`,
@@ -84,7 +83,7 @@ function legend(parts: string[], frame: Frame, items: ReadonlyArray<{ name: stri
     const w = 16 + item.name.length * 6.8;
     x -= w + 10;
     parts.push(`<rect x="${x.toFixed(1)}" y="8" width="10" height="10" fill="${item.color}"/>`);
-    parts.push(`<text x="${(x + 14).toFixed(1)}" y="17">${escapeXml(item.name)}</text>`);
+    parts.push(`<text x="${(x + 14).toFixed(1)}" y="17">${escapeMarkup(item.name)}</text>`);
   }
 }
 
@@ -134,7 +133,7 @@ export function barChart(options: {
       }
       const y = sy(v);
       parts.push(
-        `<rect class="bar" x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.max(0, sy(yMin) - y).toFixed(1)}" fill="${g.color}"><title>${escapeXml(`${g.name} · ${category}: ${v.toFixed(3)}`)}</title></rect>`,
+        `<rect class="bar" x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.max(0, sy(yMin) - y).toFixed(1)}" fill="${g.color}"><title>${escapeMarkup(`${g.name} · ${category}: ${v.toFixed(3)}`)}</title></rect>`,
       );
       const half = g.ci?.[ci];
       if (half !== null && half !== undefined && Number.isFinite(half) && half > 0) {
@@ -147,7 +146,7 @@ export function barChart(options: {
       }
     });
     parts.push(
-      `<text x="${center.toFixed(1)}" y="${frame.height - frame.bottom + 15}" text-anchor="middle">${escapeXml(category)}</text>`,
+      `<text x="${center.toFixed(1)}" y="${frame.height - frame.bottom + 15}" text-anchor="middle">${escapeMarkup(category)}</text>`,
     );
   });
   legend(parts, frame, groups);
@@ -196,7 +195,7 @@ export function xyChart(options: {
   const parts = open(options.title, frame);
   for (const band of options.bands ?? []) {
     parts.push(
-      `<rect class="band" x="${sx(band.from).toFixed(1)}" y="${frame.top}" width="${Math.max(1, sx(band.to) - sx(band.from)).toFixed(1)}" height="${plotH}" fill="${band.color}" opacity="0.3"><title>${escapeXml(band.label ?? "")}</title></rect>`,
+      `<rect class="band" x="${sx(band.from).toFixed(1)}" y="${frame.top}" width="${Math.max(1, sx(band.to) - sx(band.from)).toFixed(1)}" height="${plotH}" fill="${band.color}" opacity="0.3"><title>${escapeMarkup(band.label ?? "")}</title></rect>`,
     );
   }
   yAxis(parts, frame, yMin, yMax, options.yLabel, sy);
@@ -206,7 +205,7 @@ export function xyChart(options: {
     );
   }
   parts.push(
-    `<text x="${(frame.left + frame.width - frame.right) / 2}" y="${frame.height - 6}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+    `<text x="${(frame.left + frame.width - frame.right) / 2}" y="${frame.height - 6}" text-anchor="middle">${escapeMarkup(options.xLabel)}</text>`,
   );
   const series = options.series.map((s, i) => ({ ...s, color: s.color ?? PALETTE[i % PALETTE.length]! }));
   for (const s of series) {
@@ -233,7 +232,7 @@ export function xyChart(options: {
       }
       if (s.markers !== false && (pts.length <= 60 || s.line === false)) {
         parts.push(
-          `<circle class="point" cx="${x.toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3.5" fill="${s.color}"><title>${escapeXml(`${s.name}: (${p[0]}, ${p[1].toFixed(3)})`)}</title></circle>`,
+          `<circle class="point" cx="${x.toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3.5" fill="${s.color}"><title>${escapeMarkup(`${s.name}: (${p[0]}, ${p[1].toFixed(3)})`)}</title></circle>`,
         );
       }
     }
@@ -274,14 +273,14 @@ export function timelineChart(options: {
   options.rows.forEach((row, i) => {
     const y = frame.top + i * rowH;
     parts.push(
-      `<text x="${frame.left - 6}" y="${y + rowH / 2}" text-anchor="end" dominant-baseline="middle">${escapeXml(row.label)}</text>`,
+      `<text x="${frame.left - 6}" y="${y + rowH / 2}" text-anchor="end" dominant-baseline="middle">${escapeMarkup(row.label)}</text>`,
     );
     parts.push(
       `<rect x="${frame.left}" y="${y + 3}" width="${(sx(row.end) - frame.left).toFixed(1)}" height="${rowH - 6}" fill="#dfe7f5"/>`,
     );
     for (const span of row.spans) {
       parts.push(
-        `<rect class="span" x="${sx(span.from).toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, sx(span.to) - sx(span.from)).toFixed(1)}" height="${rowH - 6}" fill="${options.color ?? "#d33"}"><title>${escapeXml(span.label ?? "")}</title></rect>`,
+        `<rect class="span" x="${sx(span.from).toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, sx(span.to) - sx(span.from)).toFixed(1)}" height="${rowH - 6}" fill="${options.color ?? "#d33"}"><title>${escapeMarkup(span.label ?? "")}</title></rect>`,
       );
     }
   });
@@ -290,7 +289,7 @@ export function timelineChart(options: {
     parts.push(`<text x="${sx(t).toFixed(1)}" y="${axisY + 12}" text-anchor="middle">${t}</text>`);
   }
   parts.push(
-    `<text x="${(frame.left + frame.width - frame.right) / 2}" y="${axisY + 30}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+    `<text x="${(frame.left + frame.width - frame.right) / 2}" y="${axisY + 30}" text-anchor="middle">${escapeMarkup(options.xLabel)}</text>`,
   );
   parts.push("</svg>");
   return parts.join("");

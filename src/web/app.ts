@@ -9,7 +9,6 @@ import {
   hlsScript,
   listSessions,
   listTrainings,
-  playerPageHtml,
   playerScript,
   type SessionController,
   trainingProgress,
@@ -17,13 +16,19 @@ import {
 } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { invalidFields, QoelabError } from "../errors.ts";
+import {
+  errorPage,
+  homePage,
+  NOT_FOUND_PAGE,
+  playerPageHtml,
+  sessionDetailPage,
+  trainingDetailPage,
+} from "../render/index.ts";
 import { registerClassifyRoutes } from "./classify-routes.ts";
-import { escapeHtml } from "./html.ts";
 import { errorBody, statusForError } from "./http-error.ts";
 import { registerListeningRoutes } from "./listening-routes.ts";
 import { bodyGuard, parseId, readFields, readJsonObject } from "./request-input.ts";
 import { trainingLive } from "./training-live.ts";
-import { homePage, sessionDetailPage, trainingDetailPage } from "./training-pages.ts";
 
 export interface AppOptions {
   db: Db;
@@ -48,10 +53,7 @@ export function createApp(options: AppOptions): Hono {
     const status = statusForError(error);
     const body = errorBody(error);
     if (c.req.path.startsWith("/api/")) return c.json(body, status);
-    return c.html(
-      `<!doctype html><title>Error</title><h1>${status}</h1><p id="error-message">${escapeHtml(body.message)}</p><p><a href="/">Back</a></p>`,
-      status,
-    );
+    return c.html(errorPage(status, body.message), status);
   });
   app.notFound((c) =>
     c.req.path.startsWith("/api/")
@@ -59,7 +61,7 @@ export function createApp(options: AppOptions): Hono {
           { code: "WEB_ROUTE_NOT_FOUND", message: `no API route ${c.req.method} ${c.req.path.slice(0, 200)}` },
           404,
         )
-      : c.html("<!doctype html><title>Not found</title><h1>404</h1><p>No such page.</p>", 404),
+      : c.html(NOT_FOUND_PAGE, 404),
   );
   // Every body is read whole (within its route's limit) before a route runs.
   app.use("*", bodyGuard());

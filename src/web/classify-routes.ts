@@ -2,20 +2,10 @@ import type { Hono } from "hono";
 import { getTraining } from "../collect/index.ts";
 import type { Db } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
-import { type ClassifyResult, classifyLabelInfo, classifyTraining, parseClassifyRequest } from "../ml/index.ts";
-import { renderClassifyForm, renderClassifyProgress, renderClassifyResult } from "../render/index.ts";
-import { html, page, raw } from "./html.ts";
+import { classifyLabelInfo, classifyTraining, parseClassifyRequest } from "../ml/index.ts";
+import { type ClassifyJobView as ClassifyJob, classifyJobPage, classifyPage } from "../render/index.ts";
 import { errorBody } from "./http-error.ts";
 import { parseId, readFields } from "./request-input.ts";
-
-interface ClassifyJob {
-  id: number;
-  trainingId: number;
-  state: "running" | "done" | "failed";
-  progress: { done: number; total: number; message: string };
-  result?: ClassifyResult;
-  error?: { code: string; message: string };
-}
 
 /** The "Classify" view of a training: choose label and model, cross-validate with progress, download. */
 export function registerClassifyRoutes(app: Hono, db: Db): void {
@@ -31,13 +21,7 @@ export function registerClassifyRoutes(app: Hono, db: Db): void {
   app.get("/trainings/:id/classify", async (c) => {
     const trainingId = parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND");
     const labels = await classifyLabelInfo(db, trainingId);
-    return c.html(
-      page(
-        "Classify",
-        html`<h1>Classify QoE from network traffic</h1><p><a href="/trainings/${trainingId}">← training ${trainingId}</a></p>
-${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.</p>` : raw(renderClassifyForm(trainingId, labels))}`,
-      ),
-    );
+    return c.html(classifyPage(trainingId, labels));
   });
   app.post("/trainings/:id/classify", async (c) => {
     const trainingId = parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND");
@@ -70,19 +54,7 @@ ${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.<
       parseId(c.req.param("id"), "training", "TRAINING_NOT_FOUND"),
       parseId(c.req.param("job"), "classification job", "CLASSIFY_JOB_NOT_FOUND"),
     );
-    const body =
-      entry.state === "done" && entry.result
-        ? raw(renderClassifyResult(entry.result, `/trainings/${entry.trainingId}/classify/jobs/${entry.id}/model.json`))
-        : entry.state === "failed"
-          ? html`<p class="error" id="classify-error">${entry.error?.code}: ${entry.error?.message}</p>`
-          : html`<div id="classify-progress">${raw(renderClassifyProgress(entry.progress as never))}</div>
-<script>setTimeout(function(){location.reload()},1000)</script>`;
-    return c.html(
-      page(
-        "Classify",
-        html`<h1>Classification of training ${entry.trainingId}</h1><p><a href="/trainings/${entry.trainingId}/classify">← new run</a></p>${body}`,
-      ),
-    );
+    return c.html(classifyJobPage(entry));
   });
   app.get("/api/classify/jobs/:job", (c) => {
     const entry = jobs.get(parseId(c.req.param("job"), "classification job", "CLASSIFY_JOB_NOT_FOUND"));

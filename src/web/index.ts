@@ -1,3 +1,2 @@
 export * from "./app.ts";
-export * from "./html.ts";
 export * from "./listening-routes.ts";

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { Hono } from "hono";
 import { openTestDb, testDatabaseKinds } from "../db/test-support/test-db.ts";
 import { writeClipFolder } from "../quality/listening/index.ts";
-import { registerListeningRoutes } from "./listening-routes.ts";
+import { createListeningApp, registerListeningRoutes } from "./listening-routes.ts";
 
 const work = mkdtempSync(join(tmpdir(), `qoelab-listen-routes-${process.pid}-`));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -89,3 +89,24 @@ for (const kind of testDatabaseKinds()) {
     });
   });
 }
+
+describe("qoelab listen serve's pages", () => {
+  it("link only to pages that app serves (no 404 behind the header)", async () => {
+    const db = await openTestDb("pglite");
+    try {
+      const app = createListeningApp(db);
+      const list = await app.request("/listen");
+      assert.equal(list.status, 200);
+      const header = /<header>(.*?)<\/header>/s.exec(await list.text())?.[1] ?? "";
+      const hrefs = [...header.matchAll(/href="([^"]+)"/g)].map((m) => m[1] ?? "");
+      assert.ok(hrefs.includes("/listen"), header);
+      assert.ok(!header.includes("New training"), header);
+      for (const href of hrefs) {
+        const answer = await app.request(href.replace(/#.*$/, ""), { redirect: "manual" });
+        assert.notEqual(answer.status, 404, `${href} answered 404`);
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+});

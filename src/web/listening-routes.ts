@@ -21,9 +21,15 @@ import {
   submitHearingCheck,
   submitRating,
 } from "../quality/listening/index.ts";
-import { escapeHtml, type PageNav } from "./html.ts";
+import {
+  errorPage,
+  listeningAdminPage,
+  listeningListPage,
+  listeningRaterPage,
+  listeningStartPage,
+  type PageNav,
+} from "../render/index.ts";
 import { errorBody, statusForError } from "./http-error.ts";
-import { listeningAdminPage, listeningListPage, listeningRaterPage, listeningStartPage } from "./listening-pages.ts";
 import { listeningRaterScript } from "./listening-rater-script.ts";
 import { parseId } from "./request-input.ts";
 
@@ -84,10 +90,7 @@ export function registerListeningRoutes(app: Hono, db: Db, options: { nav?: Page
       return await handler(c);
     } catch (error) {
       const status = statusForError(error);
-      return c.html(
-        `<!doctype html><title>Error</title><h1>${status}</h1><p>${escapeHtml(errorBody(error).message)}</p><p><a href="/listen">Listening tests</a></p>`,
-        status,
-      );
+      return c.html(errorPage(status, errorBody(error).message, { href: "/listen", text: "Listening tests" }), status);
     }
   };
 

@@ -1,6 +1,6 @@
 import type { ListeningOverview, ListeningTest, RatingScale } from "../quality/listening/index.ts";
-import { barChart } from "../render/index.ts";
 import { html, type PageNav, page, raw } from "./html.ts";
+import { barChart } from "./svg-charts.ts";
 
 const LISTEN_STYLE = `<style>
 .scores{display:flex;flex-direction:column;gap:.3rem;max-width:26rem;margin-top:.6rem}.scores button{margin:0;text-align:left}

@@ -1,8 +1,8 @@
 import type { FieldErrors, SessionRow, TrainingProgress, TrainingRow } from "../collect/index.ts";
-import { xyChart } from "../render/index.ts";
 import { html, page, raw } from "./html.ts";
+import { xyChart } from "./svg-charts.ts";
 import { type FormValues, trainingForm } from "./training-form-page.ts";
-import { type LiveSession, STATUS_TEXT, type TrainingLive } from "./training-live.ts";
+import { type LiveSession, STATUS_TEXT, type TrainingLive } from "./training-live-view.ts";
 
 function progressBar(bar: TrainingLive["bar"]) {
   return html`<div class="bar" id="bar" role="progressbar" aria-label="progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${bar.captured}"><span id="bar-captured" style="width:${bar.captured}%;background:#0a7d32"></span><span id="bar-capturing" style="width:${bar.capturing}%;background:#e0a000"></span><span id="bar-failed" style="width:${bar.failed}%;background:#b00020"></span></div>`;

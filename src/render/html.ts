@@ -62,3 +62,10 @@ export function page(title: string, body: RawHtml, options: { scripts?: string[]
 <header><strong><a href="/">qoelab</a></strong>${NAV_LINKS[options.nav ?? "full"]}</header>
 <main>${body.html}</main>${(options.scripts ?? []).map((src) => `<script src="${escapeHtml(src)}"></script>`).join("")}</body></html>`;
 }
+
+/** The page of an error a page route answered with (its message escaped), linking back to `back`. */
+export function errorPage(status: number, message: string, back = { href: "/", text: "Back" }): string {
+  return `<!doctype html><title>Error</title><h1>${status}</h1><p id="error-message">${escapeHtml(message)}</p><p><a href="${escapeHtml(back.href)}">${escapeHtml(back.text)}</a></p>`;
+}
+
+export const NOT_FOUND_PAGE = "<!doctype html><title>Not found</title><h1>404</h1><p>No such page.</p>";
