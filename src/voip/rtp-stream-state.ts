@@ -109,6 +109,31 @@ export class RegularPacketStats {
   }
 }
 
+/** Wireshark's bandwidth column: the bytes of the packets that arrived in the last second, in kbit/s. */
+export class BandwidthWindow {
+  /** kbit/s after the last `add`. */
+  kbps = 0;
+  private readonly bytes = new Float64Array(BW_RING);
+  private readonly times = new Float64Array(BW_RING);
+  private start = 0;
+  private index = 0;
+  private total = 0;
+
+  /** A packet of `bytes` arrived at `now` (ms). */
+  add(now: number, bytes: number): void {
+    this.bytes[this.index] = bytes;
+    this.times[this.index] = now;
+    while (this.start !== this.index && this.times[this.start]! + 1000 < now) {
+      this.total -= this.bytes[this.start]!;
+      this.start = (this.start + 1) % BW_RING;
+    }
+    this.total += bytes;
+    this.kbps = (this.total * 8) / 1000;
+    this.index = (this.index + 1) % BW_RING;
+    if (this.index === this.start) this.start = (this.start + 1) % BW_RING;
+  }
+}
+
 /** One stream's running statistics (5-tuple + SSRC). */
 export class StreamState {
   next: StreamState | null = null;
@@ -149,13 +174,7 @@ export class StreamState {
   // Extended timestamp.
   lastRawTs = 0;
   extTs = 0;
-  // Bandwidth window.
-  readonly bwBytes = new Float64Array(BW_RING);
-  readonly bwTime = new Float64Array(BW_RING);
-  bwStart = 0;
-  bwIndex = 0;
-  totalBytes = 0;
-  bandwidth = 0;
+  readonly bandwidth = new BandwidthWindow();
   // Extras.
   packets = 0;
   firstMs = 0;
@@ -218,11 +237,7 @@ export function analysePacket(
     s.time = now;
     s.pt = rtp.payloadType;
     s.regPt = rtp.payloadType;
-    s.bwBytes[0] = bytes;
-    s.bwTime[0] = now;
-    s.bwIndex = 1;
-    s.totalBytes = bytes;
-    s.bandwidth = (s.totalBytes * 8) / 1000;
+    s.bandwidth.add(now, bytes);
     s.totalNr = 1;
     s.flags = STAT_FLAG.FIRST | (rtp.marker ? STAT_FLAG.MARKER : 0);
     s.clockRate = clockRateOf(rtp.payloadType, s.dynamic).rate;
@@ -286,17 +301,7 @@ export function analysePacket(
     s.delta = now - s.time;
   }
 
-  // Bandwidth over the last second.
-  s.bwBytes[s.bwIndex] = bytes;
-  s.bwTime[s.bwIndex] = now;
-  while (s.bwStart !== s.bwIndex && s.bwTime[s.bwStart]! + 1000 < now) {
-    s.totalBytes -= s.bwBytes[s.bwStart]!;
-    s.bwStart = (s.bwStart + 1) % BW_RING;
-  }
-  s.totalBytes += bytes;
-  s.bandwidth = (s.totalBytes * 8) / 1000;
-  s.bwIndex = (s.bwIndex + 1) % BW_RING;
-  if (s.bwIndex === s.bwStart) s.bwStart = (s.bwStart + 1) % BW_RING;
+  s.bandwidth.add(now, bytes);
 
   if (rtp.marker) flags |= STAT_FLAG.MARKER;
   const regular =
@@ -373,7 +378,7 @@ function packetRow(
     deltaMs: delta,
     jitterMs: jitter,
     skewMs: skew,
-    bandwidthKbps: s.bandwidth,
+    bandwidthKbps: s.bandwidth.kbps,
     marker,
     payloadType: pt,
     status: statusText(flags, pt),
