@@ -1,14 +1,14 @@
-import FFT from "fft.js";
+import { Radix4Fft } from "./radix4-fft.ts";
 
 /**
- * Real FFT helpers over fft.js (radix-4). Spectra are interleaved complex Float64Arrays of length
+ * Real FFT helpers over a half-size complex radix-4 transform (`radix4-fft.ts`). Spectra are interleaved complex Float64Arrays of length
  * 2·size; forward transforms fill bins 0..size/2 only (the rest is the mirror image).
  */
 export class RealFft {
   readonly size: number;
   private readonly scratch: Float64Array;
 
-  private readonly half: FFT;
+  private readonly half: Radix4Fft;
   private readonly packed: Float64Array;
   private readonly twiddleCos: Float64Array;
   private readonly twiddleSin: Float64Array;
@@ -16,7 +16,7 @@ export class RealFft {
   constructor(size: number) {
     if (size < 4) throw new RangeError("RealFft size must be a power of two ≥ 4");
     this.size = size;
-    this.half = new FFT(size / 2);
+    this.half = new Radix4Fft(size / 2);
     this.scratch = new Float64Array(size);
     this.packed = new Float64Array(size);
     this.twiddleCos = new Float64Array(size / 2);
@@ -39,9 +39,23 @@ export class RealFft {
    * of a full-size transform).
    */
   forward(input: Float64Array, out: Float64Array): void {
+    this.half.transform(this.scratch, input);
+    this.unpack(out);
+  }
+
+  /**
+   * `forward` of the frame fround(signal[at + n]·window[n]), n < size, windowed as the transform
+   * reads it; `out` rounds the bins to float as it stores them.
+   */
+  forwardWindowed(signal: Float32Array, at: number, window: Float32Array, out: Float32Array): void {
+    this.half.transformWindowed(this.scratch, signal, at, window);
+    this.unpack(out);
+  }
+
+  /** Bins 0..size/2 of the real input from the half-size transform Z in scratch (see `forward`). */
+  private unpack(out: Float64Array | Float32Array): void {
     const M = this.size / 2;
     const Z = this.scratch;
-    this.half.transform(Z, input);
     const cos = this.twiddleCos;
     const sin = this.twiddleSin;
     const z0r = Z[0]!;
