@@ -5,6 +5,7 @@ import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
 import { headerExtent } from "./header-extent.ts";
+import { headerLayout } from "./header-layout.ts";
 
 /*
  * ARP (RFC 826), shown for Ethernet/IPv4 (hlen 6, plen 4):
@@ -22,13 +23,9 @@ import { headerExtent } from "./header-extent.ts";
  * Addresses of other sizes are kept as hex strings.
  */
 
-const HTYPE = 0;
-const PTYPE = 2;
-const HLEN = 4;
-const PLEN = 5;
-const OPER = 6;
-const ADDRESSES = 8;
-export const ARP_FIXED_SIZE = 8;
+/** The fixed part; the addresses follow it. */
+const ARP = headerLayout({ hwType: 2, protoType: 2, hwLength: 1, protoLength: 1, op: 2 });
+export const ARP_FIXED_SIZE = ARP.size;
 
 export interface ArpFields {
   hwType: number;
@@ -60,23 +57,23 @@ function formatProto(bytes: Uint8Array, at: number, length: number): string {
 
 export function decodeArp(bytes: Uint8Array, offset: number, end: number): DecodedArp {
   const available = end - offset;
-  const hwLength = bytes[offset + HLEN] ?? 0;
-  const protoLength = bytes[offset + PLEN] ?? 0;
+  const hwLength = bytes[offset + ARP.hwLength] ?? 0;
+  const protoLength = bytes[offset + ARP.protoLength] ?? 0;
   const size = arpHeaderSize(hwLength, protoLength);
   const extent = headerExtent("ARP packet", size, available);
   const complete = extent.complete;
-  let at = offset + ADDRESSES;
+  let at = offset + ARP.size;
   const field = (length: number, format: typeof formatHw) => {
     const text = complete ? format(bytes, at, length) : "";
     at += length;
     return text;
   };
   return {
-    hwType: readU16(bytes, offset + HTYPE),
-    protoType: readU16(bytes, offset + PTYPE),
+    hwType: readU16(bytes, offset + ARP.hwType),
+    protoType: readU16(bytes, offset + ARP.protoType),
     hwLength,
     protoLength,
-    op: readU16(bytes, offset + OPER),
+    op: readU16(bytes, offset + ARP.op),
     hwSrc: field(hwLength, formatHw),
     protoSrc: field(protoLength, formatProto),
     hwDst: field(hwLength, formatHw),
@@ -88,12 +85,12 @@ export function decodeArp(bytes: Uint8Array, offset: number, end: number): Decod
 export function encodeArp(fields: ArpFields, payload: Uint8Array): Uint8Array {
   const size = arpHeaderSize(fields.hwLength, fields.protoLength);
   const out = new Uint8Array(size + payload.length);
-  writeU16(out, HTYPE, fields.hwType);
-  writeU16(out, PTYPE, fields.protoType);
-  out[HLEN] = fields.hwLength;
-  out[PLEN] = fields.protoLength;
-  writeU16(out, OPER, fields.op);
-  let at = ADDRESSES;
+  writeU16(out, ARP.hwType, fields.hwType);
+  writeU16(out, ARP.protoType, fields.protoType);
+  out[ARP.hwLength] = fields.hwLength;
+  out[ARP.protoLength] = fields.protoLength;
+  writeU16(out, ARP.op, fields.op);
+  let at = ARP.size;
   const put = (text: string, length: number, special: number, parse: (t: string) => Uint8Array) => {
     const value = length === special && !/^[0-9a-f]+$/i.test(text) ? parse(text) : parseHex(text);
     out.set(value.subarray(0, length), at);

@@ -1,21 +1,57 @@
 import { anomaly, type ChecksumStatus, type LayerAnomaly } from "../anomaly.ts";
 import { foldSum, internetChecksum, onesComplementSum, type PseudoHeader, pseudoHeaderSum } from "../checksum.ts";
+import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
 
 /*
  * A header's Internet checksum field (RFC 1071) as the layers see it: the value encode writes,
  * the check decode makes and the anomaly when it is off. IPv4 and ICMP sum their own bytes;
- * TCP, UDP and ICMPv6 add the IP pseudo-header (verified by transport-context.ts).
+ * TCP, UDP and ICMPv6 add the IP pseudo-header.
  */
 
-/** The checksum of `segment` after the pseudo-header of `protocol`; 0 ("none") without the addresses. */
+/** Where a transport header (TCP, UDP, ICMPv6) keeps its pseudo-header checksum, and how it is sent. */
+export interface PseudoChecksumField {
+  /** The header as anomalies name it ("TCP"). */
+  what: string;
+  /** The IP protocol number the pseudo-header carries. */
+  protocol: number;
+  /** Offset of the field in the header. */
+  at: number;
+  /** What a computed 0 is sent as: 0 unless said (UDP: 0xffff, its 0 meaning "no checksum"). */
+  zeroSentAs?: number;
+}
+
+/** The checksum of `segment` after the pseudo-header of `field`'s protocol; 0 ("none") without the addresses. */
 export function pseudoHeaderChecksum(
   segment: Uint8Array,
   pseudo: PseudoHeader | undefined,
-  protocol: number,
+  field: PseudoChecksumField,
   length = segment.length,
 ): number {
   if (pseudo === undefined) return 0;
-  return internetChecksum(segment, 0, segment.length, pseudoHeaderSum(pseudo, protocol, length));
+  const sum = internetChecksum(segment, 0, segment.length, pseudoHeaderSum(pseudo, field.protocol, length));
+  return sum === 0 ? (field.zeroSentAs ?? 0) : sum;
+}
+
+/**
+ * Verifies the pseudo-header checksum of the `length`-byte segment at `offset` (as
+ * verifyTransportChecksum does); when bad, adds an anomaly with the value found and the one expected.
+ */
+export function verifyPseudoHeaderChecksum(
+  field: PseudoChecksumField,
+  bytes: Uint8Array,
+  offset: number,
+  end: number,
+  length: number,
+  context: TransportContext | undefined,
+  anomalies: LayerAnomaly[],
+): ChecksumStatus {
+  const at = offset + field.at;
+  const check = verifyTransportChecksum(bytes, offset, end, length, at, field.protocol, context);
+  if (check.status === "bad") {
+    const expected = check.expected === 0 ? (field.zeroSentAs ?? 0) : check.expected;
+    anomalies.push(badChecksum(field.what, (bytes[at]! << 8) | bytes[at + 1]!, expected, check.partial));
+  }
+  return check.status;
 }
 
 /**

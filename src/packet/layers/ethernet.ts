@@ -6,6 +6,7 @@ import { defineLayer, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { headerExtent } from "./header-extent.ts";
+import { headerLayout } from "./header-layout.ts";
 
 /*
  * Ethernet II / IEEE 802.3 MAC header (IEEE 802.3 clause 3.1.1):
@@ -24,10 +25,8 @@ import { headerExtent } from "./header-extent.ts";
  * The frame check sequence is not captured on Linux and not decoded.
  */
 
-const DST = 0;
-const SRC = 6;
-const TYPE = 12;
-export const ETHERNET_HEADER_SIZE = 14;
+const ETHERNET = headerLayout({ dst: 6, src: 6, type: 2 });
+export const ETHERNET_HEADER_SIZE = ETHERNET.size;
 /** Minimum frame size without FCS: shorter frames are padded on the wire. */
 export const ETHERNET_MIN_FRAME = 60;
 
@@ -44,18 +43,18 @@ export interface DecodedEthernet extends EthernetFields, DecodeInfo {
 
 export function decodeEthernet(bytes: Uint8Array, offset: number, end: number): DecodedEthernet {
   return {
-    dst: formatMac(bytes, offset + DST),
-    src: formatMac(bytes, offset + SRC),
-    type: readU16(bytes, offset + TYPE),
+    dst: formatMac(bytes, offset + ETHERNET.dst),
+    src: formatMac(bytes, offset + ETHERNET.src),
+    type: readU16(bytes, offset + ETHERNET.type),
     ...headerExtent("Ethernet header", ETHERNET_HEADER_SIZE, end - offset),
   };
 }
 
 export function encodeEthernet(fields: EthernetFields, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(ETHERNET_HEADER_SIZE + payload.length);
-  out.set(parseMac(fields.dst), DST);
-  out.set(parseMac(fields.src), SRC);
-  writeU16(out, TYPE, fields.type ?? 0x9000);
+  out.set(parseMac(fields.dst), ETHERNET.dst);
+  out.set(parseMac(fields.src), ETHERNET.src);
+  writeU16(out, ETHERNET.type, fields.type ?? 0x9000);
   out.set(payload, ETHERNET_HEADER_SIZE);
   return out;
 }
@@ -90,7 +89,7 @@ export const ethernetLayer = defineLayer({
       out.anomalies |= Anomaly.TRUNCATED;
       return -1;
     }
-    const type = (buffer[p + TYPE]! << 8) | buffer[p + TYPE + 1]!;
+    const type = (buffer[p + ETHERNET.type]! << 8) | buffer[p + ETHERNET.type + 1]!;
     out.etherType = type <= 1500 ? 0 : type; // 802.3 length field: LLC frame, not decoded here
     return p + ETHERNET_HEADER_SIZE;
   },

@@ -8,6 +8,7 @@ import { type DecodeWalker, defineLayer, fieldsOf, type TransportDecoder } from 
 import { checksumMeaning, showHex } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
 import { verifyOwnChecksum } from "./checksum-field.ts";
+import { headerLayout } from "./header-layout.ts";
 import { decodeIpv4Layer } from "./ipv4.ts";
 
 /*
@@ -27,11 +28,9 @@ import { decodeIpv4Layer } from "./ipv4.ts";
  * The checksum covers the ICMP header and data.
  */
 
-const TYPE = 0;
-const CODE = 1;
-const CHECKSUM = 2;
-const REST = 4;
-export const ICMP_HEADER_SIZE = 8;
+/** The header ICMPv6 shares. */
+export const ICMP = headerLayout({ type: 1, code: 1, checksum: 2, rest: 4 });
+export const ICMP_HEADER_SIZE = ICMP.size;
 
 /** The header ICMP and ICMPv6 share (RFC 792, RFC 4443 §2.1). */
 export interface IcmpHeaderFields {
@@ -71,19 +70,19 @@ export function decodeIcmp(bytes: Uint8Array, offset: number, end: number, lengt
   const available = end - offset;
   const anomalies: LayerAnomaly[] = [];
   const complete = available >= ICMP_HEADER_SIZE;
-  const type = bytes[offset + TYPE] ?? 0;
-  const rest = readU32(bytes, offset + REST);
-  const checksum = readU16(bytes, offset + CHECKSUM);
+  const type = bytes[offset + ICMP.type] ?? 0;
+  const rest = readU32(bytes, offset + ICMP.rest);
+  const checksum = readU16(bytes, offset + ICMP.checksum);
   let checksumStatus: ChecksumStatus = "unverified";
   if (!complete) {
     anomalies.push(anomaly("truncated", `ICMP header needs 8 bytes, ${available} captured`));
   } else if (available >= length) {
-    checksumStatus = verifyOwnChecksum("ICMP", bytes, offset, offset + length, offset + CHECKSUM, anomalies);
+    checksumStatus = verifyOwnChecksum("ICMP", bytes, offset, offset + length, offset + ICMP.checksum, anomalies);
   }
   const echo = ECHO_LIKE.has(type);
   return {
     type,
-    code: bytes[offset + CODE] ?? 0,
+    code: bytes[offset + ICMP.code] ?? 0,
     checksum,
     rest,
     ...(echo ? { id: rest >>> 16, seq: rest & 0xffff } : {}),
@@ -104,11 +103,11 @@ export function icmpRest(fields: Pick<IcmpFields, "rest" | "id" | "seq">): numbe
 
 export function encodeIcmp(fields: IcmpFields, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(ICMP_HEADER_SIZE + payload.length);
-  out[TYPE] = fields.type;
-  out[CODE] = fields.code;
-  writeU32(out, REST, icmpRest(fields));
+  out[ICMP.type] = fields.type;
+  out[ICMP.code] = fields.code;
+  writeU32(out, ICMP.rest, icmpRest(fields));
   out.set(payload, ICMP_HEADER_SIZE);
-  writeU16(out, CHECKSUM, fields.checksum ?? internetChecksum(out, 0, out.length));
+  writeU16(out, ICMP.checksum, fields.checksum ?? internetChecksum(out, 0, out.length));
   return out;
 }
 

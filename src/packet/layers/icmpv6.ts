@@ -5,9 +5,9 @@ import type { PseudoHeader } from "../checksum.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer } from "../layer-def.ts";
 import { checksumMeaning, showHex } from "../show-format.ts";
-import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
-import { badChecksum, pseudoHeaderChecksum } from "./checksum-field.ts";
-import { type DecodedIcmpHeader, fastIcmp, type IcmpHeaderFields, icmpDecoder, icmpRest } from "./icmp.ts";
+import type { TransportContext } from "../transport-context.ts";
+import { type PseudoChecksumField, pseudoHeaderChecksum, verifyPseudoHeaderChecksum } from "./checksum-field.ts";
+import { type DecodedIcmpHeader, fastIcmp, ICMP, type IcmpHeaderFields, icmpDecoder, icmpRest } from "./icmp.ts";
 import { decodeIpv6Layer } from "./ipv6.ts";
 
 /*
@@ -29,13 +29,9 @@ import { decodeIpv6Layer } from "./ipv6.ts";
  * pseudo-header (next header 58) plus the whole message.
  */
 
-const TYPE = 0;
-const CODE = 1;
-const CHECKSUM = 2;
-const REST = 4;
-const BODY = 8;
-export const ICMPV6_HEADER_SIZE = 8;
+export const ICMPV6_HEADER_SIZE = ICMP.size;
 export const IP_PROTOCOL_ICMPV6 = 58;
+const ICMPV6_CHECKSUM: PseudoChecksumField = { what: "ICMPv6", protocol: IP_PROTOCOL_ICMPV6, at: ICMP.checksum };
 
 /** An ND option (type, then length in 8-octet units, then `data`, padded on encode). */
 export interface NdOption {
@@ -82,13 +78,13 @@ export function decodeIcmpv6(
   const length = context?.length ?? available;
   const anomalies: LayerAnomaly[] = [];
   let complete = available >= ICMPV6_HEADER_SIZE;
-  const type = bytes[offset + TYPE] ?? 0;
-  const rest = readU32(bytes, offset + REST);
-  const checksum = readU16(bytes, offset + CHECKSUM);
-  let checksumStatus: ChecksumStatus = "unverified";
+  const type = bytes[offset + ICMP.type] ?? 0;
+  const rest = readU32(bytes, offset + ICMP.rest);
+  const checksum = readU16(bytes, offset + ICMP.checksum);
+  const checksumStatus: ChecksumStatus = "unverified";
   const out: DecodedIcmpv6 = {
     type,
-    code: bytes[offset + CODE] ?? 0,
+    code: bytes[offset + ICMP.code] ?? 0,
     checksum,
     rest,
     checksumStatus,
@@ -108,12 +104,12 @@ export function decodeIcmpv6(
   const fixed = ndFixedBody(type);
   if (fixed >= 0) {
     const limit = Math.min(end, offset + length);
-    if (limit - offset - BODY < fixed) {
+    if (limit - offset - ICMP.size < fixed) {
       anomalies.push(anomaly("truncated", `ICMPv6 ${icmpv6TypeName(type)} body needs ${fixed} bytes`));
       complete = false;
       out.complete = false;
     } else {
-      let at = offset + BODY;
+      let at = offset + ICMP.size;
       if (type === NdType.RA) {
         out.reachableTime = readU32(bytes, at);
         out.retransTimer = readU32(bytes, at + 4);
@@ -141,12 +137,7 @@ export function decodeIcmpv6(
       out.headerLength = at - offset;
     }
   }
-  const check = verifyTransportChecksum(bytes, offset, end, length, offset + CHECKSUM, IP_PROTOCOL_ICMPV6, context);
-  checksumStatus = check.status;
-  out.checksumStatus = checksumStatus;
-  if (check.status === "bad") {
-    anomalies.push(badChecksum("ICMPv6", checksum, check.expected));
-  }
+  out.checksumStatus = verifyPseudoHeaderChecksum(ICMPV6_CHECKSUM, bytes, offset, end, length, context, anomalies);
   return out;
 }
 
@@ -169,12 +160,12 @@ export function encodeIcmpv6(fields: Icmpv6Fields, payload: Uint8Array, pseudo?:
     body.push(...b);
   }
   const out = new Uint8Array(ICMPV6_HEADER_SIZE + body.length + payload.length);
-  out[TYPE] = fields.type;
-  out[CODE] = fields.code;
-  writeU32(out, REST, icmpRest(fields));
-  out.set(body, BODY);
-  out.set(payload, BODY + body.length);
-  writeU16(out, CHECKSUM, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, IP_PROTOCOL_ICMPV6));
+  out[ICMP.type] = fields.type;
+  out[ICMP.code] = fields.code;
+  writeU32(out, ICMP.rest, icmpRest(fields));
+  out.set(body, ICMP.size);
+  out.set(payload, ICMP.size + body.length);
+  writeU16(out, ICMP.checksum, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, ICMPV6_CHECKSUM));
   return out;
 }
 

@@ -8,6 +8,7 @@ import { type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { verifyOwnChecksum } from "./checksum-field.ts";
+import { headerLayout } from "./header-layout.ts";
 import { ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
 import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
 
@@ -33,18 +34,20 @@ import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./opt
  * DSCP (6 bits, RFC 2474) + ECN (2 bits, RFC 3168).
  */
 
-const VERSION_IHL = 0;
-const TOS = 1;
-const TOTAL_LENGTH = 2;
-const IDENTIFICATION = 4;
-const FLAGS_FRAGMENT = 6;
-const TTL = 8;
-const PROTOCOL = 9;
-const CHECKSUM = 10;
-const SOURCE = 12;
-const DESTINATION = 16;
-const OPTIONS = 20;
-export const IPV4_HEADER_SIZE = 20;
+/** The fixed header; options follow it. */
+const IPV4 = headerLayout({
+  versionIhl: 1,
+  tos: 1,
+  totalLength: 2,
+  id: 2,
+  flagsFragment: 2,
+  ttl: 1,
+  protocol: 1,
+  checksum: 2,
+  src: 4,
+  dst: 4,
+});
+export const IPV4_HEADER_SIZE = IPV4.size;
 export const IPV4_MAX_HEADER_SIZE = 60;
 
 export const Ipv4OptionType = {
@@ -131,12 +134,12 @@ export interface DecodedIpv4 extends Ipv4Fields, DecodeInfo {
 export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): DecodedIpv4 {
   const available = end - offset;
   const anomalies: LayerAnomaly[] = [];
-  const vihl = bytes[offset + VERSION_IHL] ?? 0;
+  const vihl = bytes[offset + IPV4.versionIhl] ?? 0;
   const version = vihl >> 4;
   const ihl = vihl & 0x0f;
   const headerBytes = ihl * 4;
-  const totalLength = readU16(bytes, offset + TOTAL_LENGTH);
-  const flags = readU16(bytes, offset + FLAGS_FRAGMENT);
+  const totalLength = readU16(bytes, offset + IPV4.totalLength);
+  const flags = readU16(bytes, offset + IPV4.flagsFragment);
   let complete = true;
   if (available < IPV4_HEADER_SIZE) {
     anomalies.push(anomaly("truncated", `IPv4 header needs 20 bytes, ${available} captured`));
@@ -154,7 +157,7 @@ export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): Deco
   if (complete && totalLength < headerBytes) {
     anomalies.push(anomaly("bad-length", `total length ${totalLength} < header length ${headerBytes}`));
   }
-  const checksum = readU16(bytes, offset + CHECKSUM);
+  const checksum = readU16(bytes, offset + IPV4.checksum);
   let checksumStatus: ChecksumStatus = "unverified";
   let options: Ipv4Option[] = [];
   if (complete) {
@@ -163,28 +166,28 @@ export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): Deco
       bytes,
       offset,
       offset + headerBytes,
-      offset + CHECKSUM,
+      offset + IPV4.checksum,
       anomalies,
     );
-    options = decodeIpv4Options(bytes, offset + OPTIONS, offset + headerBytes, anomalies);
+    options = decodeIpv4Options(bytes, offset + IPV4.size, offset + headerBytes, anomalies);
   }
   const fragOffset = flags & 0x1fff;
   const mf = (flags >> 13) & 1;
   return {
     version,
     ihl,
-    tos: bytes[offset + TOS] ?? 0,
+    tos: bytes[offset + IPV4.tos] ?? 0,
     totalLength,
-    id: readU16(bytes, offset + IDENTIFICATION),
+    id: readU16(bytes, offset + IPV4.id),
     reserved: flags >> 15,
     df: (flags >> 14) & 1,
     mf,
     fragOffset,
-    ttl: bytes[offset + TTL] ?? 0,
-    protocol: bytes[offset + PROTOCOL] ?? 0,
+    ttl: bytes[offset + IPV4.ttl] ?? 0,
+    protocol: bytes[offset + IPV4.protocol] ?? 0,
     checksum,
-    src: formatIpv4(bytes, offset + SOURCE),
-    dst: formatIpv4(bytes, offset + DESTINATION),
+    src: formatIpv4(bytes, offset + IPV4.src),
+    dst: formatIpv4(bytes, offset + IPV4.dst),
     options,
     checksumStatus,
     fragment: mf === 1 || fragOffset > 0,
@@ -217,21 +220,21 @@ export function encodeIpv4(fields: Ipv4Fields, payload: Uint8Array): Uint8Array 
   const headerBytes = IPV4_HEADER_SIZE + Math.ceil(optionBytes.length / 4) * 4;
   const out = new Uint8Array(headerBytes + payload.length);
   const ihl = fields.ihl ?? headerBytes / 4;
-  out[VERSION_IHL] = ((fields.version & 0x0f) << 4) | (ihl & 0x0f);
-  out[TOS] = fields.tos;
-  writeU16(out, TOTAL_LENGTH, fields.totalLength ?? headerBytes + payload.length);
-  writeU16(out, IDENTIFICATION, fields.id);
+  out[IPV4.versionIhl] = ((fields.version & 0x0f) << 4) | (ihl & 0x0f);
+  out[IPV4.tos] = fields.tos;
+  writeU16(out, IPV4.totalLength, fields.totalLength ?? headerBytes + payload.length);
+  writeU16(out, IPV4.id, fields.id);
   writeU16(
     out,
-    FLAGS_FRAGMENT,
+    IPV4.flagsFragment,
     ((fields.reserved & 1) << 15) | ((fields.df & 1) << 14) | ((fields.mf & 1) << 13) | (fields.fragOffset & 0x1fff),
   );
-  out[TTL] = fields.ttl;
-  out[PROTOCOL] = fields.protocol ?? 0;
-  out.set(parseIpv4(fields.src), SOURCE);
-  out.set(parseIpv4(fields.dst), DESTINATION);
-  out.set(optionBytes, OPTIONS);
-  writeU16(out, CHECKSUM, fields.checksum ?? internetChecksum(out, 0, headerBytes));
+  out[IPV4.ttl] = fields.ttl;
+  out[IPV4.protocol] = fields.protocol ?? 0;
+  out.set(parseIpv4(fields.src), IPV4.src);
+  out.set(parseIpv4(fields.dst), IPV4.dst);
+  out.set(optionBytes, IPV4.size);
+  writeU16(out, IPV4.checksum, fields.checksum ?? internetChecksum(out, 0, headerBytes));
   out.set(payload, headerBytes);
   return out;
 }
@@ -378,17 +381,17 @@ function fastIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection): 
   out.ipVersion = 4;
   const ihl = (vihl & 0x0f) * 4;
   const view = out.viewFor(buffer);
-  const total = view.getUint16(p + TOTAL_LENGTH);
-  out.tos = buffer[p + TOS]!;
-  out.ipId = view.getUint16(p + IDENTIFICATION);
-  const flagsFrag = view.getUint16(p + FLAGS_FRAGMENT);
+  const total = view.getUint16(p + IPV4.totalLength);
+  out.tos = buffer[p + IPV4.tos]!;
+  out.ipId = view.getUint16(p + IPV4.id);
+  const flagsFrag = view.getUint16(p + IPV4.flagsFragment);
   out.dontFragment = (flagsFrag & 0x4000) !== 0;
   out.moreFragments = (flagsFrag & 0x2000) !== 0;
   out.fragmentOffset = (flagsFrag & 0x1fff) * 8;
-  out.ttl = buffer[p + TTL]!;
-  out.ipProto = buffer[p + PROTOCOL]!;
-  out.src4 = view.getUint32(p + SOURCE);
-  out.dst4 = view.getUint32(p + DESTINATION);
+  out.ttl = buffer[p + IPV4.ttl]!;
+  out.ipProto = buffer[p + IPV4.protocol]!;
+  out.src4 = view.getUint32(p + IPV4.src);
+  out.dst4 = view.getUint32(p + IPV4.dst);
   out.ipHeaderLength = ihl;
   out.ipTotalLength = total;
   if (ihl < IPV4_HEADER_SIZE || total < ihl) {
@@ -417,7 +420,7 @@ export function decodeIpv4Layer(w: DecodeWalker, offset: number, end: number, qu
     protocol: d.version === 4 && lengthOk && d.fragOffset === 0 ? d.protocol : -1,
     pseudo: () => {
       const routed = d.options.length === 0 ? undefined : parseIpv4(ipv4FinalDestination(d));
-      return ipPseudoHeader(w.bytes, offset + SOURCE, 4, routed);
+      return ipPseudoHeader(w.bytes, offset + IPV4.src, 4, routed);
     },
     fragment: d.mf === 1,
   });

@@ -6,6 +6,7 @@ import type { ShowRow } from "../layer.ts";
 import { type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex, showNum } from "../show-format.ts";
+import { headerLayout } from "./header-layout.ts";
 import { type IpPayload, ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
 import { describeTos, ipProtocolName } from "./ipv4.ts";
 
@@ -36,13 +37,8 @@ import { describeTos, ipProtocolName } from "./ipv4.ts";
  * AH (51, RFC 4302): Next Header, Payload Len (4-octet units minus 2), Reserved, SPI, Sequence, ICV.
  */
 
-const VERSION_CLASS_FLOW = 0;
-const PAYLOAD_LENGTH = 4;
-const NEXT_HEADER = 6;
-const HOP_LIMIT = 7;
-const SOURCE = 8;
-const DESTINATION = 24;
-export const IPV6_HEADER_SIZE = 40;
+const IPV6 = headerLayout({ versionClassFlow: 4, payloadLength: 2, nextHeader: 1, hopLimit: 1, src: 16, dst: 16 });
+export const IPV6_HEADER_SIZE = IPV6.size;
 export const IPV6_MAX_EXTENSIONS = 8;
 
 export const Ipv6ExtensionType = {
@@ -113,10 +109,10 @@ function extensionSize(type: number, lengthByte: number): number {
 export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): DecodedIpv6 {
   const available = end - offset;
   const anomalies: LayerAnomaly[] = [];
-  const first = readU32(bytes, offset + VERSION_CLASS_FLOW);
+  const first = readU32(bytes, offset + IPV6.versionClassFlow);
   const version = first >>> 28;
-  const payloadLength = readU16(bytes, offset + PAYLOAD_LENGTH);
-  const nextHeader = bytes[offset + NEXT_HEADER] ?? 0;
+  const payloadLength = readU16(bytes, offset + IPV6.payloadLength);
+  const nextHeader = bytes[offset + IPV6.nextHeader] ?? 0;
   const complete = available >= IPV6_HEADER_SIZE;
   const extensions: Required<Ipv6Extension>[] = [];
   let upperProtocol = nextHeader;
@@ -169,9 +165,9 @@ export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): Deco
     flowLabel: first & 0xfffff,
     payloadLength,
     nextHeader,
-    hopLimit: bytes[offset + HOP_LIMIT] ?? 0,
-    src: complete ? formatIpv6(bytes, offset + SOURCE) : "",
-    dst: complete ? formatIpv6(bytes, offset + DESTINATION) : "",
+    hopLimit: bytes[offset + IPV6.hopLimit] ?? 0,
+    src: complete ? formatIpv6(bytes, offset + IPV6.src) : "",
+    dst: complete ? formatIpv6(bytes, offset + IPV6.dst) : "",
     extensions,
     upperProtocol,
     fragment,
@@ -209,14 +205,14 @@ export function encodeIpv6(fields: Ipv6Fields, payload: Uint8Array, upper = fiel
   const out = new Uint8Array(IPV6_HEADER_SIZE + extensionBytes.length + payload.length);
   writeU32(
     out,
-    VERSION_CLASS_FLOW,
+    IPV6.versionClassFlow,
     (((fields.version & 0x0f) << 28) | ((fields.trafficClass & 0xff) << 20) | (fields.flowLabel & 0xfffff)) >>> 0,
   );
-  writeU16(out, PAYLOAD_LENGTH, fields.payloadLength ?? extensionBytes.length + payload.length);
-  out[NEXT_HEADER] = fields.nextHeader ?? fields.extensions[0]?.type ?? upper;
-  out[HOP_LIMIT] = fields.hopLimit;
-  out.set(parseIpv6(fields.src), SOURCE);
-  out.set(parseIpv6(fields.dst), DESTINATION);
+  writeU16(out, IPV6.payloadLength, fields.payloadLength ?? extensionBytes.length + payload.length);
+  out[IPV6.nextHeader] = fields.nextHeader ?? fields.extensions[0]?.type ?? upper;
+  out[IPV6.hopLimit] = fields.hopLimit;
+  out.set(parseIpv6(fields.src), IPV6.src);
+  out.set(parseIpv6(fields.dst), IPV6.dst);
   out.set(extensionBytes, IPV6_HEADER_SIZE);
   out.set(payload, IPV6_HEADER_SIZE + extensionBytes.length);
   return out;
@@ -345,13 +341,13 @@ function fastIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection): 
   }
   out.ipVersion = 6;
   out.tos = ((buffer[p]! & 0x0f) << 4) | (buffer[p + 1]! >> 4);
-  const payloadLength = (buffer[p + PAYLOAD_LENGTH]! << 8) | buffer[p + PAYLOAD_LENGTH + 1]!;
-  let next = buffer[p + NEXT_HEADER]!;
-  out.ttl = buffer[p + HOP_LIMIT]!;
+  const payloadLength = (buffer[p + IPV6.payloadLength]! << 8) | buffer[p + IPV6.payloadLength + 1]!;
+  let next = buffer[p + IPV6.nextHeader]!;
+  out.ttl = buffer[p + IPV6.hopLimit]!;
   out.markV6Written();
   for (let i = 0; i < 4; i++) {
-    out.src6[i] = u32(buffer, p + SOURCE + i * 4);
-    out.dst6[i] = u32(buffer, p + DESTINATION + i * 4);
+    out.src6[i] = u32(buffer, p + IPV6.src + i * 4);
+    out.dst6[i] = u32(buffer, p + IPV6.dst + i * 4);
   }
   out.ipTotalLength = IPV6_HEADER_SIZE + payloadLength;
   const wireAvailable = out.wireLength - (p - out.linkOffset);
@@ -414,7 +410,7 @@ export function decodeIpv6Layer(w: DecodeWalker, offset: number, end: number, qu
     protocol: d.version === 6 && !isIpv6Extension(d.upperProtocol) && !laterFragment ? d.upperProtocol : -1,
     pseudo: () => {
       const routed = d.extensions.length === 0 ? undefined : parseIpv6(ipv6FinalDestination(d));
-      return ipPseudoHeader(w.bytes, offset + SOURCE, 16, routed);
+      return ipPseudoHeader(w.bytes, offset + IPV6.src, 16, routed);
     },
     fragment: d.fragment !== undefined,
   };

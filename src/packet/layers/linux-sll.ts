@@ -8,6 +8,7 @@ import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
 import { headerExtent } from "./header-extent.ts";
+import { headerLayout } from "./header-layout.ts";
 
 /*
  * Linux "cooked" capture headers (tcpdump.org linktypes LINUX_SLL = 113, LINUX_SLL2 = 276).
@@ -37,23 +38,12 @@ import { headerExtent } from "./header-extent.ts";
  * +---------------+---------------+---------------+---------------+
  */
 
-const SLL_PKTTYPE = 0;
-const SLL_HATYPE = 2;
-const SLL_HALEN = 4;
-const SLL_ADDR = 6;
-const SLL_PROTOCOL = 14;
-export const SLL_HEADER_SIZE = 16;
-
-const SLL2_PROTOCOL = 0;
-const SLL2_RESERVED = 2;
-const SLL2_IFINDEX = 4;
-const SLL2_HATYPE = 8;
-const SLL2_PKTTYPE = 10;
-const SLL2_HALEN = 11;
-const SLL2_ADDR = 12;
-export const SLL2_HEADER_SIZE = 20;
-
+/** Both keep the link-layer address in an 8-byte field. */
 const ADDRESS_FIELD = 8;
+const SLL = headerLayout({ pktType: 2, hatype: 2, addrLength: 2, addr: 8, protocol: 2 });
+export const SLL_HEADER_SIZE = SLL.size;
+const SLL2 = headerLayout({ protocol: 2, reserved: 2, ifindex: 4, hatype: 2, pktType: 1, addrLength: 1, addr: 8 });
+export const SLL2_HEADER_SIZE = SLL2.size;
 
 export interface SllFields {
   /** 0 to us, 1 broadcast, 2 multicast, 3 to another host, 4 sent by us. */
@@ -83,11 +73,11 @@ export interface DecodedSll2 extends Sll2Fields, DecodeInfo {
 export function decodeSll(bytes: Uint8Array, offset: number, end: number): DecodedSll {
   const extent = headerExtent("Linux cooked (SLL) header", SLL_HEADER_SIZE, end - offset);
   return {
-    pktType: readU16(bytes, offset + SLL_PKTTYPE),
-    hatype: readU16(bytes, offset + SLL_HATYPE),
-    addrLength: readU16(bytes, offset + SLL_HALEN),
-    addr: extent.complete ? formatHex(bytes, offset + SLL_ADDR, offset + SLL_ADDR + ADDRESS_FIELD) : "",
-    protocol: readU16(bytes, offset + SLL_PROTOCOL),
+    pktType: readU16(bytes, offset + SLL.pktType),
+    hatype: readU16(bytes, offset + SLL.hatype),
+    addrLength: readU16(bytes, offset + SLL.addrLength),
+    addr: extent.complete ? formatHex(bytes, offset + SLL.addr, offset + SLL.addr + ADDRESS_FIELD) : "",
+    protocol: readU16(bytes, offset + SLL.protocol),
     ...extent,
   };
 }
@@ -99,11 +89,11 @@ function writeAddress(out: Uint8Array, at: number, hex: string): void {
 
 export function encodeSll(fields: SllFields, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(SLL_HEADER_SIZE + payload.length);
-  writeU16(out, SLL_PKTTYPE, fields.pktType);
-  writeU16(out, SLL_HATYPE, fields.hatype);
-  writeU16(out, SLL_HALEN, fields.addrLength);
-  writeAddress(out, SLL_ADDR, fields.addr);
-  writeU16(out, SLL_PROTOCOL, fields.protocol ?? 0);
+  writeU16(out, SLL.pktType, fields.pktType);
+  writeU16(out, SLL.hatype, fields.hatype);
+  writeU16(out, SLL.addrLength, fields.addrLength);
+  writeAddress(out, SLL.addr, fields.addr);
+  writeU16(out, SLL.protocol, fields.protocol ?? 0);
   out.set(payload, SLL_HEADER_SIZE);
   return out;
 }
@@ -111,26 +101,26 @@ export function encodeSll(fields: SllFields, payload: Uint8Array): Uint8Array {
 export function decodeSll2(bytes: Uint8Array, offset: number, end: number): DecodedSll2 {
   const extent = headerExtent("Linux cooked (SLL2) header", SLL2_HEADER_SIZE, end - offset);
   return {
-    protocol: readU16(bytes, offset + SLL2_PROTOCOL),
-    reserved: readU16(bytes, offset + SLL2_RESERVED),
-    ifindex: readU32(bytes, offset + SLL2_IFINDEX),
-    hatype: readU16(bytes, offset + SLL2_HATYPE),
-    pktType: bytes[offset + SLL2_PKTTYPE] ?? 0,
-    addrLength: bytes[offset + SLL2_HALEN] ?? 0,
-    addr: extent.complete ? formatHex(bytes, offset + SLL2_ADDR, offset + SLL2_ADDR + ADDRESS_FIELD) : "",
+    protocol: readU16(bytes, offset + SLL2.protocol),
+    reserved: readU16(bytes, offset + SLL2.reserved),
+    ifindex: readU32(bytes, offset + SLL2.ifindex),
+    hatype: readU16(bytes, offset + SLL2.hatype),
+    pktType: bytes[offset + SLL2.pktType] ?? 0,
+    addrLength: bytes[offset + SLL2.addrLength] ?? 0,
+    addr: extent.complete ? formatHex(bytes, offset + SLL2.addr, offset + SLL2.addr + ADDRESS_FIELD) : "",
     ...extent,
   };
 }
 
 export function encodeSll2(fields: Sll2Fields, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(SLL2_HEADER_SIZE + payload.length);
-  writeU16(out, SLL2_PROTOCOL, fields.protocol ?? 0);
-  writeU16(out, SLL2_RESERVED, fields.reserved);
-  writeU32(out, SLL2_IFINDEX, fields.ifindex);
-  writeU16(out, SLL2_HATYPE, fields.hatype);
-  out[SLL2_PKTTYPE] = fields.pktType;
-  out[SLL2_HALEN] = fields.addrLength;
-  writeAddress(out, SLL2_ADDR, fields.addr);
+  writeU16(out, SLL2.protocol, fields.protocol ?? 0);
+  writeU16(out, SLL2.reserved, fields.reserved);
+  writeU32(out, SLL2.ifindex, fields.ifindex);
+  writeU16(out, SLL2.hatype, fields.hatype);
+  out[SLL2.pktType] = fields.pktType;
+  out[SLL2.addrLength] = fields.addrLength;
+  writeAddress(out, SLL2.addr, fields.addr);
   out.set(payload, SLL2_HEADER_SIZE);
   return out;
 }
@@ -199,7 +189,7 @@ export const sllLayer = sllLayerDef(
   "Linux cooked (SLL)",
   LinkType.LINUX_SLL,
   SLL_HEADER_SIZE,
-  SLL_PROTOCOL,
+  SLL.protocol,
   decodeSll,
   encodeSll,
 );
@@ -208,7 +198,7 @@ export const sll2Layer = sllLayerDef(
   "Linux cooked v2 (SLL2)",
   LinkType.LINUX_SLL2,
   SLL2_HEADER_SIZE,
-  SLL2_PROTOCOL,
+  SLL2.protocol,
   decodeSll2,
   encodeSll2,
 );

@@ -4,6 +4,7 @@ import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { type AppPayload, type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { staticPayloadType } from "../rtp-payload-types.ts";
 import { showHex } from "../show-format.ts";
+import { headerLayout } from "./header-layout.ts";
 
 /*
  * RTP fixed header (RFC 3550 §5.1):
@@ -32,12 +33,9 @@ import { showHex } from "../show-format.ts";
  * Padding (P = 1): the last payload octet counts the padding octets, itself included.
  */
 
-const VPXCC = 0;
-const MPT = 1;
-const SEQUENCE = 2;
-const TIMESTAMP = 4;
-const SSRC = 8;
-export const RTP_HEADER_SIZE = 12;
+/** The fixed header; CSRCs and the extension follow it. */
+const RTP = headerLayout({ vpxcc: 1, mpt: 1, sequence: 2, timestamp: 4, ssrc: 4 });
+export const RTP_HEADER_SIZE = RTP.size;
 const CSRC_SIZE = 4;
 const EXTENSION_HEADER_SIZE = 4;
 export const RTP_VERSION = 2;
@@ -87,19 +85,19 @@ export interface DecodedRtp extends Required<RtpFields>, DecodeInfo {
 export function decodeRtp(bytes: Uint8Array, offset: number, length: number = bytes.length - offset): DecodedRtp {
   const end = offset + length;
   const anomalies: LayerAnomaly[] = [];
-  const first = length > 0 ? bytes[offset + VPXCC]! : 0;
+  const first = length > 0 ? bytes[offset + RTP.vpxcc]! : 0;
   const version = first >> 6;
   const padding = (first & 0x20) !== 0;
   const hasExtension = (first & 0x10) !== 0;
   const csrcCount = first & 0x0f;
-  const second = length > 1 ? bytes[offset + MPT]! : 0;
+  const second = length > 1 ? bytes[offset + RTP.mpt]! : 0;
   const out: DecodedRtp = {
     version,
     marker: (second & 0x80) !== 0,
     payloadType: second & 0x7f,
-    sequence: length >= 4 ? readU16(bytes, offset + SEQUENCE) : 0,
-    timestamp: length >= 8 ? readU32(bytes, offset + TIMESTAMP) : 0,
-    ssrc: length >= 12 ? readU32(bytes, offset + SSRC) : 0,
+    sequence: length >= 4 ? readU16(bytes, offset + RTP.sequence) : 0,
+    timestamp: length >= 8 ? readU32(bytes, offset + RTP.timestamp) : 0,
+    ssrc: length >= 12 ? readU32(bytes, offset + RTP.ssrc) : 0,
     csrc: [],
     extension: null,
     paddingLength: 0,
@@ -187,11 +185,11 @@ export function encodeRtp(fields: RtpFields, payload: Uint8Array): Uint8Array {
   }
   const headerSize = rtpHeaderSize(fields);
   const out = new Uint8Array(headerSize + payload.length + paddingLength);
-  out[VPXCC] = (version << 6) | (paddingLength > 0 ? 0x20 : 0) | (extension ? 0x10 : 0) | csrc.length;
-  out[MPT] = (fields.marker ? 0x80 : 0) | fields.payloadType;
-  writeU16(out, SEQUENCE, fields.sequence);
-  writeU32(out, TIMESTAMP, fields.timestamp);
-  writeU32(out, SSRC, fields.ssrc);
+  out[RTP.vpxcc] = (version << 6) | (paddingLength > 0 ? 0x20 : 0) | (extension ? 0x10 : 0) | csrc.length;
+  out[RTP.mpt] = (fields.marker ? 0x80 : 0) | fields.payloadType;
+  writeU16(out, RTP.sequence, fields.sequence);
+  writeU32(out, RTP.timestamp, fields.timestamp);
+  writeU32(out, RTP.ssrc, fields.ssrc);
   let p = RTP_HEADER_SIZE;
   for (const source of csrc) {
     writeU32(out, p, source);

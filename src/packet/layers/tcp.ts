@@ -5,8 +5,9 @@ import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer, transportDecoder } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
-import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
-import { badChecksum, pseudoHeaderChecksum } from "./checksum-field.ts";
+import type { TransportContext } from "../transport-context.ts";
+import { type PseudoChecksumField, pseudoHeaderChecksum, verifyPseudoHeaderChecksum } from "./checksum-field.ts";
+import { headerLayout } from "./header-layout.ts";
 import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
 
 /*
@@ -33,18 +34,12 @@ import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./opt
  * 12 bits after the data offset, as tshark's `tcp.flags`.
  */
 
-const SOURCE_PORT = 0;
-const DESTINATION_PORT = 2;
-const SEQUENCE = 4;
-const ACKNOWLEDGMENT = 8;
-const OFFSET_FLAGS = 12;
-const WINDOW = 14;
-const CHECKSUM = 16;
-const URGENT = 18;
-const OPTIONS = 20;
-export const TCP_HEADER_SIZE = 20;
+/** The fixed header; options follow it. */
+const TCP = headerLayout({ sport: 2, dport: 2, seq: 4, ack: 4, offsetFlags: 2, window: 2, checksum: 2, urgent: 2 });
+export const TCP_HEADER_SIZE = TCP.size;
 export const TCP_MAX_HEADER_SIZE = 60;
 export const IP_PROTOCOL_TCP = 6;
+const TCP_CHECKSUM: PseudoChecksumField = { what: "TCP", protocol: IP_PROTOCOL_TCP, at: TCP.checksum };
 
 /** Flag bits of the 12-bit flags field (`TcpFields.flags`, `Dissection.tcpFlags` holds the low 8). */
 export const TcpFlag = {
@@ -145,7 +140,7 @@ export interface DecodedTcp extends TcpFields, DecodeInfo {
 export function decodeTcp(bytes: Uint8Array, offset: number, end: number, context?: TransportContext): DecodedTcp {
   const available = end - offset;
   const anomalies: LayerAnomaly[] = [];
-  const offsetFlags = readU16(bytes, offset + OFFSET_FLAGS);
+  const offsetFlags = readU16(bytes, offset + TCP.offsetFlags);
   const dataOffset = offsetFlags >> 12;
   const headerBytes = dataOffset * 4;
   const segmentLength = context?.length ?? available;
@@ -163,33 +158,23 @@ export function decodeTcp(bytes: Uint8Array, offset: number, end: number, contex
     anomalies.push(anomaly("truncated", `TCP header with options needs ${headerBytes} bytes, ${available} captured`));
     complete = false;
   }
-  const checksum = readU16(bytes, offset + CHECKSUM);
+  const checksum = readU16(bytes, offset + TCP.checksum);
   let checksumStatus: ChecksumStatus = "unverified";
   let options: TcpOption[] = [];
   if (complete) {
-    options = decodeTcpOptions(bytes, offset + OPTIONS, offset + headerBytes, anomalies);
-    const check = verifyTransportChecksum(
-      bytes,
-      offset,
-      end,
-      segmentLength,
-      offset + CHECKSUM,
-      IP_PROTOCOL_TCP,
-      context,
-    );
-    checksumStatus = check.status;
-    if (check.status === "bad") anomalies.push(badChecksum("TCP", checksum, check.expected, check.partial));
+    options = decodeTcpOptions(bytes, offset + TCP.size, offset + headerBytes, anomalies);
+    checksumStatus = verifyPseudoHeaderChecksum(TCP_CHECKSUM, bytes, offset, end, segmentLength, context, anomalies);
   }
   return {
-    sport: readU16(bytes, offset + SOURCE_PORT),
-    dport: readU16(bytes, offset + DESTINATION_PORT),
-    seq: readU32(bytes, offset + SEQUENCE),
-    ack: readU32(bytes, offset + ACKNOWLEDGMENT),
+    sport: readU16(bytes, offset + TCP.sport),
+    dport: readU16(bytes, offset + TCP.dport),
+    seq: readU32(bytes, offset + TCP.seq),
+    ack: readU32(bytes, offset + TCP.ack),
     dataOffset,
     flags: offsetFlags & 0x0fff,
-    window: readU16(bytes, offset + WINDOW),
+    window: readU16(bytes, offset + TCP.window),
     checksum,
-    urgentPointer: readU16(bytes, offset + URGENT),
+    urgentPointer: readU16(bytes, offset + TCP.urgent),
     options,
     checksumStatus,
     payloadLength: Math.max(0, segmentLength - headerBytes),
@@ -237,16 +222,16 @@ export function encodeTcp(fields: TcpFields, payload: Uint8Array, pseudo?: Pseud
   const optionBytes = encodeTcpOptions(fields.options);
   const headerBytes = TCP_HEADER_SIZE + Math.ceil(optionBytes.length / 4) * 4;
   const out = new Uint8Array(headerBytes + payload.length);
-  writeU16(out, SOURCE_PORT, fields.sport);
-  writeU16(out, DESTINATION_PORT, fields.dport);
-  writeU32(out, SEQUENCE, fields.seq >>> 0);
-  writeU32(out, ACKNOWLEDGMENT, fields.ack >>> 0);
-  writeU16(out, OFFSET_FLAGS, (((fields.dataOffset ?? headerBytes / 4) & 0x0f) << 12) | (fields.flags & 0x0fff));
-  writeU16(out, WINDOW, fields.window);
-  writeU16(out, URGENT, fields.urgentPointer);
-  out.set(optionBytes, OPTIONS);
+  writeU16(out, TCP.sport, fields.sport);
+  writeU16(out, TCP.dport, fields.dport);
+  writeU32(out, TCP.seq, fields.seq >>> 0);
+  writeU32(out, TCP.ack, fields.ack >>> 0);
+  writeU16(out, TCP.offsetFlags, (((fields.dataOffset ?? headerBytes / 4) & 0x0f) << 12) | (fields.flags & 0x0fff));
+  writeU16(out, TCP.window, fields.window);
+  writeU16(out, TCP.urgent, fields.urgentPointer);
+  out.set(optionBytes, TCP.size);
   out.set(payload, headerBytes);
-  writeU16(out, CHECKSUM, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, IP_PROTOCOL_TCP));
+  writeU16(out, TCP.checksum, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, TCP_CHECKSUM));
   return out;
 }
 
@@ -335,13 +320,13 @@ function fastTcp(buffer: Uint8Array, p: number, end: number, out: Dissection): n
   if (end - p < TCP_HEADER_SIZE) return out.truncatedTransport(buffer, p, end);
   const length = out.l4Length;
   const view = out.viewFor(buffer);
-  out.srcPort = view.getUint16(p + SOURCE_PORT);
-  out.dstPort = view.getUint16(p + DESTINATION_PORT);
-  out.seq = view.getUint32(p + SEQUENCE);
-  out.ack = view.getUint32(p + ACKNOWLEDGMENT);
-  const headerLength = (buffer[p + OFFSET_FLAGS]! >> 4) * 4;
-  out.tcpFlags = buffer[p + OFFSET_FLAGS + 1]!;
-  out.window = view.getUint16(p + WINDOW);
+  out.srcPort = view.getUint16(p + TCP.sport);
+  out.dstPort = view.getUint16(p + TCP.dport);
+  out.seq = view.getUint32(p + TCP.seq);
+  out.ack = view.getUint32(p + TCP.ack);
+  const headerLength = (buffer[p + TCP.offsetFlags]! >> 4) * 4;
+  out.tcpFlags = buffer[p + TCP.offsetFlags + 1]!;
+  out.window = view.getUint16(p + TCP.window);
   out.tcpHeaderLength = headerLength;
   if (headerLength < TCP_HEADER_SIZE || headerLength > length) {
     out.anomalies |= Anomaly.BAD_LENGTH;

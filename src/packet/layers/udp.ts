@@ -4,8 +4,9 @@ import type { PseudoHeader } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import { type DecodeWalker, defineLayer, transportDecoder } from "../layer-def.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
-import { type TransportContext, verifyTransportChecksum } from "../transport-context.ts";
-import { badChecksum, pseudoHeaderChecksum } from "./checksum-field.ts";
+import type { TransportContext } from "../transport-context.ts";
+import { type PseudoChecksumField, pseudoHeaderChecksum, verifyPseudoHeaderChecksum } from "./checksum-field.ts";
+import { headerLayout } from "./header-layout.ts";
 
 /*
  * UDP header (RFC 768):
@@ -22,12 +23,16 @@ import { badChecksum, pseudoHeaderChecksum } from "./checksum-field.ts";
  * 0xffff when the computed value is 0. Over IPv6 it is mandatory (RFC 8200 §8.1).
  */
 
-const SOURCE_PORT = 0;
-const DESTINATION_PORT = 2;
-const LENGTH = 4;
-const CHECKSUM = 6;
-export const UDP_HEADER_SIZE = 8;
+const UDP = headerLayout({ sport: 2, dport: 2, length: 2, checksum: 2 });
+export const UDP_HEADER_SIZE = UDP.size;
 export const IP_PROTOCOL_UDP = 17;
+/** Sent as 0 ("none") without the addresses; a computed 0 goes out as 0xffff. */
+const UDP_CHECKSUM: PseudoChecksumField = {
+  what: "UDP",
+  protocol: IP_PROTOCOL_UDP,
+  at: UDP.checksum,
+  zeroSentAs: 0xffff,
+};
 
 export interface UdpFields {
   sport: number;
@@ -50,8 +55,8 @@ export function decodeUdp(bytes: Uint8Array, offset: number, end: number, contex
   const available = end - offset;
   const anomalies: LayerAnomaly[] = [];
   const complete = available >= UDP_HEADER_SIZE;
-  const length = readU16(bytes, offset + LENGTH);
-  const checksum = readU16(bytes, offset + CHECKSUM);
+  const length = readU16(bytes, offset + UDP.length);
+  const checksum = readU16(bytes, offset + UDP.checksum);
   const ipLength = context?.length ?? available;
   let payloadLength = Math.max(0, Math.min(available, ipLength) - UDP_HEADER_SIZE);
   let checksumStatus: ChecksumStatus = "unverified";
@@ -65,16 +70,12 @@ export function decodeUdp(bytes: Uint8Array, offset: number, end: number, contex
     if (checksum === 0 && !v6) {
       checksumStatus = "not-present";
     } else {
-      const check = verifyTransportChecksum(bytes, offset, end, length, offset + CHECKSUM, IP_PROTOCOL_UDP, context);
-      checksumStatus = check.status;
-      // A computed 0 is sent as 0xffff (0 means "none").
-      const expected = check.expected === 0 ? 0xffff : check.expected;
-      if (check.status === "bad") anomalies.push(badChecksum("UDP", checksum, expected, check.partial));
+      checksumStatus = verifyPseudoHeaderChecksum(UDP_CHECKSUM, bytes, offset, end, length, context, anomalies);
     }
   }
   return {
-    sport: readU16(bytes, offset + SOURCE_PORT),
-    dport: readU16(bytes, offset + DESTINATION_PORT),
+    sport: readU16(bytes, offset + UDP.sport),
+    dport: readU16(bytes, offset + UDP.dport),
     length,
     checksum,
     checksumStatus,
@@ -89,13 +90,11 @@ export function decodeUdp(bytes: Uint8Array, offset: number, end: number, contex
 export function encodeUdp(fields: UdpFields, payload: Uint8Array, pseudo?: PseudoHeader): Uint8Array {
   const out = new Uint8Array(UDP_HEADER_SIZE + payload.length);
   const length = fields.length ?? out.length;
-  writeU16(out, SOURCE_PORT, fields.sport);
-  writeU16(out, DESTINATION_PORT, fields.dport);
-  writeU16(out, LENGTH, length);
+  writeU16(out, UDP.sport, fields.sport);
+  writeU16(out, UDP.dport, fields.dport);
+  writeU16(out, UDP.length, length);
   out.set(payload, UDP_HEADER_SIZE);
-  // 0 means "none" (all that goes out without the addresses): a computed 0 is sent as 0xffff.
-  const computed = pseudoHeaderChecksum(out, pseudo, IP_PROTOCOL_UDP, length);
-  writeU16(out, CHECKSUM, fields.checksum ?? (computed === 0 && pseudo !== undefined ? 0xffff : computed));
+  writeU16(out, UDP.checksum, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, UDP_CHECKSUM, length));
   return out;
 }
 
