@@ -5,7 +5,7 @@ import { capturesArchive, exportTraining, getTraining } from "../collect/index.t
 import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
-import { DATA_DIR_OPTION } from "./common-options.ts";
+import { DATA_DIR_OPTION, UPLINK_ALLOW_OPTION } from "./common-options.ts";
 import { withDb } from "./with-db.ts";
 
 function trainingId(text: string): number {
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option("--origin-channels <list>", "contents of the built-in origin", "talk,sport,game,noise,cuts,animation")
     .option("--lab-prefix <p>", "lab slot names are <p><slot>", "qc")
     .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
-    .option("--uplink-allow <list>", "IPv4 prefixes the labs of Twitch/URL sources may reach (default any)")
+    .option(...UPLINK_ALLOW_OPTION)
     .action(
       async (
         id: string,

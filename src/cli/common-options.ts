@@ -34,5 +34,11 @@ export const LAB_NAME_OPTION = ["--lab <name>", "lab name when --host has none",
 /** Re-running the command inside a lab host (`delegatedToLabHost`). */
 export const LAB_HOST_OPTION = ["--host <lab:host>", "run inside a lab host"] as const;
 
+/** Where the labs of Twitch/URL sources may connect through their uplink. */
+export const UPLINK_ALLOW_OPTION = [
+  "--uplink-allow <list>",
+  "IPv4 prefixes the labs of Twitch/URL sources may reach (default any)",
+] as const;
+
 /** The address an HTTP server of ours binds (loopback unless asked). */
 export const BIND_HOST_OPTION = ["--host <host>", "address to bind", "127.0.0.1"] as const;

@@ -19,7 +19,7 @@ import {
 import { createListeningApp } from "../web/index.ts";
 import { BIND_HOST_OPTION, DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
 import { listenHttp } from "./listen-http.ts";
-import { parseDigits } from "./option-parsers.ts";
+import { parseDigits, parsePort } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withDb } from "./with-db.ts";
 
@@ -152,9 +152,7 @@ export function register(program: Command): void {
     .option("--port <port>", "port", "8010")
     .option(...DATA_DIR_OPTION)
     .action(async (options: { host: string; port: string; dataDir: string }) => {
-      const port = Number(options.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new QoelabError("CLI_BAD_PORT", `listen serve: --port must be 1–65535, got "${options.port}"`);
+      const port = parsePort(options.port, "--port", "listen serve");
       const db = await openDb({ dataDir: options.dataDir });
       const app = createListeningApp(db);
       const server = await listenHttp(app, options.host, port, "listen serve");

@@ -41,6 +41,14 @@ export function parseDigits(value: string | undefined, flag: string, fallback?: 
   return Number(value);
 }
 
+/** A port option of `command`: a whole number from `lowest` (0 where 0 means "do not listen") to 65535. */
+export function parsePort(text: string, flag: string, command: string, lowest = 1): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < lowest || port > 65535)
+    throw new QoelabError("CLI_BAD_PORT", `${command}: ${flag} must be ${lowest}–65535, got "${text}"`);
+  return port;
+}
+
 /** `--window`: "10s", "10", "500ms", "1m" → seconds (`parseDuration`, src/common/duration.ts). */
 export function parseWindow(text: string): number {
   const value = parseDuration(text);

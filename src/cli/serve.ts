@@ -5,8 +5,9 @@ import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
-import { BIND_HOST_OPTION, DATA_DIR_OPTION } from "./common-options.ts";
+import { BIND_HOST_OPTION, DATA_DIR_OPTION, UPLINK_ALLOW_OPTION } from "./common-options.ts";
 import { listenHttp } from "./listen-http.ts";
+import { parsePort } from "./option-parsers.ts";
 
 export interface ServeOptions {
   host: string;
@@ -39,12 +40,8 @@ export interface RunningServer {
 
 /** Starts the web app (and, in the same process, the collection worker once configured). */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new QoelabError("CLI_BAD_PORT", `serve: --port must be 1–65535, got "${options.port}"`);
-  const dbPort = Number(options.dbPort ?? 0);
-  if (!Number.isInteger(dbPort) || dbPort < 0 || dbPort > 65535)
-    throw new QoelabError("CLI_BAD_PORT", `serve: --db-port must be 0–65535, got "${options.dbPort}"`);
+  const port = parsePort(options.port, "--port", "serve");
+  const dbPort = parsePort(options.dbPort ?? "0", "--db-port", "serve", 0);
   const db = options.db ?? (await openDb({ dataDir: options.dataDir }));
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   // The embedded database for SQL clients; a port in use costs the SQL access, not the web app.
@@ -116,7 +113,7 @@ export function register(program: Command): void {
     .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
     .option("--capture-dir <dir>", "where session captures are written as root (default DATA_DIR/captures)")
     .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
-    .option("--uplink-allow <list>", "IPv4 prefixes the labs of Twitch/URL sources may reach (default any)")
+    .option(...UPLINK_ALLOW_OPTION)
     .option("--db-port <port>", "serve the embedded database to SQL clients (psql) on 127.0.0.1:PORT; 0: not", "5433")
     .option("--lab-prefix <prefix>", "lab slot names' prefix, for a second worker on one machine", "qc")
     .action(async (options: ServeOptions) => {
