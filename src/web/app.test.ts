@@ -3,6 +3,7 @@ import { after, describe, test } from "node:test";
 import { claimNextSession, completeSession, listSessions } from "../collect/index.ts";
 import { openTestDb, testDatabaseKinds } from "../db/test-support/test-db.ts";
 import { createApp } from "./app.ts";
+import { postJson } from "./test-support/post-json.ts";
 
 for (const kind of testDatabaseKinds()) {
   describe(`web app on ${kind}`, () => {
@@ -48,10 +49,10 @@ for (const kind of testDatabaseKinds()) {
     test("JSON API: create, read, errors as {code, message} with 4xx", async () => {
       const db = await opened;
       const app = createApp({ db });
-      const created = await app.request("/api/trainings", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ number_of_videos: 4, session_duration: 20, bw_limitations: [0.3, 5] }),
+      const created = await postJson(app, "/api/trainings", {
+        number_of_videos: 4,
+        session_duration: 20,
+        bw_limitations: [0.3, 5],
       });
       assert.equal(created.status, 201);
       const { training, sessions } = (await created.json()) as { training: { id: number }; sessions: number };
@@ -63,10 +64,10 @@ for (const kind of testDatabaseKinds()) {
       });
       assert.equal(bad.status, 400);
       assert.equal(((await bad.json()) as { code: string }).code, "WEB_BAD_JSON");
-      const invalid = await app.request("/api/trainings", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ number_of_videos: 4, session_duration: 20, bw_limitations: "" }),
+      const invalid = await postJson(app, "/api/trainings", {
+        number_of_videos: 4,
+        session_duration: 20,
+        bw_limitations: "",
       });
       assert.equal(invalid.status, 400);
       const invalidBody = (await invalid.json()) as { code: string; fields: Record<string, string> };
@@ -88,10 +89,10 @@ for (const kind of testDatabaseKinds()) {
     test("export: one CSV row per captured session with network and label columns", async () => {
       const db = await opened;
       const app = createApp({ db });
-      const created = await app.request("/api/trainings", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ number_of_videos: 2, session_duration: 20, bw_limitations: "1, 2" }),
+      const created = await postJson(app, "/api/trainings", {
+        number_of_videos: 2,
+        session_duration: 20,
+        bw_limitations: "1, 2",
       });
       const { training } = (await created.json()) as { training: { id: number } };
       for (let i = 0; i < 2; i++) {

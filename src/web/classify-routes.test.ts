@@ -3,6 +3,7 @@ import { after, test } from "node:test";
 import { claimNextSession, completeSession } from "../collect/index.ts";
 import { openTestDb } from "../db/test-support/test-db.ts";
 import { createApp } from "./app.ts";
+import { postJson } from "./test-support/post-json.ts";
 
 const opened = openTestDb("pglite");
 after(async () => (await opened).drop());
@@ -10,10 +11,10 @@ after(async () => (await opened).drop());
 test("the Classify view: form, cross-validation with progress, result and model download", async () => {
   const db = await opened;
   const app = createApp({ db });
-  const created = await app.request("/api/trainings", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ number_of_videos: 20, session_duration: 20, bw_limitations: [0.5, 4] }),
+  const created = await postJson(app, "/api/trainings", {
+    number_of_videos: 20,
+    session_duration: 20,
+    bw_limitations: [0.5, 4],
   });
   const { training } = (await created.json()) as { training: { id: number } };
   for (let i = 0; i < 20; i++) {

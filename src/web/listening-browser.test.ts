@@ -9,14 +9,8 @@ import { Hono } from "hono";
 import type { Browser, Page } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { openTestDb } from "../db/test-support/test-db.ts";
-import {
-  clipsFromFolder,
-  createListeningTest,
-  listClips,
-  listeningOverview,
-  type StoredClip,
-  writeClipFolder,
-} from "../quality/listening/index.ts";
+import { listClips, listeningOverview, type StoredClip } from "../quality/listening/index.ts";
+import { createToneTest } from "../quality/listening/test-support/tone-test.ts";
 import { registerListeningRoutes } from "./listening-routes.ts";
 
 const work = mkdtempSync(join(tmpdir(), `qoelab-listen-browser-${process.pid}-`));
@@ -34,15 +28,11 @@ before(async () => {
   );
   launching.catch(() => undefined);
   db = await openTestDb("pglite");
-  const dir = join(work, "clips");
-  writeClipFolder(dir, { conditions: 3, seconds: 0.4 });
-  const test = await createListeningTest(db, {
+  const test = await createToneTest(db, join(work, "clips"), {
     name: "browser ACR",
-    method: "acr",
-    clips: clipsFromFolder(dir),
     seed: 11,
-    hearingDigits: "583",
-    trapLeadSeconds: 0.3,
+    conditions: 3,
+    seconds: 0.4,
   });
   testId = test.id;
   clips = new Map((await listClips(db, testId)).map((c) => [c.id, c]));

@@ -16,6 +16,7 @@ import {
 } from "./rater-workflow.ts";
 import { formatRatingsCsv, parseRatingsCsv } from "./ratings-csv.ts";
 import { createListeningTest, listClips } from "./test-store.ts";
+import { createToneTest } from "./test-support/tone-test.ts";
 
 const work = mkdtempSync(join(tmpdir(), `qoelab-listen-store-${process.pid}-`));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -26,15 +27,11 @@ for (const kind of testDatabaseKinds()) {
     let testId = 0;
     before(async () => {
       db = await openTestDb(kind);
-      const dir = join(work, `clips-${kind}`);
-      writeClipFolder(dir, { conditions: 4, clipsPerCondition: 1 });
-      const test = await createListeningTest(db, {
+      const test = await createToneTest(db, join(work, `clips-${kind}`), {
         name: "store test",
-        method: "acr",
-        clips: clipsFromFolder(dir),
         seed: 7,
-        hearingDigits: "583",
-        trapLeadSeconds: 0.3,
+        conditions: 4,
+        clipsPerCondition: 1,
       });
       testId = test.id;
     });
