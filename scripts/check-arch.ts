@@ -5,7 +5,9 @@
 //      sub-folders'); tests may also import another folder's test-support files;
 //  (c) only src/e2e/ (end-to-end tests) may import every folder;
 //  (d) browser code (`*.browser.ts`, bundled for pages) imports only the browser scripts of its folder and
-//      packages (never `node:`), and no other file imports it: the server serves it by path.
+//      packages (never `node:`), and no other file imports it: the server serves it by path;
+//  (e) markup is drawn in src/render/ only: outside it (tests, test support and browser code aside) no
+//      string holds a closing tag, `<svg` or `<!doctype`. Domains return data; render draws it.
 // Exits 1 and lists every violation; prints a one-line summary when clean.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -63,10 +65,16 @@ const PENDING: Record<string, string> = {};
 /** The one folder of end-to-end tests: it alone may import every folder. */
 export const E2E = "e2e";
 
+/** The one folder that draws (HTML, SVG, text diagrams); no domain imports it (ALLOWED lists it for web and cli). */
+export const RENDER = "render";
+
+/** What a markup builder's strings hold: a closing tag, an SVG root or a document type. */
+const MARKUP = /<\/[a-z][a-z0-9-]*>|<svg\b|<!doctype\b/i;
+
 export interface Violation {
   file: string;
   specifier: string;
-  rule: "upward" | "index-bypass" | "unknown-folder" | "leaf" | "browser";
+  rule: "upward" | "index-bypass" | "unknown-folder" | "leaf" | "browser" | "markup";
   message: string;
 }
 
@@ -169,6 +177,30 @@ export function checkImports(srcDir: string): Violation[] {
   return violations;
 }
 
+/** (e): the string literals (template parts included) outside render/ that hold markup. */
+export function checkMarkup(srcDir: string): Violation[] {
+  const violations: Violation[] = [];
+  for (const path of walk(srcDir)) {
+    const rel = relative(srcDir, path).split("\\").join("/");
+    if (unitOf(rel) === RENDER || isTestFile(rel) || browserScopeOf(rel)) continue;
+    const text = readFileSync(path, "utf8");
+    if (!MARKUP.test(text)) continue; // most files: no need to parse
+    const visit = (node: ts.Node): void => {
+      if ((ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) && MARKUP.test(node.text)) {
+        violations.push({
+          file: rel,
+          specifier: node.text.slice(0, 60),
+          rule: "markup",
+          message: `markup is drawn in src/${RENDER}/: return the data and let render draw it`,
+        });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true));
+  }
+  return violations;
+}
+
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname);
 if (isMain) {
   const cycle = cycleIn(ALLOWED);
@@ -177,7 +209,7 @@ if (isMain) {
     process.exit(1);
   }
   const srcDir = resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
-  const all = checkImports(srcDir);
+  const all = [...checkImports(srcDir), ...checkMarkup(srcDir)];
   const violations = all.filter((v) => !(v.file in PENDING));
   for (const v of all.filter((v) => v.file in PENDING))
     console.warn(`pending (${PENDING[v.file]}): ${v.rule}: src/${v.file}: "${v.specifier}"`);
