@@ -31,6 +31,11 @@ export const SPIN_OPTION = ["--spin <ms>", "busy-wait this long before each dead
 /** The lab a bare host name (client, server, router) belongs to. */
 export const LAB_NAME_OPTION = ["--lab <name>", "lab name when --host has none", "lab"] as const;
 
+/** Where a generator sends (`resolveDestination`); `labExample` shows a lab host with the usual port. */
+export function destinationOption(labExample: string) {
+  return ["--to <host:port>", `destination: address:port, [v6]:port, or a lab host (${labExample})`] as const;
+}
+
 /** Re-running the command inside a lab host (`delegatedToLabHost`). */
 export const LAB_HOST_OPTION = ["--host <lab:host>", "run inside a lab host"] as const;
 

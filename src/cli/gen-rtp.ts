@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { parseRtpCodec, readTelephoneWav, type SendRtpResult, sendRtp } from "../generator/index.ts";
 import {
+  destinationOption,
   GENERATOR_LOSS_OPTION,
   JSON_OPTION,
   LAB_HOST_OPTION,
@@ -49,7 +50,7 @@ export function registerGenRtp(gen: Command): void {
     .command("rtp")
     .description("send a WAV as G.711 RTP (PCMU/PCMA) every ptime ms, optionally with RTCP SR/SDES/BYE")
     .requiredOption("--wav <file>", "speech to send (8 kHz mono; other rates/stereo converted when unambiguous)")
-    .requiredOption("--to <host:port>", "destination: address:port, [v6]:port, or a lab host (server:5004)")
+    .requiredOption(...destinationOption("server:5004"))
     .option("--codec <codec>", "pcmu (µ-law, PT 0) or pcma (A-law, PT 8)", "pcmu")
     .option("--ptime <ms>", "packetization time in ms", "20")
     .option("--rtcp", "send RTCP SR+SDES every 5 s and SR+SDES+BYE at the end, to port + 1")

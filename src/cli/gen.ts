@@ -13,6 +13,7 @@ import {
   startRecvUdp,
 } from "../generator/index.ts";
 import {
+  destinationOption,
   GENERATOR_LOSS_OPTION,
   JSON_OPTION,
   LAB_HOST_OPTION,
@@ -103,7 +104,7 @@ export function register(program: Command): void {
   gen
     .command("udp")
     .description("send UDP probes (sequence number + send time) at a precise rate")
-    .requiredOption("--to <host:port>", "destination: address:port, [v6]:port, or a lab host (server:5000)")
+    .requiredOption(...destinationOption("server:5000"))
     .option("--rate <rate>", "packets per second (50pps, 2kpps, max) or a bit rate (64kbit)", "50pps")
     .option("--size <bytes>", "UDP payload bytes (≥ 24)", "172")
     .option("--count <n>", "packets to send")
@@ -192,7 +193,7 @@ export function register(program: Command): void {
     .command("replay")
     .description("re-send a capture's RTP (or UDP) payloads with their original timing")
     .argument("<capture>", "pcap or pcapng file")
-    .requiredOption("--to <host:port>", "destination: address:port, [v6]:port, or a lab host (server:5004)")
+    .requiredOption(...destinationOption("server:5004"))
     .option("--ssrc <n>", "which RTP stream (decimal or 0x…); needed when the capture holds several")
     .option("--set-ssrc <n>", "rewrite the SSRC of the replayed stream")
     .option("--speed <x>", "time scale (2 = twice as fast)", "1")
