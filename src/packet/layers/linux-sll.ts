@@ -38,11 +38,12 @@ import { headerLayout } from "./header-layout.ts";
  * +---------------+---------------+---------------+---------------+
  */
 
-/** Both keep the link-layer address in an 8-byte field. */
-const ADDRESS_FIELD = 8;
-const SLL = headerLayout({ pktType: 2, hatype: 2, addrLength: 2, addr: 8, protocol: 2 });
+/** The fields in wire order with their sizes; both keep the link-layer address in 8 bytes (as hex). */
+const SLL_FIELDS = { pktType: 2, hatype: 2, addrLength: 2, addr: 8, protocol: 2 } as const;
+const SLL2_FIELDS = { protocol: 2, reserved: 2, ifindex: 4, hatype: 2, pktType: 1, addrLength: 1, addr: 8 } as const;
+const SLL = headerLayout(SLL_FIELDS);
+const SLL2 = headerLayout(SLL2_FIELDS);
 export const SLL_HEADER_SIZE = SLL.size;
-const SLL2 = headerLayout({ protocol: 2, reserved: 2, ifindex: 4, hatype: 2, pktType: 1, addrLength: 1, addr: 8 });
 export const SLL2_HEADER_SIZE = SLL2.size;
 
 export interface SllFields {
@@ -70,60 +71,53 @@ export interface DecodedSll2 extends Sll2Fields, DecodeInfo {
   protocol: number;
 }
 
-export function decodeSll(bytes: Uint8Array, offset: number, end: number): DecodedSll {
-  const extent = headerExtent("Linux cooked (SLL) header", SLL_HEADER_SIZE, end - offset);
-  return {
-    pktType: readU16(bytes, offset + SLL.pktType),
-    hatype: readU16(bytes, offset + SLL.hatype),
-    addrLength: readU16(bytes, offset + SLL.addrLength),
-    addr: extent.complete ? formatHex(bytes, offset + SLL.addr, offset + SLL.addr + ADDRESS_FIELD) : "",
-    protocol: readU16(bytes, offset + SLL.protocol),
-    ...extent,
-  };
+/**
+ * SLL and SLL2 hold the same kind of fields in other orders and sizes, so one reader and one
+ * writer go through `sizes` (wire order): numbers big-endian, the address as hex.
+ */
+function decodeCooked<D extends DecodedSll | DecodedSll2>(
+  what: string,
+  sizes: Readonly<Record<string, number>>,
+  bytes: Uint8Array,
+  offset: number,
+  end: number,
+): D {
+  const extent = headerExtent(what, headerLayout(sizes).size, end - offset);
+  const fields: Record<string, number | string> = {};
+  let at = offset;
+  for (const [name, size] of Object.entries(sizes)) {
+    if (name === "addr") fields[name] = extent.complete ? formatHex(bytes, at, at + size) : "";
+    else fields[name] = size === 1 ? (bytes[at] ?? 0) : size === 2 ? readU16(bytes, at) : readU32(bytes, at);
+    at += size;
+  }
+  return { ...fields, ...extent } as D;
 }
 
-function writeAddress(out: Uint8Array, at: number, hex: string): void {
-  const address = parseHex(hex);
-  out.set(address.subarray(0, ADDRESS_FIELD), at);
-}
-
-export function encodeSll(fields: SllFields, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SLL_HEADER_SIZE + payload.length);
-  writeU16(out, SLL.pktType, fields.pktType);
-  writeU16(out, SLL.hatype, fields.hatype);
-  writeU16(out, SLL.addrLength, fields.addrLength);
-  writeAddress(out, SLL.addr, fields.addr);
-  writeU16(out, SLL.protocol, fields.protocol ?? 0);
-  out.set(payload, SLL_HEADER_SIZE);
+function encodeCooked(sizes: Readonly<Record<string, number>>, fields: SllFields, payload: Uint8Array): Uint8Array {
+  const values = fields as unknown as Record<string, number | string | undefined>;
+  const headerSize = headerLayout(sizes).size;
+  const out = new Uint8Array(headerSize + payload.length);
+  let at = 0;
+  for (const [name, size] of Object.entries(sizes)) {
+    const value = values[name] ?? 0;
+    if (typeof value === "string") out.set(parseHex(value).subarray(0, size), at);
+    else if (size === 1) out[at] = value;
+    else if (size === 2) writeU16(out, at, value);
+    else writeU32(out, at, value);
+    at += size;
+  }
+  out.set(payload, headerSize);
   return out;
 }
 
-export function decodeSll2(bytes: Uint8Array, offset: number, end: number): DecodedSll2 {
-  const extent = headerExtent("Linux cooked (SLL2) header", SLL2_HEADER_SIZE, end - offset);
-  return {
-    protocol: readU16(bytes, offset + SLL2.protocol),
-    reserved: readU16(bytes, offset + SLL2.reserved),
-    ifindex: readU32(bytes, offset + SLL2.ifindex),
-    hatype: readU16(bytes, offset + SLL2.hatype),
-    pktType: bytes[offset + SLL2.pktType] ?? 0,
-    addrLength: bytes[offset + SLL2.addrLength] ?? 0,
-    addr: extent.complete ? formatHex(bytes, offset + SLL2.addr, offset + SLL2.addr + ADDRESS_FIELD) : "",
-    ...extent,
-  };
-}
-
-export function encodeSll2(fields: Sll2Fields, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SLL2_HEADER_SIZE + payload.length);
-  writeU16(out, SLL2.protocol, fields.protocol ?? 0);
-  writeU16(out, SLL2.reserved, fields.reserved);
-  writeU32(out, SLL2.ifindex, fields.ifindex);
-  writeU16(out, SLL2.hatype, fields.hatype);
-  out[SLL2.pktType] = fields.pktType;
-  out[SLL2.addrLength] = fields.addrLength;
-  writeAddress(out, SLL2.addr, fields.addr);
-  out.set(payload, SLL2_HEADER_SIZE);
-  return out;
-}
+export const decodeSll = (bytes: Uint8Array, offset: number, end: number): DecodedSll =>
+  decodeCooked("Linux cooked (SLL) header", SLL_FIELDS, bytes, offset, end);
+export const decodeSll2 = (bytes: Uint8Array, offset: number, end: number): DecodedSll2 =>
+  decodeCooked("Linux cooked (SLL2) header", SLL2_FIELDS, bytes, offset, end);
+export const encodeSll = (fields: SllFields, payload: Uint8Array): Uint8Array =>
+  encodeCooked(SLL_FIELDS, fields, payload);
+export const encodeSll2 = (fields: Sll2Fields, payload: Uint8Array): Uint8Array =>
+  encodeCooked(SLL2_FIELDS, fields, payload);
 
 const packetTypeNames = ["unicast to us", "broadcast", "multicast", "unicast to another host", "sent by us"];
 
