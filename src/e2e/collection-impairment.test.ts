@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { exportTraining, getTraining, listSessions } from "../collect/index.ts";
+import { getTraining, listSessions } from "../collect/index.ts";
 import { analyzeCaptureFile } from "../flows/index.ts";
-import { assertEverySessionStored, collectTrainingForSuite } from "./test-support/collect-training.ts";
+import { assertEverySessionStored, collectTrainingForSuite, exportedCells } from "./test-support/collect-training.ts";
 
 // A training that asks for delay and loss on top of the rate: the router's downstream gets all
 // three (the userspace link emulator where the kernel has no netem), and the client's capture shows
@@ -47,16 +47,9 @@ describe("collection with added delay and loss", { timeout: 600_000 }, () => {
   });
 
   test("the dataset export states the delay and loss of each session", async () => {
-    const file = await exportTraining(run.db, run.trainingId, "csv");
-    const [header, ...rows] = String(file.body).trim().split("\n");
-    const columns = header?.split(",") ?? [];
-    const delay = columns.indexOf("delay_ms");
-    const loss = columns.indexOf("loss_percent");
-    assert.ok(delay >= 0 && loss >= 0, header);
-    for (const row of rows) {
-      const cells = row.split(",");
-      assert.equal(Number(cells[delay]), DELAY_MS);
-      assert.equal(Number(cells[loss]), 1);
+    for (const [delay, loss] of await exportedCells(run, ["delay_ms", "loss_percent"])) {
+      assert.equal(Number(delay), DELAY_MS);
+      assert.equal(Number(loss), 1);
     }
   });
 });

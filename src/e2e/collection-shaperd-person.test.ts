@@ -5,7 +5,7 @@ import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../chromium.ts";
 import { playTrainingInPage } from "../collect/test-support/play-training.ts";
 import { getLab, type Lab, labDown, run } from "../netlab/index.ts";
-import { recomputeNetworkData } from "./test-support/network-data.ts";
+import { assertNetworkDataRecomputes, assertVideoToUplinkHost } from "./test-support/network-data.ts";
 import { PERSON_TRAINING_FORM } from "./test-support/person-training.ts";
 import {
   NOBODY,
@@ -102,19 +102,9 @@ describe("a person's session through shaperd", { timeout: 120_000 }, () => {
     const stat = statSync(file);
     assert.equal(stat.uid, NOBODY);
     assert.equal(stat.size, session.capture_size);
-    const recomputed = await recomputeNetworkData(file, session.network_data);
-    assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
+    const recomputed = await assertNetworkDataRecomputes(file, session.network_data);
     const lab = await getLab(personLab);
-    assert.ok(
-      recomputed.flows.some(
-        (f) =>
-          "server" in f &&
-          f.server.address === lab.hosts.server.address &&
-          f.server.port === 8080 &&
-          f.client.address === lab.uplink?.hostAddress,
-      ),
-      JSON.stringify(recomputed.flows.map((f) => ("server" in f ? [f.client, f.server] : f))),
-    );
+    assertVideoToUplinkHost(recomputed, lab);
     // The daemon's own filter: only the lab's TCP (the page and API on loopback never cross it).
     assert.ok(recomputed.flows.every((f) => "server" in f && f.server.address === lab.hosts.server.address));
   });

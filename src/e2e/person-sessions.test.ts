@@ -19,7 +19,7 @@ import { playTrainingInPage } from "../collect/test-support/play-training.ts";
 import { type Db, openDb } from "../db/index.ts";
 import { getLab, labDown, run } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
-import { recomputeNetworkData } from "./test-support/network-data.ts";
+import { assertNetworkDataRecomputes, assertVideoToUplinkHost } from "./test-support/network-data.ts";
 import { PERSON_TRAINING_FORM } from "./test-support/person-training.ts";
 import { buildSmallOrigin } from "./test-support/small-origin.ts";
 
@@ -110,18 +110,8 @@ describe("a person's sessions", { timeout: 120_000 }, () => {
     assert.ok(session.capture_file);
     assert.ok(statSync(session.capture_file).size > 1000);
     assert.equal(statSync(session.capture_file).size, session.capture_size);
-    const recomputed = await recomputeNetworkData(session.capture_file, session.network_data);
-    assert.deepEqual(session.network_data, JSON.parse(JSON.stringify(recomputed)));
-    assert.ok(
-      recomputed.flows.some(
-        (f) =>
-          "server" in f &&
-          f.server.address === lab.hosts.server.address &&
-          f.server.port === 8080 &&
-          f.client.address === uplink.hostAddress,
-      ),
-      JSON.stringify(recomputed.flows.map((f) => ("server" in f ? [f.client, f.server] : f))),
-    );
+    const recomputed = await assertNetworkDataRecomputes(session.capture_file, session.network_data);
+    assertVideoToUplinkHost(recomputed, lab);
     const application = session.application_data as { samples?: { height: number }[]; startupTime: number | null };
     assert.equal(application.samples?.length, 6);
     assert.ok(application.startupTime !== null && application.samples?.some((s) => s.height > 0), "the video played");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before } from "node:test";
 import { createCollectionRuntime } from "../../cli/index.ts";
-import { createTraining, type SessionRow, validateTrainingRequest } from "../../collect/index.ts";
+import { createTraining, exportTraining, type SessionRow, validateTrainingRequest } from "../../collect/index.ts";
 import { type Db, openDb } from "../../db/index.ts";
 import { labDown } from "../../netlab/index.ts";
 
@@ -95,4 +95,23 @@ export function assertEverySessionStored(sessions: readonly SessionRow[], messag
     sessions.map(() => [1, null]),
     message,
   );
+}
+
+/**
+ * Each session's cells in `columns` of the training's CSV export, in row order; asserts the export
+ * has those columns. Split on commas: the columns the tests read hold none.
+ */
+export async function exportedCells(run: CollectedTraining, columns: readonly string[]): Promise<string[][]> {
+  const file = await exportTraining(run.db, run.trainingId, "csv");
+  const [header, ...rows] = String(file.body).trim().split("\n");
+  const names = header?.split(",") ?? [];
+  const at = columns.map((column) => names.indexOf(column));
+  assert.ok(
+    at.every((i) => i >= 0),
+    header,
+  );
+  return rows.map((row) => {
+    const cells = row.split(",");
+    return at.map((i) => cells[i] ?? "");
+  });
 }

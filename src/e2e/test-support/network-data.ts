@@ -1,5 +1,7 @@
+import assert from "node:assert/strict";
 import { sessionNetworkData } from "../../collect/index.ts";
-import { analyzeCaptureFile } from "../../flows/index.ts";
+import { analyzeCaptureFile, type FlowResult } from "../../flows/index.ts";
+import type { Lab } from "../../netlab/index.ts";
 import { forEachPacket } from "../../packet/index.ts";
 
 type Analysis = Awaited<ReturnType<typeof analyzeCaptureFile>>;
@@ -18,4 +20,30 @@ export async function recomputeNetworkData(captureFile: string, stored: unknown)
     if (Number.isNaN(first)) first = record.tsSec + record.tsNsec / 1e9;
   });
   return JSON.parse(JSON.stringify(await sessionNetworkData(captureFile, (first + startS) * 1000)));
+}
+
+/** Asserts that the stored network data is what its capture gives again; returns the recomputation. */
+export async function assertNetworkDataRecomputes(captureFile: string, stored: unknown): Promise<Analysis> {
+  const recomputed = await recomputeNetworkData(captureFile, stored);
+  assert.deepEqual(stored, recomputed);
+  return recomputed;
+}
+
+/** The flows whose server is `serverAddress` (where the video came from); asserts there are some. */
+export function flowsFromServer(analysis: Analysis, serverAddress: string): FlowResult[] {
+  const flows = analysis.flows.filter((f) => "server" in f && f.server.address === serverAddress);
+  assert.ok(flows.length > 0, JSON.stringify(analysis.flows.map((f) => ("server" in f ? [f.client, f.server] : f))));
+  return flows;
+}
+
+/**
+ * A person's session: the capture holds the video from the lab's server (the origin's port 8080) to
+ * this host's end of the lab's uplink, where the person's browser runs.
+ */
+export function assertVideoToUplinkHost(analysis: Analysis, lab: Lab): void {
+  const video = flowsFromServer(analysis, lab.hosts.server.address);
+  assert.ok(
+    video.some((f) => f.server.port === 8080 && f.client.address === lab.uplink?.hostAddress),
+    JSON.stringify(video.map((f) => [f.client, f.server])),
+  );
 }
