@@ -8,6 +8,7 @@ import { type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { verifyOwnChecksum } from "./checksum-field.ts";
+import { codeTable } from "./code-table.ts";
 import { headerLayout } from "./header-layout.ts";
 import { ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
 import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
@@ -50,37 +51,23 @@ const IPV4 = headerLayout({
 export const IPV4_HEADER_SIZE = IPV4.size;
 export const IPV4_MAX_HEADER_SIZE = 60;
 
-export const Ipv4OptionType = {
-  EOL: 0,
-  NOP: 1,
-  SECURITY: 130,
-  LSRR: 131,
-  EXTENDED_SECURITY: 133,
-  COMMERCIAL_SECURITY: 134,
-  RECORD_ROUTE: 7,
-  STREAM_ID: 136,
-  SSRR: 137,
-  TIMESTAMP: 68,
-  TRACEROUTE: 82,
-  ROUTER_ALERT: 148,
-  QUICK_START: 25,
-} as const;
+const IPV4_OPTION_TYPES = codeTable({
+  EOL: [0, "End of Option List"],
+  NOP: [1, "No-Operation"],
+  SECURITY: [130, "Security"],
+  LSRR: [131, "Loose Source Route"],
+  EXTENDED_SECURITY: [133, "Extended Security"],
+  COMMERCIAL_SECURITY: [134, "Commercial Security"],
+  RECORD_ROUTE: [7, "Record Route"],
+  STREAM_ID: [136, "Stream ID"],
+  SSRR: [137, "Strict Source Route"],
+  TIMESTAMP: [68, "Timestamp"],
+  TRACEROUTE: [82, "Traceroute"],
+  ROUTER_ALERT: [148, "Router Alert"],
+  QUICK_START: [25, "Quick-Start"],
+});
 
-const optionNames = new Map<number, string>([
-  [0, "End of Option List"],
-  [1, "No-Operation"],
-  [7, "Record Route"],
-  [25, "Quick-Start"],
-  [68, "Timestamp"],
-  [82, "Traceroute"],
-  [130, "Security"],
-  [131, "Loose Source Route"],
-  [133, "Extended Security"],
-  [134, "Commercial Security"],
-  [136, "Stream ID"],
-  [137, "Strict Source Route"],
-  [148, "Router Alert"],
-]);
+export const Ipv4OptionType = IPV4_OPTION_TYPES.codes;
 
 /**
  * One option as on the wire: `type`, then (except EOL/NOP) a length byte = data.length + 2, then `data`.
@@ -197,7 +184,7 @@ export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): Deco
   };
 }
 
-const IPV4_OPTIONS: OptionListFormat = { protocol: "IPv4", codeName: "type", names: optionNames };
+const IPV4_OPTIONS: OptionListFormat = { protocol: "IPv4", codeName: "type", names: IPV4_OPTION_TYPES.names };
 
 function decodeIpv4Options(bytes: Uint8Array, start: number, end: number, anomalies: LayerAnomaly[]): Ipv4Option[] {
   return decodeOptionList(bytes, start, end, anomalies, IPV4_OPTIONS, (type, data, raw) =>
@@ -271,7 +258,7 @@ function routeOption(type: number, slots: number, addresses: readonly string[], 
 }
 
 export function ipv4OptionName(type: number): string {
-  return optionNames.get(type) ?? `unknown (${type})`;
+  return IPV4_OPTION_TYPES.names.get(type) ?? `unknown (${type})`;
 }
 
 /** Human description of an option's contents (pointer, route, timestamps, …). */

@@ -6,6 +6,7 @@ import type { ShowRow } from "../layer.ts";
 import { type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex, showNum } from "../show-format.ts";
+import { codeTable } from "./code-table.ts";
 import { headerLayout } from "./header-layout.ts";
 import { type IpPayload, ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
 import { describeTos, ipProtocolName } from "./ipv4.ts";
@@ -41,26 +42,19 @@ const IPV6 = headerLayout({ versionClassFlow: 4, payloadLength: 2, nextHeader: 1
 export const IPV6_HEADER_SIZE = IPV6.size;
 export const IPV6_MAX_EXTENSIONS = 8;
 
-export const Ipv6ExtensionType = {
-  HOP_BY_HOP: 0,
-  ROUTING: 43,
-  FRAGMENT: 44,
-  AH: 51,
-  DESTINATION: 60,
-  MOBILITY: 135,
-} as const;
+const IPV6_EXTENSIONS = codeTable({
+  HOP_BY_HOP: [0, "Hop-by-Hop Options"],
+  ROUTING: [43, "Routing"],
+  FRAGMENT: [44, "Fragment"],
+  AH: [51, "Authentication Header"],
+  DESTINATION: [60, "Destination Options"],
+  MOBILITY: [135, "Mobility"],
+});
 
-const extensionNames = new Map<number, string>([
-  [0, "Hop-by-Hop Options"],
-  [43, "Routing"],
-  [44, "Fragment"],
-  [51, "Authentication Header"],
-  [60, "Destination Options"],
-  [135, "Mobility"],
-]);
+export const Ipv6ExtensionType = IPV6_EXTENSIONS.codes;
 
 export function isIpv6Extension(nextHeader: number): boolean {
-  return extensionNames.has(nextHeader);
+  return IPV6_EXTENSIONS.names.has(nextHeader);
 }
 
 /**
@@ -250,7 +244,7 @@ export const ipv6Extension = {
 };
 
 export function extensionName(type: number): string {
-  return extensionNames.get(type) ?? `unknown (${type})`;
+  return IPV6_EXTENSIONS.names.get(type) ?? `unknown (${type})`;
 }
 
 const tlvOptionNames = new Map<number, string>([

@@ -2,6 +2,7 @@ import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { defineLayer } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
+import { codeTable } from "./code-table.ts";
 import { headerExtent } from "./header-extent.ts";
 
 /*
@@ -18,28 +19,20 @@ import { headerExtent } from "./header-extent.ts";
 
 export const PPP_HEADER_SIZE = 2;
 
-export const PppProtocol = {
-  IPV4: 0x0021,
-  IPV6: 0x0057,
-  IPCP: 0x8021,
-  IPV6CP: 0x8057,
-  LCP: 0xc021,
-  PAP: 0xc023,
-  CHAP: 0xc223,
-} as const;
+const PPP_PROTOCOLS = codeTable({
+  IPV4: [0x0021, "IPv4"],
+  IPV6: [0x0057, "IPv6"],
+  IPCP: [0x8021, "IPCP"],
+  IPV6CP: [0x8057, "IPv6CP"],
+  LCP: [0xc021, "LCP"],
+  PAP: [0xc023, "PAP"],
+  CHAP: [0xc223, "CHAP"],
+});
 
-const protocolNames = new Map<number, string>([
-  [0x0021, "IPv4"],
-  [0x0057, "IPv6"],
-  [0x8021, "IPCP"],
-  [0x8057, "IPv6CP"],
-  [0xc021, "LCP"],
-  [0xc023, "PAP"],
-  [0xc223, "CHAP"],
-]);
+export const PppProtocol = PPP_PROTOCOLS.codes;
 
 export function pppProtocolName(protocol: number): string {
-  return protocolNames.get(protocol) ?? "unknown";
+  return PPP_PROTOCOLS.names.get(protocol) ?? "unknown";
 }
 
 export interface PppFields {

@@ -5,6 +5,7 @@ import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer } from "../layer-def.ts";
 import { showHex, showNum } from "../show-format.ts";
+import { codeTable } from "./code-table.ts";
 import { pppLayer } from "./ppp.ts";
 
 /*
@@ -30,23 +31,16 @@ export const PPPOE_HEADER_SIZE = 6;
 export const ETHERTYPE_PPPOE_DISCOVERY = 0x8863;
 export const ETHERTYPE_PPPOE_SESSION = 0x8864;
 
-export const PppoeCode = {
-  SESSION: 0x00,
-  PADO: 0x07,
-  PADI: 0x09,
-  PADR: 0x19,
-  PADS: 0x65,
-  PADT: 0xa7,
-} as const;
+const PPPOE_CODES = codeTable({
+  SESSION: [0x00, "Session Data"],
+  PADO: [0x07, "PADO (Active Discovery Offer)"],
+  PADI: [0x09, "PADI (Active Discovery Initiation)"],
+  PADR: [0x19, "PADR (Active Discovery Request)"],
+  PADS: [0x65, "PADS (Active Discovery Session-confirmation)"],
+  PADT: [0xa7, "PADT (Active Discovery Terminate)"],
+});
 
-const codeNames = new Map<number, string>([
-  [0x00, "Session Data"],
-  [0x07, "PADO (Active Discovery Offer)"],
-  [0x09, "PADI (Active Discovery Initiation)"],
-  [0x19, "PADR (Active Discovery Request)"],
-  [0x65, "PADS (Active Discovery Session-confirmation)"],
-  [0xa7, "PADT (Active Discovery Terminate)"],
-]);
+export const PppoeCode = PPPOE_CODES.codes;
 
 const tagNames = new Map<number, string>([
   [0x0000, "End-Of-List"],
@@ -63,7 +57,7 @@ const tagNames = new Map<number, string>([
 ]);
 
 export function pppoeCodeName(code: number): string {
-  return codeNames.get(code) ?? "unknown";
+  return PPPOE_CODES.names.get(code) ?? "unknown";
 }
 
 export function pppoeTagName(type: number): string {
