@@ -9,6 +9,7 @@ import { extendedReportCodec, type RtcpExtendedReport } from "./rtcp/extended-re
 import { feedbackCodec, type RtcpFeedback } from "./rtcp/feedback.ts";
 import { type RtcpReceiverReport, receiverReportCodec } from "./rtcp/receiver-report.ts";
 import {
+  badBody,
   failField,
   RTCP_COMMON_HEADER_SIZE,
   type RtcpBodyCodec,
@@ -91,8 +92,14 @@ function decodeBody(
   errors: RtcpBodyErrors,
 ): RtcpPacketFields | null {
   const codec = BY_TYPE.get(header.packetType);
-  if (codec !== undefined) return codec.decode(bytes, p, end, header, errors);
-  return { kind: "unknown", packetType: header.packetType, count: header.count, body: bytes.subarray(p, end) };
+  if (codec === undefined) {
+    return { kind: "unknown", packetType: header.packetType, count: header.count, body: bytes.subarray(p, end) };
+  }
+  const fixed = codec.fixedPart;
+  if (fixed !== undefined && end - p < fixed.size) {
+    return badBody(errors, header.packetType, `${fixed.name} needs ${fixed.size} bytes, ${end - p} present`);
+  }
+  return codec.decode(bytes, p, end, header, errors);
 }
 
 function encodeBody(fields: RtcpPacketFields): { packetType: number; count: number; body: Uint8Array } {

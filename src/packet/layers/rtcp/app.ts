@@ -1,5 +1,5 @@
 import { readU32 } from "../../byte-order.ts";
-import { failField, type RtcpBodyCodec, RtcpPacketType, shortBody, wordsThenData } from "./rtcp-common.ts";
+import { failField, type RtcpBodyCodec, RtcpPacketType, wordsThenData } from "./rtcp-common.ts";
 
 /* APP (PT 204, RFC 3550 §6.7): SSRC, 4 ASCII name bytes, application data (multiple of 32 bits). */
 
@@ -15,8 +15,8 @@ export interface RtcpApp {
 export const appCodec: RtcpBodyCodec<RtcpApp> = {
   packetTypes: [RtcpPacketType.APP],
   kinds: ["app"],
-  decode(bytes, p, end, header, errors) {
-    if (end - p < 8) return shortBody(errors, header, "APP", 8, end - p);
+  fixedPart: { name: "APP", size: 8 },
+  decode(bytes, p, end, header) {
     let name = "";
     for (let i = 4; i < 8; i++) name += String.fromCharCode(bytes[p + i]!);
     return { kind: "app", subtype: header.count, ssrc: readU32(bytes, p), name, data: bytes.subarray(p + 8, end) };

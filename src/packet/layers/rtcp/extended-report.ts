@@ -1,5 +1,5 @@
 import { readU32 } from "../../byte-order.ts";
-import { type RtcpBodyCodec, RtcpPacketType, shortBody, wordsThenData } from "./rtcp-common.ts";
+import { type RtcpBodyCodec, RtcpPacketType, wordsThenData } from "./rtcp-common.ts";
 
 /* XR (PT 207, RFC 3611): SSRC, report blocks (kept raw). */
 
@@ -12,8 +12,8 @@ export interface RtcpExtendedReport {
 export const extendedReportCodec: RtcpBodyCodec<RtcpExtendedReport> = {
   packetTypes: [RtcpPacketType.XR],
   kinds: ["xr"],
-  decode(bytes, p, end, header, errors) {
-    if (end - p < 4) return shortBody(errors, header, "XR", 4, end - p);
+  fixedPart: { name: "XR", size: 4 },
+  decode(bytes, p, end) {
     return { kind: "xr", ssrc: readU32(bytes, p), blocks: bytes.subarray(p + 4, end) };
   },
   encode(fields) {

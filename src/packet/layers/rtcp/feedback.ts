@@ -1,5 +1,5 @@
 import { readU32 } from "../../byte-order.ts";
-import { type RtcpBodyCodec, RtcpPacketType, shortBody, wordsThenData } from "./rtcp-common.ts";
+import { type RtcpBodyCodec, RtcpPacketType, wordsThenData } from "./rtcp-common.ts";
 
 /* RTPFB/PSFB (PT 205/206, RFC 4585 §6.1): sender SSRC, media SSRC, feedback control information. */
 
@@ -16,8 +16,8 @@ export interface RtcpFeedback {
 export const feedbackCodec: RtcpBodyCodec<RtcpFeedback> = {
   packetTypes: [RtcpPacketType.RTPFB, RtcpPacketType.PSFB],
   kinds: ["rtpfb", "psfb"],
-  decode(bytes, p, end, header, errors) {
-    if (end - p < 8) return shortBody(errors, header, "feedback", 8, end - p);
+  fixedPart: { name: "feedback", size: 8 },
+  decode(bytes, p, end, header) {
     return {
       kind: header.packetType === RtcpPacketType.RTPFB ? "rtpfb" : "psfb",
       format: header.count,

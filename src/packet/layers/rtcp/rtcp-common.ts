@@ -54,6 +54,8 @@ export interface RtcpBodyErrors {
 export interface RtcpBodyCodec<F extends { kind: string }> {
   readonly packetTypes: readonly number[];
   readonly kinds: readonly F["kind"][];
+  /** The fixed part every body starts with (`name` in the anomaly): the walker reports a shorter body. */
+  readonly fixedPart?: { readonly name: string; readonly size: number };
   decode(bytes: Uint8Array, p: number, end: number, header: RtcpHeaderInfo, errors: RtcpBodyErrors): F | null;
   /** The body bytes and the 5-bit count field. */
   encode(fields: F): { packetType: number; count: number; body: Uint8Array };
@@ -62,11 +64,6 @@ export interface RtcpBodyCodec<F extends { kind: string }> {
 export function badBody(errors: RtcpBodyErrors, packetType: number, what: string): null {
   errors.anomalies.push(appAnomaly("bad-length", `RTCP packet ${errors.index} (PT ${packetType}): ${what}`));
   return null;
-}
-
-/** `badBody` for a body shorter than the `need` bytes `what` (e.g. "APP") takes. */
-export function shortBody(errors: RtcpBodyErrors, header: RtcpHeaderInfo, what: string, need: number, present: number) {
-  return badBody(errors, header.packetType, `${what} needs ${need} bytes, ${present} present`);
 }
 
 /**
