@@ -16,31 +16,22 @@ describe("qoelab pcap craft / show", () => {
   });
 
   const cli = (...args: string[]) => spawnSync("npx", ["tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+  const craft = (file: string, layers: string, ...options: string[]) =>
+    cli("pcap", "craft", file, "--layers", layers, ...options);
 
   it("craft writes a capture and exits 0; a bad description exits 1 pointing at the column", () => {
     const file = join(dir, "c.pcapng");
-    const ok = cli(
-      "pcap",
-      "craft",
-      file,
-      "--layers",
-      "ether/ipv6/udp(dport=5004)/raw(size=12)",
-      "-n",
-      "3",
-      "--format",
-      "pcapng",
-      "--json",
-    );
+    const ok = craft(file, "ether/ipv6/udp(dport=5004)/raw(size=12)", "-n", "3", "--format", "pcapng", "--json");
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout).packets, 3);
-    const bad = cli("pcap", "craft", file, "--layers", "ether/ipv6/udpp");
+    const bad = craft(file, "ether/ipv6/udpp");
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /column 12: unknown layer "udpp"[\s\S]*\^ \[PACKET_BAD_LAYER_SPEC\]/);
   });
 
   it("show prints one summary line per packet, -v every field, --json the layers", () => {
     const file = join(dir, "s.pcap");
-    assert.equal(cli("pcap", "craft", file, "--layers", "ether/ipv4/tcp(flags=S)", "-n", "2").status, 0);
+    assert.equal(craft(file, "ether/ipv4/tcp(flags=S)", "-n", "2").status, 0);
     const lines = cli("pcap", "show", file, "-c", "1");
     assert.equal(lines.status, 0, lines.stderr);
     assert.match(
@@ -60,11 +51,8 @@ describe("qoelab pcap craft / show", () => {
 
   it("text= understands \\r\\n escapes and quoted values keep / , ) (an HTTP request; tshark reads it)", () => {
     const file = join(dir, "http.pcap");
-    const r = cli(
-      "pcap",
-      "craft",
+    const r = craft(
       file,
-      "--layers",
       'ether/ipv4/tcp(dport=80,flags=PA)/raw(text="GET /a,b) HTTP/1.1\\r\\nHost: lab\\r\\n\\r\\n")',
     );
     assert.equal(r.status, 0, r.stderr);

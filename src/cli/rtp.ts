@@ -26,6 +26,13 @@ function parsePorts(text: string): number[] {
   });
 }
 
+/** `--plc` of rtp streams and rtp extract: what fills a lost packet's place. */
+function parsePlc(text: string): "none" | "g711" {
+  if (text !== "none" && text !== "g711")
+    throw new QoelabError("CLI_BAD_PLC", `--plc ${text}: expected none or g711`, { value: text });
+  return text;
+}
+
 export function register(program: Command): void {
   const rtp = program.command("rtp").description("RTP stream analysis and audio extraction");
 
@@ -59,9 +66,7 @@ export function register(program: Command): void {
           json?: boolean;
         },
       ) => {
-        if (opts.plc !== "none" && opts.plc !== "g711") {
-          throw new QoelabError("CLI_BAD_PLC", `--plc ${opts.plc}: expected none or g711`, { value: opts.plc });
-        }
+        const plc = parsePlc(opts.plc);
         const networkDelayMs = Number(opts.networkDelay);
         if (!Number.isFinite(networkDelayMs) || networkDelayMs < 0) {
           throw new QoelabError("CLI_BAD_DELAY", `--network-delay ${opts.networkDelay}: expected milliseconds ≥ 0`);
@@ -70,7 +75,7 @@ export function register(program: Command): void {
           await analyzeRtpStreams(file, {
             packets: opts.packets ?? false,
             ...(opts.rtpPort !== undefined ? { rtpPorts: parsePorts(opts.rtpPort) } : {}),
-            emodel: { jitterBuffer: parseJitterBuffer(opts.jitterBuffer), plc: opts.plc === "g711", networkDelayMs },
+            emodel: { jitterBuffer: parseJitterBuffer(opts.jitterBuffer), plc: plc === "g711", networkDelayMs },
           }),
         );
         if (opts.json) {
@@ -198,15 +203,13 @@ export function register(program: Command): void {
           json?: boolean;
         },
       ) => {
-        if (opts.plc !== "none" && opts.plc !== "g711") {
-          throw new QoelabError("CLI_BAD_PLC", `--plc ${opts.plc}: expected none or g711`, { value: opts.plc });
-        }
+        const plc = parsePlc(opts.plc);
         const result = await extractRtpToWav(file, opts.output, {
           ssrc: opts.ssrc === undefined ? undefined : parseSsrc(opts.ssrc),
           ...(opts.stream !== undefined ? { stream: Number(opts.stream) } : {}),
           ...(opts.rtpPort !== undefined ? { rtpPorts: parsePorts(opts.rtpPort) } : {}),
           jitterBuffer: parseJitterBuffer(opts.jitterBuffer),
-          plc: opts.plc,
+          plc,
         });
         const summary = {
           output: opts.output,
