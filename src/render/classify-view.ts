@@ -84,15 +84,17 @@ ${labels.length === 0 ? html`<p>No captured session yet: nothing to learn from.<
 
 /** A run's page: its result, its error, or its progress (reloading every second while it runs). */
 export function classifyJobPage(job: ClassifyJobView): string {
-  const body =
-    job.state === "done" && job.result
-      ? raw(renderClassifyResult(job.result, `/trainings/${job.trainingId}/classify/jobs/${job.id}/model.json`))
-      : job.state === "failed"
-        ? html`<p class="error" id="classify-error">${job.error?.code}: ${job.error?.message}</p>`
-        : html`<div id="classify-progress">${raw(renderClassifyProgress(job.progress))}</div>
-<script>setTimeout(function(){location.reload()},1000)</script>`;
+  const result = job.state === "done" ? job.result : undefined;
+  const running = !result && job.state !== "failed";
+  const body = result
+    ? raw(renderClassifyResult(result, `/trainings/${job.trainingId}/classify/jobs/${job.id}/model.json`))
+    : job.state === "failed"
+      ? html`<p class="error" id="classify-error">${job.error?.code}: ${job.error?.message}</p>`
+      : html`<div id="classify-progress">${raw(renderClassifyProgress(job.progress))}</div>`;
   return page(
     "Classify",
     html`<h1>Classification of training ${job.trainingId}</h1><p><a href="/trainings/${job.trainingId}/classify">← new run</a></p>${body}`,
+    // While it runs, the page reloads itself every second (web/classify-job.browser.ts).
+    { scripts: running ? ["/assets/classify-job.js"] : [] },
   );
 }

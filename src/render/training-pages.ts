@@ -32,7 +32,8 @@ function sessionRow(s: LiveSession) {
 
 /**
  * A training's page. Everything that changes while it runs (counters, bar, estimate, session
- * table) is drawn from a TrainingLive and redrawn from /api/trainings/:id/live every 1.5 s.
+ * table) is drawn from a TrainingLive and redrawn from /api/trainings/:id/live every 1.5 s by the
+ * page's script, /assets/training-live.js.
  */
 export function trainingDetailPage(training: TrainingRow, live: TrainingLive) {
   const t = training;
@@ -65,29 +66,11 @@ export function trainingDetailPage(training: TrainingRow, live: TrainingLive) {
 <table id="sessions"><thead><tr><th>Session</th><th>Limit (Mbit/s)</th><th>Status</th><th>Attempts</th><th>Stalls</th><th>Capture</th><th>Error</th></tr></thead><tbody>
 ${live.sessions.map(sessionRow)}
 </tbody></table>
-<p class="hint" id="live-state">${live.training.has_finished ? "finished" : "live: updates every 1.5 s"}</p>
-<script>${raw(LIVE_SCRIPT.replace("__ID__", String(t.id)))}</script>`,
+<p class="hint" id="live-state">${live.training.has_finished ? "finished" : "live: updates every 1.5 s"}</p>`,
+    // The poller (web/training-live.browser.ts) reads the training from #progress's data-training.
+    { scripts: ["/assets/training-live.js"] },
   );
 }
-
-/** The page's poller: redraws from /api/trainings/:id/live (text through textContent only). */
-const LIVE_SCRIPT = `(function(){var id=__ID__;
-function $(x){return document.getElementById(x)}
-function set(x,v){var e=$(x);if(e&&e.textContent!==String(v))e.textContent=String(v)}
-function cell(tr,text,cls){var td=document.createElement("td");if(cls)td.className=cls;td.textContent=text;tr.appendChild(td);return td}
-function row(s){var tr=document.createElement("tr");tr.className="session";tr.dataset.id=s.id;tr.dataset.status=s.status;
-var a=document.createElement("a");a.href="/sessions/"+s.id;a.textContent=s.name;var td=document.createElement("td");td.appendChild(a);tr.appendChild(td);
-cell(tr,s.bw_limitation,"num");cell(tr,s.status_text,"status status-"+s.status);cell(tr,s.attempts,"num attempts");
-cell(tr,s.stalls===null?"":s.stalls,"num stalls");cell(tr,s.capture_mb===null?"":s.capture_mb.toFixed(2)+" MB","num");cell(tr,s.error||"","error-reason");return tr}
-function draw(d){var p=d.progress;set("state",d.training.state);set("captured",p.captured+"/"+p.total);set("capturing",p.capturing);
-set("not-captured",p.notCaptured);set("failed",p.failed);set("eta",d.estimate.text);set("eta-basis",d.estimate.basis);
-set("current",d.current||"none");set("origin-build",d.origin||"");["captured","capturing","failed"].forEach(function(k){$("bar-"+k).style.width=d.bar[k]+"%"});
-$("bar").setAttribute("aria-valuenow",d.bar.captured);
-var body=document.querySelector("#sessions tbody");var rows=d.sessions.map(row);body.replaceChildren.apply(body,rows);
-set("live-state",d.training.has_finished?"finished":"live: updates every 1.5 s")}
-function tick(){fetch("/api/trainings/"+id+"/live",{cache:"no-store"}).then(function(r){if(!r.ok)throw new Error(r.status);return r.json()})
-.then(function(d){draw(d);if(!d.training.has_finished)setTimeout(tick,1500)}).catch(function(){setTimeout(tick,5000)})}
-setTimeout(tick,1500)})();`;
 
 interface PlayerSample {
   t: number;

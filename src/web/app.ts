@@ -27,6 +27,7 @@ import {
 import { registerClassifyRoutes } from "./classify-routes.ts";
 import { errorBody, statusForError } from "./http-error.ts";
 import { registerListeningRoutes } from "./listening-routes.ts";
+import { registerPageScripts } from "./page-scripts.ts";
 import { bodyGuard, parseId, readFields, readJsonObject } from "./request-input.ts";
 import { trainingLive } from "./training-live.ts";
 
@@ -100,6 +101,7 @@ export function createApp(options: AppOptions): Hono {
   );
   app.get("/sessions/:id", async (c) => c.html(sessionDetailPage(await getSession(db, sessionId(c.req.param("id"))))));
 
+  registerPageScripts(app);
   registerClassifyRoutes(app, db);
   registerListeningRoutes(app, db);
 

@@ -89,6 +89,14 @@ test("home page form, a live training page that shows a failure and a moving bar
   const trainingId = Number(page.url().split("/").pop());
   assert.equal(await page.locator("tr.session").count(), 3);
   assert.equal((await page.textContent("#captured"))?.trim(), "0/3");
+  assert.equal(
+    await page
+      .locator("script")
+      .evaluateAll((scripts) => scripts.map((s) => s.getAttribute("src")))
+      .then(String),
+    "/assets/training-live.js",
+    "the poller is the page's one script, web/training-live.browser.ts",
+  );
   await page.evaluate(() => {
     (window as unknown as { notReloaded: boolean }).notReloaded = true;
   });
