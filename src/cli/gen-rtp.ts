@@ -8,7 +8,7 @@ import {
   LOSS_MODEL_OPTION,
   SPIN_OPTION,
 } from "./common-options.ts";
-import { roundMs, sendCountRows, timingErrorRows } from "./generator-summary.ts";
+import { round6, sendCountRows, timingErrorRows } from "./generator-summary.ts";
 import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
 import { parseLossOptions, parseSeed, parseSsrc } from "./option-parsers.ts";
 import { printFields, printJson } from "./output.ts";
@@ -40,7 +40,7 @@ function printResult(r: SendRtpResult, to: string): void {
     ["send errors", r.sendErrors],
     ["samples (silence padding)", `${r.samples} (${r.paddedSamples})`],
     ...timingErrorRows(r.timing),
-    ["drift (ms)", roundMs(r.timing.driftMs)],
+    ["drift (ms)", round6(r.timing.driftMs)],
   ]);
 }
 

@@ -21,7 +21,7 @@ import {
   SPIN_OPTION,
 } from "./common-options.ts";
 import { registerGenRtp } from "./gen-rtp.ts";
-import { roundMs, sendCountRows, timingErrorRows } from "./generator-summary.ts";
+import { round6, sendCountRows, timingErrorRows } from "./generator-summary.ts";
 import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
 import { parseLossOptions } from "./option-parsers.ts";
 import { type FieldRow, printFields, printJson } from "./output.ts";
@@ -33,10 +33,10 @@ function printGen(result: GenUdpResult): void {
     ["seed", result.seed],
     ...sendCountRows(result),
     ["send errors", result.sendErrors],
-    ["achieved rate (pps)", roundMs(result.achievedPps)],
+    ["achieved rate (pps)", round6(result.achievedPps)],
     ...timingErrorRows(t),
-    ["timing error max (ms)", roundMs(t.maxErrorMs)],
-    ["drift (ms)", roundMs(t.driftMs)],
+    ["timing error max (ms)", round6(t.maxErrorMs)],
+    ["drift (ms)", round6(t.driftMs)],
   ]);
 }
 
@@ -45,19 +45,19 @@ function printRecv(r: RecvUdpResult): void {
     ["received", r.received],
     ["expected", r.expected],
     ["lost", r.lost],
-    ["loss %", roundMs(r.lossPercent)],
+    ["loss %", round6(r.lossPercent)],
     ["reordered", r.reordered],
     ["duplicates", r.duplicates],
     ["other packets", r.otherPackets],
-    ["jitter RFC 3550 (ms)", roundMs(r.jitterMs)],
-    ["IPDV p50 (ms)", roundMs(r.ipdvMs.p50)],
-    ["IPDV p99 (ms)", roundMs(r.ipdvMs.p99)],
-    ["IPDV min/max (ms)", `${roundMs(r.ipdvMs.min)} / ${roundMs(r.ipdvMs.max)}`],
+    ["jitter RFC 3550 (ms)", round6(r.jitterMs)],
+    ["IPDV p50 (ms)", round6(r.ipdvMs.p50)],
+    ["IPDV p99 (ms)", round6(r.ipdvMs.p99)],
+    ["IPDV min/max (ms)", `${round6(r.ipdvMs.min)} / ${round6(r.ipdvMs.max)}`],
   ];
   if (r.oneWayDelayMs) {
     rows.push(
-      ["one-way delay p50 (ms)", roundMs(r.oneWayDelayMs.p50)],
-      ["one-way delay p99 (ms)", roundMs(r.oneWayDelayMs.p99)],
+      ["one-way delay p50 (ms)", round6(r.oneWayDelayMs.p50)],
+      ["one-way delay p99 (ms)", round6(r.oneWayDelayMs.p99)],
     );
   }
   printFields("recv udp", rows);
@@ -254,7 +254,7 @@ export function register(program: Command): void {
           ["kind", result.kind],
           ...sendCountRows(result),
           ["send errors", result.sendErrors],
-          ["original duration (ms)", roundMs(result.originalDurationMs)],
+          ["original duration (ms)", round6(result.originalDurationMs)],
           ...timingErrorRows(result.timing),
         ]);
       },

@@ -6,8 +6,8 @@ import type { FieldRow } from "./output.ts";
  * counts and how it kept its deadlines reads the same in each.
  */
 
-/** Milliseconds as the generators' tables print them: rounded to the nanosecond. */
-export function roundMs(value: number): number {
+/** A value as the generators' tables print it: six decimals (a nanosecond, for milliseconds). */
+export function round6(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
@@ -23,7 +23,7 @@ export function sendCountRows(result: { packets: number; sent: number; droppedBy
 /** How far the sends fell from their deadlines: the mean and the 99th percentile. */
 export function timingErrorRows(timing: TimingReport): FieldRow[] {
   return [
-    ["timing error mean (ms)", roundMs(timing.meanErrorMs)],
-    ["timing error p99 (ms)", roundMs(timing.p99ErrorMs)],
+    ["timing error mean (ms)", round6(timing.meanErrorMs)],
+    ["timing error p99 (ms)", round6(timing.p99ErrorMs)],
   ];
 }
