@@ -1,8 +1,9 @@
 import { Radix4Fft } from "./radix4-fft.ts";
 
 /**
- * Real FFT helpers over a half-size complex radix-4 transform (`radix4-fft.ts`). Spectra are interleaved complex Float64Arrays of length
- * 2·size; forward transforms fill bins 0..size/2 only (the rest is the mirror image).
+ * Real FFT helpers over a half-size complex radix-4 transform (`radix4-fft.ts`). Spectra are
+ * interleaved complex Float64Arrays of length 2·size; forward transforms fill bins 0..size/2 only
+ * (the rest is the mirror image).
  */
 export class RealFft {
   readonly size: number;
@@ -10,6 +11,8 @@ export class RealFft {
 
   private readonly half: Radix4Fft;
   private readonly packed: Float64Array;
+  private readonly cross: Float64Array;
+  private readonly inverseScale: number;
   private readonly twiddleCos: Float64Array;
   private readonly twiddleSin: Float64Array;
 
@@ -19,6 +22,8 @@ export class RealFft {
     this.half = new Radix4Fft(size / 2);
     this.scratch = new Float64Array(size);
     this.packed = new Float64Array(size);
+    this.cross = new Float64Array(size + 2);
+    this.inverseScale = 2 / size;
     this.twiddleCos = new Float64Array(size / 2);
     this.twiddleSin = new Float64Array(size / 2);
     for (let k = 0; k < size / 2; k++) {
@@ -94,47 +99,50 @@ export class RealFft {
 
   /**
    * `inverseOddNegated` of the cross spectrum C[k] = fround(conj(X[k])·Y[k]) of two float spectra
-   * (bins 0..size/2), without storing C: bins k and M − k are formed once each and feed both packed
-   * values that read them. Bit for bit the result of storing C first.
+   * (bins 0..size/2).
    */
   crossInverseOddNegated(X: Float32Array, Y: Float32Array, out: Float64Array): void {
+    const C = this.cross;
+    for (let k = 0; k <= this.size; k += 2) {
+      const ar = X[k]!;
+      const ai = X[k + 1]!;
+      const br = Y[k]!;
+      const bi = Y[k + 1]!;
+      C[k] = Math.fround(ar * br + ai * bi);
+      C[k + 1] = Math.fround(ar * bi - ai * br);
+    }
+    this.inverseOddNegated(C, out);
+  }
+
+  /**
+   * As `inverse`, but odd samples keep a negated sign (enough where only |x| is read). Each packed
+   * value z[k] = (E[k] − O[k]·i)/M, conjugated, reads X[k] and X[M − k]: bins k and M − k are read
+   * once for the two values that need them.
+   */
+  inverseOddNegated(spectrum: Float64Array, out: Float64Array): void {
     const M = this.size / 2;
-    const scale = 1 / M;
     const z = this.packed;
-    const cos = this.twiddleCos;
-    const sin = this.twiddleSin;
     for (let k = 0; k <= M >> 1; k++) {
-      const m = k === 0 ? M : M - k;
-      const ar = X[2 * k]!;
-      const ai = X[2 * k + 1]!;
-      const br = Y[2 * k]!;
-      const bi = Y[2 * k + 1]!;
-      const pr = Math.fround(ar * br + ai * bi);
-      const pi = Math.fround(ar * bi - ai * br);
-      const cr = X[2 * m]!;
-      const ci = X[2 * m + 1]!;
-      const dr = Y[2 * m]!;
-      const di = Y[2 * m + 1]!;
-      const qr = Math.fround(cr * dr + ci * di);
-      const qi = Math.fround(cr * di - ci * dr);
-      this.packPair(z, k, pr, pi, qr, -qi, cos[k]!, sin[k]!, scale);
-      if (k !== 0 && m !== k) this.packPair(z, m, qr, qi, pr, -pi, cos[m]!, sin[m]!, scale);
+      const m = M - k;
+      const xr = spectrum[2 * k]!;
+      const xi = spectrum[2 * k + 1]!;
+      const yr = spectrum[2 * m]!;
+      const yi = spectrum[2 * m + 1]!;
+      // X[k + M] = conj(X[M − k])
+      this.pack(z, k, xr, xi, yr, -yi);
+      if (k !== 0 && m !== k) this.pack(z, m, yr, yi, xr, -xi);
     }
     this.half.transform(out, z);
   }
 
-  /** One packed value of the inverse: X[k] = (xr, xi), conj(X[M − k]) = (yr, yi). */
-  private packPair(
-    z: Float64Array,
-    k: number,
-    xr: number,
-    xi: number,
-    yr: number,
-    yi: number,
-    c: number,
-    s: number,
-    scale: number,
-  ): void {
+  /**
+   * z[k] of the inverse from X[k] = (xr, xi) and X[k + M] = (yr, yi): E[k] = (X[k] + X[k + M])/2,
+   * O[k] = (X[k] − X[k + M])·e^{+2πik/N}/2, scaled by 1/M.
+   */
+  private pack(z: Float64Array, k: number, xr: number, xi: number, yr: number, yi: number): void {
+    const scale = this.inverseScale;
+    const c = this.twiddleCos[k]!;
+    const s = this.twiddleSin[k]!;
     const er = 0.5 * (xr + yr);
     const ei = 0.5 * (xi + yi);
     const dr = 0.5 * (xr - yr);
@@ -143,32 +151,6 @@ export class RealFft {
     const oi = dr * s + di * c;
     z[2 * k] = (er - oi) * scale;
     z[2 * k + 1] = -(ei + or) * scale;
-  }
-
-  /** As `inverse`, but odd samples keep a negated sign (enough where only |x| is read). */
-  inverseOddNegated(spectrum: Float64Array, out: Float64Array): void {
-    const M = this.size / 2;
-    const scale = 1 / M;
-    const z = this.packed;
-    const cos = this.twiddleCos;
-    const sin = this.twiddleSin;
-    for (let k = 0; k < M; k++) {
-      const xr = spectrum[2 * k]!;
-      const xi = spectrum[2 * k + 1]!;
-      // X[k + M] = conj(X[M - k])
-      const yr = spectrum[2 * (M - k)]!;
-      const yi = -spectrum[2 * (M - k) + 1]!;
-      const er = 0.5 * (xr + yr);
-      const ei = 0.5 * (xi + yi);
-      // O[k] = (X[k] - X[k+M]) · e^{+2πik/N} / 2
-      const dr = 0.5 * (xr - yr);
-      const di = 0.5 * (xi - yi);
-      const or = dr * cos[k]! - di * sin[k]!;
-      const oi = dr * sin[k]! + di * cos[k]!;
-      z[2 * k] = (er - oi) * scale;
-      z[2 * k + 1] = -(ei + or) * scale;
-    }
-    this.half.transform(out, z);
   }
 }
 
@@ -182,38 +164,6 @@ export function realFft(size: number): RealFft {
     cache.set(size, fft);
   }
   return fft;
-}
-
-/**
- * out[k] = conj(a[k])·b[k] for bins 0..size/2 of two spectra (`out` may be `a`): the spectrum of
- * the cross-correlation Σ a[n]·b[n+lag].
- */
-export function conjugateProduct(a: Float64Array, b: Float64Array, out: Float64Array, size: number): void {
-  for (let k = 0; k <= size / 2; k++) {
-    const ar = a[2 * k]!;
-    const ai = a[2 * k + 1]!;
-    const br = b[2 * k]!;
-    const bi = b[2 * k + 1]!;
-    out[2 * k] = ar * br + ai * bi;
-    out[2 * k + 1] = ar * bi - ai * br;
-  }
-}
-
-/**
- * Circular cross-correlation corr[lag] = Σ a[n]·b[n+lag mod size] of two signals of the same
- * power-of-two length (zero-pad them for a linear one).
- */
-export function crossCorrelation(a: Float64Array, b: Float64Array): Float64Array {
-  const size = a.length;
-  const fft = realFft(size);
-  const A = fft.createSpectrum();
-  const B = fft.createSpectrum();
-  fft.forward(a, A);
-  fft.forward(b, B);
-  conjugateProduct(A, B, A, size);
-  const corr = new Float64Array(size);
-  fft.inverse(A, corr);
-  return corr;
 }
 
 /** Smallest power of two ≥ n. */

@@ -6,6 +6,9 @@
  * the bookkeeping: each stage's twiddles are stored in the order it reads them, the forward
  * direction needs no sign multiplies, and the first pass can window a float signal as it reads it.
  */
+const NO_INPUT = new Float64Array(0);
+const NO_SIGNAL = new Float32Array(0);
+
 export class Radix4Fft {
   readonly size: number;
   /** Input offset (in doubles) of each first-pass group, and the distance between its inputs. */
@@ -58,30 +61,7 @@ export class Radix4Fft {
 
   /** out = DFT(input), both interleaved complex of `size` points; `out` must not be `input`. */
   transform(out: Float64Array, input: Float64Array): void {
-    const offsets = this.groupOffsets;
-    const stride = this.inputStride;
-    if (this.radix4First) {
-      for (let t = 0, o = 0; t < offsets.length; t++, o += 8) {
-        const off = offsets[t]!;
-        radix4Leaf(
-          out,
-          o,
-          input[off]!,
-          input[off + 1]!,
-          input[off + stride]!,
-          input[off + stride + 1]!,
-          input[off + 2 * stride]!,
-          input[off + 2 * stride + 1]!,
-          input[off + 3 * stride]!,
-          input[off + 3 * stride + 1]!,
-        );
-      }
-    } else {
-      for (let t = 0, o = 0; t < offsets.length; t++, o += 4) {
-        const off = offsets[t]!;
-        radix2Leaf(out, o, input[off]!, input[off + 1]!, input[off + stride]!, input[off + stride + 1]!);
-      }
-    }
+    this.firstPass(out, input, NO_SIGNAL, 0, null);
     this.stages(out);
   }
 
@@ -90,24 +70,99 @@ export class Radix4Fft {
    * complex values: the windowing happens as the first pass reads each sample.
    */
   transformWindowed(out: Float64Array, signal: Float32Array, at: number, window: Float32Array): void {
+    this.firstPass(out, NO_INPUT, signal, at, window);
+    this.stages(out);
+  }
+
+  /**
+   * The first pass: digit-reversed inputs (from `input`, or windowed from `signal` when `window` is
+   * given) through radix-2 or radix-4 butterflies without twiddles. Written out without helper
+   * calls: an optimized caller that does not inline a helper passes it boxed doubles.
+   */
+  private firstPass(
+    out: Float64Array,
+    input: Float64Array,
+    signal: Float32Array,
+    at: number,
+    window: Float32Array | null,
+  ): void {
     const offsets = this.groupOffsets;
     const stride = this.inputStride;
-    const x = (n: number) => Math.fround(signal[at + n]! * window[n]!);
     if (this.radix4First) {
       for (let t = 0, o = 0; t < offsets.length; t++, o += 8) {
-        const off = offsets[t]!;
-        const b = off + stride;
+        const a = offsets[t]!;
+        const b = a + stride;
         const c = b + stride;
         const d = c + stride;
-        radix4Leaf(out, o, x(off), x(off + 1), x(b), x(b + 1), x(c), x(c + 1), x(d), x(d + 1));
+        let Ar: number;
+        let Ai: number;
+        let Br: number;
+        let Bi: number;
+        let Cr: number;
+        let Ci: number;
+        let Dr: number;
+        let Di: number;
+        if (window === null) {
+          Ar = input[a]!;
+          Ai = input[a + 1]!;
+          Br = input[b]!;
+          Bi = input[b + 1]!;
+          Cr = input[c]!;
+          Ci = input[c + 1]!;
+          Dr = input[d]!;
+          Di = input[d + 1]!;
+        } else {
+          Ar = Math.fround(signal[at + a]! * window[a]!);
+          Ai = Math.fround(signal[at + a + 1]! * window[a + 1]!);
+          Br = Math.fround(signal[at + b]! * window[b]!);
+          Bi = Math.fround(signal[at + b + 1]! * window[b + 1]!);
+          Cr = Math.fround(signal[at + c]! * window[c]!);
+          Ci = Math.fround(signal[at + c + 1]! * window[c + 1]!);
+          Dr = Math.fround(signal[at + d]! * window[d]!);
+          Di = Math.fround(signal[at + d + 1]! * window[d + 1]!);
+        }
+        const T0r = Ar + Cr;
+        const T0i = Ai + Ci;
+        const T1r = Ar - Cr;
+        const T1i = Ai - Ci;
+        const T2r = Br + Dr;
+        const T2i = Bi + Di;
+        const T3r = Br - Dr;
+        const T3i = Bi - Di;
+        out[o] = T0r + T2r;
+        out[o + 1] = T0i + T2i;
+        out[o + 2] = T1r + T3i;
+        out[o + 3] = T1i - T3r;
+        out[o + 4] = T0r - T2r;
+        out[o + 5] = T0i - T2i;
+        out[o + 6] = T1r - T3i;
+        out[o + 7] = T1i + T3r;
       }
     } else {
       for (let t = 0, o = 0; t < offsets.length; t++, o += 4) {
-        const off = offsets[t]!;
-        radix2Leaf(out, o, x(off), x(off + 1), x(off + stride), x(off + stride + 1));
+        const e = offsets[t]!;
+        const f = e + stride;
+        let Er: number;
+        let Ei: number;
+        let Or: number;
+        let Oi: number;
+        if (window === null) {
+          Er = input[e]!;
+          Ei = input[e + 1]!;
+          Or = input[f]!;
+          Oi = input[f + 1]!;
+        } else {
+          Er = Math.fround(signal[at + e]! * window[e]!);
+          Ei = Math.fround(signal[at + e + 1]! * window[e + 1]!);
+          Or = Math.fround(signal[at + f]! * window[f]!);
+          Oi = Math.fround(signal[at + f + 1]! * window[f + 1]!);
+        }
+        out[o] = Er + Or;
+        out[o + 1] = Ei + Oi;
+        out[o + 2] = Er - Or;
+        out[o + 3] = Ei - Oi;
       }
     }
-    this.stages(out);
   }
 
   private stages(out: Float64Array): void {
@@ -161,43 +216,4 @@ export class Radix4Fft {
       }
     }
   }
-}
-
-/** First-pass radix-4 butterfly of inputs A, B, C, D into out[o, o + 8). */
-function radix4Leaf(
-  out: Float64Array,
-  o: number,
-  Ar: number,
-  Ai: number,
-  Br: number,
-  Bi: number,
-  Cr: number,
-  Ci: number,
-  Dr: number,
-  Di: number,
-): void {
-  const T0r = Ar + Cr;
-  const T0i = Ai + Ci;
-  const T1r = Ar - Cr;
-  const T1i = Ai - Ci;
-  const T2r = Br + Dr;
-  const T2i = Bi + Di;
-  const T3r = Br - Dr;
-  const T3i = Bi - Di;
-  out[o] = T0r + T2r;
-  out[o + 1] = T0i + T2i;
-  out[o + 2] = T1r + T3i;
-  out[o + 3] = T1i - T3r;
-  out[o + 4] = T0r - T2r;
-  out[o + 5] = T0i - T2i;
-  out[o + 6] = T1r - T3i;
-  out[o + 7] = T1i + T3r;
-}
-
-/** First-pass radix-2 butterfly of inputs E (even), O (odd) into out[o, o + 4). */
-function radix2Leaf(out: Float64Array, o: number, Er: number, Ei: number, Or: number, Oi: number): void {
-  out[o] = Er + Or;
-  out[o + 1] = Ei + Oi;
-  out[o + 2] = Er - Or;
-  out[o + 3] = Ei - Oi;
 }
