@@ -32,11 +32,31 @@ export function frameLayout(ref: Float32Array, nominalMax: number, cfg: PesqRate
   };
 }
 
-/** Delay of the utterance governing sample `at`: the last one starting at or before it. */
-export function governingDelay(utterances: Utterance[], at: number, W: number): number {
-  let delay = utterances[0]!.delay;
-  for (const u of utterances) if (u.start * W <= at) delay = u.delay;
-  return delay;
+/**
+ * Delay of the utterance governing a sample: the last one (in list order) starting at or before it,
+ * else the first one's. Samples must be asked for in increasing order; each answer then costs O(1)
+ * amortized instead of a pass over all utterances.
+ */
+export class GoverningDelays {
+  private readonly byStart: number[];
+  private started = 0;
+  private governing = -1;
+
+  constructor(
+    private readonly utterances: Utterance[],
+    private readonly W: number,
+  ) {
+    this.byStart = utterances.map((_, u) => u).sort((a, b) => utterances[a]!.start - utterances[b]!.start);
+  }
+
+  at(sample: number): number {
+    const { utterances, byStart } = this;
+    while (this.started < byStart.length && utterances[byStart[this.started]!]!.start * this.W <= sample) {
+      this.governing = Math.max(this.governing, byStart[this.started]!);
+      this.started++;
+    }
+    return utterances[Math.max(this.governing, 0)]!.delay;
+  }
 }
 
 /** Hann-windowed power spectrum warped to Bark bands (spec 03 §3.2–3.3). */
