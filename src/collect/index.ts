@@ -12,6 +12,7 @@ export * from "./origin/local-origin.ts";
 export * from "./origin/origin-process.ts";
 export * from "./origin/origin-server.ts";
 export * from "./origin/trace-library.ts";
+export * from "./origin/trace-scale.ts";
 export * from "./origin/twitch-source.ts";
 export * from "./player/player-assets.ts";
 export * from "./player/player-browser.ts";

@@ -31,6 +31,7 @@ export const NON_NETWORK_COLUMNS: ReadonlySet<string> = new Set([
   // Conditions of trace-driven sessions (what the link was asked and did), not measurements of the capture.
   "trace",
   "trace_offset_s",
+  "trace_scale",
   "trace_group",
   "content",
   "link_offered_mbps",

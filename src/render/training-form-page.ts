@@ -1,4 +1,4 @@
-import { DEFAULT_LADDER, type FieldErrors, TRAINING_LIMITS } from "../collect/index.ts";
+import { DEFAULT_LADDER, type FieldErrors, TRACE_SCALE_LIMITS, TRAINING_LIMITS } from "../collect/index.ts";
 import { html, type RawHtml } from "./html.ts";
 
 /**
@@ -67,6 +67,17 @@ export const TRAINING_FORM_FIELDS: readonly FormField[] = [
     input: "text",
     placeholder: "hsdpa-tram-2011-02-02_1345, fcc-yahoo-797172",
     initial: "",
+  },
+  {
+    name: "trace_scale",
+    label: "Trace rate scale",
+    hint: "(every trace's rates × this, timing kept: 0.3 brings a 3G trace into a 160p–720p ladder's range; 1 = as recorded)",
+    input: "decimal",
+    min: TRACE_SCALE_LIMITS.min,
+    max: TRACE_SCALE_LIMITS.max,
+    step: 0.01,
+    initial: "1",
+    more: true,
   },
   {
     name: "delay_ms",

@@ -121,6 +121,7 @@ function sessionFacts(
     ["bw_limitation_mbps", session.bw_limitation],
     ["trace", session.trace],
     ["trace_offset_s", session.trace_offset_s],
+    ["trace_scale", session.trace ? (impairment.traceScale ?? 1) : null],
     ...linkFacts(session),
     ["delay_ms", (impairment.delay ?? 0) * 1000],
     ["loss_percent", (impairment.loss ?? 0) * 100],

@@ -1,5 +1,6 @@
 import { impair, impairClear, type Lab, startLinkEmulator, targetOf } from "../../netlab/index.ts";
 import { rotateTrace } from "../origin/trace-library.ts";
+import { scaleTrace } from "../origin/trace-scale.ts";
 import { impairmentOf, type TrainingRow } from "../training/training-store.ts";
 import type { LinkShaper, RunningTraceLink, TraceLinkRequest, TraceLinkResult } from "./lab-operator.ts";
 
@@ -48,13 +49,14 @@ export async function startTraceLink(
   training: TrainingRow,
 ): Promise<RunningTraceLink> {
   const extra = impairmentOf(training);
-  const text = rotateTrace(request.text, request.offsetS * 1000, request.trace);
+  const scale = extra.traceScale ?? 1;
+  const text = rotateTrace(scaleTrace(request.text, scale, request.trace), request.offsetS * 1000, request.trace);
   const em = await startLinkEmulator({
     lab,
     link: "router:client-side",
     spec: {
       egress: {
-        trace: { text, name: `${request.trace}@${request.offsetS}s` },
+        trace: { text, name: `${request.trace}${scale === 1 ? "" : `×${scale}`}@${request.offsetS}s` },
         queue: { packets: TRACE_QUEUE_PACKETS },
         ...(extra.delay !== undefined ? { delay: extra.delay } : {}),
         ...(extra.loss !== undefined ? { loss: { kind: "bernoulli" as const, p: extra.loss } } : {}),

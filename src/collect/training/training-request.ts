@@ -1,4 +1,5 @@
 import { listTraceEntries } from "../origin/trace-library.ts";
+import { TRACE_SCALE_LIMITS } from "../origin/trace-scale.ts";
 import type { FieldErrors, Validated } from "./field-errors.ts";
 
 /** What a user asks for: N videos × a session duration × a list of bandwidth limits. */
@@ -11,6 +12,8 @@ export interface TrainingRequest {
   bwLimitations: number[];
   /** Bandwidth traces by name (`qoelab traces list`), beside or instead of the limits. */
   traces: string[];
+  /** Every trace's rates × this (timing kept; 1 = as recorded), to bring real traces into a ladder's range. */
+  traceScale: number;
   /** Seconds played before recording starts (the seed used 20). */
   warmup: number;
   source: "local" | "twitch" | "urls";
@@ -187,6 +190,17 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
   // With traces, constant limits are optional.
   const bwLimitations =
     traces.length > 0 && text(raw.bw_limitations) === "" ? [] : parseBandwidthList(raw.bw_limitations, errors);
+  const traceScale = decimalField(
+    raw,
+    "trace_scale",
+    "Trace rate scale",
+    TRACE_SCALE_LIMITS.min,
+    TRACE_SCALE_LIMITS.max,
+    1,
+    errors,
+  );
+  if (traceScale !== 1 && traces.length === 0 && !errors.trace_scale && !errors.traces)
+    errors.trace_scale = "Trace rate scale applies to bandwidth traces: name at least one trace or leave it at 1";
   const warmup = integerField(raw, "warmup", "Warm-up (s)", 0, TRAINING_LIMITS.maxWarmup, 20, errors);
   const seed = integerField(raw, "seed", "Seed", 0, 2 ** 31 - 1, 1, errors);
   const slots = integerField(raw, "slots", "Lab slots", 1, TRAINING_LIMITS.maxSlots, 1, errors);
@@ -248,6 +262,7 @@ export function validateTrainingRequest(raw: RawForm): Validated<TrainingRequest
       sessionDuration,
       bwLimitations,
       traces,
+      traceScale,
       warmup,
       source,
       urls,

@@ -218,6 +218,29 @@ for (const kind of testDatabaseKinds()) {
       assert.equal(retried?.status, -1);
       assert.match(retried?.error_reason ?? "", /^PLAYER_NEVER_PLAYED: /);
     });
+
+    test("a trace scale multiplies each trace session's mean and keeps its trace and offset", async () => {
+      const db = await opened;
+      const form = { number_of_videos: "4", session_duration: "20", warmup: "5", seed: "7" };
+      const traces = "fcc-amazon-797466, hsdpa-tram-2011-02-02_1345";
+      const asRecorded = validateTrainingRequest({ ...form, traces });
+      const scaled = validateTrainingRequest({ ...form, traces, trace_scale: "0.3" });
+      assert.ok(asRecorded.ok && scaled.ok);
+      const [a, b] = [await createTraining(db, asRecorded.value), await createTraining(db, scaled.value)];
+      assert.deepEqual(impairmentOf(b), { traceScale: 0.3 });
+      const [sa, sb] = [await listSessions(db, a.id), await listSessions(db, b.id)];
+      assert.deepEqual(
+        sb.map((s) => [s.trace, s.trace_offset_s]),
+        sa.map((s) => [s.trace, s.trace_offset_s]),
+      );
+      sb.forEach((s, i) => {
+        const want = (sa[i]?.bw_limitation ?? 0) * 0.3;
+        assert.ok(
+          Math.abs(s.bw_limitation - want) < 0.02,
+          `${s.trace}: ${s.bw_limitation} vs 0.3 × ${sa[i]?.bw_limitation}`,
+        );
+      });
+    });
   });
 }
 
@@ -257,6 +280,13 @@ test("delay and loss: decimals in range, each bad one named; zero is none; a per
   }
   const person = validateTrainingRequest({ ...base, driver: "person", delay_ms: "20" });
   assert.ok(!person.ok && /rate only/.test(person.errors.driver ?? ""));
+  const scale = validateTrainingRequest({ ...base, traces: "fcc-amazon-797466", trace_scale: "0.25" });
+  assert.ok(scale.ok && scale.value.traceScale === 0.25);
+  if (scale.ok) assert.deepEqual(trainingImpairment(scale.value), { traceScale: 0.25 });
+  const noTrace = validateTrainingRequest({ ...base, trace_scale: "0.5" });
+  assert.ok(!noTrace.ok && /applies to bandwidth traces/.test(noTrace.errors.trace_scale ?? ""));
+  const range = validateTrainingRequest({ ...base, traces: "fcc-amazon-797466", trace_scale: "40" });
+  assert.ok(!range.ok && /between 0.05 and 20, got 40/.test(range.errors.trace_scale ?? ""));
   // What was stored is read back defensively: only positive finite numbers count.
   assert.deepEqual(impairmentOf({ impairment: { delay: 0.05, loss: "x", limit: -1 } }), { delay: 0.05 });
 });

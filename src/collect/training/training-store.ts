@@ -1,6 +1,7 @@
 import type { Db, Queryable } from "../../db/index.ts";
 import { QoelabError } from "../../errors.ts";
-import { loadTraceByName, traceWindowMean } from "../origin/trace-library.ts";
+import { loadTraceByName, type TraceStats, traceStats, traceWindowMean } from "../origin/trace-library.ts";
+import { scaleTrace } from "../origin/trace-scale.ts";
 import { planSessionConditions, traceOffsetSeconds } from "./session-plan.ts";
 import type { TrainingDriver, TrainingRequest } from "./training-request.ts";
 
@@ -97,12 +98,17 @@ export interface TrainingImpairment {
   delay?: number;
   loss?: number;
   limit?: number;
+  /** Trace sessions: every trace's rates × this (absent: as recorded). */
+  traceScale?: number;
 }
 
-export function trainingImpairment(request: Pick<TrainingRequest, "delayMs" | "lossPercent">): TrainingImpairment {
+export function trainingImpairment(
+  request: Pick<TrainingRequest, "delayMs" | "lossPercent"> & Partial<Pick<TrainingRequest, "traceScale">>,
+): TrainingImpairment {
   return {
     ...(request.delayMs > 0 ? { delay: request.delayMs / 1000 } : {}),
     ...(request.lossPercent > 0 ? { loss: request.lossPercent / 100 } : {}),
+    ...(request.traceScale !== undefined && request.traceScale !== 1 ? { traceScale: request.traceScale } : {}),
   };
 }
 
@@ -113,10 +119,12 @@ export function impairmentOf(training: Pick<TrainingRow, "impairment">): Trainin
   const delay = number(raw.delay);
   const loss = number(raw.loss);
   const limit = number(raw.limit);
+  const traceScale = number(raw.traceScale);
   return {
     ...(delay !== undefined ? { delay } : {}),
     ...(loss !== undefined ? { loss } : {}),
     ...(limit !== undefined ? { limit } : {}),
+    ...(traceScale !== undefined && traceScale !== 1 ? { traceScale } : {}),
   };
 }
 
@@ -129,10 +137,22 @@ export async function createTraining(db: Db, request: TrainingRequest): Promise<
     request.seed,
   );
   const span = request.warmup + request.sessionDuration;
-  // Each session's link: its limit, or its trace, offset and the trace's mean over the session.
+  const scale = request.traceScale ?? 1;
+  const scaledStats = new Map<string, TraceStats>();
+  const statsOf = (name: string): TraceStats => {
+    const trace = loadTraceByName(name);
+    if (scale === 1) return trace.stats;
+    let stats = scaledStats.get(name);
+    if (!stats) {
+      stats = traceStats(scaleTrace(trace.text, scale, name), name);
+      scaledStats.set(name, stats);
+    }
+    return stats;
+  };
+  // Each session's link: its limit, or its trace, offset and the (scaled) trace's mean over the session.
   const links = conditions.map((condition, position) => {
     if (condition.kind === "limit") return { mbps: condition.mbps, trace: null, offset: null };
-    const { stats } = loadTraceByName(condition.name);
+    const stats = statsOf(condition.name);
     const offset = traceOffsetSeconds(request.seed, position, stats.durationS, span + 10);
     return {
       mbps: Math.max(0.001, traceWindowMean(stats, offset, span)),
