@@ -1,4 +1,4 @@
-import { TcpOptionKind } from "../packet/index.ts";
+import { readU32, TcpOptionKind } from "../packet/index.ts";
 
 /**
  * Allocation-free reader of the TCP options the flow statistics need (RFC 9293 §3.1, RFC 7323,
@@ -34,10 +34,6 @@ export class TcpOptions {
     this.tsEcr = 0;
     this.malformed = false;
   }
-}
-
-function u32(buffer: Uint8Array, p: number): number {
-  return ((buffer[p]! << 24) | (buffer[p + 1]! << 16) | (buffer[p + 2]! << 8) | buffer[p + 3]!) >>> 0;
 }
 
 /**
@@ -87,7 +83,7 @@ export function parseTcpOptions(
         const blocks = (length - 2) >> 3;
         out.sackBlocks = blocks;
         for (let i = 0; i < blocks; i++) {
-          const right = u32(buffer, p + 2 + i * 8 + 4);
+          const right = readU32(buffer, p + 2 + i * 8 + 4);
           if (i === 0 || ((right - out.sackRightEdge) | 0) > 0) out.sackRightEdge = right;
         }
         break;
@@ -95,8 +91,8 @@ export function parseTcpOptions(
       case TcpOptionKind.TIMESTAMPS:
         if (length === 10) {
           out.timestamps = true;
-          out.tsVal = u32(buffer, p + 2);
-          out.tsEcr = u32(buffer, p + 6);
+          out.tsVal = readU32(buffer, p + 2);
+          out.tsEcr = readU32(buffer, p + 6);
         }
         break;
     }

@@ -1,6 +1,7 @@
 import { open, rm } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { QoelabError } from "../errors.ts";
+import { readU32 } from "./byte-order.ts";
 import type { CaptureFormat } from "./capture-format.ts";
 import type { CaptureParser } from "./capture-parser.ts";
 import { forEachPacket, type ReadOptions, type ReadSummary } from "./capture-reader.ts";
@@ -42,7 +43,7 @@ export async function detectCaptureFormat(path: string): Promise<CaptureFormat> 
         offset: 0,
       });
     }
-    const be = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
+    const be = readU32(head, 0);
     if (be === PcapngBlockType.SHB) return "pcapng";
     if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(be)) return "pcap";
     const hex = be.toString(16).padStart(8, "0");

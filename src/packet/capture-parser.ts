@@ -1,4 +1,5 @@
 import { QoelabError } from "../errors.ts";
+import { readU32 } from "./byte-order.ts";
 import {
   type CaptureInterface,
   type CaptureSection,
@@ -278,8 +279,7 @@ export class CaptureParser {
   private detect(buffer: Uint8Array, off: number): void {
     const magicLe =
       (buffer[off]! | (buffer[off + 1]! << 8) | (buffer[off + 2]! << 16) | (buffer[off + 3]! << 24)) >>> 0;
-    const magicBe = (((buffer[off]! << 24) | (buffer[off + 1]! << 16) | (buffer[off + 2]! << 8) | buffer[off + 3]!) >>>
-      0) as number;
+    const magicBe = readU32(buffer, off);
     if (magicLe === PcapngBlockType.SHB) {
       this.format = "pcapng";
       this.reader = new PcapngReader(this);

@@ -1,4 +1,5 @@
 import { parseIpv6 } from "./address-text.ts";
+import { readU32 } from "./byte-order.ts";
 import { FilterErrorCode, filterError } from "./filter-error.ts";
 
 /**
@@ -254,11 +255,7 @@ function classifyColonRun(run: string, column: number): FilterToken | undefined 
   try {
     const bytes = parseIpv6(run);
     const words: number[] = [];
-    for (let k = 0; k < 4; k++) {
-      words.push(
-        ((bytes[4 * k]! << 24) | (bytes[4 * k + 1]! << 16) | (bytes[4 * k + 2]! << 8) | bytes[4 * k + 3]!) >>> 0,
-      );
-    }
+    for (let k = 0; k < 4; k++) words.push(readU32(bytes, 4 * k));
     return { kind: "ipv6", column, text: run, words };
   } catch {
     return undefined;

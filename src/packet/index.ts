@@ -2,6 +2,7 @@ export * from "./address-text.ts";
 export * from "./anomaly.ts";
 export * from "./app-anomaly.ts";
 export * from "./builder.ts";
+export * from "./byte-order.ts";
 export * from "./capture-convert.ts";
 export * from "./capture-format.ts";
 export * from "./capture-info.ts";

@@ -1,3 +1,5 @@
+import { readU16, readU32 } from "./byte-order.ts";
+
 /**
  * Allocation-free RTP header reader for per-packet stream analysis (the hot path): fills a reused
  * `RtpHeaderView` from the bytes, no objects, no strings. The full decoder with CSRC list and
@@ -32,11 +34,9 @@ export function readRtpHeader(bytes: Uint8Array, offset: number, length: number,
   const second = bytes[offset + 1]!;
   out.marker = (second & 0x80) !== 0;
   out.payloadType = second & 0x7f;
-  out.sequence = (bytes[offset + 2]! << 8) | bytes[offset + 3]!;
-  out.timestamp =
-    ((bytes[offset + 4]! << 24) | (bytes[offset + 5]! << 16) | (bytes[offset + 6]! << 8) | bytes[offset + 7]!) >>> 0;
-  out.ssrc =
-    ((bytes[offset + 8]! << 24) | (bytes[offset + 9]! << 16) | (bytes[offset + 10]! << 8) | bytes[offset + 11]!) >>> 0;
+  out.sequence = readU16(bytes, offset + 2);
+  out.timestamp = readU32(bytes, offset + 4);
+  out.ssrc = readU32(bytes, offset + 8);
   out.csrcCount = first & 0x0f;
   out.hasExtension = (first & 0x10) !== 0;
   out.paddingLength = 0;
@@ -44,7 +44,7 @@ export function readRtpHeader(bytes: Uint8Array, offset: number, length: number,
   let header = 12 + out.csrcCount * 4;
   if (out.hasExtension) {
     if (header + 4 > length) return false;
-    header += 4 + ((bytes[offset + header + 2]! << 8) | bytes[offset + header + 3]!) * 4;
+    header += 4 + readU16(bytes, offset + header + 2) * 4;
   }
   if (header > length) return false;
   let padding = 0;
