@@ -1,12 +1,48 @@
 import { anomaly } from "../anomaly.ts";
 import type { PseudoHeader } from "../checksum.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
 import { type DecodedHeader, type DecodeWalker, type LayerDef, pushHeader } from "../layer-def.ts";
 
 /*
- * The slow walk of an IP packet, IPv4's and IPv6's alike: the header, then what it carries with
- * the pseudo-header and length a transport checks its checksum with. Each version says what it
- * found in its header (`IpPayload`); the walk past it is one.
+ * What IPv4 and IPv6 do alike. Fast path: the checks that open the header read and the
+ * wire-length check. Slow path: the walk past the header to what it carries, with the
+ * pseudo-header and length a transport checks its checksum with; each version says what it found
+ * in its header (`IpPayload`), the walk is one.
  */
+
+/**
+ * Opens the fast read of an IP header at `p` that came by `etherType`: records where it is;
+ * false (anomaly bits set) when fewer than `size` bytes were captured or the version nibble is
+ * not `version`. Allocation-free, like the reads that call it.
+ */
+export function fastIpHeaderStart(
+  buffer: Uint8Array,
+  p: number,
+  end: number,
+  out: Dissection,
+  etherType: number,
+  size: number,
+  version: number,
+): boolean {
+  out.l3Offset = p;
+  out.etherType = etherType;
+  if (end - p < size) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    if (end - p >= 1) out.ipVersion = buffer[p]! >> 4;
+    return false;
+  }
+  if (buffer[p]! >> 4 !== version) {
+    out.anomalies |= Anomaly.BAD_VERSION;
+    return false;
+  }
+  out.ipVersion = version;
+  return true;
+}
+
+/** Flags (fast path) an IP packet at `p` whose header claims more bytes (`total`) than the frame had on the wire. */
+export function fastCheckWireLength(p: number, total: number, out: Dissection): void {
+  if (total > out.wireLength - (p - out.linkOffset)) out.anomalies |= Anomaly.LENGTH_EXCEEDS_WIRE;
+}
 
 /** What the slow walk needs of a decoded IP header to go on past it. */
 export interface IpPayload {

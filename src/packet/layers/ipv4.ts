@@ -10,7 +10,7 @@ import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import { verifyOwnChecksum } from "./checksum-field.ts";
 import { codeTable } from "./code-table.ts";
 import { headerLayout } from "./header-layout.ts";
-import { ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
+import { fastCheckWireLength, fastIpHeaderStart, ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
 import { decodeOptionList, encodeOptionList, type OptionListFormat } from "./option-list.ts";
 
 /*
@@ -353,20 +353,8 @@ export function ipv4FinalDestination(fields: Pick<Ipv4Fields, "dst" | "options">
 
 /** Fast read: header fields into `out`; the transport starts at the returned offset (-1: none). */
 function fastIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-  out.l3Offset = p;
-  out.etherType = 0x0800;
-  if (end - p < IPV4_HEADER_SIZE) {
-    out.anomalies |= Anomaly.TRUNCATED;
-    if (end - p >= 1) out.ipVersion = buffer[p]! >> 4;
-    return -1;
-  }
-  const vihl = buffer[p]!;
-  if (vihl >> 4 !== 4) {
-    out.anomalies |= Anomaly.BAD_VERSION;
-    return -1;
-  }
-  out.ipVersion = 4;
-  const ihl = (vihl & 0x0f) * 4;
+  if (!fastIpHeaderStart(buffer, p, end, out, 0x0800, IPV4_HEADER_SIZE, 4)) return -1;
+  const ihl = (buffer[p]! & 0x0f) * 4;
   const view = out.viewFor(buffer);
   const total = view.getUint16(p + IPV4.totalLength);
   out.tos = buffer[p + IPV4.tos]!;
@@ -389,8 +377,7 @@ function fastIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection): 
     out.anomalies |= Anomaly.TRUNCATED;
     return -1;
   }
-  const wireAvailable = out.wireLength - (p - out.linkOffset);
-  if (total > wireAvailable) out.anomalies |= Anomaly.LENGTH_EXCEEDS_WIRE;
+  fastCheckWireLength(p, total, out);
   if (out.fragmentOffset > 0) return -1;
   out.l4End = Math.min(end, p + total);
   out.l4Length = total - ihl;

@@ -8,7 +8,14 @@ import { LinkType } from "../link-type.ts";
 import { showHex, showNum } from "../show-format.ts";
 import { codeTable } from "./code-table.ts";
 import { headerLayout } from "./header-layout.ts";
-import { type IpPayload, ipPacketDecoders, ipPseudoHeader, walkIpPacket } from "./ip-packet.ts";
+import {
+  fastCheckWireLength,
+  fastIpHeaderStart,
+  type IpPayload,
+  ipPacketDecoders,
+  ipPseudoHeader,
+  walkIpPacket,
+} from "./ip-packet.ts";
 import { describeTos, ipProtocolName } from "./ipv4.ts";
 
 /*
@@ -322,18 +329,7 @@ function u32(buffer: Uint8Array, p: number): number {
 
 /** Fast read: header and extension chain into `out`; the transport starts at the returned offset (-1: none). */
 function fastIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-  out.l3Offset = p;
-  out.etherType = 0x86dd;
-  if (end - p < IPV6_HEADER_SIZE) {
-    out.anomalies |= Anomaly.TRUNCATED;
-    if (end - p >= 1) out.ipVersion = buffer[p]! >> 4;
-    return -1;
-  }
-  if (buffer[p]! >> 4 !== 6) {
-    out.anomalies |= Anomaly.BAD_VERSION;
-    return -1;
-  }
-  out.ipVersion = 6;
+  if (!fastIpHeaderStart(buffer, p, end, out, 0x86dd, IPV6_HEADER_SIZE, 6)) return -1;
   out.tos = ((buffer[p]! & 0x0f) << 4) | (buffer[p + 1]! >> 4);
   const payloadLength = (buffer[p + IPV6.payloadLength]! << 8) | buffer[p + IPV6.payloadLength + 1]!;
   let next = buffer[p + IPV6.nextHeader]!;
@@ -344,8 +340,7 @@ function fastIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection): 
     out.dst6[i] = u32(buffer, p + IPV6.dst + i * 4);
   }
   out.ipTotalLength = IPV6_HEADER_SIZE + payloadLength;
-  const wireAvailable = out.wireLength - (p - out.linkOffset);
-  if (out.ipTotalLength > wireAvailable) out.anomalies |= Anomaly.LENGTH_EXCEEDS_WIRE;
+  fastCheckWireLength(p, out.ipTotalLength, out);
   const limit = Math.min(end, p + IPV6_HEADER_SIZE + payloadLength);
   let q = p + IPV6_HEADER_SIZE;
   let depth = 0;
