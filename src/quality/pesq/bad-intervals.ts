@@ -18,7 +18,9 @@ export interface BadInterval {
   delay: number;
 }
 
+/** Shorter runs of bad frames are left as they are. */
 const MIN_BAD_FRAMES = 5;
+/** Intervals re-aligned at most. */
 const MAX_INTERVALS = 1000;
 
 /** Runs of (dilated) bad frames of at least 5 frames (spec 04 §4.5.1). */

@@ -91,47 +91,27 @@ export interface BarkBands {
 const ZWICKER_POWER = 0.23;
 
 function buildBands(count: 42 | 49): BarkBands {
-  const bins = count === 42 ? BINS_8K : BINS_16K;
-  const correction = count === 42 ? POWER_DENSITY_CORRECTION_8K : POWER_DENSITY_CORRECTION_16K;
+  const table = (values: readonly number[]) => Float64Array.from(values.slice(0, count));
+  const binCount = Int32Array.from(count === 42 ? BINS_8K : BINS_16K);
   const firstBin = new Int32Array(count);
-  const binCount = new Int32Array(count);
-  const centreBark = new Float64Array(count);
-  const widthBark = new Float64Array(count);
-  const centreHz = new Float64Array(count);
-  const absThreshold = new Float64Array(count);
-  const powerDensityCorrection = new Float64Array(count);
-  const zwickerPower = new Float64Array(count);
-  let bin = 0;
-  for (let b = 0; b < count; b++) {
-    firstBin[b] = bin;
-    binCount[b] = bins[b]!;
-    bin += bins[b]!;
-    centreBark[b] = CENTRE_BARK[b]!;
-    widthBark[b] = WIDTH_BARK[b]!;
-    centreHz[b] = CENTRE_HZ[b]!;
-    absThreshold[b] = ABS_THRESHOLD[b]!;
-    powerDensityCorrection[b] = correction[b]!;
-    let power = ZWICKER_POWER;
-    if (centreBark[b]! < 4) {
-      // Loudness grows faster with level at low frequencies (steeper below 4 Bark).
-      const h = Math.min(6 / (centreBark[b]! + 2), 2);
-      power *= h ** 0.15;
-    }
-    zwickerPower[b] = power;
-  }
-  const loudnessFactor = new Float64Array(count);
-  for (let b = 0; b < count; b++) loudnessFactor[b] = (absThreshold[b]! / 0.5) ** zwickerPower[b]!;
+  for (let b = 1; b < count; b++) firstBin[b] = firstBin[b - 1]! + binCount[b - 1]!;
+  const centreBark = table(CENTRE_BARK);
+  const absThreshold = table(ABS_THRESHOLD);
+  // Loudness grows faster with level at low frequencies (steeper below 4 Bark).
+  const zwickerPower = centreBark.map((bark) =>
+    bark < 4 ? ZWICKER_POWER * Math.min(6 / (bark + 2), 2) ** 0.15 : ZWICKER_POWER,
+  );
   return {
     count,
     firstBin,
     binCount,
     centreBark,
-    widthBark,
-    centreHz,
+    widthBark: table(WIDTH_BARK),
+    centreHz: table(CENTRE_HZ),
     absThreshold,
-    powerDensityCorrection,
+    powerDensityCorrection: table(count === 42 ? POWER_DENSITY_CORRECTION_8K : POWER_DENSITY_CORRECTION_16K),
     zwickerPower,
-    loudnessFactor,
+    loudnessFactor: absThreshold.map((threshold, b) => (threshold / 0.5) ** zwickerPower[b]!),
   };
 }
 

@@ -1,4 +1,5 @@
 import { nextPow2, realFft } from "./fft.ts";
+import { perSize } from "./per-size.ts";
 
 /**
  * Coarse delay by correlating log-VAD envelopes (spec 01 §1.9). Lags are in samples, positive
@@ -13,24 +14,16 @@ interface CorrelationScratch {
   out: Float32Array;
 }
 
-const scratchBySize = new Map<number, CorrelationScratch>();
-
-/** Buffers of one transform length, reused by every correlation of that length (single-threaded). */
-function correlationScratch(R: number): CorrelationScratch {
-  let s = scratchBySize.get(R);
-  if (!s) {
-    const fft = realFft(R);
-    s = {
-      a: new Float64Array(R),
-      b: new Float64Array(R),
-      A: fft.createSpectrum(),
-      B: fft.createSpectrum(),
-      out: new Float32Array(R),
-    };
-    scratchBySize.set(R, s);
-  }
-  return s;
-}
+/** Buffers of one transform length, reused by every correlation of that length. */
+const correlationScratch = perSize(
+  (R): CorrelationScratch => ({
+    a: new Float64Array(R),
+    b: new Float64Array(R),
+    A: realFft(R).createSpectrum(),
+    B: realFft(R).createSpectrum(),
+    out: new Float32Array(R),
+  }),
+);
 
 /**
  * c[k] = Σ x[xs + i]·y[ys + i + k − (nr − 1)] for k in [0, nr + nd − 1), computed with FFTs of length

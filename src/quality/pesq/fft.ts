@@ -1,3 +1,4 @@
+import { perSize } from "./per-size.ts";
 import { Radix4Fft } from "./radix4-fft.ts";
 
 /**
@@ -154,17 +155,8 @@ export class RealFft {
   }
 }
 
-const cache = new Map<number, RealFft>();
-
-/** A shared transform of the given power-of-two size (the engine is single-threaded). */
-export function realFft(size: number): RealFft {
-  let fft = cache.get(size);
-  if (!fft) {
-    fft = new RealFft(size);
-    cache.set(size, fft);
-  }
-  return fft;
-}
+/** A shared transform of the given power-of-two size. */
+export const realFft: (size: number) => RealFft = perSize((size) => new RealFft(size));
 
 /** Smallest power of two ≥ n. */
 export function nextPow2(n: number): number {

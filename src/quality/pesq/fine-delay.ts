@@ -1,4 +1,5 @@
 import type { FrameCorrelations } from "./frame-correlations.ts";
+import { perSize } from "./per-size.ts";
 
 /**
  * Fine time alignment per utterance (spec 01 §1.10): a histogram of the cross-correlation peaks of
@@ -11,17 +12,8 @@ export function hannWindow(size: number): Float32Array {
   return w;
 }
 
-const hannBySize = new Map<number, Float32Array>();
-
 /** A shared Hann window of `size` samples (read only). */
-export function sharedHannWindow(size: number): Float32Array {
-  let w = hannBySize.get(size);
-  if (!w) {
-    w = hannWindow(size);
-    hannBySize.set(size, w);
-  }
-  return w;
-}
+export const sharedHannWindow: (size: number) => Float32Array = perSize(hannWindow);
 
 /** Lag of the first maximum of `h`, folded to negative above A/2. */
 export function peakLag(h: Float32Array | Float64Array): number {

@@ -1,4 +1,5 @@
 import { realFft } from "./fft.ts";
+import { perSize } from "./per-size.ts";
 
 /**
  * The frame cross-correlations of the fine alignment (spec 01 §1.10) and of the split search
@@ -151,14 +152,5 @@ export class FrameCorrelations {
   }
 }
 
-const bySize = new Map<number, FrameCorrelations>();
-
-/** The store of one frame size, shared by the fine alignment and the split search (single-threaded). */
-export function frameCorrelations(size: number): FrameCorrelations {
-  let s = bySize.get(size);
-  if (!s) {
-    s = new FrameCorrelations(size);
-    bySize.set(size, s);
-  }
-  return s;
-}
+/** The store of one frame size, shared by the fine alignment and the split search. */
+export const frameCorrelations: (size: number) => FrameCorrelations = perSize((size) => new FrameCorrelations(size));

@@ -45,9 +45,7 @@ export function alignUtterances(
     degLog: degVad.logEnergy,
     frames,
     degNominal,
-    W,
-    A,
-    margin,
+    cfg,
   });
   return utterances;
 }

@@ -1,5 +1,5 @@
 import { segmentDelay } from "./coarse-delay.ts";
-import { MARGIN_WINDOWS } from "./config.ts";
+import { MARGIN_WINDOWS, type PesqRateConfig } from "./config.ts";
 import { hannWindow, peakLag } from "./fine-delay.ts";
 import type { FrameCorrelations } from "./frame-correlations.ts";
 import type { Utterance } from "./utterances.ts";
@@ -15,13 +15,15 @@ export interface SplitContext {
   /** Frame correlations of the working copies, shared with the fine alignment. */
   frames: FrameCorrelations;
   degNominal: number;
-  W: number;
-  A: number;
-  margin: number;
+  /** W, A and the margin. */
+  cfg: PesqRateConfig;
 }
 
+/** No more splitting once this many utterances exist. */
 const MAX_UTTERANCES = 50;
+/** Utterances with fewer speech windows are not split. */
 const MIN_SPEECH = 200;
+/** Breakpoints tried per utterance. */
 const MAX_CANDIDATES = 40;
 
 interface Split {
@@ -40,7 +42,8 @@ export function splitUtterances(utterances: Utterance[], ctx: SplitContext): voi
       u++;
       continue;
     }
-    const { W, degNominal, margin } = ctx;
+    const { degNominal } = ctx;
+    const { window: W, margin } = ctx.cfg;
     const fwd = split.left.delay;
     const bwd = split.right.delay;
     const left: Utterance = { ...utt, ...split.left };
@@ -65,7 +68,8 @@ export function splitUtterances(utterances: Utterance[], ctx: SplitContext): voi
 }
 
 function findSplit(utt: Utterance, ctx: SplitContext): Split | null {
-  const { refEnergy: e, refLog, degLog, frames, degNominal, W, A } = ctx;
+  const { refEnergy: e, refLog, degLog, frames, degNominal } = ctx;
+  const { window: W, alignLength: A } = ctx.cfg;
   let speechStart = utt.start;
   let speechEnd = utt.end;
   while (speechStart < speechEnd && e[speechStart] === 0) speechStart++;

@@ -9,8 +9,11 @@ export interface VadResult {
   threshold: number;
 }
 
+/** Refinements of the noise threshold. */
 const ITERATIONS = 12;
+/** Speech runs this short (in windows) or shorter are dropped as clicks. */
 const SHORT_RUN = 4;
+/** Speech runs this close (in windows) are joined. */
 const JOIN_GAP = 50;
 
 /** Calls `fn(start, end)` for every maximal run [start, end) of positive windows. */
