@@ -175,30 +175,6 @@ export interface WindowRate {
   idleMbps?: number;
 }
 
-/** Bytes a rate offers over [0, tUs) (periodic traces by prefix sums and binary search). */
-function offeredBytesBefore(rate: RateModel, spec: DirectionSpec): (tUs: number) => number {
-  if (!spec.trace) return (tUs) => (rate.offeredBps(0, 1) * Math.max(0, tUs)) / 8e6;
-  const trace = parseTrace(spec.trace.text, spec.trace.name);
-  const n = trace.times.length;
-  const prefix = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) prefix[i + 1] = (prefix[i] as number) + (trace.bytes[i] as number);
-  return (tUs) => {
-    if (tUs <= 0) return 0;
-    // A period's opportunities lie in (0, period]: the one at the period's end is still this loop's.
-    const loops = Math.ceil(tUs / trace.periodUs) - 1;
-    const within = tUs - loops * trace.periodUs;
-    // Opportunities strictly before `within`.
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((trace.times[mid] as number) < within) lo = mid + 1;
-      else hi = mid;
-    }
-    return loops * (prefix[n] as number) + (prefix[lo] as number);
-  };
-}
-
 /**
  * Per window, the capacity offered while the rate server was idle for want of packets: between one
  * packet's service end (its scheduled departure less the constant delay) and the next arrival.
@@ -220,7 +196,7 @@ function idleOfferedBytes(
     served.push([records[at + LOG_ARRIVAL] as number, (records[at + LOG_SCHEDULED] as number) - delayUs]);
   }
   served.sort((a, b) => a[1] - b[1]);
-  const before = offeredBytesBefore(rate, spec);
+  const before = (tUs: number) => rate.offeredBytesBefore(tUs);
   const idle = new Array<number>(windows).fill(0);
   const addIdle = (from: number, to: number) => {
     for (let w = Math.max(0, Math.floor(from / windowUs)); w < windows && w * windowUs < to; w++) {

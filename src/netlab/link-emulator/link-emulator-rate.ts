@@ -19,6 +19,8 @@ export interface RateModel {
   serve(startUs: number, bytes: number): number;
   /** Bits per second the link offers over [fromUs, toUs) (for "asked" in the summary). */
   offeredBps(fromUs: number, toUs: number): number;
+  /** Bytes the link offers over [0, tUs). */
+  offeredBytesBefore(tUs: number): number;
 }
 
 export class ConstantRate implements RateModel {
@@ -31,6 +33,9 @@ export class ConstantRate implements RateModel {
   }
   offeredBps(): number {
     return this.bitsPerSecond;
+  }
+  offeredBytesBefore(tUs: number): number {
+    return (this.bitsPerSecond * Math.max(0, tUs)) / 8e6;
   }
 }
 
@@ -83,8 +88,12 @@ export class TraceRate implements RateModel {
   /** Index (over the unrolled, repeating trace) of the opportunity last used. */
   private k = -1;
   private credit = 0;
+  /** Bytes of one period's opportunities before each index (prefix sums; n + 1 entries). */
+  private readonly prefix: Float64Array;
   constructor(private readonly trace: ParsedTrace) {
     this.n = trace.times.length;
+    this.prefix = new Float64Array(this.n + 1);
+    for (let i = 0; i < this.n; i++) this.prefix[i + 1] = (this.prefix[i] as number) + (trace.bytes[i] as number);
   }
   private timeOf(k: number): number {
     const loop = Math.floor(k / this.n);
@@ -119,14 +128,23 @@ export class TraceRate implements RateModel {
     }
   }
   offeredBps(fromUs: number, toUs: number): number {
-    let bytes = 0;
-    const first = Math.floor(fromUs / this.trace.periodUs) * this.n;
-    for (let k = first; ; k++) {
-      const t = this.timeOf(k);
-      if (t >= toUs) break;
-      if (t >= fromUs) bytes += this.bytesOf(k);
+    return ((this.offeredBytesBefore(toUs) - this.offeredBytesBefore(fromUs)) * 8e6) / (toUs - fromUs);
+  }
+  /** Every opportunity of the repeating trace strictly before `tUs`: whole periods, then a binary search. */
+  offeredBytesBefore(tUs: number): number {
+    if (tUs <= 0) return 0;
+    const { times, periodUs } = this.trace;
+    // A period's opportunities lie in (0, period]: the one at the period's end is still this loop's.
+    const loops = Math.ceil(tUs / periodUs) - 1;
+    const within = tUs - loops * periodUs;
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((times[mid] as number) < within) lo = mid + 1;
+      else hi = mid;
     }
-    return (bytes * 8e6) / (toUs - fromUs);
+    return loops * (this.prefix[this.n] as number) + (this.prefix[lo] as number);
   }
 }
 
