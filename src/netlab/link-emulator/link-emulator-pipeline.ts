@@ -182,7 +182,7 @@ export class DirectionPipeline {
       this.drop(slot, reason, now),
     );
     // Nothing random and a FIFO at a constant rate: every decision follows from the arrival stamp, so
-    // the thread reading the TUN can make it (tun.c, "decisions in C") and this loop need not wake.
+    // the thread reading the TUN can make it (native/tun/fast-path.c, "decisions in C") and this loop need not wake.
     const simple =
       (spec.loss === undefined || spec.loss.kind === "none") &&
       !spec.duplicate &&
