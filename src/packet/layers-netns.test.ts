@@ -206,7 +206,9 @@ describe("tcpdump captures between two namespaces agree with tshark", () => {
       assert.equal(tsharkWarnings(capture.file), "");
       const result = compareWithTshark(capture.file);
       assert.deepEqual(result.mismatches.slice(0, 30), []);
-      assert.ok(result.compared > 1000, `only ${result.compared} values compared`);
+      // Guards against comparing next to nothing. How many packets a live capture holds varies with
+      // load (segmentation offload merges TCP segments; 945 values were seen on a busy machine).
+      assert.ok(result.compared > 400, `only ${result.compared} values compared`);
     });
 
     it(`${name}: encode(decode(bytes)) gives the captured bytes back`, () => {
