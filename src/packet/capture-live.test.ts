@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -78,6 +78,17 @@ before(async () => {
     send();`;
   execFileSync("ip", ["netns", "exec", ns, process.execPath, "-e", script], { timeout: 20_000 });
   execFileSync("ip", ["netns", "exec", ns, "ping", "-c", "1", "-q", "127.0.0.1"]);
+  // tcpdump drops what it has not read yet when it is interrupted: on a busy machine the last
+  // packets may still be in one capture's buffer. Stop only when every capture has held still
+  // (the stream's record count, the files' sizes) for half a second, within 10 s.
+  let last = "";
+  let still = 0;
+  for (let waited = 0; still < 5 && waited < 10_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = [streamed.length, statSync(files.us).size, statSync(files.ns).size].join(",");
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
   for (const c of captures) await stop(c);
   await stop(pipe);
   streamSummary = await reading;
