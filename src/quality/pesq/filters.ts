@@ -217,32 +217,41 @@ export function iirSection(buffer: Float32Array, section: IirSection, start = 0,
 /**
  * Two sections in one pass, the second one sample behind the first: each computes exactly what it
  * computes alone (the second reads sample n − 1 after the first wrote it), but the two recursions,
- * each latency-bound, now overlap.
+ * each latency-bound, now overlap. One loop also covers the first section's first and the second's
+ * last sample: code after the loop would lack type feedback in the loop's on-stack-replaced code,
+ * which deoptimized there on every call and left the next call's loop to the interpreter.
  */
 function iirSectionPair(buffer: Float32Array, first: IirSection, second: IirSection): void {
-  const [b0, b1, b2, a1, a2] = first.map(Math.fround) as unknown as IirSection;
-  const [c0, c1, c2, e1, e2] = second.map(Math.fround) as unknown as IirSection;
+  // Indexed, not destructured: the destructuring deoptimized the optimized code on other tables.
+  const b0 = Math.fround(first[0]);
+  const b1 = Math.fround(first[1]);
+  const b2 = Math.fround(first[2]);
+  const a1 = Math.fround(first[3]);
+  const a2 = Math.fround(first[4]);
+  const c0 = Math.fround(second[0]);
+  const c1 = Math.fround(second[1]);
+  const c2 = Math.fround(second[2]);
+  const e1 = Math.fround(second[3]);
+  const e2 = Math.fround(second[4]);
   const N = buffer.length;
-  if (N === 0) return;
   let w1 = 0;
   let w2 = 0;
   let v1 = 0;
   let v2 = 0;
-  const w0 = Math.fround(buffer[0]! - a1 * w1 - a2 * w2);
-  buffer[0] = b0 * w0 + b1 * w1 + b2 * w2;
-  w1 = w0;
-  for (let n = 1; n < N; n++) {
-    const w = Math.fround(buffer[n]! - a1 * w1 - a2 * w2);
-    buffer[n] = b0 * w + b1 * w1 + b2 * w2;
-    w2 = w1;
-    w1 = w;
-    const v = Math.fround(buffer[n - 1]! - e1 * v1 - e2 * v2);
-    buffer[n - 1] = c0 * v + c1 * v1 + c2 * v2;
-    v2 = v1;
-    v1 = v;
+  for (let n = 0; n <= N; n++) {
+    if (n < N) {
+      const w = Math.fround(buffer[n]! - a1 * w1 - a2 * w2);
+      buffer[n] = b0 * w + b1 * w1 + b2 * w2;
+      w2 = w1;
+      w1 = w;
+    }
+    if (n > 0) {
+      const v = Math.fround(buffer[n - 1]! - e1 * v1 - e2 * v2);
+      buffer[n - 1] = c0 * v + c1 * v1 + c2 * v2;
+      v2 = v1;
+      v1 = v;
+    }
   }
-  const v = Math.fround(buffer[N - 1]! - e1 * v1 - e2 * v2);
-  buffer[N - 1] = c0 * v + c1 * v1 + c2 * v2;
 }
 
 /** The cascade of sections, each over the whole buffer in table order (run two at a time). */

@@ -17,15 +17,16 @@ export interface FrameLayout {
 /** Frames to process, after skipping leading and trailing silence of the reference (spec 03 §3.1). */
 export function frameLayout(ref: Float32Array, nominalMax: number, cfg: PesqRateConfig): FrameLayout {
   const { margin, padding, hop } = cfg;
-  const quiet = (at: (i: number) => number) => {
+  // Five samples from `from`, stepping by `step` (±1), sum to less than 500 in magnitude.
+  const quiet = (from: number, step: number) => {
     let s = 0;
-    for (let i = 0; i < 5; i++) s += Math.abs(at(i));
+    for (let i = 0; i < 5; i++) s += Math.abs(ref[from + step * i]!);
     return s < 500;
   };
   let skipStart = 0;
-  while (quiet((i) => ref[margin + skipStart + i]!) && skipStart < nominalMax / 2) skipStart++;
+  while (quiet(margin + skipStart, 1) && skipStart < nominalMax / 2) skipStart++;
   let skipEnd = 0;
-  while (quiet((i) => ref[nominalMax - margin + padding - 1 - skipEnd - i]!) && skipEnd < nominalMax / 2) skipEnd++;
+  while (quiet(nominalMax - margin + padding - 1 - skipEnd, -1) && skipEnd < nominalMax / 2) skipEnd++;
   return {
     frameStart: Math.trunc(skipStart / hop),
     frameStop: Math.trunc((nominalMax - 2 * margin + padding - skipEnd) / hop) - 1,
