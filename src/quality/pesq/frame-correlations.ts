@@ -36,13 +36,11 @@ export class FrameCorrelations {
   private peakCount = 0;
 
   private readonly xcorr: Float64Array;
-  private readonly magnitude: Float32Array;
 
   constructor(size: number) {
     this.size = size;
     this.window = new Float32Array(size);
     this.xcorr = new Float64Array(size);
-    this.magnitude = new Float32Array(size);
     this.peaks = new Int32Array(4096);
   }
 
@@ -109,18 +107,20 @@ export class FrameCorrelations {
   private compute(r: number, d: number): number {
     const X = this.frameSpectrum(this.ref, r, this.refSpectra);
     const Y = this.frameSpectrum(this.deg, d, this.degSpectra);
-    const { size, xcorr, magnitude: mag } = this;
+    const { size, xcorr } = this;
     // Only |xcorr| is read, so the odd samples may keep their negated sign.
     realFft(size).crossInverseOddNegated(X, Y, xcorr);
-    let max = 0;
+    // |xcorr| is read as float; rounding is monotonic, so the largest float is the float of the
+    // largest double, and the floats need not be stored.
+    let largest = 0;
     for (let n = 0; n < size; n++) {
-      mag[n] = Math.abs(xcorr[n]!);
-      if (mag[n]! > max) max = mag[n]!;
+      const a = Math.abs(xcorr[n]!);
+      if (a > largest) largest = a;
     }
-    const v = Math.fround(0.99 * max);
+    const v = Math.fround(0.99 * Math.fround(largest));
     const from = this.peakCount;
     for (let p = 0; p < size; p++) {
-      if (mag[p]! > v) {
+      if (Math.fround(Math.abs(xcorr[p]!)) > v) {
         if (this.peakCount === this.peaks.length) {
           const grown = new Int32Array(2 * this.peaks.length);
           grown.set(this.peaks);
