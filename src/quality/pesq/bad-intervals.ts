@@ -1,7 +1,7 @@
 import type { PesqRateConfig } from "./config.ts";
 import { BAD_FRAME_DISTURBANCE } from "./disturbance.ts";
 import { nextPow2, realFft } from "./fft.ts";
-import { GoverningDelays } from "./perceptual-model.ts";
+import { governingDelay } from "./perceptual-model.ts";
 import type { Utterance } from "./utterances.ts";
 
 /**
@@ -59,9 +59,8 @@ export function realignedDegraded(
   const t = new Float32Array(size);
   const lo = margin;
   const hi = size - margin - 1;
-  const delays = new GoverningDelays(utterances, W);
   for (let i = margin; i < size - margin; i++) {
-    const delay = delays.at(i);
+    const delay = governingDelay(utterances, i, W);
     const j = Math.min(Math.max(i + delay, lo), hi);
     t[i] = deg[j]!;
   }

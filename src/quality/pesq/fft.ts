@@ -46,20 +46,6 @@ export class RealFft {
    */
   forward(input: Float64Array, out: Float64Array): void {
     this.half.transform(this.scratch, input);
-    this.unpack(out);
-  }
-
-  /**
-   * `forward` of the frame fround(signal[at + n]·window[n]), n < size, windowed as the transform
-   * reads it; `out` rounds the bins to float as it stores them.
-   */
-  forwardWindowed(signal: Float32Array, at: number, window: Float32Array, out: Float32Array): void {
-    this.half.transformWindowed(this.scratch, signal, at, window);
-    this.unpack(out);
-  }
-
-  /** Bins 0..size/2 of the real input from the half-size transform Z in scratch (see `forward`). */
-  private unpack(out: Float64Array | Float32Array): void {
     const M = this.size / 2;
     const Z = this.scratch;
     const cos = this.twiddleCos;

@@ -6,7 +6,7 @@ import {
   BarkAnalyzer,
   compensateFrequencyResponse,
   frameLayout,
-  GoverningDelays,
+  governingDelay,
   loudness,
   SILENCE_POWER,
   scaleDegradedFrame,
@@ -43,12 +43,11 @@ export function frameDisturbances(
   const pRef = new Float32Array(frames * B);
   const pDeg = new Float32Array(frames * B);
   const silent = new Uint8Array(frames);
-  const delays = new GoverningDelays(utterances, W);
   let silentFrames = 0;
   for (let f = 0; f < frames; f++) {
     const r0 = margin + f * Q;
     analyzer.analyze(ref, r0, pRef, f * B);
-    const d0 = r0 + delays.at(r0);
+    const d0 = r0 + governingDelay(utterances, r0, W);
     if (d0 > 0 && d0 + F < nominalMax + padding) analyzer.analyze(deg, d0, pDeg, f * B);
     if (audiblePower(pRef, f * B, bands, 100) < SILENCE_POWER) {
       silent[f] = 1;

@@ -33,42 +33,24 @@ export function frameLayout(ref: Float32Array, nominalMax: number, cfg: PesqRate
   };
 }
 
-/**
- * Delay of the utterance governing a sample: the last one (in list order) starting at or before it,
- * else the first one's. Samples must be asked for in increasing order; each answer then costs O(1)
- * amortized instead of a pass over all utterances.
- */
-export class GoverningDelays {
-  private readonly byStart: number[];
-  private started = 0;
-  private governing = -1;
-
-  constructor(
-    private readonly utterances: Utterance[],
-    private readonly W: number,
-  ) {
-    this.byStart = utterances.map((_, u) => u).sort((a, b) => utterances[a]!.start - utterances[b]!.start);
-  }
-
-  at(sample: number): number {
-    const { utterances, byStart } = this;
-    while (this.started < byStart.length && utterances[byStart[this.started]!]!.start * this.W <= sample) {
-      this.governing = Math.max(this.governing, byStart[this.started]!);
-      this.started++;
-    }
-    return utterances[Math.max(this.governing, 0)]!.delay;
-  }
+/** Delay of the utterance governing sample `at`: the last one starting at or before it. */
+export function governingDelay(utterances: Utterance[], at: number, W: number): number {
+  let delay = utterances[0]!.delay;
+  for (const u of utterances) if (u.start * W <= at) delay = u.delay;
+  return delay;
 }
 
 /** Hann-windowed power spectrum warped to Bark bands (spec 03 §3.2–3.3). */
 export class BarkAnalyzer {
-  private readonly spectrum: Float32Array;
+  private readonly frame: Float64Array;
+  private readonly spectrum: Float64Array;
   private readonly power: Float64Array;
   private readonly window: Float32Array;
 
   constructor(private readonly cfg: PesqRateConfig) {
     const F = cfg.frameLength;
-    this.spectrum = new Float32Array(F + 2);
+    this.frame = new Float64Array(F);
+    this.spectrum = realFft(F).createSpectrum();
     this.power = new Float64Array(F / 2);
     this.window = hannWindow(F);
   }
@@ -76,12 +58,12 @@ export class BarkAnalyzer {
   /** Pitch power density of the frame starting at `at` into out[offset, offset + bands). */
   analyze(signal: Float32Array, at: number, out: Float32Array, offset: number): void {
     const { frameLength: F, bands, powerScale } = this.cfg;
-    const { spectrum, power, window } = this;
-    // The bins come rounded to float.
-    realFft(F).forwardWindowed(signal, at, window, spectrum);
+    const { frame, spectrum, power, window } = this;
+    for (let n = 0; n < F; n++) frame[n] = Math.fround(signal[at + n]! * window[n]!);
+    realFft(F).forward(frame, spectrum);
     for (let k = 0; k < F / 2; k++) {
-      const re = spectrum[2 * k]!;
-      const im = spectrum[2 * k + 1]!;
+      const re = Math.fround(spectrum[2 * k]!);
+      const im = Math.fround(spectrum[2 * k + 1]!);
       power[k] = Math.fround(re * re + im * im);
     }
     power[0] = 0;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import FFT from "fft.js";
-import { RealFft } from "./fft.ts";
 import { Radix4Fft } from "./radix4-fft.ts";
 
 /** Deterministic test signal with varied magnitudes and signs. */
@@ -30,21 +29,6 @@ describe("Radix4Fft", () => {
       const actual = new Float64Array(2 * size);
       new Radix4Fft(size).transform(actual, input);
       assertSameBits(actual, expected, `size ${size}`);
-    }
-  });
-
-  it("windows a float frame as it reads it, as windowing first would", () => {
-    for (const size of [256, 512, 1024]) {
-      const samples = Float32Array.from(signal(size + 100), (v) => v * 1000);
-      const window = Float32Array.from(signal(size), (v) => Math.abs(v));
-      const at = 37;
-      const frame = Float64Array.from(window, (w, n) => Math.fround(samples[at + n]! * w));
-      const fft = new RealFft(size);
-      const expected = fft.createSpectrum();
-      fft.forward(frame, expected);
-      const actual = new Float32Array(size + 2);
-      fft.forwardWindowed(samples, at, window, actual);
-      assertSameBits(actual, Float32Array.from(expected.subarray(0, size + 2)), `size ${size}`);
     }
   });
 });

@@ -3,12 +3,9 @@
  * decimation in time after a radix-2 or radix-4 first pass that reads the input in digit-reversed
  * order. Every butterfly performs the operations of fft.js 4.0.4 (the transform the PESQ figures
  * were first measured with) in the same order, so spectra are bit for bit the same; what differs is
- * the bookkeeping: each stage's twiddles are stored in the order it reads them, the forward
- * direction needs no sign multiplies, and the first pass can window a float signal as it reads it.
+ * the bookkeeping: each stage's twiddles are stored in the order it reads them and the forward
+ * direction needs no sign multiplies.
  */
-const NO_INPUT = new Float64Array(0);
-const NO_SIGNAL = new Float32Array(0);
-
 export class Radix4Fft {
   readonly size: number;
   /** Input offset (in doubles) of each first-pass group, and the distance between its inputs. */
@@ -61,31 +58,16 @@ export class Radix4Fft {
 
   /** out = DFT(input), both interleaved complex of `size` points; `out` must not be `input`. */
   transform(out: Float64Array, input: Float64Array): void {
-    this.firstPass(out, input, NO_SIGNAL, 0, null);
+    this.firstPass(out, input);
     this.stages(out);
   }
 
   /**
-   * `transform` of the real frame fround(signal[at + n]·window[n]), n < 2·size, read as `size`
-   * complex values: the windowing happens as the first pass reads each sample.
+   * The first pass: digit-reversed inputs through radix-2 or radix-4 butterflies without twiddles.
+   * Written out without helper calls: an optimized caller that does not inline a helper passes it
+   * boxed doubles.
    */
-  transformWindowed(out: Float64Array, signal: Float32Array, at: number, window: Float32Array): void {
-    this.firstPass(out, NO_INPUT, signal, at, window);
-    this.stages(out);
-  }
-
-  /**
-   * The first pass: digit-reversed inputs (from `input`, or windowed from `signal` when `window` is
-   * given) through radix-2 or radix-4 butterflies without twiddles. Written out without helper
-   * calls: an optimized caller that does not inline a helper passes it boxed doubles.
-   */
-  private firstPass(
-    out: Float64Array,
-    input: Float64Array,
-    signal: Float32Array,
-    at: number,
-    window: Float32Array | null,
-  ): void {
+  private firstPass(out: Float64Array, input: Float64Array): void {
     const offsets = this.groupOffsets;
     const stride = this.inputStride;
     if (this.radix4First) {
@@ -94,33 +76,14 @@ export class Radix4Fft {
         const b = a + stride;
         const c = b + stride;
         const d = c + stride;
-        let Ar: number;
-        let Ai: number;
-        let Br: number;
-        let Bi: number;
-        let Cr: number;
-        let Ci: number;
-        let Dr: number;
-        let Di: number;
-        if (window === null) {
-          Ar = input[a]!;
-          Ai = input[a + 1]!;
-          Br = input[b]!;
-          Bi = input[b + 1]!;
-          Cr = input[c]!;
-          Ci = input[c + 1]!;
-          Dr = input[d]!;
-          Di = input[d + 1]!;
-        } else {
-          Ar = Math.fround(signal[at + a]! * window[a]!);
-          Ai = Math.fround(signal[at + a + 1]! * window[a + 1]!);
-          Br = Math.fround(signal[at + b]! * window[b]!);
-          Bi = Math.fround(signal[at + b + 1]! * window[b + 1]!);
-          Cr = Math.fround(signal[at + c]! * window[c]!);
-          Ci = Math.fround(signal[at + c + 1]! * window[c + 1]!);
-          Dr = Math.fround(signal[at + d]! * window[d]!);
-          Di = Math.fround(signal[at + d + 1]! * window[d + 1]!);
-        }
+        const Ar = input[a]!;
+        const Ai = input[a + 1]!;
+        const Br = input[b]!;
+        const Bi = input[b + 1]!;
+        const Cr = input[c]!;
+        const Ci = input[c + 1]!;
+        const Dr = input[d]!;
+        const Di = input[d + 1]!;
         const T0r = Ar + Cr;
         const T0i = Ai + Ci;
         const T1r = Ar - Cr;
@@ -142,21 +105,10 @@ export class Radix4Fft {
       for (let t = 0, o = 0; t < offsets.length; t++, o += 4) {
         const e = offsets[t]!;
         const f = e + stride;
-        let Er: number;
-        let Ei: number;
-        let Or: number;
-        let Oi: number;
-        if (window === null) {
-          Er = input[e]!;
-          Ei = input[e + 1]!;
-          Or = input[f]!;
-          Oi = input[f + 1]!;
-        } else {
-          Er = Math.fround(signal[at + e]! * window[e]!);
-          Ei = Math.fround(signal[at + e + 1]! * window[e + 1]!);
-          Or = Math.fround(signal[at + f]! * window[f]!);
-          Oi = Math.fround(signal[at + f + 1]! * window[f + 1]!);
-        }
+        const Er = input[e]!;
+        const Ei = input[e + 1]!;
+        const Or = input[f]!;
+        const Oi = input[f + 1]!;
         out[o] = Er + Or;
         out[o + 1] = Ei + Oi;
         out[o + 2] = Er - Or;
