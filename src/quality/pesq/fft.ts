@@ -12,7 +12,6 @@ export class RealFft {
 
   private readonly half: Radix4Fft;
   private readonly packed: Float64Array;
-  private readonly cross: Float64Array;
   private readonly inverseScale: number;
   private readonly twiddleCos: Float64Array;
   private readonly twiddleSin: Float64Array;
@@ -23,7 +22,6 @@ export class RealFft {
     this.half = new Radix4Fft(size / 2);
     this.scratch = new Float64Array(size);
     this.packed = new Float64Array(size);
-    this.cross = new Float64Array(size + 2);
     this.inverseScale = 2 / size;
     this.twiddleCos = new Float64Array(size / 2);
     this.twiddleSin = new Float64Array(size / 2);
@@ -86,19 +84,55 @@ export class RealFft {
 
   /**
    * `inverseOddNegated` of the cross spectrum C[k] = fround(conj(X[k])·Y[k]) of two float spectra
-   * (bins 0..size/2).
+   * (bins 0..size/2), without storing C: bins k and M − k are formed once each and feed both packed
+   * values that read them. Bit for bit the result of storing C first.
    */
   crossInverseOddNegated(X: Float32Array, Y: Float32Array, out: Float64Array): void {
-    const C = this.cross;
-    for (let k = 0; k <= this.size; k += 2) {
-      const ar = X[k]!;
-      const ai = X[k + 1]!;
-      const br = Y[k]!;
-      const bi = Y[k + 1]!;
-      C[k] = Math.fround(ar * br + ai * bi);
-      C[k + 1] = Math.fround(ar * bi - ai * br);
+    const M = this.size / 2;
+    const scale = 1 / M;
+    const z = this.packed;
+    const cos = this.twiddleCos;
+    const sin = this.twiddleSin;
+    for (let k = 0; k <= M >> 1; k++) {
+      const m = k === 0 ? M : M - k;
+      const ar = X[2 * k]!;
+      const ai = X[2 * k + 1]!;
+      const br = Y[2 * k]!;
+      const bi = Y[2 * k + 1]!;
+      const pr = Math.fround(ar * br + ai * bi);
+      const pi = Math.fround(ar * bi - ai * br);
+      const cr = X[2 * m]!;
+      const ci = X[2 * m + 1]!;
+      const dr = Y[2 * m]!;
+      const di = Y[2 * m + 1]!;
+      const qr = Math.fround(cr * dr + ci * di);
+      const qi = Math.fround(cr * di - ci * dr);
+      this.packPair(z, k, pr, pi, qr, -qi, cos[k]!, sin[k]!, scale);
+      if (k !== 0 && m !== k) this.packPair(z, m, qr, qi, pr, -pi, cos[m]!, sin[m]!, scale);
     }
-    this.inverseOddNegated(C, out);
+    this.half.transform(out, z);
+  }
+
+  /** One packed value of the inverse: X[k] = (xr, xi), conj(X[M − k]) = (yr, yi). */
+  private packPair(
+    z: Float64Array,
+    k: number,
+    xr: number,
+    xi: number,
+    yr: number,
+    yi: number,
+    c: number,
+    s: number,
+    scale: number,
+  ): void {
+    const er = 0.5 * (xr + yr);
+    const ei = 0.5 * (xi + yi);
+    const dr = 0.5 * (xr - yr);
+    const di = 0.5 * (xi - yi);
+    const or = dr * c - di * s;
+    const oi = dr * s + di * c;
+    z[2 * k] = (er - oi) * scale;
+    z[2 * k + 1] = -(ei + or) * scale;
   }
 
   /**
