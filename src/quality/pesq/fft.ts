@@ -54,19 +54,29 @@ export class RealFft {
     out[1] = 0;
     out[2 * M] = z0r - z0i;
     out[2 * M + 1] = 0;
-    for (let k = 1; k < M; k++) {
+    // Bins k and M − k read the same two values of Z: E and O are formed once for both, doubled
+    // (halving commutes with rounding, so halving the result is exact and gives the same bits).
+    for (let k = 1; k <= M >> 1; k++) {
+      const m = M - k;
       const ar = Z[2 * k]!;
       const ai = Z[2 * k + 1]!;
-      const br = Z[2 * (M - k)]!;
-      const bi = Z[2 * (M - k) + 1]!;
-      const er = 0.5 * (ar + br);
-      const ei = 0.5 * (ai - bi);
-      const or = 0.5 * (ai + bi);
-      const oi = -0.5 * (ar - br);
+      const br = Z[2 * m]!;
+      const bi = Z[2 * m + 1]!;
+      const er = ar + br;
+      const ei = ai - bi;
+      const or = ai + bi;
+      const oi = br - ar;
       const c = cos[k]!;
       const s = sin[k]!;
-      out[2 * k] = er + or * c + oi * s;
-      out[2 * k + 1] = ei + oi * c - or * s;
+      out[2 * k] = 0.5 * (er + or * c + oi * s);
+      out[2 * k + 1] = 0.5 * (ei + oi * c - or * s);
+      if (m !== k) {
+        // E[M − k] = conj E[k], O[M − k] = −conj O[k].
+        const cm = cos[m]!;
+        const sm = sin[m]!;
+        out[2 * m] = 0.5 * (er + or * cm - oi * sm);
+        out[2 * m + 1] = -0.5 * (ei + oi * cm + or * sm);
+      }
     }
   }
 
@@ -89,7 +99,7 @@ export class RealFft {
    */
   crossInverseOddNegated(X: Float32Array, Y: Float32Array, out: Float64Array): void {
     const M = this.size / 2;
-    const scale = 1 / M;
+    const halfScale = 0.5 / M;
     const z = this.packed;
     const cos = this.twiddleCos;
     const sin = this.twiddleSin;
@@ -107,32 +117,26 @@ export class RealFft {
       const di = Y[2 * m + 1]!;
       const qr = Math.fround(cr * dr + ci * di);
       const qi = Math.fround(cr * di - ci * dr);
-      this.packPair(z, k, pr, pi, qr, -qi, cos[k]!, sin[k]!, scale);
-      if (k !== 0 && m !== k) this.packPair(z, m, qr, qi, pr, -pi, cos[m]!, sin[m]!, scale);
+      // Packed values k and m from C[k] = p and C[m] = q, with E and O doubled as in `forward`:
+      // sums and differences of p and conj q serve both.
+      const er = pr + qr;
+      const ei = pi - qi;
+      const dr2 = pr - qr;
+      const di2 = pi + qi;
+      const c = cos[k]!;
+      const s = sin[k]!;
+      const or = dr2 * c - di2 * s;
+      const oi = dr2 * s + di2 * c;
+      z[2 * k] = (er - oi) * halfScale;
+      z[2 * k + 1] = -(ei + or) * halfScale;
+      if (k !== 0 && m !== k) {
+        const cm = cos[m]!;
+        const sm = sin[m]!;
+        z[2 * m] = (er - (di2 * cm - dr2 * sm)) * halfScale;
+        z[2 * m + 1] = (ei + (dr2 * cm + di2 * sm)) * halfScale;
+      }
     }
     this.half.transform(out, z);
-  }
-
-  /** One packed value of the inverse: X[k] = (xr, xi), conj(X[M − k]) = (yr, yi). */
-  private packPair(
-    z: Float64Array,
-    k: number,
-    xr: number,
-    xi: number,
-    yr: number,
-    yi: number,
-    c: number,
-    s: number,
-    scale: number,
-  ): void {
-    const er = 0.5 * (xr + yr);
-    const ei = 0.5 * (xi + yi);
-    const dr = 0.5 * (xr - yr);
-    const di = 0.5 * (xi - yi);
-    const or = dr * c - di * s;
-    const oi = dr * s + di * c;
-    z[2 * k] = (er - oi) * scale;
-    z[2 * k + 1] = -(ei + or) * scale;
   }
 
   /**
