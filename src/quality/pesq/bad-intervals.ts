@@ -1,3 +1,4 @@
+import { correlationScratch } from "./coarse-delay.ts";
 import type { PesqRateConfig } from "./config.ts";
 import { BAD_FRAME_DISTURBANCE } from "./disturbance.ts";
 import { nextPow2, realFft } from "./fft.ts";
@@ -81,8 +82,9 @@ export function intervalDelay(
   const n = stopSample - startSample;
   const m = 2 * s + n;
   const R = nextPow2(2 * m);
-  const a = new Float64Array(R);
-  const b = new Float64Array(R);
+  const { a, b, A, B } = correlationScratch(R);
+  a.fill(0);
+  b.fill(0, m);
   const lo = margin;
   const hi = nominalMax + padding - margin - 1;
   let s1 = 0;
@@ -102,8 +104,6 @@ export function intervalDelay(
   const p2 = s2 / R;
   if (p1 <= 1e-6 || p2 <= 1e-6) return 0;
   const fft = realFft(R);
-  const A = fft.createSpectrum();
-  const B = fft.createSpectrum();
   fft.forward(a, A);
   fft.forward(b, B);
   for (let k = 0; k <= R / 2; k++) {

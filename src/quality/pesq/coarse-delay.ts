@@ -6,7 +6,7 @@ import { perSize } from "./per-size.ts";
  * when the degraded signal is late.
  */
 
-interface CorrelationScratch {
+export interface CorrelationScratch {
   a: Float64Array;
   b: Float64Array;
   A: Float64Array;
@@ -14,8 +14,11 @@ interface CorrelationScratch {
   out: Float32Array;
 }
 
-/** Buffers of one transform length, reused by every correlation of that length. */
-const correlationScratch = perSize(
+/**
+ * Buffers of one transform length, reused by every envelope correlation of that length (these and
+ * the bad intervals' in bad-intervals.ts); valid until the next correlation of that length.
+ */
+export const correlationScratch: (R: number) => CorrelationScratch = perSize(
   (R): CorrelationScratch => ({
     a: new Float64Array(R),
     b: new Float64Array(R),
