@@ -135,6 +135,9 @@ export interface WindowScore {
   macroF1: number;
   /** The last, partial windows of each session, scored apart. */
   partial: { windows: number; accuracy: number | null };
+  /** Sessions whose windows were scored, and those left out for want of their capture. */
+  sessions: number;
+  sessionsWithoutCapture: number;
 }
 
 /**
@@ -154,6 +157,7 @@ export async function evaluateWindows(
   const sessionColumn = grouped.columns.indexOf("session_id");
   const byId = new Map(timelines.map((t) => [t.session_id, t]));
   // Window features and labels of every session with a capture.
+  let withoutCapture = 0;
   const windowsOf = new Map<
     number,
     { features: Map<string, ExportValue>; stalled: string; resolution: string; partial: boolean }[]
@@ -162,7 +166,10 @@ export async function evaluateWindows(
     const id = Number(row[sessionColumn]);
     const timeline = byId.get(id);
     const file = timeline?.capture_file ? (options.captureDir?.(timeline.capture_file) ?? timeline.capture_file) : null;
-    if (!timeline || !file) continue;
+    if (!timeline || !file || !existsSync(file)) {
+      withoutCapture++;
+      continue;
+    }
     const labels = computeWindowLabels(
       {
         ...(timeline.duration !== undefined ? { duration: timeline.duration } : {}),
@@ -194,6 +201,7 @@ export async function evaluateWindows(
     windowsOf.set(id, list);
   }
   const scores: WindowScore[] = [];
+  const sessions = windowsOf.size;
   for (const label of [
     { name: "stalled", column: "label_stalled", pick: (w: { stalled: string }) => w.stalled },
     {
@@ -258,6 +266,8 @@ export async function evaluateWindows(
         windows: partialHits.length,
         accuracy: partialHits.length ? partialHits.filter(Boolean).length / partialHits.length : null,
       },
+      sessions,
+      sessionsWithoutCapture: withoutCapture,
     });
   }
   return scores;
@@ -312,6 +322,8 @@ export function evaluationMarkdown(results: readonly LabelEvaluation[], windows:
         (w) =>
           `| ${w.label} | ${w.windows} | ${pct(w.accuracy)} | ${w.macroF1.toFixed(3)} | ${w.partial.windows} | ${w.partial.accuracy === null ? "—" : pct(w.partial.accuracy)} |`,
       ),
+      "",
+      `Windows of ${windows[0]?.sessions ?? 0} sessions; ${windows[0]?.sessionsWithoutCapture ?? 0} sessions have no capture beside sessions.jsonl and are not scored per window (their rows still train the session models).`,
       "",
     );
   }
