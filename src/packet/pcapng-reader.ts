@@ -38,6 +38,21 @@ const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 const textDecoder = new TextDecoder("utf-8", { fatal: false });
 
+/** What a section or interface block's options fill. */
+type OptionsBlock = { comments: string[]; options: CaptureOption[] };
+
+/** opt_comment (pcapng §3.5), a block's comments wherever it appears. */
+const OPT_COMMENT = 1;
+
+/** The string fields of a block that its UTF-8 options fill, by option code. */
+type TextOptions<B> = Readonly<Record<number, { [K in keyof B]-?: string extends B[K] ? K : never }[keyof B]>>;
+
+/** shb_hardware, shb_os, shb_userappl (pcapng §4.1). */
+const SECTION_TEXT_OPTIONS: TextOptions<CaptureSection> = { 2: "hardware", 3: "os", 4: "userApplication" };
+
+/** if_name, if_description, if_os, if_hardware (pcapng §4.2). */
+const INTERFACE_TEXT_OPTIONS: TextOptions<CaptureInterface> = { 2: "name", 3: "description", 12: "os", 15: "hardware" };
+
 export class PcapngReader implements FormatReader {
   /** Global id of the current section's interface 0, and the count in this section. */
   private sectionBase = 0;
@@ -319,20 +334,7 @@ export class PcapngReader implements FormatReader {
       options: [],
       fileOffset,
     };
-    this.readOptions(
-      buffer,
-      view,
-      at + 24,
-      at + length - 4,
-      fileOffset,
-      (code, value) => {
-        if (code === 1) section.comments.push(text(value));
-        else if (code === 2) section.hardware = text(value);
-        else if (code === 3) section.os = text(value);
-        else if (code === 4) section.userApplication = text(value);
-      },
-      section.options,
-    );
+    this.readOptions(buffer, view, at + 24, at + length - 4, fileOffset, section, SECTION_TEXT_OPTIONS);
     this.p.sections.push(section);
     this.sectionBase = this.p.interfaces.length;
     this.sectionInterfaces = 0;
@@ -359,11 +361,10 @@ export class PcapngReader implements FormatReader {
       at + 16,
       at + length - 4,
       fileOffset,
+      info,
+      INTERFACE_TEXT_OPTIONS,
       (code, value, valueOffset) => {
-        if (code === 1) info.comments.push(text(value));
-        else if (code === 2) info.name = text(value);
-        else if (code === 3) info.description = text(value);
-        else if (code === 8 && value.length === 8) info.speed = readU64(view, valueOffset, little);
+        if (code === 8 && value.length === 8) info.speed = readU64(view, valueOffset, little);
         else if (code === 9 && value.length >= 1) {
           const resol = value[0]!;
           const exponent = resol & 0x7f;
@@ -378,25 +379,28 @@ export class PcapngReader implements FormatReader {
           info.tsresol = resol;
           info.tsUnitsPerSecond = units;
         } else if (code === 11 && value.length >= 1) info.filter = text(value.subarray(1));
-        else if (code === 12) info.os = text(value);
         else if (code === 13 && value.length >= 1) info.fcsLength = value[0]!;
         else if (code === 14 && value.length === 8) info.tsOffset = readI64(view, valueOffset, little);
-        else if (code === 15) info.hardware = text(value);
       },
-      info.options,
     );
     this.sectionInterfaces++;
     this.p.addInterface(info);
   }
 
-  private readOptions(
+  /**
+   * Reads the options of a section or interface block into `block`: every option into `options`,
+   * opt_comment into `comments`, the text options `textOptions` names into their fields, and the
+   * others through `onOther` (with the value's offset in `buffer`).
+   */
+  private readOptions<B extends OptionsBlock>(
     buffer: Uint8Array,
     view: DataView,
     start: number,
     end: number,
     blockFileOffset: number,
-    onOption: (code: number, value: Uint8Array, valueOffset: number) => void,
-    keep: CaptureOption[],
+    block: B,
+    textOptions: TextOptions<B>,
+    onOther?: (code: number, value: Uint8Array, valueOffset: number) => void,
   ): void {
     const little = this.p.littleEndian;
     const blockStart = this.p.unitOffset;
@@ -414,8 +418,11 @@ export class PcapngReader implements FormatReader {
         );
       }
       const value = buffer.slice(p + 4, p + 4 + length);
-      keep.push({ code, value });
-      onOption(code, value, p + 4);
+      block.options.push({ code, value });
+      const field = textOptions[code];
+      if (code === OPT_COMMENT) block.comments.push(text(value));
+      else if (field !== undefined) block[field] = text(value) as B[typeof field];
+      else onOther?.(code, value, p + 4);
       p += 4 + ((length + 3) & ~3);
     }
   }

@@ -1,6 +1,6 @@
 import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
 import { codeTable } from "./code-table.ts";
 import { headerExtent } from "./header-extent.ts";
@@ -71,12 +71,7 @@ export const pppLayer = defineLayer({
   info: { title: "PPP", tcpip: "link", osi: 2 },
   decodeNetwork(w, offset, end, depth) {
     const d = decodePpp(w.bytes, offset, end);
-    if (!d.complete) {
-      w.raw(offset, end, false, "PPP", d.anomalies);
-      return end;
-    }
-    const fields = d.compressed ? { protocol: d.protocol, compressed: true } : { protocol: d.protocol };
-    w.push({ type: "PPP", fields }, d, offset, false);
+    if (!pushHeader(w, "PPP", d, offset, end, false)) return end;
     return w.ppp(d.protocol, offset + d.headerLength, end, depth);
   },
   encode: (layer, payload, context) =>

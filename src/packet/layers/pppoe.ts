@@ -3,7 +3,7 @@ import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
-import { defineLayer } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex, showNum } from "../show-format.ts";
 import { codeTable } from "./code-table.ts";
 import { pppLayer } from "./ppp.ts";
@@ -187,16 +187,10 @@ export const pppoeLayer = defineLayer({
   decodeNetwork(w, offset, end, depth) {
     const session = (w.bytes[offset + 1] ?? 0) === PppoeCode.SESSION;
     const d = decodePppoe(w.bytes, offset, end, !session);
-    if (!d.complete) {
-      w.raw(offset, end, false, "PPPoE", d.anomalies);
-      return end;
-    }
-    const { headerLength, complete, anomalies, ...fields } = d;
-    void complete;
-    w.push({ type: "PPPoE", fields }, { headerLength, anomalies }, offset, false);
+    if (!pushHeader(w, "PPPoE", d, offset, end, false)) return end;
     const payloadEnd = Math.min(end, offset + PPPOE_HEADER_SIZE + d.length);
     if (!session) {
-      w.raw(offset + headerLength, payloadEnd, false);
+      w.raw(offset + d.headerLength, payloadEnd, false);
       return payloadEnd;
     }
     return pppLayer.decodeNetwork!(w, offset + PPPOE_HEADER_SIZE, payloadEnd, depth);

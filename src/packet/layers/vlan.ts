@@ -2,7 +2,7 @@ import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { Anomaly, type Dissection, MAX_DEPTH } from "../dissection.ts";
 import type { AnyLayer } from "../layer.ts";
-import { defineLayer, fieldsOf } from "../layer-def.ts";
+import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
 import { headerExtent } from "./header-extent.ts";
@@ -96,15 +96,11 @@ export const vlanLayer = defineLayer({
   },
   decodeNetwork(w, offset, end, depth) {
     const d = decodeVlan(w.bytes, offset, end);
-    if (!d.complete) {
-      w.raw(offset, end, false, "Dot1Q", d.anomalies);
-      return end;
-    }
-    if (depth >= VLAN_MAX_DEPTH) {
+    if (d.complete && depth >= VLAN_MAX_DEPTH) {
       w.raw(offset, end, false, "Dot1Q", [anomaly("too-deep", `more than ${VLAN_MAX_DEPTH} stacked VLAN tags`)]);
       return end;
     }
-    w.push({ type: "Dot1Q", fields: fieldsOf(d) }, d, offset, false);
+    if (!pushHeader(w, "Dot1Q", d, offset, end, false)) return end;
     return w.ether(d.type, offset + d.headerLength, end, depth + 1);
   },
   encode: (layer, payload, context) =>
