@@ -234,30 +234,43 @@ export async function datasetToParquet(dataset: Dataset): Promise<Uint8Array> {
   return new Uint8Array(parquetWriteBuffer({ columnData }));
 }
 
-/** The export file's bytes, content type and suggested name. */
+/** An export file's bytes, content type and suggested name. */
+export interface ExportFile {
+  body: Uint8Array | string;
+  contentType: string;
+  filename: string;
+}
+
+/** `dataset` as a CSV or Parquet file named `base` plus the format's extension. */
+async function datasetFile(dataset: Dataset, format: "csv" | "parquet", base: string): Promise<ExportFile> {
+  if (format === "csv")
+    return { body: datasetToCsv(dataset), contentType: "text/csv; charset=utf-8", filename: `${base}.csv` };
+  return {
+    body: await datasetToParquet(dataset),
+    contentType: "application/vnd.apache.parquet",
+    filename: `${base}.parquet`,
+  };
+}
+
+/** A training's sessions (or, with `flows`, its flows table) as an export file. */
 export async function exportTraining(
   db: Queryable,
   trainingId: number,
   format: string,
   options: ExportOptions & { flows?: boolean } = {},
-): Promise<{ body: Uint8Array | string; contentType: string; filename: string }> {
+): Promise<ExportFile> {
   if (options.flows) return exportFlows(db, trainingId, format);
   const { training, sessions, dataset } = await buildDataset(db, trainingId, options);
   const base = `qoelab-training-${training.id}`;
   switch (format) {
     case "csv":
-      return { body: datasetToCsv(dataset), contentType: "text/csv; charset=utf-8", filename: `${base}.csv` };
+    case "parquet":
+      return datasetFile(dataset, format, base);
     case "json":
       return {
         body: JSON.stringify({ training, columns: dataset.columns, rows: dataset.rows, sessions }, null, 1),
         contentType: "application/json",
         filename: `${base}.json`,
-      };
-    case "parquet":
-      return {
-        body: await datasetToParquet(dataset),
-        contentType: "application/vnd.apache.parquet",
-        filename: `${base}.parquet`,
       };
     default:
       throw new QoelabError("EXPORT_BAD_FORMAT", `export: unknown format "${format}" (csv, json or parquet)`, {
@@ -267,21 +280,10 @@ export async function exportTraining(
 }
 
 /** The flows table of a training as CSV or Parquet (`qoelab-training-ID-flows.*`). */
-async function exportFlows(
-  db: Queryable,
-  trainingId: number,
-  format: string,
-): Promise<{ body: Uint8Array | string; contentType: string; filename: string }> {
+async function exportFlows(db: Queryable, trainingId: number, format: string): Promise<ExportFile> {
   const dataset = await buildFlowsDataset(db, trainingId);
-  const base = `qoelab-training-${trainingId}-flows`;
-  if (format === "csv")
-    return { body: datasetToCsv(dataset), contentType: "text/csv; charset=utf-8", filename: `${base}.csv` };
-  if (format === "parquet")
-    return {
-      body: await datasetToParquet(dataset),
-      contentType: "application/vnd.apache.parquet",
-      filename: `${base}.parquet`,
-    };
+  if (format === "csv" || format === "parquet")
+    return datasetFile(dataset, format, `qoelab-training-${trainingId}-flows`);
   throw new QoelabError("EXPORT_BAD_FORMAT", `export: the flows table is csv or parquet, not "${format}"`, {
     fields: { format: "csv or parquet" },
   });
