@@ -6,6 +6,7 @@ import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
 import { DATA_DIR_OPTION, UPLINK_ALLOW_OPTION } from "./common-options.ts";
+import { splitList } from "./option-parsers.ts";
 import { withDb } from "./with-db.ts";
 
 function trainingId(text: string): number {
@@ -48,14 +49,7 @@ export function register(program: Command): void {
             originChannels: options.originChannels.split(",").map((c) => c.trim()),
             labPrefix: options.labPrefix,
             shaperdSocket: options.shaperd,
-            ...(options.uplinkAllow
-              ? {
-                  uplinkAllow: options.uplinkAllow
-                    .split(",")
-                    .map((item) => item.trim())
-                    .filter(Boolean),
-                }
-              : {}),
+            ...(options.uplinkAllow ? { uplinkAllow: splitList(options.uplinkAllow) } : {}),
             log: (m) => process.stderr.write(`${m}\n`),
           });
           await runtime.orchestrator.runUntilIdle(training.id);

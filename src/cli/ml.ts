@@ -14,6 +14,7 @@ import {
 } from "../ml/index.ts";
 import { renderModelReport } from "../render/index.ts";
 import { DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
+import { splitList } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { withDb } from "./with-db.ts";
 
@@ -88,14 +89,7 @@ export function register(program: Command): void {
           oneHot: opts.oneHot,
           permutationRepeats: wholeNumber(opts.permutations, "--permutations", 0),
           ...(opts.group ? { group: opts.group } : {}),
-          ...(opts.features
-            ? {
-                features: opts.features
-                  .split(",")
-                  .map((f) => f.trim())
-                  .filter(Boolean),
-              }
-            : {}),
+          ...(opts.features ? { features: splitList(opts.features) } : {}),
           ...(opts.json
             ? {}
             : {

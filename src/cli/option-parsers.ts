@@ -49,6 +49,14 @@ export function parsePort(text: string, flag: string, command: string, lowest = 
   return port;
 }
 
+/** A comma-separated option's items ("a, b,,c" → a, b, c): trimmed, empty ones left out. */
+export function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
 /** `--window`: "10s", "10", "500ms", "1m" → seconds (`parseDuration`, src/common/duration.ts). */
 export function parseWindow(text: string): number {
   const value = parseDuration(text);

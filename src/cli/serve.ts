@@ -7,7 +7,7 @@ import { createApp } from "../web/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
 import { BIND_HOST_OPTION, DATA_DIR_OPTION, UPLINK_ALLOW_OPTION } from "./common-options.ts";
 import { listenHttp } from "./listen-http.ts";
-import { parsePort } from "./option-parsers.ts";
+import { parsePort, splitList } from "./option-parsers.ts";
 
 export interface ServeOptions {
   host: string;
@@ -93,13 +93,6 @@ async function collectionOrNone(db: Db, options: ServeOptions, log: (message: st
     log(`qoelab: running without the collection worker. ${error.message}`);
     return undefined;
   }
-}
-
-function splitList(text: string): string[] {
-  return text
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
 }
 
 export function register(program: Command): void {
