@@ -47,3 +47,8 @@ export const UPLINK_ALLOW_OPTION = [
 
 /** The address an HTTP server of ours binds (loopback unless asked). */
 export const BIND_HOST_OPTION = ["--host <host>", "address to bind", "127.0.0.1"] as const;
+
+/** The port an HTTP server of ours listens on; each server has its own default. */
+export function listenPortOption(defaultPort: string) {
+  return ["--port <port>", "port", defaultPort] as const;
+}

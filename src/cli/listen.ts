@@ -17,7 +17,7 @@ import {
   parseRatingsCsv,
 } from "../quality/listening/index.ts";
 import { createListeningApp } from "../web/index.ts";
-import { BIND_HOST_OPTION, DATA_DIR_OPTION, JSON_OPTION } from "./common-options.ts";
+import { BIND_HOST_OPTION, DATA_DIR_OPTION, JSON_OPTION, listenPortOption } from "./common-options.ts";
 import { listenHttp } from "./listen-http.ts";
 import { parseDigits, parsePort } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
@@ -149,7 +149,7 @@ export function register(program: Command): void {
     .command("serve")
     .description("serve the listening tests alone (rater pages, admin, CSV export)")
     .option(...BIND_HOST_OPTION)
-    .option("--port <port>", "port", "8010")
+    .option(...listenPortOption("8010"))
     .option(...DATA_DIR_OPTION)
     .action(async (options: { host: string; port: string; dataDir: string }) => {
       const port = parsePort(options.port, "--port", "listen serve");

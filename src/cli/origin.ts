@@ -8,7 +8,7 @@ import {
   originBuildStatus,
 } from "../collect/index.ts";
 import { QoelabError } from "../errors.ts";
-import { BIND_HOST_OPTION, JSON_OPTION } from "./common-options.ts";
+import { BIND_HOST_OPTION, JSON_OPTION, listenPortOption } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 export function register(program: Command): void {
@@ -65,7 +65,7 @@ export function register(program: Command): void {
     .description("serve an origin directory over HTTP with CORS")
     .requiredOption("--root <dir>", "directory to serve")
     .option(...BIND_HOST_OPTION)
-    .option("--port <port>", "port", "8080")
+    .option(...listenPortOption("8080"))
     .action(async (options: { root: string; host: string; port: string }) => {
       const server = await listenOrigin(options.root, options.host, Number(options.port));
       process.stdout.write(`origin: serving ${options.root} on ${options.host}:${options.port}\n`);

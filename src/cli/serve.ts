@@ -5,7 +5,7 @@ import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
 import { createCollectionRuntime } from "./collection-runtime.ts";
-import { BIND_HOST_OPTION, DATA_DIR_OPTION, UPLINK_ALLOW_OPTION } from "./common-options.ts";
+import { BIND_HOST_OPTION, DATA_DIR_OPTION, listenPortOption, UPLINK_ALLOW_OPTION } from "./common-options.ts";
 import { listenHttp } from "./listen-http.ts";
 import { parsePort, splitList } from "./option-parsers.ts";
 
@@ -100,7 +100,7 @@ export function register(program: Command): void {
     .command("serve")
     .description("run the web app (trainings, sessions, export) and the collection worker")
     .option(...BIND_HOST_OPTION)
-    .option("--port <port>", "port", "8000")
+    .option(...listenPortOption("8000"))
     .option(...DATA_DIR_OPTION)
     .option("--no-collect", "do not run the collection worker in this process")
     .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
