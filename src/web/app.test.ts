@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { claimNextSession, completeSession, listSessions } from "../collect/index.ts";
+import { listSessions } from "../collect/index.ts";
 import { openTestDb, testDatabaseKinds } from "../db/test-support/test-db.ts";
 import { createApp } from "./app.ts";
+import { capturedTraining } from "./test-support/captured-training.ts";
 import { postJson } from "./test-support/post-json.ts";
 
 for (const kind of testDatabaseKinds()) {
@@ -89,16 +90,11 @@ for (const kind of testDatabaseKinds()) {
     test("export: one CSV row per captured session with network and label columns", async () => {
       const db = await opened;
       const app = createApp({ db });
-      const created = await postJson(app, "/api/trainings", {
-        number_of_videos: 2,
-        session_duration: 20,
-        bw_limitations: "1, 2",
-      });
-      const { training } = (await created.json()) as { training: { id: number } };
-      for (let i = 0; i < 2; i++) {
-        const s = await claimNextSession(db, "test", { trainingId: training.id });
-        assert.ok(s);
-        await completeSession(db, s.id, {
+      const trainingId = await capturedTraining(
+        app,
+        db,
+        { number_of_videos: 2, session_duration: 20, bw_limitations: "1, 2" },
+        (_session, i) => ({
           url: "http://origin/a,b.m3u8",
           channel: "ch",
           applicationData: {},
@@ -106,24 +102,24 @@ for (const kind of testDatabaseKinds()) {
           labels: { stalled: i === 0, stall_count: i === 0 ? 2 : 0 },
           captureFile: null,
           captureSize: null,
-        });
-      }
-      const csv = await (await app.request(`/api/trainings/${training.id}/export?format=csv`)).text();
+        }),
+      );
+      const csv = await (await app.request(`/api/trainings/${trainingId}/export?format=csv`)).text();
       const lines = csv.trim().split("\n");
       assert.equal(lines.length, 3);
       const header = lines[0]?.split(",") ?? [];
       assert.ok(header.includes("net_throughput_mean_mbps"));
       assert.ok(header.includes("label_stalled"));
       assert.match(lines[1] ?? "", /"http:\/\/origin\/a,b\.m3u8"/);
-      const parquet = await app.request(`/api/trainings/${training.id}/export?format=parquet`);
+      const parquet = await app.request(`/api/trainings/${trainingId}/export?format=parquet`);
       const bytes = new Uint8Array(await parquet.arrayBuffer());
       assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), "PAR1");
       const { parquetReadObjects } = await import("hyparquet");
       const rows = await parquetReadObjects({ file: bytes.buffer as ArrayBuffer });
       assert.equal(rows.length, 2);
-      const unknown = await app.request(`/api/trainings/${training.id}/export?format=xls`);
+      const unknown = await app.request(`/api/trainings/${trainingId}/export?format=xls`);
       assert.equal(unknown.status, 400);
-      const sessions = await listSessions(db, training.id);
+      const sessions = await listSessions(db, trainingId);
       const page = await (await app.request(`/sessions/${sessions[0]?.id}`)).text();
       assert.match(page, /<svg/);
     });

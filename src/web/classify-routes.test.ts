@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { claimNextSession, completeSession } from "../collect/index.ts";
 import { openTestDb } from "../db/test-support/test-db.ts";
 import { createApp } from "./app.ts";
-import { postJson } from "./test-support/post-json.ts";
+import { capturedTraining } from "./test-support/captured-training.ts";
 
 const opened = openTestDb("pglite");
 after(async () => (await opened).drop());
@@ -11,30 +10,27 @@ after(async () => (await opened).drop());
 test("the Classify view: form, cross-validation with progress, result and model download", async () => {
   const db = await opened;
   const app = createApp({ db });
-  const created = await postJson(app, "/api/trainings", {
-    number_of_videos: 20,
-    session_duration: 20,
-    bw_limitations: [0.5, 4],
-  });
-  const { training } = (await created.json()) as { training: { id: number } };
-  for (let i = 0; i < 20; i++) {
-    const session = await claimNextSession(db, "t", { trainingId: training.id });
-    assert.ok(session);
-    // Throughput tells stalls apart: a learnable rule with a little noise.
-    const slow = session.bw_limitation < 1;
-    await completeSession(db, session.id, {
-      url: null,
-      channel: null,
-      applicationData: {},
-      networkData: { features: { down_mbps_mean: (slow ? 0.4 : 3.6) + (i % 5) * 0.05, rtt_ms: 20 + (i % 3) } },
-      labels: { stalled: slow },
-      captureFile: null,
-      captureSize: null,
-    });
-  }
-  const form = await (await app.request(`/trainings/${training.id}/classify`)).text();
+  const trainingId = await capturedTraining(
+    app,
+    db,
+    { number_of_videos: 20, session_duration: 20, bw_limitations: [0.5, 4] },
+    (session, i) => {
+      // Throughput tells stalls apart: a learnable rule with a little noise.
+      const slow = session.bw_limitation < 1;
+      return {
+        url: null,
+        channel: null,
+        applicationData: {},
+        networkData: { features: { down_mbps_mean: (slow ? 0.4 : 3.6) + (i % 5) * 0.05, rtt_ms: 20 + (i % 3) } },
+        labels: { stalled: slow },
+        captureFile: null,
+        captureSize: null,
+      };
+    },
+  );
+  const form = await (await app.request(`/trainings/${trainingId}/classify`)).text();
   assert.match(form, /<option value="label_stalled" selected>/);
-  const started = await app.request(`/trainings/${training.id}/classify`, {
+  const started = await app.request(`/trainings/${trainingId}/classify`, {
     method: "POST",
     body: new URLSearchParams({ label: "label_stalled", model: "rf", cv: "4" }),
   });
@@ -59,7 +55,7 @@ test("the Classify view: form, cross-validation with progress, result and model 
     model.features.every((f) => f.startsWith("net_")),
     "network columns only",
   );
-  const bad = await app.request(`/trainings/${training.id}/classify`, {
+  const bad = await app.request(`/trainings/${trainingId}/classify`, {
     method: "POST",
     body: new URLSearchParams({ label: "", model: "svm" }),
   });
