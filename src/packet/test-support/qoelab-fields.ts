@@ -121,9 +121,28 @@ export const COMPARABLE_FIELDS: readonly string[] = [
 const hexN = (value: number | undefined, digits: number) =>
   value === undefined ? undefined : `0x${value.toString(16).padStart(digits, "0")}`;
 
-function status(layer: AnyLayer): string | undefined {
-  const s: ChecksumStatus | undefined = layer.checksumStatus;
-  return s === undefined ? undefined : String(CHECKSUM_STATUS_NUMBER[s]);
+/** tshark's two fields of a layer's checksum under `proto`: the value (0x%04x) and how it verified (a number). */
+function checksumFields(
+  proto: string,
+  layer: { fields: { checksum?: number }; checksumStatus?: ChecksumStatus },
+): Record<string, string | undefined> {
+  const s = layer.checksumStatus;
+  return {
+    [`${proto}.checksum`]: hexN(layer.fields.checksum, 4),
+    [`${proto}.checksum.status`]: s === undefined ? undefined : String(CHECKSUM_STATUS_NUMBER[s]),
+  };
+}
+
+/** The header fields ICMP and ICMPv6 share, each under its own prefix: type, code and the checksum's. */
+function icmpHeaderFields(
+  proto: "icmp" | "icmpv6",
+  layer: Layer<"ICMP"> | Layer<"ICMPv6">,
+): Record<string, string | undefined> {
+  return {
+    [`${proto}.type`]: String(layer.fields.type),
+    [`${proto}.code`]: String(layer.fields.code),
+    ...checksumFields(proto, layer),
+  };
 }
 
 function tcpOptionValues(layer: Layer<"TCP">, kind: number, read: (d: Uint8Array) => (number | undefined)[]): string[] {
@@ -140,12 +159,12 @@ function sackEdges(data: Uint8Array, right: boolean): number[] {
   return out;
 }
 
-/** The values of one field over every layer of the packet, or undefined for an unknown field. */
 /** The value of `field` when the layer's table names it (a one-element list), else none. */
 function pick(field: string, table: Record<string, string | undefined>): (string | undefined)[] {
   return field in table ? [table[field]] : [];
 }
 
+/** The values of one field in one layer, or undefined for an unknown field. */
 function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined): (string | undefined)[] | undefined {
   const outerType =
     previous?.type === "Ether" || previous?.type === "Dot1Q"
@@ -201,8 +220,7 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
         "ip.len": String(f.totalLength),
         "ip.hdr_len": f.ihl === undefined ? undefined : String(f.ihl * 4),
         "ip.dsfield": hexN(f.tos, 2),
-        "ip.checksum": hexN(f.checksum, 4),
-        "ip.checksum.status": status(layer),
+        ...checksumFields("ip", layer),
       };
       if (field === "ip.opt.type") {
         // tshark lists one ip.opt.type per option, EOL and NOP included.
@@ -234,8 +252,7 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
         "tcp.window_size_value": String(f.window),
         "tcp.hdr_len": f.dataOffset === undefined ? undefined : String(f.dataOffset * 4),
         "tcp.urgent_pointer": String(f.urgentPointer),
-        "tcp.checksum": hexN(f.checksum, 4),
-        "tcp.checksum.status": status(layer),
+        ...checksumFields("tcp", layer),
       };
       // tshark lists every zero byte after an EOL as one more EOL.
       if (field === "tcp.option_kind") {
@@ -263,17 +280,13 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
         "udp.srcport": String(f.sport),
         "udp.dstport": String(f.dport),
         "udp.length": String(f.length),
-        "udp.checksum": hexN(f.checksum, 4),
-        "udp.checksum.status": status(layer),
+        ...checksumFields("udp", layer),
       });
     }
     case "ICMP": {
       const f = layer.fields;
       return pick(field, {
-        "icmp.type": String(f.type),
-        "icmp.code": String(f.code),
-        "icmp.checksum": hexN(f.checksum, 4),
-        "icmp.checksum.status": status(layer),
+        ...icmpHeaderFields("icmp", layer),
         "icmp.ident": f.id === undefined ? undefined : String(f.id),
         "icmp.seq": f.seq === undefined ? undefined : String(f.seq),
       });
@@ -281,10 +294,7 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
     case "ICMPv6": {
       const f = layer.fields;
       return pick(field, {
-        "icmpv6.type": String(f.type),
-        "icmpv6.code": String(f.code),
-        "icmpv6.checksum": hexN(f.checksum, 4),
-        "icmpv6.checksum.status": status(layer),
+        ...icmpHeaderFields("icmpv6", layer),
         "icmpv6.nd.ns.target_address": f.type === 135 ? f.target : undefined,
         "icmpv6.nd.na.target_address": f.type === 136 ? f.target : undefined,
         "icmpv6.echo.identifier": f.id === undefined ? undefined : hexN(f.id, 4),
