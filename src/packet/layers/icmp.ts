@@ -3,7 +3,7 @@ import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { internetChecksum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
-import type { AnyLayer } from "../layer.ts";
+import type { AnyLayer, ShowRow } from "../layer.ts";
 import { type DecodeWalker, defineLayer, fieldsOf, type TransportDecoder } from "../layer-def.ts";
 import { checksumMeaning, showHex } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
@@ -101,14 +101,30 @@ export function icmpRest(fields: Pick<IcmpFields, "rest" | "id" | "seq">): numbe
   return (fields.rest ?? 0) >>> 0;
 }
 
-export function encodeIcmp(fields: IcmpFields, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(ICMP_HEADER_SIZE + payload.length);
+/**
+ * An ICMP or ICMPv6 message: the header they share, `body` (ICMPv6's Neighbor Discovery fields),
+ * then `payload`; unless given, the checksum is `checksumOf` the whole message (its field zero).
+ */
+export function encodeIcmpMessage(
+  fields: IcmpHeaderFields,
+  body: ArrayLike<number>,
+  payload: Uint8Array,
+  checksumOf: (message: Uint8Array) => number,
+): Uint8Array {
+  const out = new Uint8Array(ICMP_HEADER_SIZE + body.length + payload.length);
   out[ICMP.type] = fields.type;
   out[ICMP.code] = fields.code;
   writeU32(out, ICMP.rest, icmpRest(fields));
-  out.set(payload, ICMP_HEADER_SIZE);
-  writeU16(out, ICMP.checksum, fields.checksum ?? internetChecksum(out, 0, out.length));
+  out.set(body, ICMP_HEADER_SIZE);
+  out.set(payload, ICMP_HEADER_SIZE + body.length);
+  writeU16(out, ICMP.checksum, fields.checksum ?? checksumOf(out));
   return out;
+}
+
+const NO_BODY = new Uint8Array(0);
+
+export function encodeIcmp(fields: IcmpFields, payload: Uint8Array): Uint8Array {
+  return encodeIcmpMessage(fields, NO_BODY, payload, (message) => internetChecksum(message, 0, message.length));
 }
 
 const typeNames = new Map<number, string>([
@@ -180,6 +196,41 @@ export function describeIcmpRest(type: number, code: number, rest: number): stri
   return rest === 0 ? "unused" : `0x${rest.toString(16).padStart(8, "0")}`;
 }
 
+/** How show() names the type, code and rest-of-header word of an ICMP or ICMPv6 message. */
+export interface IcmpNaming {
+  typeName(type: number): string;
+  /** "" when the code needs no name (0 of a type without codes). */
+  codeName(type: number, code: number): string;
+  describeRest(type: number, code: number, rest: number): string;
+}
+
+/** The rows of the header ICMP and ICMPv6 share. */
+export function icmpHeaderRows(
+  { fields: f, checksumStatus }: { fields: IcmpHeaderFields; checksumStatus?: ChecksumStatus },
+  naming: IcmpNaming,
+): ShowRow[] {
+  const rest = icmpRest(f);
+  return [
+    ["type", String(f.type), naming.typeName(f.type)],
+    ["code", String(f.code), naming.codeName(f.type, f.code) || undefined],
+    ["checksum", showHex(f.checksum, 4), checksumMeaning(checksumStatus)],
+    ["rest", showHex(rest, 8), naming.describeRest(f.type, f.code, rest)],
+  ];
+}
+
+/** The summary of the shared header: type name, code name, echo id and sequence. */
+export function icmpHeaderSummary(f: IcmpHeaderFields, naming: IcmpNaming): string {
+  const code = naming.codeName(f.type, f.code);
+  const echo = f.id !== undefined ? ` id=${f.id} seq=${f.seq ?? 0}` : "";
+  return `${naming.typeName(f.type)}${code ? ` ${code}` : ""}${echo}`;
+}
+
+const ICMP_NAMING: IcmpNaming = {
+  typeName: icmpTypeName,
+  codeName: icmpCodeName,
+  describeRest: describeIcmpRest,
+};
+
 /** Fast read of an ICMP or ICMPv6 header (same first 4 bytes): type, code and payload extent. */
 export function fastIcmp(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
   out.l4Offset = p;
@@ -230,19 +281,6 @@ export const icmpLayer = defineLayer({
   ),
   encode: (layer, payload) => encodeIcmp(layer.fields, payload),
   size: () => ICMP_HEADER_SIZE,
-  rows(layer) {
-    const f = layer.fields;
-    const rest = icmpRest(f);
-    return [
-      ["type", String(f.type), icmpTypeName(f.type)],
-      ["code", String(f.code), icmpCodeName(f.type, f.code) || undefined],
-      ["checksum", showHex(f.checksum, 4), checksumMeaning(layer.checksumStatus)],
-      ["rest", showHex(rest, 8), describeIcmpRest(f.type, f.code, rest)],
-    ];
-  },
-  summary({ fields: f }) {
-    const code = icmpCodeName(f.type, f.code);
-    const echo = f.id !== undefined ? ` id=${f.id} seq=${f.seq ?? 0}` : "";
-    return `ICMP ${icmpTypeName(f.type)}${code ? ` ${code}` : ""}${echo}`;
-  },
+  rows: (layer) => icmpHeaderRows(layer, ICMP_NAMING),
+  summary: ({ fields: f }) => `ICMP ${icmpHeaderSummary(f, ICMP_NAMING)}`,
 });

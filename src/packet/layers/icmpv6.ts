@@ -1,13 +1,21 @@
 import { formatHex, formatIpv6, formatMac, parseIpv6 } from "../address-text.ts";
 import { anomaly, type ChecksumStatus, type LayerAnomaly } from "../anomaly.ts";
-import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import { readU16, readU32, writeU32 } from "../byte-order.ts";
 import type { PseudoHeader } from "../checksum.ts";
-import type { ShowRow } from "../layer.ts";
 import { defineLayer } from "../layer-def.ts";
-import { checksumMeaning, showHex } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
 import { type PseudoChecksumField, pseudoHeaderChecksum, verifyPseudoHeaderChecksum } from "./checksum-field.ts";
-import { type DecodedIcmpHeader, fastIcmp, ICMP, type IcmpHeaderFields, icmpDecoder, icmpRest } from "./icmp.ts";
+import {
+  type DecodedIcmpHeader,
+  encodeIcmpMessage,
+  fastIcmp,
+  ICMP,
+  type IcmpHeaderFields,
+  type IcmpNaming,
+  icmpDecoder,
+  icmpHeaderRows,
+  icmpHeaderSummary,
+} from "./icmp.ts";
 import { decodeIpv6Layer } from "./ipv6.ts";
 
 /*
@@ -159,14 +167,7 @@ export function encodeIcmpv6(fields: Icmpv6Fields, payload: Uint8Array, pseudo?:
     b.set(option.data.subarray(0, size - 2), 2);
     body.push(...b);
   }
-  const out = new Uint8Array(ICMPV6_HEADER_SIZE + body.length + payload.length);
-  out[ICMP.type] = fields.type;
-  out[ICMP.code] = fields.code;
-  writeU32(out, ICMP.rest, icmpRest(fields));
-  out.set(body, ICMP.size);
-  out.set(payload, ICMP.size + body.length);
-  writeU16(out, ICMP.checksum, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, ICMPV6_CHECKSUM));
-  return out;
+  return encodeIcmpMessage(fields, body, payload, (message) => pseudoHeaderChecksum(message, pseudo, ICMPV6_CHECKSUM));
 }
 
 const typeNames = new Map<number, string>([
@@ -250,6 +251,12 @@ export function ndLinkAddressOption(type: 1 | 2, mac: Uint8Array): NdOption {
   return { type, data: mac };
 }
 
+const ICMPV6_NAMING: IcmpNaming = {
+  typeName: icmpv6TypeName,
+  codeName: icmpv6CodeName,
+  describeRest: (type, _code, rest) => describeIcmpv6Rest(type, rest),
+};
+
 export const icmpv6Layer = defineLayer({
   type: "ICMPv6",
   info: { title: "ICMPv6", tcpip: "internet", osi: 3 },
@@ -262,13 +269,7 @@ export const icmpv6Layer = defineLayer({
   size: (layer) => encodeIcmpv6(layer.fields, new Uint8Array(0)).length,
   rows(layer) {
     const f = layer.fields;
-    const rest = icmpRest(f);
-    const rows: ShowRow[] = [
-      ["type", String(f.type), icmpv6TypeName(f.type)],
-      ["code", String(f.code), icmpv6CodeName(f.type, f.code) || undefined],
-      ["checksum", showHex(f.checksum, 4), checksumMeaning(layer.checksumStatus)],
-      ["rest", showHex(rest, 8), describeIcmpv6Rest(f.type, rest)],
-    ];
+    const rows = icmpHeaderRows(layer, ICMPV6_NAMING);
     if (f.reachableTime !== undefined) rows.push(["reachableTime", String(f.reachableTime), "ms"]);
     if (f.retransTimer !== undefined) rows.push(["retransTimer", String(f.retransTimer), "ms"]);
     if (f.target !== undefined) rows.push(["target", f.target]);
@@ -279,9 +280,7 @@ export const icmpv6Layer = defineLayer({
     return rows;
   },
   summary({ fields: f }) {
-    const code = icmpv6CodeName(f.type, f.code);
-    const echo = f.id !== undefined ? ` id=${f.id} seq=${f.seq ?? 0}` : "";
     const target = f.target !== undefined ? ` ${f.type === NdType.NS ? "who-has " : ""}${f.target}` : "";
-    return `ICMPv6 ${icmpv6TypeName(f.type)}${code ? ` ${code}` : ""}${echo}${target}`;
+    return `ICMPv6 ${icmpHeaderSummary(f, ICMPV6_NAMING)}${target}`;
   },
 });
