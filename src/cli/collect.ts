@@ -3,8 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { capturesArchive, exportTraining, getTraining } from "../collect/index.ts";
 import { QoelabError } from "../errors.ts";
-import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
-import { createCollectionRuntime } from "./collection-runtime.ts";
+import { createCollectionRuntime, SHAPERD_SOCKET_OPTION } from "./collection-runtime.ts";
 import { DATA_DIR_OPTION, UPLINK_ALLOW_OPTION } from "./common-options.ts";
 import { splitList } from "./option-parsers.ts";
 import { withDb } from "./with-db.ts";
@@ -26,7 +25,7 @@ export function register(program: Command): void {
     .option("--capture-dir <dir>", "where session captures go as root (default DATA_DIR/captures)")
     .option("--origin-channels <list>", "contents of the built-in origin", "talk,sport,game,noise,cuts,animation")
     .option("--lab-prefix <p>", "lab slot names are <p><slot>", "qc")
-    .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
+    .option(...SHAPERD_SOCKET_OPTION)
     .option(...UPLINK_ALLOW_OPTION)
     .action(
       async (

@@ -2,9 +2,8 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { type Db, openDb, serveDbOverWire, type WireServer } from "../db/index.ts";
 import { QoelabError } from "../errors.ts";
-import { DEFAULT_SHAPERD_SOCKET } from "../netlab/index.ts";
 import { createApp } from "../web/index.ts";
-import { createCollectionRuntime } from "./collection-runtime.ts";
+import { createCollectionRuntime, SHAPERD_SOCKET_OPTION } from "./collection-runtime.ts";
 import { BIND_HOST_OPTION, DATA_DIR_OPTION, listenPortOption, UPLINK_ALLOW_OPTION } from "./common-options.ts";
 import { listenHttp } from "./listen-http.ts";
 import { parsePort, splitList } from "./option-parsers.ts";
@@ -105,7 +104,7 @@ export function register(program: Command): void {
     .option("--no-collect", "do not run the collection worker in this process")
     .option("--slots <n>", "lab slots the collection worker runs in parallel", "1")
     .option("--capture-dir <dir>", "where session captures are written as root (default DATA_DIR/captures)")
-    .option("--shaperd <socket>", "shaper daemon socket used when not root", DEFAULT_SHAPERD_SOCKET)
+    .option(...SHAPERD_SOCKET_OPTION)
     .option(...UPLINK_ALLOW_OPTION)
     .option("--db-port <port>", "serve the embedded database to SQL clients (psql) on 127.0.0.1:PORT; 0: not", "5433")
     .option("--lab-prefix <prefix>", "lab slot names' prefix, for a second worker on one machine", "qc")
