@@ -36,6 +36,20 @@ export function destinationOption(labExample: string) {
   return ["--to <host:port>", `destination: address:port, [v6]:port, or a lab host (${labExample})`] as const;
 }
 
+/**
+ * What the senders (gen udp, gen rtp, replay) get from the options they share: `destinationOption`,
+ * `GENERATOR_LOSS_OPTION` (replay's own --loss), `LOSS_MODEL_OPTION`, their --seed,
+ * `LAB_HOST_OPTION` and `JSON_OPTION`.
+ */
+export interface SenderOptionValues {
+  to: string;
+  loss?: string;
+  lossModel?: string;
+  seed?: string;
+  host?: string;
+  json?: boolean;
+}
+
 /** Re-running the command inside a lab host (`delegatedToLabHost`). */
 export const LAB_HOST_OPTION = ["--host <lab:host>", "run inside a lab host"] as const;
 

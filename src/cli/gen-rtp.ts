@@ -6,6 +6,7 @@ import {
   JSON_OPTION,
   LAB_HOST_OPTION,
   LOSS_MODEL_OPTION,
+  type SenderOptionValues,
   SPIN_OPTION,
 } from "./common-options.ts";
 import { round6, sendCountRows, timingErrorRows } from "./generator-summary.ts";
@@ -14,19 +15,13 @@ import { parseLossOptions, parseSeed, parseSsrc } from "./option-parsers.ts";
 import { printFields, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
 
-interface GenRtpOpts {
+interface GenRtpOpts extends SenderOptionValues {
   wav: string;
   codec: string;
   ptime: string;
-  to: string;
   rtcp?: boolean;
   ssrc?: string;
-  seed?: string;
-  loss?: string;
-  lossModel?: string;
   spin: string;
-  host?: string;
-  json?: boolean;
 }
 
 function printResult(r: SendRtpResult, to: string): void {

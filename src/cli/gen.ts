@@ -18,6 +18,7 @@ import {
   JSON_OPTION,
   LAB_HOST_OPTION,
   LOSS_MODEL_OPTION,
+  type SenderOptionValues,
   SPIN_OPTION,
 } from "./common-options.ts";
 import { registerGenRtp } from "./gen-rtp.ts";
@@ -63,20 +64,14 @@ function printRecv(r: RecvUdpResult): void {
   printFields("recv udp", rows);
 }
 
-interface GenOpts {
-  to: string;
+interface GenOpts extends SenderOptionValues {
   rate: string;
   size: string;
   count?: string;
   duration?: string;
   intervalDist: string;
-  loss?: string;
-  lossModel?: string;
-  seed?: string;
-  host?: string;
   spin?: string;
   boost: boolean;
-  json?: boolean;
 }
 
 interface RecvOpts {
@@ -202,61 +197,46 @@ export function register(program: Command): void {
     .option("--seed <n>", "random seed of the loss model")
     .option(...LAB_HOST_OPTION)
     .option(...JSON_OPTION)
-    .action(
-      async (
-        capture: string,
-        opts: {
-          to: string;
-          ssrc?: string;
-          setSsrc?: string;
-          speed: string;
-          loss?: string;
-          lossModel?: string;
-          seed?: string;
-          host?: string;
-          json?: boolean;
-        },
-      ) => {
-        if (await delegatedToLabHost(opts.host, ["replay"])) return;
-        const ssrcNumber = (text: string | undefined, what: string) => {
-          if (text === undefined) return undefined;
-          const n = Number(text);
-          if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-            throw new QoelabError("GEN_BAD_NUMBER", `${what} "${text}": expected 0…0xffffffff`);
-          }
-          return n;
-        };
-        const speed = Number(opts.speed);
-        if (!(speed > 0)) throw new QoelabError("GEN_BAD_NUMBER", `--speed "${opts.speed}": expected a number > 0`);
-        const { host, port } = await resolveDestination(opts.to);
-        const ssrc = ssrcNumber(opts.ssrc, "--ssrc");
-        const source = await readReplaySource(capture, ssrc !== undefined ? { ssrc } : {});
-        const lossModel = parseLossOptions(opts.loss, opts.lossModel);
-        const result = await withSigintAbort((signal) => {
-          const setSsrc = ssrcNumber(opts.setSsrc, "--set-ssrc");
-          return replayCapture({
-            source,
-            host,
-            port,
-            speed,
-            loss: lossModel,
-            seed: positiveInt(opts.seed, "--seed"),
-            ...(setSsrc !== undefined ? { setSsrc } : {}),
-            signal,
-          });
-        });
-        if (opts.json) {
-          printJson(result);
-          return;
+    .action(async (capture: string, opts: SenderOptionValues & { ssrc?: string; setSsrc?: string; speed: string }) => {
+      if (await delegatedToLabHost(opts.host, ["replay"])) return;
+      const ssrcNumber = (text: string | undefined, what: string) => {
+        if (text === undefined) return undefined;
+        const n = Number(text);
+        if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+          throw new QoelabError("GEN_BAD_NUMBER", `${what} "${text}": expected 0…0xffffffff`);
         }
-        printFields("replay", [
-          ["source", result.source],
-          ["kind", result.kind],
-          ...sendCountRows(result),
-          ["send errors", result.sendErrors],
-          ["original duration (ms)", round6(result.originalDurationMs)],
-          ...timingErrorRows(result.timing),
-        ]);
-      },
-    );
+        return n;
+      };
+      const speed = Number(opts.speed);
+      if (!(speed > 0)) throw new QoelabError("GEN_BAD_NUMBER", `--speed "${opts.speed}": expected a number > 0`);
+      const { host, port } = await resolveDestination(opts.to);
+      const ssrc = ssrcNumber(opts.ssrc, "--ssrc");
+      const source = await readReplaySource(capture, ssrc !== undefined ? { ssrc } : {});
+      const lossModel = parseLossOptions(opts.loss, opts.lossModel);
+      const result = await withSigintAbort((signal) => {
+        const setSsrc = ssrcNumber(opts.setSsrc, "--set-ssrc");
+        return replayCapture({
+          source,
+          host,
+          port,
+          speed,
+          loss: lossModel,
+          seed: positiveInt(opts.seed, "--seed"),
+          ...(setSsrc !== undefined ? { setSsrc } : {}),
+          signal,
+        });
+      });
+      if (opts.json) {
+        printJson(result);
+        return;
+      }
+      printFields("replay", [
+        ["source", result.source],
+        ["kind", result.kind],
+        ...sendCountRows(result),
+        ["send errors", result.sendErrors],
+        ["original duration (ms)", round6(result.originalDurationMs)],
+        ...timingErrorRows(result.timing),
+      ]);
+    });
 }
