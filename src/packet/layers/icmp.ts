@@ -1,5 +1,5 @@
 import { formatIpv4 } from "../address-text.ts";
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import type { ChecksumStatus, DecodeInfo } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { internetChecksum } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
@@ -8,6 +8,7 @@ import { type DecodeWalker, defineLayer, fieldsOf, type TransportDecoder } from 
 import { checksumMeaning, showHex } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
 import { verifyOwnChecksum } from "./checksum-field.ts";
+import { headerExtent } from "./header-extent.ts";
 import { headerLayout } from "./header-layout.ts";
 import { decodeIpv4Layer } from "./ipv4.ts";
 
@@ -65,32 +66,42 @@ export function isIcmpError(type: number): boolean {
   return ERRORS.has(type);
 }
 
+/** The fields of the header ICMP and ICMPv6 share, read at `offset` (0 where not captured). */
+export function readIcmpHeader(
+  bytes: Uint8Array,
+  offset: number,
+): Required<Pick<IcmpHeaderFields, "type" | "code" | "checksum" | "rest">> {
+  return {
+    type: bytes[offset + ICMP.type] ?? 0,
+    code: bytes[offset + ICMP.code] ?? 0,
+    checksum: readU16(bytes, offset + ICMP.checksum),
+    rest: readU32(bytes, offset + ICMP.rest),
+  };
+}
+
 /** `length`: the ICMP message length per the IP header (checksum unverified when not all captured). */
 export function decodeIcmp(bytes: Uint8Array, offset: number, end: number, length = end - offset): DecodedIcmp {
   const available = end - offset;
-  const anomalies: LayerAnomaly[] = [];
-  const complete = available >= ICMP_HEADER_SIZE;
-  const type = bytes[offset + ICMP.type] ?? 0;
-  const rest = readU32(bytes, offset + ICMP.rest);
-  const checksum = readU16(bytes, offset + ICMP.checksum);
+  const header = readIcmpHeader(bytes, offset);
+  const extent = headerExtent("ICMP header", ICMP_HEADER_SIZE, available);
   let checksumStatus: ChecksumStatus = "unverified";
-  if (!complete) {
-    anomalies.push(anomaly("truncated", `ICMP header needs 8 bytes, ${available} captured`));
-  } else if (available >= length) {
-    checksumStatus = verifyOwnChecksum("ICMP", bytes, offset, offset + length, offset + ICMP.checksum, anomalies);
+  if (extent.complete && available >= length) {
+    checksumStatus = verifyOwnChecksum(
+      "ICMP",
+      bytes,
+      offset,
+      offset + length,
+      offset + ICMP.checksum,
+      extent.anomalies,
+    );
   }
-  const echo = ECHO_LIKE.has(type);
+  const { type, rest } = header;
   return {
-    type,
-    code: bytes[offset + ICMP.code] ?? 0,
-    checksum,
-    rest,
-    ...(echo ? { id: rest >>> 16, seq: rest & 0xffff } : {}),
+    ...header,
+    ...(ECHO_LIKE.has(type) ? { id: rest >>> 16, seq: rest & 0xffff } : {}),
     checksumStatus,
     quotesPacket: ERRORS.has(type),
-    headerLength: Math.max(0, Math.min(available, ICMP_HEADER_SIZE)),
-    complete,
-    anomalies,
+    ...extent,
   };
 }
 

@@ -1,10 +1,11 @@
 import { formatHex, formatIpv6, formatMac, parseIpv6 } from "../address-text.ts";
-import { anomaly, type ChecksumStatus, type LayerAnomaly } from "../anomaly.ts";
-import { readU16, readU32, writeU32 } from "../byte-order.ts";
+import { anomaly } from "../anomaly.ts";
+import { readU32, writeU32 } from "../byte-order.ts";
 import type { PseudoHeader } from "../checksum.ts";
 import { defineLayer } from "../layer-def.ts";
 import type { TransportContext } from "../transport-context.ts";
 import { type PseudoChecksumField, pseudoHeaderChecksum, verifyPseudoHeaderChecksum } from "./checksum-field.ts";
+import { headerExtent } from "./header-extent.ts";
 import {
   type DecodedIcmpHeader,
   encodeIcmpMessage,
@@ -15,6 +16,7 @@ import {
   icmpDecoder,
   icmpHeaderRows,
   icmpHeaderSummary,
+  readIcmpHeader,
 } from "./icmp.ts";
 import { decodeIpv6Layer } from "./ipv6.ts";
 
@@ -84,27 +86,16 @@ export function decodeIcmpv6(
 ): DecodedIcmpv6 {
   const available = end - offset;
   const length = context?.length ?? available;
-  const anomalies: LayerAnomaly[] = [];
-  let complete = available >= ICMPV6_HEADER_SIZE;
-  const type = bytes[offset + ICMP.type] ?? 0;
-  const rest = readU32(bytes, offset + ICMP.rest);
-  const checksum = readU16(bytes, offset + ICMP.checksum);
-  const checksumStatus: ChecksumStatus = "unverified";
+  const header = readIcmpHeader(bytes, offset);
+  const { type, rest } = header;
   const out: DecodedIcmpv6 = {
-    type,
-    code: bytes[offset + ICMP.code] ?? 0,
-    checksum,
-    rest,
-    checksumStatus,
+    ...header,
+    checksumStatus: "unverified",
     quotesPacket: isIcmpv6Error(type),
-    headerLength: Math.max(0, Math.min(available, ICMPV6_HEADER_SIZE)),
-    complete,
-    anomalies,
+    ...headerExtent("ICMPv6 header", ICMPV6_HEADER_SIZE, available),
   };
-  if (!complete) {
-    anomalies.push(anomaly("truncated", `ICMPv6 header needs 8 bytes, ${available} captured`));
-    return out;
-  }
+  const anomalies = out.anomalies;
+  if (!out.complete) return out;
   if (type === 128 || type === 129) {
     out.id = rest >>> 16;
     out.seq = rest & 0xffff;
@@ -114,7 +105,6 @@ export function decodeIcmpv6(
     const limit = Math.min(end, offset + length);
     if (limit - offset - ICMP.size < fixed) {
       anomalies.push(anomaly("truncated", `ICMPv6 ${icmpv6TypeName(type)} body needs ${fixed} bytes`));
-      complete = false;
       out.complete = false;
     } else {
       let at = offset + ICMP.size;

@@ -1,4 +1,4 @@
-import { anomaly, type ChecksumStatus, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { anomaly, type ChecksumStatus, type DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import type { PseudoHeader } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
@@ -6,6 +6,7 @@ import { type DecodeWalker, defineLayer, transportDecoder } from "../layer-def.t
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
 import { type PseudoChecksumField, pseudoHeaderChecksum, verifyPseudoHeaderChecksum } from "./checksum-field.ts";
+import { headerExtent } from "./header-extent.ts";
 import { headerLayout } from "./header-layout.ts";
 
 /*
@@ -53,24 +54,31 @@ export interface DecodedUdp extends UdpFields, DecodeInfo {
 
 export function decodeUdp(bytes: Uint8Array, offset: number, end: number, context?: TransportContext): DecodedUdp {
   const available = end - offset;
-  const anomalies: LayerAnomaly[] = [];
-  const complete = available >= UDP_HEADER_SIZE;
+  const extent = headerExtent("UDP header", UDP_HEADER_SIZE, available);
   const length = readU16(bytes, offset + UDP.length);
   const checksum = readU16(bytes, offset + UDP.checksum);
   const ipLength = context?.length ?? available;
   let payloadLength = Math.max(0, Math.min(available, ipLength) - UDP_HEADER_SIZE);
   let checksumStatus: ChecksumStatus = "unverified";
-  if (!complete) {
-    anomalies.push(anomaly("truncated", `UDP header needs 8 bytes, ${available} captured`));
-  } else if (length < UDP_HEADER_SIZE || (length > ipLength && !context?.quoted)) {
-    anomalies.push(anomaly("bad-length", `UDP length ${length} (IP payload ${ipLength} bytes)`));
-  } else {
-    payloadLength = length - UDP_HEADER_SIZE;
-    const v6 = context?.pseudo.src.length === 16;
-    if (checksum === 0 && !v6) {
-      checksumStatus = "not-present";
+  if (extent.complete) {
+    if (length < UDP_HEADER_SIZE || (length > ipLength && !context?.quoted)) {
+      extent.anomalies.push(anomaly("bad-length", `UDP length ${length} (IP payload ${ipLength} bytes)`));
     } else {
-      checksumStatus = verifyPseudoHeaderChecksum(UDP_CHECKSUM, bytes, offset, end, length, context, anomalies);
+      payloadLength = length - UDP_HEADER_SIZE;
+      const v6 = context?.pseudo.src.length === 16;
+      if (checksum === 0 && !v6) {
+        checksumStatus = "not-present";
+      } else {
+        checksumStatus = verifyPseudoHeaderChecksum(
+          UDP_CHECKSUM,
+          bytes,
+          offset,
+          end,
+          length,
+          context,
+          extent.anomalies,
+        );
+      }
     }
   }
   return {
@@ -80,9 +88,7 @@ export function decodeUdp(bytes: Uint8Array, offset: number, end: number, contex
     checksum,
     checksumStatus,
     payloadLength,
-    headerLength: Math.min(Math.max(available, 0), UDP_HEADER_SIZE),
-    complete,
-    anomalies,
+    ...extent,
   };
 }
 
