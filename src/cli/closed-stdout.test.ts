@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
+import { qoelabArgv } from "./test-support/run-qoelab.ts";
 
 describe("qoelab with its output closed early (| head)", () => {
   it("stops quietly with status 0 instead of an EPIPE stack trace", async () => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "pcap", "show", "test-data/collect/held-out-0.3mbps-session-24.pcap"],
+      qoelabArgv(["pcap", "show", "test-data/collect/held-out-0.3mbps-session-24.pcap"]),
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let stderr = "";

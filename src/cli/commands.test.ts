@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { Command } from "commander";
 import { commandGroups } from "./commands.ts";
 import { buildProgram, VERSION } from "./main.ts";
+import { runQoelab } from "./test-support/run-qoelab.ts";
 
 describe("lazy command groups", () => {
   it("each group's table lists exactly the commands and descriptions its file registers", async () => {
@@ -37,8 +37,7 @@ describe("lazy command groups", () => {
   });
 
   it("--version and --help answer from the stubs", () => {
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+    const run = (...args: string[]) => runQoelab(args);
     const version = run("--version");
     assert.equal(version.status, 0, version.stderr);
     assert.equal(version.stdout.trim(), VERSION);

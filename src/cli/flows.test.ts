@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { analyzeCaptureFile } from "../flows/index.ts";
 import { TcpScript, writePcap } from "../flows/test-support/synthetic.ts";
 import { parseWindow, renderFlows } from "./flows.ts";
+import { runQoelab } from "./test-support/run-qoelab.ts";
 
 const dir = mkdtempSync(join(tmpdir(), `qoelab-cli-flows-${process.pid}-`));
 const file = join(dir, "two-flows.pcap");
@@ -39,11 +39,11 @@ describe("qoelab flows", () => {
   });
 
   it("is wired into the CLI and fails cleanly on a missing file", () => {
-    const ok = spawnSync("npx", ["tsx", "src/cli/main.ts", "flows", file, "--format", "json"], { encoding: "utf8" });
+    const ok = runQoelab(["flows", file, "--format", "json"]);
     assert.equal(ok.status, 0, ok.stderr);
     const parsed = JSON.parse(ok.stdout) as { flows: unknown[] };
     assert.equal(parsed.flows.length, 2);
-    const bad = spawnSync("npx", ["tsx", "src/cli/main.ts", "flows", join(dir, "missing.pcap")], { encoding: "utf8" });
+    const bad = runQoelab(["flows", join(dir, "missing.pcap")]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /FLOWS_FILE_NOT_FOUND/);
   });

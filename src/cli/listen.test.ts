@@ -5,17 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { writeSyntheticExperiment } from "../quality/report/index.ts";
+import { runQoelab } from "./test-support/run-qoelab.ts";
 
 const work = mkdtempSync(join(tmpdir(), `qoelab-cli-listen-${process.pid}-`));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function qoelab(args: string[]) {
-  return spawnSync("npx", ["tsx", "src/cli/main.ts", ...args], {
-    encoding: "utf8",
-    cwd: process.cwd(),
-    timeout: 120_000,
-  });
-}
+const qoelab = (args: string[]) => runQoelab(args, { timeout: 120_000 });
 
 describe("qoelab listen stats", () => {
   it("prints per condition n, mos, std, ci95 that agree with scipy to 1e-4", () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { runQoelab } from "./test-support/run-qoelab.ts";
 
 // Wiring and exit codes; behaviour is tested on craftCapture/showCapture in src/packet.
 describe("qoelab pcap craft / show", () => {
@@ -15,7 +16,7 @@ describe("qoelab pcap craft / show", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const cli = (...args: string[]) => spawnSync("npx", ["tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+  const cli = (...args: string[]) => runQoelab(args);
   const craft = (file: string, layers: string, ...options: string[]) =>
     cli("pcap", "craft", file, "--layers", layers, ...options);
 

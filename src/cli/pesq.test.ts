@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { conformanceDir } from "../quality/pesq/test-support.ts";
+import { runQoelab } from "./test-support/run-qoelab.ts";
 
 const dir = conformanceDir();
 const tmp = mkdtempSync(path.join(tmpdir(), `qoelab-cli-pesq-${process.pid}-`));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function qoelab(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-    encoding: "utf8",
-    cwd: path.resolve(import.meta.dirname, "../.."),
-  });
-}
+const qoelab = (...args: string[]) => runQoelab(args);
 
 /** `qoelab pesq` on the 16 kHz pair of P.862.2's conformance set in a wideband mode. */
 const pesqWideband = (mode: string) =>

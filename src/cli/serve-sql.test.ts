@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import pg from "pg";
 import { freePort } from "./test-support/free-port.ts";
+import { qoelabArgv, runQoelab } from "./test-support/run-qoelab.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), `qoelab-serve-sql-${process.pid}-`));
 let server: ChildProcess | undefined;
@@ -35,7 +36,12 @@ describe("qoelab serve on PGlite", () => {
     const [webPort, dbPort] = [await freePort(), await freePort()];
     server = spawn(
       process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "serve", "--port", String(webPort), "--db-port", String(dbPort)].concat([
+      qoelabArgv([
+        "serve",
+        "--port",
+        String(webPort),
+        "--db-port",
+        String(dbPort),
         "--data-dir",
         join(scratch, "data"),
         "--no-collect",
@@ -84,15 +90,18 @@ describe("qoelab serve on PGlite", () => {
     }
 
     // `qoelab db query` reaches the same data through the running server's SQL port.
-    const query = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "db", "query", "SELECT name FROM web_training", "--json"].concat([
+    const query = runQoelab(
+      [
+        "db",
+        "query",
+        "SELECT name FROM web_training",
+        "--json",
         "--db-port",
         String(dbPort),
         "--data-dir",
         join(scratch, "elsewhere"),
-      ]),
-      { encoding: "utf8", env: { ...process.env, DATABASE_URL: "" } },
+      ],
+      { env: { ...process.env, DATABASE_URL: "" } },
     );
     assert.equal(query.status, 0, query.stderr);
     assert.deepEqual(JSON.parse(query.stdout), [{ name: "from the form" }]);

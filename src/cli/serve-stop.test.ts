@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { labDown } from "../netlab/index.ts";
 import { freePort } from "./test-support/free-port.ts";
+import { qoelabArgv } from "./test-support/run-qoelab.ts";
 
 const prefix = `qs${process.pid % 100000}`;
 const scratch = mkdtempSync(join(tmpdir(), `qoelab-serve-stop-${process.pid}-`));
@@ -38,7 +39,12 @@ describe("stopping qoelab serve", { skip: process.getuid?.() !== 0 ? "needs root
     let output = "";
     server = spawn(
       process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "serve", "--port", String(port), "--db-port", "0"].concat([
+      qoelabArgv([
+        "serve",
+        "--port",
+        String(port),
+        "--db-port",
+        "0",
         "--data-dir",
         join(scratch, "data"),
         "--slots",

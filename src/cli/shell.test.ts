@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
+import { runQoelab } from "./test-support/run-qoelab.ts";
 
 describe("qoelab shell", () => {
   it("has the builder and the send functions in scope", () => {
@@ -9,10 +9,7 @@ describe("qoelab shell", () => {
       "p.summary()",
       "[typeof send, typeof sr, typeof sr1, typeof sniff, typeof rdpcap, typeof wrpcap].join(' ')",
     ].join("\n");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "shell"], {
-      input: `${script}\n.exit\n`,
-      encoding: "utf8",
-    });
+    const r = runQoelab(["shell"], { input: `${script}\n.exit\n` });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /'IP 10\.77\.0\.1 > 10\.77\.0\.9 \/ UDP 5004 > 53 len=0'/);
     assert.match(r.stdout, /'function function function function function function'/);
@@ -20,21 +17,14 @@ describe("qoelab shell", () => {
 
   it("evaluates piped lines in turn: a line sees what an awaited line before it assigned", () => {
     const script = ["x = await new Promise((r) => setTimeout(() => r(5), 300))", "x + 1"].join("\n");
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "shell"], {
-      input: `${script}\n.exit\n`,
-      encoding: "utf8",
-    });
+    const r = runQoelab(["shell"], { input: `${script}\n.exit\n` });
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /ReferenceError/);
     assert.match(r.stdout, /qoelab> 5\nqoelab> 6\n/);
   });
 
   it("refuses --netns and --host together", () => {
-    const r = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "shell", "--netns", "x", "--host", "client"],
-      { input: ".exit\n", encoding: "utf8" },
-    );
+    const r = runQoelab(["shell", "--netns", "x", "--host", "client"], { input: ".exit\n" });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /give --netns or --host, not both/);
   });
