@@ -1,5 +1,5 @@
 import { formatHex, formatIpv6, parseIpv6 } from "../address-text.ts";
-import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { concatBytes, readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
 import { Anomaly, type Dissection, MAX_DEPTH } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
@@ -7,6 +7,7 @@ import { type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex, showNum } from "../show-format.ts";
 import { codeTable } from "./code-table.ts";
+import { headerExtent } from "./header-extent.ts";
 import { headerLayout } from "./header-layout.ts";
 import {
   fastCheckWireLength,
@@ -108,20 +109,17 @@ function extensionSize(type: number, lengthByte: number): number {
 }
 
 export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): DecodedIpv6 {
-  const available = end - offset;
-  const anomalies: LayerAnomaly[] = [];
+  const extent = headerExtent("IPv6 header", IPV6_HEADER_SIZE, end - offset);
+  const { complete, anomalies } = extent;
   const first = readU32(bytes, offset + IPV6.versionClassFlow);
   const version = first >>> 28;
   const payloadLength = readU16(bytes, offset + IPV6.payloadLength);
   const nextHeader = bytes[offset + IPV6.nextHeader] ?? 0;
-  const complete = available >= IPV6_HEADER_SIZE;
   const extensions: Required<Ipv6Extension>[] = [];
   let upperProtocol = nextHeader;
   let fragment: DecodedIpv6["fragment"];
   let at = offset + IPV6_HEADER_SIZE;
-  if (!complete) {
-    anomalies.push(anomaly("truncated", `IPv6 header needs 40 bytes, ${available} captured`));
-  } else {
+  if (complete) {
     if (version !== 6) anomalies.push(anomaly("bad-version", `IPv6 header has version ${version}`));
     const limit = Math.min(end, offset + IPV6_HEADER_SIZE + payloadLength);
     while (isIpv6Extension(upperProtocol)) {
@@ -158,8 +156,8 @@ export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): Deco
       upperProtocol = ext.nextHeader;
       at += size;
     }
+    extent.headerLength = at - offset;
   }
-  const headerLength = complete ? at - offset : Math.max(0, available);
   return {
     version,
     trafficClass: (first >>> 20) & 0xff,
@@ -172,9 +170,7 @@ export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): Deco
     extensions,
     upperProtocol,
     fragment,
-    headerLength,
-    complete,
-    anomalies,
+    ...extent,
   };
 }
 

@@ -1,11 +1,12 @@
 import { formatHex } from "../address-text.ts";
-import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
+import { anomaly, type DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex, showNum } from "../show-format.ts";
 import { codeTable } from "./code-table.ts";
+import { headerExtent } from "./header-extent.ts";
 import { pppLayer } from "./ppp.ts";
 
 /*
@@ -90,15 +91,12 @@ export interface DecodedPppoe extends PppoeFields, DecodeInfo {
 /** Decodes the header; `discovery` also decodes the tags (the whole payload). */
 export function decodePppoe(bytes: Uint8Array, offset: number, end: number, discovery: boolean): DecodedPppoe {
   const available = end - offset;
-  const anomalies: LayerAnomaly[] = [];
-  const complete = available >= PPPOE_HEADER_SIZE;
+  const extent = headerExtent("PPPoE header", PPPOE_HEADER_SIZE, available);
+  const anomalies = extent.anomalies;
   const first = bytes[offset] ?? 0;
   const length = readU16(bytes, offset + 4);
   const tags: PppoeTag[] = [];
-  let headerLength = Math.max(0, Math.min(available, PPPOE_HEADER_SIZE));
-  if (!complete) {
-    anomalies.push(anomaly("truncated", `PPPoE header needs 6 bytes, ${available} captured`));
-  } else {
+  if (extent.complete) {
     if (first !== 0x11) anomalies.push(anomaly("bad-version", `PPPoE version ${first >> 4} type ${first & 0x0f}`));
     if (length > available - PPPOE_HEADER_SIZE) {
       anomalies.push(anomaly("truncated", `PPPoE length ${length}, ${available - PPPOE_HEADER_SIZE} bytes captured`));
@@ -116,7 +114,7 @@ export function decodePppoe(bytes: Uint8Array, offset: number, end: number, disc
         tags.push({ type, data: bytes.slice(at + 4, at + 4 + tagLength) });
         at += 4 + tagLength;
       }
-      headerLength = at - offset;
+      extent.headerLength = at - offset;
     }
   }
   return {
@@ -126,9 +124,7 @@ export function decodePppoe(bytes: Uint8Array, offset: number, end: number, disc
     session: readU16(bytes, offset + 2),
     length,
     tags,
-    headerLength,
-    complete,
-    anomalies,
+    ...extent,
   };
 }
 
