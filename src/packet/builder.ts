@@ -57,15 +57,15 @@ export function vlan(fields: Partial<VlanFields> = {}): Packet {
   return one({ type: "Dot1Q", fields: { prio: 0, dei: 0, vlan: 1, ...fields } });
 }
 
+/** What the two Linux cooked headers default to alike: a unicast to us from an Ethernet MAC. */
+const COOKED_DEFAULTS = { pktType: 0, hatype: 1, addrLength: 6, addr: "0200000000010000" } as const;
+
 export function sll(fields: Partial<SllFields> = {}): Packet {
-  return one({ type: "SLL", fields: { pktType: 0, hatype: 1, addrLength: 6, addr: "0200000000010000", ...fields } });
+  return one({ type: "SLL", fields: { ...COOKED_DEFAULTS, ...fields } });
 }
 
 export function sll2(fields: Partial<Sll2Fields> = {}): Packet {
-  return one({
-    type: "SLL2",
-    fields: { pktType: 0, hatype: 1, addrLength: 6, addr: "0200000000010000", reserved: 0, ifindex: 1, ...fields },
-  });
+  return one({ type: "SLL2", fields: { ...COOKED_DEFAULTS, reserved: 0, ifindex: 1, ...fields } });
 }
 
 export function loopback(fields: Partial<LoopbackFields> = {}): Packet {
