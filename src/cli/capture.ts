@@ -7,6 +7,7 @@ import { emulatorTunName, findLinkEmulator } from "../netlab/index.ts";
 import { JSON_OPTION, LAB_NAME_OPTION } from "./common-options.ts";
 import { findLabHost } from "./lab-host-args.ts";
 import { printJson } from "./output.ts";
+import { onceOnStopSignals } from "./stop-signals.ts";
 
 interface CaptureOpts {
   interface?: string;
@@ -75,18 +76,12 @@ export function register(program: Command): void {
       process.stderr.write(`capture: listening on ${netns ? `${netns}:` : ""}${iface} → ${capture.file}\n`);
       const stopped = new Promise<void>((done) => {
         const timer = durationS !== undefined ? setTimeout(done, durationS * 1000) : undefined;
-        process.once("SIGINT", () => {
+        const finish = () => {
           if (timer) clearTimeout(timer);
           done();
-        });
-        process.once("SIGTERM", () => {
-          if (timer) clearTimeout(timer);
-          done();
-        });
-        void capture.exited.then(() => {
-          if (timer) clearTimeout(timer);
-          done();
-        });
+        };
+        onceOnStopSignals(finish);
+        void capture.exited.then(finish);
       });
       await stopped;
       const result = await capture.stop();

@@ -21,6 +21,7 @@ import { BIND_HOST_OPTION, DATA_DIR_OPTION, JSON_OPTION, listenPortOption } from
 import { listenHttp } from "./listen-http.ts";
 import { parseDigits, parsePort } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
+import { onceOnStopSignals } from "./stop-signals.ts";
 import { withDb } from "./with-db.ts";
 
 /** The JSON of `listen stats`: per condition n, mos, std, ci95 (screened), and the unscreened set. */
@@ -160,8 +161,7 @@ export function register(program: Command): void {
       const stop = () => {
         server.close(() => void db.close().then(() => process.exit(0)));
       };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      onceOnStopSignals(stop);
     });
 
   listen

@@ -10,6 +10,7 @@ import {
 import { QoelabError } from "../errors.ts";
 import { BIND_HOST_OPTION, JSON_OPTION, listenPortOption } from "./common-options.ts";
 import { formatTable, printJson } from "./output.ts";
+import { onceOnStopSignals } from "./stop-signals.ts";
 
 export function register(program: Command): void {
   const origin = program.command("origin").description("the built-in local HLS origin (synthetic contents)");
@@ -70,7 +71,6 @@ export function register(program: Command): void {
       const server = await listenOrigin(options.root, options.host, Number(options.port));
       process.stdout.write(`origin: serving ${options.root} on ${options.host}:${options.port}\n`);
       const stop = () => server.close(() => process.exit(0));
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      onceOnStopSignals(stop);
     });
 }

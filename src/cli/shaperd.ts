@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { collectionShaperdServices } from "../collect/index.ts";
 import { QoelabError } from "../errors.ts";
 import { DEFAULT_SHAPERD_SOCKET, type ShaperdUser, startShaperDaemon } from "../netlab/index.ts";
+import { onceOnStopSignals } from "./stop-signals.ts";
 
 /**
  * The user the daemon serves: `--user NAME|UID` (looked up in the passwd database), else the user
@@ -61,7 +62,6 @@ export function register(program: Command): void {
         `shaperd: listening on ${options.socket} for uid ${user.uid}, captures in ${daemon.captureDir}\n`,
       );
       const stop = () => void daemon.close().then(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      onceOnStopSignals(stop);
     });
 }
