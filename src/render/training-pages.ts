@@ -1,4 +1,4 @@
-import type { FieldErrors, SessionRow, TrainingProgress, TrainingRow } from "../collect/index.ts";
+import type { FieldErrors, SessionRow, TrainingImpairment, TrainingProgress, TrainingRow } from "../collect/index.ts";
 import { html, page, raw } from "./html.ts";
 import { xyChart } from "./svg-charts.ts";
 import { type FormValues, trainingForm } from "./training-form-page.ts";
@@ -35,7 +35,27 @@ function sessionRow(s: LiveSession) {
  * table) is drawn from a TrainingLive and redrawn from /api/trainings/:id/live every 1.5 s by the
  * page's script, /assets/training-live.js.
  */
-export function trainingDetailPage(training: TrainingRow, live: TrainingLive) {
+/** Rounds for display (a probability × 100 must not print as 2.0000000000000004). */
+const shown = (value: number) => Number(value.toPrecision(6));
+
+/**
+ * The link a training's sessions play under besides their limits: the traces and their scale, the
+ * added delay, loss and queue (what `impairmentOf` read from the stored training).
+ */
+export function linkConditionsText(traces: readonly string[], impairment: TrainingImpairment): string {
+  const parts: string[] = [];
+  if (traces.length > 0)
+    parts.push(
+      `traces ${traces.join(", ")} ${impairment.traceScale !== undefined ? `× ${shown(impairment.traceScale)}` : "as recorded"}`,
+    );
+  if (impairment.delay !== undefined) parts.push(`delay ${shown(impairment.delay * 1000)} ms`);
+  if (impairment.loss !== undefined) parts.push(`loss ${shown(impairment.loss * 100)} %`);
+  if (impairment.limit !== undefined) parts.push(`queue ${impairment.limit} packets`);
+  return parts.length > 0 ? parts.join(" · ") : "no trace, delay or loss added";
+}
+
+/** `impairment`: the training's stored link conditions (collect's `impairmentOf`). */
+export function trainingDetailPage(training: TrainingRow, live: TrainingLive, impairment: TrainingImpairment = {}) {
   const t = training;
   const p = live.progress;
   return page(
@@ -55,6 +75,7 @@ export function trainingDetailPage(training: TrainingRow, live: TrainingLive) {
   ${progressBar(live.bar)}
 </div>
 <p>${t.number_of_videos} videos × ${t.session_duration} s (+${t.warmup} s warm-up) × limits ${t.bw_limitations.join(", ")} Mbit/s · source ${t.source} · seed ${t.seed} · ${t.slots} slot(s) · played by ${t.driver === "person" ? "a person (the worker leaves it alone)" : "the collection worker"}</p>
+<p id="link-conditions">Link: ${linkConditionsText(t.traces, impairment)}</p>
 <p id="exports"><a class="button" href="/api/trainings/${t.id}/export?format=csv" download>Export CSV</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=json" download>Export JSON</a>
 <a class="button" href="/api/trainings/${t.id}/export?format=parquet" download>Export Parquet</a>
@@ -80,7 +101,14 @@ interface PlayerSample {
   bandwidthEstimate?: number;
 }
 
-export function sessionDetailPage(session: SessionRow): string {
+/** A session line's delay, loss and queue (its trace and scale are said beside the trace). */
+function linkExtras(impairment: TrainingImpairment): string {
+  const { traceScale: _scale, ...extras } = impairment;
+  return Object.keys(extras).length > 0 ? ` · ${linkConditionsText([], extras)}` : "";
+}
+
+/** `impairment`: its training's stored link conditions (collect's `impairmentOf`). */
+export function sessionDetailPage(session: SessionRow, impairment: TrainingImpairment = {}): string {
   const app = (session.application_data ?? {}) as {
     samples?: PlayerSample[];
     stalls?: Array<{ start: number; duration: number }>;
@@ -107,7 +135,7 @@ export function sessionDetailPage(session: SessionRow): string {
   return page(
     session.name,
     html`<h1>Session ${session.name}</h1>
-<p>Training <a href="/trainings/${session.training_id}">#${session.training_id}</a> · ${session.trace ? `trace ${session.trace} from ${session.trace_offset_s} s (mean ${session.bw_limitation} Mbit/s)` : `limit ${session.bw_limitation} Mbit/s`} · ${STATUS_TEXT[session.status]} · attempts ${session.attempts}${session.error_reason ? ` · last error: ${session.error_reason}` : ""}</p>
+<p>Training <a href="/trainings/${session.training_id}">#${session.training_id}</a> · ${session.trace ? `trace ${session.trace}${impairment.traceScale !== undefined ? ` × ${shown(impairment.traceScale)}` : ""} from ${session.trace_offset_s} s (mean ${session.bw_limitation} Mbit/s)` : `limit ${session.bw_limitation} Mbit/s`}${linkExtras(impairment)} · ${STATUS_TEXT[session.status]} · attempts ${session.attempts}${session.error_reason ? ` · last error: ${session.error_reason}` : ""}</p>
 <p>${session.url ? html`Video: <code>${session.url}</code>` : ""}</p>
 <div class="card" id="timeline">${raw(
       xyChart({

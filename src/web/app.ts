@@ -7,6 +7,7 @@ import {
   getSession,
   getTraining,
   hlsScript,
+  impairmentOf,
   listSessions,
   listTrainings,
   playerScript,
@@ -90,7 +91,7 @@ export function createApp(options: AppOptions): Hono {
   });
   app.get("/trainings/:id", async (c) => {
     const { training, live: data } = await live(trainingId(c.req.param("id")));
-    return c.html(trainingDetailPage(training, data));
+    return c.html(trainingDetailPage(training, data, impairmentOf(training)));
   });
   app.get("/player", (c) => c.html(playerPageHtml()));
   app.get("/assets/hls.min.js", (c) =>
@@ -99,7 +100,10 @@ export function createApp(options: AppOptions): Hono {
   app.get("/assets/player.js", (c) =>
     c.body(playerScript(), 200, { "content-type": "text/javascript; charset=utf-8" }),
   );
-  app.get("/sessions/:id", async (c) => c.html(sessionDetailPage(await getSession(db, sessionId(c.req.param("id"))))));
+  app.get("/sessions/:id", async (c) => {
+    const session = await getSession(db, sessionId(c.req.param("id")));
+    return c.html(sessionDetailPage(session, impairmentOf(await getTraining(db, session.training_id))));
+  });
 
   registerPageScripts(app);
   registerClassifyRoutes(app, db);
