@@ -48,7 +48,7 @@ const benches: Record<string, Bench> = {
     );
     for (const r of result.runs) {
       console.log(
-        `  ${r.tool.padEnd(48)} ${(r.packetsPerSecond / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${(r.packetsPerCpuSecond / 1e6).toFixed(2).padStart(6)} Mpkt/CPU-s  ${r.peakRssMiB.toFixed(0).padStart(6)} MiB peak  qoelab ×${r.qoelabSpeedup.toFixed(2)}`,
+        `  ${r.tool.padEnd(48)} ${r.seconds.toFixed(2).padStart(6)} s  ${(r.packetsPerSecond / 1e6).toFixed(2).padStart(6)} Mpkt/s  ${(r.packetsPerCpuSecond / 1e6).toFixed(2).padStart(6)} Mpkt/CPU-s  ${r.peakRssMiB.toFixed(0).padStart(6)} MiB peak  qoelab ×${r.qoelabSpeedup.toFixed(2)}`,
       );
     }
   },
