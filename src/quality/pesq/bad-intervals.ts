@@ -3,6 +3,7 @@ import type { PesqRateConfig } from "./config.ts";
 import { BAD_FRAME_DISTURBANCE } from "./disturbance.ts";
 import { nextPow2, realFft } from "./fft.ts";
 import { governingDelay } from "./perceptual-model.ts";
+import { positiveRuns } from "./positive-runs.ts";
 import type { Utterance } from "./utterances.ts";
 
 /**
@@ -35,16 +36,9 @@ export function detectBadIntervals(symmetric: Float32Array, frameStop: number): 
     dilated[f] = left & right;
   }
   const out: Array<[number, number]> = [];
-  let f = 0;
-  while (f <= frameStop && out.length < MAX_INTERVALS) {
-    if (!dilated[f]) {
-      f++;
-      continue;
-    }
-    const a = f;
-    while (f <= frameStop && dilated[f]) f++;
-    if (f - a >= MIN_BAD_FRAMES) out.push([a, f]);
-  }
+  positiveRuns(dilated, (a, b) => {
+    if (b - a >= MIN_BAD_FRAMES && out.length < MAX_INTERVALS) out.push([a, b]);
+  });
   return out;
 }
 

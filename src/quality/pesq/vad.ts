@@ -1,3 +1,5 @@
+import { positiveRuns } from "./positive-runs.ts";
+
 /**
  * Voice activity detection on 4 ms windows (spec 01 §1.8). Produces the processed energy `e`
  * (positive on speech, 0 elsewhere) that locates utterances, and the log-domain `l` = ln(e/t) on
@@ -15,19 +17,6 @@ const ITERATIONS = 12;
 const SHORT_RUN = 4;
 /** Speech runs this close (in windows) are joined. */
 const JOIN_GAP = 50;
-
-/** Calls `fn(start, end)` for every maximal run [start, end) of positive windows. */
-function positiveRuns(e: Float32Array, fn: (start: number, end: number) => void): void {
-  const V = e.length;
-  let v = 0;
-  while (v < V) {
-    if (e[v]! > 0) {
-      const start = v;
-      while (v < V && e[v]! > 0) v++;
-      fn(start, v);
-    } else v++;
-  }
-}
 
 export function voiceActivity(work: Float32Array, nominal: number, W: number): VadResult {
   const V = Math.trunc(nominal / W);
