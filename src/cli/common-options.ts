@@ -13,7 +13,7 @@ export const DATA_DIR_OPTION = [
   "./qoelab-data",
 ] as const;
 
-/** A generator's loss model (generator/loss-models.ts parses it). */
+/** A loss model, the generators' and impair's (generator/loss-models.ts parses it). */
 export const LOSS_MODEL_OPTION = [
   "--loss-model <model>",
   "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]",

@@ -1,8 +1,9 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import {
   detectNetem,
   getLab,
   type ImpairArgs,
+  type ImpairTarget,
   impair,
   impairClear,
   impairShow,
@@ -12,7 +13,8 @@ import {
   targetOf,
   tunAddonAvailable,
 } from "../netlab/index.ts";
-import { JSON_OPTION } from "./common-options.ts";
+import { JSON_OPTION, LOSS_MODEL_OPTION } from "./common-options.ts";
+import { labName, labOptions } from "./lab-options.ts";
 import { formatTable, printJson } from "./output.ts";
 
 interface ImpairCliOpts extends ImpairArgs {
@@ -23,21 +25,23 @@ interface ImpairCliOpts extends ImpairArgs {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command("impair")
-    .description(
-      "impair the egress of a lab interface (netem semantics); TARGET is [LAB:]HOST[:SIDE], e.g. router:server-side",
-    )
-    .argument("[target]", "client, server, router:client-side, router:server-side (optionally LAB:…)")
-    .option("--lab <name>", "lab name when TARGET has none", "lab")
-    .addOption(new Option("--name <name>", "same as --lab").hideHelp())
+  const cmd = labOptions(
+    program
+      .command("impair")
+      .description(
+        "impair the egress of a lab interface (netem semantics); TARGET is [LAB:]HOST[:SIDE], e.g. router:server-side",
+      )
+      .argument("[target]", "client, server, router:client-side, router:server-side (optionally LAB:…)"),
+    "lab name when TARGET has none",
+    "lab",
+  )
     .option("--rate <rate>", "rate limit (tc units: 1mbit, 500kbit, 2mbps = bytes/s)")
     .option("--burst <size>", "token bucket burst (tbf), e.g. 32kb")
     .option("--delay <time>", "added delay (40ms; bare number = µs as in tc)")
     .option("--jitter <time>", "delay variation")
     .option("--delay-dist <dist>", "uniform | normal | pareto | paretonormal")
     .option("--loss <p>", "loss probability (1% or 0.01)")
-    .option("--loss-model <model>", "bernoulli | gilbert:p,r[,1-k,1-h] | state:p13[,p31,p32,p23,p14]")
+    .option(...LOSS_MODEL_OPTION)
     .option("--reorder <p>", "probability a packet skips the delay (needs --delay)")
     .option("--duplicate <p>", "duplication probability")
     .option("--corrupt <p>", "probability of a flipped bit")
@@ -57,7 +61,7 @@ export function register(program: Command): void {
         return;
       }
       const spec = parseImpairSpec(opts);
-      const target = await resolveTarget(targetRef, opts.name ?? opts.lab);
+      const target = await resolveTarget(targetRef, labName(opts));
       const result = await impair(target, spec, { prefer: opts.backend?.split(",").map((s) => s.trim()) ?? [] });
       if (opts.json) {
         printJson(result);
@@ -81,15 +85,8 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .action(async (targetRef: string | undefined, local: { json?: boolean }, self: Command) => {
       const opts = self.optsWithGlobals() as { lab: string; name?: string; json?: boolean };
-      let labName = opts.name ?? opts.lab;
-      let rows: Awaited<ReturnType<typeof impairShow>>;
-      if (targetRef) {
-        const split = splitTargetRef(targetRef, labName);
-        labName = split.lab;
-        rows = await impairShow(labName, targetOf(await getLab(labName), split.target));
-      } else {
-        rows = await impairShow(labName);
-      }
+      const { lab, target } = await labAndTarget(targetRef, labName(opts));
+      const rows = await impairShow(lab, target);
       if (opts.json || local.json) {
         printJson(rows);
         return;
@@ -115,15 +112,9 @@ export function register(program: Command): void {
     .argument("[target]", "only this target")
     .action(async (targetRef: string | undefined, _local: unknown, self: Command) => {
       const opts = self.optsWithGlobals() as { lab: string; name?: string };
-      const labName = opts.name ?? opts.lab;
-      if (targetRef) {
-        const split = splitTargetRef(targetRef, labName);
-        const { cleared } = await impairClear(split.lab, targetOf(await getLab(split.lab), split.target));
-        process.stdout.write(cleared.length ? `cleared ${cleared.join(", ")}\n` : "nothing to clear\n");
-      } else {
-        const { cleared } = await impairClear(labName);
-        process.stdout.write(cleared.length ? `cleared ${cleared.join(", ")}\n` : "nothing to clear\n");
-      }
+      const { lab, target } = await labAndTarget(targetRef, labName(opts));
+      const { cleared } = await impairClear(lab, target);
+      process.stdout.write(cleared.length ? `cleared ${cleared.join(", ")}\n` : "nothing to clear\n");
     });
 
   cmd
@@ -154,6 +145,16 @@ export function register(program: Command): void {
       if (opts.json) printJson({ netem });
       else process.stdout.write(`${formatTable(["backend", "state", "notes"], rows)}\n`);
     });
+}
+
+/** The lab `impair show` and `impair clear` act on and, when TARGET names one, the target in it. */
+async function labAndTarget(
+  targetRef: string | undefined,
+  defaultLab: string,
+): Promise<{ lab: string; target?: ImpairTarget }> {
+  if (!targetRef) return { lab: defaultLab };
+  const { lab, target } = splitTargetRef(targetRef, defaultLab);
+  return { lab, target: targetOf(await getLab(lab), target) };
 }
 
 /** iptables' statistic match draws from the kernel's random numbers: name the seeded way to the same loss. */

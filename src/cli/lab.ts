@@ -1,22 +1,9 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { labDown, labStatus, labUp } from "../netlab/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
 import { findLabHost } from "./lab-host-args.ts";
+import { labName, labOptions } from "./lab-options.ts";
 import { formatTable, printJson } from "./output.ts";
-
-/**
- * Every command names a lab with `--lab NAME` (or a `LAB:HOST` reference); `--name` is the older
- * spelling of the lab commands, still accepted but not shown.
- */
-function labOptions(cmd: Command, description: string, fallback: string | undefined): Command {
-  cmd.option("--lab <name>", description, fallback);
-  cmd.addOption(new Option("--name <name>", "same as --lab").hideHelp());
-  return cmd;
-}
-
-function labName(opts: { lab?: string; name?: string }): string | undefined {
-  return opts.name ?? opts.lab;
-}
 
 export function register(program: Command): void {
   const lab = program.command("lab").description("lab hosts: network namespaces joined by veth links");
