@@ -2,7 +2,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { type Db, openSqlTarget, serveDbOverWire } from "../db/index.ts";
-import { QoelabError } from "../errors.ts";
+import { DATA_DIR_OPTION } from "./common-options.ts";
+import { parsePort } from "./option-parsers.ts";
 import { formatDelimited, formatTable, printJson } from "./output.ts";
 
 interface DbOptions {
@@ -10,11 +11,9 @@ interface DbOptions {
   dbPort: string;
 }
 
-function port(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > 65535)
-    throw new QoelabError("CLI_BAD_PORT", `db: --db-port must be 0–65535, got "${text}"`);
-  return value;
+/** `--db-port`: 0–65535, as serve's. */
+function dbPort(text: string): number {
+  return parsePort(text, "--db-port", "db", 0);
 }
 
 /** A cell as text: timestamps in ISO 8601, JSON values as JSON, nothing rounded. */
@@ -89,7 +88,7 @@ export function register(program: Command): void {
     .description("SQL on qoelab's database: psql or a prompt, one-off queries (web_training, web_session…)");
   const common = (command: Command) =>
     command
-      .option("--data-dir <dir>", "PGlite data directory when DATABASE_URL is unset", "./qoelab-data")
+      .option(...DATA_DIR_OPTION)
       .option("--db-port <port>", "a running qoelab serve's SQL port, used when it answers", "5433");
 
   common(
@@ -100,7 +99,7 @@ export function register(program: Command): void {
       .option("--json", "rows as a JSON array")
       .option("--csv", "rows as CSV with a header line"),
   ).action(async (sql: string, options: DbOptions & { json?: boolean; csv?: boolean }) => {
-    const target = await openSqlTarget({ dataDir: options.dataDir, dbPort: port(options.dbPort) });
+    const target = await openSqlTarget({ dataDir: options.dataDir, dbPort: dbPort(options.dbPort) });
     try {
       printRows(await target.db.queryTable(sql), options.json ? "json" : options.csv ? "csv" : "table");
     } finally {
@@ -114,7 +113,7 @@ export function register(program: Command): void {
       .description("an interactive SQL shell: psql when installed, else a built-in prompt")
       .option("--builtin", "the built-in prompt even when psql is installed"),
   ).action(async (options: DbOptions & { builtin?: boolean }) => {
-    const target = await openSqlTarget({ dataDir: options.dataDir, dbPort: port(options.dbPort) });
+    const target = await openSqlTarget({ dataDir: options.dataDir, dbPort: dbPort(options.dbPort) });
     try {
       const hasPsql = !options.builtin && spawnSync("psql", ["--version"], { stdio: "ignore" }).status === 0;
       if (hasPsql) process.exitCode = await psqlShell(target.db, target.url);
