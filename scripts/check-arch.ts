@@ -4,8 +4,10 @@
 //  (b) another folder is entered only through an index.ts (the folder's, or one of its
 //      sub-folders'); tests may also import another folder's test-support files;
 //  (c) only src/e2e/ (end-to-end tests) may import every folder;
-//  (d) browser code (`*.browser.ts`, bundled for pages) imports only the browser scripts of its folder and
-//      packages (never `node:`), and no other file imports it: the server serves it by path;
+//  (d) browser code (`*.browser.ts`, bundled for pages) imports only the browser scripts of its folder,
+//      packages (never `node:`) and, type-only, the page-data files of src/render/ (`*-data.ts`: the
+//      JSON shapes a page reads, interfaces and types only, importing nothing); no other file imports
+//      browser code: the server serves it by path;
 //  (e) markup is drawn in src/render/ only: outside it (tests, test support and browser code aside) no
 //      string holds a closing tag, `<svg` or `<!doctype`. Domains return data; render draws it.
 // Exits 1 and lists every violation; prints a one-line summary when clean.
@@ -84,6 +86,31 @@ const isTestFile = (rel: string) => rel.endsWith(".test.ts") || /(^|\/)test-supp
 const browserScopeOf = (rel: string) =>
   rel.endsWith(".browser.ts") ? `${rel.slice(0, rel.lastIndexOf("/") + 1)}*.browser.ts` : undefined;
 
+/** A page-data file: the JSON shapes a page's script shares with render/ (types only, no imports). */
+const isPageData = (rel: string) => rel.startsWith(`${RENDER}/`) && rel.endsWith("-data.ts");
+
+/** The import declarations of a browser script that bring in types only (`import type …`). */
+function typeOnlyImports(path: string, text: string): Set<string> {
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, false);
+  const specifiers = new Set<string>();
+  for (const statement of source.statements)
+    if (
+      ts.isImportDeclaration(statement) &&
+      statement.importClause?.isTypeOnly === true &&
+      ts.isStringLiteral(statement.moduleSpecifier)
+    )
+      specifiers.add(statement.moduleSpecifier.text);
+  return specifiers;
+}
+
+/** What makes a page-data file more than types: any import, or a statement that is not an interface or type. */
+function pageDataProblems(path: string, text: string): string[] {
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, false);
+  return source.statements
+    .filter((s) => !ts.isInterfaceDeclaration(s) && !ts.isTypeAliasDeclaration(s))
+    .map((s) => text.slice(s.getStart(source), s.getEnd()).split("\n")[0] ?? "");
+}
+
 /** The top-level unit a path under src/ belongs to: a folder name or a top-level file name. */
 const unitOf = (rel: string) => rel.split("/")[0] ?? rel;
 
@@ -125,8 +152,18 @@ export function checkImports(srcDir: string): Violation[] {
     const rel = relative(srcDir, path).split("\\").join("/");
     const from = unitOf(rel);
     const test = isTestFile(rel);
-    const info = ts.preProcessFile(readFileSync(path, "utf8"), true, true);
+    const text = readFileSync(path, "utf8");
+    const info = ts.preProcessFile(text, true, true);
     const browser = browserScopeOf(rel);
+    const typeOnly = browser ? typeOnlyImports(path, text) : new Set<string>();
+    if (isPageData(rel))
+      for (const statement of pageDataProblems(path, text))
+        violations.push({
+          file: rel,
+          specifier: statement.slice(0, 60),
+          rule: "browser",
+          message: "a page-data file holds interfaces and types only and imports nothing (browser code shares it)",
+        });
     for (const ref of info.importedFiles) {
       const specifier = ref.fileName;
       const add = (rule: Violation["rule"], message: string) =>
@@ -136,7 +173,11 @@ export function checkImports(srcDir: string): Violation[] {
       const target = relative(srcDir, resolve(dirname(path), specifier))
         .split("\\")
         .join("/");
-      // (d): browser code and the server's code meet only through the served bundle
+      // (d): browser code and the server's code meet only through the served bundle and page-data types
+      if (browser && isPageData(target)) {
+        if (!typeOnly.has(specifier)) add("browser", `import the page data's types with \`import type\` (${target})`);
+        continue;
+      }
       if (browser !== browserScopeOf(target)) {
         if (browser) add("browser", `browser code imports only src/${browser} (here ${target})`);
         else add("browser", `src/${target} is browser code: serve it (common/browser-bundle.ts), do not import it`);

@@ -2,33 +2,7 @@
 // every 1.5 s it redraws the counters, the bar, the estimate and the session table from
 // /api/trainings/:id/live, until the training has finished. Text goes through textContent only.
 
-/** render/training-live-view.ts's TrainingLive as the page reads it. */
-interface TrainingLive {
-  training: { state: string; has_finished: boolean };
-  progress: { captured: number; total: number; capturing: number; notCaptured: number; failed: number };
-  current: string | null;
-  bar: Record<BarSegment, number>;
-  estimate: { text: string; basis: string };
-  sessions: LiveSession[];
-  origin: string | null;
-}
-
-interface LiveSession {
-  id: number;
-  name: string;
-  bw_limitation: number;
-  status: number;
-  status_text: string;
-  attempts: number;
-  stalls: number | null;
-  capture_mb: number | null;
-  error: string | null;
-}
-
-type BarSegment = "captured" | "capturing" | "failed";
-
-// A module (its names stay its own); esbuild wraps it in one function.
-export {};
+import type { LiveSession, TrainingLive } from "../render/training-live-data.ts";
 
 /** The training the page shows: the progress card's data-training. */
 const trainingId = document.getElementById("progress")?.dataset.training;
