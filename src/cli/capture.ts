@@ -2,10 +2,10 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { startCapture } from "../capture/index.ts";
 import { QoelabError } from "../errors.ts";
-import { parseTime } from "../generator/index.ts";
 import { emulatorTunName, findLinkEmulator } from "../netlab/index.ts";
 import { JSON_OPTION, LAB_NAME_OPTION } from "./common-options.ts";
 import { findLabHost } from "./lab-host-args.ts";
+import { parseSeconds } from "./option-parsers.ts";
 import { printJson } from "./output.ts";
 import { onceOnStopSignals } from "./stop-signals.ts";
 
@@ -64,7 +64,7 @@ export function register(program: Command): void {
       const count = opts.count !== undefined ? Number(opts.count) : undefined;
       if (count !== undefined && !(Number.isInteger(count) && count > 0))
         throw new QoelabError("CAPTURE_BAD_COUNT", `capture --count "${opts.count}": expected a whole number ≥ 1`);
-      const durationS = opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined;
+      const durationS = parseSeconds(opts.duration, "--duration");
       const capture = await startCapture({
         netns,
         iface,

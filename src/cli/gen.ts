@@ -6,7 +6,6 @@ import {
   genUdp,
   parseIntervalDist,
   parsePacketRate,
-  parseTime,
   type RecvUdpResult,
   readReplaySource,
   replayCapture,
@@ -24,7 +23,7 @@ import {
 import { registerGenRtp } from "./gen-rtp.ts";
 import { round6, sendCountRows, timingErrorRows } from "./generator-summary.ts";
 import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
-import { parseLossOptions } from "./option-parsers.ts";
+import { parseLossOptions, parseSeconds } from "./option-parsers.ts";
 import { type FieldRow, printFields, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
 
@@ -135,7 +134,7 @@ export function register(program: Command): void {
           rate,
           size,
           count: positiveInt(opts.count, "--count"),
-          durationS: opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined,
+          durationS: parseSeconds(opts.duration, "--duration"),
           intervalDist: parseIntervalDist(opts.intervalDist),
           loss: lossModel,
           seed: positiveInt(opts.seed, "--seed"),
@@ -168,9 +167,9 @@ export function register(program: Command): void {
           port,
           ipv6: opts.ipv6,
           count: positiveInt(opts.count, "--count"),
-          durationS: opts.duration !== undefined ? parseTime(opts.duration, "--duration", { bare: "s" }) : undefined,
-          idleS: opts.idle !== undefined ? parseTime(opts.idle, "--idle", { bare: "s" }) : undefined,
-          waitS: opts.wait !== undefined ? parseTime(opts.wait, "--wait", { bare: "s" }) : undefined,
+          durationS: parseSeconds(opts.duration, "--duration"),
+          idleS: parseSeconds(opts.idle, "--idle"),
+          waitS: parseSeconds(opts.wait, "--wait"),
           expect: positiveInt(opts.expect, "--expect"),
           signal,
         });

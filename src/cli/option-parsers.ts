@@ -1,7 +1,7 @@
 /** Option parsers shared by several commands (generators, replay, experiments, listening tests, reports). */
 import { parseDuration } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
-import { type LossModelSpec, parseLossModel, parseProbability } from "../generator/index.ts";
+import { type LossModelSpec, parseLossModel, parseProbability, parseTime } from "../generator/index.ts";
 
 /** "0x1234abcd" or a decimal → unsigned 32-bit SSRC. */
 export function parseSsrc(text: string, option = "--ssrc"): number {
@@ -47,6 +47,11 @@ export function parsePort(text: string, flag: string, command: string, lowest = 
   if (!Number.isInteger(port) || port < lowest || port > 65535)
     throw new QoelabError("CLI_BAD_PORT", `${command}: ${flag} must be ${lowest}–65535, got "${text}"`);
   return port;
+}
+
+/** A time option in seconds, a bare number counting as seconds (`parseTime`); undefined when not given. */
+export function parseSeconds(text: string | undefined, option: string): number | undefined {
+  return text === undefined ? undefined : parseTime(text, option, { bare: "s" });
 }
 
 /** A comma-separated option's items ("a, b,,c" → a, b, c): trimmed, empty ones left out. */
