@@ -100,3 +100,9 @@ export function invalidFields(code: string, what: string, issues: readonly Field
     .join("; ");
   return new QoelabError(code, `${what}: ${list}`, { issues: [...issues], fields }, { kind: "bad_input" });
 }
+
+/** The coded error for an input file the system would not read: names the file and the system's reason. */
+export function unreadableFile(code: string, path: string, cause: unknown): QoelabError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new QoelabError(code, `${path}: cannot be read (${reason})`, { file: path });
+}

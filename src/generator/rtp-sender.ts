@@ -2,7 +2,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { channelsIdentical, encodeG711, type G711Law, readWav, resample, type WavAudio } from "../audio/index.ts";
-import { QoelabError } from "../errors.ts";
+import { QoelabError, unreadableFile } from "../errors.ts";
 import { encodeRtcp, encodeRtp, type RtcpPacketFields, SdesItemType, unixSecondsToNtp } from "../packet/index.ts";
 import { createLossModel, type LossModelSpec } from "./loss-models.ts";
 import { Random } from "./random.ts";
@@ -139,9 +139,7 @@ export async function readTelephoneWav(path: string): Promise<TelephoneAudio> {
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (error) {
-    throw new QoelabError("AUDIO_UNREADABLE", `${path}: cannot be read (${(error as Error).message})`, {
-      file: path,
-    });
+    throw unreadableFile("AUDIO_UNREADABLE", path, error);
   }
   return telephoneAudio(readWav(bytes, path), path);
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { channelsIdentical, isWav, readPcm16le, readWav, resample } from "../../audio/index.ts";
-import { QoelabError } from "../../errors.ts";
+import { QoelabError, unreadableFile } from "../../errors.ts";
 import type { PesqMode } from "./config.ts";
 
 /**
@@ -71,9 +71,7 @@ export async function readPesqFile(path: string, options: PesqFileOptions = {}):
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (error) {
-    throw new QoelabError("PESQ_FILE_UNREADABLE", `${path}: cannot be read (${(error as Error).message})`, {
-      file: path,
-    });
+    throw unreadableFile("PESQ_FILE_UNREADABLE", path, error);
   }
   const mode = options.mode ?? "nb";
   if (isWav(bytes)) {
