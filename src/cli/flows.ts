@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { analyzeCaptureFile, FLOW_COLUMNS, type FlowsResult, SERIES_COLUMNS_OUT } from "../flows/index.ts";
 import { parseWindow } from "./option-parsers.ts";
-import { type Cell, formatDelimited, formatTable, printJson } from "./output.ts";
+import { type Cell, formatDelimited, formatTable, printJson, progressBarText } from "./output.ts";
 
 type Format = "table" | "csv" | "tsv" | "json" | "ndjson";
 const FORMATS: readonly Format[] = ["table", "csv", "tsv", "json", "ndjson"];
@@ -15,9 +15,7 @@ function progressBar(): (done: number, total: number) => void {
     const pct = Math.min(100, Math.floor((done / total) * 100));
     if (pct === last) return;
     last = pct;
-    const width = 30;
-    const filled = Math.round((pct / 100) * width);
-    process.stderr.write(`\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${pct}%`);
+    process.stderr.write(`\r${progressBarText(pct / 100)} ${pct}%`);
     if (pct === 100) process.stderr.write("\n");
   };
 }

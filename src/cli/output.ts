@@ -56,6 +56,13 @@ export function printFields(heading: string, rows: readonly FieldRow[]): void {
   process.stdout.write(`${formatTable([heading, "value"], rows)}\n`);
 }
 
+/** A progress bar of 30 columns for stderr, `#` for the `fraction` done: "[#########---------------------]". */
+export function progressBarText(fraction: number): string {
+  const width = 30;
+  const filled = Math.round(fraction * width);
+  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { QoelabError } from "../errors.ts";
 import { type PesqFileResult, type PesqMode, parsePairsTsv, pesqBatch, pesqFiles } from "../quality/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
-import { formatDelimited, formatTable, printJson } from "./output.ts";
+import { formatDelimited, formatTable, printJson, progressBarText } from "./output.ts";
 
 interface PesqCliOptions {
   mode: string;
@@ -30,10 +30,7 @@ function parsePositive(flag: string, value: string | undefined): number | undefi
 
 function progressBar(done: number, total: number, label: string): void {
   if (!process.stderr.isTTY) return;
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
-  process.stderr.write(`\r[${bar}] ${done}/${total} ${label.slice(-40).padEnd(40)}`);
+  process.stderr.write(`\r${progressBarText(done / total)} ${done}/${total} ${label.slice(-40).padEnd(40)}`);
   if (done === total) process.stderr.write("\n");
 }
 
