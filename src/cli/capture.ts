@@ -4,8 +4,8 @@ import { startCapture } from "../capture/index.ts";
 import { QoelabError } from "../errors.ts";
 import { emulatorTunName, findLinkEmulator } from "../netlab/index.ts";
 import { JSON_OPTION, LAB_NAME_OPTION } from "./common-options.ts";
+import { parseSeconds } from "./generator-option-parsers.ts";
 import { findLabHost } from "./lab-host-args.ts";
-import { parseSeconds } from "./option-parsers.ts";
 import { printJson } from "./output.ts";
 import { onceOnStopSignals } from "./stop-signals.ts";
 

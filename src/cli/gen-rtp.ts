@@ -9,9 +9,10 @@ import {
   type SenderOptionValues,
   SPIN_OPTION,
 } from "./common-options.ts";
+import { parseLossOptions } from "./generator-option-parsers.ts";
 import { round6, sendCountRows, timingErrorRows } from "./generator-summary.ts";
 import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
-import { parseLossOptions, parseSeed, parseSsrc } from "./option-parsers.ts";
+import { parseSeed, parseSsrc } from "./option-parsers.ts";
 import { printFields, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
 

@@ -21,9 +21,9 @@ import {
   SPIN_OPTION,
 } from "./common-options.ts";
 import { registerGenRtp } from "./gen-rtp.ts";
+import { parseLossOptions, parseSeconds } from "./generator-option-parsers.ts";
 import { round6, sendCountRows, timingErrorRows } from "./generator-summary.ts";
 import { delegatedToLabHost, resolveDestination } from "./lab-host-args.ts";
-import { parseLossOptions, parseSeconds } from "./option-parsers.ts";
 import { type FieldRow, printFields, printJson } from "./output.ts";
 import { withSigintAbort } from "./sigint.ts";
 

@@ -1,7 +1,10 @@
-/** Option parsers shared by several commands (generators, replay, experiments, listening tests, reports). */
+/**
+ * Option parsers shared by several commands (generators, replay, experiments, listening tests, reports).
+ * Those built on the generators' grammars are in generator-option-parsers.ts, so that the commands
+ * importing this file (flows, ml, serve…) do not load the generators and audio.
+ */
 import { parseDuration } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
-import { type LossModelSpec, parseLossModel, parseProbability, parseTime } from "../generator/index.ts";
 
 /** "0x1234abcd" or a decimal → unsigned 32-bit SSRC. */
 export function parseSsrc(text: string, option = "--ssrc"): number {
@@ -25,12 +28,6 @@ export function parseSeed(text: string | undefined): number | undefined {
   return n;
 }
 
-/** --loss and --loss-model of the generators → the loss model, or undefined when neither is given. */
-export function parseLossOptions(loss: string | undefined, lossModel: string | undefined): LossModelSpec | undefined {
-  const probability = loss !== undefined ? parseProbability(loss, "--loss", "GEN_BAD_LOSS") : undefined;
-  return loss !== undefined || lossModel !== undefined ? parseLossModel(lossModel, probability) : undefined;
-}
-
 /** An id or count given as up to nine digits (so it fits a 32-bit column); `fallback` when absent. */
 export function parseDigits(value: string, flag: string): number;
 export function parseDigits(value: string | undefined, flag: string, fallback?: number): number | undefined;
@@ -47,11 +44,6 @@ export function parsePort(text: string, flag: string, command: string, lowest = 
   if (!Number.isInteger(port) || port < lowest || port > 65535)
     throw new QoelabError("CLI_BAD_PORT", `${command}: ${flag} must be ${lowest}–65535, got "${text}"`);
   return port;
-}
-
-/** A time option in seconds, a bare number counting as seconds (`parseTime`); undefined when not given. */
-export function parseSeconds(text: string | undefined, option: string): number | undefined {
-  return text === undefined ? undefined : parseTime(text, option, { bare: "s" });
 }
 
 /** A comma-separated option's items ("a, b,,c" → a, b, c): trimmed, empty ones left out. */
