@@ -385,7 +385,8 @@ describe("impair with the link emulator (the lab's delay + jitter + loss)", () =
       assert.match(r.stdout, /loss\s+bernoulli:2%\s+emulator/);
       // Its table printed, the command has nothing left to do: it used to keep reading the
       // detached emulator's stdout forever.
-      assert.ok(r.exitAfterOutputMs < 5000, `exited ${r.exitAfterOutputMs.toFixed(0)} ms after its output`);
+      // A bound far above a busy machine's process teardown (the bug never exited at all).
+      assert.ok(r.exitAfterOutputMs < 30_000, `exited ${r.exitAfterOutputMs.toFixed(0)} ms after its output`);
 
       const dir = mkdtempSync(join(tmpdir(), "qoelab-impair-cap-"));
       try {
