@@ -3,6 +3,7 @@ import { labDown, labStatus, labUp } from "../netlab/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
 import { findLabHost } from "./lab-host-args.ts";
 import { labName, labOptions } from "./lab-options.ts";
+import { splitList } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 
 export function register(program: Command): void {
@@ -43,7 +44,7 @@ export function register(program: Command): void {
           ? {
               uplink: {
                 forward: !opts.uplinkHostOnly,
-                ...(opts.uplinkAllow !== undefined ? { allow: opts.uplinkAllow.split(",").filter(Boolean) } : {}),
+                ...(opts.uplinkAllow !== undefined ? { allow: splitList(opts.uplinkAllow) } : {}),
               },
             }
           : {}),

@@ -9,6 +9,7 @@ import {
 } from "../collect/index.ts";
 import { QoelabError } from "../errors.ts";
 import { BIND_HOST_OPTION, JSON_OPTION, listenPortOption } from "./common-options.ts";
+import { splitList } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { onceOnStopSignals } from "./stop-signals.ts";
 
@@ -41,7 +42,7 @@ export function register(program: Command): void {
       let built: Awaited<ReturnType<typeof buildLocalOrigin>>;
       try {
         built = await buildLocalOrigin({
-          channels: options.channels.split(",").map((c) => c.trim()),
+          channels: splitList(options.channels),
           durationSeconds: duration,
           onProgress: (m) => process.stderr.write(`${m}\n`),
         });
