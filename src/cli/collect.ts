@@ -45,7 +45,7 @@ export function register(program: Command): void {
           const runtime = await createCollectionRuntime(db, {
             maxSlots: options.slots ? Number(options.slots) : training.slots,
             captureDir: options.captureDir ?? join(options.dataDir, "captures"),
-            originChannels: options.originChannels.split(",").map((c) => c.trim()),
+            originChannels: splitList(options.originChannels),
             labPrefix: options.labPrefix,
             shaperdSocket: options.shaperd,
             ...(options.uplinkAllow ? { uplinkAllow: splitList(options.uplinkAllow) } : {}),
