@@ -9,6 +9,8 @@ import { Radix4Fft } from "./radix4-fft.ts";
 export class RealFft {
   readonly size: number;
   private readonly scratch: Float64Array;
+  /** The windowed frame `forwardFrame` transforms. */
+  private readonly frame: Float64Array;
 
   private readonly half: Radix4Fft;
   private readonly packed: Float64Array;
@@ -21,6 +23,7 @@ export class RealFft {
     this.size = size;
     this.half = new Radix4Fft(size / 2);
     this.scratch = new Float64Array(size);
+    this.frame = new Float64Array(size);
     this.packed = new Float64Array(size);
     this.inverseScale = 2 / size;
     this.twiddleCos = new Float64Array(size / 2);
@@ -33,6 +36,13 @@ export class RealFft {
 
   createSpectrum(): Float64Array {
     return new Float64Array(2 * this.size);
+  }
+
+  /** `forward` of the frame fround(signal[at + n]·window[n]), n < size (a windowed analysis frame). */
+  forwardFrame(signal: Float32Array, at: number, window: Float32Array, out: Float64Array): void {
+    const frame = this.frame;
+    for (let n = 0; n < this.size; n++) frame[n] = Math.fround(signal[at + n]! * window[n]!);
+    this.forward(frame, out);
   }
 
   /**

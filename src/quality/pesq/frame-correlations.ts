@@ -35,14 +35,12 @@ export class FrameCorrelations {
   private resultTo = new Int32Array(1024);
   private peakCount = 0;
 
-  private readonly frame: Float64Array;
   private readonly spectrum: Float64Array;
   private readonly xcorr: Float64Array;
 
   constructor(size: number) {
     this.size = size;
     this.window = new Float32Array(size);
-    this.frame = new Float64Array(size);
     this.spectrum = realFft(size).createSpectrum();
     this.xcorr = new Float64Array(size);
     this.peaks = new Int32Array(4096);
@@ -100,9 +98,8 @@ export class FrameCorrelations {
   private frameSpectrum(signal: Float32Array, at: number, cache: Map<number, Float32Array>): Float32Array {
     let stored = cache.get(at);
     if (stored) return stored;
-    const { size, frame, spectrum, window } = this;
-    for (let n = 0; n < size; n++) frame[n] = Math.fround(signal[at + n]! * window[n]!);
-    realFft(size).forward(frame, spectrum);
+    const { size, spectrum, window } = this;
+    realFft(size).forwardFrame(signal, at, window, spectrum);
     stored = this.pool.pop() ?? new Float32Array(size + 2);
     // Bins 0..size/2, rounded to float on store.
     for (let k = 0; k < size + 2; k++) stored[k] = spectrum[k]!;

@@ -42,14 +42,12 @@ export function governingDelay(utterances: Utterance[], at: number, W: number): 
 
 /** Hann-windowed power spectrum warped to Bark bands (spec 03 §3.2–3.3). */
 export class BarkAnalyzer {
-  private readonly frame: Float64Array;
   private readonly spectrum: Float64Array;
   private readonly power: Float64Array;
   private readonly window: Float32Array;
 
   constructor(private readonly cfg: PesqRateConfig) {
     const F = cfg.frameLength;
-    this.frame = new Float64Array(F);
     this.spectrum = realFft(F).createSpectrum();
     this.power = new Float64Array(F / 2);
     this.window = hannWindow(F);
@@ -58,9 +56,8 @@ export class BarkAnalyzer {
   /** Pitch power density of the frame starting at `at` into out[offset, offset + bands). */
   analyze(signal: Float32Array, at: number, out: Float32Array, offset: number): void {
     const { frameLength: F, bands, powerScale } = this.cfg;
-    const { frame, spectrum, power, window } = this;
-    for (let n = 0; n < F; n++) frame[n] = Math.fround(signal[at + n]! * window[n]!);
-    realFft(F).forward(frame, spectrum);
+    const { spectrum, power, window } = this;
+    realFft(F).forwardFrame(signal, at, window, spectrum);
     for (let k = 0; k < F / 2; k++) {
       const re = Math.fround(spectrum[2 * k]!);
       const im = Math.fround(spectrum[2 * k + 1]!);
