@@ -50,3 +50,22 @@ describe("lazy command groups", () => {
     assert.match(wrong.stderr, /Did you mean pcap\?/);
   });
 });
+
+describe("listening ports", () => {
+  it("every command that listens refuses a port outside 1–65535 with CLI_BAD_PORT, before opening anything", () => {
+    const commands = [
+      ["serve", "--data-dir", "/nonexistent/qoelab-never-created"],
+      ["listen", "serve", "--data-dir", "/nonexistent/qoelab-never-created"],
+      ["origin", "serve", "--root", "/nonexistent/qoelab-never-created"],
+    ];
+    for (const command of commands) {
+      for (const port of ["abc", "70000"]) {
+        const run = runQoelab([...command, "--port", port], { timeout: 30_000 });
+        const what = `${command.slice(0, 2).join(" ")} --port ${port}`;
+        assert.equal(run.status, 1, `${what}: ${run.stderr}`);
+        assert.match(run.stderr, /--port must be 1–65535, got "[^"]*" \[CLI_BAD_PORT\]/, what);
+        assert.doesNotMatch(run.stderr, /\n\s+at /, `${what}: no stack trace`);
+      }
+    }
+  });
+});

@@ -15,6 +15,7 @@ import {
 } from "../netlab/index.ts";
 import { JSON_OPTION, LOSS_MODEL_OPTION } from "./common-options.ts";
 import { labName, labOptions } from "./lab-options.ts";
+import { splitList } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 
 interface ImpairCliOpts extends ImpairArgs {
@@ -62,7 +63,7 @@ export function register(program: Command): void {
       }
       const spec = parseImpairSpec(opts);
       const target = await resolveTarget(targetRef, labName(opts));
-      const result = await impair(target, spec, { prefer: opts.backend?.split(",").map((s) => s.trim()) ?? [] });
+      const result = await impair(target, spec, { prefer: opts.backend === undefined ? [] : splitList(opts.backend) });
       if (opts.json) {
         printJson(result);
         return;

@@ -9,7 +9,7 @@ import {
 } from "../collect/index.ts";
 import { QoelabError } from "../errors.ts";
 import { BIND_HOST_OPTION, JSON_OPTION, listenPortOption } from "./common-options.ts";
-import { splitList } from "./option-parsers.ts";
+import { parsePort, splitList } from "./option-parsers.ts";
 import { formatTable, printJson } from "./output.ts";
 import { onceOnStopSignals } from "./stop-signals.ts";
 
@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .option(...BIND_HOST_OPTION)
     .option(...listenPortOption("8080"))
     .action(async (options: { root: string; host: string; port: string }) => {
-      const server = await listenOrigin(options.root, options.host, Number(options.port));
+      const server = await listenOrigin(options.root, options.host, parsePort(options.port, "--port", "origin serve"));
       process.stdout.write(`origin: serving ${options.root} on ${options.host}:${options.port}\n`);
       const stop = () => server.close(() => process.exit(0));
       onceOnStopSignals(stop);

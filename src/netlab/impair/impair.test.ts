@@ -272,6 +272,13 @@ describe("impairment on a lab router", () => {
   it("refuses what no backend can do, and rolls back a half-applied impairment", async () => {
     const target = targetOf(lab, "router:server-side");
     const router = labHost(lab, "router");
+    // A misspelt backend is refused before anything changes, not silently passed over.
+    await assert.rejects(
+      impair(target, parseImpairSpec({ delay: "10ms" }), { prefer: ["nettem"] }),
+      (e) =>
+        isQoelabError(e) && e.code === "IMPAIR_BAD_BACKEND" && /"nettem"/.test(e.message) && /netem/.test(e.message),
+    );
+    assert.deepEqual(await impairShow(name, target), [], "nothing applied");
     // Without netem and without the TUN link emulator, delay needs the relay and so a UDP port.
     process.env.QOELAB_EMULATOR = "absent";
     try {

@@ -210,6 +210,14 @@ export async function impair(
   spec: ImpairSpec,
   options: ImpairCallOptions = {},
 ): Promise<ImpairResult> {
+  const unknown = (options.prefer ?? []).filter((name) => !backends.some((b) => b.name === name));
+  if (unknown.length > 0) {
+    throw new QoelabError(
+      "IMPAIR_BAD_BACKEND",
+      `--backend: no backend ${unknown.map((n) => `"${n}"`).join(", ")}; the backends are ${backends.map((b) => b.name).join(", ")}`,
+      { backend: unknown[0] },
+    );
+  }
   const labName = target.lab.name;
   return withLock(`${labName}.impair`, async () => {
     const state = await loadState(labName);
