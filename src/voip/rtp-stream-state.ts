@@ -8,12 +8,15 @@ import type { DynamicPayload } from "./sdp-endpoints.ts";
  * `tshark -q -z rtp,streams` (all times in ms, relative to the first packet of the capture):
  *
  * - delta: arrival time minus the previous in-order packet's arrival.
- * - jitter (RFC 3550 §6.4.1 estimator): D = |arrival − (previous arrival + (ts − previous ts)/rate)|,
- *   J ← (15·J + D)/16, with rate in samples per ms as an integer (clock rate / 1000, truncated).
- *   "In order" means the extended RTP timestamp did not go backwards. Packets without a clock rate
- *   (telephone-events) move the arrival reference but not the timestamp one (tshark's rule for
- *   streams mixing G.711 and events).
- * - skew: Σ timestamp steps − Σ arrival steps (positive when the sender's clock runs fast).
+ * - jitter (RFC 3550 §6.4.1 estimator): D = |arrival − (previous arrival + nominal − previous nominal)|,
+ *   J ← (15·J + D)/16, where a packet's nominal time is its RTP timestamp's distance from the
+ *   stream's first timestamp (mod 2^32) over the rate in samples per ms as an integer (clock rate /
+ *   1000, truncated). A packet is "in time sequence" when that distance is less than 2^31: a
+ *   timestamp before the first one (not merely before the previous packet's) is out of sequence,
+ *   as tshark 3.x–4.0 judge it. Only packets in time sequence move the arrival reference; only those
+ *   with a clock rate move the nominal one, so telephone-events and payload types the signalling
+ *   did not name (no clock rate) leave the jitter alone.
+ * - skew: nominal time − arrival time since the first packet (positive when the sender's clock runs fast).
  * - min/max/mean delta and jitter over "regular" packets only: not the first, no marker bit, not
  *   comfort noise (PT 13/19) nor the packet after it, timestamp in order. The means are running
  *   means whose divisor is the count of packets seen before (so a stream with markers divides by
@@ -151,12 +154,14 @@ export class StreamState {
   seqNum = 0;
   seqCycles = 0;
   under = false;
+  /** Extended timestamp of the last packet in time sequence. */
   seqTimestamp = 0;
-  /** Extended timestamp of the last packet with a clock rate (telephone-events have none). */
-  rateTimestamp = 0;
+  /** Raw RTP timestamp of the stream's first packet: in-time-sequence and nominal times count from it. */
+  firstRawTs = 0;
+  /** Arrival (ms) of the last packet in time sequence. */
   time = 0;
+  /** Nominal time (ms) of the last packet in time sequence with a clock rate. */
   lastNominal = 0;
-  lastArrival = 0;
   pt = 0;
   regPt = -1;
   delta = 0;
@@ -233,7 +238,7 @@ export function analysePacket(
     s.stopSeq = seq;
     s.seqNum = seq;
     s.seqTimestamp = ext;
-    s.rateTimestamp = ext;
+    s.firstRawTs = rtp.timestamp;
     s.time = now;
     s.pt = rtp.payloadType;
     s.regPt = rtp.payloadType;
@@ -245,7 +250,8 @@ export function analysePacket(
     return;
   }
   let flags = 0;
-  const inTimeSequence = s.seqTimestamp <= ext;
+  const sinceFirst = sinceFirstTimestamp(rtp.timestamp, s.firstRawTs);
+  const inTimeSequence = sinceFirst < 0x80000000;
   if (!inTimeSequence) flags |= STAT_FLAG.WRONG_TIMESTAMP;
 
   if (seq < s.startSeq && inTimeSequence && !s.under) {
@@ -280,25 +286,20 @@ export function analysePacket(
   const clock = clockRateOf(pt, s.dynamic);
   if (clock.event) flags |= STAT_FLAG.PT_T_EVENT;
   let currentJitter = 0;
-  // As tshark: the expected arrival steps from the last packet that had a clock rate (a
-  // telephone-event's timestamp stays at the event's start), from the last in-order arrival.
-  let nominalDiff = ext - s.rateTimestamp;
-  if (clock.rate !== 0) {
-    s.rateTimestamp = ext;
-    s.clockRate = clock.rate;
-    nominalDiff /= Math.floor(clock.rate / 1000);
-    const expected = s.time + nominalDiff;
-    currentJitter = nextJitter(s.jitter, now - expected);
-    s.delta = now - s.time;
-    s.jitter = currentJitter;
-    const nominal = s.lastNominal + nominalDiff;
-    const arrival = s.lastArrival + s.delta;
-    s.skew = nominal - arrival;
-    if (Math.abs(s.skew) > Math.abs(s.maxSkew)) s.maxSkew = s.skew;
-    s.lastNominal = nominal;
-    s.lastArrival = arrival;
-  } else {
-    s.delta = now - s.time;
+  // Out of time sequence: delta, jitter and skew keep their values (the packet is not regular).
+  if (inTimeSequence) {
+    if (clock.rate !== 0) {
+      s.clockRate = clock.rate;
+      const nominal = sinceFirst / Math.floor(clock.rate / 1000);
+      currentJitter = nextJitter(s.jitter, now - (s.time + nominal - s.lastNominal));
+      s.delta = now - s.time;
+      s.jitter = currentJitter;
+      s.lastNominal = nominal;
+      s.skew = nominal - (now - s.firstMs);
+      if (Math.abs(s.skew) > Math.abs(s.maxSkew)) s.maxSkew = s.skew;
+    } else {
+      s.delta = now - s.time;
+    }
   }
 
   s.bandwidth.add(now, bytes);
@@ -330,6 +331,11 @@ export function analysePacket(
   s.totalNr++;
   s.flags = flags;
   if (s.rows) s.rows.push(packetRow(record, s, seq, now, s.delta, s.jitter, s.skew, rtp.marker, pt, flags));
+}
+
+/** RTP timestamp distance from `first`, mod 2^32 (tshark's reading: a wrap counts forward). */
+function sinceFirstTimestamp(timestamp: number, first: number): number {
+  return (timestamp - first) >>> 0;
 }
 
 /** Duplicates, loss runs (BurstR), packetisation and the assumed receiver's jitter buffer. */
