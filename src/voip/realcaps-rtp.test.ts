@@ -114,6 +114,15 @@ describe("RTP from other people's captures, against tshark", () => {
     assert.ok(zeros < (cnEnd - cnStart) / 2);
   });
 
+  it("SDP in text MEGACO and SIP moves an endpoint to T.38 and back, as tshark decodes it (FAX call)", async () => {
+    // Frames 1434/1435 (MEGACO, compact "!/1" form) offer audio and then image/udptl on 10.23.1.52:16756:
+    // tshark decodes the 27 packets sent there afterwards as T.38, so stream 0x0EAF0EAF has 132 packets.
+    // Frame 1412 (SIP) had moved the endpoint back to RTP after frame 1392's T.38 (MEGACO again).
+    const theirs = tsharkStreams(FAX);
+    assert.equal(theirs.find((t) => t.ssrc === 0x0eaf0eaf)?.packets, 132);
+    assertSameStreams(await analyzeRtpStreams(FAX), theirs);
+  });
+
   it("--rtp-port decodes a UDP port as RTP as tshark -d udp.port==2006,rtp does (rtp-only/sipp_g711a)", async () => {
     await assert.rejects(
       analyzeRtpStreams(SIPP, { heuristic: "never" }),

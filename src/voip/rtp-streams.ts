@@ -11,7 +11,7 @@ import {
   type RtpPacketRow,
   StreamState,
 } from "./rtp-stream-state.ts";
-import { type DynamicPayload, SdpEndpoints } from "./sdp-endpoints.ts";
+import { type EndpointMedia, NOT_RTP, SdpEndpoints } from "./sdp-endpoints.ts";
 import { UdpDatagrams } from "./udp-datagrams.ts";
 
 export type { EstimateOptions, RtpStreamEstimate } from "./rtp-stream-estimate.ts";
@@ -146,19 +146,22 @@ export class RtpStreamAnalyzer {
     const b1 = bytes[p + 1]!;
     if (b1 >= 200 && b1 <= 204) return; // RTCP SR/RR/SDES/BYE/APP (RFC 5761 §4)
     if (!readRtpHeader(bytes, p, length, this.rtp)) return;
-    let dynamic: Map<number, DynamicPayload> | undefined;
-    let signalled = false;
+    let dynamic: EndpointMedia | undefined;
     if (this.endpoints.size > 0) {
+      // The destination's announcement first, then the source's (tshark's conversation lookup).
       if (d.ipVersion === 4) {
-        dynamic = this.endpoints.lookup4(d.dst4, d.dstPort) ?? this.endpoints.lookup4(d.src4, d.srcPort);
+        dynamic = this.endpoints.lookup4(d.dst4, d.dstPort);
+        if (dynamic === undefined) dynamic = this.endpoints.lookup4(d.src4, d.srcPort);
       } else {
-        dynamic = this.endpoints.lookup6(d.dst6, d.dstPort) ?? this.endpoints.lookup6(d.src6, d.srcPort);
+        dynamic = this.endpoints.lookup6(d.dst6, d.dstPort);
+        if (dynamic === undefined) dynamic = this.endpoints.lookup6(d.src6, d.srcPort);
       }
-      signalled = dynamic !== undefined;
+      // SDP moved the endpoint to T.38: tshark decodes its packets as T.38, not RTP.
+      if (dynamic === NOT_RTP) return;
     }
     const stream = this.streamFor(d, this.rtp.ssrc);
     if (this.rtpPorts.size > 0 && (this.rtpPorts.has(d.dstPort) || this.rtpPorts.has(d.srcPort))) stream.byPort = true;
-    if (signalled) {
+    if (dynamic) {
       stream.signalled = true;
       stream.dynamic = dynamic;
     }

@@ -9,29 +9,41 @@ export interface DynamicPayload {
 }
 
 /**
+ * What the latest SDP said an endpoint carries: its RTP payload map, or `NOT_RTP` when it moved the
+ * endpoint to T.38 (m=image … udptl), after which tshark decodes that endpoint's packets as T.38.
+ */
+export type EndpointMedia = Map<number, DynamicPayload> | typeof NOT_RTP;
+export const NOT_RTP = null;
+
+/**
  * Media endpoints announced in SDP, keyed by a number (IPv4: address·65536 + port). The SDP is
- * sniffed from SIP messages and MGCP commands and responses among the UDP payloads.
+ * sniffed from SIP messages, MGCP commands and responses, and text MEGACO (H.248) messages among
+ * the UDP payloads. The latest announcement of an endpoint wins, as tshark's conversations do.
  */
 export class SdpEndpoints {
-  private readonly v4 = new Map<number, Map<number, DynamicPayload>>();
-  private readonly v6 = new Map<number, { words: Uint32Array; port: number; map: Map<number, DynamicPayload> }[]>();
+  private readonly v4 = new Map<number, EndpointMedia>();
+  private readonly v6 = new Map<number, { words: Uint32Array; port: number; media: EndpointMedia }[]>();
   size = 0;
   /** True once an SDP body announced an RTP stream. */
   sdpSeen = false;
 
-  /** A UDP payload that is not RTP: SIP or MGCP carrying SDP adds its media endpoints. */
+  /** A UDP payload that is not RTP: SIP, MGCP or MEGACO carrying SDP adds its media endpoints. */
   sniff(bytes: Uint8Array, offset: number, length: number): void {
     const b0 = bytes[offset]!;
     if (isSipStart(b0) && this.sip(bytes, offset, length)) return;
+    // H.248 text encoding: "MEGACO/1 …" or its compact "!/1 …" (H.248.1 Annex B).
+    if (b0 === 0x21 || b0 === 0x4d || b0 === 0x6d) {
+      if (this.megaco(bytes, offset, length)) return;
+    }
     // MGCP (RFC 3435) commands (CRCX, MDCX, …) and responses ("200 …") carry SDP too.
     if (isSipStart(b0) || (b0 >= 0x30 && b0 <= 0x39)) this.mgcp(bytes, offset, length);
   }
 
-  add(address: string, port: number, map: Map<number, DynamicPayload>): void {
+  add(address: string, port: number, media: EndpointMedia): void {
     if (port <= 0) return;
     const v4 = parseV4(address);
     if (v4 !== null) {
-      this.v4.set(v4 * 65536 + port, map);
+      this.v4.set(v4 * 65536 + port, media);
       this.size++;
       return;
     }
@@ -39,23 +51,22 @@ export class SdpEndpoints {
     if (!words) return;
     const key = v6Key(words, port);
     const list = this.v6.get(key) ?? [];
-    list.push({ words, port, map });
+    const known = list.find((e) => e.port === port && sameWords(e.words, words));
+    if (known) known.media = media;
+    else list.push({ words, port, media });
     this.v6.set(key, list);
     this.size++;
   }
 
-  lookup4(address: number, port: number): Map<number, DynamicPayload> | undefined {
+  /** What SDP last said of this endpoint; undefined when no SDP named it. */
+  lookup4(address: number, port: number): EndpointMedia | undefined {
     return this.v4.get(address * 65536 + port);
   }
 
-  lookup6(words: Uint32Array, port: number): Map<number, DynamicPayload> | undefined {
+  lookup6(words: Uint32Array, port: number): EndpointMedia | undefined {
     const list = this.v6.get(v6Key(words, port));
     if (!list) return undefined;
-    for (const e of list) {
-      if (e.port === port && e.words[0] === words[0] && e.words[1] === words[1] && e.words[2] === words[2]) {
-        if (e.words[3] === words[3]) return e.map;
-      }
-    }
+    for (const e of list) if (e.port === port && sameWords(e.words, words)) return e.media;
     return undefined;
   }
 
@@ -81,15 +92,37 @@ export class SdpEndpoints {
     this.sdpBody(body);
   }
 
+  /**
+   * A text MEGACO message: the SDP of its Local and Remote descriptors (`Local{…}`/`L{…}`,
+   * `Remote{…}`/`R{…}`; H.248.1 Annex B, tokens case-insensitive). True when it was MEGACO.
+   */
+  private megaco(bytes: Uint8Array, offset: number, length: number): boolean {
+    const text = latin1.decode(bytes.subarray(offset, offset + Math.min(length, 8192)));
+    if (!/^(?:MEGACO|!)\/\d/i.test(text)) return false;
+    for (const m of text.matchAll(/(?:^|[\s,{])(?:Local|Remote|L|R)\s*\{([^{}]*)\}/gi)) {
+      if (/^\s*v=/.test(m[1]!)) this.sdpBody(m[1]!);
+    }
+    return true;
+  }
+
   private sdpBody(body: string): void {
     for (const media of parseSdpMedia(body)) {
-      if (media.port === 0 || !media.protocol.toUpperCase().startsWith("RTP")) continue;
+      if (media.port === 0) continue;
+      if (media.protocol.toLowerCase() === "udptl") {
+        this.add(media.address, media.port, NOT_RTP);
+        continue;
+      }
+      if (!media.protocol.toUpperCase().startsWith("RTP")) continue;
       const map = new Map<number, DynamicPayload>();
       for (const [pt, info] of media.rtpmap) map.set(pt, { encoding: info.encoding, clockRate: info.clockRate });
       this.add(media.address, media.port, map);
       this.sdpSeen = true;
     }
   }
+}
+
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
 function v6Key(w: Uint32Array, port: number): number {

@@ -25,7 +25,12 @@ export function parseSdpMedia(text: string): SdpMedia[] {
     if (line.length < 2 || line[1] !== "=") continue;
     const type = line[0];
     const value = line.slice(2);
-    if (type === "m") {
+    if (type === "v") {
+      // A new session description (MEGACO's descriptors can hold several): its c= and a= start afresh.
+      sessionAddress = "";
+      sessionDirection = "sendrecv";
+      current = null;
+    } else if (type === "m") {
       const [media = "", portText = "0", protocol = "", ...formats] = value.split(/\s+/);
       current = {
         media,
