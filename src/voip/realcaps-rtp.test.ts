@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { QoelabError } from "../errors.ts";
 import { analyzeRtpStreams, extractRtpAudio, orderStreams, type RtpStream } from "./index.ts";
@@ -12,7 +12,8 @@ import { type TsharkRow, tsharkStreams } from "./test-support/tshark-streams.ts"
  * by hand, and SDP carried by MGCP.
  */
 
-const DIR = "../shared/data/realcaps/voip";
+const REALCAPS = "../shared/data/realcaps";
+const DIR = `${REALCAPS}/voip`;
 const FAX = `${DIR}/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap`;
 const DTMF = `${DIR}/SIP_DTMF2.cap`;
 const ZFONE = `${DIR}/Asterisk_ZFONE_XLITE.pcap`;
@@ -22,11 +23,12 @@ const MGCP = `${DIR}/SIP_CALL_RTP_G711.pcap`;
 const key = (src: string, dst: string, ssrc: number) => `${src}>${dst}#${ssrc}`;
 
 /** Every tshark stream is ours with the same counts and delta/jitter figures (to tshark's 3 decimals). */
-function assertSameStreams(ours: RtpStream[], theirs: TsharkRow[]): void {
-  assert.ok(theirs.length > 0, "tshark lists streams");
+function assertSameStreams(ours: RtpStream[], theirs: TsharkRow[], file = ""): void {
+  if (file === "") assert.ok(theirs.length > 0, "tshark lists streams");
   assert.deepEqual(
     ours.map((s) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc)).sort(),
     theirs.map((t) => key(t.src, t.dst, t.ssrc)).sort(),
+    file,
   );
   for (const t of theirs) {
     const s = ours.find(
@@ -45,6 +47,41 @@ function assertSameFigures(s: RtpStream, t: TsharkRow): void {
   mine.forEach((v, i) => {
     assert.ok(Math.abs(v - t.values[i]!) <= 0.0005 + 1e-9, `${what}: figure ${i}: ${v} vs tshark ${t.values[i]}`);
   });
+}
+
+/**
+ * tshark 4.0's streams of every realcaps capture, by mode (test-data/make-realcaps-rtp-streams.py):
+ * "sdp" with its defaults, "heuristic" with rtp.heuristic_rtp on.
+ */
+function tsharkTable(): Map<string, { sdp: TsharkRow[]; heuristic: TsharkRow[] }> {
+  const table = new Map<string, { sdp: TsharkRow[]; heuristic: TsharkRow[] }>();
+  for (const line of readFileSync("test-data/realcaps-rtp-streams.tsv", "utf8").trim().split("\n").slice(1)) {
+    const [file, mode, src, dst, ssrc, payload, packets, lost, ...values] = line.split("\t") as string[];
+    const entry = table.get(file!) ?? { sdp: [], heuristic: [] };
+    entry[mode as "sdp" | "heuristic"].push({
+      start: 0,
+      end: 0,
+      src: src!,
+      dst: dst!,
+      ssrc: Number.parseInt(ssrc!.slice(2), 16),
+      payload: payload!,
+      packets: Number(packets),
+      lost: Number(lost),
+      values: values.map(Number),
+    });
+    table.set(file!, entry);
+  }
+  return table;
+}
+
+/** A capture's streams; none when qoelab refuses the file (a coded error: tshark then lists none either). */
+async function streamsOrNone(path: string, heuristic: "auto" | "always"): Promise<RtpStream[]> {
+  try {
+    return await analyzeRtpStreams(path, { heuristic });
+  } catch (e) {
+    if (e instanceof QoelabError) return [];
+    throw e;
+  }
 }
 
 describe("RTP from other people's captures, against tshark", () => {
@@ -121,6 +158,58 @@ describe("RTP from other people's captures, against tshark", () => {
     const theirs = tsharkStreams(FAX);
     assert.equal(theirs.find((t) => t.ssrc === 0x0eaf0eaf)?.packets, 132);
     assertSameStreams(await analyzeRtpStreams(FAX), theirs);
+  });
+
+  it("every capture of realcaps: tshark's streams with its figures; the heuristic's as tshark's rtp.heuristic_rtp", async (t) => {
+    const table = tsharkTable();
+    const files = readFileSync("test-data/realcaps-capinfos.tsv", "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((line) => line.split("\t")[0]!);
+    let signalled = 0;
+    let heuristic = 0;
+    let rejected = 0;
+    for (const file of files) {
+      const path = `${REALCAPS}/${file}`;
+      const theirs = table.get(file) ?? { sdp: [], heuristic: [] };
+      // Defaults: what SDP announced equals tshark's; a capture without SDP falls back to the
+      // heuristic, whose streams tshark lists only with rtp.heuristic_rtp on.
+      const auto = await streamsOrNone(path, "auto");
+      const bySdp = auto.filter((s) => s.foundBy !== "heuristic");
+      assertSameStreams(bySdp, theirs.sdp, file);
+      const guessed = auto.filter((s) => s.foundBy === "heuristic");
+      for (const s of guessed) {
+        const row = theirs.heuristic.find(
+          (r) =>
+            key(r.src, r.dst, r.ssrc) === key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc),
+        );
+        assert.ok(row, `${file}: 0x${s.ssrc.toString(16)} found by the heuristic, which tshark's does not find`);
+        assertSameFigures(s, row);
+      }
+      // With the heuristic on everywhere: tshark's rows, less those qoelab's stricter heuristic
+      // (`plausible`: at least 4 packets, most sequence steps +1) rejects, e.g. NFS datagrams that
+      // tshark's takes for 1- and 6-packet streams with repeating sequence numbers.
+      const always = await streamsOrNone(path, "always");
+      const ourKeys = new Set(
+        always.map((s) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc)),
+      );
+      const kept = theirs.heuristic.filter((r) => ourKeys.has(key(r.src, r.dst, r.ssrc)));
+      for (const r of theirs.heuristic.filter((row) => !kept.includes(row))) {
+        assert.ok(
+          r.packets < 4 || r.packets + r.lost < r.packets / 2,
+          `${file}: tshark's heuristic stream 0x${r.ssrc.toString(16)} is missing`,
+        );
+        rejected++;
+      }
+      assertSameStreams(always, kept, file);
+      signalled += bySdp.length;
+      heuristic += kept.length;
+    }
+    t.diagnostic(
+      `${files.length} captures: ${signalled} streams announced by SDP; with the heuristic on, ${heuristic} equal to tshark's, ${rejected} of tshark's rejected as implausible`,
+    );
+    assert.ok(signalled >= 20 && heuristic >= 28, "the table holds the realcaps streams");
   });
 
   it("--rtp-port decodes a UDP port as RTP as tshark -d udp.port==2006,rtp does (rtp-only/sipp_g711a)", async () => {
