@@ -1,6 +1,13 @@
 import { ipv4Text, ipv6WordsText } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
-import { type Dissection, forEachPacket, type PacketRecord, RtpHeaderView, readRtpHeader } from "../packet/index.ts";
+import {
+  type Dissection,
+  forEachPacket,
+  IpProto,
+  type PacketRecord,
+  RtpHeaderView,
+  readRtpHeader,
+} from "../packet/index.ts";
 import { createJitterBuffer } from "./jitter-buffer.ts";
 import { type EstimateOptions, estimateStream, type RtpStreamEstimate } from "./rtp-stream-estimate.ts";
 import {
@@ -12,6 +19,7 @@ import {
   StreamState,
 } from "./rtp-stream-state.ts";
 import { type EndpointMedia, NOT_RTP, SdpEndpoints } from "./sdp-endpoints.ts";
+import { SipTcpStreams } from "./sip-tcp-streams.ts";
 import { UdpDatagrams } from "./udp-datagrams.ts";
 
 export type { EstimateOptions, RtpStreamEstimate } from "./rtp-stream-estimate.ts";
@@ -104,6 +112,7 @@ export class RtpStreamAnalyzer {
   private readonly datagrams = new UdpDatagrams();
   private readonly rtp = new RtpHeaderView();
   private readonly endpoints = new SdpEndpoints();
+  private readonly sipOverTcp = new SipTcpStreams();
   /** Streams chained by SSRC. */
   private readonly bySsrc = new Map<number, StreamState>();
   private readonly order: StreamState[] = [];
@@ -133,9 +142,15 @@ export class RtpStreamAnalyzer {
       this.firstSec = record.tsSec;
       this.firstNsec = record.tsNsec;
     }
-    const bytes = this.datagrams.read(record);
+    const bytes = this.datagrams.readTransport(record);
     if (bytes === null) return;
     const d = this.datagrams.d;
+    if (d.ipProto === IpProto.TCP) {
+      // SIP over TCP announces media too.
+      this.sipOverTcp.segment(d, bytes, (message) => this.endpoints.sniff(message, 0, message.length));
+      return;
+    }
+    if (d.ipProto !== IpProto.UDP) return;
     const length = d.capturedPayloadLength;
     if (length < 12) return;
     const p = d.payloadOffset;

@@ -3,6 +3,8 @@ import {
   type Dissection,
   decodeSip,
   forEachPacket,
+  IpProto,
+  type PacketRecord,
   type SipMessage,
   sipBodyText,
   sipCallId,
@@ -12,12 +14,14 @@ import {
   sipTo,
 } from "../packet/index.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
+import { SipTcpStreams } from "./sip-tcp-streams.ts";
 import { UdpDatagrams } from "./udp-datagrams.ts";
 
 /**
  * SIP dialogs (RFC 3261) of a capture, grouped by Call-ID: who called whom, how the INVITE
  * transaction ended, setup time (INVITE → first 2xx), talk time (2xx → BYE), and the media each
- * side announced in SDP. SIP over UDP; SIP over TCP is not reassembled here.
+ * side announced in SDP. SIP over UDP (IP fragments reassembled) and over TCP (segments reassembled
+ * into messages, sip-tcp-streams.ts), as tshark reads them.
  */
 
 export type SipCallState = "CALLING" | "RINGING" | "IN CALL" | "COMPLETED" | "CANCELLED" | "REJECTED" | "UNKNOWN";
@@ -67,6 +71,7 @@ interface CallBuilder extends SipCall {
 
 export async function analyzeSipCalls(path: string): Promise<SipCall[]> {
   const datagrams = new UdpDatagrams();
+  const overTcp = new SipTcpStreams();
   const d = datagrams.d;
   const calls = new Map<string, CallBuilder>();
   let firstSec = -1;
@@ -82,12 +87,26 @@ export async function analyzeSipCalls(path: string): Promise<SipCall[]> {
     const time = record.tsSec - firstSec + (record.tsNsec - firstNsec) / 1e9;
     lastTime = time;
     // SIP with a large SDP body is often fragmented: reassembled as tshark does.
-    const bytes = datagrams.read(record);
-    if (bytes === null || d.capturedPayloadLength < 8) return;
+    const bytes = datagrams.readTransport(record);
+    if (bytes === null) return;
+    if (d.ipProto === IpProto.TCP) {
+      overTcp.segment(d, bytes, (whole) => {
+        const message = decodeSip(whole, 0, whole.length, { transport: "stream" }).message;
+        if (message) onMessage(message, record, time);
+      });
+      return;
+    }
+    if (d.ipProto !== IpProto.UDP || d.capturedPayloadLength < 8) return;
     const b0 = bytes[d.payloadOffset]!;
     if (b0 < 0x41 || b0 > 0x5a) return;
-    const message = decodeSip(bytes, d.payloadOffset, d.capturedPayloadLength).message;
-    if (!message) return;
+    const decoded = decodeSip(bytes, d.payloadOffset, d.capturedPayloadLength);
+    // A header line that is not "name: value" (e.g. cut by the capture): tshark stops on the
+    // malformed message and leaves it out of its statistics; so do we.
+    if (decoded.message && !decoded.anomalies.some((a) => a.code === "bad-syntax")) {
+      onMessage(decoded.message, record, time);
+    }
+  });
+  function onMessage(message: SipMessage, record: PacketRecord, time: number): void {
     const callId = sipCallId(message);
     if (!callId) return;
     const src = endpoint(d, true);
@@ -129,7 +148,7 @@ export async function analyzeSipCalls(path: string): Promise<SipCall[]> {
       }
     }
     update(call, message, time);
-  });
+  }
   if (packets === 0)
     throw new QoelabError("VOIP_EMPTY_CAPTURE", `${path}: the capture holds no packets`, { file: path });
   const out: SipCall[] = [];

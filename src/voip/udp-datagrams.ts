@@ -1,8 +1,8 @@
 import { Dissection, dissectReassembled, IpProto, IpReassembler, type PacketRecord } from "../packet/index.ts";
 
 /**
- * The UDP datagrams of a capture as voip's readers (RTP streams, RTP extraction, SIP calls) take
- * them: IP fragments reassembled first, as tshark does (a SIP INVITE with a large SDP is often
+ * The UDP datagrams (and TCP segments, for SIP over TCP) of a capture as voip's readers (RTP
+ * streams, RTP extraction, SIP calls) take them: IP fragments reassembled first, as tshark does (a SIP INVITE with a large SDP is often
  * fragmented). Reuses one dissection and reassembler for every packet.
  */
 export class UdpDatagrams {
@@ -16,8 +16,14 @@ export class UdpDatagrams {
    * UDP datagram with a payload (or a fragment still waiting for the rest).
    */
   read(record: PacketRecord): Uint8Array | null {
+    const bytes = this.readTransport(record);
+    return bytes !== null && this.d.ipProto === IpProto.UDP ? bytes : null;
+  }
+
+  /** As `read` for any transport with a payload (UDP, TCP, …): check `d.ipProto`. */
+  readTransport(record: PacketRecord): Uint8Array | null {
     const whole = dissectReassembled(record, this.d, this.reassembler);
-    if (whole === null || this.d.ipProto !== IpProto.UDP || this.d.payloadOffset < 0) return null;
+    if (whole === null || this.d.payloadOffset < 0) return null;
     return whole.buffer;
   }
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Writes test-data/realcaps-sip-stat.tsv: tshark's SIP statistics of every capture under
+../shared/data/realcaps (the oracle table of src/voip/realcaps-sip.test.ts).
+
+    python3 test-data/make-realcaps-sip-stat.py [REALCAPS] > test-data/realcaps-sip-stat.tsv
+
+Per capture with SIP: `tshark -q -z sip,stat`'s message count and its counts per request method and
+response status code (space-separated NAME=COUNT, sorted). Captures with no SIP message are left out.
+"""
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '../../shared/data/realcaps'))
+not_captures = re.compile(r'\.(md|txt|tsv|csv|json|sh|zst|gz|xz|py)$', re.I)
+files = sorted(
+    os.path.relpath(os.path.join(d, f), root)
+    for d, _, names in os.walk(root)
+    for f in names
+    if not not_captures.search(f) and os.path.getsize(os.path.join(d, f)) > 0
+)
+count = re.compile(r'^\s+(?:SIP (\d{3}) .*?|(\S+))\s+:\s+(\d+) Packets', re.M)
+
+
+def stat(name):
+    run = subprocess.run(['tshark', '-r', os.path.join(root, name), '-q', '-z', 'sip,stat'],
+                         capture_output=True, text=True, timeout=600)
+    total = re.search(r'Number of SIP messages: (\d+)', run.stdout)
+    if not total or total.group(1) == '0':
+        return None
+    counts = sorted(f'{m.group(1) or m.group(2)}={m.group(3)}' for m in count.finditer(run.stdout))
+    return f'{name}\t{total.group(1)}\t{" ".join(counts)}'
+
+
+print('file\tmessages\tcounts')
+with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    for line in pool.map(stat, files):
+        if line:
+            print(line)
