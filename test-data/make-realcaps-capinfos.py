@@ -14,14 +14,10 @@ import re
 import subprocess
 import sys
 
-root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '../../shared/data/realcaps'))
-not_captures = re.compile(r'\.(md|txt|tsv|csv|json|sh|zst|gz|xz|py)$', re.I)
-files = sorted(
-    os.path.relpath(os.path.join(d, f), root)
-    for d, _, names in os.walk(root)
-    for f in names
-    if not not_captures.search(f) and os.path.getsize(os.path.join(d, f)) > 0
-)
+from realcaps_files import capture_files, realcaps_root
+
+root = realcaps_root()
+files = capture_files(root)
 
 
 def message(stderr: str, prefix: str) -> str:

@@ -13,16 +13,13 @@ import os
 import re
 import subprocess
 import sys
+
 from concurrent.futures import ThreadPoolExecutor
 
-root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '../../shared/data/realcaps'))
-not_captures = re.compile(r'\.(md|txt|tsv|csv|json|sh|zst|gz|xz|py)$', re.I)
-files = sorted(
-    os.path.relpath(os.path.join(d, f), root)
-    for d, _, names in os.walk(root)
-    for f in names
-    if not not_captures.search(f) and os.path.getsize(os.path.join(d, f)) > 0
-)
+from realcaps_files import capture_files, realcaps_root
+
+root = realcaps_root()
+files = capture_files(root)
 row = re.compile(
     r'^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(0x[0-9A-F]+)\s+(.+?)\s+(\d+)\s+(-?\d+)\s+\([-\d.]+%\)'
     r'\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)'

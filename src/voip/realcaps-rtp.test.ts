@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { QoelabError } from "../errors.ts";
 import { analyzeRtpStreams, extractRtpAudio, orderStreams, type RtpStream } from "./index.ts";
+import { REALCAPS, realcapsFiles } from "./test-support/realcaps.ts";
 import { type TsharkRow, tsharkStreams } from "./test-support/tshark-streams.ts";
 
 /*
@@ -12,7 +13,6 @@ import { type TsharkRow, tsharkStreams } from "./test-support/tshark-streams.ts"
  * by hand, and SDP carried by MGCP.
  */
 
-const REALCAPS = "../shared/data/realcaps";
 const DIR = `${REALCAPS}/voip`;
 const FAX = `${DIR}/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap`;
 const DTMF = `${DIR}/SIP_DTMF2.cap`;
@@ -162,11 +162,7 @@ describe("RTP from other people's captures, against tshark", () => {
 
   it("every capture of realcaps: tshark's streams with its figures; the heuristic's as tshark's rtp.heuristic_rtp", async (t) => {
     const table = tsharkTable();
-    const files = readFileSync("test-data/realcaps-capinfos.tsv", "utf8")
-      .trim()
-      .split("\n")
-      .slice(1)
-      .map((line) => line.split("\t")[0]!);
+    const files = realcapsFiles();
     let signalled = 0;
     let heuristic = 0;
     let rejected = 0;

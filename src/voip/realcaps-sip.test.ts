@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { it } from "node:test";
 import { QoelabError } from "../errors.ts";
 import { analyzeSipCalls } from "./sip-calls.ts";
+import { REALCAPS, realcapsFiles } from "./test-support/realcaps.ts";
 
 /*
  * SIP in other people's captures: every capture of ../shared/data/realcaps through `sip calls`,
@@ -10,8 +11,6 @@ import { analyzeSipCalls } from "./sip-calls.ts";
  * by test-data/make-realcaps-sip-stat.py): the same number of SIP messages, per request method and
  * per response status code, over UDP (IP fragments reassembled) and TCP (segments reassembled).
  */
-
-const REALCAPS = "../shared/data/realcaps";
 
 function tsharkCounts(): Map<string, string> {
   const table = new Map<string, string>();
@@ -47,11 +46,7 @@ async function ourCounts(path: string): Promise<string | undefined> {
 
 it("every capture of realcaps: sip calls sees tshark's SIP messages, per method and status code", async (t) => {
   const table = tsharkCounts();
-  const files = readFileSync("test-data/realcaps-capinfos.tsv", "utf8")
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((line) => line.split("\t")[0]!);
+  const files = realcapsFiles();
   const differ: string[] = [];
   let withSip = 0;
   for (const file of files) {
