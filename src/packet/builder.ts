@@ -2,6 +2,7 @@ import { parseHex } from "./address-text.ts";
 import type { AnyLayer, RawFields, RtcpLayerFields, SipLayerFields } from "./layer.ts";
 import type { ArpFields } from "./layers/arp.ts";
 import type { EthernetFields } from "./layers/ethernet.ts";
+import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
@@ -98,6 +99,16 @@ export function arp(fields: Partial<ArpFields> = {}): Packet {
  */
 export function pppoe(fields: Partial<PppoeFields> = {}): Packet {
   return one({ type: "PPPoE", fields: { version: 1, type: 1, code: 0, session: 1, tags: [], ...fields } });
+}
+
+/** HDLC-like framing of PPP on a serial link (RFC 1662: address 0xff, control 0x03); `ppp()` follows. */
+export function hdlc(fields: Partial<HdlcFields> = {}): Packet {
+  return one({ type: "HDLC", fields: { address: 0xff, control: 0x03, ...fields } });
+}
+
+/** Cisco HDLC (address 0x0f unicast or 0x8f broadcast, control 0); the EtherType comes from the next layer. */
+export function ciscoHdlc(fields: Partial<CiscoHdlcFields> = {}): Packet {
+  return one({ type: "CiscoHDLC", fields: { address: 0x0f, control: 0, ...fields } });
 }
 
 /** PPP protocol field inside a PPPoE session; the protocol (IPv4 0x0021, IPv6 0x0057) comes from the next layer. */

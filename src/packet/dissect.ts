@@ -47,7 +47,8 @@ export function dissect(
     out.etherType = etherType;
   }
   // Network layers: VLAN tags, PPPoE, … until an IP layer hands over to the transport.
-  let ppp = false;
+  // A link layer hands over by EtherType, or by PPP protocol (PPP on a serial link).
+  let ppp = link !== undefined && link.fastNext === "ppp";
   for (;;) {
     const key = out.etherType;
     const layer: LayerDef<LayerType> | undefined = ppp ? fastPpp(key) : fastEther(key);

@@ -29,6 +29,13 @@ export interface PacketFilter {
   readonly source: string;
 }
 
+/**
+ * Compiles a pcap-filter(7) expression. Link-layer offsets follow libpcap's: Ethernet and Linux
+ * cooked headers are read at their fixed offsets; PPP (LINKTYPE_PPP, PPP_HDLC) is read as libpcap
+ * compiles it, with the protocol at offset 2 and the datagram at 4 (RFC 1662 framing, a two-byte
+ * protocol field), so a frame without the framing or with a compressed protocol matches no network
+ * protocol, as with tcpdump; other link types use the dissection's network layer.
+ */
 export function compileFilter(expression: string): PacketFilter {
   const tree = parseFilter(expression);
   const generator = new Generator();
@@ -40,6 +47,10 @@ return function match(record, dissection) {
   if (LT === ${LinkType.ETHERNET}) { ETO = S + 12; L3 = S + 14; VM = 1; }
   else if (LT === ${LinkType.LINUX_SLL}) { ETO = S + 14; L3 = S + 16; VM = 0; }
   else if (LT === ${LinkType.LINUX_SLL2}) { ETO = S; L3 = S + 20; VM = 0; }
+  else if (LT === ${LinkType.PPP} || LT === ${LinkType.PPP_HDLC}) {
+    ETO = -1; L3 = S + 4; VM = 0;
+    if (E - S < 4 || B[S] !== 0xff || B[S + 1] !== 0x03 || (B[S + 2] & 1) === 1) ET = 0;
+  }
   else { ETO = -1; L3 = dissection.l3Offset; VM = 0; }
   return ${body} && AB === 0;
 };`;

@@ -113,11 +113,21 @@ const CASES: Record<string, string[]> = {
     "udp",
     "ip",
   ],
+  // Serial links: PPP (LINKTYPE_PPP with RFC 1662 framing; one file without the framing, where
+  // libpcap's fixed offsets match nothing), Cisco HDLC, and raw IP written as LINKTYPE 12.
+  "odd/tcpdump-tests/mpls-ldp-hello.pcap": ["ip", "udp", "udp port 646", "ip multicast", "tcp", "ip6", "not ip"],
+  "odd/tcpdump-tests/icmp-rfc5837.pcap": ["ip", "icmp", "net 10.0.0.0/8", "udp", "ip[8] < 64"],
+  "odd/suricata-verify/frag-ppp-ipv6-tcp.pcap": ["ip6", "tcp", "ip6 and tcp", "ip", "not ip6"],
+  "odd/tcpdump-tests/HDLC.pcap": ["ip", "icmp", "net 10.0.0.0/8", "udp", "ip6", "not ip"],
+  "odd/pcapplusplus/packet-examples/CiscoHDLC.pcap": ["ip", "ip6", "tcp", "icmp", "tcp port 80", "ip6 and tcp"],
+  "odd/pcapplusplus/four_ipv6_http_streams.pcap": ["ip6", "tcp", "tcp port 80", "ip", "ip6 and dst port 80"],
 };
 
 const present = Object.keys(CASES).filter((f) => existsSync(join(REALCAPS, f)));
 
-describe("capture filter vs tcpdump on real captures (VLAN, MPLS, PPPoE)", { skip: present.length === 0 }, () => {
+describe("capture filter vs tcpdump on real captures (VLAN, MPLS, PPPoE, PPP, Cisco HDLC, raw IP)", {
+  skip: present.length === 0,
+}, () => {
   test("icmp on many-protocols.pcap keeps what tcpdump keeps (89, not the 109 tagged or not)", () => {
     const file = join(REALCAPS, "odd/pcapplusplus/many-protocols.pcap");
     const ours = qoelabKeys(readFileSync(file), "icmp");

@@ -22,6 +22,7 @@ export * from "./layer-def.ts";
 export * from "./layer-spec.ts";
 export * from "./layers/arp.ts";
 export * from "./layers/ethernet.ts";
+export * from "./layers/hdlc.ts";
 export * from "./layers/icmp.ts";
 export * from "./layers/icmpv6.ts";
 export * from "./layers/ipv4.ts";

@@ -79,6 +79,12 @@ define(["pppoe"], (a) => build.pppoe(a), {
   type: "number",
 });
 define(["ppp"], (a) => build.ppp(a), { protocol: "number" });
+define(["hdlc"], (a) => build.hdlc(a), { address: "number", control: "number" });
+define(["chdlc", "cisco-hdlc"], (a) => build.ciscoHdlc(a), {
+  address: "number",
+  control: "number",
+  protocol: "number",
+});
 define(["ipv4", "ip"], (a) => build.ipv4(a), {
   src: "ip4",
   dst: "ip4",

@@ -1,6 +1,7 @@
 import type { ChecksumStatus, LayerAnomaly } from "./anomaly.ts";
 import type { ArpFields } from "./layers/arp.ts";
 import type { EthernetFields } from "./layers/ethernet.ts";
+import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
@@ -47,6 +48,8 @@ export interface LayerFieldMap {
   SLL: SllFields;
   SLL2: Sll2Fields;
   Loopback: LoopbackFields;
+  HDLC: HdlcFields;
+  CiscoHDLC: CiscoHdlcFields;
   ARP: ArpFields;
   PPPoE: PppoeFields;
   PPP: PppFields;

@@ -4,7 +4,12 @@ import { codeTable } from "./layers/code-table.ts";
 const LINK_TYPES = codeTable({
   NULL: [0, "NULL"], // BSD loopback: 4-byte host-order address family
   ETHERNET: [1, "EN10MB"],
+  PPP: [9, "PPP"], // PPP, with or without HDLC-like framing (RFC 1662)
+  RAW_12: [12, "RAW"], // raw IP, as written on most BSDs (libpcap and Wireshark read it as RAW)
+  RAW_14: [14, "RAW"], // raw IP, as written on OpenBSD
+  PPP_HDLC: [50, "PPP_SERIAL"], // PPP in HDLC-like framing
   RAW: [101, "RAW"], // raw IPv4 or IPv6, version nibble decides
+  C_HDLC: [104, "C_HDLC"], // Cisco HDLC
   LOOP: [108, "LOOP"], // OpenBSD loopback: 4-byte network-order address family
   LINUX_SLL: [113, "LINUX_SLL"],
   IPV4: [228, "IPV4"],

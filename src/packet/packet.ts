@@ -225,6 +225,11 @@ function linkTypeOf(first: AnyLayer | undefined): number {
       return LinkType.LINUX_SLL2;
     case "Loopback":
       return first.fields.byteOrder === "le" ? LinkType.NULL : LinkType.LOOP;
+    case "HDLC":
+    case "PPP":
+      return LinkType.PPP;
+    case "CiscoHDLC":
+      return LinkType.C_HDLC;
     case "IPv4":
     case "IPv6":
       return LinkType.RAW;

@@ -3,6 +3,7 @@ import type { AnyLayer, LayerInfo, LayerType } from "./layer.ts";
 import type { AppPayload, DecodeWalker, LayerDef } from "./layer-def.ts";
 import { arpLayer } from "./layers/arp.ts";
 import { ethernetLayer } from "./layers/ethernet.ts";
+import { ciscoHdlcLayer, hdlcLayer } from "./layers/hdlc.ts";
 import { icmpLayer } from "./layers/icmp.ts";
 import { icmpv6Layer } from "./layers/icmpv6.ts";
 import { ipv4Layer } from "./layers/ipv4.ts";
@@ -38,6 +39,8 @@ const LAYERS = [
   sllLayer,
   sll2Layer,
   loopbackLayer,
+  hdlcLayer,
+  ciscoHdlcLayer,
   vlanLayer,
   arpLayer,
   pppoeLayer,
@@ -172,7 +175,9 @@ export function appLayers(): readonly AnyDef[] {
  * IP version nibble of `firstByte`, -1 when there is no byte), or undefined for other link types.
  */
 export function headerlessLinkEtherType(linkType: number, firstByte: number): number | undefined {
-  if (linkType === LinkType.RAW) return firstByte < 0 ? -1 : firstByte >> 4 === 6 ? EtherType.IPV6 : EtherType.IPV4;
+  if (linkType === LinkType.RAW || linkType === LinkType.RAW_12 || linkType === LinkType.RAW_14) {
+    return firstByte < 0 ? -1 : firstByte >> 4 === 6 ? EtherType.IPV6 : EtherType.IPV4;
+  }
   if (linkType === LinkType.IPV4) return EtherType.IPV4;
   if (linkType === LinkType.IPV6) return EtherType.IPV6;
   return undefined;

@@ -1,13 +1,16 @@
 import { parseIpv6, parseMac } from "../address-text.ts";
 import {
   arp,
+  ciscoHdlc,
   ether,
+  hdlc,
   icmp,
   icmpv6,
   ipv4,
   ipv6,
   loopback,
   padding,
+  ppp,
   raw,
   rtp,
   sll,
@@ -208,6 +211,11 @@ export function layerCorpus(): Packet[] {
     stack(loopback(), ipv4(), udp(), raw("null")),
     stack(loopback(), ipv6(), tcp({ flags: "S" })),
     stack(loopback({ byteOrder: "be" }), ipv4(), tcp({ flags: "SA" })),
+    stack(hdlc(), ppp(), ipv4(), udp({ dport: 646 }), raw("ppp")),
+    stack(hdlc(), ppp(), ipv6(), tcp({ flags: "S", options: allTcpOptions })),
+    stack(ppp(), ipv4(), icmp()),
+    stack(ciscoHdlc(), ipv4(), tcp({ flags: "PA", seq: 99 }), raw("chdlc")),
+    stack(ciscoHdlc({ address: 0x8f }), ipv6(), udp(), raw("chdlc6")),
     stack(ipv4(), udp(), raw("raw ip")),
     stack(ipv6(), icmpv6()),
   ];

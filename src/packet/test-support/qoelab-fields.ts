@@ -44,6 +44,11 @@ export const COMPARABLE_FIELDS: readonly string[] = [
   "ieee8021ad.id",
   "sll.pkttype",
   "sll.etype",
+  "chdlc.address",
+  "chdlc.protocol",
+  "ppp.address",
+  "ppp.control",
+  "ppp.protocol",
   "arp.opcode",
   "arp.src.hw_mac",
   "arp.src.proto_ipv4",
@@ -197,6 +202,18 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
       if (field === "sll.etype") return [hexN(layer.fields.protocol, 4)];
       return [];
     }
+    case "CiscoHDLC":
+      return pick(field, {
+        "chdlc.address": hexN(layer.fields.address, 2),
+        "chdlc.protocol": hexN(layer.fields.protocol, 4),
+      });
+    case "HDLC":
+      return pick(field, {
+        "ppp.address": hexN(layer.fields.address, 2),
+        "ppp.control": hexN(layer.fields.control, 2),
+      });
+    case "PPP":
+      return pick(field, { "ppp.protocol": hexN(layer.fields.protocol, 4) });
     case "ARP": {
       const f = layer.fields;
       if (field === "arp.opcode") return [String(f.op)];
