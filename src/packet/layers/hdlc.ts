@@ -5,6 +5,7 @@ import { defineLayer, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
+import { fastFixedLinkHeader } from "./fixed-link-header.ts";
 import { headerExtent } from "./header-extent.ts";
 import { pppLayer } from "./ppp.ts";
 
@@ -113,14 +114,7 @@ export const ciscoHdlcLayer = defineLayer({
   info: { title: "Cisco HDLC", tcpip: "link", osi: 2 },
   linkTypes: [LinkType.C_HDLC],
   fastNext: "ether",
-  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-    if (end - p < CISCO_HDLC_HEADER_SIZE) {
-      out.anomalies |= Anomaly.TRUNCATED;
-      return -1;
-    }
-    out.etherType = (buffer[p + 2]! << 8) | buffer[p + 3]!;
-    return p + CISCO_HDLC_HEADER_SIZE;
-  },
+  fast: fastFixedLinkHeader(CISCO_HDLC_HEADER_SIZE, 2),
   decodeLink(w, end) {
     const d = decodeCiscoHdlc(w.bytes, 0, end);
     if (pushHeader(w, "CiscoHDLC", d, 0, end, false)) {

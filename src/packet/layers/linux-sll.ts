@@ -1,12 +1,12 @@
 import { formatHex, parseHex } from "../address-text.ts";
 import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
-import { Anomaly, type Dissection } from "../dissection.ts";
 import type { Layer, LayerFieldMap, ShowRow } from "../layer.ts";
 import { defineLayer, type LayerDef, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
+import { fastFixedLinkHeader } from "./fixed-link-header.ts";
 import { headerExtent } from "./header-extent.ts";
 import { headerLayout } from "./header-layout.ts";
 
@@ -158,14 +158,7 @@ function sllLayerDef<T extends "SLL" | "SLL2">(
     info: { title, tcpip: "link", osi: 2 },
     linkTypes: [linkType],
     fastNext: "ether",
-    fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-      if (end - p < size) {
-        out.anomalies |= Anomaly.TRUNCATED;
-        return -1;
-      }
-      out.etherType = (buffer[p + protocolAt]! << 8) | buffer[p + protocolAt + 1]!;
-      return p + size;
-    },
+    fast: fastFixedLinkHeader(size, protocolAt),
     decodeLink(w, end) {
       const d = decode(w.bytes, 0, end);
       if (pushHeader(w, type, d, 0, end, false)) w.trailer(w.ether(d.protocol, d.headerLength, end, 0), end, false);
