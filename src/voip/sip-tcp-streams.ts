@@ -10,8 +10,12 @@ import { type Dissection, decodeSip, TcpFlag } from "../packet/index.ts";
  * direction is keyed by its address text, and only directions that began with SIP are kept.
  */
 
-/** Bytes a direction may hold waiting for the end of a message; beyond, it is dropped (bounded memory on anyone's file). */
-const MAX_PENDING = 256 * 1024;
+/**
+ * Bounds on anyone's file: bytes a direction may hold waiting for the end of a message (beyond,
+ * it is dropped), and directions followed at once (beyond, the one followed longest is dropped).
+ */
+const MAX_PENDING = 64 * 1024;
+const MAX_DIRECTIONS = 1024;
 
 interface Direction {
   /** Sequence number of the next byte expected (unsigned 32-bit). */
@@ -61,6 +65,8 @@ export class SipTcpStreams {
         return;
       }
       direction = { next: d.seq, pending: new Uint8Array(4096), used: 0 };
+      this.directions.delete(key);
+      if (this.directions.size >= MAX_DIRECTIONS) this.directions.delete(this.directions.keys().next().value!);
       this.directions.set(key, direction);
     }
     append(direction, bytes, from, count);

@@ -81,7 +81,41 @@ async function writeCall(path: string): Promise<void> {
   await writer.close();
 }
 
+/** A head that never ends (70 KiB of header lines in 1 KiB segments), then in sequence a whole BYE. */
+async function writeEndlessHead(path: string): Promise<void> {
+  const writer = createCaptureWriter(path, { format: "pcap" });
+  const send = (seq: number, payload: string, i: number) =>
+    writer.writePacket({
+      bytes: ether()
+        .over(ipv4({ src: ALICE, dst: BOB }), tcp({ sport: 5060, dport: 5062, seq, ack: 1, flags: "PA" }), raw(payload))
+        .bytes(),
+      tsSec: 1_700_000_000,
+      tsNsec: i * 1_000_000,
+    });
+  let seq = 1000;
+  let i = 0;
+  for (const chunk of [
+    `INVITE sip:bob@${BOB} SIP/2.0\r\n`,
+    ...Array.from({ length: 70 }, () => `X-Pad: ${"p".repeat(1014)}\r\n`),
+  ]) {
+    send(seq, chunk, i++);
+    seq += chunk.length;
+  }
+  send(seq, message(`BYE sip:bob@${BOB} SIP/2.0`, "2 BYE"), i);
+  await writer.close();
+}
+
 describe("SIP over TCP (segments reassembled into messages, as tshark does)", () => {
+  it("drops a message that outgrows 64 KiB without its empty line, and reads the next one", async () => {
+    const path = join(work, "endless.pcap");
+    await writeEndlessHead(path);
+    const calls = await analyzeSipCalls(path);
+    assert.deepEqual(
+      calls.flatMap((c) => c.events.map((e) => `${e.frame} ${e.label}`)),
+      ["72 BYE"],
+    );
+  });
+
   it("finds each message at the segment that completes it, once, as tshark does, and the SDP it carries", async () => {
     const path = join(work, "call.pcap");
     await writeCall(path);
