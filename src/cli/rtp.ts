@@ -128,7 +128,7 @@ export function register(program: Command): void {
           s.dstAddress,
           s.dstPort,
           hex(s.ssrc),
-          s.payloadName,
+          s.payloads,
           s.packets,
           `${s.lost} (${s.lostPercent.toFixed(1)}%)`,
           s.sequenceErrors,

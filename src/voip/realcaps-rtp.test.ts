@@ -41,6 +41,7 @@ function assertSameStreams(ours: RtpStream[], theirs: TsharkRow[], file = ""): v
 /** One stream's packets, loss and delta/jitter figures equal tshark's row (to its 3 decimals). */
 function assertSameFigures(s: RtpStream, t: TsharkRow): void {
   const what = `0x${t.ssrc.toString(16)} ${t.src} → ${t.dst}`;
+  assert.equal(s.payloads, t.payload, `${what}: payload types`);
   assert.equal(s.packets, t.packets, `${what}: packets`);
   assert.equal(s.lost, t.lost, `${what}: lost`);
   const mine = [s.minDeltaMs, s.meanDeltaMs, s.maxDeltaMs, s.minJitterMs, s.meanJitterMs, s.maxJitterMs];

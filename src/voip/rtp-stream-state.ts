@@ -80,6 +80,55 @@ export function payloadName(pt: number, dynamic: Map<number, DynamicPayload> | u
   return staticPayloadType(pt)?.encoding ?? `PT=${pt}`;
 }
 
+/** tshark's short name of a static payload type (its RTP dissector's table, as `-z rtp,streams` prints it). */
+const TSHARK_STATIC_NAMES = [
+  "g711U",
+  "fs-1016",
+  "g721",
+  "GSM",
+  "g723",
+  "DVI4 8k",
+  "DVI4 16k",
+  "Exp. from Xerox PARC",
+  "g711A",
+  "g722",
+  "16-bit audio, stereo",
+  "16-bit audio, monaural",
+  "Qualcomm",
+  "CN",
+  "MPEG-I/II Audio",
+  "g728",
+  "DVI4 11k",
+  "DVI4 22k",
+  "g729",
+  "CN(old)",
+];
+const TSHARK_NAMED_VIDEO: Record<number, string> = {
+  25: "CellB",
+  26: "JPEG",
+  28: "NV",
+  31: "h261",
+  32: "MPEG-I/II Video",
+  33: "MPEG-II streams",
+  34: "h263",
+};
+
+/**
+ * The names tshark's Payload column lists for the payload types a stream carried, in payload-type
+ * order: static types by tshark's short names, dynamic ones by their SDP encoding or "RTPType-N".
+ */
+export function tsharkPayloadNames(seen: readonly (Map<number, DynamicPayload> | null | undefined)[]): string {
+  const names: string[] = [];
+  for (let pt = 0; pt < seen.length; pt++) {
+    const dynamic = seen[pt];
+    if (dynamic === undefined) continue;
+    if (pt >= 96) names.push(dynamic?.get(pt)?.encoding ?? `RTPType-${pt}`);
+    else if (pt >= 72 && pt <= 76) names.push("Reserved for RTCP conflict avoidance");
+    else names.push(TSHARK_STATIC_NAMES[pt] ?? TSHARK_NAMED_VIDEO[pt] ?? "Unassigned");
+  }
+  return names.join(", ");
+}
+
 /** Wireshark's clock-rate table: the static types plus 1016 (1), G721 (2) and old CN (19). */
 export function clockRateOf(
   pt: number,
@@ -196,6 +245,11 @@ export class StreamState {
   rows: RtpPacketRow[] | null = null;
   wrongTimestamps = 0;
   payloadChanges = 0;
+  /**
+   * Per payload type seen (0–127): the SDP payload map in force at its last packet (null: none),
+   * which names a dynamic type as tshark names it at that packet; undefined: not seen.
+   */
+  readonly payloadTypesSeen = new Array<Map<number, DynamicPayload> | null | undefined>(128).fill(undefined);
 
   constructor(
     readonly ssrc: number,
@@ -227,6 +281,7 @@ export function analysePacket(
   const ext = s.extTs;
   s.packets++;
   s.lastMs = now;
+  s.payloadTypesSeen[rtp.payloadType] = s.dynamic ?? null;
   trackExtras(s, seq, ext, now, rtp.marker, rtp.payloadType);
 
   const bytes = rtpLength + headerBytes;

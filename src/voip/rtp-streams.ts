@@ -17,6 +17,7 @@ import {
   plausible,
   type RtpPacketRow,
   StreamState,
+  tsharkPayloadNames,
 } from "./rtp-stream-state.ts";
 import { type EndpointMedia, NOT_RTP, SdpEndpoints } from "./sdp-endpoints.ts";
 import { SipTcpStreams } from "./sip-tcp-streams.ts";
@@ -42,6 +43,8 @@ export interface RtpStream {
   payloadType: number;
   /** Codec name as tshark prints it (g711U, g711A, …, or the SDP encoding name). */
   payloadName: string;
+  /** Every payload type the stream carried, as tshark's Payload column lists them ("g711A, CN, RTPType-100"). */
+  payloads: string;
   clockRate: number;
   /** How the stream was found. */
   foundBy: "sdp" | "heuristic" | "port";
@@ -257,6 +260,7 @@ export class RtpStreamAnalyzer {
       dstPort: s.dstPort,
       payloadType: s.regPt,
       payloadName: payloadName(s.regPt, s.dynamic),
+      payloads: tsharkPayloadNames(s.payloadTypesSeen),
       clockRate: s.clockRate,
       foundBy,
       packets: s.packets,
