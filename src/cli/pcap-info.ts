@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type CaptureInfo, captureInfo, formatEpoch } from "../packet/index.ts";
+import { type CaptureInfo, captureInfo, formatEpoch, formatUtcTime } from "../packet/index.ts";
 import { JSON_OPTION } from "./common-options.ts";
 import { type Cell, formatTable, printJson } from "./output.ts";
 
@@ -27,8 +27,7 @@ function fixed(value: number | null, digits: number): string {
 
 function time(value: { sec: number; nsec: number } | null): string {
   if (value === null) return "n/a";
-  const iso = new Date(value.sec * 1000).toISOString().replace("T", " ").slice(0, 19);
-  return `${iso}.${String(value.nsec).padStart(9, "0")} UTC (${formatEpoch(value)})`;
+  return `${formatUtcTime(value)} UTC (${formatEpoch(value)})`;
 }
 
 export function renderInfo(info: CaptureInfo): string {

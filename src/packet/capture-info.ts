@@ -47,9 +47,9 @@ export interface CaptureInfo {
    */
   firstTime: CaptureTime | null;
   lastTime: CaptureTime | null;
-  /** Seconds between first and last packet (null when the times are unknown). */
+  /** Seconds between first and last packet (null when no packet has a time, an empty capture included). */
   duration: number | null;
-  /** Rates over `duration` (null when the times are unknown). */
+  /** Rates over `duration` (null when packets have no times; 0 for an empty capture). */
   byteRate: number | null;
   bitRate: number | null;
   averagePacketSize: number;
@@ -84,6 +84,30 @@ export function timePrecisionName(tsresol: number): string {
   if (tsresol === 3) return "milliseconds";
   if (tsresol === 0) return "seconds";
   return tsresol & 0x80 ? `2^-${tsresol & 0x7f} s` : `10^-${tsresol} s`;
+}
+
+/**
+ * Formats a timestamp as UTC `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` for any second count a capture can
+ * hold (a 64-bit pcapng timestamp reaches year 586524, far past what `Date` takes), by the
+ * proleptic Gregorian calendar (days to civil date, H. Hinnant's algorithm).
+ */
+export function formatUtcTime(time: CaptureTime): string {
+  const days = Math.floor(time.sec / 86400);
+  const ofDay = time.sec - days * 86400;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
+  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const clock = `${two(Math.floor(ofDay / 3600))}:${two(Math.floor(ofDay / 60) % 60)}:${two(ofDay % 60)}`;
+  return `${String(year).padStart(4, "0")}-${two(month)}-${two(day)} ${clock}.${String(time.nsec).padStart(9, "0")}`;
 }
 
 /** Formats a timestamp as `sec.nnnnnnnnn` (exact; what tshark prints as frame.time_epoch). */
@@ -147,7 +171,10 @@ export async function captureInfo(path: string, options: ReadOptions = {}): Prom
   const fileSize = (await stat(path)).size;
   // capinfos shows no times once a packet lacks one.
   const timesKnown = packets > 0 && timed === packets;
-  const duration = timesKnown ? lastSec - firstSec + (lastNsec - firstNsec) / 1e9 : packets > 0 ? null : 0;
+  // No packet with a time: no duration (capinfos: n/a); the rates of an empty capture are 0, as capinfos prints them.
+  const duration = timesKnown ? lastSec - firstSec + (lastNsec - firstNsec) / 1e9 : null;
+  const rate = (amount: number) =>
+    duration === null ? (packets > 0 ? null : 0) : duration > 0 ? amount / duration : 0;
   const interfaces: InterfaceInfo[] = summary.interfaces.map((i) => {
     const info: InterfaceInfo = {
       id: i.id,
@@ -182,10 +209,10 @@ export async function captureInfo(path: string, options: ReadOptions = {}): Prom
     firstTime: timesKnown ? { sec: firstSec, nsec: firstNsec } : null,
     lastTime: timesKnown ? { sec: lastSec, nsec: lastNsec } : null,
     duration,
-    byteRate: duration === null ? null : duration > 0 ? bytes / duration : 0,
-    bitRate: duration === null ? null : duration > 0 ? (bytes * 8) / duration : 0,
+    byteRate: rate(bytes),
+    bitRate: rate(bytes * 8),
     averagePacketSize: packets > 0 ? bytes / packets : 0,
-    packetRate: duration === null ? null : duration > 0 ? packets / duration : 0,
+    packetRate: rate(packets),
     strictTimeOrder: timed === packets ? strict : null,
     untimedPackets: summary.untimedPackets,
     oversizedPackets: summary.oversizedPackets,
