@@ -50,6 +50,11 @@ export function ipv6GroupsText(groups: ArrayLike<number>): string {
   return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 
+/** Two IPv6 addresses as four 32-bit words each are the same address. */
+export function sameIpv6Words(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+}
+
 /** Four 32-bit words (network order, as flow keys hold an IPv6 address) → RFC 5952 text. */
 export function ipv6WordsText(words: ArrayLike<number>): string {
   const groups: number[] = [];

@@ -1,4 +1,4 @@
-import { ipv4Text, ipv6WordsText } from "../common/index.ts";
+import { ipv4Text, ipv6WordsText, sameIpv6Words } from "../common/index.ts";
 import { QoelabError } from "../errors.ts";
 import {
   type Dissection,
@@ -203,7 +203,7 @@ export class RtpStreamAnalyzer {
         s.dstPort === d.dstPort &&
         s.src4 === d.src4 &&
         s.dst4 === d.dst4 &&
-        (d.ipVersion !== 6 || (sameWords(s.src6, d.src6) && sameWords(s.dst6, d.dst6)))
+        (d.ipVersion !== 6 || (sameIpv6Words(s.src6, d.src6) && sameIpv6Words(s.dst6, d.dst6)))
       ) {
         return s;
       }
@@ -288,8 +288,4 @@ export class RtpStreamAnalyzer {
     if (s.rows) stream.rows = s.rows;
     return stream;
   }
-}
-
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }

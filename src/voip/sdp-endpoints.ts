@@ -1,4 +1,4 @@
-import { parseIpv4Number, parseIpv6Groups } from "../common/index.ts";
+import { parseIpv4Number, parseIpv6Groups, sameIpv6Words } from "../common/index.ts";
 import { decodeSip, sipBodyText, sipContentType } from "../packet/index.ts";
 import { parseSdpMedia } from "./sdp-media.ts";
 
@@ -51,7 +51,7 @@ export class SdpEndpoints {
     if (!words) return;
     const key = v6Key(words, port);
     const list = this.v6.get(key) ?? [];
-    const known = list.find((e) => e.port === port && sameWords(e.words, words));
+    const known = list.find((e) => e.port === port && sameIpv6Words(e.words, words));
     if (known) known.media = media;
     else list.push({ words, port, media });
     this.v6.set(key, list);
@@ -66,7 +66,7 @@ export class SdpEndpoints {
   lookup6(words: Uint32Array, port: number): EndpointMedia | undefined {
     const list = this.v6.get(v6Key(words, port));
     if (!list) return undefined;
-    for (const e of list) if (e.port === port && sameWords(e.words, words)) return e.media;
+    for (const e of list) if (e.port === port && sameIpv6Words(e.words, words)) return e.media;
     return undefined;
   }
 
@@ -119,10 +119,6 @@ export class SdpEndpoints {
       this.sdpSeen = true;
     }
   }
-}
-
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
 function v6Key(w: Uint32Array, port: number): number {
