@@ -21,19 +21,16 @@ const SIPP = `${DIR}/rtp-only/sipp_g711a.pcap`;
 const MGCP = `${DIR}/SIP_CALL_RTP_G711.pcap`;
 
 const key = (src: string, dst: string, ssrc: number) => `${src}>${dst}#${ssrc}`;
+/** The same key for one of our streams and for a tshark row. */
+const streamKey = (s: RtpStream) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc);
+const rowKey = (t: TsharkRow) => key(t.src, t.dst, t.ssrc);
 
 /** Every tshark stream is ours with the same counts and delta/jitter figures (to tshark's 3 decimals). */
 function assertSameStreams(ours: RtpStream[], theirs: TsharkRow[], file = ""): void {
   if (file === "") assert.ok(theirs.length > 0, "tshark lists streams");
-  assert.deepEqual(
-    ours.map((s) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc)).sort(),
-    theirs.map((t) => key(t.src, t.dst, t.ssrc)).sort(),
-    file,
-  );
+  assert.deepEqual(ours.map(streamKey).sort(), theirs.map(rowKey).sort(), file);
   for (const t of theirs) {
-    const s = ours.find(
-      (x) => key(`${x.srcAddress}:${x.srcPort}`, `${x.dstAddress}:${x.dstPort}`, x.ssrc) === key(t.src, t.dst, t.ssrc),
-    )!;
+    const s = ours.find((x) => streamKey(x) === rowKey(t))!;
     assertSameFigures(s, t);
   }
 }
@@ -177,10 +174,7 @@ describe("RTP from other people's captures, against tshark", () => {
       assertSameStreams(bySdp, theirs.sdp, file);
       const guessed = auto.filter((s) => s.foundBy === "heuristic");
       for (const s of guessed) {
-        const row = theirs.heuristic.find(
-          (r) =>
-            key(r.src, r.dst, r.ssrc) === key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc),
-        );
+        const row = theirs.heuristic.find((r) => rowKey(r) === streamKey(s));
         assert.ok(row, `${file}: 0x${s.ssrc.toString(16)} found by the heuristic, which tshark's does not find`);
         assertSameFigures(s, row);
       }
@@ -188,10 +182,8 @@ describe("RTP from other people's captures, against tshark", () => {
       // (`plausible`: at least 4 packets, most sequence steps +1) rejects, e.g. NFS datagrams that
       // tshark's takes for 1- and 6-packet streams with repeating sequence numbers.
       const always = await streamsOrNone(path, "always");
-      const ourKeys = new Set(
-        always.map((s) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc)),
-      );
-      const kept = theirs.heuristic.filter((r) => ourKeys.has(key(r.src, r.dst, r.ssrc)));
+      const ourKeys = new Set(always.map(streamKey));
+      const kept = theirs.heuristic.filter((r) => ourKeys.has(rowKey(r)));
       for (const r of theirs.heuristic.filter((row) => !kept.includes(row))) {
         assert.ok(
           r.packets < 4 || r.packets + r.lost < r.packets / 2,
