@@ -1,7 +1,15 @@
-import { Anomaly, type Dissection } from "./dissection.ts";
+import { Anomaly, type Dissection, MAX_DEPTH } from "./dissection.ts";
 import type { LayerType } from "./layer.ts";
 import type { FastNext, LayerDef } from "./layer-def.ts";
-import { fastEther, fastIp, fastLink, fastOtherTransport, fastPpp, headerlessLinkEtherType } from "./registry.ts";
+import {
+  fastEther,
+  fastIp,
+  fastIpCarrier,
+  fastLink,
+  fastOtherTransport,
+  fastPpp,
+  headerlessLinkEtherType,
+} from "./registry.ts";
 
 export { Anomaly, Dissection, MAX_DEPTH } from "./dissection.ts";
 export { TcpFlag } from "./layers/tcp.ts";
@@ -46,24 +54,56 @@ export function dissect(
     }
     out.etherType = etherType;
   }
-  // Network layers: VLAN tags, PPPoE, … until an IP layer hands over to the transport.
-  // A link layer hands over by EtherType, or by PPP protocol (PPP on a serial link).
+  // Network layers (VLAN tags, PPPoE, MPLS…) until an IP layer hands over to its payload. A link
+  // layer hands over by EtherType, or by PPP protocol (PPP on a serial link). A header carried in
+  // IP (IP in IP, GRE, AH) is read in turn, over the enclosing packet's bytes only, and the walk
+  // goes on to the packet inside: flows and RTP analysis see the innermost transport, as tshark's
+  // conversations do; `outerEtherType`/`outerL3Offset` keep the outermost network header for
+  // capture filters, which test that one, as tcpdump's do.
   let ppp = link !== undefined && link.fastNext === "ppp";
+  let networkEnd = end;
   for (;;) {
-    const key = out.etherType;
-    const layer: LayerDef<LayerType> | undefined = ppp ? fastPpp(key) : fastEther(key);
-    if (layer === undefined) {
-      if (ppp) out.etherType = 0;
-      if (key !== 0) out.l3Offset = p;
-      return;
+    for (;;) {
+      const key = out.etherType;
+      const layer: LayerDef<LayerType> | undefined = ppp ? fastPpp(key) : fastEther(key);
+      if (layer === undefined) {
+        if (ppp) out.etherType = 0;
+        if (key !== 0) out.l3Offset = p;
+        return;
+      }
+      p = layer.fast!(buffer, p, networkEnd, out);
+      if (p < 0) return;
+      const next: FastNext | undefined = layer.fastNext;
+      if (next === "ip") break;
+      ppp = next === "ppp";
     }
-    p = layer.fast!(buffer, p, end, out);
-    if (p < 0) return;
-    const next: FastNext | undefined = layer.fastNext;
-    if (next === "ip") break;
-    ppp = next === "ppp";
+    for (;;) {
+      const transport = fastIp(out.ipProto);
+      if (transport !== undefined) {
+        transport.fast!(buffer, p, out.l4End, out);
+        return;
+      }
+      const carrier = fastIpCarrier(out.ipProto);
+      // A fragment's payload is read once reassembled (flows re-dissect the datagram).
+      if (carrier === undefined || out.moreFragments || out.fragmentOffset > 0) {
+        fastOtherTransport(p, out.l4End, out);
+        return;
+      }
+      if (out.tunnelDepth === 0) {
+        out.outerEtherType = out.etherType;
+        out.outerL3Offset = out.l3Offset;
+      }
+      if (++out.tunnelDepth > MAX_DEPTH) {
+        out.anomalies |= Anomaly.TOO_DEEP;
+        return;
+      }
+      networkEnd = out.l4End;
+      p = carrier.fast!(buffer, p, networkEnd, out);
+      if (p < 0) return;
+      if (carrier.fastNext !== "ip") {
+        ppp = carrier.fastNext === "ppp";
+        break;
+      }
+    }
   }
-  const transport = fastIp(out.ipProto);
-  if (transport !== undefined) transport.fast!(buffer, p, out.l4End, out);
-  else fastOtherTransport(p, out.l4End, out);
 }

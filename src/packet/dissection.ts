@@ -21,7 +21,7 @@ export const Anomaly = {
   LENGTH_EXCEEDS_WIRE: 1 << 5,
 } as const;
 
-/** More stacked VLAN tags or IPv6 extension headers than this are malformed. */
+/** More stacked VLAN tags, MPLS labels, IPv6 extension headers or tunnels than this are malformed. */
 export const MAX_DEPTH = 8;
 
 export class Dissection {
@@ -41,8 +41,16 @@ export class Dissection {
   vlanInner = 0;
   /** PPPoE session id (RFC 2516) when the frame is a PPPoE session frame, else -1. */
   pppoeSession = -1;
-  /** Absolute offset of the network header (-1 when none). */
+  /** Absolute offset of the network header (-1 when none); in a tunnel, the innermost one's. */
   l3Offset = -1;
+  /** Encapsulations walked through (IP in IP, GRE, …): 0 when the packet is not tunnelled. */
+  tunnelDepth = 0;
+  /**
+   * EtherType and offset of the outermost network header (what capture filters test, as
+   * tcpdump's do); equal to `etherType` and `l3Offset` when `tunnelDepth` is 0.
+   */
+  outerEtherType = 0;
+  outerL3Offset = -1;
   /** 4, 6 or 0. */
   ipVersion = 0;
   /** IPv4 header length, or 40 + extension headers for IPv6. */
@@ -131,6 +139,9 @@ export class Dissection {
     this.vlanInner = 0;
     this.pppoeSession = -1;
     this.l3Offset = -1;
+    this.tunnelDepth = 0;
+    this.outerEtherType = 0;
+    this.outerL3Offset = -1;
     this.ipVersion = 0;
     this.ipHeaderLength = 0;
     this.ipTotalLength = 0;

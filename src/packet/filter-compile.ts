@@ -43,7 +43,8 @@ export function compileFilter(expression: string): PacketFilter {
   const source = `${PRELUDE}
 return function match(record, dissection) {
   B = record.buffer; S = record.offset; E = S + record.caplen; N = record.origlen; LT = record.linkType;
-  ET = dissection.etherType; AB = 0;
+  const outer = dissection.tunnelDepth > 0;
+  ET = outer ? dissection.outerEtherType : dissection.etherType; AB = 0;
   if (LT === ${LinkType.ETHERNET}) { ETO = S + 12; L3 = S + 14; VM = 1; }
   else if (LT === ${LinkType.LINUX_SLL}) { ETO = S + 14; L3 = S + 16; VM = 0; }
   else if (LT === ${LinkType.LINUX_SLL2}) { ETO = S; L3 = S + 20; VM = 0; }
@@ -51,7 +52,7 @@ return function match(record, dissection) {
     ETO = -1; L3 = S + 4; VM = 0;
     if (E - S < 4 || B[S] !== 0xff || B[S + 1] !== 0x03 || (B[S + 2] & 1) === 1) ET = 0;
   }
-  else { ETO = -1; L3 = dissection.l3Offset; VM = 0; }
+  else { ETO = -1; L3 = outer ? dissection.outerL3Offset : dissection.l3Offset; VM = 0; }
   return ${body} && AB === 0;
 };`;
   const match = new Function(source)() as (record: PacketRecord, dissection: Dissection) => boolean;

@@ -112,6 +112,8 @@ const FAST_LINK: (AnyDef | undefined)[] = [];
 const FAST_ETHER: (AnyDef | undefined)[] = new Array(0x10000);
 const FAST_PPP: (AnyDef | undefined)[] = new Array(0x10000);
 const FAST_IP: (AnyDef | undefined)[] = new Array(0x100);
+/** Headers an IP protocol number announces that carry another network packet (IP in IP, GRE, AH). */
+const FAST_IP_CARRIER: (AnyDef | undefined)[] = new Array(0x100);
 
 for (const def of LAYERS as readonly AnyDef[]) {
   BY_TYPE.set(def.type, def);
@@ -130,6 +132,7 @@ for (const def of LAYERS as readonly AnyDef[]) {
   for (const n of def.ipProtocols ?? []) {
     BY_IP.set(n, def);
     if (def.fast !== undefined && def.fastNext === "payload") FAST_IP[n] = def;
+    else if (def.fast !== undefined) FAST_IP_CARRIER[n] = def;
   }
   if (def.decodeApp !== undefined) APP.push(def);
 }
@@ -187,6 +190,7 @@ export const fastLink = (linkType: number): AnyDef | undefined => FAST_LINK[link
 export const fastEther = (etherType: number): AnyDef | undefined => FAST_ETHER[etherType];
 export const fastPpp = (protocol: number): AnyDef | undefined => FAST_PPP[protocol];
 export const fastIp = (protocol: number): AnyDef | undefined => FAST_IP[protocol];
+export const fastIpCarrier = (protocol: number): AnyDef | undefined => FAST_IP_CARRIER[protocol];
 
 /** The EtherType `encode` writes in front of `layer` (undefined when it has none). */
 export function etherTypeOf(layer: AnyLayer | undefined): number | undefined {
