@@ -106,11 +106,13 @@ export function extractFlowPacket(
   out.tsNsec = record.tsNsec;
   out.wireLength = record.origlen;
   out.anomalies = d.anomalies;
-  if (d.moreFragments || d.fragmentOffset > 0) {
-    const whole = IpReassembler.isFragment(d) ? reassembleInto(record, d) : null;
+  // A first IPv4 fragment cut by the snaplen is taken as it stands (see IpReassembler.capturedWhole).
+  if ((d.moreFragments || d.fragmentOffset > 0) && !IpReassembler.readAsItStands(d)) {
+    const captured = IpReassembler.capturedWhole(d);
+    const whole = captured && IpReassembler.isFragment(d) ? reassembleInto(record, d) : null;
     if (whole === null) {
       // A transport header cut by the fragment's end (not by the capture) is not a truncation.
-      if (d.end >= d.l3Offset + d.ipTotalLength) out.anomalies &= ~Anomaly.TRUNCATED;
+      if (captured) out.anomalies &= ~Anomaly.TRUNCATED;
       out.kind = PacketKind.OTHER;
       out.flow = false;
       out.filteredOut = false;

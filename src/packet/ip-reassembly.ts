@@ -103,7 +103,22 @@ export class IpReassembler {
   }
 
   /**
-   * Takes one fragment (`isFragment(d)`). Returns true when it completed a datagram: `output` then
+   * True when all of the fragment's bytes were captured. One cut by the snaplen cannot be
+   * reassembled; as tshark does, a first IPv4 fragment is then read as it stands (its transport
+   * header is there: `readAsItStands`), any other carries no transport header (tshark decodes no
+   * transport in a first IPv6 fragment it could not reassemble).
+   */
+  static capturedWhole(d: Dissection): boolean {
+    return d.end >= d.l3Offset + d.ipTotalLength;
+  }
+
+  /** A first IPv4 fragment cut by the snaplen: read as an unfragmented packet (see `capturedWhole`). */
+  static readAsItStands(d: Dissection): boolean {
+    return d.ipVersion === 4 && d.fragmentOffset === 0 && !IpReassembler.capturedWhole(d);
+  }
+
+  /**
+   * Takes one fragment (`isFragment(d)` and `capturedWhole(d)`). Returns true when it completed a datagram: `output` then
    * holds the reassembled packet (and `d` is NOT updated: dissect `output` for its transport).
    */
   push(record: PacketRecord, d: Dissection): boolean {
@@ -309,7 +324,9 @@ export function dissectReassembled(
 ): PacketRecord | null {
   dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
   if (!(d.moreFragments || d.fragmentOffset > 0)) return record;
-  if (!IpReassembler.isFragment(d) || !reassembler.push(record, d)) return null;
+  if (!IpReassembler.isFragment(d)) return null;
+  if (!IpReassembler.capturedWhole(d)) return IpReassembler.readAsItStands(d) ? record : null;
+  if (!reassembler.push(record, d)) return null;
   const out = reassembler.output;
   dissect(out.buffer, out.offset, out.caplen, out.origlen, out.linkType, d);
   return out;

@@ -113,9 +113,11 @@ function fastUdp(buffer: Uint8Array, p: number, end: number, out: Dissection): n
   out.dstPort = (buffer[p + 2]! << 8) | buffer[p + 3]!;
   const udpLength = (buffer[p + 4]! << 8) | buffer[p + 5]!;
   out.udpLength = udpLength;
-  if (udpLength < UDP_HEADER_SIZE || udpLength > length) out.anomalies |= Anomaly.BAD_LENGTH;
+  // A first fragment holds the head of a longer datagram: its UDP length is the datagram's.
+  const fits = udpLength <= length || out.moreFragments;
+  if (udpLength < UDP_HEADER_SIZE || !fits) out.anomalies |= Anomaly.BAD_LENGTH;
   // Like tshark, trust the IP length when the UDP length is impossible.
-  const payloadLength = (udpLength >= UDP_HEADER_SIZE && udpLength <= length ? udpLength : length) - UDP_HEADER_SIZE;
+  const payloadLength = (udpLength >= UDP_HEADER_SIZE && fits ? udpLength : length) - UDP_HEADER_SIZE;
   return out.setPayload(p + UDP_HEADER_SIZE, payloadLength, end);
 }
 
