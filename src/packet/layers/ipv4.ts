@@ -49,6 +49,11 @@ const IPV4 = headerLayout({
   dst: 4,
 });
 export const IPV4_HEADER_SIZE = IPV4.size;
+/**
+ * The total length of a segment captured on its sender before TCP segmentation offload (or of a
+ * Linux BIG TCP packet): as tshark does, the packet is then the rest of the frame on the wire.
+ */
+const TSO_TOTAL_LENGTH = 0;
 export const IPV4_MAX_HEADER_SIZE = 60;
 
 const IPV4_OPTION_TYPES = codeTable({
@@ -141,7 +146,7 @@ export function decodeIpv4(bytes: Uint8Array, offset: number, end: number): Deco
     anomalies.push(anomaly("truncated", `IPv4 header with options needs ${headerBytes} bytes, ${available} captured`));
     complete = false;
   }
-  if (complete && totalLength < headerBytes) {
+  if (complete && totalLength < headerBytes && totalLength !== TSO_TOTAL_LENGTH) {
     anomalies.push(anomaly("bad-length", `total length ${totalLength} < header length ${headerBytes}`));
   }
   const checksum = readU16(bytes, offset + IPV4.checksum);
@@ -356,7 +361,8 @@ function fastIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection): 
   if (!fastIpHeaderStart(buffer, p, end, out, 0x0800, IPV4_HEADER_SIZE, 4)) return -1;
   const ihl = (buffer[p]! & 0x0f) * 4;
   const view = out.viewFor(buffer);
-  const total = view.getUint16(p + IPV4.totalLength);
+  let total = view.getUint16(p + IPV4.totalLength);
+  if (total === TSO_TOTAL_LENGTH) total = out.wireLength - (p - out.linkOffset);
   out.tos = buffer[p + IPV4.tos]!;
   out.ipId = view.getUint16(p + IPV4.id);
   const flagsFrag = view.getUint16(p + IPV4.flagsFragment);
@@ -387,9 +393,10 @@ function fastIpv4(buffer: Uint8Array, p: number, end: number, out: Dissection): 
 /** Slow decode of an IPv4 packet (also quoted in ICMP errors and tunnelled as IP protocol 4). */
 export function decodeIpv4Layer(w: DecodeWalker, offset: number, end: number, quoted: boolean): number {
   const d = decodeIpv4(w.bytes, offset, end);
-  const lengthOk = d.totalLength >= d.ihl * 4;
+  const total = d.totalLength === TSO_TOTAL_LENGTH ? w.wireLength - offset : d.totalLength;
+  const lengthOk = total >= d.ihl * 4;
   return walkIpPacket(w, "IPv4", d, offset, end, quoted, {
-    total: lengthOk ? d.totalLength : -1,
+    total: lengthOk ? total : -1,
     tooLong: (onWire) => `IPv4 total length ${d.totalLength} > ${onWire} bytes on the wire`,
     protocol: d.version === 4 && lengthOk && d.fragOffset === 0 ? d.protocol : -1,
     pseudo: () => {
@@ -419,7 +426,11 @@ export const ipv4Layer = defineLayer({
       ["version", String(f.version)],
       ["ihl", showNum(f.ihl), f.ihl === undefined ? undefined : `${f.ihl * 4} bytes`],
       ["tos", showHex(f.tos, 2), describeTos(f.tos)],
-      ["totalLength", showNum(f.totalLength)],
+      [
+        "totalLength",
+        showNum(f.totalLength),
+        f.totalLength === TSO_TOTAL_LENGTH ? "presumed TCP segmentation offload: the rest of the frame" : undefined,
+      ],
       ["id", showHex(f.id, 4), String(f.id)],
       ["reserved", String(f.reserved), "reserved flag"],
       ["df", String(f.df), f.df ? "don't fragment" : "may fragment"],

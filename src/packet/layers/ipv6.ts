@@ -108,6 +108,40 @@ function extensionSize(type: number, lengthByte: number): number {
   return (lengthByte + 1) * 8;
 }
 
+/**
+ * The Jumbo Payload length (RFC 2675) of the IPv6 packet at `offset`, or -1: a jumbogram (a Linux
+ * BIG TCP packet) has payload length 0 and a Hop-by-Hop option 0xC2 holding the 32-bit length
+ * (counted as the payload length is, from the end of the fixed header).
+ */
+export function jumboPayloadLength(bytes: Uint8Array, offset: number, end: number): number {
+  const hbh = offset + IPV6_HEADER_SIZE;
+  if (hbh + 2 > end || bytes[offset + IPV6.nextHeader] !== Ipv6ExtensionType.HOP_BY_HOP) return -1;
+  if (((bytes[offset + IPV6.payloadLength]! << 8) | bytes[offset + IPV6.payloadLength + 1]!) !== 0) return -1;
+  const optionsEnd = Math.min(end, hbh + (bytes[hbh + 1]! + 1) * 8);
+  let at = hbh + 2;
+  while (at < optionsEnd) {
+    const type = bytes[at]!;
+    if (type === 0) {
+      at++;
+      continue;
+    }
+    if (at + 2 > optionsEnd) return -1;
+    const length = bytes[at + 1]!;
+    if (type === JUMBO_OPTION && length === 4 && at + 6 <= optionsEnd) return readU32(bytes, at + 2);
+    at += 2 + length;
+  }
+  return -1;
+}
+
+const JUMBO_OPTION = 0xc2;
+
+/** The payload length the packet at `offset` has: its header's, or its Jumbo Payload option's. */
+function effectivePayloadLength(bytes: Uint8Array, offset: number, end: number, payloadLength: number): number {
+  if (payloadLength !== 0) return payloadLength;
+  const jumbo = jumboPayloadLength(bytes, offset, end);
+  return jumbo >= 0 ? jumbo : 0;
+}
+
 export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): DecodedIpv6 {
   const extent = headerExtent("IPv6 header", IPV6_HEADER_SIZE, end - offset);
   const { complete, anomalies } = extent;
@@ -121,7 +155,8 @@ export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): Deco
   let at = offset + IPV6_HEADER_SIZE;
   if (complete) {
     if (version !== 6) anomalies.push(anomaly("bad-version", `IPv6 header has version ${version}`));
-    const limit = Math.min(end, offset + IPV6_HEADER_SIZE + payloadLength);
+    const carried = effectivePayloadLength(bytes, offset, end, payloadLength);
+    const limit = Math.min(end, offset + IPV6_HEADER_SIZE + carried);
     while (isIpv6Extension(upperProtocol)) {
       if (extensions.length >= IPV6_MAX_EXTENSIONS) {
         anomalies.push(anomaly("too-deep", `more than ${IPV6_MAX_EXTENSIONS} IPv6 extension headers`));
@@ -134,7 +169,7 @@ export function decodeIpv6(bytes: Uint8Array, offset: number, end: number): Deco
       const lengthByte = bytes[at + 1]!;
       const size = extensionSize(upperProtocol, lengthByte);
       if (at + size > limit) {
-        const within = offset + IPV6_HEADER_SIZE + payloadLength;
+        const within = offset + IPV6_HEADER_SIZE + carried;
         anomalies.push(
           at + size > within
             ? anomaly("bad-length", `IPv6 ${extensionName(upperProtocol)} header of ${size} bytes exceeds the payload`)
@@ -327,7 +362,8 @@ function u32(buffer: Uint8Array, p: number): number {
 function fastIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
   if (!fastIpHeaderStart(buffer, p, end, out, 0x86dd, IPV6_HEADER_SIZE, 6)) return -1;
   out.tos = ((buffer[p]! & 0x0f) << 4) | (buffer[p + 1]! >> 4);
-  const payloadLength = (buffer[p + IPV6.payloadLength]! << 8) | buffer[p + IPV6.payloadLength + 1]!;
+  let payloadLength = (buffer[p + IPV6.payloadLength]! << 8) | buffer[p + IPV6.payloadLength + 1]!;
+  if (payloadLength === 0) payloadLength = effectivePayloadLength(buffer, p, end, 0);
   let next = buffer[p + IPV6.nextHeader]!;
   out.ttl = buffer[p + IPV6.hopLimit]!;
   out.markV6Written();
@@ -390,7 +426,7 @@ export function decodeIpv6Layer(w: DecodeWalker, offset: number, end: number, qu
   const d = decodeIpv6(w.bytes, offset, end);
   const laterFragment = d.fragment !== undefined && d.fragment.offset > 0;
   const payload: IpPayload = {
-    total: IPV6_HEADER_SIZE + d.payloadLength,
+    total: IPV6_HEADER_SIZE + effectivePayloadLength(w.bytes, offset, end, d.payloadLength),
     tooLong: () => `IPv6 payload length ${d.payloadLength} exceeds the bytes on the wire`,
     protocol: d.version === 6 && !isIpv6Extension(d.upperProtocol) && !laterFragment ? d.upperProtocol : -1,
     pseudo: () => {
