@@ -4,6 +4,7 @@ import {
   dissect,
   IpProto,
   IpReassembler,
+  isJumboUdp,
   type PacketRecord,
   TcpFlag,
 } from "../packet/index.ts";
@@ -126,7 +127,11 @@ export function extractFlowPacket(
   let kind: number = PacketKind.OTHER;
   if (proto === IpProto.TCP) {
     if (usable && d.end - d.l4Offset >= 20) kind = PacketKind.TCP;
-  } else if (proto === IpProto.UDP && usable) kind = PacketKind.UDP;
+  } else if (proto === IpProto.UDP && usable && (d.udpLength >= UDP_HEADER_BYTES || isJumboUdp(d))) {
+    // A UDP length below its own header's is bogus but for a jumbogram's: tshark counts no
+    // conversation packet then, nor do flows.
+    kind = PacketKind.UDP;
+  }
   out.kind = kind;
   const flow = (kind === PacketKind.TCP && trackTcp) || (kind === PacketKind.UDP && trackUdp);
   out.flow = flow;
@@ -158,6 +163,8 @@ export function extractFlowPacket(
     out.sack = hasOptions && hasSackOption(record.buffer, d.l4Offset, d.tcpHeaderLength, d.end);
   }
 }
+
+const UDP_HEADER_BYTES = 8;
 
 /** Pushes the fragment; when it completes a datagram, dissects the datagram into `d` and returns it. */
 function reassembleInto(record: PacketRecord, d: Dissection): PacketRecord | null {

@@ -69,7 +69,7 @@ export class Dissection {
   /** IPv4 addresses as unsigned 32-bit numbers. */
   src4 = 0;
   dst4 = 0;
-  /** IPv6 addresses as four big-endian 32-bit words (valid when ipVersion === 6). */
+  /** IPv6 addresses as four big-endian 32-bit words (valid when ipVersion === 6); `dst6` is the final destination a Routing header names, as tshark keys conversations. */
   readonly src6 = new Uint32Array(4);
   readonly dst6 = new Uint32Array(4);
   /** Absolute offset of the transport header (-1 when none, e.g. non-first fragment). */

@@ -342,14 +342,26 @@ export function describeIpv6Extension(ext: Ipv6Extension): string {
  * The destination a transport pseudo-header uses (RFC 8200 §8.1): with a Routing header whose
  * segments left > 0 (types 0 and 2), its last address; else the header's destination.
  */
+/**
+ * Where the final destination stands in a Routing header of `size` bytes that still has segments
+ * left (offset from the header's start), or -1: the last address of a type 0 (RFC 2460) or type 2
+ * (RFC 6275) header, Segment List[0] of a Segment Routing Header (type 4, RFC 8754), which lists
+ * the segments last first. tshark keys conversations by it, as transport checksums do.
+ */
+function finalAddressAt(routingType: number, segmentsLeft: number, size: number): number {
+  if (segmentsLeft === 0 || size < 24) return -1;
+  if (routingType === 0 || routingType === 2) return 8 + (Math.floor((size - 8) / 16) - 1) * 16;
+  if (routingType === 4) return 8;
+  return -1;
+}
+
 export function ipv6FinalDestination(fields: Pick<Ipv6Fields, "dst" | "extensions">): string {
   for (const ext of fields.extensions) {
     if (ext.type !== Ipv6ExtensionType.ROUTING) continue;
     const d = ext.data;
     const routingType = d[0] ?? 0;
-    if ((routingType === 0 || routingType === 2) && (d[1] ?? 0) > 0 && d.length >= 22) {
-      return formatIpv6(d, 6 + (Math.floor((d.length - 6) / 16) - 1) * 16);
-    }
+    const at = finalAddressAt(routingType, d[1] ?? 0, d.length + 2);
+    if (at >= 0) return formatIpv6(d, at - 2);
   }
   return fields.dst;
 }
@@ -405,6 +417,10 @@ function fastIpv6(buffer: Uint8Array, p: number, end: number, out: Dissection): 
       length = (buffer[q + 1]! + 2) * 4;
     } else {
       length = (buffer[q + 1]! + 1) * 8;
+      if (next === Ipv6ExtensionType.ROUTING) {
+        const at = finalAddressAt(buffer[q + 2]!, buffer[q + 3]!, length);
+        if (at >= 0 && q + at + 16 <= limit) for (let i = 0; i < 4; i++) out.dst6[i] = u32(buffer, q + at + i * 4);
+      }
     }
     q += length;
     next = following;

@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { REALCAPS, realcapsFiles } from "../voip/test-support/realcaps.ts";
+import { analyzeCaptureFile } from "./analyze.ts";
+import type { FlowsResult } from "./results.ts";
+
+/**
+ * Every realcaps capture through `flows`: the TCP and UDP packets of each address:port pair, per
+ * direction, equal the frames of tshark's conversations (`tshark -q -z conv,tcp -z conv,udp`,
+ * tshark 4.0, its defaults: IP reassembly on, innermost IP of a tunnel). The table
+ * test-data/realcaps-conversations.tsv was made once by test-data/make-realcaps-conversations.py;
+ * per capture it holds tshark's TCP and UDP frame totals, the number of pairs and a digest of the
+ * pairs' lines, which this test computes alike from qoelab's flows.
+ *
+ * The captures below differ for a reason each; the test checks that they still differ, so the
+ * list shrinks as qoelab learns.
+ */
+const KNOWN_DIFFERENCES = new Map<string, string>([
+  ...[
+    "odd/libpcap-tests/arcnet-rfc1051-arp-icmp-http.pcap",
+    "odd/libpcap-tests/arcnet-rfc1201-arp-icmp-http.pcap",
+    "odd/tcpdump-tests/arcnet-rfc1051-arp-icmp-http.pcap",
+    "odd/tcpdump-tests/arcnet-rfc1201-arp-icmp-http.pcap",
+    "odd/libpcap-tests/http_PPI.pcap",
+    "odd/tcpdump-tests/ieee802.11_htc.pcap",
+    "odd/tcpdump-tests/nflog.pcap",
+    "odd/pcapplusplus/packet-examples/nflogPacket.pcap",
+    "odd/tcpdump-tests/LINKTYPE_PKTAP.pcap",
+    "odd/tcpdump-tests/LINKTYPE_USER2_PKTAP.pcap",
+    "odd/tcpdump-tests/ipoib.pcap",
+    "odd/tcpdump-tests/bgp-aigp.pcap",
+  ].map((file) => [file, "a link type no layer decodes (ARCNET, PPI/802.11, NFLOG, PKTAP, IPoIB, Juniper)"] as const),
+  ...["odd/pcapplusplus/null_loopback.pcap", "odd/pcapplusplus/packet-examples/NullLoopback.pcap"].map(
+    (file) =>
+      [file, "a null/loopback header 0f 00 08 00 (no address family): tshark reads an EtherType in it"] as const,
+  ),
+  ...[
+    "odd/libpcap-tests/geneve.pcap",
+    "odd/tcpdump-tests/geneve.pcap",
+    "odd/tcpdump-tests/geneve-gcp.pcap",
+    "odd/tcpdump-tests/gso-ipv4-geneve-ipv4.pcap",
+    "odd/tcpdump-tests/gso-ipv4-geneve-ipv6.pcap",
+    "odd/tcpdump-tests/gso-ipv4-vxlan-ipv4.pcap",
+    "odd/tcpdump-tests/gso-ipv4-vxlan-ipv6.pcap",
+    "odd/tcpdump-tests/gso-ipv6-geneve-ipv4.pcap",
+    "odd/tcpdump-tests/gso-ipv6-geneve-ipv6.pcap",
+    "odd/tcpdump-tests/gso-ipv6-vxlan-ipv4.pcap",
+    "odd/tcpdump-tests/gso-ipv6-vxlan-ipv6.pcap",
+    "odd/pcapplusplus/packet-examples/gtp.pcap",
+    "odd/tcpdump-tests/nsh-over-vxlan-gpe.pcap",
+  ].map(
+    (file) =>
+      [
+        file,
+        "a UDP tunnel (Geneve, VXLAN, GTP-U): tshark counts the frame in the inner conversation too; a flow packet belongs to one flow, its outer UDP one",
+      ] as const,
+  ),
+  ...[
+    "odd/tcpdump-tests/macsec-short-longer.pcap",
+    "odd/tcpdump-tests/macsec-short-shorter.pcap",
+    "odd/tcpdump-tests/macsec-short-valid.pcap",
+    "odd/tcpdump-tests/nsh.pcap",
+    "odd/tcpdump-tests/pim-packet-assortment.pcap",
+    "odd/tcpdump-tests/of13_ericsson.pcapng",
+  ].map((file) => [file, "IP inside MACsec, NSH, a PIM Register or an OpenFlow message: not decoded"] as const),
+  [
+    "odd/suricata-verify/tcp-malformed-ipv4.pcap",
+    "an IPv4 Security option of length 2: tshark stops at the malformed option, qoelab reads the segment",
+  ],
+  ...[
+    "odd/tcpdump-tests/beep-oobr.pcap",
+    "odd/tcpdump-tests/heapoverflow-tcp_print.pcap",
+    "odd/tcpdump-tests/mptcp-dss-oobr.pcap",
+    "odd/tcpdump-tests/tcp-auth-heapoverflow.pcap",
+    "odd/tcpdump-tests/LINKTYPE_IPV4_invalid.pcap",
+  ].map((file) => [file, "fuzzed headers (tcpdump's out-of-bounds tests) that tshark reads otherwise"] as const),
+  ["odd/libpcap-tests/ipv6_ext_headers.pcap", "more than 8 IPv6 extension headers: malformed for qoelab"],
+  ...["odd/libpcap-tests/AH-IPcomp-IPv4.pcap", "odd/libpcap-tests/AH-IPcomp-IPv6.pcap"].map(
+    (file) => [file, "IPComp (RFC 3173) payloads: tshark inflates them, qoelab does not"] as const,
+  ),
+  ...[
+    "odd/misc/zeek-erspan.pcap",
+    "odd/misc/zeek-gre-within-gre.pcap",
+    "odd/pcapplusplus/packet-examples/GrePackets.pcap",
+    "odd/pcapplusplus/packet-examples/MplsPackets.pcap",
+    "odd/suricata-verify/gre-sample.pcap",
+    "odd/tcpdump-tests/erspan-type-ii-2.pcap",
+    "odd/tcpdump-tests/lspping-fec-ldp.pcap",
+    "odd/tcpdump-tests/lspping-fec-rsvp.pcap",
+    "odd/tcpdump-tests/mpls-traceroute.pcap",
+    "odd/tcpdump-tests/tok2str-oobr-2.pcap",
+    "odd/tcpdump-tests/wb-oobr.pcap",
+    "odd/tcpdump-tests/wccp_redirect_gre.pcap",
+  ].map((file) => [file, "GRE, ERSPAN, MPLS: no layer yet"] as const),
+  [
+    "odd/misc/zeek-ipv6-reassembly-state-leak.pcap",
+    "a fragmented IPv6 jumbogram: qoelab reassembles datagrams of at most 65,535 bytes",
+  ],
+]);
+
+interface Expected {
+  tcpFrames: number;
+  udpFrames: number;
+  pairs: number;
+  digest: string;
+}
+
+function loadTable(): Map<string, Expected | null> {
+  const rows = readFileSync("test-data/realcaps-conversations.tsv", "utf8").trim().split("\n").slice(1);
+  const table = new Map<string, Expected | null>();
+  for (const row of rows) {
+    const [file, tcp, udp, pairs, digest] = row.split("\t");
+    table.set(
+      file!,
+      tcp === "-" ? null : { tcpFrames: Number(tcp), udpFrames: Number(udp), pairs: Number(pairs), digest: digest! },
+    );
+  }
+  return table;
+}
+
+/** The table's columns for qoelab's flows, and the pair lines (for a failure's message). */
+function summarize(result: FlowsResult): Expected & { lines: string[] } {
+  const frames = new Map<string, [number, number]>();
+  const totals = { tcp: 0, udp: 0 };
+  for (const flow of result.flows) {
+    const client = `${flow.client.address}:${flow.client.port}`;
+    const server = `${flow.server.address}:${flow.server.port}`;
+    const [low, high] = client < server ? [client, server] : [server, client];
+    const key = `${flow.proto} ${low} ${high}`;
+    const counts = frames.get(key) ?? [0, 0];
+    const up = client === low ? flow.c2s.packets : flow.s2c.packets;
+    const down = client === low ? flow.s2c.packets : flow.c2s.packets;
+    counts[0] += up;
+    counts[1] += down;
+    frames.set(key, counts);
+    totals[flow.proto] += up + down;
+  }
+  const lines = [...frames.keys()].sort().map((key) => `${key} ${frames.get(key)![0]} ${frames.get(key)![1]}`);
+  const digest = createHash("sha256").update(lines.join("\n")).digest("hex").slice(0, 16);
+  return { tcpFrames: totals.tcp, udpFrames: totals.udp, pairs: lines.length, digest, lines };
+}
+
+test("every real capture: flows count each TCP/UDP pair's packets per direction as tshark's conversations", async () => {
+  const table = loadTable();
+  assert.deepEqual(
+    [...table.keys()],
+    realcapsFiles(),
+    "the table lists every capture (remake it when realcaps changes)",
+  );
+  const differing: string[] = [];
+  const stillKnown: string[] = [];
+  let compared = 0;
+  let pairs = 0;
+  for (const [file, expected] of table) {
+    if (expected === null) continue; // tshark cannot read it (pcap info's walk checks our refusal)
+    let result: FlowsResult;
+    try {
+      result = await analyzeCaptureFile(`${REALCAPS}/${file}`, { workers: 1 });
+    } catch (error) {
+      differing.push(`${file}: flows refused it (${(error as { code?: string }).code}), tshark read it`);
+      continue;
+    }
+    const ours = summarize(result);
+    const equal =
+      ours.digest === expected.digest && ours.tcpFrames === expected.tcpFrames && ours.udpFrames === expected.udpFrames;
+    if (KNOWN_DIFFERENCES.has(file)) {
+      if (equal) stillKnown.push(file);
+      continue;
+    }
+    compared++;
+    pairs += expected.pairs;
+    if (!equal) {
+      differing.push(
+        `${file}: qoelab tcp ${ours.tcpFrames} udp ${ours.udpFrames} in ${ours.pairs} pairs, tshark tcp ${expected.tcpFrames} udp ${expected.udpFrames} in ${expected.pairs} pairs; ours: ${ours.lines.slice(0, 4).join("; ")}`,
+      );
+    }
+  }
+  assert.deepEqual(differing, [], "captures whose flows differ from tshark's conversations");
+  assert.deepEqual(stillKnown, [], "listed as differing but now equal: take them off KNOWN_DIFFERENCES");
+  assert.ok(compared > 1000, `${compared} captures compared`);
+  assert.ok(pairs > 3000, `${pairs} address:port pairs compared`);
+});
