@@ -116,6 +116,18 @@ export interface ConvertSummary extends CopySummary {
   passthrough: boolean;
 }
 
+/** The snaplen editcap and tcpdump write when none limits the capture. */
+const PCAP_DEFAULT_SNAPLEN = 262_144;
+
+/**
+ * The snaplen of a pcap made from pcapng interfaces: 262,144 as editcap writes (or a larger
+ * interface's), so that no packet of an interface described later in the file is cut, whatever
+ * the snaplens of those described so far.
+ */
+function pcapSnaplen(interfaces: readonly { snaplen: number }[]): number {
+  return interfaces.reduce((m, i) => Math.max(m, i.snaplen), PCAP_DEFAULT_SNAPLEN);
+}
+
 export function formatForPath(path: string): CaptureFormat {
   return /\.(pcapng|ntar)(\.|$)/i.test(path) ? "pcapng" : "pcap";
 }
@@ -123,7 +135,9 @@ export function formatForPath(path: string): CaptureFormat {
 /**
  * pcap ↔ pcapng. Same format: byte-identical copy. pcap → pcapng: one interface with the pcap link
  * type, snaplen and precision. pcapng → pcap: all interfaces must share one link type
- * (PCAP_SEVERAL_LINK_TYPES otherwise); nanosecond pcap when any interface is finer than µs.
+ * (PCAP_SEVERAL_LINK_TYPES otherwise) and their packets become the pcap's, whichever interface
+ * they came by; nanosecond pcap when any interface is finer than µs (editcap -F pcap would cut them
+ * to µs).
  */
 export async function convertCapture(
   inPath: string,
@@ -143,11 +157,10 @@ export async function convertCapture(
     if (linkTypes.length > 1) severalLinkTypes(inPath, linkTypes);
     const first = parser.interfaces[0];
     pcapLinkType = first?.linkType ?? 1;
-    const snaplen = parser.interfaces.reduce((m, i) => Math.max(m, i.snaplen === 0 ? 262_144 : i.snaplen), 0);
     return createCaptureWriter(outPath, {
       format: "pcap",
       linkType: pcapLinkType,
-      snaplen: snaplen || 262_144,
+      snaplen: pcapSnaplen(parser.interfaces),
       nanosecond: parser.interfaces.some((i) => i.tsUnitsPerSecond > 1_000_000),
     });
   };
@@ -181,7 +194,7 @@ export async function convertCapture(
       writer = createCaptureWriter(outPath, {
         format: outputFormat,
         linkType: i?.linkType ?? 1,
-        snaplen: i?.snaplen || 262_144,
+        snaplen: outputFormat === "pcap" ? pcapSnaplen(read.interfaces) : i?.snaplen || PCAP_DEFAULT_SNAPLEN,
         nanosecond: (i?.tsUnitsPerSecond ?? 0) > 1_000_000,
       });
     }

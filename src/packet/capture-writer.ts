@@ -308,12 +308,13 @@ class PcapWriter implements CaptureWriter {
       caplen = bytes.length;
       origlen = packet.origlen ?? caplen;
     }
-    const interfaceId = packet.interfaceId ?? 0;
+    // A pcap file has one interface: every packet is its (a pcapng packet's interface id says nothing there).
+    const interfaceId = this.format === "pcap" ? 0 : (packet.interfaceId ?? 0);
     const iface = this.interfaces[interfaceId];
     if (iface === undefined) {
       throw new QoelabError(
         "PCAP_WRITER_UNKNOWN_INTERFACE",
-        `packet names interface ${interfaceId} but the writer describes ${this.interfaces.length}`,
+        `packet names interface ${interfaceId} but the writer describes ${this.interfaces.length} (ids 0 to ${this.interfaces.length - 1})`,
         { interfaceId },
       );
     }
