@@ -10,6 +10,7 @@ import { createCaptureWriter } from "./capture-writer.ts";
 import { Anomaly, Dissection, dissect } from "./dissect.ts";
 import { compileFilter } from "./filter-compile.ts";
 import { LinkType } from "./link-type.ts";
+import type { Packet } from "./packet.ts";
 import { createRecord, type PacketRecord } from "./record.ts";
 import { tsharkFields } from "./test-support/tshark-fields.ts";
 
@@ -35,26 +36,25 @@ function dissected(bytes: Uint8Array): Dissection {
   return d;
 }
 
-const sixInFour = stack(
-  ether(),
+/** An Ethernet frame: the outer IP packet carrying the inner one, its transport and payload. */
+const frame = (...layers: Packet[]) => stack(ether(), ...layers).bytes();
+const sixInFour = frame(
   ipv4({ src: "192.0.2.1", dst: "198.51.100.2" }),
   ipv6({ src: "2001:db8::1", dst: "2001:db8::2" }),
   tcp({ sport: 40000, dport: 443, flags: "S" }),
-).bytes();
-const fourInSix = stack(
-  ether(),
-  ipv6({ src: "2001:db8::a", dst: "2001:db8::b" }),
-  ipv4({ src: "10.0.0.1", dst: "10.0.0.2" }),
+);
+const fourInSix = frame(
+  ipv6({ src: "2001:db8::a" }),
+  ipv4({ src: "10.0.0.1" }),
   udp({ sport: 5004, dport: 5006 }),
   raw({ size: 20 }),
-).bytes();
-const fourInFour = stack(
-  ether(),
-  ipv4({ src: "192.0.2.1", dst: "192.0.2.2" }),
-  ipv4({ src: "10.1.0.1", dst: "10.1.0.2" }),
+);
+const fourInFour = frame(
+  ipv4({ src: "192.0.2.1" }),
+  ipv4({ dst: "10.1.0.2" }),
   udp({ sport: 53, dport: 33000 }),
   raw({ size: 8 }),
-).bytes();
+);
 
 describe("tunnels on the fast path", () => {
   test("IPv6 in IPv4 (protocol 41): the inner TCP header, the outer network header kept", () => {
