@@ -1,13 +1,17 @@
 import { parseHex } from "./address-text.ts";
 import type { AnyLayer, RawFields, RtcpLayerFields, SipLayerFields } from "./layer.ts";
+import type { AhFields } from "./layers/ah.ts";
 import type { ArpFields } from "./layers/arp.ts";
+import type { ErspanFields } from "./layers/erspan.ts";
 import type { EthernetFields } from "./layers/ethernet.ts";
+import type { GreFields } from "./layers/gre.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
+import type { MplsFields } from "./layers/mpls.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
 import type { PppFields } from "./layers/ppp.ts";
 import type { PppoeFields } from "./layers/pppoe.ts";
@@ -114,6 +118,39 @@ export function ciscoHdlc(fields: Partial<CiscoHdlcFields> = {}): Packet {
 /** PPP protocol field inside a PPPoE session; the protocol (IPv4 0x0021, IPv6 0x0057) comes from the next layer. */
 export function ppp(fields: Partial<PppFields> = {}): Packet {
   return one({ type: "PPP", fields: { ...fields } });
+}
+
+/**
+ * GRE header (RFC 2784/2890): version 0, no optional field by default; giving `checksum` (or
+ * `checksumPresent: 1` to have it computed), `key` or `sequence` sets its bit. The protocol type
+ * comes from the next layer (IPv4 0x0800, Ether 0x6558, MPLS 0x8847, ERSPAN 0x88be / 0x22eb, PPP
+ * 0x880b). `version: 1` is PPTP's enhanced GRE: key bit set, `callId`, payload length computed,
+ * `ack` sets A. For ERSPAN type I give `protocol: 0x88be` with an `ether()` next.
+ */
+export function gre(fields: Partial<GreFields> = {}): Packet {
+  return one({ type: "GRE", fields: { strictRoute: 0, recursion: 0, flags: 0, version: 0, ...fields } });
+}
+
+/** ERSPAN type II header (session 1, VLAN 0) by default, `version: 2` for type III; an `ether()` follows. */
+export function erspan(fields: Partial<ErspanFields> = {}): Packet {
+  const three = fields.version === 2;
+  const defaults = three
+    ? { timestamp: 0, sgt: 0, p: 0, ft: 0, hwId: 0, direction: 0, gra: 0 }
+    : { reserved: 0, index: 0 };
+  return one({
+    type: "ERSPAN",
+    fields: { version: 1, vlan: 0, cos: 0, encap: 0, truncated: 0, sessionId: 1, ...defaults, ...fields },
+  });
+}
+
+/** One MPLS label stack entry (label 16, TTL 64); the bottom-of-stack bit is set unless another `mpls()` follows. */
+export function mpls(fields: Partial<MplsFields> = {}): Packet {
+  return one({ type: "MPLS", fields: { label: 16, tc: 0, ttl: 64, ...fields } });
+}
+
+/** IPsec Authentication Header over IPv4 (SPI 0x100, sequence 1, a 12-byte zero ICV as HMAC-96's); next header from the next layer. */
+export function ah(fields: Partial<AhFields> = {}): Packet {
+  return one({ type: "AH", fields: { reserved: 0, spi: 0x100, sequence: 1, icv: new Uint8Array(12), ...fields } });
 }
 
 export function ipv4(fields: Partial<Ipv4Fields> = {}): Packet {

@@ -50,7 +50,9 @@ return function match(record, dissection) {
   else if (LT === ${LinkType.LINUX_SLL2}) { ETO = S; L3 = S + 20; VM = 0; }
   else if (LT === ${LinkType.PPP} || LT === ${LinkType.PPP_HDLC}) {
     ETO = -1; L3 = S + 4; VM = 0;
-    if (E - S < 4 || B[S] !== 0xff || B[S + 1] !== 0x03 || (B[S + 2] & 1) === 1) ET = 0;
+    // The PPP protocol field, as libpcap reads it (the dissector may have walked on, into MPLS).
+    const PP = E - S < 4 ? -1 : (B[S + 2] << 8) | B[S + 3];
+    ET = B[S] !== 0xff || B[S + 1] !== 0x03 ? 0 : PP === ${PPP_IPV4} ? ${ETHER_IPV4} : PP === ${PPP_IPV6} ? ${ETHER_IPV6} : 0;
   }
   else { ETO = -1; L3 = outer ? dissection.outerL3Offset : dissection.l3Offset; VM = 0; }
   return ${body} && AB === 0;
@@ -116,6 +118,8 @@ function CHAIN4(n, p) {
 
 const ETHER_IPV4 = EtherType.IPV4;
 const ETHER_IPV6 = EtherType.IPV6;
+const PPP_IPV4 = PppProtocol.IPV4;
+const PPP_IPV6 = PppProtocol.IPV6;
 const ETHER_ARP = EtherType.ARP;
 const ETHER_RARP = EtherType.RARP;
 const LINK_ETHERNET = LinkType.ETHERNET;

@@ -36,8 +36,11 @@ export interface DecodeWalker {
   push(layer: AnyLayer, meta: DecodedMeta, offset: number, quoted: boolean): void;
   /** A Raw layer over [offset, end) (`undecoded` names a header that could not be decoded). */
   raw(offset: number, end: number, quoted: boolean, undecoded?: string, anomalies?: LayerAnomaly[]): void;
-  /** Bytes after the network packet ending at `networkEnd`: Ethernet padding (`ethernet`, short frames) or flagged. */
-  trailer(networkEnd: number, end: number, ethernet: boolean): void;
+  /**
+   * Bytes after the network packet ending at `networkEnd`: Ethernet padding (`ethernet`, frames
+   * from `frameStart`, default 0, up to `end` no longer than the minimum frame) or flagged.
+   */
+  trailer(networkEnd: number, end: number, ethernet: boolean, frameStart?: number): void;
   /** Decodes what an EtherType announces; returns where the network packet ends. */
   ether(type: number, offset: number, end: number, depth: number): number;
   /** Decodes what a PPP protocol number announces; returns where the network packet ends. */

@@ -85,6 +85,53 @@ define(["chdlc", "cisco-hdlc"], (a) => build.ciscoHdlc(a), {
   control: "number",
   protocol: "number",
 });
+define(["gre"], (a) => build.gre(a), {
+  protocol: "number",
+  checksumPresent: "number",
+  checksum: "number",
+  reserved1: "number",
+  key: "number",
+  sequence: "number",
+  version: "number",
+  callId: "number",
+  payloadLength: "number",
+  ack: "number",
+  keyPresent: "number",
+  sequencePresent: "number",
+  ackPresent: "number",
+  routingPresent: "number",
+  strictRoute: "number",
+  recursion: "number",
+  flags: "number",
+  wccpRedirect: "number",
+});
+define(["erspan"], (a) => build.erspan(a), {
+  version: "number",
+  vlan: "number",
+  cos: "number",
+  encap: "number",
+  truncated: "number",
+  sessionId: "number",
+  reserved: "number",
+  index: "number",
+  timestamp: "number",
+  sgt: "number",
+  p: "number",
+  ft: "number",
+  hwId: "number",
+  direction: "number",
+  gra: "number",
+  o: "number",
+});
+define(["mpls"], (a) => build.mpls(a), { label: "number", tc: "number", s: "number", ttl: "number" });
+define(["ah"], ({ icv, ...rest }) => build.ah(icv === undefined ? rest : { ...rest, icv: parseHex(icv as string) }), {
+  nextHeader: "number",
+  length: "number",
+  spi: "number",
+  sequence: "number",
+  icv: "hex",
+  reserved: "number",
+});
 define(["ipv4", "ip"], (a) => build.ipv4(a), {
   src: "ip4",
   dst: "ip4",

@@ -1,12 +1,16 @@
 import type { ChecksumStatus, LayerAnomaly } from "./anomaly.ts";
+import type { AhFields } from "./layers/ah.ts";
 import type { ArpFields } from "./layers/arp.ts";
+import type { ErspanFields } from "./layers/erspan.ts";
 import type { EthernetFields } from "./layers/ethernet.ts";
+import type { GreFields } from "./layers/gre.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
+import type { MplsFields } from "./layers/mpls.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
 import type { PppFields } from "./layers/ppp.ts";
 import type { PppoeFields } from "./layers/pppoe.ts";
@@ -66,6 +70,11 @@ export interface LayerFieldMap {
   Raw: RawFields;
   /** Link-layer padding / trailer after the network packet. */
   Padding: RawFields;
+  GRE: GreFields;
+  ERSPAN: ErspanFields;
+  /** One MPLS label stack entry (a stack is one layer per entry). */
+  MPLS: MplsFields;
+  AH: AhFields;
 }
 
 export type LayerType = keyof LayerFieldMap;

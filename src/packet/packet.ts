@@ -263,10 +263,18 @@ export function registerAppDecoder(decoder: AppDecoder): void {
 
 /** More nested network layers than this (VLAN in PPPoE in …) stop the walk. */
 const MAX_NETWORK_DEPTH = 16;
+/**
+ * More headers announced by an IP protocol number, one inside the other (IP in IP, GRE, AH, the
+ * transports), than this are malformed: the walk stops there (a tunnel in a tunnel in … would
+ * otherwise exhaust the stack; the fast path stops after 8 tunnels).
+ */
+const MAX_IP_NESTING = 32;
 
 /** The slow walker: each layer's decode (layers/*.ts) pushes its layer and hands over through the registry. */
 class LayerDecoder implements DecodeWalker {
   readonly layers: AnyLayer[] = [];
+  /** `ip()` calls under way, one inside the other. */
+  private ipNesting = 0;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -304,10 +312,10 @@ class LayerDecoder implements DecodeWalker {
     this.trailer(this.ether(etherType, 0, end, 0), end, false);
   }
 
-  trailer(networkEnd: number, end: number, ethernet: boolean): void {
+  trailer(networkEnd: number, end: number, ethernet: boolean, frameStart = 0): void {
     if (networkEnd >= end) return;
     const anomalies =
-      ethernet && end <= ETHERNET_MIN_FRAME
+      ethernet && end - frameStart <= ETHERNET_MIN_FRAME
         ? []
         : [anomaly("trailing-bytes", `${end - networkEnd} bytes after the end of the network packet`)];
     const data = this.bytes.slice(networkEnd, end);
@@ -338,7 +346,17 @@ class LayerDecoder implements DecodeWalker {
       this.raw(offset, end, context.quoted === true);
       return;
     }
-    def.decodeTransport(this, offset, end, context);
+    if (this.ipNesting >= MAX_IP_NESTING) {
+      const deep = anomaly("too-deep", `more than ${MAX_IP_NESTING} headers nested in IP (tunnels)`);
+      this.raw(offset, end, context.quoted === true, def.type, [deep]);
+      return;
+    }
+    this.ipNesting++;
+    try {
+      def.decodeTransport(this, offset, end, context);
+    } finally {
+      this.ipNesting--;
+    }
   }
 
   app(transport: "UDP" | "TCP", offset: number, end: number, sport: number, dport: number, quoted: boolean): void {

@@ -1,14 +1,18 @@
 import type { Dissection } from "./dissection.ts";
 import type { AnyLayer, LayerInfo, LayerType } from "./layer.ts";
 import type { AppPayload, DecodeWalker, LayerDef } from "./layer-def.ts";
+import { ahLayer } from "./layers/ah.ts";
 import { arpLayer } from "./layers/arp.ts";
+import { erspanLayer } from "./layers/erspan.ts";
 import { ethernetLayer } from "./layers/ethernet.ts";
+import { greLayer } from "./layers/gre.ts";
 import { ciscoHdlcLayer, hdlcLayer } from "./layers/hdlc.ts";
 import { icmpLayer } from "./layers/icmp.ts";
 import { icmpv6Layer } from "./layers/icmpv6.ts";
 import { ipv4Layer } from "./layers/ipv4.ts";
 import { ipv6Layer } from "./layers/ipv6.ts";
 import { sll2Layer, sllLayer } from "./layers/linux-sll.ts";
+import { mplsLayer } from "./layers/mpls.ts";
 import { loopbackLayer } from "./layers/null-loopback.ts";
 import { pppLayer } from "./layers/ppp.ts";
 import { pppoeLayer } from "./layers/pppoe.ts";
@@ -57,6 +61,10 @@ const LAYERS = [
   rtpLayer,
   rawLayer,
   paddingLayer,
+  greLayer,
+  erspanLayer,
+  mplsLayer,
+  ahLayer,
 ] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tables hold every layer's definition.

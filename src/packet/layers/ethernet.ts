@@ -23,12 +23,18 @@ import { headerLayout } from "./header-layout.ts";
  * |   EtherType (> 1500) or 802.3 Length (<= 1500)                |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * The frame check sequence is not captured on Linux and not decoded.
+ *
+ * A whole frame also travels inside a tunnel, announced by EtherType 0x6558 (Transparent Ethernet
+ * Bridging, RFC 1701 §3.3): GRE (gre.ts), ERSPAN (erspan.ts). Bytes after its network packet are
+ * its padding (frames under 60 bytes) or trailer, as on the link.
  */
 
 const ETHERNET = headerLayout({ dst: 6, src: 6, type: 2 });
 export const ETHERNET_HEADER_SIZE = ETHERNET.size;
 /** Minimum frame size without FCS: shorter frames are padded on the wire. */
 export const ETHERNET_MIN_FRAME = 60;
+/** Transparent Ethernet Bridging (RFC 1701): a whole Ethernet frame follows. */
+export const ETHERTYPE_TRANSPARENT_ETHERNET = 0x6558;
 
 export interface EthernetFields {
   dst: string;
@@ -67,8 +73,13 @@ const etherTypeNames = new Map<number, string>([
   [0x9100, "VLAN (0x9100)"],
   [0x86dd, "IPv6"],
   [0x8847, "MPLS"],
+  [0x8848, "MPLS multicast"],
   [0x8863, "PPPoE discovery"],
   [0x8864, "PPPoE session"],
+  [0x6558, "Transparent Ethernet Bridging"],
+  [0x880b, "PPP"],
+  [0x88be, "ERSPAN"],
+  [0x22eb, "ERSPAN type III"],
   [0x88cc, "LLDP"],
   [0x88f7, "PTP"],
   [0x9000, "Loopback"],
@@ -83,6 +94,7 @@ export const ethernetLayer = defineLayer({
   type: "Ether",
   info: { title: "Ethernet", tcpip: "link", osi: 2 },
   linkTypes: [LinkType.ETHERNET],
+  etherTypes: [ETHERTYPE_TRANSPARENT_ETHERNET],
   fastNext: "ether",
   fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
     if (end - p < ETHERNET_HEADER_SIZE) {
@@ -97,6 +109,12 @@ export const ethernetLayer = defineLayer({
     const d = decodeEthernet(w.bytes, 0, end);
     if (!pushHeader(w, "Ether", d, 0, end, false)) return;
     w.trailer(w.ether(d.type, ETHERNET_HEADER_SIZE, end, 0), end, true);
+  },
+  decodeNetwork(w, offset, end, depth) {
+    const d = decodeEthernet(w.bytes, offset, end);
+    if (!pushHeader(w, "Ether", d, offset, end, false)) return end;
+    w.trailer(w.ether(d.type, offset + ETHERNET_HEADER_SIZE, end, depth + 1), end, true, offset);
+    return end;
   },
   encode: (layer, payload, context) =>
     encodeEthernet({ ...layer.fields, type: layer.fields.type ?? context.nextEtherType }, payload),

@@ -1,13 +1,19 @@
 import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
-import { Anomaly, type Dissection } from "../dissection.ts";
 import { defineLayer, pushHeader } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
 import { fastFixedLinkHeader } from "./fixed-link-header.ts";
 import { headerExtent } from "./header-extent.ts";
-import { pppLayer } from "./ppp.ts";
+import {
+  decodeFramedPpp,
+  ETHERTYPE_PPP,
+  fastFramedPpp,
+  PPP_FRAMING_ADDRESS,
+  PPP_FRAMING_CONTROL,
+  PPP_FRAMING_SIZE,
+} from "./ppp.ts";
 
 /*
  * HDLC framing of serial links, as captures hold it (tcpdump.org linktypes; the frames are not
@@ -26,9 +32,7 @@ import { pppLayer } from "./ppp.ts";
  * +---------------+---------------+---------------+---------------+
  */
 
-const PPP_ADDRESS = 0xff;
-const PPP_CONTROL = 0x03;
-export const HDLC_HEADER_SIZE = 2;
+export const HDLC_HEADER_SIZE = PPP_FRAMING_SIZE;
 export const CISCO_HDLC_HEADER_SIZE = 4;
 
 export interface HdlcFields {
@@ -50,14 +54,6 @@ export interface DecodedCiscoHdlc extends CiscoHdlcFields, DecodeInfo {
   protocol: number;
 }
 
-/**
- * A PPP frame in HDLC-like framing starts with the address 0xff; without the framing the PPP
- * protocol comes first, and no protocol field starts with 0xff (0x00ff is reserved, RFC 1661 §2).
- */
-function hasPppFraming(bytes: Uint8Array, p: number, end: number): boolean {
-  return p < end && bytes[p] === PPP_ADDRESS;
-}
-
 export function decodeCiscoHdlc(bytes: Uint8Array, offset: number, end: number): DecodedCiscoHdlc {
   const available = end - offset;
   return {
@@ -72,27 +68,12 @@ export const hdlcLayer = defineLayer({
   type: "HDLC",
   info: { title: "HDLC (PPP framing)", tcpip: "link", osi: 2 },
   linkTypes: [LinkType.PPP, LinkType.PPP_HDLC],
+  // In GRE (PPTP) the framing comes with the PPP frame under EtherType 0x880B (ppp.ts).
+  etherTypeFor: () => ETHERTYPE_PPP,
   fastNext: "ppp",
-  fast(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-    if (hasPppFraming(buffer, p, end)) p += HDLC_HEADER_SIZE;
-    const first = p < end ? buffer[p]! : 0;
-    // p > end: the framing itself was cut; the protocol check below flags it.
-    const size = (first & 1) === 1 ? 1 : 2; // protocol-field compression (RFC 1661 §6.5)
-    if (end - p < size) {
-      out.anomalies |= Anomaly.TRUNCATED;
-      return -1;
-    }
-    out.etherType = size === 1 ? first : (first << 8) | buffer[p + 1]!;
-    return p + size;
-  },
+  fast: fastFramedPpp,
   decodeLink(w, end) {
-    let offset = 0;
-    if (hasPppFraming(w.bytes, 0, end)) {
-      const d = { address: PPP_ADDRESS, control: w.bytes[1] ?? 0, ...headerExtent("HDLC", HDLC_HEADER_SIZE, end) };
-      if (!pushHeader(w, "HDLC", d, 0, end, false)) return;
-      offset = HDLC_HEADER_SIZE;
-    }
-    w.trailer(pppLayer.decodeNetwork!(w, offset, end, 0), end, false);
+    w.trailer(decodeFramedPpp(w, 0, end, 0), end, false);
   },
   encode: (layer, payload) => {
     const out = new Uint8Array(HDLC_HEADER_SIZE + payload.length);
@@ -103,8 +84,8 @@ export const hdlcLayer = defineLayer({
   },
   size: () => HDLC_HEADER_SIZE,
   rows: ({ fields: f }) => [
-    ["address", showHex(f.address, 2), f.address === PPP_ADDRESS ? "all stations" : undefined],
-    ["control", showHex(f.control, 2), f.control === PPP_CONTROL ? "unnumbered information" : undefined],
+    ["address", showHex(f.address, 2), f.address === PPP_FRAMING_ADDRESS ? "all stations" : undefined],
+    ["control", showHex(f.control, 2), f.control === PPP_FRAMING_CONTROL ? "unnumbered information" : undefined],
   ],
   summary: () => "HDLC",
 });

@@ -272,7 +272,8 @@ export function icmpDecoder<D extends IcmpHeaderFields & DecodedIcmpHeader>(
     }
     w.push({ type, fields: fieldsOf(d) } as AnyLayer, d, offset, quoted);
     if (d.quotesPacket && !quoted && end - offset > ICMP_HEADER_SIZE) {
-      decodeQuoted(w, offset + ICMP_HEADER_SIZE, end, true);
+      // Bytes after the quoted datagram (an RFC 4884 extension structure, e.g. RFC 4950's MPLS labels).
+      w.raw(decodeQuoted(w, offset + ICMP_HEADER_SIZE, end, true), end, true);
     } else {
       w.raw(offset + d.headerLength, end, quoted);
     }
@@ -287,7 +288,9 @@ export const icmpLayer = defineLayer({
   fastNext: "payload",
   decodeTransport: icmpDecoder(
     "ICMP",
-    (bytes, offset, end, context) => decodeIcmp(bytes, offset, end, context.length),
+    // A fragment's checksum cannot be verified (the rest of the message is in other fragments), as tshark.
+    (bytes, offset, end, context) =>
+      decodeIcmp(bytes, offset, end, context.fragment ? Number.POSITIVE_INFINITY : context.length),
     decodeIpv4Layer,
   ),
   encode: (layer, payload) => encodeIcmp(layer.fields, payload),

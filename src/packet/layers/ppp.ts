@@ -1,6 +1,7 @@
 import type { DecodeInfo } from "../anomaly.ts";
 import { readU16, writeU16 } from "../byte-order.ts";
-import { defineLayer, pushHeader } from "../layer-def.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import { type DecodeWalker, defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex } from "../show-format.ts";
 import { codeTable } from "./code-table.ts";
 import { headerExtent } from "./header-extent.ts";
@@ -15,9 +16,21 @@ import { headerExtent } from "./header-extent.ts";
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |           Protocol            |  then the datagram (IPv4 0x0021, IPv6 0x0057, LCP 0xc021, …)
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * PPTP carries PPP frames in enhanced GRE (RFC 2637 §4.1, GRE protocol type 0x880B) with the
+ * RFC 1662 framing, address 0xff and control 0x03, in front of the protocol field, or without it
+ * when address-and-control-field compression was negotiated (RFC 1661 §6.6); no protocol field
+ * starts with 0xff (0x00ff is reserved, RFC 1661 §2), so the first byte tells which. The framing
+ * is pushed as an HDLC layer (hdlc.ts), as on a serial link.
  */
 
 export const PPP_HEADER_SIZE = 2;
+/** The EtherType of PPP in GRE (RFC 2637 §4.1). */
+export const ETHERTYPE_PPP = 0x880b;
+/** RFC 1662 §3.1 framing: address 0xff (all stations), control 0x03 (unnumbered information). */
+export const PPP_FRAMING_SIZE = 2;
+export const PPP_FRAMING_ADDRESS = 0xff;
+export const PPP_FRAMING_CONTROL = 0x03;
 
 const PPP_PROTOCOLS = codeTable({
   IPV4: [0x0021, "IPv4"],
@@ -27,6 +40,9 @@ const PPP_PROTOCOLS = codeTable({
   LCP: [0xc021, "LCP"],
   PAP: [0xc023, "PAP"],
   CHAP: [0xc223, "CHAP"],
+  MPLS: [0x0281, "MPLS"],
+  MPLS_MULTICAST: [0x0283, "MPLS multicast"],
+  CCP: [0x80fd, "CCP"],
 });
 
 export const PppProtocol = PPP_PROTOCOLS.codes;
@@ -66,14 +82,56 @@ export function encodePpp(fields: PppFields, payload: Uint8Array): Uint8Array {
   return out;
 }
 
+/** True when the PPP frame at `p` starts with the RFC 1662 framing (address 0xff). */
+export function hasPppFraming(bytes: Uint8Array, p: number, end: number): boolean {
+  return p < end && bytes[p] === PPP_FRAMING_ADDRESS;
+}
+
+/**
+ * Fast read of a PPP frame at `p`, with or without the RFC 1662 framing: the protocol (one byte
+ * when compressed) into `out.etherType` for the registry's PPP table; the datagram's offset returned.
+ */
+export function fastFramedPpp(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+  if (hasPppFraming(buffer, p, end)) p += PPP_FRAMING_SIZE;
+  const first = p < end ? buffer[p]! : 0;
+  // p > end: the framing itself was cut; the protocol check below flags it.
+  const size = (first & 1) === 1 ? 1 : 2; // protocol-field compression (RFC 1661 §6.5)
+  if (end - p < size) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    return -1;
+  }
+  out.etherType = size === 1 ? first : (first << 8) | buffer[p + 1]!;
+  return p + size;
+}
+
+/** Slow decode of the protocol field at `offset` and the datagram it announces; returns where the packet ends. */
+export function decodePppProtocol(w: DecodeWalker, offset: number, end: number, depth: number): number {
+  const d = decodePpp(w.bytes, offset, end);
+  if (!pushHeader(w, "PPP", d, offset, end, false)) return end;
+  return w.ppp(d.protocol, offset + d.headerLength, end, depth);
+}
+
+/** Slow decode of a PPP frame at `offset`: the RFC 1662 framing (an HDLC layer) when there, then the protocol field. */
+export function decodeFramedPpp(w: DecodeWalker, offset: number, end: number, depth: number): number {
+  if (hasPppFraming(w.bytes, offset, end)) {
+    const d = {
+      address: PPP_FRAMING_ADDRESS,
+      control: w.bytes[offset + 1] ?? 0,
+      ...headerExtent("HDLC", PPP_FRAMING_SIZE, end - offset),
+    };
+    if (!pushHeader(w, "HDLC", d, offset, end, false)) return end;
+    offset += PPP_FRAMING_SIZE;
+  }
+  return decodePppProtocol(w, offset, end, depth);
+}
+
 export const pppLayer = defineLayer({
   type: "PPP",
   info: { title: "PPP", tcpip: "link", osi: 2 },
-  decodeNetwork(w, offset, end, depth) {
-    const d = decodePpp(w.bytes, offset, end);
-    if (!pushHeader(w, "PPP", d, offset, end, false)) return end;
-    return w.ppp(d.protocol, offset + d.headerLength, end, depth);
-  },
+  etherTypes: [ETHERTYPE_PPP],
+  fast: fastFramedPpp,
+  fastNext: "ppp",
+  decodeNetwork: decodeFramedPpp,
   encode: (layer, payload, context) =>
     encodePpp({ ...layer.fields, protocol: layer.fields.protocol ?? context.nextPppProtocol }, payload),
   size: (layer) => (layer.fields.compressed ? 1 : PPP_HEADER_SIZE),

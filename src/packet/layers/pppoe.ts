@@ -7,7 +7,7 @@ import { defineLayer, pushHeader } from "../layer-def.ts";
 import { showHex, showNum } from "../show-format.ts";
 import { codeTable } from "./code-table.ts";
 import { headerExtent } from "./header-extent.ts";
-import { pppLayer } from "./ppp.ts";
+import { decodePppProtocol } from "./ppp.ts";
 
 /*
  * PPP over Ethernet (RFC 2516 §4). Discovery stage frames (EtherType 0x8863: PADI, PADO, PADR,
@@ -189,7 +189,7 @@ export const pppoeLayer = defineLayer({
       w.raw(offset + d.headerLength, payloadEnd, false);
       return payloadEnd;
     }
-    return pppLayer.decodeNetwork!(w, offset + PPPOE_HEADER_SIZE, payloadEnd, depth);
+    return decodePppProtocol(w, offset + PPPOE_HEADER_SIZE, payloadEnd, depth);
   },
   encode: (layer, payload) => encodePppoe(layer.fields, payload),
   size: (layer) => PPPOE_HEADER_SIZE + tagBytes(layer.fields.tags).length,

@@ -1,6 +1,8 @@
+import { formatHex } from "../address-text.ts";
 import { CHECKSUM_STATUS_NUMBER, type ChecksumStatus } from "../anomaly.ts";
 import { readU16, readU32 } from "../byte-order.ts";
 import type { AnyLayer, Layer } from "../layer.ts";
+import { greFlagsAndVersion } from "../layers/gre.ts";
 import { ipv4FinalDestination } from "../layers/ipv4.ts";
 import { TcpOptionKind } from "../layers/tcp.ts";
 import type { Packet } from "../packet.ts";
@@ -121,6 +123,41 @@ export const COMPARABLE_FIELDS: readonly string[] = [
   "sip.Status-Code",
   "sip.Call-ID",
   "sdp.media.port",
+  "gre.flags_and_version",
+  "gre.proto",
+  "gre.checksum",
+  "gre.checksum.status",
+  "gre.offset",
+  "gre.key",
+  "gre.key.payload_length",
+  "gre.key.call_id",
+  "gre.sequence_number",
+  "gre.ack_number",
+  "erspan.version",
+  "erspan.vlan",
+  "erspan.cos",
+  "erspan.encap",
+  "erspan.bso",
+  "erspan.truncated",
+  "erspan.spanid",
+  "erspan.index",
+  "erspan.timestamp",
+  "erspan.sgt",
+  "erspan.p",
+  "erspan.ft",
+  "erspan.hw",
+  "erspan.direction",
+  "erspan.gra",
+  "erspan.o",
+  "mpls.label",
+  "mpls.exp",
+  "mpls.bottom",
+  "mpls.ttl",
+  "ah.next_header",
+  "ah.length",
+  "ah.spi",
+  "ah.sequence",
+  "ah.icv",
 ];
 
 const hexN = (value: number | undefined, digits: number) =>
@@ -184,7 +221,8 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
       const f = layer.fields;
       if (field === "eth.src") return [f.src];
       if (field === "eth.dst") return [f.dst];
-      if (field === "eth.type") return [hexN(f.type, 4)];
+      // An 802.3 length (<= 1500) is eth.len to tshark, not eth.type.
+      if (field === "eth.type") return [f.type !== undefined && f.type <= 1500 ? undefined : hexN(f.type, 4)];
       return proto === "eth" ? undefined : [];
     }
     case "Dot1Q": {
@@ -193,7 +231,7 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
       if (serviceTag) return field === "ieee8021ad.id" ? [String(f.vlan)] : [];
       if (field === "vlan.id") return [String(f.vlan)];
       if (field === "vlan.priority") return [String(f.prio)];
-      if (field === "vlan.etype") return [hexN(f.type, 4)];
+      if (field === "vlan.etype") return [f.type !== undefined && f.type <= 1500 ? undefined : hexN(f.type, 4)];
       return [];
     }
     case "SLL":
@@ -248,6 +286,14 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
     case "IPv6": {
       const f = layer.fields;
       const fragment = f.extensions.find((e) => e.type === 44);
+      if (proto === "ah") {
+        // tshark decodes IPv6's AH extension headers under ah.*, as IPv4's AH layer.
+        return f.extensions
+          .filter((e) => e.type === 51)
+          .flatMap((e) =>
+            pick(field, ahFields(e.nextHeader, e.length, readU32(e.data, 2), readU32(e.data, 6), e.data.subarray(10))),
+          );
+      }
       return pick(field, {
         "ipv6.src": f.src,
         "ipv6.dst": f.dst,
@@ -349,9 +395,76 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
     }
     case "SDP":
       return field === "sdp.media.port" ? layer.fields.media.map((m) => String(m.port)) : [];
+    case "GRE": {
+      const f = layer.fields;
+      return pick(field, {
+        "gre.flags_and_version": hexN(greFlagsAndVersion(f), 4),
+        "gre.proto": hexN(f.protocol, 4),
+        ...(f.checksumPresent ? checksumFields("gre", layer) : {}),
+        "gre.offset": f.reserved1 === undefined ? undefined : String(f.reserved1),
+        "gre.key": hexN(f.key, 8),
+        "gre.key.payload_length": f.payloadLength === undefined ? undefined : String(f.payloadLength),
+        "gre.key.call_id": f.callId === undefined ? undefined : String(f.callId),
+        "gre.sequence_number": f.sequence === undefined ? undefined : String(f.sequence),
+        "gre.ack_number": f.ack === undefined ? undefined : String(f.ack),
+      });
+    }
+    case "ERSPAN": {
+      const f = layer.fields;
+      const str = (v: number | undefined) => (v === undefined ? undefined : String(v));
+      const three = f.version === 2;
+      return pick(field, {
+        "erspan.version": String(f.version),
+        "erspan.vlan": String(f.vlan),
+        "erspan.cos": String(f.cos),
+        // The same two bits: En in type II, BSO in type III.
+        [three ? "erspan.bso" : "erspan.encap"]: String(f.encap),
+        "erspan.truncated": String(f.truncated),
+        "erspan.spanid": String(f.sessionId),
+        "erspan.index": str(f.index),
+        "erspan.timestamp": str(f.timestamp),
+        "erspan.sgt": str(f.sgt),
+        "erspan.p": str(f.p),
+        "erspan.ft": str(f.ft),
+        "erspan.hw": str(f.hwId),
+        "erspan.direction": str(f.direction),
+        "erspan.gra": str(f.gra),
+        "erspan.o": str(f.o),
+      });
+    }
+    case "MPLS": {
+      const f = layer.fields;
+      return pick(field, {
+        "mpls.label": String(f.label),
+        "mpls.exp": String(f.tc),
+        "mpls.bottom": f.s === undefined ? undefined : String(f.s),
+        "mpls.ttl": String(f.ttl),
+      });
+    }
+    case "AH": {
+      const f = layer.fields;
+      return pick(field, ahFields(f.nextHeader, f.length, f.spi, f.sequence, f.icv));
+    }
     default:
       return [];
   }
+}
+
+/** tshark's AH fields (IPv4's AH layer and IPv6's AH extension header alike). */
+function ahFields(
+  nextHeader: number | undefined,
+  length: number | undefined,
+  spi: number,
+  sequence: number,
+  icv: Uint8Array,
+): Record<string, string | undefined> {
+  return {
+    "ah.next_header": nextHeader === undefined ? undefined : String(nextHeader),
+    "ah.length": length === undefined ? undefined : String(length),
+    "ah.spi": hexN(spi, 8),
+    "ah.sequence": String(sequence),
+    "ah.icv": formatHex(icv),
+  };
 }
 
 const RTCP_TYPE: Record<string, number> = {
