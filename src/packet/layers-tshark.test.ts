@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createCaptureWriter } from "./capture-writer.ts";
 import { linkTypeName } from "./link-type.ts";
 import type { Packet } from "./packet.ts";
 import { compareWithTshark, decodeCaptureFile } from "./test-support/compare-tshark.ts";
 import { layerCorpus } from "./test-support/layer-corpus.ts";
 import { TSHARK_COMPARE_ARGS } from "./test-support/qoelab-fields.ts";
 import { tsharkFields, tsharkWarnings } from "./test-support/tshark-fields.ts";
+import { writePackets } from "./test-support/write-packets.ts";
 
 // Builder output written to one pcap per link type and read back by tshark (the oracle).
 describe("builder output agrees with tshark", () => {
@@ -26,11 +26,7 @@ describe("builder output agrees with tshark", () => {
     }
     for (const [linkType, packets] of byLink) {
       const file = join(dir, `corpus-${linkTypeName(linkType)}.pcap`);
-      const writer = createCaptureWriter(file, { format: "pcap", linkType });
-      packets.forEach((p, i) => {
-        writer.writePacket({ bytes: p.bytes(), tsSec: 1_700_000_000 + i, tsNsec: 0 });
-      });
-      await writer.close();
+      await writePackets(file, packets, linkType);
       files.push({ file, packets });
     }
   });

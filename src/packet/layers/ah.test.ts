@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ah, ether, icmp, ipv4, raw, stack, tcp, udp } from "../builder.ts";
 import { readCaptureBytes } from "../capture-reader.ts";
-import { createCaptureWriter } from "../capture-writer.ts";
 import { Anomaly, Dissection, dissect } from "../dissect.ts";
 import { parseLayerSpec } from "../layer-spec.ts";
 import { LinkType } from "../link-type.ts";
@@ -13,6 +12,7 @@ import { decodePacket } from "../packet.ts";
 import { compareWithTshark, decodeCaptureFile } from "../test-support/compare-tshark.ts";
 import { COMPARABLE_FIELDS, TSHARK_COMPARE_ARGS } from "../test-support/qoelab-fields.ts";
 import { tsharkFields } from "../test-support/tshark-fields.ts";
+import { writePackets } from "../test-support/write-packets.ts";
 
 /**
  * The IPsec Authentication Header (RFC 4302) over IPv4 against tshark on real captures: transport
@@ -149,11 +149,7 @@ describe("AH builder, read back by tshark", () => {
     const dir = mkdtempSync(join(tmpdir(), `qoelab-ah-${process.pid}-`));
     try {
       const file = join(dir, "ah.pcap");
-      const writer = createCaptureWriter(file, { format: "pcap", linkType: LinkType.ETHERNET });
-      packets.forEach((p, i) => {
-        writer.writePacket({ bytes: p.bytes(), tsSec: 1_700_000_000 + i, tsNsec: 0 });
-      });
-      await writer.close();
+      await writePackets(file, packets, LinkType.ETHERNET);
       const rows = tsharkFields(
         file,
         [

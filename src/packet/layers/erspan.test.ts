@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { erspan, ether, gre, icmp, ipv4, raw, stack, udp, vlan } from "../builder.ts";
 import { readCaptureBytes } from "../capture-reader.ts";
-import { createCaptureWriter } from "../capture-writer.ts";
 import { Anomaly, Dissection, dissect } from "../dissect.ts";
 import { parseLayerSpec } from "../layer-spec.ts";
 import { LinkType } from "../link-type.ts";
@@ -13,6 +12,7 @@ import { decodePacket } from "../packet.ts";
 import { compareWithTshark, decodeCaptureFile } from "../test-support/compare-tshark.ts";
 import { COMPARABLE_FIELDS } from "../test-support/qoelab-fields.ts";
 import { tsharkFields } from "../test-support/tshark-fields.ts";
+import { writePackets } from "../test-support/write-packets.ts";
 
 /**
  * ERSPAN in GRE against tshark on real captures: type I (GRE 0x88BE without the sequence bit, no
@@ -171,11 +171,7 @@ describe("ERSPAN builder, read back by tshark", () => {
     const dir = mkdtempSync(join(tmpdir(), `qoelab-erspan-${process.pid}-`));
     try {
       const file = join(dir, "erspan.pcap");
-      const writer = createCaptureWriter(file, { format: "pcap", linkType: LinkType.ETHERNET });
-      packets.forEach((p, i) => {
-        writer.writePacket({ bytes: p.bytes(), tsSec: 1_700_000_000 + i, tsNsec: 0 });
-      });
-      await writer.close();
+      await writePackets(file, packets, LinkType.ETHERNET);
       const rows = tsharkFields(file, [
         "frame.protocols",
         "gre.flags_and_version",

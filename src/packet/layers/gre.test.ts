@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { erspan, ether, gre, hdlc, icmp, ipv4, ipv6, ppp, raw, stack, tcp, udp } from "../builder.ts";
 import { readCaptureBytes } from "../capture-reader.ts";
-import { createCaptureWriter } from "../capture-writer.ts";
 import { Anomaly, Dissection, dissect } from "../dissect.ts";
 import { parseLayerSpec } from "../layer-spec.ts";
 import { LinkType } from "../link-type.ts";
@@ -13,6 +12,7 @@ import { decodePacket, type Packet } from "../packet.ts";
 import { compareWithTshark, decodeCaptureFile } from "../test-support/compare-tshark.ts";
 import { COMPARABLE_FIELDS } from "../test-support/qoelab-fields.ts";
 import { tsharkFields } from "../test-support/tshark-fields.ts";
+import { writePackets } from "../test-support/write-packets.ts";
 
 /**
  * GRE (RFC 2784/2890, PPTP's enhanced GRE of RFC 2637, WCCP redirection) against tshark on real
@@ -282,11 +282,7 @@ describe("GRE builder, read back by tshark", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), `qoelab-gre-${process.pid}-`));
     file = join(dir, "gre.pcap");
-    const writer = createCaptureWriter(file, { format: "pcap", linkType: LinkType.ETHERNET });
-    packets.forEach((p, i) => {
-      writer.writePacket({ bytes: p.bytes(), tsSec: 1_700_000_000 + i, tsNsec: 0 });
-    });
-    await writer.close();
+    await writePackets(file, packets, LinkType.ETHERNET);
   });
 
   after(() => {
