@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { readCaptureBytes } from "../capture-reader.ts";
 import { decodePacket, type Packet } from "../packet.ts";
@@ -51,4 +52,17 @@ export function compareWithTshark(
     });
   });
   return { mismatches, packets: ours.length, compared };
+}
+
+/**
+ * For a file written from built `packets`: every field in `fields` equals tshark's, each packet
+ * decodes from the file to the bytes it was built as, and re-encodes to them.
+ */
+export function assertBuiltPacketsAsTshark(file: string, packets: readonly Packet[], fields: readonly string[]): void {
+  const result = compareWithTshark(file, fields);
+  assert.deepEqual(result.mismatches.slice(0, 10), []);
+  for (const [i, { packet, bytes }] of decodeCaptureFile(file).entries()) {
+    assert.deepEqual(bytes, packets[i]!.bytes());
+    assert.deepEqual(packet.bytes(), bytes);
+  }
 }
