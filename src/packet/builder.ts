@@ -8,10 +8,12 @@ import type { GreFields } from "./layers/gre.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
+import type { IpoibFields } from "./layers/ipoib.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
 import type { MplsFields } from "./layers/mpls.ts";
+import type { NflogFields } from "./layers/nflog.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
 import type { PppFields } from "./layers/ppp.ts";
 import type { PppoeFields } from "./layers/pppoe.ts";
@@ -113,6 +115,24 @@ export function hdlc(fields: Partial<HdlcFields> = {}): Packet {
 /** Cisco HDLC (address 0x0f unicast or 0x8f broadcast, control 0); the EtherType comes from the next layer. */
 export function ciscoHdlc(fields: Partial<CiscoHdlcFields> = {}): Packet {
   return one({ type: "CiscoHDLC", fields: { address: 0x0f, control: 0, ...fields } });
+}
+
+/**
+ * A Linux NFLOG message (LINKTYPE_NFLOG): group 0, no TLV by default (give them with `nflogTlv`:
+ * `nflog({ resourceId: 20, tlvs: [nflogTlv.packetHeader(0x0800, 1), nflogTlv.prefix("drop")] })`);
+ * the next layer (`ipv4()`, `ipv6()`) goes in a PAYLOAD TLV after them, the family (2, 10) is
+ * filled from it.
+ */
+export function nflog(fields: Partial<NflogFields> = {}): Packet {
+  return one({ type: "NFLOG", fields: { version: 0, resourceId: 0, tlvs: [], ...fields } });
+}
+
+/** IP over InfiniBand as Linux captures it: no GRH, destination QPN 1 at GID fe80::2; the EtherType comes from the next layer. */
+export function ipoib(fields: Partial<IpoibFields> = {}): Packet {
+  return one({
+    type: "IPoIB",
+    fields: { grh: "00".repeat(20), daddr: "00000001fe800000000000000000000000000002", reserved: 0, ...fields },
+  });
 }
 
 /** PPP protocol field inside a PPPoE session; the protocol (IPv4 0x0021, IPv6 0x0057) comes from the next layer. */

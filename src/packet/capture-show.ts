@@ -80,7 +80,7 @@ export async function craftCapture(
   if (packet.linkType < 0) {
     throw new QoelabError(
       "PACKET_NO_LINK_LAYER",
-      `layer description "${spec}": the first layer must be a link layer (ether, sll, sll2, loopback) or ipv4/ipv6`,
+      `layer description "${spec}": the first layer must be a link layer (ether, sll, sll2, loopback, hdlc, chdlc, nflog, ipoib) or ipv4/ipv6`,
       { spec },
     );
   }

@@ -3,6 +3,7 @@ import { parseHex, parseIpv4, parseIpv6, parseMac } from "./address-text.ts";
 import * as build from "./builder.ts";
 import { type Ipv4Option, ipv4Option } from "./layers/ipv4.ts";
 import { type Ipv6Extension, ipv6Extension } from "./layers/ipv6.ts";
+import { type NflogTlv, nflogTlv } from "./layers/nflog.ts";
 import { type TcpOption, tcpOption } from "./layers/tcp.ts";
 import type { Packet } from "./packet.ts";
 
@@ -15,7 +16,9 @@ import type { Packet } from "./packet.ts";
  * Layers are separated by "/"; each takes `key=value` arguments named like the builder's fields
  * (numbers in decimal or 0x hex). List values join items with "+": TCP `options` (mss:N, wscale:N,
  * sackok, sack:L-R;L-R, ts:VAL:ECR, nop, eol), IPv4 `options` (nop, eol, ra, rr:SLOTS,
- * ts:SLOTS, lsrr:A:B, ssrr:A:B), IPv6 `ext` (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ). `raw` takes
+ * ts:SLOTS, lsrr:A:B, ssrr:A:B), IPv6 `ext` (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ). `nflog`
+ * takes its TLVs as fields (hwProtocol and hook make PACKET_HDR; prefix, indev, outdev, mark, uid,
+ * gid), written in the kernel's order. `raw` takes
  * `hex=`, `text=` or `size=`; `padding` takes `size=`. Values with "," ")" or "/" go in double quotes.
  * `text=` understands \r \n \t \0 \\ \" and \xHH escapes.
  * Errors (`PACKET_BAD_LAYER_SPEC`) name the column and point at it.
@@ -132,6 +135,20 @@ define(["ah"], ({ icv, ...rest }) => build.ah(icv === undefined ? rest : { ...re
   icv: "hex",
   reserved: "number",
 });
+define(["nflog"], (a) => build.nflog(nflogSpecFields(a)), {
+  family: "number",
+  resourceId: "number",
+  version: "number",
+  hwProtocol: "number",
+  hook: "number",
+  prefix: "text",
+  indev: "number",
+  outdev: "number",
+  mark: "number",
+  uid: "number",
+  gid: "number",
+});
+define(["ipoib"], (a) => build.ipoib(a), { type: "number", reserved: "number", daddr: "hex", grh: "hex" });
 define(["ipv4", "ip"], (a) => build.ipv4(a), {
   src: "ip4",
   dst: "ip4",
@@ -209,6 +226,23 @@ define(
 define(["padding"], (a) => build.padding((a.size as number | undefined) ?? 0), { size: "number" });
 
 export const LAYER_SPEC_NAMES: readonly string[] = Object.keys(LAYERS);
+
+/** `nflog(...)` arguments as builder fields: the TLV-making ones become TLVs, in the order the kernel writes them. */
+function nflogSpecFields(args: Record<string, unknown>): Record<string, unknown> {
+  const { hwProtocol, hook, prefix, indev, outdev, mark, uid, gid, ...rest } = args as Record<
+    string,
+    number | undefined
+  >;
+  const tlvs: NflogTlv[] = [];
+  if (hwProtocol !== undefined || hook !== undefined) tlvs.push(nflogTlv.packetHeader(hwProtocol ?? 0, hook ?? 0));
+  if (prefix !== undefined) tlvs.push(nflogTlv.prefix(String(prefix)));
+  if (indev !== undefined) tlvs.push(nflogTlv.inDevice(indev));
+  if (outdev !== undefined) tlvs.push(nflogTlv.outDevice(outdev));
+  if (mark !== undefined) tlvs.push(nflogTlv.mark(mark));
+  if (uid !== undefined) tlvs.push(nflogTlv.uid(uid));
+  if (gid !== undefined) tlvs.push(nflogTlv.gid(gid));
+  return { ...rest, tlvs };
+}
 
 class SpecError extends QoelabError {
   constructor(spec: string, column: number, message: string) {

@@ -7,10 +7,12 @@ import type { GreFields } from "./layers/gre.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
+import type { IpoibFields } from "./layers/ipoib.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
 import type { MplsFields } from "./layers/mpls.ts";
+import type { NflogFields } from "./layers/nflog.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
 import type { PppFields } from "./layers/ppp.ts";
 import type { PppoeFields } from "./layers/pppoe.ts";
@@ -75,6 +77,8 @@ export interface LayerFieldMap {
   /** One MPLS label stack entry (a stack is one layer per entry). */
   MPLS: MplsFields;
   AH: AhFields;
+  NFLOG: NflogFields;
+  IPoIB: IpoibFields;
 }
 
 export type LayerType = keyof LayerFieldMap;

@@ -14,6 +14,8 @@ const LINK_TYPES = codeTable({
   LINUX_SLL: [113, "LINUX_SLL"],
   IPV4: [228, "IPV4"],
   IPV6: [229, "IPV6"],
+  NFLOG: [239, "NFLOG"], // Linux netfilter NFLOG messages (nfnetlink_log)
+  IPOIB: [242, "IPOIB"], // IP over InfiniBand: Linux's 40-byte pseudo-header, then RFC 4391's 4-byte header
   LINUX_SLL2: [276, "LINUX_SLL2"],
 });
 

@@ -230,6 +230,10 @@ function linkTypeOf(first: AnyLayer | undefined): number {
       return LinkType.PPP;
     case "CiscoHDLC":
       return LinkType.C_HDLC;
+    case "NFLOG":
+      return LinkType.NFLOG;
+    case "IPoIB":
+      return LinkType.IPOIB;
     case "IPv4":
     case "IPv6":
       return LinkType.RAW;

@@ -9,10 +9,12 @@ import { greLayer } from "./layers/gre.ts";
 import { ciscoHdlcLayer, hdlcLayer } from "./layers/hdlc.ts";
 import { icmpLayer } from "./layers/icmp.ts";
 import { icmpv6Layer } from "./layers/icmpv6.ts";
+import { ipoibLayer } from "./layers/ipoib.ts";
 import { ipv4Layer } from "./layers/ipv4.ts";
 import { ipv6Layer } from "./layers/ipv6.ts";
 import { sll2Layer, sllLayer } from "./layers/linux-sll.ts";
 import { mplsLayer } from "./layers/mpls.ts";
+import { nflogLayer } from "./layers/nflog.ts";
 import { loopbackLayer } from "./layers/null-loopback.ts";
 import { pppLayer } from "./layers/ppp.ts";
 import { pppoeLayer } from "./layers/pppoe.ts";
@@ -65,6 +67,8 @@ const LAYERS = [
   erspanLayer,
   mplsLayer,
   ahLayer,
+  nflogLayer,
+  ipoibLayer,
 ] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tables hold every layer's definition.

@@ -9,10 +9,12 @@ import {
   hdlc,
   icmp,
   icmpv6,
+  ipoib,
   ipv4,
   ipv6,
   loopback,
   mpls,
+  nflog,
   padding,
   ppp,
   raw,
@@ -26,6 +28,7 @@ import {
 } from "../builder.ts";
 import { ipv4Option } from "../layers/ipv4.ts";
 import { ipv6Extension } from "../layers/ipv6.ts";
+import { nflogTlv } from "../layers/nflog.ts";
 import { tcpOption } from "../layers/tcp.ts";
 import type { Packet } from "../packet.ts";
 
@@ -220,6 +223,49 @@ export function layerCorpus(): Packet[] {
     stack(ppp(), ipv4(), icmp()),
     stack(ciscoHdlc(), ipv4(), tcp({ flags: "PA", seq: 99 }), raw("chdlc")),
     stack(ciscoHdlc({ address: 0x8f }), ipv6(), udp(), raw("chdlc6")),
+    // Linux NFLOG (TLVs around the packet) and IP over InfiniBand.
+    stack(
+      nflog({
+        resourceId: 20,
+        tlvs: [
+          nflogTlv.packetHeader(0x0800, 1),
+          nflogTlv.prefix("qoelab drop"),
+          nflogTlv.inDevice(2),
+          nflogTlv.hwAddress("02:00:00:00:00:01"),
+          nflogTlv.timestamp(1_700_000_000, 123_456),
+        ],
+      }),
+      ipv4(),
+      udp({ dport: 53 }),
+      raw("nflog"),
+    ),
+    stack(
+      nflog({
+        resourceId: 7,
+        tlvs: [
+          nflogTlv.packetHeader(0x86dd, 3),
+          nflogTlv.outDevice(3),
+          nflogTlv.mark(0x2a),
+          nflogTlv.uid(1000),
+          nflogTlv.gid(100),
+          nflogTlv.seq(9),
+        ],
+      }),
+      ipv6(),
+      tcp({ flags: "S", options: allTcpOptions }),
+    ),
+    stack(nflog(), ipv4(), icmp({ id: 3, seq: 4 }), raw("x")),
+    stack(ipoib(), ipv4(), tcp({ flags: "PA", seq: 5, ack: 6 }), raw("ipoib")),
+    stack(ipoib({ daddr: "80000550fe800000000000000010e000664ab451" }), ipv6(), udp(), raw("ipoib6")),
+    stack(
+      ipoib({ daddr: "00ffffffff12401bffff00000000000000000001" }),
+      arp({
+        hwType: 32,
+        hwLength: 20,
+        hwSrc: "80000048fe800000000000000002c9030001e621",
+        hwDst: "00000000000000000000000000000000000000ff",
+      }),
+    ),
     stack(ipv4(), udp(), raw("raw ip")),
     stack(ipv6(), icmpv6()),
     // Tunnels: GRE (IPv4, Ethernet, PPTP's PPP, ERSPAN II/III, over IPv6), MPLS, AH.

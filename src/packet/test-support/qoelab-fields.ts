@@ -3,9 +3,11 @@ import { CHECKSUM_STATUS_NUMBER, type ChecksumStatus } from "../anomaly.ts";
 import { readU16, readU32 } from "../byte-order.ts";
 import type { AnyLayer, Layer } from "../layer.ts";
 import { greFlagsAndVersion } from "../layers/gre.ts";
+import { ipoibAddressing } from "../layers/ipoib.ts";
 import { ipv4FinalDestination } from "../layers/ipv4.ts";
+import { NflogTlvType, nflogTimestamp } from "../layers/nflog.ts";
 import { TcpOptionKind } from "../layers/tcp.ts";
-import type { Packet } from "../packet.ts";
+import { encodeLayers, type Packet } from "../packet.ts";
 
 /**
  * The values qoelab decoded for tshark field names, formatted the way `tshark -T fields` prints
@@ -53,6 +55,7 @@ export const COMPARABLE_FIELDS: readonly string[] = [
   "ppp.protocol",
   "arp.opcode",
   "arp.src.hw_mac",
+  "arp.src.hw",
   "arp.src.proto_ipv4",
   "arp.dst.proto_ipv4",
   "ip.src",
@@ -158,6 +161,34 @@ export const COMPARABLE_FIELDS: readonly string[] = [
   "ah.spi",
   "ah.sequence",
   "ah.icv",
+  "nflog.family",
+  "nflog.version",
+  "nflog.res_id",
+  "nflog.tlv",
+  "nflog.tlv_length",
+  "nflog.tlv_type",
+  "nflog.protocol",
+  "nflog.hook",
+  "nflog.ifindex_indev",
+  "nflog.ifindex_outdev",
+  "nflog.ifindex_physindev",
+  "nflog.ifindex_physoutdev",
+  "nflog.prefix",
+  "nflog.uid",
+  "nflog.gid",
+  "nflog.timestamp",
+  "nflog.tlv_value",
+  "ipoib.type",
+  "ipoib.reserved",
+  "ipoib.daddr",
+  "ipoib.daddr.qpn",
+  "ipoib.dgid",
+  "ipoib.grh",
+  "ipoib.grh.ipver",
+  "ipoib.grh.tclass",
+  "ipoib.grh.flowlabel",
+  "ipoib.grh.sqpn",
+  "ipoib.grh.sgid",
 ];
 
 const hexN = (value: number | undefined, digits: number) =>
@@ -206,8 +237,13 @@ function pick(field: string, table: Record<string, string | undefined>): (string
   return field in table ? [table[field]] : [];
 }
 
-/** The values of one field in one layer, or undefined for an unknown field. */
-function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined): (string | undefined)[] | undefined {
+/** The values of one field in one layer, or undefined for an unknown field; `inner` encodes the layers inside it. */
+function values(
+  layer: AnyLayer,
+  field: string,
+  previous: AnyLayer | undefined,
+  inner: () => Uint8Array,
+): (string | undefined)[] | undefined {
   const outerType =
     previous?.type === "Ether" || previous?.type === "Dot1Q"
       ? previous.fields.type
@@ -255,7 +291,9 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
     case "ARP": {
       const f = layer.fields;
       if (field === "arp.opcode") return [String(f.op)];
-      if (field === "arp.src.hw_mac") return [f.hwSrc];
+      // tshark shows a 6-byte hardware address as a MAC, others (InfiniBand's 20 bytes) as bytes.
+      if (field === "arp.src.hw_mac") return f.hwLength === 6 ? [f.hwSrc] : [];
+      if (field === "arp.src.hw") return f.hwLength === 6 ? [] : [f.hwSrc];
       if (field === "arp.src.proto_ipv4") return [f.protoSrc];
       if (field === "arp.dst.proto_ipv4") return [f.protoDst];
       return [];
@@ -445,6 +483,27 @@ function values(layer: AnyLayer, field: string, previous: AnyLayer | undefined):
       const f = layer.fields;
       return pick(field, ahFields(f.nextHeader, f.length, f.spi, f.sequence, f.icv));
     }
+    case "NFLOG":
+      return proto === "nflog" ? nflogValues(layer, field, inner) : [];
+    case "IPoIB": {
+      const f = layer.fields;
+      const a = ipoibAddressing(f);
+      const g = a.grh;
+      return pick(field, {
+        "ipoib.type": hexN(f.type, 4),
+        "ipoib.reserved": hexN(f.reserved, 4),
+        // Labels without a value of their own: tshark prints 1 where it shows them.
+        "ipoib.daddr": a.daddr ? "1" : undefined,
+        "ipoib.daddr.qpn": hexN(a.daddr?.qpn, 6),
+        "ipoib.dgid": a.dgid,
+        "ipoib.grh": g ? "1" : undefined,
+        "ipoib.grh.ipver": g ? String(g.version) : undefined,
+        "ipoib.grh.tclass": g ? String(g.trafficClass) : undefined,
+        "ipoib.grh.flowlabel": g ? String(g.flowLabel) : undefined,
+        "ipoib.grh.sqpn": hexN(g?.sqpn, 6),
+        "ipoib.grh.sgid": g?.sgid,
+      });
+    }
     default:
       return [];
   }
@@ -467,6 +526,110 @@ function ahFields(
   };
 }
 
+const NFLOG_TYPE = NflogTlvType.codes;
+
+/** TLV types tshark shows a field of its own for, when the value has the length (-1: any but 0); others are nflog.tlv_value. */
+const NFLOG_SHOWN: ReadonlyMap<number, number> = new Map([
+  [NFLOG_TYPE.PACKET_HDR, 4],
+  [NFLOG_TYPE.TIMESTAMP, 16],
+  [NFLOG_TYPE.IFINDEX_INDEV, 4],
+  [NFLOG_TYPE.IFINDEX_OUTDEV, 4],
+  [NFLOG_TYPE.IFINDEX_PHYSINDEV, 4],
+  [NFLOG_TYPE.IFINDEX_PHYSOUTDEV, 4],
+  [NFLOG_TYPE.PREFIX, -1],
+  [NFLOG_TYPE.UID, 4],
+  [NFLOG_TYPE.GID, 4],
+]);
+
+const NFLOG_U32_FIELDS: Record<string, number> = {
+  "nflog.ifindex_indev": NFLOG_TYPE.IFINDEX_INDEV,
+  "nflog.ifindex_outdev": NFLOG_TYPE.IFINDEX_OUTDEV,
+  "nflog.ifindex_physindev": NFLOG_TYPE.IFINDEX_PHYSINDEV,
+  "nflog.ifindex_physoutdev": NFLOG_TYPE.IFINDEX_PHYSOUTDEV,
+  "nflog.uid": NFLOG_TYPE.UID,
+  "nflog.gid": NFLOG_TYPE.GID,
+};
+
+/** The NFLOG fields as tshark shows them, its TLVs in wire order with PAYLOAD (the encoded `inner` layers) at its place. */
+function nflogValues(layer: Layer<"NFLOG">, field: string, inner: () => Uint8Array): (string | undefined)[] {
+  const f = layer.fields;
+  if (field === "nflog.family") return [String(f.family)];
+  if (field === "nflog.version") return [String(f.version)];
+  if (field === "nflog.res_id") return [String(f.resourceId)];
+  const payload = f.payload;
+  const index = payload === null ? -1 : Math.min(payload?.index ?? f.tlvs.length, f.tlvs.length);
+  const tlvs: { type: number; value: Uint8Array; length: number; flag?: number; byteOrder?: "le" | "be" }[] = [];
+  f.tlvs.forEach((t, i) => {
+    if (i === index) tlvs.push(nflogPayloadTlv(f.payloadLength, payload ?? {}, inner()));
+    tlvs.push({ ...t, length: 4 + t.value.length });
+  });
+  if (index === f.tlvs.length) tlvs.push(nflogPayloadTlv(f.payloadLength, payload ?? {}, inner()));
+  const shown = (t: { type: number; value: Uint8Array }) => {
+    const want = NFLOG_SHOWN.get(t.type);
+    return t.type === NFLOG_TYPE.PAYLOAD || (want === -1 ? t.value.length > 0 : want === t.value.length);
+  };
+  const own = (type: number) => tlvs.filter((t) => t.type === type && shown(t)).map((t) => t.value);
+  switch (field) {
+    case "nflog.tlv":
+      return tlvs.map((t) => {
+        const header = new DataView(new ArrayBuffer(4));
+        header.setUint16(0, t.length, t.byteOrder !== "be");
+        header.setUint16(2, t.type | (t.flag ? 0x8000 : 0), t.byteOrder !== "be");
+        return formatHex(new Uint8Array(header.buffer)) + formatHex(t.value);
+      });
+    case "nflog.tlv_length":
+      return tlvs.map((t) => String(t.length));
+    case "nflog.tlv_type":
+      return tlvs.map((t) => String(t.type));
+    case "nflog.tlv_value":
+      return tlvs.filter((t) => !shown(t)).map((t) => formatHex(t.value));
+    case "nflog.protocol":
+      return own(NFLOG_TYPE.PACKET_HDR).map((v) => hexN(readU16(v, 0), 4));
+    case "nflog.hook":
+      return own(NFLOG_TYPE.PACKET_HDR).map((v) => String(v[2]));
+    case "nflog.prefix":
+      // An ASCII string up to its NUL; tshark prints an empty one as nothing.
+      return own(NFLOG_TYPE.PREFIX).map((v) => {
+        const nul = v.indexOf(0);
+        const text = Array.from(nul < 0 ? v : v.subarray(0, nul), (b) =>
+          b < 0x80 ? String.fromCharCode(b) : "\ufffd",
+        );
+        return text.join("");
+      });
+    case "nflog.timestamp":
+      return own(NFLOG_TYPE.TIMESTAMP).map((v) => {
+        const { sec, usec } = nflogTimestamp(v);
+        return tsharkUtcTime(sec, usec * 1000);
+      });
+  }
+  const u32Type = NFLOG_U32_FIELDS[field];
+  if (u32Type === undefined) return [];
+  // tshark's uid and gid are signed.
+  return own(u32Type).map((v) =>
+    String(field === "nflog.uid" || field === "nflog.gid" ? readU32(v, 0) | 0 : readU32(v, 0)),
+  );
+}
+
+function nflogPayloadTlv(
+  length: number | undefined,
+  framing: { flag?: number; byteOrder?: "le" | "be"; trailer?: Uint8Array },
+  packet: Uint8Array,
+): { type: number; value: Uint8Array; length: number; flag?: number; byteOrder?: "le" | "be" } {
+  const value = framing.trailer ? new Uint8Array([...packet, ...framing.trailer]) : packet;
+  return { ...framing, type: NFLOG_TYPE.PAYLOAD, value, length: length ?? 4 + value.length };
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** An absolute time as tshark prints one (tsharkFields runs it with TZ=UTC): "Sep  6, 2013 18:31:58.614652000 UTC". */
+function tsharkUtcTime(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const day = String(d.getUTCDate()).padStart(2, " ");
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  return `${MONTHS[d.getUTCMonth()]} ${day}, ${d.getUTCFullYear()} ${time}.${String(nsec).padStart(9, "0")} UTC`;
+}
+
 const RTCP_TYPE: Record<string, number> = {
   sr: 200,
   rr: 201,
@@ -484,9 +647,17 @@ export function qoelabField(packet: Packet, field: string, skip?: (layer: AnyLay
   const out: string[] = [];
   packet.layers.forEach((layer, i) => {
     if (skip?.(layer)) return;
-    for (const v of values(layer, field, packet.layers[i - 1]) ?? []) if (v !== undefined) out.push(v);
+    const inner = () => encodeLayers(withoutTrailer(packet.layers.slice(i + 1)));
+    for (const v of values(layer, field, packet.layers[i - 1], inner) ?? []) if (v !== undefined) out.push(v);
   });
   return out.join(",");
+}
+
+/** Layers without the link-layer trailer (`Padding`) after them. */
+function withoutTrailer(layers: readonly AnyLayer[]): readonly AnyLayer[] {
+  let last = layers.length;
+  while (last > 0 && layers[last - 1]!.type === "Padding") last--;
+  return layers.slice(0, last);
 }
 
 /** Row of `qoelabField` values for `fields` (first may be "frame.number", given as `number`). */
