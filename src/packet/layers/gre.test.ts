@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { erspan, ether, gre, hdlc, icmp, ipv4, ipv6, ppp, raw, stack, tcp, udp } from "../builder.ts";
 import { readCaptureBytes } from "../capture-reader.ts";
 import { Anomaly, Dissection, dissect } from "../dissect.ts";
@@ -12,7 +11,7 @@ import { decodePacket, type Packet } from "../packet.ts";
 import { assertBuiltPacketsAsTshark, compareWithTshark, decodeCaptureFile } from "../test-support/compare-tshark.ts";
 import { COMPARABLE_FIELDS } from "../test-support/qoelab-fields.ts";
 import { tsharkFields } from "../test-support/tshark-fields.ts";
-import { writePackets } from "../test-support/write-packets.ts";
+import { builtPacketsFile } from "../test-support/write-packets.ts";
 
 /**
  * GRE (RFC 2784/2890, PPTP's enhanced GRE of RFC 2637, WCCP redirection) against tshark on real
@@ -264,8 +263,6 @@ describe("GRE nested without end", () => {
 });
 
 describe("GRE builder, read back by tshark", () => {
-  let dir = "";
-  let file = "";
   const packets = [
     stack(ether(), ipv4(), gre({ key: 0x1234, sequence: 77, checksumPresent: 1 }), ipv4({ ttl: 9 }), udp(), raw("a")),
     stack(ether(), ipv4(), gre({ version: 1, callId: 42, sequence: 5, ack: 4 }), hdlc(), ppp(), ipv4(), icmp()),
@@ -279,15 +276,7 @@ describe("GRE builder, read back by tshark", () => {
     stack(ether(), ipv4(), gre({ version: 1, callId: 43, sequence: 6 }), ppp(), ipv4(), udp({ dport: 5060 })),
   ];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), `qoelab-gre-${process.pid}-`));
-    file = join(dir, "gre.pcap");
-    await writePackets(file, packets, LinkType.ETHERNET);
-  });
-
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const file = builtPacketsFile("gre", packets, LinkType.ETHERNET);
 
   test("tshark decodes the values set and the protocols inside", () => {
     const rows = tsharkFields(file, [

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { arp, icmpv6, ipoib, ipv4, ipv6, raw, stack, tcp, udp } from "../builder.ts";
 import { readCaptureBytes } from "../capture-reader.ts";
 import { Anomaly, Dissection, dissect } from "../dissect.ts";
@@ -12,7 +11,7 @@ import { decodePacket, type Packet } from "../packet.ts";
 import { assertBuiltPacketsAsTshark, compareWithTshark, decodeCaptureFile } from "../test-support/compare-tshark.ts";
 import { COMPARABLE_FIELDS } from "../test-support/qoelab-fields.ts";
 import { tsharkFields } from "../test-support/tshark-fields.ts";
-import { writePackets } from "../test-support/write-packets.ts";
+import { builtPacketsFile } from "../test-support/write-packets.ts";
 import { IPOIB_HEADER_SIZE, ipoibAddressing } from "./ipoib.ts";
 
 /**
@@ -118,8 +117,6 @@ describe("IPoIB on a real capture, against tshark", () => {
 });
 
 describe("IPoIB builder, read back by tshark", () => {
-  let dir = "";
-  let file = "";
   const built = [
     stack(ipoib(), ipv4({ src: "192.168.7.1" }), tcp({ flags: "S", dport: 22 })),
     stack(ipoib({ daddr: "80000550fe800000000000000010e000664ab451" }), ipv6(), udp({ dport: 9 }), raw("ib6")),
@@ -131,15 +128,7 @@ describe("IPoIB builder, read back by tshark", () => {
     parseLayerSpec("ipoib(daddr=800000aafe800000000000000000000000000099,reserved=7)/ipv4/udp(dport=5000)"),
   ];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), `qoelab-ipoib-${process.pid}-`));
-    file = join(dir, "ipoib.pcap");
-    await writePackets(file, built, LinkType.IPOIB);
-  });
-
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const file = builtPacketsFile("ipoib", built, LinkType.IPOIB);
 
   test("tshark decodes the values set and the protocols inside", () => {
     const rows = tsharkFields(file, [

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { parseHex } from "../address-text.ts";
 import { icmp, ipv4, ipv6, nflog, raw, stack, tcp, udp } from "../builder.ts";
 import { readCaptureBytes } from "../capture-reader.ts";
@@ -13,7 +12,7 @@ import { decodePacket, type Packet } from "../packet.ts";
 import { assertBuiltPacketsAsTshark, compareWithTshark, decodeCaptureFile } from "../test-support/compare-tshark.ts";
 import { COMPARABLE_FIELDS } from "../test-support/qoelab-fields.ts";
 import { tsharkFields } from "../test-support/tshark-fields.ts";
-import { writePackets } from "../test-support/write-packets.ts";
+import { builtPacketsFile } from "../test-support/write-packets.ts";
 import { NflogTlvType, nflogTlv } from "./nflog.ts";
 
 /**
@@ -259,8 +258,6 @@ describe("NFLOG TLV framing", () => {
 });
 
 describe("NFLOG builder, read back by tshark", () => {
-  let dir = "";
-  let file = "";
   const packets = [
     stack(
       nflog({
@@ -292,15 +289,7 @@ describe("NFLOG builder, read back by tshark", () => {
     stack(nflog({ tlvs: [nflogTlv.other(T.SEQ_GLOBAL, parseHex("0000002a"))] }), ipv4(), tcp({ flags: "R" })),
   ];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), `qoelab-nflog-${process.pid}-`));
-    file = join(dir, "nflog.pcap");
-    await writePackets(file, packets, LinkType.NFLOG);
-  });
-
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const file = builtPacketsFile("nflog", packets, LinkType.NFLOG);
 
   test("tshark decodes the values set and the protocols inside", () => {
     const rows = tsharkFields(file, [
