@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { readCaptureBytes } from "../capture-reader.ts";
+import { decodePacket } from "../packet.ts";
 import { RtpHeaderView, readRtpHeader } from "../rtp-header-view.ts";
 import { isDynamicPayloadType, staticClockRate, staticPayloadType } from "../rtp-payload-types.ts";
 import { readUdpPayloads, tsharkFields } from "../test-support/udp-payloads.ts";
@@ -89,6 +92,37 @@ describe("RTP decode/encode", () => {
     assert.throws(() => encodeRtp({ ...base, extension: { profile: 1, data: new Uint8Array(3) } }, new Uint8Array(0)), {
       code: "PACKET_BAD_FIELD",
     });
+  });
+});
+
+describe("RTP padding octets", () => {
+  test("non-zero octets before the count are kept and written back (RFC 3550 leaves them free)", () => {
+    // V=2 P=1 | PT=8 | seq 7 | ts 160 | ssrc 1 | payload d5 d5 | padding 01 02 03 04 (count 4)
+    const bytes = hex("a0 08 0007 000000a0 00000001 d5d5 01020304");
+    const rtp = decodeRtp(bytes, 0, bytes.length);
+    assert.equal(rtp.paddingLength, 4);
+    assert.deepEqual([...rtp.paddingData!], [1, 2, 3]);
+    assert.deepEqual([...rtp.payload], [0xd5, 0xd5]);
+    assert.deepEqual(encodeRtp(rtp, rtp.payload), bytes);
+    const zeros = hex("a0 08 0007 000000a0 00000001 d5d5 00000004");
+    assert.equal(decodeRtp(zeros, 0, zeros.length).paddingData, undefined);
+    assert.throws(
+      () => encodeRtp({ ...rtp, paddingData: Uint8Array.of(1) }, rtp.payload),
+      (e: Error & { code?: string }) => e.code === "PACKET_BAD_FIELD",
+    );
+  });
+
+  test("tcpdump's afs.pcap: the AFS datagram the port-free heuristic takes for RTP re-encodes byte for byte", () => {
+    const file = "../shared/data/realcaps/odd/tcpdump-tests/afs.pcap";
+    let checked = 0;
+    readCaptureBytes(readFileSync(file), (r) => {
+      const bytes = Uint8Array.from(r.buffer.subarray(r.offset, r.offset + r.caplen));
+      const packet = decodePacket(bytes, r.linkType, { wireLength: r.origlen });
+      if (packet.get("RTP")?.fields.paddingData === undefined) return;
+      checked++;
+      assert.deepEqual(packet.bytes(), bytes);
+    });
+    assert.equal(checked, 1);
   });
 });
 

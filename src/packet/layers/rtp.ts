@@ -1,9 +1,10 @@
 import { QoelabError } from "../../errors.ts";
 import { anomaly, type DecodeInfo, type LayerAnomaly } from "../anomaly.ts";
 import { readU16, readU32, writeU16, writeU32 } from "../byte-order.ts";
+import type { ShowRow } from "../layer.ts";
 import { type AppPayload, type DecodeWalker, defineLayer } from "../layer-def.ts";
 import { staticPayloadType } from "../rtp-payload-types.ts";
-import { showHex } from "../show-format.ts";
+import { previewBytes, showHex } from "../show-format.ts";
 import { headerLayout } from "./header-layout.ts";
 
 /*
@@ -64,9 +65,15 @@ export interface RtpFields {
   extension?: RtpHeaderExtension | null;
   /** Padding octets after the payload (the count octet included); 0 = no padding. */
   paddingLength?: number;
+  /**
+   * The padding octets before the count octet, when they are not all zero (RFC 3550 §5.1 leaves
+   * them free); encode writes zeros when undefined.
+   */
+  paddingData?: Uint8Array;
 }
 
-export interface DecodedRtp extends Required<RtpFields>, DecodeInfo {
+export interface DecodedRtp extends Required<Omit<RtpFields, "paddingData">>, DecodeInfo {
+  paddingData?: Uint8Array;
   padding: boolean;
   /** X bit as read (an extension object is only present when it could be read). */
   hasExtension: boolean;
@@ -151,6 +158,8 @@ export function decodeRtp(bytes: Uint8Array, offset: number, length: number = by
     } else {
       out.paddingLength = count;
       payloadEnd = end - count;
+      const data = bytes.subarray(payloadEnd, end - 1);
+      if (data.some((x) => x !== 0)) out.paddingData = data.slice();
     }
   }
   out.payloadOffset = p;
@@ -179,6 +188,10 @@ export function encodeRtp(fields: RtpFields, payload: Uint8Array): Uint8Array {
   check(csrc.length <= 15, "csrc", csrc.length, "at most 15 entries");
   check(fields.payloadType >= 0 && fields.payloadType <= 127, "payloadType", fields.payloadType, "0..127");
   check(paddingLength >= 0 && paddingLength <= 255, "paddingLength", paddingLength, "0..255");
+  const paddingData = fields.paddingData;
+  if (paddingData) {
+    check(paddingData.length === paddingLength - 1, "paddingData", paddingData.length, "paddingLength − 1 bytes");
+  }
   if (extension) {
     check(extension.data.length % 4 === 0, "extension.data", extension.data.length, "a multiple of 4 bytes");
     check(extension.data.length / 4 <= 0xffff, "extension.data", extension.data.length, "at most 65535 words");
@@ -202,6 +215,7 @@ export function encodeRtp(fields: RtpFields, payload: Uint8Array): Uint8Array {
     p += EXTENSION_HEADER_SIZE + extension.data.length;
   }
   out.set(payload, p);
+  if (paddingData) out.set(paddingData, out.length - paddingLength);
   if (paddingLength > 0) out[out.length - 1] = paddingLength;
   return out;
 }
@@ -381,6 +395,7 @@ function decodeRtpApp(w: DecodeWalker, payload: AppPayload): boolean {
     csrc: d.csrc,
     extension: d.extension,
     paddingLength: d.paddingLength,
+    ...(d.paddingData ? { paddingData: d.paddingData } : {}),
   };
   w.push({ type: "RTP", fields }, d, offset, false);
   w.raw(d.payloadOffset, d.payloadOffset + d.payloadLength, false);
@@ -409,6 +424,9 @@ export const rtpLayer = defineLayer({
         f.extension ? `${f.extension.data.length} bytes` : undefined,
       ],
       ["paddingLength", String(f.paddingLength ?? 0)],
+      ...(f.paddingData
+        ? [["paddingData", previewBytes(f.paddingData), "padding octets before the count"] as ShowRow]
+        : []),
     ];
   },
   summary({ fields: f }) {
