@@ -2,9 +2,9 @@ import {
   Anomaly,
   type Dissection,
   dissect,
+  hasPlausibleUdpLength,
   IpProto,
   IpReassembler,
-  isJumboUdp,
   type PacketRecord,
   TcpFlag,
 } from "../packet/index.ts";
@@ -127,11 +127,7 @@ export function extractFlowPacket(
   let kind: number = PacketKind.OTHER;
   if (proto === IpProto.TCP) {
     if (usable && d.end - d.l4Offset >= 20) kind = PacketKind.TCP;
-  } else if (proto === IpProto.UDP && usable && (d.udpLength >= UDP_HEADER_BYTES || isJumboUdp(d))) {
-    // A UDP length below its own header's is bogus but for a jumbogram's: tshark counts no
-    // conversation packet then, nor do flows.
-    kind = PacketKind.UDP;
-  }
+  } else if (proto === IpProto.UDP && usable && hasPlausibleUdpLength(d)) kind = PacketKind.UDP;
   out.kind = kind;
   const flow = (kind === PacketKind.TCP && trackTcp) || (kind === PacketKind.UDP && trackUdp);
   out.flow = flow;
@@ -163,8 +159,6 @@ export function extractFlowPacket(
     out.sack = hasOptions && hasSackOption(record.buffer, d.l4Offset, d.tcpHeaderLength, d.end);
   }
 }
-
-const UDP_HEADER_BYTES = 8;
 
 /** Pushes the fragment; when it completes a datagram, dissects the datagram into `d` and returns it. */
 function reassembleInto(record: PacketRecord, d: Dissection): PacketRecord | null {

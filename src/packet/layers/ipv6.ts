@@ -339,10 +339,6 @@ export function describeIpv6Extension(ext: Ipv6Extension): string {
 }
 
 /**
- * The destination a transport pseudo-header uses (RFC 8200 §8.1): with a Routing header whose
- * segments left > 0 (types 0 and 2), its last address; else the header's destination.
- */
-/**
  * Where the final destination stands in a Routing header of `size` bytes that still has segments
  * left (offset from the header's start), or -1: the last address of a type 0 (RFC 2460) or type 2
  * (RFC 6275) header, Segment List[0] of a Segment Routing Header (type 4, RFC 8754), which lists
@@ -355,6 +351,11 @@ function finalAddressAt(routingType: number, segmentsLeft: number, size: number)
   return -1;
 }
 
+/**
+ * The destination a transport pseudo-header uses (RFC 8200 §8.1): with a Routing header whose
+ * segments left > 0 (types 0, 2 and 4), its final address (`finalAddressAt`); else the header's
+ * destination.
+ */
 export function ipv6FinalDestination(fields: Pick<Ipv6Fields, "dst" | "extensions">): string {
   for (const ext of fields.extensions) {
     if (ext.type !== Ipv6ExtensionType.ROUTING) continue;

@@ -104,9 +104,13 @@ export function encodeUdp(fields: UdpFields, payload: Uint8Array, pseudo?: Pseud
   return out;
 }
 
-/** A UDP jumbogram (RFC 2675 §4): length 0, the datagram as long as its IPv6 jumbogram says (over 65,535 bytes). */
-export function isJumboUdp(d: Dissection): boolean {
-  return d.udpLength === 0 && d.ipVersion === 6 && d.l4Length > 0xffff;
+/**
+ * True when the dissected UDP length can be a datagram's: at least its own header, or the 0 of a
+ * UDP jumbogram (RFC 2675 §4: the datagram as long as its IPv6 jumbogram says, over 65,535 bytes).
+ * tshark counts no conversation packet for another.
+ */
+export function hasPlausibleUdpLength(d: Dissection): boolean {
+  return d.udpLength >= UDP_HEADER_SIZE || (d.udpLength === 0 && d.ipVersion === 6 && d.l4Length > 0xffff);
 }
 
 /** Fast read of the UDP header at `p`: ports and payload extent. */
@@ -120,7 +124,7 @@ function fastUdp(buffer: Uint8Array, p: number, end: number, out: Dissection): n
   out.udpLength = udpLength;
   // A first fragment holds the head of a longer datagram: its UDP length is the datagram's.
   const fits = udpLength <= length || out.moreFragments;
-  if ((udpLength < UDP_HEADER_SIZE && !isJumboUdp(out)) || !fits) out.anomalies |= Anomaly.BAD_LENGTH;
+  if (!hasPlausibleUdpLength(out) || !fits) out.anomalies |= Anomaly.BAD_LENGTH;
   // Like tshark, trust the IP length when the UDP length is impossible.
   const payloadLength = (udpLength >= UDP_HEADER_SIZE && fits ? udpLength : length) - UDP_HEADER_SIZE;
   return out.setPayload(p + UDP_HEADER_SIZE, payloadLength, end);
