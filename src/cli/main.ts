@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError } from "commander";
 import { isQoelabError } from "../errors.ts";
 import { type CommandGroup, commandGroups, groupOf } from "./commands.ts";
@@ -35,6 +36,8 @@ function invokedGroup(args: readonly string[]): CommandGroup | undefined {
 
 /** Runs the CLI; a QoelabError prints `code: message` and exits 1. */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  // Before the group loads: V8 reads the flag whenever the young generation would grow.
+  if (invokedGroup(argv.slice(2))?.smallYoungGeneration) setFlagsFromString("--semi-space-growth-factor=1");
   const program = await buildProgram(argv);
   program.exitOverride();
   try {

@@ -3,11 +3,14 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { isQoelabError, QoelabError } from "../errors.ts";
 import { compileFilter, Dissection, dissect, forEachPacket } from "../packet/index.ts";
-import { createFlowEngine, FIRST_SWEEP_NS, type FlowEngineOptions, nextSweepAfter } from "./engine.ts";
+import { createFlowEngine, type FlowEngineOptions } from "./engine.ts";
+import { extractFlowPacket } from "./extract-flow-packet.ts";
 import { finalizeResults } from "./finalize.ts";
-import { extractFlowPacket, FlowPacket, type PacketPredicate } from "./flow-packet.ts";
+import { FlowPacket, type PacketPredicate } from "./flow-packet.ts";
 import { createRing, type RingBuffers, RingConsumerFailed, RingWriter } from "./packet-ring.ts";
 import type { FlowsResult, PartialResult } from "./results.ts";
+import { createShardEngine } from "./shard-engine.ts";
+import { SweepClock, type SweepTarget } from "./sweep-clock.ts";
 
 export interface AnalyzeOptions extends Omit<FlowEngineOptions, "filter" | "shard" | "onFlow"> {
   /** A capture-filter expression (pcap-filter syntax, the packet library's compileFilter) or a predicate. */
@@ -216,14 +219,23 @@ async function analyzeParallel(
     await Promise.allSettled(running);
     throw error;
   }
-  const local = createFlowEngine(engineOptions);
+  const local = createShardEngine(engineOptions);
   const route = bucketShards(shards);
   const trackTcp = engineOptions.protocols !== "udp";
   const trackUdp = engineOptions.protocols !== "tcp";
   const d = new Dissection();
   const p = new FlowPacket();
-  // [next sweep time (ns since base), base second]: doubles kept out of closure variables.
-  const clock = new Float64Array([FIRST_SWEEP_NS, -1]);
+  const clock = new SweepClock();
+  const everyShard: SweepTarget = {
+    setBase(tsSec) {
+      local.setBase(tsSec);
+      for (const w of writers) w.writeBase(tsSec);
+    },
+    sweepAt(tsSec, tsNsec) {
+      local.sweepAt(tsSec, tsNsec);
+      for (const w of writers) w.writeSweep(tsSec, tsNsec);
+    },
+  };
   let index = -1;
   let nextReport = PROGRESS_STEP;
   try {
@@ -231,20 +243,7 @@ async function analyzeParallel(
       path,
       (record) => {
         index++;
-        let baseSec = clock[1]!;
-        if (baseSec < 0) {
-          baseSec = record.tsSec;
-          clock[1] = baseSec;
-          local.setBase(baseSec);
-          for (const w of writers) w.writeBase(baseSec);
-        }
-        let t = (record.tsSec - baseSec) * 1e9 + record.tsNsec;
-        if (t < 0) t = 0;
-        if (t >= clock[0]!) {
-          local.sweepAt(record.tsSec, record.tsNsec);
-          for (const w of writers) w.writeSweep(record.tsSec, record.tsNsec);
-          clock[0] = nextSweepAfter(t);
-        }
+        clock.tick(record.tsSec, record.tsNsec, everyShard);
         dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
         extractFlowPacket(record, d, index, trackTcp, trackUdp, filter, p);
         const shard = p.flow && !p.filteredOut ? route[p.hash >>> BUCKET_SHIFT]! : 0;

@@ -2,13 +2,13 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { isQoelabError } from "../errors.ts";
 import type { WorkerJob } from "./analyze.ts";
-import { createFlowEngine } from "./engine.ts";
 import { consumeRing, RingProducerAborted, RingStatus } from "./packet-ring.ts";
+import { createShardEngine } from "./shard-engine.ts";
 
 const job = workerData as WorkerJob;
 const port = parentPort!;
 try {
-  const engine = createFlowEngine(job.options);
+  const engine = createShardEngine(job.options);
   port.postMessage({ type: "ready" });
   consumeRing(job.ring, {
     base: (tsSec) => engine.setBase(tsSec),

@@ -1,4 +1,4 @@
-import { readU32, TcpOptionKind } from "../packet/index.ts";
+import { readU32, TcpOptionKind } from "../packet/numbers/index.ts";
 
 /**
  * Allocation-free reader of the TCP options the flow statistics need (RFC 9293 §3.1, RFC 7323,

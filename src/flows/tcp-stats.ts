@@ -1,4 +1,4 @@
-import { TcpFlag } from "../packet/index.ts";
+import { TcpFlag } from "../packet/numbers/index.ts";
 import type { FlowPacket } from "./flow-packet.ts";
 import type { TcpDirectionResult } from "./results.ts";
 import {

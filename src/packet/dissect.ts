@@ -12,8 +12,6 @@ import {
 } from "./registry.ts";
 
 export { Anomaly, Dissection, MAX_DEPTH } from "./dissection.ts";
-export { TcpFlag } from "./layers/tcp.ts";
-export { EtherType, IpProto } from "./registry.ts";
 
 /**
  * Fast path decoder: walks link → network → transport headers of one packet and fills a reused

@@ -3,8 +3,8 @@ import type { ArithNode, FilterDirection, FilterNode } from "./filter-ast.ts";
 import { parseFilter } from "./filter-parser.ts";
 import { PppProtocol } from "./layers/ppp.ts";
 import { LinkType } from "./link-type.ts";
+import { EtherType, IpProto } from "./protocol-numbers.ts";
 import type { PacketRecord } from "./record.ts";
-import { EtherType, IpProto } from "./registry.ts";
 
 /**
  * A compiled capture filter. `matches` reads the reused `Dissection` of the packet (EtherType

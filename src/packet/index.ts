@@ -49,6 +49,7 @@ export * from "./link-type.ts";
 export * from "./packet.ts";
 export * from "./pcap-reader.ts";
 export * from "./pcapng-reader.ts";
+export * from "./protocol-numbers.ts";
 export * from "./record.ts";
 export * from "./registry.ts";
 export * from "./rtp-header-view.ts";

@@ -1,8 +1,8 @@
 import { internetChecksum } from "./checksum.ts";
 import { dissect } from "./dissect.ts";
 import type { Dissection } from "./dissection.ts";
+import { IpProto } from "./protocol-numbers.ts";
 import { createRecord, type PacketRecord } from "./record.ts";
-import { IpProto } from "./registry.ts";
 
 /**
  * IPv4 (RFC 791 §3.2) and IPv6 (RFC 8200 §4.5) fragment reassembly in capture time, so that flows,

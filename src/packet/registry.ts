@@ -27,6 +27,7 @@ import { tcpLayer } from "./layers/tcp.ts";
 import { udpLayer } from "./layers/udp.ts";
 import { vlanLayer } from "./layers/vlan.ts";
 import { LinkType } from "./link-type.ts";
+import { EtherType } from "./protocol-numbers.ts";
 
 /**
  * The protocol registry: every layer (layers/*.ts) once, and the tables that map the numbers an
@@ -73,45 +74,6 @@ const LAYERS = [
 
 // biome-ignore lint/suspicious/noExplicitAny: the tables hold every layer's definition.
 type AnyDef = LayerDef<any>;
-
-/** EtherTypes (IEEE registry) qoelab names. */
-export const EtherType = {
-  IPV4: 0x0800,
-  ARP: 0x0806,
-  RARP: 0x8035,
-  VLAN: 0x8100,
-  QINQ: 0x88a8,
-  VLAN_9100: 0x9100,
-  IPV6: 0x86dd,
-  MPLS: 0x8847,
-  MPLS_MULTICAST: 0x8848,
-  PPPOE_DISCOVERY: 0x8863,
-  PPPOE_SESSION: 0x8864,
-} as const;
-
-/** IP protocol / IPv6 next-header numbers (IANA) qoelab names. */
-export const IpProto = {
-  HOPOPT: 0,
-  ICMP: 1,
-  IGMP: 2,
-  IPIP: 4,
-  TCP: 6,
-  IGRP: 9,
-  UDP: 17,
-  IPV6: 41,
-  IPV6_ROUTE: 43,
-  IPV6_FRAG: 44,
-  GRE: 47,
-  ESP: 50,
-  AH: 51,
-  ICMPV6: 58,
-  IPV6_NONXT: 59,
-  IPV6_OPTS: 60,
-  PIM: 103,
-  VRRP: 112,
-  SCTP: 132,
-  MOBILITY: 135,
-} as const;
 
 const BY_TYPE = new Map<LayerType, AnyDef>();
 const BY_LINK = new Map<number, AnyDef>();

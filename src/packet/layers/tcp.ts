@@ -4,6 +4,7 @@ import type { PseudoHeader } from "../checksum.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer, transportDecoder } from "../layer-def.ts";
+import { TcpFlag, TcpOptionKind } from "../protocol-numbers.ts";
 import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
 import { type PseudoChecksumField, pseudoHeaderChecksum, verifyPseudoHeaderChecksum } from "./checksum-field.ts";
@@ -41,20 +42,7 @@ export const TCP_MAX_HEADER_SIZE = 60;
 export const IP_PROTOCOL_TCP = 6;
 const TCP_CHECKSUM: PseudoChecksumField = { what: "TCP", protocol: IP_PROTOCOL_TCP, at: TCP.checksum };
 
-/** Flag bits of the 12-bit flags field (`TcpFields.flags`, `Dissection.tcpFlags` holds the low 8). */
-export const TcpFlag = {
-  FIN: 0x001,
-  SYN: 0x002,
-  RST: 0x004,
-  PSH: 0x008,
-  ACK: 0x010,
-  URG: 0x020,
-  ECE: 0x040,
-  CWR: 0x080,
-  AE: 0x100,
-} as const;
-
-/** The same bits under their older name. */
+/** TcpFlag under its older name. */
 export const TcpFlagBit = TcpFlag;
 
 const flagLetters: readonly [number, string, string][] = [
@@ -68,22 +56,6 @@ const flagLetters: readonly [number, string, string][] = [
   [0x080, "C", "CWR"],
   [0x100, "N", "AE"],
 ];
-
-/** Option kinds (IANA "TCP Option Kind Numbers"); also read by flows/tcp-options.ts. */
-export const TcpOptionKind = {
-  EOL: 0,
-  NOP: 1,
-  MSS: 2,
-  WINDOW_SCALE: 3,
-  SACK_PERMITTED: 4,
-  SACK: 5,
-  TIMESTAMPS: 8,
-  MD5: 19,
-  USER_TIMEOUT: 28,
-  AUTHENTICATION: 29,
-  MPTCP: 30,
-  FAST_OPEN: 34,
-} as const;
 
 const optionNames = new Map<number, string>([
   [0, "EOL"],

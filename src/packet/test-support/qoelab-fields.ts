@@ -6,8 +6,8 @@ import { greFlagsAndVersion } from "../layers/gre.ts";
 import { ipoibAddressing } from "../layers/ipoib.ts";
 import { ipv4FinalDestination } from "../layers/ipv4.ts";
 import { NflogTlvType, nflogTimestamp } from "../layers/nflog.ts";
-import { TcpOptionKind } from "../layers/tcp.ts";
 import { encodeLayers, type Packet } from "../packet.ts";
+import { TcpOptionKind } from "../protocol-numbers.ts";
 
 /**
  * The values qoelab decoded for tshark field names, formatted the way `tshark -T fields` prints

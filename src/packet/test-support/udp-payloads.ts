@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Dissection, dissect, IpProto } from "../dissect.ts";
+import { dissect } from "../dissect.ts";
+import { Dissection } from "../dissection.ts";
+import { IpProto } from "../protocol-numbers.ts";
 
 /**
  * Test helpers for the application-layer codecs: the UDP payloads of a classic pcap file (a tiny
