@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { analyzeCaptureFile } from "./analyze.ts";
 import type { FlowsResult } from "./results.ts";
+import { assertRealcapsAgree, readOracleTable } from "./test-support/realcaps-oracle.ts";
 
 /**
  * Every realcaps capture through `flows`: the TCP and UDP packets of each address:port pair, per
@@ -22,12 +22,10 @@ const KNOWN_DIFFERENCES = new Map<string, string>([
     "odd/libpcap-tests/arcnet-rfc1201-arp-icmp-http.pcap",
     "odd/tcpdump-tests/arcnet-rfc1051-arp-icmp-http.pcap",
     "odd/tcpdump-tests/arcnet-rfc1201-arp-icmp-http.pcap",
-    "odd/libpcap-tests/http_PPI.pcap",
-    "odd/tcpdump-tests/ieee802.11_htc.pcap",
     "odd/tcpdump-tests/LINKTYPE_PKTAP.pcap",
     "odd/tcpdump-tests/LINKTYPE_USER2_PKTAP.pcap",
     "odd/tcpdump-tests/bgp-aigp.pcap",
-  ].map((file) => [file, "a link type no layer decodes (ARCNET, PPI/802.11, PKTAP, Juniper)"] as const),
+  ].map((file) => [file, "a link type no layer decodes (ARCNET, PKTAP, Juniper)"] as const),
   ...["odd/pcapplusplus/null_loopback.pcap", "odd/pcapplusplus/packet-examples/NullLoopback.pcap"].map(
     (file) =>
       [file, "a null/loopback header 0f 00 08 00 (no address family): tshark reads an EtherType in it"] as const,
@@ -82,27 +80,11 @@ const KNOWN_DIFFERENCES = new Map<string, string>([
   ],
 ]);
 
-/** ../shared/data/realcaps from the repository root (the tests' working folder). */
-const REALCAPS = "../shared/data/realcaps";
-
 interface Expected {
   tcpFrames: number;
   udpFrames: number;
   pairs: number;
   digest: string;
-}
-
-function loadTable(): Map<string, Expected | null> {
-  const rows = readFileSync("test-data/realcaps-conversations.tsv", "utf8").trim().split("\n").slice(1);
-  const table = new Map<string, Expected | null>();
-  for (const row of rows) {
-    const [file, tcp, udp, pairs, digest] = row.split("\t");
-    table.set(
-      file!,
-      tcp === "-" ? null : { tcpFrames: Number(tcp), udpFrames: Number(udp), pairs: Number(pairs), digest: digest! },
-    );
-  }
-  return table;
 }
 
 /** The table's columns for qoelab's flows, and the pair lines (for a failure's message). */
@@ -128,43 +110,23 @@ function summarize(result: FlowsResult): Expected & { lines: string[] } {
 }
 
 test("every real capture: flows count each TCP/UDP pair's packets per direction as tshark's conversations", async () => {
-  const table = loadTable();
-  const files = readFileSync("test-data/realcaps-capinfos.tsv", "utf8").trim().split("\n").slice(1);
-  assert.deepEqual(
-    [...table.keys()],
-    files.map((line) => line.split("\t")[0]),
-    "the table lists every capture, as the capinfos table does (remake both when realcaps changes)",
-  );
-  const differing: string[] = [];
-  const stillKnown: string[] = [];
-  let compared = 0;
   let pairs = 0;
-  for (const [file, expected] of table) {
-    if (expected === null) continue; // tshark cannot read it (pcap info's walk checks our refusal)
-    let result: FlowsResult;
-    try {
-      result = await analyzeCaptureFile(`${REALCAPS}/${file}`, { workers: 1 });
-    } catch (error) {
-      differing.push(`${file}: flows refused it (${(error as { code?: string }).code}), tshark read it`);
-      continue;
-    }
-    const ours = summarize(result);
-    const equal =
-      ours.digest === expected.digest && ours.tcpFrames === expected.tcpFrames && ours.udpFrames === expected.udpFrames;
-    if (KNOWN_DIFFERENCES.has(file)) {
-      if (equal) stillKnown.push(file);
-      continue;
-    }
-    compared++;
-    pairs += expected.pairs;
-    if (!equal) {
-      differing.push(
-        `${file}: qoelab tcp ${ours.tcpFrames} udp ${ours.udpFrames} in ${ours.pairs} pairs, tshark tcp ${expected.tcpFrames} udp ${expected.udpFrames} in ${expected.pairs} pairs; ours: ${ours.lines.slice(0, 4).join("; ")}`,
-      );
-    }
-  }
-  assert.deepEqual(differing, [], "captures whose flows differ from tshark's conversations");
-  assert.deepEqual(stillKnown, [], "listed as differing but now equal: take them off KNOWN_DIFFERENCES");
+  const compared = await assertRealcapsAgree(
+    readOracleTable("test-data/realcaps-conversations.tsv"),
+    KNOWN_DIFFERENCES,
+    async (file, [tcp, udp, pairCount, digest]) => {
+      const expected = { tcpFrames: Number(tcp), udpFrames: Number(udp), pairs: Number(pairCount), digest };
+      const ours = summarize(await analyzeCaptureFile(file, { workers: 1 }));
+      pairs += expected.pairs;
+      const equal =
+        ours.digest === expected.digest &&
+        ours.tcpFrames === expected.tcpFrames &&
+        ours.udpFrames === expected.udpFrames;
+      return equal
+        ? null
+        : `qoelab tcp ${ours.tcpFrames} udp ${ours.udpFrames} in ${ours.pairs} pairs, tshark tcp ${expected.tcpFrames} udp ${expected.udpFrames} in ${expected.pairs} pairs; ours: ${ours.lines.slice(0, 4).join("; ")}`;
+    },
+  );
   assert.ok(compared > 1000, `${compared} captures compared`);
   assert.ok(pairs > 3000, `${pairs} address:port pairs compared`);
 });

@@ -8,15 +8,19 @@ import type { GreFields } from "./layers/gre.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
+import type { Dot11Fields } from "./layers/ieee80211.ts";
 import type { IpoibFields } from "./layers/ipoib.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
+import type { LlcFields } from "./layers/llc-snap.ts";
 import type { MplsFields } from "./layers/mpls.ts";
 import type { NflogFields } from "./layers/nflog.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
+import { type PpiFields, ppi80211CommonField } from "./layers/ppi.ts";
 import type { PppFields } from "./layers/ppp.ts";
 import type { PppoeFields } from "./layers/pppoe.ts";
+import { type RadiotapBuild, type RadiotapFields, radiotapHeaderFor } from "./layers/radiotap.ts";
 import type { RtpFields } from "./layers/rtp.ts";
 import { parseSdp, type SdpSession } from "./layers/sdp.ts";
 import { parseTcpFlags, type TcpFields } from "./layers/tcp.ts";
@@ -133,6 +137,53 @@ export function ipoib(fields: Partial<IpoibFields> = {}): Packet {
     type: "IPoIB",
     fields: { grh: "00".repeat(20), daddr: "00000001fe800000000000000000000000000002", reserved: 0, ...fields },
   });
+}
+
+/**
+ * A radiotap header (LINKTYPE_IEEE802_11_RADIOTAP) with the radio values given, each aligned as
+ * radiotap requires: `radiotap({ flags: 0x10, rate: 12, channel: [2437, 0xa0], dbmAntSignal: -40 })`
+ * (see `RadiotapBit` for the names); `raw` sets the bitmaps and field bytes as they are. `dot11()` follows.
+ */
+export function radiotap(values: RadiotapBuild = { flags: 0 }, raw: Partial<RadiotapFields> = {}): Packet {
+  return one({ type: "Radiotap", fields: { version: 0, pad: 0, ...radiotapHeaderFor(values), ...raw } });
+}
+
+/**
+ * A PPI header (LINKTYPE_PPI) in front of an 802.11 frame, with an 802.11-common field (`fcs`:
+ * its flag saying the frame ends with an FCS; then give `dot11({ fcs: "auto" })`).
+ */
+export function ppi(fields: Partial<PpiFields> & { fcs?: boolean; frequency?: number } = {}): Packet {
+  const { fcs, frequency, ...rest } = fields;
+  const data = ppi80211CommonField({ flags: fcs ? 1 : 0, frequency: frequency ?? 2437, rate: 2 });
+  return one({ type: "PPI", fields: { version: 0, flags: 0, dlt: 105, data, ...rest } });
+}
+
+/**
+ * An IEEE 802.11 MAC header; by default a QoS data frame to the distribution system (ToDS):
+ * BSSID 02:00:00:00:00:01, source …02, destination …03. `llc()` then the packet follow a data frame.
+ */
+export function dot11(fields: Partial<Dot11Fields> = {}): Packet {
+  return one({
+    type: "Dot11",
+    fields: {
+      type: 2,
+      subtype: 8,
+      flags: 0x01,
+      duration: 0,
+      addr1: "02:00:00:00:00:01",
+      addr2: "02:00:00:00:00:02",
+      addr3: "02:00:00:00:00:03",
+      sequence: 0,
+      fragment: 0,
+      qos: 0,
+      ...fields,
+    },
+  });
+}
+
+/** An 802.2 LLC/SNAP header (RFC 1042); the EtherType comes from the next layer. */
+export function llc(fields: Partial<LlcFields> = {}): Packet {
+  return one({ type: "LLC", fields: { dsap: 0xaa, ssap: 0xaa, control: 3, oui: 0, ...fields } });
 }
 
 /** PPP protocol field inside a PPPoE session; the protocol (IPv4 0x0021, IPv6 0x0057) comes from the next layer. */

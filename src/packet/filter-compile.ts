@@ -34,7 +34,8 @@ export interface PacketFilter {
  * cooked headers are read at their fixed offsets; PPP (LINKTYPE_PPP, PPP_HDLC) is read as libpcap
  * compiles it, with the protocol at offset 2 and the datagram at 4 (RFC 1662 framing, a two-byte
  * protocol field), so a frame without the framing or with a compressed protocol matches no network
- * protocol, as with tcpdump; other link types use the dissection's network layer.
+ * protocol, as with tcpdump; 802.11 (plain, radiotap, PPI) is read at libpcap's offsets (`W11`);
+ * other link types use the dissection's network layer.
  */
 export function compileFilter(expression: string): PacketFilter {
   const tree = parseFilter(expression);
@@ -54,6 +55,7 @@ return function match(record, dissection) {
     const PP = E - S < 4 ? -1 : (B[S + 2] << 8) | B[S + 3];
     ET = B[S] !== 0xff || B[S + 1] !== 0x03 ? 0 : PP === ${PPP_IPV4} ? ${ETHER_IPV4} : PP === ${PPP_IPV6} ? ${ETHER_IPV6} : 0;
   }
+  else if (LT === ${LinkType.IEEE802_11} || LT === ${LinkType.IEEE802_11_RADIOTAP} || LT === ${LinkType.PPI}) W11();
   else { ETO = -1; L3 = outer ? dissection.outerL3Offset : dissection.l3Offset; VM = 0; }
   return ${body} && AB === 0;
 };`;
@@ -82,7 +84,42 @@ function L4(o) {
   if (o < 0 || o + 4 > E) { AB = 1; return 0; }
   return ((B[o] << 24) | (B[o + 1] << 16) | (B[o + 2] << 8) | B[o + 3]) >>> 0;
 }
-function ETY(t, v) { return ETO < 0 ? ET === t : L2(ETO + VM * v) === t; }
+function ETY(t, v) {
+  if (ETO === NO_LINK) { AB = 1; return false; }
+  return ETO < 0 ? ET === t : L2(ETO + VM * v) === t;
+}
+// ETO when the link header could not be read where libpcap reads it: a network test rejects the packet.
+const NO_LINK = -3;
+/*
+ * 802.11 (plain, after radiotap, after PPI of DLT 105) as libpcap 1.10 compiles it: the frame
+ * starts after the radiotap or PPI header (its little-endian length at byte 2); a data frame
+ * (type 2) has its LLC/SNAP header 24 bytes in, 26 with QoS control (libpcap adds nothing for a
+ * fourth address or HT control), that offset from the start of the packet rounded up to 4 when
+ * radiotap's first bitmap (without extension) has Flags with the data-pad bit; the EtherType is read
+ * 6 bytes into it, whatever the DSAP, SSAP, OUI, protected or fragment bits say.
+ */
+function W11() {
+  ET = 0; VM = 0; L3 = -1; ETO = -1;
+  let h = S;
+  if (LT !== ${LinkType.IEEE802_11}) {
+    if (S + 4 > E) { ETO = NO_LINK; return; }
+    if (LT === ${LinkType.PPI} && (S + 8 > E || B[S + 4] !== 105 || B[S + 5] !== 0 || B[S + 6] !== 0 || B[S + 7] !== 0)) { ETO = NO_LINK; return; }
+    h = S + (B[S + 2] | (B[S + 3] << 8));
+  }
+  if (h + 1 > E) { ETO = NO_LINK; return; }
+  const fc = B[h];
+  if ((fc & 0x0c) !== 0x08) return;
+  let n = h - S + ((fc & 0x80) !== 0 ? 26 : 24);
+  if (LT === ${LinkType.IEEE802_11_RADIOTAP}) {
+    if (S + 8 > E) { ETO = NO_LINK; return; }
+    if ((B[S + 4] & 2) !== 0 && (B[S + 7] & 0x80) === 0) {
+      const at = S + ((B[S + 4] & 1) !== 0 ? 16 : 8);
+      if (at + 1 > E) { ETO = NO_LINK; return; }
+      if (B[at] & 0x20) n = (n + 3) & ~3;
+    }
+  }
+  ETO = S + n + 6; L3 = S + n + 8;
+}
 function TH(n) { return n + ((L1(n) & 15) << 2); }
 function DIV(a, b) { if (b === 0) { AB = 1; return 0; } return Math.floor(a / b); }
 function MOD(a, b) { if (b === 0) { AB = 1; return 0; } return a % b; }

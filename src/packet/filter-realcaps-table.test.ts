@@ -10,7 +10,7 @@ import { isSupportedLinkType, linkTypeName } from "./link-type.ts";
  * Oracle: tcpdump on every realcaps capture that capinfos and tcpdump both read, twenty common
  * filter expressions each (test-data/realcaps-tcpdump-filters.tsv, made once by
  * test-data/make-realcaps-tcpdump-filters.py). qoelab's filter keeps as many packets as tcpdump's,
- * except on link types no layer decodes (ARCNET, Juniper, PPI, IPNET, SLIP, MS/TP…), where it
+ * except on link types no layer decodes (ARCNET, Juniper, IPNET, SLIP, MS/TP…), where it
  * matches no network protocol and libpcap reads into some of them.
  */
 const REALCAPS = "../shared/data/realcaps";

@@ -149,6 +149,62 @@ define(["nflog"], (a) => build.nflog(nflogSpecFields(a)), {
   gid: "number",
 });
 define(["ipoib"], (a) => build.ipoib(a), { type: "number", reserved: "number", daddr: "hex", grh: "hex" });
+define(
+  ["radiotap"],
+  ({ freq, chflags, signal, noise, ...rest }) =>
+    build.radiotap({
+      flags: 0,
+      ...(rest as Record<string, number>),
+      ...(freq !== undefined ? { channel: [freq as number, (chflags as number | undefined) ?? 0] } : {}),
+      ...(signal !== undefined ? { dbmAntSignal: dbm(signal) } : {}),
+      ...(noise !== undefined ? { dbmAntNoise: dbm(noise) } : {}),
+    }),
+  {
+    flags: "number",
+    rate: "number",
+    freq: "number",
+    chflags: "number",
+    signal: "string",
+    noise: "string",
+    antenna: "number",
+    tsft: "number",
+  },
+);
+/** A signed dBm value (`signal=-60`). */
+function dbm(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < -128 || n > 127)
+    throw new Error(`"${String(value)}" is not a dBm value (-128 to 127)`);
+  return n;
+}
+define(["ppi"], (a) => build.ppi(a), { dlt: "number", flags: "number", fcs: "boolean", frequency: "number" });
+define(
+  ["dot11", "wlan"],
+  ({ fcs, ...rest }) =>
+    build.dot11({ ...rest, ...(fcs === undefined ? {} : { fcs: fcs === "auto" ? "auto" : Number(fcs) }) }),
+  {
+    type: "number",
+    subtype: "number",
+    flags: "number",
+    duration: "number",
+    addr1: "mac",
+    addr2: "mac",
+    addr3: "mac",
+    addr4: "mac",
+    sequence: "number",
+    fragment: "number",
+    qos: "number",
+    htc: "number",
+    fcs: "string",
+  },
+);
+define(["llc", "snap"], (a) => build.llc(a), {
+  dsap: "number",
+  ssap: "number",
+  control: "number",
+  oui: "number",
+  type: "number",
+});
 define(["ipv4", "ip"], (a) => build.ipv4(a), {
   src: "ip4",
   dst: "ip4",

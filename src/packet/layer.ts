@@ -7,15 +7,19 @@ import type { GreFields } from "./layers/gre.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
+import type { Dot11Fields } from "./layers/ieee80211.ts";
 import type { IpoibFields } from "./layers/ipoib.ts";
 import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
+import type { LlcFields } from "./layers/llc-snap.ts";
 import type { MplsFields } from "./layers/mpls.ts";
 import type { NflogFields } from "./layers/nflog.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
+import type { PpiFields } from "./layers/ppi.ts";
 import type { PppFields } from "./layers/ppp.ts";
 import type { PppoeFields } from "./layers/pppoe.ts";
+import type { RadiotapFields } from "./layers/radiotap.ts";
 import type { RtcpPacketFields } from "./layers/rtcp.ts";
 import type { RtpFields } from "./layers/rtp.ts";
 import type { SdpSession } from "./layers/sdp.ts";
@@ -79,6 +83,12 @@ export interface LayerFieldMap {
   AH: AhFields;
   NFLOG: NflogFields;
   IPoIB: IpoibFields;
+  Radiotap: RadiotapFields;
+  PPI: PpiFields;
+  /** An IEEE 802.11 MAC header (and FCS). */
+  Dot11: Dot11Fields;
+  /** An 802.2 LLC/SNAP header. */
+  LLC: LlcFields;
 }
 
 export type LayerType = keyof LayerFieldMap;

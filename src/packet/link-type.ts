@@ -10,8 +10,11 @@ const LINK_TYPES = codeTable({
   PPP_HDLC: [50, "PPP_SERIAL"], // PPP in HDLC-like framing
   RAW: [101, "RAW"], // raw IPv4 or IPv6, version nibble decides
   C_HDLC: [104, "C_HDLC"], // Cisco HDLC
+  IEEE802_11: [105, "IEEE802_11"], // IEEE 802.11 MAC frames, without FCS
   LOOP: [108, "LOOP"], // OpenBSD loopback: 4-byte network-order address family
   LINUX_SLL: [113, "LINUX_SLL"],
+  IEEE802_11_RADIOTAP: [127, "IEEE802_11_RADIO"], // radiotap header, then an 802.11 frame
+  PPI: [192, "PPI"], // Per-Packet Information header, then a frame of the DLT it names
   IPV4: [228, "IPV4"],
   IPV6: [229, "IPV6"],
   NFLOG: [239, "NFLOG"], // Linux netfilter NFLOG messages (nfnetlink_log)

@@ -9,15 +9,19 @@ import { greLayer } from "./layers/gre.ts";
 import { ciscoHdlcLayer, hdlcLayer } from "./layers/hdlc.ts";
 import { icmpLayer } from "./layers/icmp.ts";
 import { icmpv6Layer } from "./layers/icmpv6.ts";
+import { ieee80211Layer } from "./layers/ieee80211.ts";
 import { ipoibLayer } from "./layers/ipoib.ts";
 import { ipv4Layer } from "./layers/ipv4.ts";
 import { ipv6Layer } from "./layers/ipv6.ts";
 import { sll2Layer, sllLayer } from "./layers/linux-sll.ts";
+import { llcLayer } from "./layers/llc-snap.ts";
 import { mplsLayer } from "./layers/mpls.ts";
 import { nflogLayer } from "./layers/nflog.ts";
 import { loopbackLayer } from "./layers/null-loopback.ts";
+import { ppiLayer } from "./layers/ppi.ts";
 import { pppLayer } from "./layers/ppp.ts";
 import { pppoeLayer } from "./layers/pppoe.ts";
+import { radiotapLayer } from "./layers/radiotap.ts";
 import { paddingLayer, rawLayer } from "./layers/raw.ts";
 import { rtcpLayer } from "./layers/rtcp.ts";
 import { rtpLayer } from "./layers/rtp.ts";
@@ -70,6 +74,10 @@ const LAYERS = [
   ahLayer,
   nflogLayer,
   ipoibLayer,
+  radiotapLayer,
+  ppiLayer,
+  ieee80211Layer,
+  llcLayer,
 ] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tables hold every layer's definition.

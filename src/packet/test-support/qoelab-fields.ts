@@ -3,9 +3,12 @@ import { CHECKSUM_STATUS_NUMBER, type ChecksumStatus } from "../anomaly.ts";
 import { readU16, readU32 } from "../byte-order.ts";
 import type { AnyLayer, Layer } from "../layer.ts";
 import { greFlagsAndVersion } from "../layers/gre.ts";
+import { dot11Addresses } from "../layers/ieee80211.ts";
 import { ipoibAddressing } from "../layers/ipoib.ts";
 import { ipv4FinalDestination } from "../layers/ipv4.ts";
 import { NflogTlvType, nflogTimestamp } from "../layers/nflog.ts";
+import { PpiFieldType, ppi80211Common, ppiFields } from "../layers/ppi.ts";
+import { encodeRadiotapHeader, radiotapValues } from "../layers/radiotap.ts";
 import { encodeLayers, type Packet } from "../packet.ts";
 import { TcpOptionKind } from "../protocol-numbers.ts";
 
@@ -35,6 +38,54 @@ export const TSHARK_COMPARE_ARGS: readonly string[] = [
   "rtp_udp",
   "--enable-heuristic",
   "rtcp_udp",
+];
+
+/**
+ * Radiotap, PPI, 802.11 and LLC fields `qoelabField` knows: compared on wireless captures only
+ * (tshark shows llc.* on 802.3 frames qoelab does not decode as LLC).
+ */
+export const WIRELESS_FIELDS: readonly string[] = [
+  "radiotap.version",
+  "radiotap.pad",
+  "radiotap.length",
+  "radiotap.present.word",
+  "radiotap.flags",
+  "radiotap.datarate",
+  "radiotap.channel.freq",
+  "radiotap.channel.flags",
+  "radiotap.dbm_antsignal",
+  "radiotap.dbm_antnoise",
+  "radiotap.antenna",
+  "radiotap.mactime",
+  "radiotap.rxflags",
+  "radiotap.mcs.index",
+  "radiotap.ampdu.reference",
+  "radiotap.vht.bw",
+  "ppi.version",
+  "ppi.flags",
+  "ppi.length",
+  "ppi.dlt",
+  "ppi.field_type",
+  "ppi.field_len",
+  "ppi.80211-common.flags",
+  "ppi.80211-common.chan.freq",
+  "ppi.80211-common.dbm.antsignal",
+  "wlan.fc.type_subtype",
+  "wlan.flags",
+  "wlan.duration",
+  "wlan.ra",
+  "wlan.ta",
+  "wlan.da",
+  "wlan.sa",
+  "wlan.bssid",
+  "wlan.seq",
+  "wlan.frag",
+  "wlan.qos",
+  "wlan.htc",
+  "wlan.fcs",
+  "llc.dsap",
+  "llc.ssap",
+  "llc.type",
 ];
 
 /** Fields `qoelabField` knows, i.e. the ones a comparison can use. */
@@ -504,8 +555,90 @@ function values(
         "ipoib.grh.sgid": g?.sgid,
       });
     }
+    case "Radiotap":
+    case "PPI":
+    case "Dot11":
+    case "LLC":
+      return wirelessValues(layer, field);
     default:
       return [];
+  }
+}
+
+/** The radiotap, PPI, 802.11 and LLC fields as tshark prints them. */
+function wirelessValues(layer: Layer<"Radiotap"> | Layer<"PPI"> | Layer<"Dot11"> | Layer<"LLC">, field: string) {
+  const str = (v: number | undefined) => (v === undefined ? undefined : String(v));
+  switch (layer.type) {
+    case "Radiotap": {
+      const f = layer.fields;
+      const header = encodeRadiotapHeader(f);
+      const v = radiotapValues(header, 0, header.length);
+      const all = (name: string, i = 0, show: (x: number) => string = String) =>
+        v.fields.filter((x) => x.name === name).map((x) => show(x.values[i] ?? 0));
+      const table: Record<string, (string | undefined)[]> = {
+        "radiotap.version": [str(f.version ?? 0)],
+        "radiotap.pad": [str(f.pad ?? 0)],
+        "radiotap.length": [str(f.length ?? header.length)],
+        "radiotap.present.word": f.present.map((w) => hexN(w, 8)),
+        "radiotap.flags": all("flags", 0, (x) => hexN(x, 2)!),
+        "radiotap.datarate": all("rate", 0, (x) => String(x / 2)),
+        "radiotap.channel.freq": all("channel"),
+        "radiotap.channel.flags": all("channel", 1, (x) => hexN(x, 4)!),
+        "radiotap.dbm_antsignal": all("dbmAntSignal"),
+        "radiotap.dbm_antnoise": all("dbmAntNoise"),
+        "radiotap.antenna": all("antenna"),
+        "radiotap.mactime": all("tsft"),
+        "radiotap.rxflags": all("rxFlags", 0, (x) => hexN(x, 4)!),
+        "radiotap.mcs.index": all("mcs", 2),
+        "radiotap.ampdu.reference": all("ampdu"),
+        "radiotap.vht.bw": all("vht", 2),
+      };
+      return table[field] ?? [];
+    }
+    case "PPI": {
+      const f = layer.fields;
+      const tlvs = ppiFields(f.data, ((f.flags ?? 0) & 1) !== 0);
+      const common = tlvs.filter((t) => t.type === PpiFieldType.codes.COMMON_80211).map((t) => ppi80211Common(t.value));
+      const table: Record<string, (string | undefined)[]> = {
+        "ppi.version": [str(f.version ?? 0)],
+        "ppi.flags": [hexN(f.flags ?? 0, 2)],
+        "ppi.length": [str(f.length ?? 8 + f.data.length)],
+        "ppi.dlt": [str(f.dlt)],
+        "ppi.field_type": tlvs.map((t) => String(t.type)),
+        "ppi.field_len": tlvs.map((t) => String(t.value.length)),
+        "ppi.80211-common.flags": common.map((c) => hexN(c?.flags, 4)),
+        "ppi.80211-common.chan.freq": common.map((c) => str(c?.frequency)),
+        "ppi.80211-common.dbm.antsignal": common.map((c) => str(c?.dbmAntSignal)),
+      };
+      return table[field] ?? [];
+    }
+    case "Dot11": {
+      const f = layer.fields;
+      const a = dot11Addresses(f);
+      return pick(field, {
+        "wlan.fc.type_subtype": hexN((f.type << 4) | f.subtype, 4),
+        "wlan.flags": hexN(f.flags, 2),
+        "wlan.duration": str(f.duration),
+        "wlan.ra": a.ra,
+        "wlan.ta": a.ta,
+        "wlan.da": a.da,
+        "wlan.sa": a.sa,
+        "wlan.bssid": a.bssid,
+        "wlan.seq": str(f.sequence),
+        "wlan.frag": str(f.fragment),
+        "wlan.qos": hexN(f.qos, 4),
+        "wlan.htc": hexN(f.htc, 8),
+        "wlan.fcs": typeof f.fcs === "number" ? hexN(f.fcs, 8) : undefined,
+      });
+    }
+    case "LLC": {
+      const f = layer.fields;
+      return pick(field, {
+        "llc.dsap": hexN(f.dsap, 2),
+        "llc.ssap": hexN(f.ssap, 2),
+        "llc.type": hexN(f.type, 4),
+      });
+    }
   }
 }
 
@@ -643,7 +776,8 @@ const RTCP_TYPE: Record<string, number> = {
 
 /** One field as tshark would print it for this packet ("" when absent). */
 export function qoelabField(packet: Packet, field: string, skip?: (layer: AnyLayer) => boolean): string {
-  if (!COMPARABLE_FIELDS.includes(field)) throw new Error(`qoelabField: no mapping for tshark field ${field}`);
+  if (!COMPARABLE_FIELDS.includes(field) && !WIRELESS_FIELDS.includes(field))
+    throw new Error(`qoelabField: no mapping for tshark field ${field}`);
   const out: string[] = [];
   packet.layers.forEach((layer, i) => {
     if (skip?.(layer)) return;

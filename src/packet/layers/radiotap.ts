@@ -1,0 +1,436 @@
+import { formatHex } from "../address-text.ts";
+import { anomaly } from "../anomaly.ts";
+import { concatBytes } from "../byte-order.ts";
+import { Anomaly, type Dissection } from "../dissection.ts";
+import type { ShowRow } from "../layer.ts";
+import { defineLayer } from "../layer-def.ts";
+import { LinkType } from "../link-type.ts";
+import { showHex, showNum } from "../show-format.ts";
+import { decodeIeee80211Walk, fastIeee80211 } from "./ieee80211.ts";
+
+/*
+ * Radiotap (tcpdump.org LINKTYPE_IEEE802_11_RADIOTAP = 127, radiotap.org): a header of radio
+ * information in front of an 802.11 frame. Multi-byte fields are little-endian.
+ *
+ * +---------------+---------------+---------------+---------------+
+ * |  Version (0)  |      Pad      |   Length (whole header)       |
+ * +---------------+---------------+---------------+---------------+
+ * |  Present bitmap (bit 31: another bitmap follows) …            |
+ * +---------------+---------------+---------------+---------------+
+ * |  Fields, in bit order, each aligned to its natural size from the start of the header …
+ * +---------------+---------------+---------------+---------------+
+ *
+ * In each bitmap, bit 29 says the next one is in the radiotap namespace again (its bits numbered
+ * from 0: a second antenna's fields), bit 30 that it is in a vendor namespace: a 6-byte field
+ * (OUI, sub-namespace, skip length), aligned to 2, then `skip length` bytes of vendor data. A
+ * field whose bit qoelab does not know stops the field decoding (its size and alignment are
+ * unknown); the length still says where the 802.11 frame starts. Flags 0x10 says the frame ends
+ * with its FCS, 0x20 that the 802.11 header is padded to a multiple of 4 bytes.
+ */
+
+export const RADIOTAP_MIN_SIZE = 8;
+const EXT = 0x80000000;
+const RADIOTAP_NAMESPACE = 1 << 29;
+const VENDOR_NAMESPACE = 1 << 30;
+
+export const RadiotapFlag = {
+  CFP: 0x01,
+  SHORT_PREAMBLE: 0x02,
+  WEP: 0x04,
+  FRAGMENTED: 0x08,
+  FCS_AT_END: 0x10,
+  DATA_PAD: 0x20,
+  BAD_FCS: 0x40,
+  SHORT_GI: 0x80,
+} as const;
+
+/** Radiotap namespace fields by present bit: [name, alignment, size]. */
+const FIELDS: readonly (readonly [string, number, number])[] = [
+  ["tsft", 8, 8],
+  ["flags", 1, 1],
+  ["rate", 1, 1],
+  ["channel", 2, 4],
+  ["fhss", 1, 2],
+  ["dbmAntSignal", 1, 1],
+  ["dbmAntNoise", 1, 1],
+  ["lockQuality", 2, 2],
+  ["txAttenuation", 2, 2],
+  ["dbTxAttenuation", 2, 2],
+  ["dbmTxPower", 1, 1],
+  ["antenna", 1, 1],
+  ["dbAntSignal", 1, 1],
+  ["dbAntNoise", 1, 1],
+  ["rxFlags", 2, 2],
+  ["txFlags", 2, 2],
+  ["rtsRetries", 1, 1],
+  ["dataRetries", 1, 1],
+  ["xChannel", 4, 8],
+  ["mcs", 1, 3],
+  ["ampdu", 4, 8],
+  ["vht", 2, 12],
+  ["timestamp", 8, 12],
+  ["he", 2, 12],
+  ["heMu", 2, 12],
+  ["heMuOtherUser", 2, 6],
+  ["zeroLengthPsdu", 1, 1],
+  ["lsig", 2, 4],
+];
+export const RadiotapBit = Object.fromEntries(FIELDS.map(([name], bit) => [name, bit])) as Record<string, number>;
+
+export interface RadiotapFields {
+  version?: number;
+  pad?: number;
+  /** Header length; computed when undefined. */
+  length?: number;
+  /** The present bitmaps, as written. */
+  present: number[];
+  /** The bytes after the bitmaps up to the header's length (the fields). */
+  data: Uint8Array;
+}
+
+/** One decoded field: its name, the namespace's antenna index (0 for the first), and the value(s). */
+export interface RadiotapField {
+  name: string;
+  /** Which radiotap namespace it was in (0: the first; more for per-antenna namespaces). */
+  namespace: number;
+  values: number[];
+}
+
+export interface RadiotapValues {
+  fields: RadiotapField[];
+  vendor: { oui: number; subNamespace: number; skipLength: number }[];
+  /** The bit (numbered within its namespace's bitmaps) of a field qoelab does not know: decoding stopped. */
+  unknownBit?: number;
+  /** A field ran past the header's length: decoding stopped. */
+  overrun?: boolean;
+}
+
+const le16 = (b: Uint8Array, at: number) => (b[at] ?? 0) | ((b[at + 1] ?? 0) << 8);
+const le32 = (b: Uint8Array, at: number) =>
+  ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> 0;
+const s8 = (x: number) => (x << 24) >> 24;
+const alignUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/** Where the fields start: after the bitmaps (bit 31 chains them), relative to `p`; 0 when they overrun `length`. */
+function fieldsStart(b: Uint8Array, p: number, length: number): number {
+  let at = 4;
+  while (at + 4 <= length) {
+    if ((le32(b, p + at) & EXT) === 0) return at + 4;
+    at += 4;
+  }
+  return 0;
+}
+
+/**
+ * The Flags field (bit 1 of the first bitmap) of the header at `p`, of `length` bytes, or 0 when
+ * it has none. Flags comes right after TSFT, the only field before it, so no walk is needed.
+ */
+export function radiotapFlags(b: Uint8Array, p: number, length: number): number {
+  const first = le32(b, p + 4);
+  if ((first & 2) === 0) return 0;
+  let at = fieldsStart(b, p, length);
+  if (at === 0) return 0;
+  if (first & 1) at = alignUp(at, 8) + 8;
+  return at < length ? b[p + at]! : 0;
+}
+
+/** Decodes every field of the header `b[p, p + length)` it knows, in order. */
+export function radiotapValues(b: Uint8Array, p: number, length: number): RadiotapValues {
+  const out: RadiotapValues = { fields: [], vendor: [] };
+  const start = fieldsStart(b, p, length);
+  if (start === 0) return out;
+  let at = start;
+  let namespace = 0;
+  let vendor = false;
+  let bitBase = 0;
+  for (let w = p + 4; w < p + start; w += 4) {
+    const word = le32(b, w);
+    for (let bit = 0; bit < 29; bit++) {
+      if ((word & (1 << bit)) === 0 || vendor) continue;
+      const spec = FIELDS[bitBase + bit];
+      if (spec === undefined) {
+        out.unknownBit = bitBase + bit;
+        return out;
+      }
+      const [name, align, size] = spec;
+      at = alignUp(at, align);
+      if (at + size > length) {
+        out.overrun = true;
+        return out;
+      }
+      out.fields.push({ name, namespace, values: fieldValues(name, b, p + at) });
+      at += size;
+    }
+    if (word & VENDOR_NAMESPACE) {
+      at = alignUp(at, 2);
+      if (at + 6 > length) {
+        out.overrun = true;
+        return out;
+      }
+      const skipLength = le16(b, p + at + 4);
+      out.vendor.push({
+        oui: (b[p + at]! << 16) | (b[p + at + 1]! << 8) | b[p + at + 2]!,
+        subNamespace: b[p + at + 3]!,
+        skipLength,
+      });
+      at += 6 + skipLength;
+      vendor = true;
+      bitBase = 0;
+    } else if (word & RADIOTAP_NAMESPACE) {
+      if (!vendor) namespace++;
+      vendor = false;
+      bitBase = 0;
+    } else bitBase += 32;
+  }
+  return out;
+}
+
+function fieldValues(name: string, b: Uint8Array, at: number): number[] {
+  switch (name) {
+    case "tsft":
+      return [le32(b, at) + le32(b, at + 4) * 2 ** 32];
+    case "channel":
+      return [le16(b, at), le16(b, at + 2)];
+    case "fhss":
+      return [b[at]!, b[at + 1]!];
+    case "dbmAntSignal":
+    case "dbmAntNoise":
+    case "dbmTxPower":
+      return [s8(b[at]!)];
+    case "lockQuality":
+    case "txAttenuation":
+    case "dbTxAttenuation":
+    case "rxFlags":
+    case "txFlags":
+      return [le16(b, at)];
+    case "xChannel":
+      return [le32(b, at), le16(b, at + 4), b[at + 6]!, b[at + 7]!];
+    case "mcs":
+      return [b[at]!, b[at + 1]!, b[at + 2]!];
+    case "ampdu":
+      return [le32(b, at), le16(b, at + 4), b[at + 6]!, b[at + 7]!];
+    case "vht":
+      // known, flags, bandwidth, MCS/NSS of four users, coding, group id, partial AID
+      return [
+        le16(b, at),
+        b[at + 2]!,
+        b[at + 3]!,
+        b[at + 4]!,
+        b[at + 5]!,
+        b[at + 6]!,
+        b[at + 7]!,
+        b[at + 8]!,
+        b[at + 9]!,
+        le16(b, at + 10),
+      ];
+    case "timestamp":
+      return [le32(b, at) + le32(b, at + 4) * 2 ** 32, le16(b, at + 8), b[at + 10]!, b[at + 11]!];
+    case "he":
+    case "heMu":
+      return [0, 2, 4, 6, 8, 10].map((i) => le16(b, at + i));
+    case "heMuOtherUser":
+      return [le16(b, at), le16(b, at + 2), b[at + 4]!, b[at + 5]!];
+    case "lsig":
+      return [le16(b, at), le16(b, at + 2)];
+    default:
+      return [b[at]!];
+  }
+}
+
+/** The values of the first occurrence of a field, or undefined. */
+export function radiotapField(values: RadiotapValues, name: string): number[] | undefined {
+  return values.fields.find((f) => f.name === name)?.values;
+}
+
+/** Header bytes for `fields` (the 802.11 frame follows). */
+export function encodeRadiotapHeader(f: RadiotapFields): Uint8Array {
+  const size = 4 + 4 * f.present.length + f.data.length;
+  const out = new Uint8Array(4 + 4 * f.present.length);
+  out[0] = f.version ?? 0;
+  out[1] = f.pad ?? 0;
+  const length = f.length ?? size;
+  out[2] = length & 0xff;
+  out[3] = (length >>> 8) & 0xff;
+  f.present.forEach((word, i) => {
+    for (let k = 0; k < 4; k++) out[4 + 4 * i + k] = (word >>> (8 * k)) & 0xff;
+  });
+  return concatBytes(out, f.data);
+}
+
+/** Radio values a builder may give, by field name: numbers, or several for a multi-value field. */
+export type RadiotapBuild = Partial<Record<keyof typeof RadiotapBit | string, number | number[]>>;
+
+/**
+ * Present bitmap and field bytes for the radio values `values` (first namespace only), each
+ * field aligned as radiotap requires: `{ flags: 0x10, rate: 12, channel: [2437, 0xa0], dbmAntSignal: -40 }`.
+ */
+export function radiotapHeaderFor(values: RadiotapBuild): { present: number[]; data: Uint8Array } {
+  let present = 0;
+  const bytes: number[] = [];
+  const put = (at: number, value: number, size: number) => {
+    for (let k = 0; k < size; k++)
+      bytes[at + k] =
+        size === 8 && k >= 4 ? (Math.floor(value / 2 ** 32) >>> (8 * (k - 4))) & 0xff : (value >>> (8 * k)) & 0xff;
+  };
+  // Offsets relative to the header start: the fields begin after version, pad, length and one bitmap.
+  let at = 8;
+  FIELDS.forEach(([name, align, size], bit) => {
+    const given = values[name];
+    if (given === undefined) return;
+    present |= 1 << bit;
+    at = alignUp(at, align);
+    while (bytes.length < at - 8) bytes.push(0);
+    const list = typeof given === "number" ? [given] : given;
+    const layout = FIELD_LAYOUT[name] ?? [size];
+    let k = at - 8;
+    layout.forEach((width, i) => {
+      put(k, list[i] ?? 0, width);
+      k += width;
+    });
+    at += size;
+  });
+  while (bytes.length < at - 8) bytes.push(0);
+  return { present: [present >>> 0], data: Uint8Array.from(bytes, (x) => x ?? 0) };
+}
+
+/** Widths of the values of multi-value fields, as `fieldValues` gives them. */
+const FIELD_LAYOUT: Readonly<Record<string, number[]>> = {
+  channel: [2, 2],
+  fhss: [1, 1],
+  xChannel: [4, 2, 1, 1],
+  mcs: [1, 1, 1],
+  ampdu: [4, 2, 1, 1],
+  vht: [2, 1, 1, 1, 1, 1, 1, 1, 1, 2],
+  timestamp: [8, 2, 1, 1],
+  he: [2, 2, 2, 2, 2, 2],
+  heMu: [2, 2, 2, 2, 2, 2],
+  heMuOtherUser: [2, 2, 1, 1],
+  lsig: [2, 2],
+};
+
+/**
+ * Fast read: the header's length, the Flags (FCS at the end, data pad), then the 802.11 frame.
+ * A header cut short is TRUNCATED; a version other than 0 or a length under 8 BAD_VERSION/BAD_LENGTH.
+ */
+export function fastRadiotap(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
+  if (end - p < RADIOTAP_MIN_SIZE) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    return -1;
+  }
+  const length = buffer[p + 2]! | (buffer[p + 3]! << 8);
+  if (buffer[p] !== 0) {
+    out.anomalies |= Anomaly.BAD_VERSION;
+    return -1;
+  }
+  if (length < RADIOTAP_MIN_SIZE) {
+    out.anomalies |= Anomaly.BAD_LENGTH;
+    return -1;
+  }
+  if (length > end - p) {
+    out.anomalies |= Anomaly.TRUNCATED;
+    return -1;
+  }
+  const flags = radiotapFlags(buffer, p, length);
+  return fastIeee80211(
+    buffer,
+    p + length,
+    end,
+    out,
+    (flags & RadiotapFlag.FCS_AT_END) !== 0,
+    (flags & RadiotapFlag.DATA_PAD) !== 0,
+  );
+}
+
+const MBIT = (rate: number) => `${rate / 2} Mb/s`;
+
+function radiotapRows(f: RadiotapFields): ShowRow[] {
+  const header = encodeRadiotapHeader(f);
+  const values = radiotapValues(header, 0, header.length);
+  const rows: ShowRow[] = [
+    ["version", String(f.version ?? 0)],
+    ["pad", String(f.pad ?? 0)],
+    ["length", showNum(f.length)],
+  ];
+  for (const [i, word] of f.present.entries()) rows.push([`present[${i}]`, showHex(word, 8)]);
+  for (const field of values.fields) {
+    const name = field.namespace > 0 ? `${field.name}[${field.namespace}]` : field.name;
+    const [first = 0, second = 0] = field.values;
+    if (field.name === "flags") rows.push([name, showHex(first, 2), flagsMeaning(first)]);
+    else if (field.name === "rate") rows.push([name, String(first), MBIT(first)]);
+    else if (field.name === "channel") rows.push([name, `${first} MHz`, `flags ${showHex(second, 4)}`]);
+    else if (field.name.startsWith("dbm")) rows.push([name, `${first} dBm`]);
+    else if (field.name === "mcs")
+      rows.push([name, `index ${field.values[2]}`, `known 0x${first.toString(16)}, flags 0x${second.toString(16)}`]);
+    else rows.push([name, field.values.join(" ")]);
+  }
+  for (const v of values.vendor) {
+    rows.push([
+      "vendor",
+      `OUI ${v.oui.toString(16).padStart(6, "0")}`,
+      `sub-namespace ${v.subNamespace}, ${v.skipLength} bytes`,
+    ]);
+  }
+  if (values.unknownBit !== undefined)
+    rows.push(["fields", `bit ${values.unknownBit}`, "unknown field: not decoded further"]);
+  if (values.overrun) rows.push(["fields", formatHex(f.data), "a field runs past the header's length"]);
+  return rows;
+}
+
+function flagsMeaning(flags: number): string | undefined {
+  const names: string[] = [];
+  if (flags & RadiotapFlag.FCS_AT_END) names.push("FCS at end");
+  if (flags & RadiotapFlag.DATA_PAD) names.push("data pad");
+  if (flags & RadiotapFlag.BAD_FCS) names.push("bad FCS");
+  if (flags & RadiotapFlag.SHORT_PREAMBLE) names.push("short preamble");
+  if (flags & RadiotapFlag.SHORT_GI) names.push("short GI");
+  if (flags & RadiotapFlag.FRAGMENTED) names.push("fragmented");
+  if (flags & RadiotapFlag.WEP) names.push("WEP");
+  return names.length > 0 ? names.join(", ") : undefined;
+}
+
+export const radiotapLayer = defineLayer({
+  type: "Radiotap",
+  info: { title: "Radiotap", tcpip: "link", osi: 1 },
+  linkTypes: [LinkType.IEEE802_11_RADIOTAP],
+  fastNext: "ether",
+  fast: fastRadiotap,
+  decodeLink(w, end) {
+    const b = w.bytes;
+    const length = end >= 4 ? b[2]! | (b[3]! << 8) : 0;
+    const start = end >= RADIOTAP_MIN_SIZE && length <= end ? fieldsStart(b, 0, length) : 0;
+    if (end < RADIOTAP_MIN_SIZE || length > end || start === 0 || b[0] !== 0) {
+      const why =
+        end < RADIOTAP_MIN_SIZE || length > end
+          ? anomaly("truncated", `radiotap header needs ${Math.max(length, RADIOTAP_MIN_SIZE)} bytes, ${end} captured`)
+          : b[0] !== 0
+            ? anomaly("bad-version", `radiotap version ${b[0]}`)
+            : anomaly("bad-length", `radiotap length ${length}: the present bitmaps do not fit`);
+      w.raw(0, end, false, "Radiotap", [why]);
+      return;
+    }
+    const present: number[] = [];
+    for (let at = 4; at < start; at += 4) present.push(le32(b, at));
+    const fields: RadiotapFields = { version: 0, pad: b[1]!, length, present, data: b.slice(start, length) };
+    w.push({ type: "Radiotap", fields }, { anomalies: [], headerLength: length }, 0, false);
+    const flags = radiotapFlags(b, 0, length);
+    decodeIeee80211Walk(w, length, end, {
+      fcs: (flags & RadiotapFlag.FCS_AT_END) !== 0,
+      dataPad: (flags & RadiotapFlag.DATA_PAD) !== 0,
+    });
+  },
+  encode: (layer, payload) => concatBytes(encodeRadiotapHeader(layer.fields), payload),
+  size: ({ fields: f }) => 4 + 4 * f.present.length + f.data.length,
+  rows: ({ fields }) => radiotapRows(fields),
+  summary: ({ fields: f }) => {
+    const header = encodeRadiotapHeader(f);
+    const values = radiotapValues(header, 0, header.length);
+    const channel = radiotapField(values, "channel");
+    const signal = radiotapField(values, "dbmAntSignal");
+    const rate = radiotapField(values, "rate");
+    const parts = ["Radiotap"];
+    if (channel) parts.push(`${channel[0]} MHz`);
+    if (rate) parts.push(MBIT(rate[0]!));
+    if (signal) parts.push(`${signal[0]} dBm`);
+    return parts.join(" ");
+  },
+});
