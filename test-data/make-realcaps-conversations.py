@@ -15,9 +15,8 @@ import os
 import re
 import subprocess
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
-from realcaps_files import capture_files, realcaps_root
+from realcaps_files import capture_files, print_table, realcaps_root
 
 root = realcaps_root()
 row = re.compile(r'^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+\d+ (?:bytes|kB|MB|GB)\s+(\d+)\s+\d+ (?:bytes|kB|MB|GB)\s')
@@ -51,7 +50,4 @@ def conversations(name):
     return f'{name}\t{totals["tcp"]}\t{totals["udp"]}\t{len(pairs)}\t{digest}'
 
 
-print('file\ttcp_frames\tudp_frames\tpairs\tdigest')
-with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-    for line in pool.map(conversations, capture_files(root)):
-        print(line)
+print_table('file\ttcp_frames\tudp_frames\tpairs\tdigest', conversations, capture_files(root))

@@ -3,6 +3,7 @@ the make-realcaps-*.py scripts): every non-empty file that is not documentation 
 import os
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 NOT_CAPTURES = re.compile(r'\.(md|txt|tsv|csv|json|sh|zst|gz|xz|py)$', re.I)
 
@@ -20,3 +21,11 @@ def capture_files(root: str) -> list[str]:
         for f in names
         if not NOT_CAPTURES.search(f) and os.path.getsize(os.path.join(d, f)) > 0
     )
+
+
+def print_table(header: str, row_of, names: list[str]) -> None:
+    """Prints the header row, then row_of(name) for every capture, in order, computed on every core."""
+    print(header)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for line in pool.map(row_of, names):
+            print(line)

@@ -76,6 +76,11 @@ export function register(program: Command): void {
     .option("--tcp", "TCP flows only")
     .option("--udp", "UDP flows only")
     .option("--window <duration>", "time-series window", "1s")
+    .option(
+      "--align <origin>",
+      "where windows start: second (whole seconds) or first-packet (as tshark io,stat and Wireshark's I/O graph)",
+      "second",
+    )
     .option("--format <format>", `output format: ${FORMATS.join("|")}`, "table")
     .option("--json", "same as --format json")
     .option("--series", "print the capture's time series (and keep per-flow series in JSON)")
@@ -93,6 +98,7 @@ export function register(program: Command): void {
           tcp?: boolean;
           udp?: boolean;
           window: string;
+          align: string;
           format: string;
           json?: boolean;
           series?: boolean;
@@ -106,6 +112,9 @@ export function register(program: Command): void {
           throw new QoelabError("CLI_BAD_FORMAT", `--format ${opts.format}: expected one of ${FORMATS.join(", ")}`);
         }
         if (opts.tcp && opts.udp) throw new QoelabError("CLI_BAD_OPTIONS", "--tcp and --udp exclude each other");
+        if (opts.align !== "second" && opts.align !== "first-packet") {
+          throw new QoelabError("CLI_BAD_ALIGN", `--align ${opts.align}: expected second or first-packet`);
+        }
         const workers = opts.workers === undefined ? "auto" : Number(opts.workers);
         if (workers !== "auto" && !(Number.isInteger(workers) && workers >= 1)) {
           throw new QoelabError("CLI_BAD_WORKERS", `--workers ${opts.workers}: expected a whole number ≥ 1`);
@@ -114,6 +123,7 @@ export function register(program: Command): void {
         const progress = process.stdout.isTTY && size > 100 * 1024 * 1024 ? progressBar() : undefined;
         const result = await analyzeCaptureFile(file, {
           window: parseWindow(opts.window),
+          windowOrigin: opts.align,
           protocols: opts.tcp ? "tcp" : opts.udp ? "udp" : "both",
           series: opts.series === true,
           features: opts.features === true,

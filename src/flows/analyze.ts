@@ -227,9 +227,9 @@ async function analyzeParallel(
   const p = new FlowPacket();
   const clock = new SweepClock();
   const everyShard: SweepTarget = {
-    setBase(tsSec) {
-      local.setBase(tsSec);
-      for (const w of writers) w.writeBase(tsSec);
+    setBase(tsSec, tsNsec) {
+      local.setBase(tsSec, tsNsec);
+      for (const w of writers) w.writeBase(tsSec, tsNsec);
     },
     sweepAt(tsSec, tsNsec) {
       local.sweepAt(tsSec, tsNsec);

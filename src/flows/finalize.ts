@@ -23,7 +23,7 @@ export function finalizeResults(parts: readonly PartialResult[], options: { feat
   }
   const flows = parts.flatMap((p) => p.flows).sort((a, b) => a.firstPacket - b.firstPacket);
   const raw = mergeSeries(parts.map((p) => p.series));
-  const series = seriesFromPartial(raw, first.baseSec, first.windowNs, true);
+  const series = seriesFromPartial(raw, first.baseSec, first.windowNs, true, first.originNs);
   let tcpFlows = 0;
   let udpFlows = 0;
   for (const f of flows) {

@@ -11,7 +11,7 @@ try {
   const engine = createShardEngine(job.options);
   port.postMessage({ type: "ready" });
   consumeRing(job.ring, {
-    base: (tsSec) => engine.setBase(tsSec),
+    base: (tsSec, tsNsec) => engine.setBase(tsSec, tsNsec),
     sweep: (tsSec, tsNsec) => engine.sweepAt(tsSec, tsNsec),
     packet: (p) => engine.accept(p),
   });

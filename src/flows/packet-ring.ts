@@ -15,7 +15,7 @@ import { FlowPacket } from "./flow-packet.ts";
  *          seq ack window|(windowScale+1)<<16 mss ipId payload addrA addrB
  *   FLOW6  as FLOW4 with 4 + 4 address words
  *   SWEEP  tsSec tsNsec                            (sweep idle flows at this packet's time)
- *   BASE   tsSec                                   (time base: the first packet's second)
+ *   BASE   tsSec tsNsec                            (time base: the first packet's time)
  *   END
  */
 export const RingRecord = { FLOW4: 2, FLOW6: 3, SWEEP: 4, BASE: 5, END: 6 } as const;
@@ -157,11 +157,12 @@ export class RingWriter {
     this.pos = at + 3;
   }
 
-  writeBase(tsSec: number): void {
+  writeBase(tsSec: number, tsNsec: number): void {
     const at = this.reserve();
     this.words[at] = RingRecord.BASE;
     this.words[at + 1] = tsSec;
-    this.pos = at + 2;
+    this.words[at + 2] = tsNsec;
+    this.pos = at + 3;
   }
 
   /** Writes END and publishes everything written. */
@@ -183,7 +184,7 @@ export class RingWriter {
 
 /** What a consumer does with the records it reads. */
 export interface RingHandler {
-  base(tsSec: number): void;
+  base(tsSec: number, tsNsec: number): void;
   sweep(tsSec: number, tsNsec: number): void;
   packet(p: FlowPacket): void;
 }
@@ -269,8 +270,8 @@ export function consumeRing(buffers: RingBuffers, handler: RingHandler): void {
         handler.sweep(words[at + 1]! >>> 0, words[at + 2]!);
         at += 3;
       } else if (type === RingRecord.BASE) {
-        handler.base(words[at + 1]! >>> 0);
-        at += 2;
+        handler.base(words[at + 1]! >>> 0, words[at + 2]!);
+        at += 3;
       } else if (type === RingRecord.END) {
         Atomics.store(control, slot, 0);
         return;

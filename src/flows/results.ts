@@ -135,6 +135,8 @@ export interface CaptureCounters {
 export interface PartialResult {
   baseSec: number;
   windowNs: number;
+  /** Window 0 starts this many ns after `baseSec` (FlowEngineOptions.windowOrigin). */
+  originNs: number;
   /** Packets this shard owned (each packet is counted by exactly one shard). */
   counters: CaptureCounters;
   series: SeriesPartial;

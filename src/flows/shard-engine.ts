@@ -24,6 +24,12 @@ export type { PacketPredicate };
 export interface FlowEngineOptions {
   /** Time-series window (s). Default 1. */
   window?: number;
+  /**
+   * Where window 0 starts: "second", the whole second of the first packet (default: windows fall on
+   * whole seconds, so series of captures taken together line up with each other and with player
+   * logs), or "first-packet", the first packet itself (as tshark's io,stat and Wireshark's I/O graph).
+   */
+  windowOrigin?: "second" | "first-packet";
   /** Which transports to track. Default both. */
   protocols?: "tcp" | "udp" | "both";
   /** Keep a time series per flow. Default false (the capture series is always kept). */
@@ -62,8 +68,8 @@ export interface FlowEngineOptions {
  * shard ends flows at exactly the times the single-threaded engine does.
  */
 export interface ShardEngine {
-  /** Sets the time base (whole second of the input's first packet); before any packet. */
-  setBase(tsSec: number): void;
+  /** Sets the time base from the input's first packet (its whole second; its time for `windowOrigin: "first-packet"`); before any packet. */
+  setBase(tsSec: number, tsNsec: number): void;
   /** Ends flows idle at the time of the packet stamped (tsSec, tsNsec). */
   sweepAt(tsSec: number, tsNsec: number): void;
   /** Accounts one extracted packet (counting, filter flag, flow statistics). */
@@ -220,6 +226,9 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
   const captureSeries = new WindowSeries(64);
   let streamed = 0;
   let baseSec = -1;
+  // Window 0 starts this many ns after baseSec (0, or the first packet's fraction of a second).
+  let originNs = 0;
+  const originAtFirstPacket = options.windowOrigin === "first-packet";
   let finished = false;
   // Doubles written per packet live in a typed array: a closure variable holding a non-small
   // integer would allocate a heap number on every write.
@@ -273,7 +282,7 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
         s2c: udpDirection(flow.udpS2c!, flow.firstTime),
       };
     }
-    if (flow.series) result.series = seriesFromPartial(flow.series.toPartial(), baseSec, windowNs, false);
+    if (flow.series) result.series = seriesFromPartial(flow.series.toPartial(), baseSec, windowNs, false, originNs);
     if (flow.chunks) {
       flow.chunks.finish();
       result.chunks = chunkList(flow.chunks);
@@ -367,8 +376,10 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
     sweep(relativeTime(tsSec, tsNsec));
   }
 
-  function setBase(tsSec: number): void {
-    if (baseSec < 0) baseSec = tsSec;
+  function setBase(tsSec: number, tsNsec: number): void {
+    if (baseSec >= 0) return;
+    baseSec = tsSec;
+    if (originAtFirstPacket) originNs = tsNsec;
   }
 
   function accept(p: FlowPacket): void {
@@ -439,7 +450,8 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
     }
 
     // Time series.
-    const w = Math.floor(t / windowNs);
+    // A packet stamped before the first one (out of order) counts in window 0.
+    const w = t > originNs ? Math.floor((t - originNs) / windowNs) : 0;
     const cs = captureSeries;
     const row = cs.row(w);
     const data = cs.data;
@@ -485,6 +497,7 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
     return {
       baseSec: baseSec < 0 ? 0 : baseSec,
       windowNs,
+      originNs,
       counters,
       series: captureSeries.toPartial(),
       flows: results,

@@ -1,6 +1,6 @@
 /** What a clock drives: the time base once, then the idle sweeps (a shard engine, or the reader's fan-out to every shard). */
 export interface SweepTarget {
-  setBase(tsSec: number): void;
+  setBase(tsSec: number, tsNsec: number): void;
   sweepAt(tsSec: number, tsNsec: number): void;
 }
 
@@ -28,7 +28,7 @@ export class SweepClock {
     if (base < 0) {
       base = tsSec;
       state[1] = base;
-      target.setBase(base);
+      target.setBase(base, tsNsec);
     }
     let t = (tsSec - base) * 1e9 + tsNsec;
     if (t < 0) t = 0;

@@ -150,3 +150,41 @@ describe("sparse windows: memory and time follow packets, whatever the capture's
     }
   });
 });
+
+describe("window origin", () => {
+  // µs-exact times: the first packet 0.6 s into its second.
+  const times = [T0 + 0.6, T0 + 1.599999, T0 + 1.6, T0 + 2.5, T0 + 4.7];
+
+  test("first-packet: windows start at the first packet, as tshark io,stat's intervals, with 1 and 2 workers", async () => {
+    const file = join(dir, "origin.pcap");
+    await writePcap(
+      file,
+      times.map((time) => udp(time)),
+    );
+    const one = await analyzeCaptureFile(file, { workers: 1, windowOrigin: "first-packet" });
+    const two = await analyzeCaptureFile(file, { workers: 2, windowOrigin: "first-packet" });
+    assert.deepEqual(two.series, one.series);
+    assert.equal(one.series.origin, T0 + 0.6);
+    // [0.6, 1.6): 2 packets; [1.6, 2.6): 2; [2.6, 3.6): none; [3.6, 4.6): none; [4.6, 5.6): 1.
+    assert.deepEqual(one.series.packets, [2, 2, 0, 0, 1]);
+    assert.deepEqual(
+      one.series.start.map((s) => Math.round((s - T0) * 10) / 10),
+      [0.6, 1.6, 2.6, 3.6, 4.6],
+    );
+    const flow = (await analyzeCaptureFile(file, { windowOrigin: "first-packet", series: true })).flows[0]!;
+    assert.deepEqual(flow.series!.packets, [2, 2, 0, 0, 1]);
+    assert.equal(flow.series!.origin, T0 + 0.6);
+  });
+
+  test("second (the default): windows fall on whole seconds", async () => {
+    const file = join(dir, "origin.pcap");
+    const one = await analyzeCaptureFile(file, { workers: 1 });
+    assert.equal(one.series.origin, T0);
+    // [0, 1): 1; [1, 2): 2; [2, 3): 1; [3, 4): none; [4, 5): 1.
+    assert.deepEqual(one.series.packets, [1, 2, 1, 0, 1]);
+    assert.deepEqual(
+      one.series.start.map((s) => s - T0),
+      [0, 1, 2, 3, 4],
+    );
+  });
+});

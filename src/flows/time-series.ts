@@ -1,7 +1,7 @@
 /**
  * Fixed-width time windows (default 1 s) of counters, per capture and per flow, like tstat's
- * log_tcp_periodic. Window w covers [base + w·width, base + (w+1)·width) where base is the whole
- * second of the capture's first packet. Only occupied windows are stored (row-major, one growable Float64Array);
+ * log_tcp_periodic. Window w covers [origin + w·width, origin + (w+1)·width) where origin is the whole
+ * second of the capture's first packet, or that packet's time (FlowEngineOptions.windowOrigin). Only occupied windows are stored (row-major, one growable Float64Array);
  * every column is an integer count (RTT as a sum of integer nanoseconds), so partial series from
  * worker threads sum to exactly the single-threaded result.
  */
@@ -164,6 +164,8 @@ export function seriesSpanWindows(p: SeriesPartial): number {
 export interface TimeSeries {
   /** Window width (s). */
   window: number;
+  /** Start of window 0 (s since the Unix epoch): the first packet's whole second, or its time. */
+  origin: number;
   /** Start of each window, seconds since the Unix epoch. */
   start: number[];
   packets: number[];
@@ -190,6 +192,7 @@ export function seriesFromPartial(
   baseSec: number,
   windowNs: number,
   withFlowCounts: boolean,
+  originNs = 0,
 ): TimeSeries {
   const columns: number[][] = [];
   for (let c = 0; c < SERIES_COLUMNS; c++) columns.push([]);
@@ -204,20 +207,21 @@ export function seriesFromPartial(
       if (gap <= MAX_FILLED_GAP_WINDOWS && gap <= fillBudget) {
         fillBudget -= gap;
         for (let e = w - gap; e < w; e++) {
-          start.push(baseSec + (e * windowNs) / 1e9);
+          start.push(baseSec + (originNs + e * windowNs) / 1e9);
           rttMean.push(null);
           for (const column of columns) column.push(0);
         }
       }
     }
     const base = r * SERIES_COLUMNS;
-    start.push(baseSec + (w * windowNs) / 1e9);
+    start.push(baseSec + (originNs + w * windowNs) / 1e9);
     for (let c = 0; c < SERIES_COLUMNS; c++) columns[c]!.push(p.data[base + c]!);
     const n = p.data[base + SeriesColumn.RTT_COUNT]!;
     rttMean.push(n > 0 ? p.data[base + SeriesColumn.RTT_SUM_NS]! / n / 1e6 : null);
   }
   const series: TimeSeries = {
     window: windowS,
+    origin: baseSec + originNs / 1e9,
     start,
     packets: columns[SeriesColumn.PACKETS]!,
     bytes: columns[SeriesColumn.BYTES]!,
