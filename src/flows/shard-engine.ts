@@ -68,7 +68,10 @@ export interface FlowEngineOptions {
  * shard ends flows at exactly the times the single-threaded engine does.
  */
 export interface ShardEngine {
-  /** Sets the time base from the input's first packet (its whole second; its time for `windowOrigin: "first-packet"`); before any packet. */
+  /**
+   * Sets the time base from the input's first packet (its whole second; with `windowOrigin:
+   * "first-packet"` its time too); before any packet.
+   */
   setBase(tsSec: number, tsNsec: number): void;
   /** Ends flows idle at the time of the packet stamped (tsSec, tsNsec). */
   sweepAt(tsSec: number, tsNsec: number): void;

@@ -7,7 +7,7 @@ export interface SweepTarget {
 const SWEEP_INTERVAL_NS = 1e9;
 
 /** Idle flows are swept at the first packet at or after each whole second of relative time. */
-export function nextSweepAfter(t: number): number {
+function nextSweepAfter(t: number): number {
   return (Math.floor(t / SWEEP_INTERVAL_NS) + 1) * SWEEP_INTERVAL_NS;
 }
 

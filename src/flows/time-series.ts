@@ -1,9 +1,10 @@
 /**
  * Fixed-width time windows (default 1 s) of counters, per capture and per flow, like tstat's
- * log_tcp_periodic. Window w covers [origin + w·width, origin + (w+1)·width) where origin is the whole
- * second of the capture's first packet, or that packet's time (FlowEngineOptions.windowOrigin). Only occupied windows are stored (row-major, one growable Float64Array);
- * every column is an integer count (RTT as a sum of integer nanoseconds), so partial series from
- * worker threads sum to exactly the single-threaded result.
+ * log_tcp_periodic. Window w covers [origin + w·width, origin + (w+1)·width) where origin is the
+ * whole second of the capture's first packet, or that packet's time (FlowEngineOptions.windowOrigin).
+ * Only occupied windows are stored (row-major, one growable Float64Array); every column is an
+ * integer count (RTT as a sum of integer nanoseconds), so partial series from worker threads sum to
+ * exactly the single-threaded result.
  */
 
 export const SeriesColumn = {

@@ -1,4 +1,7 @@
-/** Big-endian (network order) reads and writes on a Uint8Array; reads past the end give 0. */
+/**
+ * Reads and writes on a Uint8Array, big-endian (network order) unless named LE (little-endian: radio
+ * headers such as radiotap and PPI, 802.11 fields); reads past the end give 0.
+ */
 
 export function readU16(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] ?? 0) << 8) | (bytes[offset + 1] ?? 0);
@@ -12,6 +15,25 @@ export function readU32(bytes: Uint8Array, offset: number): number {
       (bytes[offset + 3] ?? 0)) >>>
     0
   );
+}
+
+export function readU16LE(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] ?? 0) | ((bytes[offset + 1] ?? 0) << 8);
+}
+
+export function readU32LE(bytes: Uint8Array, offset: number): number {
+  return (
+    ((bytes[offset] ?? 0) |
+      ((bytes[offset + 1] ?? 0) << 8) |
+      ((bytes[offset + 2] ?? 0) << 16) |
+      ((bytes[offset + 3] ?? 0) << 24)) >>>
+    0
+  );
+}
+
+/** A byte as a two's-complement signed value (a dBm reading). */
+export function readI8(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset] ?? 0) << 24) >> 24;
 }
 
 export function writeU16(bytes: Uint8Array, offset: number, value: number): void {

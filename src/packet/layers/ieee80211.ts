@@ -1,6 +1,6 @@
 import { formatMac, parseMac } from "../address-text.ts";
 import { anomaly, type ChecksumStatus, type LayerAnomaly } from "../anomaly.ts";
-import { concatBytes } from "../byte-order.ts";
+import { concatBytes, readU16LE, readU32LE } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { type DecodeWalker, defineLayer } from "../layer-def.ts";
@@ -203,10 +203,6 @@ export interface DecodedDot11 {
   stop?: string;
 }
 
-const le16 = (b: Uint8Array, at: number) => (b[at] ?? 0) | ((b[at + 1] ?? 0) << 8);
-const le32 = (b: Uint8Array, at: number) =>
-  ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> 0;
-
 /**
  * Decodes the frame at `offset` up to `end`; `wireEnd` is where it ended on the wire (so an FCS
  * is only read when the capture kept it whole).
@@ -224,7 +220,7 @@ export function decodeIeee80211(
   const type = (fc >> 2) & 3;
   const subtype = fc >> 4;
   const shape = dot11Shape(type, subtype, flags);
-  const fields: Dot11Fields = { type, subtype, flags, duration: le16(bytes, offset + 2), addr1: "" };
+  const fields: Dot11Fields = { type, subtype, flags, duration: readU16LE(bytes, offset + 2), addr1: "" };
   if (fc & 3) fields.version = fc & 3;
   const d: DecodedDot11 = {
     fields,
@@ -249,18 +245,18 @@ export function decodeIeee80211(
   if (shape.addresses >= 2) fields.addr2 = mac();
   if (shape.addresses >= 3) fields.addr3 = mac();
   if (shape.sequence) {
-    const control = le16(bytes, at);
+    const control = readU16LE(bytes, at);
     fields.fragment = control & 0x0f;
     fields.sequence = control >> 4;
     at += 2;
   }
   if (shape.addresses >= 4) fields.addr4 = mac();
   if (shape.qos) {
-    fields.qos = le16(bytes, at);
+    fields.qos = readU16LE(bytes, at);
     at += 2;
   }
   if (shape.htc) {
-    fields.htc = le32(bytes, at);
+    fields.htc = readU32LE(bytes, at);
     at += 4;
   }
   if (framing.dataPad && padTo4(shape.size) > 0) {
@@ -275,7 +271,7 @@ export function decodeIeee80211(
     if (fcsAt >= at && fcsAt + FCS_SIZE <= end) {
       d.fcsAt = fcsAt;
       d.bodyEnd = fcsAt;
-      fields.fcs = le32(bytes, fcsAt);
+      fields.fcs = readU32LE(bytes, fcsAt);
       const good = crc32(bytes, offset, fcsAt) === fields.fcs;
       d.checksumStatus = good ? "good" : "bad";
       if (!good) d.anomalies.push(anomaly("bad-checksum", `802.11 FCS 0x${fields.fcs.toString(16).padStart(8, "0")}`));

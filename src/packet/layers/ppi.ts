@@ -1,5 +1,5 @@
 import { anomaly } from "../anomaly.ts";
-import { concatBytes } from "../byte-order.ts";
+import { concatBytes, readI8, readU16LE, readU32LE } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer } from "../layer-def.ts";
@@ -76,19 +76,14 @@ export interface Ppi80211Common {
   dbmAntNoise: number;
 }
 
-const le16 = (b: Uint8Array, at: number) => (b[at] ?? 0) | ((b[at + 1] ?? 0) << 8);
-const le32 = (b: Uint8Array, at: number) =>
-  ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> 0;
-const s8 = (x: number) => (x << 24) >> 24;
-
 /** The fields in the TLV area `data` (`aligned`: each padded to 4 bytes); stops at one that overruns. */
 export function ppiFields(data: Uint8Array, aligned: boolean): PpiField[] {
   const out: PpiField[] = [];
   let at = 0;
   while (at + FIELD_HEADER_SIZE <= data.length) {
-    const length = le16(data, at + 2);
+    const length = readU16LE(data, at + 2);
     if (at + FIELD_HEADER_SIZE + length > data.length) break;
-    out.push({ type: le16(data, at), value: data.slice(at + 4, at + 4 + length) });
+    out.push({ type: readU16LE(data, at), value: data.slice(at + 4, at + 4 + length) });
     at += FIELD_HEADER_SIZE + length;
     if (aligned) at += (4 - (at % 4)) % 4;
   }
@@ -98,15 +93,15 @@ export function ppiFields(data: Uint8Array, aligned: boolean): PpiField[] {
 export function ppi80211Common(value: Uint8Array): Ppi80211Common | undefined {
   if (value.length < 20) return undefined;
   return {
-    tsf: le32(value, 0) + le32(value, 4) * 2 ** 32,
-    flags: le16(value, 8),
-    rate: le16(value, 10),
-    frequency: le16(value, 12),
-    channelFlags: le16(value, 14),
+    tsf: readU32LE(value, 0) + readU32LE(value, 4) * 2 ** 32,
+    flags: readU16LE(value, 8),
+    rate: readU16LE(value, 10),
+    frequency: readU16LE(value, 12),
+    channelFlags: readU16LE(value, 14),
     fhssHopset: value[16]!,
     fhssPattern: value[17]!,
-    dbmAntSignal: s8(value[18]!),
-    dbmAntNoise: s8(value[19]!),
+    dbmAntSignal: readI8(value, 18),
+    dbmAntNoise: readI8(value, 19),
   };
 }
 
@@ -137,10 +132,10 @@ export function ppi80211CommonField(c: Partial<Ppi80211Common>): Uint8Array {
 function commonSaysFcs(b: Uint8Array, from: number, to: number, aligned: boolean): boolean {
   let at = from;
   while (at + FIELD_HEADER_SIZE <= to) {
-    const type = le16(b, at);
-    const length = le16(b, at + 2);
+    const type = readU16LE(b, at);
+    const length = readU16LE(b, at + 2);
     if (at + FIELD_HEADER_SIZE + length > to) return false;
-    if (type === PpiFieldType.codes.COMMON_80211 && length >= 20) return (le16(b, at + 12) & COMMON_FCS) !== 0;
+    if (type === PpiFieldType.codes.COMMON_80211 && length >= 20) return (readU16LE(b, at + 12) & COMMON_FCS) !== 0;
     at += FIELD_HEADER_SIZE + length;
     if (aligned) at += (4 - ((at - from) % 4)) % 4;
   }
@@ -153,7 +148,7 @@ export function fastPpi(buffer: Uint8Array, p: number, end: number, out: Dissect
     out.anomalies |= Anomaly.TRUNCATED;
     return -1;
   }
-  const length = buffer[p + 2]! | (buffer[p + 3]! << 8);
+  const length = readU16LE(buffer, p + 2);
   if (length < PPI_HEADER_SIZE) {
     out.anomalies |= Anomaly.BAD_LENGTH;
     return -1;
@@ -162,7 +157,7 @@ export function fastPpi(buffer: Uint8Array, p: number, end: number, out: Dissect
     out.anomalies |= Anomaly.TRUNCATED;
     return -1;
   }
-  if (le32(buffer, p + PPI.dlt) !== LinkType.IEEE802_11) return -1;
+  if (readU32LE(buffer, p + PPI.dlt) !== LinkType.IEEE802_11) return -1;
   const aligned = (buffer[p + 1]! & ALIGNED) !== 0;
   const fcs = commonSaysFcs(buffer, p + PPI_HEADER_SIZE, p + length, aligned);
   return fastIeee80211(buffer, p + length, end, out, fcs, false);
@@ -205,7 +200,7 @@ export const ppiLayer = defineLayer({
   fast: fastPpi,
   decodeLink(w, end) {
     const b = w.bytes;
-    const length = end >= 4 ? le16(b, PPI.length) : 0;
+    const length = end >= 4 ? readU16LE(b, PPI.length) : 0;
     if (end < PPI_HEADER_SIZE || length > end || length < PPI_HEADER_SIZE) {
       const why =
         end < PPI_HEADER_SIZE || length > end
@@ -218,7 +213,7 @@ export const ppiLayer = defineLayer({
       version: b[PPI.version]!,
       flags: b[PPI.flags]!,
       length,
-      dlt: le32(b, PPI.dlt),
+      dlt: readU32LE(b, PPI.dlt),
       data: b.slice(PPI_HEADER_SIZE, length),
     };
     w.push({ type: "PPI", fields }, { anomalies: [], headerLength: length }, 0, false);

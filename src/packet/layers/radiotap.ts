@@ -1,6 +1,6 @@
 import { formatHex } from "../address-text.ts";
 import { anomaly } from "../anomaly.ts";
-import { concatBytes } from "../byte-order.ts";
+import { concatBytes, readI8, readU16LE, readU32LE } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer } from "../layer-def.ts";
@@ -105,17 +105,13 @@ export interface RadiotapValues {
   overrun?: boolean;
 }
 
-const le16 = (b: Uint8Array, at: number) => (b[at] ?? 0) | ((b[at + 1] ?? 0) << 8);
-const le32 = (b: Uint8Array, at: number) =>
-  ((b[at] ?? 0) | ((b[at + 1] ?? 0) << 8) | ((b[at + 2] ?? 0) << 16) | ((b[at + 3] ?? 0) << 24)) >>> 0;
-const s8 = (x: number) => (x << 24) >> 24;
 const alignUp = (n: number, to: number) => Math.ceil(n / to) * to;
 
 /** Where the fields start: after the bitmaps (bit 31 chains them), relative to `p`; 0 when they overrun `length`. */
 function fieldsStart(b: Uint8Array, p: number, length: number): number {
   let at = 4;
   while (at + 4 <= length) {
-    if ((le32(b, p + at) & EXT) === 0) return at + 4;
+    if ((readU32LE(b, p + at) & EXT) === 0) return at + 4;
     at += 4;
   }
   return 0;
@@ -126,7 +122,7 @@ function fieldsStart(b: Uint8Array, p: number, length: number): number {
  * it has none. Flags comes right after TSFT, the only field before it, so no walk is needed.
  */
 export function radiotapFlags(b: Uint8Array, p: number, length: number): number {
-  const first = le32(b, p + 4);
+  const first = readU32LE(b, p + 4);
   if ((first & 2) === 0) return 0;
   let at = fieldsStart(b, p, length);
   if (at === 0) return 0;
@@ -144,7 +140,7 @@ export function radiotapValues(b: Uint8Array, p: number, length: number): Radiot
   let vendor = false;
   let bitBase = 0;
   for (let w = p + 4; w < p + start; w += 4) {
-    const word = le32(b, w);
+    const word = readU32LE(b, w);
     for (let bit = 0; bit < 29; bit++) {
       if ((word & (1 << bit)) === 0 || vendor) continue;
       const spec = FIELDS[bitBase + bit];
@@ -167,7 +163,7 @@ export function radiotapValues(b: Uint8Array, p: number, length: number): Radiot
         out.overrun = true;
         return out;
       }
-      const skipLength = le16(b, p + at + 4);
+      const skipLength = readU16LE(b, p + at + 4);
       out.vendor.push({
         oui: (b[p + at]! << 16) | (b[p + at + 1]! << 8) | b[p + at + 2]!,
         subNamespace: b[p + at + 3]!,
@@ -188,31 +184,31 @@ export function radiotapValues(b: Uint8Array, p: number, length: number): Radiot
 function fieldValues(name: string, b: Uint8Array, at: number): number[] {
   switch (name) {
     case "tsft":
-      return [le32(b, at) + le32(b, at + 4) * 2 ** 32];
+      return [readU32LE(b, at) + readU32LE(b, at + 4) * 2 ** 32];
     case "channel":
-      return [le16(b, at), le16(b, at + 2)];
+      return [readU16LE(b, at), readU16LE(b, at + 2)];
     case "fhss":
       return [b[at]!, b[at + 1]!];
     case "dbmAntSignal":
     case "dbmAntNoise":
     case "dbmTxPower":
-      return [s8(b[at]!)];
+      return [readI8(b, at)];
     case "lockQuality":
     case "txAttenuation":
     case "dbTxAttenuation":
     case "rxFlags":
     case "txFlags":
-      return [le16(b, at)];
+      return [readU16LE(b, at)];
     case "xChannel":
-      return [le32(b, at), le16(b, at + 4), b[at + 6]!, b[at + 7]!];
+      return [readU32LE(b, at), readU16LE(b, at + 4), b[at + 6]!, b[at + 7]!];
     case "mcs":
       return [b[at]!, b[at + 1]!, b[at + 2]!];
     case "ampdu":
-      return [le32(b, at), le16(b, at + 4), b[at + 6]!, b[at + 7]!];
+      return [readU32LE(b, at), readU16LE(b, at + 4), b[at + 6]!, b[at + 7]!];
     case "vht":
       // known, flags, bandwidth, MCS/NSS of four users, coding, group id, partial AID
       return [
-        le16(b, at),
+        readU16LE(b, at),
         b[at + 2]!,
         b[at + 3]!,
         b[at + 4]!,
@@ -221,17 +217,17 @@ function fieldValues(name: string, b: Uint8Array, at: number): number[] {
         b[at + 7]!,
         b[at + 8]!,
         b[at + 9]!,
-        le16(b, at + 10),
+        readU16LE(b, at + 10),
       ];
     case "timestamp":
-      return [le32(b, at) + le32(b, at + 4) * 2 ** 32, le16(b, at + 8), b[at + 10]!, b[at + 11]!];
+      return [readU32LE(b, at) + readU32LE(b, at + 4) * 2 ** 32, readU16LE(b, at + 8), b[at + 10]!, b[at + 11]!];
     case "he":
     case "heMu":
-      return [0, 2, 4, 6, 8, 10].map((i) => le16(b, at + i));
+      return [0, 2, 4, 6, 8, 10].map((i) => readU16LE(b, at + i));
     case "heMuOtherUser":
-      return [le16(b, at), le16(b, at + 2), b[at + 4]!, b[at + 5]!];
+      return [readU16LE(b, at), readU16LE(b, at + 2), b[at + 4]!, b[at + 5]!];
     case "lsig":
-      return [le16(b, at), le16(b, at + 2)];
+      return [readU16LE(b, at), readU16LE(b, at + 2)];
     default:
       return [b[at]!];
   }
@@ -317,7 +313,7 @@ export function fastRadiotap(buffer: Uint8Array, p: number, end: number, out: Di
     out.anomalies |= Anomaly.TRUNCATED;
     return -1;
   }
-  const length = buffer[p + 2]! | (buffer[p + 3]! << 8);
+  const length = readU16LE(buffer, p + 2);
   if (buffer[p] !== 0) {
     out.anomalies |= Anomaly.BAD_VERSION;
     return -1;
@@ -396,7 +392,7 @@ export const radiotapLayer = defineLayer({
   fast: fastRadiotap,
   decodeLink(w, end) {
     const b = w.bytes;
-    const length = end >= 4 ? b[2]! | (b[3]! << 8) : 0;
+    const length = end >= 4 ? readU16LE(b, 2) : 0;
     const start = end >= RADIOTAP_MIN_SIZE && length <= end ? fieldsStart(b, 0, length) : 0;
     if (end < RADIOTAP_MIN_SIZE || length > end || start === 0 || b[0] !== 0) {
       const why =
@@ -409,7 +405,7 @@ export const radiotapLayer = defineLayer({
       return;
     }
     const present: number[] = [];
-    for (let at = 4; at < start; at += 4) present.push(le32(b, at));
+    for (let at = 4; at < start; at += 4) present.push(readU32LE(b, at));
     const fields: RadiotapFields = { version: 0, pad: b[1]!, length, present, data: b.slice(start, length) };
     w.push({ type: "Radiotap", fields }, { anomalies: [], headerLength: length }, 0, false);
     const flags = radiotapFlags(b, 0, length);
