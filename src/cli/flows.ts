@@ -81,6 +81,11 @@ export function register(program: Command): void {
       "where windows start: second (whole seconds) or first-packet (as tshark io,stat and Wireshark's I/O graph)",
       "second",
     )
+    .option(
+      "--tunnels <mode>",
+      "frames of UDP tunnels (VXLAN, Geneve, GTP-U): outer (the tunnel's UDP flow) or both (also the flow inside, as tshark's conversations)",
+      "outer",
+    )
     .option("--format <format>", `output format: ${FORMATS.join("|")}`, "table")
     .option("--json", "same as --format json")
     .option("--series", "print the capture's time series (and keep per-flow series in JSON)")
@@ -99,6 +104,7 @@ export function register(program: Command): void {
           udp?: boolean;
           window: string;
           align: string;
+          tunnels: string;
           format: string;
           json?: boolean;
           series?: boolean;
@@ -115,6 +121,9 @@ export function register(program: Command): void {
         if (opts.align !== "second" && opts.align !== "first-packet") {
           throw new QoelabError("CLI_BAD_ALIGN", `--align ${opts.align}: expected second or first-packet`);
         }
+        if (opts.tunnels !== "outer" && opts.tunnels !== "both") {
+          throw new QoelabError("CLI_BAD_TUNNELS", `--tunnels ${opts.tunnels}: expected outer or both`);
+        }
         const workers = opts.workers === undefined ? "auto" : Number(opts.workers);
         if (workers !== "auto" && !(Number.isInteger(workers) && workers >= 1)) {
           throw new QoelabError("CLI_BAD_WORKERS", `--workers ${opts.workers}: expected a whole number ≥ 1`);
@@ -124,6 +133,7 @@ export function register(program: Command): void {
         const result = await analyzeCaptureFile(file, {
           window: parseWindow(opts.window),
           windowOrigin: opts.align,
+          tunnels: opts.tunnels,
           protocols: opts.tcp ? "tcp" : opts.udp ? "udp" : "both",
           series: opts.series === true,
           features: opts.features === true,

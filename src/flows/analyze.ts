@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import { isQoelabError, QoelabError } from "../errors.ts";
 import { compileFilter, Dissection, dissect, forEachPacket } from "../packet/index.ts";
 import { createFlowEngine, type FlowEngineOptions } from "./engine.ts";
-import { extractFlowPacket } from "./extract-flow-packet.ts";
+import { extractFlowPacket, extractInnerFlowPacket } from "./extract-flow-packet.ts";
 import { finalizeResults } from "./finalize.ts";
 import { FlowPacket, type PacketPredicate } from "./flow-packet.ts";
 import { createRing, type RingBuffers, RingConsumerFailed, RingWriter } from "./packet-ring.ts";
@@ -225,6 +225,8 @@ async function analyzeParallel(
   const trackUdp = engineOptions.protocols !== "tcp";
   const d = new Dissection();
   const p = new FlowPacket();
+  const tunnels = engineOptions.tunnels === "both";
+  const inner = new Dissection();
   const clock = new SweepClock();
   const everyShard: SweepTarget = {
     setBase(tsSec, tsNsec) {
@@ -245,10 +247,18 @@ async function analyzeParallel(
         index++;
         clock.tick(record.tsSec, record.tsNsec, everyShard);
         dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
-        extractFlowPacket(record, d, index, trackTcp, trackUdp, filter, p);
+        const used = extractFlowPacket(record, d, index, trackTcp, trackUdp, filter, p);
         const shard = p.flow && !p.filteredOut ? route[p.hash >>> BUCKET_SHIFT]! : 0;
         if (shard === 0) local.accept(p);
         else writers[shard - 1]!.writeFlow(p);
+        if (tunnels && extractInnerFlowPacket(used, d, inner, index, trackTcp, trackUdp, filter, p)) {
+          // A filtered-out inner packet adds nothing anywhere (its frame was counted): dropped here.
+          if (!p.filteredOut) {
+            const innerShard = route[p.hash >>> BUCKET_SHIFT]!;
+            if (innerShard === 0) local.accept(p);
+            else writers[innerShard - 1]!.writeFlow(p);
+          }
+        }
         if (onProgress && record.fileOffset >= nextReport) {
           nextReport = record.fileOffset + PROGRESS_STEP;
           onProgress(record.fileOffset);

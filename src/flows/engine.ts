@@ -1,5 +1,5 @@
 import { Dissection, dissect, type PacketRecord } from "../packet/index.ts";
-import { extractFlowPacket } from "./extract-flow-packet.ts";
+import { extractFlowPacket, extractInnerFlowPacket } from "./extract-flow-packet.ts";
 import { FlowPacket } from "./flow-packet.ts";
 import { createShardEngine, type FlowEngineOptions, type ShardEngine } from "./shard-engine.ts";
 import { SweepClock } from "./sweep-clock.ts";
@@ -26,14 +26,22 @@ export function createFlowEngine(options: FlowEngineOptions = {}): FlowEngine {
   const d = new Dissection();
   const packet = new FlowPacket();
   const accept = shard.accept;
+  const tunnels = options.tunnels === "both";
+  const innerDissection = new Dissection();
   let packetNumber = -1;
   return {
     push(record: PacketRecord): void {
       packetNumber++;
       clock.tick(record.tsSec, record.tsNsec, shard);
       dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
-      extractFlowPacket(record, d, packetNumber, trackTcp, trackUdp, filter, packet);
+      const used = extractFlowPacket(record, d, packetNumber, trackTcp, trackUdp, filter, packet);
       accept(packet);
+      if (
+        tunnels &&
+        extractInnerFlowPacket(used, d, innerDissection, packetNumber, trackTcp, trackUdp, filter, packet)
+      ) {
+        accept(packet);
+      }
     },
     setBase: shard.setBase,
     sweepAt: shard.sweepAt,

@@ -2,6 +2,7 @@ import {
   Anomaly,
   type Dissection,
   dissect,
+  dissectTunnelled,
   hasPlausibleUdpLength,
   IpProto,
   IpReassembler,
@@ -35,7 +36,8 @@ function reassemblerFor(d: Dissection): IpReassembler {
  * `filter` (if any) is evaluated for flow packets only. `index` is the packet number.
  * An IP fragment is handed to the reassembler: the fragment that completes a datagram stands for
  * the whole datagram (its transport header, payload length and flow; its own frame length and
- * time, as in tshark's conversations), the others count as non-flow packets.
+ * time, as in tshark's conversations), the others count as non-flow packets. Returns the record
+ * the flow packet stands for (the reassembled datagram after a last fragment).
  */
 export function extractFlowPacket(
   record: PacketRecord,
@@ -45,8 +47,9 @@ export function extractFlowPacket(
   trackUdp: boolean,
   filter: PacketPredicate | undefined,
   out: FlowPacket,
-): void {
+): PacketRecord {
   out.index = index;
+  out.inner = false;
   out.tsSec = record.tsSec;
   out.tsNsec = record.tsNsec;
   out.wireLength = record.origlen;
@@ -61,7 +64,7 @@ export function extractFlowPacket(
       out.kind = PacketKind.OTHER;
       out.flow = false;
       out.filteredOut = false;
-      return;
+      return record;
     }
     record = whole;
     out.anomalies = d.anomalies;
@@ -76,14 +79,14 @@ export function extractFlowPacket(
   const flow = (kind === PacketKind.TCP && trackTcp) || (kind === PacketKind.UDP && trackUdp);
   out.flow = flow;
   out.filteredOut = false;
-  if (!flow) return;
+  if (!flow) return record;
   loadKey(d, out.key);
   out.hash = keyHash(out.key);
   out.filteredOut = filter !== undefined && !filter.matches(record, d);
   out.ttl = d.ttl;
   out.ipId = d.ipId;
   out.payloadLength = d.payloadLength;
-  if (kind !== PacketKind.TCP) return;
+  if (kind !== PacketKind.TCP) return record;
   const flags = d.tcpFlags;
   out.tcpFlags = flags;
   out.seq = d.seq;
@@ -102,6 +105,35 @@ export function extractFlowPacket(
   } else {
     out.sack = hasOptions && hasSackOption(record.buffer, d.l4Offset, d.tcpHeaderLength, d.end);
   }
+  return record;
+}
+
+/**
+ * The flow packet inside a UDP tunnel (VXLAN, Geneve, GTP-U) that `record`, dissected into
+ * `outer`, carries, as tshark's conversations count a tunnelled frame in its inner conversation
+ * too: dissects the inner packet into `inner` and fills `out` (marked `inner`; the capture filter
+ * is evaluated on the frame, the outer headers). False when there is no inner flow packet: not a
+ * tunnel, a datagram flows do not count (implausible UDP length), or an IP fragment inside it
+ * (not reassembled).
+ */
+export function extractInnerFlowPacket(
+  record: PacketRecord,
+  outer: Dissection,
+  inner: Dissection,
+  index: number,
+  trackTcp: boolean,
+  trackUdp: boolean,
+  filter: PacketPredicate | undefined,
+  out: FlowPacket,
+): boolean {
+  // The tunnel's datagram must be one flows count (as tshark's UDP dissector must read it).
+  if (!hasPlausibleUdpLength(outer) || !dissectTunnelled(record.buffer, outer, inner)) return false;
+  if (inner.moreFragments || inner.fragmentOffset > 0) return false;
+  extractFlowPacket(record, inner, index, trackTcp, trackUdp, undefined, out);
+  if (!out.flow) return false;
+  out.inner = true;
+  out.filteredOut = filter !== undefined && !filter.matches(record, outer);
+  return true;
 }
 
 /** Pushes the fragment; when it completes a datagram, dissects the datagram into `d` and returns it. */

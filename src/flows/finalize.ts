@@ -1,5 +1,5 @@
 import { computeCaptureFeatures } from "./features.ts";
-import type { CaptureCounters, FlowsResult, PartialResult } from "./results.ts";
+import { byFirstPacket, type CaptureCounters, type FlowsResult, type PartialResult } from "./results.ts";
 import { mergeSeries, seriesFromPartial } from "./time-series.ts";
 
 /**
@@ -21,7 +21,7 @@ export function finalizeResults(parts: readonly PartialResult[], options: { feat
     if (c.first !== null && (counters.first === null || c.first < counters.first)) counters.first = c.first;
     if (c.last !== null && (counters.last === null || c.last > counters.last)) counters.last = c.last;
   }
-  const flows = parts.flatMap((p) => p.flows).sort((a, b) => a.firstPacket - b.firstPacket);
+  const flows = parts.flatMap((p) => p.flows).sort(byFirstPacket);
   const raw = mergeSeries(parts.map((p) => p.series));
   const series = seriesFromPartial(raw, first.baseSec, first.windowNs, true, first.originNs);
   let tcpFlows = 0;

@@ -33,6 +33,11 @@ export class FlowPacket {
   flow = false;
   /** The capture filter rejected it (flow packets only). */
   filteredOut = false;
+  /**
+   * A packet of the flow inside a UDP tunnel (`tunnels: "both"`): its frame already counted as
+   * the tunnel's own UDP packet, so capture totals and the capture series' frames and bytes skip it.
+   */
+  inner = false;
   /** Flow key, sender as side A (see flow-key.ts); valid for flow packets. */
   readonly key = new Uint32Array(KEY_WORDS);
   hash = 0;

@@ -25,6 +25,7 @@ const MAX_RECORD_WORDS = 23;
 const FLAG_SACK = 1 << 8;
 const FLAG_TIMESTAMPS = 1 << 9;
 const FLAG_SACK_PERMITTED = 1 << 10;
+const FLAG_INNER = 1 << 11;
 const TWO_32 = 4294967296;
 
 /** Shared memory of one ring (what crosses into the worker). */
@@ -116,6 +117,7 @@ export class RingWriter {
       (p.sack ? FLAG_SACK : 0) |
       (p.timestamps ? FLAG_TIMESTAMPS : 0) |
       (p.sackPermitted ? FLAG_SACK_PERMITTED : 0) |
+      (p.inner ? FLAG_INNER : 0) |
       (p.anomalies << 16);
     w[at + 1] = p.tsSec;
     w[at + 2] = p.tsNsec;
@@ -223,6 +225,7 @@ export function consumeRing(buffers: RingBuffers, handler: RingHandler): void {
         p.sack = (header & FLAG_SACK) !== 0;
         p.timestamps = (header & FLAG_TIMESTAMPS) !== 0;
         p.sackPermitted = (header & FLAG_SACK_PERMITTED) !== 0;
+        p.inner = (header & FLAG_INNER) !== 0;
         p.anomalies = header >>> 16;
         p.tsSec = words[at + 1]! >>> 0;
         p.tsNsec = words[at + 2]!;

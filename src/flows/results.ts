@@ -81,6 +81,11 @@ interface FlowCommon {
   server: Endpoint;
   /** 0-based number (in the input) of the flow's first packet; results are sorted by it. */
   firstPacket: number;
+  /**
+   * The flow was first seen inside a UDP tunnel (`tunnels: "both"`); absent otherwise. Its first
+   * packet's frame is also its tunnel's, whose flow comes first.
+   */
+  tunnelled?: true;
   /** First and last packet, ms since the Unix epoch. */
   start: number;
   end: number;
@@ -160,4 +165,9 @@ export interface FlowsResult {
   flows: FlowResult[];
   series: TimeSeries;
   features?: CaptureFeatures;
+}
+
+/** Result order: by first packet, a tunnel's flow before the flow inside it. */
+export function byFirstPacket(a: FlowResult, b: FlowResult): number {
+  return a.firstPacket - b.firstPacket || (a.tunnelled ? 1 : 0) - (b.tunnelled ? 1 : 0);
 }

@@ -5,13 +5,14 @@ import { finalizeResults } from "./finalize.ts";
 import { KEY_WORDS, keyAddressText } from "./flow-key.ts";
 import { type FlowPacket, PacketKind, type PacketPredicate } from "./flow-packet.ts";
 import { FlowTable } from "./flow-table.ts";
-import type {
-  CaptureCounters,
-  FlowResult,
-  FlowsResult,
-  PartialResult,
-  TcpState,
-  UdpDirectionResult,
+import {
+  byFirstPacket,
+  type CaptureCounters,
+  type FlowResult,
+  type FlowsResult,
+  type PartialResult,
+  type TcpState,
+  type UdpDirectionResult,
 } from "./results.ts";
 import { RunningStats, summarize } from "./running-stats.ts";
 import { TSTAT_MAX_SEGMENTS_PER_QUADRANT } from "./tcp-retransmissions.ts";
@@ -32,6 +33,12 @@ export interface FlowEngineOptions {
   windowOrigin?: "second" | "first-packet";
   /** Which transports to track. Default both. */
   protocols?: "tcp" | "udp" | "both";
+  /**
+   * Frames of a UDP tunnel (VXLAN, Geneve, GTP-U): "outer" (default) counts each in the tunnel's
+   * own UDP flow only; "both" also in the flow inside, as tshark's conversations do. A frame counts
+   * once in the capture's totals and in its series' packets and bytes either way.
+   */
+  tunnels?: "outer" | "both";
   /** Keep a time series per flow. Default false (the capture series is always kept). */
   series?: boolean;
   /** Compute QoE features per flow and per capture (implies per-flow series). Default false. */
@@ -96,6 +103,8 @@ class Flow {
   synAckSeen = false;
   handshake = false;
   closed = false;
+  /** First seen inside a UDP tunnel. */
+  tunnelled = false;
   series: WindowSeries | null = null;
   chunks: ChunkTracker | null = null;
   flowIat: RunningStats | null = null;
@@ -180,6 +189,11 @@ function accountWindow(
     data[row + SeriesColumn.DOWN_BYTES]! += wire;
     data[row + SeriesColumn.DOWN_PAYLOAD]! += payload;
   }
+  accountEvents(data, row, events, rttSample);
+}
+
+/** Adds one packet's TCP events (retransmission, out of sequence, RTT sample) to a window row. */
+function accountEvents(data: Float64Array, row: number, events: number, rttSample: number): void {
   if (events & TcpEvent.RETRANSMISSION) data[row + SeriesColumn.RETX]!++;
   else if (events & TcpEvent.OUT_OF_SEQUENCE) data[row + SeriesColumn.OUT_OF_SEQUENCE]!++;
   if (rttSample >= 0) {
@@ -251,6 +265,7 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
       client: flow.clientIsA ? a : b,
       server: flow.clientIsA ? b : a,
       firstPacket: flow.firstPacket,
+      ...(flow.tunnelled ? { tunnelled: true as const } : {}),
       start: baseSec * 1000 + ms(flow.firstTime),
       end: baseSec * 1000 + ms(flow.lastTime),
       durationMs: ms(flow.lastTime - flow.firstTime),
@@ -334,6 +349,7 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
     const id = table.insert(p.key, p.hash);
     const flow = new Flow(id, proto, clientIsA, p.index, segmentsPerQuadrant);
     flow.firstTime = t;
+    flow.tunnelled = p.inner;
     flow.listIndex = live.length;
     live.push(flow);
     flowsById[id] = flow;
@@ -387,10 +403,10 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
 
   function accept(p: FlowPacket): void {
     if (finished) throw new Error("flow engine: packet after finish");
-    countPacket(p);
+    if (!p.inner) countPacket(p);
     if (!p.flow) return;
     if (p.filteredOut) {
-      counters.filteredOut++;
+      if (!p.inner) counters.filteredOut++;
       return;
     }
     const t = relativeTime(p.tsSec, p.tsNsec);
@@ -458,7 +474,8 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
     const cs = captureSeries;
     const row = cs.row(w);
     const data = cs.data;
-    accountWindow(data, row, wire, payload, fromClient, events, rttSample);
+    if (p.inner) accountEvents(data, row, events, rttSample);
+    else accountWindow(data, row, wire, payload, fromClient, events, rttSample);
     if (flow.lastWindow !== w) {
       data[row + SeriesColumn.ACTIVE_FLOWS]!++;
       flow.lastWindow = w;
@@ -494,7 +511,7 @@ export function createShardEngine(options: FlowEngineOptions = {}): ShardEngine 
     if (finished) throw new Error("flow engine: finish called twice");
     finished = true;
     for (let i = live.length - 1; i >= 0; i--) endFlow(live[i]!, "open");
-    results.sort((x, y) => x.firstPacket - y.firstPacket);
+    results.sort(byFirstPacket);
     counters.first = time[FIRST_TS]! < 0 ? null : time[FIRST_TS]!;
     counters.last = time[LAST_TS]! < 0 ? null : time[LAST_TS]!;
     return {

@@ -12,14 +12,14 @@ const DECODED_PACKETS = 32;
 
 /**
  * Runs one input through everything that reads captures: the reader, the dissector, the layer
- * decoder, flows (series and features on), RTP stream analysis, `pcap info` and SIP call analysis
- * (the last two read files, so the input is written to `scratchFile`). A QoelabError is the only
- * acceptable failure; anything else is thrown on as a crash.
+ * decoder, flows (series and features on, UDP tunnels followed), RTP stream analysis, `pcap info`
+ * and SIP call analysis (the last two read files, so the input is written to `scratchFile`). A
+ * QoelabError is the only acceptable failure; anything else is thrown on as a crash.
  */
 export async function runFuzzInput(bytes: Uint8Array, scratchFile: string): Promise<FuzzOutcome> {
   let outcome: FuzzOutcome = "read";
   const d = new Dissection();
-  const engine = createFlowEngine({ series: true, features: true });
+  const engine = createFlowEngine({ series: true, features: true, tunnels: "both" });
   const rtp = new RtpStreamAnalyzer();
   let decoded = 0;
   try {

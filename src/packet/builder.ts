@@ -4,7 +4,9 @@ import type { AhFields } from "./layers/ah.ts";
 import type { ArpFields } from "./layers/arp.ts";
 import type { ErspanFields } from "./layers/erspan.ts";
 import type { EthernetFields } from "./layers/ethernet.ts";
+import type { GeneveFields } from "./layers/geneve.ts";
 import type { GreFields } from "./layers/gre.ts";
+import type { GtpuFields } from "./layers/gtp-u.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
@@ -26,6 +28,7 @@ import { parseSdp, type SdpSession } from "./layers/sdp.ts";
 import { parseTcpFlags, type TcpFields } from "./layers/tcp.ts";
 import type { UdpFields } from "./layers/udp.ts";
 import type { VlanFields } from "./layers/vlan.ts";
+import type { VxlanFields } from "./layers/vxlan.ts";
 import { Packet } from "./packet.ts";
 
 /**
@@ -219,6 +222,44 @@ export function mpls(fields: Partial<MplsFields> = {}): Packet {
   return one({ type: "MPLS", fields: { label: 16, tc: 0, ttl: 64, ...fields } });
 }
 
+/**
+ * VXLAN header (RFC 7348): I flag set, VNI 0; an `ether()` follows, and the UDP before it goes to
+ * port 4789 unless given one. `gpe: true` makes a VXLAN-GPE header: flags I and P, the next
+ * protocol from the next layer (IPv4 1, IPv6 2, Ether 3, MPLS 5; give `nextProtocol: 4` for NSH in
+ * a `raw()`); give the UDP `dport: 4790`, the port that tells VXLAN-GPE from VXLAN.
+ */
+export function vxlan(fields: Partial<VxlanFields> = {}): Packet {
+  const gpe = fields.gpe === true;
+  return one({
+    type: "VXLAN",
+    fields: { ...(gpe ? { gpe } : {}), flags: gpe ? 0x0c : 0x08, reserved1: 0, vni: 0, reserved2: 0, ...fields },
+  });
+}
+
+/**
+ * Geneve header (RFC 8926): version 0, VNI 0, no options; the protocol type comes from the next
+ * layer (an `ether()`: 0x6558; IPv4, IPv6…), the options length from `options`, and C is set when
+ * an option is critical. The UDP before it goes to port 6081 unless given one.
+ */
+export function geneve(fields: Partial<GeneveFields> = {}): Packet {
+  return one({
+    type: "Geneve",
+    fields: { version: 0, oam: 0, reserved: 0, vni: 0, reserved2: 0, options: [], ...fields },
+  });
+}
+
+/**
+ * GTPv1-U header (3GPP TS 29.281): a G-PDU (message type 255) on TEID 1 carrying the `ipv4()` or
+ * `ipv6()` that follows; giving `sequence`, `npdu` or `extensions` sets S, PN or E (and adds the
+ * optional word); the length is computed. The UDP before it goes to port 2152 unless given one.
+ */
+export function gtpu(fields: Partial<GtpuFields> = {}): Packet {
+  return one({
+    type: "GTPU",
+    fields: { version: 1, protocolType: 1, reserved: 0, messageType: 255, teid: 1, extensions: [], ...fields },
+  });
+}
+
 /** IPsec Authentication Header over IPv4 (SPI 0x100, sequence 1, a 12-byte zero ICV as HMAC-96's); next header from the next layer. */
 export function ah(fields: Partial<AhFields> = {}): Packet {
   return one({ type: "AH", fields: { reserved: 0, spi: 0x100, sequence: 1, icv: new Uint8Array(12), ...fields } });
@@ -274,8 +315,9 @@ export function icmpv6(fields: Partial<Icmpv6Fields> = {}): Packet {
   return one({ type: "ICMPv6", fields: { type: 128, code: 0, ...defaults, ...fields } });
 }
 
+/** UDP from port 5004; the destination port is a UDP tunnel's when one follows (VXLAN 4789, Geneve 6081, GTP-U 2152), else 5004. */
 export function udp(fields: Partial<UdpFields> = {}): Packet {
-  return one({ type: "UDP", fields: { sport: 5004, dport: 5004, ...fields } });
+  return one({ type: "UDP", fields: { sport: 5004, ...fields } });
 }
 
 /** `flags` takes letters ("S", "SA", "PA", "FA", "R") or a number. SYN from 49152 to port 80 by default. */

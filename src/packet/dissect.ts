@@ -1,6 +1,7 @@
 import { Anomaly, type Dissection, MAX_DEPTH } from "./dissection.ts";
 import type { LayerType } from "./layer.ts";
 import type { FastNext, LayerDef } from "./layer-def.ts";
+import { IpProto } from "./protocol-numbers.ts";
 import {
   fastEther,
   fastIp,
@@ -8,6 +9,7 @@ import {
   fastLink,
   fastOtherTransport,
   fastPpp,
+  fastUdpTunnel,
   headerlessLinkEtherType,
 } from "./registry.ts";
 
@@ -52,13 +54,18 @@ export function dissect(
     }
     out.etherType = etherType;
   }
-  // Network layers (VLAN tags, PPPoE, MPLS…) until an IP layer hands over to its payload. A link
-  // layer hands over by EtherType, or by PPP protocol (PPP on a serial link). A header carried in
-  // IP (IP in IP, GRE, AH) is read in turn, over the enclosing packet's bytes only, and the walk
-  // goes on to the packet inside: flows and RTP analysis see the innermost transport, as tshark's
-  // conversations do; `outerEtherType`/`outerL3Offset` keep the outermost network header for
-  // capture filters, which test that one, as tcpdump's do.
-  let ppp = link !== undefined && link.fastNext === "ppp";
+  walkNetwork(buffer, p, end, link !== undefined && link.fastNext === "ppp", out);
+}
+
+/**
+ * Network layers (VLAN tags, PPPoE, MPLS…) from `p`, keyed by `out.etherType` (or by PPP protocol
+ * when `ppp`), until an IP layer hands over to its payload. A header carried in IP (IP in IP, GRE,
+ * AH) is read in turn, over the enclosing packet's bytes only, and the walk goes on to the packet
+ * inside: flows and RTP analysis see the innermost transport, as tshark's conversations do;
+ * `outerEtherType`/`outerL3Offset` keep the outermost network header for capture filters, which
+ * test that one, as tcpdump's do.
+ */
+function walkNetwork(buffer: Uint8Array, p: number, end: number, ppp: boolean, out: Dissection): void {
   let networkEnd = end;
   for (;;) {
     for (;;) {
@@ -104,4 +111,30 @@ export function dissect(
       }
     }
   }
+}
+
+/**
+ * The packet inside a UDP tunnel (VXLAN, Geneve, GTP-U: a layer with `udpPorts`) that `outer`, a
+ * dissection ending at UDP, carries: reads the tunnel header and walks on from it into `inner`,
+ * as `dissect` does from a link layer. False (and `inner` untouched) when the datagram is not a
+ * tunnel's, is a fragment or has no payload; a malformed tunnel header still returns true, with
+ * its anomaly bits in `inner`.
+ */
+export function dissectTunnelled(buffer: Uint8Array, outer: Dissection, inner: Dissection): boolean {
+  if (outer.ipProto !== IpProto.UDP || outer.payloadOffset < 0 || outer.moreFragments || outer.fragmentOffset > 0)
+    return false;
+  const tunnel = fastUdpTunnel(outer.srcPort, outer.dstPort);
+  if (tunnel === undefined) return false;
+  inner.resetForDissect();
+  inner.linkType = outer.linkType;
+  inner.linkOffset = outer.linkOffset;
+  inner.wireLength = outer.wireLength;
+  const end = Math.min(outer.end, outer.payloadOffset + outer.payloadLength);
+  inner.end = end;
+  inner.tunnelDepth = outer.tunnelDepth + 1;
+  inner.outerEtherType = outer.tunnelDepth === 0 ? outer.etherType : outer.outerEtherType;
+  inner.outerL3Offset = outer.tunnelDepth === 0 ? outer.l3Offset : outer.outerL3Offset;
+  const p = tunnel.fast!(buffer, outer.payloadOffset, end, inner);
+  if (p >= 0) walkNetwork(buffer, p, end, tunnel.fastNext === "ppp", inner);
+  return true;
 }

@@ -121,6 +121,15 @@ export class Dissection {
     this.v6Written = false;
   }
 
+  /** Takes every field of `other` (the address words copied, not shared). */
+  copyFrom(other: Dissection): void {
+    const target = this as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(other)) {
+      if (value instanceof Uint32Array) (target[key] as Uint32Array).set(value);
+      else target[key] = value;
+    }
+  }
+
   /** `reset` for `dissect`: the IPv6 address words are cleared only when the last packet set them. */
   resetForDissect(): void {
     this.clear();

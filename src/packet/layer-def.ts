@@ -70,6 +70,8 @@ export interface EncodeContext {
   readonly nextEtherType: number | undefined;
   readonly nextPppProtocol: number | undefined;
   readonly nextIpProtocol: number | undefined;
+  /** The UDP port of a tunnel layer next (VXLAN, Geneve, GTP-U). */
+  readonly nextUdpPort: number | undefined;
   /** Pseudo-header (addresses) of the nearest enclosing IP layer. */
   pseudo(): PseudoHeader | undefined;
 }
@@ -85,6 +87,13 @@ export interface LayerDef<T extends LayerType> {
   readonly pppProtocols?: readonly number[];
   /** IP protocol / IPv6 next-header numbers that announce it. */
   readonly ipProtocols?: readonly number[];
+  /**
+   * UDP ports whose datagrams carry this header (a UDP tunnel: VXLAN, Geneve, GTP-U), the first
+   * the one a builder writes. The slow walker decodes it with `decodeNetwork` before trying
+   * application layers; the fast walker reads it (`fast`, `fastNext`) only when asked for the
+   * packet inside (`dissectTunnelled`).
+   */
+  readonly udpPorts?: readonly number[];
   /**
    * Fast read of the header at `p` (captured bytes end at `end`) into `out`: sets the fields and
    * the key of the next header (`out.etherType` or `out.ipProto`), returns the next header's

@@ -1,6 +1,8 @@
 import { QoelabError } from "../errors.ts";
 import { parseHex, parseIpv4, parseIpv6, parseMac } from "./address-text.ts";
 import * as build from "./builder.ts";
+import type { GeneveOption } from "./layers/geneve.ts";
+import type { GtpuExtension } from "./layers/gtp-u.ts";
 import { type Ipv4Option, ipv4Option } from "./layers/ipv4.ts";
 import { type Ipv6Extension, ipv6Extension } from "./layers/ipv6.ts";
 import { type NflogTlv, nflogTlv } from "./layers/nflog.ts";
@@ -16,7 +18,8 @@ import type { Packet } from "./packet.ts";
  * Layers are separated by "/"; each takes `key=value` arguments named like the builder's fields
  * (numbers in decimal or 0x hex). List values join items with "+": TCP `options` (mss:N, wscale:N,
  * sackok, sack:L-R;L-R, ts:VAL:ECR, nop, eol), IPv4 `options` (nop, eol, ra, rr:SLOTS,
- * ts:SLOTS, lsrr:A:B, ssrr:A:B), IPv6 `ext` (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ). `nflog`
+ * ts:SLOTS, lsrr:A:B, ssrr:A:B), IPv6 `ext` (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ), Geneve
+ * `options` (CLASS:TYPE[:HEX], the type's 0x80 bit critical), GTP-U `extensions` (TYPE:HEX). `nflog`
  * takes its TLVs as fields (hwProtocol and hook make PACKET_HDR; prefix, indev, outdev, mark, uid,
  * gid), written in the kernel's order. `raw` takes
  * `hex=`, `text=` or `size=`; `padding` takes `size=`. Values with "," ")" or "/" go in double quotes.
@@ -37,6 +40,8 @@ type Kind =
   | "tcp-options"
   | "ip-options"
   | "ip6-ext"
+  | "geneve-options"
+  | "gtp-extensions"
   | "hex"
   | "text";
 
@@ -125,6 +130,40 @@ define(["erspan"], (a) => build.erspan(a), {
   direction: "number",
   gra: "number",
   o: "number",
+});
+define(["vxlan"], (a) => build.vxlan(a), {
+  gpe: "boolean",
+  flags: "number",
+  reserved1: "number",
+  nextProtocol: "number",
+  vni: "number",
+  reserved2: "number",
+});
+define(["geneve"], (a) => build.geneve(a), {
+  version: "number",
+  optionsLength: "number",
+  oam: "number",
+  critical: "number",
+  reserved: "number",
+  protocol: "number",
+  vni: "number",
+  reserved2: "number",
+  options: "geneve-options",
+});
+define(["gtpu"], (a) => build.gtpu(a), {
+  version: "number",
+  protocolType: "number",
+  reserved: "number",
+  e: "number",
+  s: "number",
+  pn: "number",
+  messageType: "number",
+  length: "number",
+  teid: "number",
+  sequence: "number",
+  npdu: "number",
+  nextExtensionType: "number",
+  extensions: "gtp-extensions",
 });
 define(["mpls"], (a) => build.mpls(a), { label: "number", tc: "number", s: "number", ttl: "number" });
 define(["ah"], ({ icv, ...rest }) => build.ah(icv === undefined ? rest : { ...rest, icv: parseHex(icv as string) }), {
@@ -442,6 +481,10 @@ function convert(kind: Kind, value: string): unknown {
       return value.split("+").map(ipOptionItem);
     case "ip6-ext":
       return value.split("+").map(extensionItem);
+    case "geneve-options":
+      return value.split("+").map(geneveOptionItem);
+    case "gtp-extensions":
+      return value.split("+").map(gtpExtensionItem);
   }
 }
 
@@ -510,4 +553,28 @@ function extensionItem(item: string): Ipv6Extension {
     default:
       throw new Error(`unknown IPv6 extension "${item}" (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ)`);
   }
+}
+
+/** A Geneve option `CLASS:TYPE[:HEX]`: the type byte with its critical bit (0x80), the data in hex. */
+function geneveOptionItem(item: string): GeneveOption {
+  const [optionClass, type, data, ...extra] = item.split(":");
+  if (optionClass === undefined || type === undefined || extra.length > 0) {
+    throw new Error(`"${item}" is not a Geneve option (CLASS:TYPE[:HEX], e.g. 0x0102:0x80:0000000c)`);
+  }
+  const typeByte = parseNumber(type);
+  return {
+    optionClass: parseNumber(optionClass),
+    type: typeByte & 0x7f,
+    critical: typeByte >> 7,
+    data: parseHex(data ?? ""),
+  };
+}
+
+/** A GTP-U extension header `TYPE:HEX`: its type and content (padded to 4 × length − 2 bytes). */
+function gtpExtensionItem(item: string): GtpuExtension {
+  const [type, content, ...extra] = item.split(":");
+  if (type === undefined || extra.length > 0) {
+    throw new Error(`"${item}" is not a GTP-U extension header (TYPE:HEX, e.g. 0xc0:0904)`);
+  }
+  return { type: parseNumber(type), content: parseHex(content ?? "") };
 }

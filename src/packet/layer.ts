@@ -3,7 +3,9 @@ import type { AhFields } from "./layers/ah.ts";
 import type { ArpFields } from "./layers/arp.ts";
 import type { ErspanFields } from "./layers/erspan.ts";
 import type { EthernetFields } from "./layers/ethernet.ts";
+import type { GeneveFields } from "./layers/geneve.ts";
 import type { GreFields } from "./layers/gre.ts";
+import type { GtpuFields } from "./layers/gtp-u.ts";
 import type { CiscoHdlcFields, HdlcFields } from "./layers/hdlc.ts";
 import type { IcmpFields } from "./layers/icmp.ts";
 import type { Icmpv6Fields } from "./layers/icmpv6.ts";
@@ -27,6 +29,7 @@ import type { SipRequest, SipResponse } from "./layers/sip.ts";
 import type { TcpFields } from "./layers/tcp.ts";
 import type { UdpFields } from "./layers/udp.ts";
 import type { VlanFields } from "./layers/vlan.ts";
+import type { VxlanFields } from "./layers/vxlan.ts";
 import { layerDef, layerInfo, layerTypes } from "./registry.ts";
 
 /**
@@ -89,6 +92,12 @@ export interface LayerFieldMap {
   Dot11: Dot11Fields;
   /** An 802.2 LLC/SNAP header. */
   LLC: LlcFields;
+  /** A VXLAN or VXLAN-GPE header (UDP 4789 / 4790). */
+  VXLAN: VxlanFields;
+  /** A Geneve header with its options (UDP 6081). */
+  Geneve: GeneveFields;
+  /** A GTPv1-U header with its extension headers (UDP 2152). */
+  GTPU: GtpuFields;
 }
 
 export type LayerType = keyof LayerFieldMap;

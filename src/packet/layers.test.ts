@@ -17,6 +17,7 @@ import { ipv6Extension } from "./layers/ipv6.ts";
 import { tcpOption } from "./layers/tcp.ts";
 import { LinkType } from "./link-type.ts";
 import { decodePacket, type Packet } from "./packet.ts";
+import { layerDef } from "./registry.ts";
 import { layerCorpus } from "./test-support/layer-corpus.ts";
 
 describe("checksum", () => {
@@ -201,12 +202,15 @@ describe("malformed input gives anomalies, never throws", () => {
       const bytes = packet.bytes();
       const full = decodePacket(bytes, packet.linkType);
       const needed = headerEnd(full);
+      // Cut where a UDP tunnel header starts, nothing of it is captured: as tshark, the datagram
+      // is not read as the tunnel's (its payload is empty), so there is nothing to flag.
+      const tunnelStarts = full.layers.filter((l) => layerDef(l.type).udpPorts !== undefined).map((l) => l.offset);
       for (let cut = 0; cut < bytes.length; cut++) {
         const part = bytes.subarray(0, cut);
         const decoded = decodePacket(part, packet.linkType, { wireLength: bytes.length });
         cases++;
         assert.deepEqual(decoded.bytes(), part, `${full.summary()} cut at ${cut}`);
-        if (cut < needed) {
+        if (cut < needed && !tunnelStarts.includes(cut)) {
           assert.ok(decoded.anomalies.length > 0, `${full.summary()} cut at ${cut} < ${needed}: no anomaly`);
         }
         decoded.show();

@@ -20,6 +20,8 @@ import {
   linkLayer,
   pppLayerFor,
   pppProtocolOf,
+  udpPortOf,
+  udpTunnelLayer,
 } from "./registry.ts";
 import type { TransportContext } from "./transport-context.ts";
 
@@ -364,6 +366,12 @@ class LayerDecoder implements DecodeWalker {
   }
 
   app(transport: "UDP" | "TCP", offset: number, end: number, sport: number, dport: number, quoted: boolean): void {
+    // A UDP tunnel is network, not application: decoded whatever `application` says, as tshark does.
+    const tunnel = transport === "UDP" && !quoted && end > offset ? udpTunnelLayer(sport, dport) : undefined;
+    if (tunnel?.decodeNetwork !== undefined) {
+      tunnel.decodeNetwork(this, offset, end, 0);
+      return;
+    }
     if (quoted || !this.application || end <= offset) {
       this.raw(offset, end, quoted);
       return;
@@ -415,6 +423,7 @@ function encodeLayer(layers: readonly AnyLayer[], index: number, payload: Uint8A
     nextEtherType: etherTypeOf(next),
     nextPppProtocol: pppProtocolOf(next),
     nextIpProtocol: ipProtocolOf(next),
+    nextUdpPort: udpPortOf(next),
     pseudo: () => pseudoFor(layers, index),
   };
   return layerDef(layer.type).encode(layer as Layer<LayerType>, payload, context);

@@ -5,7 +5,9 @@ import { ahLayer } from "./layers/ah.ts";
 import { arpLayer } from "./layers/arp.ts";
 import { erspanLayer } from "./layers/erspan.ts";
 import { ethernetLayer } from "./layers/ethernet.ts";
+import { geneveLayer } from "./layers/geneve.ts";
 import { greLayer } from "./layers/gre.ts";
+import { gtpuLayer } from "./layers/gtp-u.ts";
 import { ciscoHdlcLayer, hdlcLayer } from "./layers/hdlc.ts";
 import { icmpLayer } from "./layers/icmp.ts";
 import { icmpv6Layer } from "./layers/icmpv6.ts";
@@ -30,6 +32,7 @@ import { sipLayer } from "./layers/sip.ts";
 import { tcpLayer } from "./layers/tcp.ts";
 import { udpLayer } from "./layers/udp.ts";
 import { vlanLayer } from "./layers/vlan.ts";
+import { vxlanLayer } from "./layers/vxlan.ts";
 import { LinkType } from "./link-type.ts";
 import { EtherType } from "./protocol-numbers.ts";
 
@@ -78,6 +81,9 @@ const LAYERS = [
   ppiLayer,
   ieee80211Layer,
   llcLayer,
+  vxlanLayer,
+  geneveLayer,
+  gtpuLayer,
 ] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tables hold every layer's definition.
@@ -88,6 +94,7 @@ const BY_LINK = new Map<number, AnyDef>();
 const BY_ETHER = new Map<number, AnyDef>();
 const BY_PPP = new Map<number, AnyDef>();
 const BY_IP = new Map<number, AnyDef>();
+const BY_UDP_PORT = new Map<number, AnyDef>();
 const APP: AnyDef[] = [];
 /** Fast tables indexed by the number itself (holey arrays: one load per header, no hashing). */
 const FAST_LINK: (AnyDef | undefined)[] = [];
@@ -96,6 +103,7 @@ const FAST_PPP: (AnyDef | undefined)[] = new Array(0x10000);
 const FAST_IP: (AnyDef | undefined)[] = new Array(0x100);
 /** Headers an IP protocol number announces that carry another network packet (IP in IP, GRE, AH). */
 const FAST_IP_CARRIER: (AnyDef | undefined)[] = new Array(0x100);
+const FAST_UDP_TUNNEL: (AnyDef | undefined)[] = new Array(0x10000);
 
 for (const def of LAYERS as readonly AnyDef[]) {
   BY_TYPE.set(def.type, def);
@@ -115,6 +123,10 @@ for (const def of LAYERS as readonly AnyDef[]) {
     BY_IP.set(n, def);
     if (def.fast !== undefined && def.fastNext === "payload") FAST_IP[n] = def;
     else if (def.fast !== undefined) FAST_IP_CARRIER[n] = def;
+  }
+  for (const n of def.udpPorts ?? []) {
+    BY_UDP_PORT.set(n, def);
+    if (def.fast !== undefined) FAST_UDP_TUNNEL[n] = def;
   }
   if (def.decodeApp !== undefined) APP.push(def);
 }
@@ -150,6 +162,15 @@ export function ipLayer(protocol: number): AnyDef | undefined {
   return BY_IP.get(protocol);
 }
 
+/**
+ * The UDP tunnel a datagram between these ports carries, or undefined: the lower port is tried
+ * first, as tshark's UDP dissector does.
+ */
+export function udpTunnelLayer(sport: number, dport: number): AnyDef | undefined {
+  const low = sport < dport ? sport : dport;
+  return BY_UDP_PORT.get(low) ?? BY_UDP_PORT.get(low === sport ? dport : sport);
+}
+
 /** Application layers in the order they are tried on a transport payload. */
 export function appLayers(): readonly AnyDef[] {
   return APP;
@@ -173,6 +194,11 @@ export const fastEther = (etherType: number): AnyDef | undefined => FAST_ETHER[e
 export const fastPpp = (protocol: number): AnyDef | undefined => FAST_PPP[protocol];
 export const fastIp = (protocol: number): AnyDef | undefined => FAST_IP[protocol];
 export const fastIpCarrier = (protocol: number): AnyDef | undefined => FAST_IP_CARRIER[protocol];
+/** `udpTunnelLayer` for the fast walker (layers with a fast read only). */
+export function fastUdpTunnel(sport: number, dport: number): AnyDef | undefined {
+  const low = sport < dport ? sport : dport;
+  return FAST_UDP_TUNNEL[low] ?? FAST_UDP_TUNNEL[low === sport ? dport : sport];
+}
 
 /** The EtherType `encode` writes in front of `layer` (undefined when it has none). */
 export function etherTypeOf(layer: AnyLayer | undefined): number | undefined {
@@ -187,6 +213,11 @@ export function pppProtocolOf(layer: AnyLayer | undefined): number | undefined {
 
 export function ipProtocolOf(layer: AnyLayer | undefined): number | undefined {
   return layer === undefined ? undefined : BY_TYPE.get(layer.type)?.ipProtocols?.[0];
+}
+
+/** The UDP port a tunnel layer is carried on (undefined for other layers). */
+export function udpPortOf(layer: AnyLayer | undefined): number | undefined {
+  return layer === undefined ? undefined : BY_TYPE.get(layer.type)?.udpPorts?.[0];
 }
 
 /** The first application layer that takes `payload` (pushing its layers), or false. */

@@ -4,7 +4,14 @@ import { describe, it } from "node:test";
 import { QoelabError } from "../errors.ts";
 import { analyzeRtpStreams, extractRtpAudio, orderStreams, type RtpStream } from "./index.ts";
 import { REALCAPS, realcapsFiles } from "./test-support/realcaps.ts";
-import { type TsharkRow, tsharkStreams } from "./test-support/tshark-streams.ts";
+import {
+  assertSameFigures,
+  assertSameStreams,
+  rowKey,
+  streamKey,
+  type TsharkRow,
+  tsharkStreams,
+} from "./test-support/tshark-streams.ts";
 
 /*
  * RTP from other people's captures (../shared/data/realcaps/voip), each checked against tshark's
@@ -19,33 +26,6 @@ const DTMF = `${DIR}/SIP_DTMF2.cap`;
 const ZFONE = `${DIR}/Asterisk_ZFONE_XLITE.pcap`;
 const SIPP = `${DIR}/rtp-only/sipp_g711a.pcap`;
 const MGCP = `${DIR}/SIP_CALL_RTP_G711.pcap`;
-
-const key = (src: string, dst: string, ssrc: number) => `${src}>${dst}#${ssrc}`;
-/** The same key for one of our streams and for a tshark row. */
-const streamKey = (s: RtpStream) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc);
-const rowKey = (t: TsharkRow) => key(t.src, t.dst, t.ssrc);
-
-/** Every tshark stream is ours with the same counts and delta/jitter figures (to tshark's 3 decimals). */
-function assertSameStreams(ours: RtpStream[], theirs: TsharkRow[], file = ""): void {
-  if (file === "") assert.ok(theirs.length > 0, "tshark lists streams");
-  assert.deepEqual(ours.map(streamKey).sort(), theirs.map(rowKey).sort(), file);
-  for (const t of theirs) {
-    const s = ours.find((x) => streamKey(x) === rowKey(t))!;
-    assertSameFigures(s, t);
-  }
-}
-
-/** One stream's packets, loss and delta/jitter figures equal tshark's row (to its 3 decimals). */
-function assertSameFigures(s: RtpStream, t: TsharkRow): void {
-  const what = `0x${t.ssrc.toString(16)} ${t.src} → ${t.dst}`;
-  assert.equal(s.payloads, t.payload, `${what}: payload types`);
-  assert.equal(s.packets, t.packets, `${what}: packets`);
-  assert.equal(s.lost, t.lost, `${what}: lost`);
-  const mine = [s.minDeltaMs, s.meanDeltaMs, s.maxDeltaMs, s.minJitterMs, s.meanJitterMs, s.maxJitterMs];
-  mine.forEach((v, i) => {
-    assert.ok(Math.abs(v - t.values[i]!) <= 0.0005 + 1e-9, `${what}: figure ${i}: ${v} vs tshark ${t.values[i]}`);
-  });
-}
 
 /**
  * tshark 4.0's streams of every realcaps capture, by mode (test-data/make-realcaps-rtp-streams.py):

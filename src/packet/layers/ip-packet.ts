@@ -110,7 +110,11 @@ export function ipPacketDecoders(
   return {
     decodeNetwork: (w, offset, end) => decode(w, offset, end, false),
     decodeTransport(w, offset, end, context) {
-      decode(w, offset, end, context.quoted === true);
+      const quoted = context.quoted === true;
+      const packetEnd = decode(w, offset, end, quoted);
+      // Bytes after the tunnelled packet, inside the enclosing one: kept (flagged) so it re-encodes.
+      if (quoted) w.raw(packetEnd, end, true);
+      else w.trailer(packetEnd, end, false);
     },
   };
 }

@@ -7,6 +7,16 @@ import { defineLayer } from "../layer-def.ts";
 import { LinkType } from "../link-type.ts";
 import { showHex, showNum } from "../show-format.ts";
 import { decodeIeee80211Walk, fastIeee80211 } from "./ieee80211.ts";
+import {
+  heDataRate,
+  heParameterNames,
+  htDataRate,
+  htMcsInfo,
+  vhtBandwidth,
+  vhtDataRate,
+  vhtModulation,
+  vhtTableRate,
+} from "./wifi-rates.ts";
 
 /*
  * Radiotap (tcpdump.org LINKTYPE_IEEE802_11_RADIOTAP = 127, radiotap.org): a header of radio
@@ -26,6 +36,10 @@ import { decodeIeee80211Walk, fastIeee80211 } from "./ieee80211.ts";
  * field whose bit qoelab does not know stops the field decoding (its size and alignment are
  * unknown); the length still says where the 802.11 frame starts. Flags 0x10 says the frame ends
  * with its FCS, 0x20 that the 802.11 header is padded to a multiple of 4 bytes.
+ *
+ * The rows add the data rate the MCS (HT), VHT and HE fields imply (`wifi-rates.ts`), as tshark
+ * gives it: `radiotap.datarate` for MCS (beside the Rate field's), `radiotap.vht.datarate.N` and
+ * the 802.11 radio information's rate for VHT users, the latter for HE.
  */
 
 export const RADIOTAP_MIN_SIZE = 8;
@@ -238,6 +252,145 @@ export function radiotapField(values: RadiotapValues, name: string): number[] | 
   return values.fields.find((f) => f.name === name)?.values;
 }
 
+/** MCS field: known bits (bandwidth, MCS index, guard interval) and flags (bandwidth, short GI). */
+const MCS_KNOWN_BW = 0x01;
+const MCS_KNOWN_INDEX = 0x02;
+const MCS_KNOWN_GI = 0x04;
+const MCS_BW_40 = 1;
+const MCS_SHORT_GI = 0x04;
+/** VHT field: known bits (guard interval, bandwidth), flags (short GI), bandwidth code (low 5 bits). */
+const VHT_KNOWN_GI = 0x0004;
+const VHT_KNOWN_BW = 0x0040;
+const VHT_SHORT_GI = 0x04;
+/** HE field: data1 says the data MCS and the bandwidth/RU allocation are known, data2 the GI. */
+const HE_DATA1_MCS_KNOWN = 0x0020;
+const HE_DATA1_BWRU_KNOWN = 0x4000;
+const HE_DATA2_GI_KNOWN = 0x0002;
+
+/**
+ * A data rate the header gives or implies, in the order of its fields: the Rate field's (in
+ * 500 kb/s units), or derived from an MCS field (HT) that says its bandwidth, index and guard
+ * interval (rate as a float, as tshark keeps it).
+ */
+export interface RadiotapDataRate {
+  namespace: number;
+  source: "rate" | "mcs";
+  /** Mb/s. */
+  mbps: number;
+  /** MCS: index, bandwidth, guard interval, e.g. "MCS 7 (64-QAM 5/6, 1 stream), 20 MHz, short GI". */
+  detail?: string;
+}
+
+/**
+ * The Rate fields' rates and the rates derived from MCS fields, as tshark's `radiotap.datarate`
+ * lists them: a Rate value is taken as 500 kb/s units whatever its top bit; an MCS field gives a
+ * rate when it knows its bandwidth (40 MHz, or 20: 20, 20L, 20U), its index (0–76) and its
+ * guard interval. VHT and HE fields give none here (see `radiotapVhtUsers`).
+ */
+export function radiotapDataRates(values: RadiotapValues): RadiotapDataRate[] {
+  const out: RadiotapDataRate[] = [];
+  for (const { name, namespace, values: v } of values.fields) {
+    if (name === "rate") out.push({ namespace, source: "rate", mbps: v[0]! / 2 });
+    if (name !== "mcs") continue;
+    const [known = 0, flags = 0, index = 0] = v;
+    const all = MCS_KNOWN_BW | MCS_KNOWN_INDEX | MCS_KNOWN_GI;
+    if ((known & all) !== all) continue;
+    const bandwidth40 = (flags & 3) === MCS_BW_40;
+    const shortGi = (flags & MCS_SHORT_GI) !== 0;
+    const mbps = htDataRate(index, bandwidth40, shortGi);
+    const info = htMcsInfo(index);
+    if (mbps === undefined || info === undefined) continue;
+    const streams = `${info.streams} stream${info.streams > 1 ? "s" : ""}`;
+    const detail = `MCS ${index} (${info.modulation}, ${streams}), ${bandwidth40 ? 40 : 20} MHz, ${shortGi ? "short" : "long"} GI`;
+    out.push({ namespace, source: "mcs", mbps, detail });
+  }
+  return out;
+}
+
+/** One user of a VHT field (one with spatial streams), with the rates its MCS, streams, bandwidth and GI give. */
+export interface RadiotapVhtUser {
+  namespace: number;
+  /** 0–3. */
+  user: number;
+  mcs: number;
+  streams: number;
+  /** MHz, when the field knows its bandwidth (and the code is one of radiotap's 0–25). */
+  bandwidth?: number;
+  /** When the field knows its guard interval. */
+  shortGi?: boolean;
+  /** The 802.11ac rate (Mb/s), or undefined when bandwidth or GI is unknown or the combination invalid. */
+  mbps?: number;
+  /** The rate tshark's radiotap dissector shows for the user (`radiotap.vht.datarate.N`): see `vhtTableRate`. */
+  tableMbps?: number;
+}
+
+/** Every user with spatial streams of every VHT field, in order. */
+export function radiotapVhtUsers(values: RadiotapValues): RadiotapVhtUser[] {
+  const out: RadiotapVhtUser[] = [];
+  for (const { name, namespace, values: v } of values.fields) {
+    if (name !== "vht") continue;
+    const [known = 0, flags = 0, bw = 0] = v;
+    const bandwidth = known & VHT_KNOWN_BW ? vhtBandwidth(bw & 0x1f) : undefined;
+    const shortGi = known & VHT_KNOWN_GI ? (flags & VHT_SHORT_GI) !== 0 : undefined;
+    for (let user = 0; user < 4; user++) {
+      const mcsNss = v[3 + user] ?? 0;
+      const mcs = mcsNss >> 4;
+      const streams = mcsNss & 0x0f;
+      if (streams === 0) continue;
+      const entry: RadiotapVhtUser = { namespace, user, mcs, streams };
+      if (bandwidth !== undefined) entry.bandwidth = bandwidth;
+      if (shortGi !== undefined) entry.shortGi = shortGi;
+      if (bandwidth !== undefined && shortGi !== undefined) {
+        const mbps = vhtDataRate(mcs, streams, bandwidth, shortGi);
+        const tableMbps = vhtTableRate(mcs, streams, bandwidth, shortGi);
+        if (mbps !== undefined) entry.mbps = mbps;
+        if (tableMbps !== undefined) entry.tableMbps = tableMbps;
+      }
+      out.push(entry);
+    }
+  }
+  return out;
+}
+
+/** The rate parameters of an HE field that knows its MCS, bandwidth/RU and GI, and the rate they give. */
+export interface RadiotapHeRate {
+  namespace: number;
+  mcs: number;
+  /** Space-time streams (data6 bits 0–3). */
+  nsts: number;
+  /** Bandwidth/RU allocation code (data5 bits 0–3). */
+  bwru: number;
+  /** GI code (data5 bits 4–5): 0.8, 1.6, 3.2 µs. */
+  gi: number;
+  /** Mb/s (see `heDataRate`), or undefined when the parameters give none (no streams, a reserved code). */
+  mbps?: number;
+}
+
+/**
+ * Every HE field that knows its data MCS, bandwidth/RU allocation and GI, with its rate. tshark
+ * shows it as the 802.11 radio information's data rate, not as `radiotap.datarate`.
+ */
+export function radiotapHeRates(values: RadiotapValues): RadiotapHeRate[] {
+  const out: RadiotapHeRate[] = [];
+  for (const { name, namespace, values: v } of values.fields) {
+    if (name !== "he") continue;
+    const [data1 = 0, data2 = 0, data3 = 0, , data5 = 0, data6 = 0] = v;
+    const known = HE_DATA1_MCS_KNOWN | HE_DATA1_BWRU_KNOWN;
+    if ((data1 & known) !== known || (data2 & HE_DATA2_GI_KNOWN) === 0) continue;
+    const rate: RadiotapHeRate = {
+      namespace,
+      mcs: (data3 >> 8) & 0x0f,
+      nsts: data6 & 0x0f,
+      bwru: data5 & 0x0f,
+      gi: (data5 >> 4) & 0x03,
+    };
+    const mbps = heDataRate(rate.mcs, rate.nsts, rate.bwru, rate.gi);
+    if (mbps !== undefined) rate.mbps = mbps;
+    out.push(rate);
+  }
+  return out;
+}
+
 /** Header bytes for `fields` (the 802.11 frame follows). */
 export function encodeRadiotapHeader(f: RadiotapFields): Uint8Array {
   const size = 4 + 4 * f.present.length + f.data.length;
@@ -358,6 +511,7 @@ function radiotapRows(f: RadiotapFields): ShowRow[] {
     else if (field.name === "mcs")
       rows.push([name, `index ${field.values[2]}`, `known 0x${first.toString(16)}, flags 0x${second.toString(16)}`]);
     else rows.push([name, field.values.join(" ")]);
+    rows.push(...derivedRateRows(field));
   }
   for (const v of values.vendor) {
     rows.push([
@@ -369,6 +523,33 @@ function radiotapRows(f: RadiotapFields): ShowRow[] {
   if (values.unknownBit !== undefined)
     rows.push(["fields", `bit ${values.unknownBit}`, "unknown field: not decoded further"]);
   if (values.overrun) rows.push(["fields", formatHex(f.data), "a field runs past the header's length"]);
+  return rows;
+}
+
+/**
+ * `datarate` rows derived from an MCS field (HT), from each user of a VHT field, from an HE field
+ * ("none" for a combination that has no rate); none when a parameter is not known.
+ */
+function derivedRateRows(field: RadiotapField): ShowRow[] {
+  const name = field.namespace > 0 ? `datarate[${field.namespace}]` : "datarate";
+  const one: RadiotapValues = { fields: [field], vendor: [] };
+  if (field.name === "mcs")
+    return radiotapDataRates(one).map((r) => [name, `${r.mbps.toFixed(1)} Mb/s`, `from ${r.detail}`] as const);
+  if (field.name !== "vht" && field.name !== "he") return [];
+  const rows: ShowRow[] = [];
+  for (const u of radiotapVhtUsers(one)) {
+    if (u.bandwidth === undefined || u.shortGi === undefined) continue;
+    const modulation = vhtModulation(u.mcs);
+    const what = `user ${u.user}: MCS ${u.mcs}${modulation ? ` (${modulation})` : ""}, ${u.streams} stream${u.streams > 1 ? "s" : ""}, ${u.bandwidth} MHz, ${u.shortGi ? "short" : "long"} GI`;
+    if (u.mbps === undefined) rows.push([name, "none", `VHT ${what}: not an 802.11ac rate`]);
+    else rows.push([name, `${u.mbps.toFixed(1)} Mb/s`, `from VHT ${what}`]);
+  }
+  for (const he of radiotapHeRates(one)) {
+    const names = heParameterNames(he.mcs, he.bwru, he.gi);
+    const what = `MCS ${he.mcs}${names.modulation ? ` (${names.modulation})` : ""}, ${he.nsts} space-time stream${he.nsts === 1 ? "" : "s"}, ${names.bwru ?? `bandwidth/RU ${he.bwru}`}, ${names.gi ? `${names.gi} GI` : `GI code ${he.gi}`}`;
+    if (he.mbps === undefined) rows.push([name, "none", `HE ${what}: no HE rate`]);
+    else rows.push([name, `${he.mbps.toFixed(1)} Mb/s`, `from HE ${what}`]);
+  }
   return rows;
 }
 

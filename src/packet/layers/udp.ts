@@ -35,9 +35,13 @@ const UDP_CHECKSUM: PseudoChecksumField = {
   zeroSentAs: 0xffff,
 };
 
+/** The destination port `encode` writes when the fields give none and no UDP tunnel follows. */
+export const UDP_DEFAULT_PORT = 5004;
+
 export interface UdpFields {
   sport: number;
-  dport: number;
+  /** Undefined: the port of the UDP tunnel next (VXLAN 4789, Geneve 6081, GTP-U 2152), else 5004. */
+  dport?: number;
   /** Header + payload; computed when undefined. */
   length?: number;
   /** Computed when undefined and addresses are known (else 0, "none"). */
@@ -45,6 +49,7 @@ export interface UdpFields {
 }
 
 export interface DecodedUdp extends UdpFields, DecodeInfo {
+  dport: number;
   length: number;
   checksum: number;
   checksumStatus: ChecksumStatus;
@@ -97,7 +102,7 @@ export function encodeUdp(fields: UdpFields, payload: Uint8Array, pseudo?: Pseud
   const out = new Uint8Array(UDP_HEADER_SIZE + payload.length);
   const length = fields.length ?? out.length;
   writeU16(out, UDP.sport, fields.sport);
-  writeU16(out, UDP.dport, fields.dport);
+  writeU16(out, UDP.dport, fields.dport ?? UDP_DEFAULT_PORT);
   writeU16(out, UDP.length, length);
   out.set(payload, UDP_HEADER_SIZE);
   writeU16(out, UDP.checksum, fields.checksum ?? pseudoHeaderChecksum(out, pseudo, UDP_CHECKSUM, length));
@@ -159,13 +164,18 @@ export const udpLayer = defineLayer({
   fast: fastUdp,
   fastNext: "payload",
   decodeTransport: transportDecoder("UDP", decodeUdp, decodeDatagram, "payloadLength"),
-  encode: (layer, payload, context) => encodeUdp(layer.fields, payload, context.pseudo()),
+  encode: (layer, payload, context) =>
+    encodeUdp(
+      { ...layer.fields, dport: layer.fields.dport ?? context.nextUdpPort ?? UDP_DEFAULT_PORT },
+      payload,
+      context.pseudo(),
+    ),
   size: () => UDP_HEADER_SIZE,
   rows: (layer) => {
     const f = layer.fields;
     return [
       ["sport", String(f.sport)],
-      ["dport", String(f.dport)],
+      ["dport", showNum(f.dport)],
       ["length", showNum(f.length), f.length === undefined ? undefined : `${f.length - UDP_HEADER_SIZE} payload bytes`],
       [
         "checksum",
@@ -177,5 +187,5 @@ export const udpLayer = defineLayer({
     ];
   },
   summary: ({ fields: f }) =>
-    `UDP ${f.sport} > ${f.dport}${f.length === undefined ? "" : ` len=${Math.max(0, f.length - UDP_HEADER_SIZE)}`}`,
+    `UDP ${f.sport} > ${showNum(f.dport)}${f.length === undefined ? "" : ` len=${Math.max(0, f.length - UDP_HEADER_SIZE)}`}`,
 });

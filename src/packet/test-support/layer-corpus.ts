@@ -5,7 +5,9 @@ import {
   ciscoHdlc,
   erspan,
   ether,
+  geneve,
   gre,
+  gtpu,
   hdlc,
   icmp,
   icmpv6,
@@ -25,6 +27,7 @@ import {
   tcp,
   udp,
   vlan,
+  vxlan,
 } from "../builder.ts";
 import { ipv4Option } from "../layers/ipv4.ts";
 import { ipv6Extension } from "../layers/ipv6.ts";
@@ -320,6 +323,41 @@ export function layerCorpus(): Packet[] {
       ipv4({ src: "10.78.0.11", dst: "10.78.0.12" }),
       udp({ sport: 500, dport: 500 }),
       raw("ah tunnel"),
+    ),
+    // UDP tunnels: VXLAN, VXLAN-GPE, Geneve with an option, GTP-U with an extension header.
+    stack(
+      ether(),
+      ipv4(),
+      udp({ sport: 49153 }),
+      vxlan({ vni: 100 }),
+      ether({ src: "02:00:00:00:00:0c", dst: "02:00:00:00:00:0d" }),
+      ipv4({ src: "10.79.0.1", dst: "10.79.0.2" }),
+      udp({ sport: 4000, dport: 4001 }),
+      raw("vxlan"),
+    ),
+    stack(ether(), ipv6(), udp({ dport: 4790 }), vxlan({ gpe: true, vni: 7 }), ipv4({ src: "10.79.0.3" }), icmp()),
+    stack(
+      ether(),
+      ipv4(),
+      udp(),
+      geneve({
+        vni: 0x1234,
+        options: [
+          { optionClass: 0x0102, type: 1, critical: 1, reserved: 0, length: 1, data: Uint8Array.of(0, 0, 0, 12) },
+        ],
+      }),
+      ether({ src: "02:00:00:00:00:0e", dst: "02:00:00:00:00:0f" }),
+      ipv6({ src: "fd00:79::1", dst: "fd00:79::2" }),
+      tcp({ flags: "S", sport: 40002, dport: 22 }),
+    ),
+    stack(
+      ether(),
+      ipv4(),
+      udp({ sport: 2152 }),
+      gtpu({ teid: 0x1001, sequence: 5, extensions: [{ type: 0x85, length: 1, content: Uint8Array.of(0x10, 0x09) }] }),
+      ipv4({ src: "10.45.0.2", dst: "10.46.0.9" }),
+      udp({ sport: 40000, dport: 50000 }),
+      raw("gtp-u"),
     ),
   ];
 }

@@ -2,13 +2,14 @@ import { formatHex } from "../address-text.ts";
 import { CHECKSUM_STATUS_NUMBER, type ChecksumStatus } from "../anomaly.ts";
 import { readU16, readU32 } from "../byte-order.ts";
 import type { AnyLayer, Layer } from "../layer.ts";
+import { geneveOptionTypeByte } from "../layers/geneve.ts";
 import { greFlagsAndVersion } from "../layers/gre.ts";
 import { dot11Addresses } from "../layers/ieee80211.ts";
 import { ipoibAddressing } from "../layers/ipoib.ts";
 import { ipv4FinalDestination } from "../layers/ipv4.ts";
 import { NflogTlvType, nflogTimestamp } from "../layers/nflog.ts";
 import { PpiFieldType, ppi80211Common, ppiFields } from "../layers/ppi.ts";
-import { encodeRadiotapHeader, radiotapValues } from "../layers/radiotap.ts";
+import { encodeRadiotapHeader, radiotapDataRates, radiotapValues, radiotapVhtUsers } from "../layers/radiotap.ts";
 import { encodeLayers, type Packet } from "../packet.ts";
 import { TcpOptionKind } from "../protocol-numbers.ts";
 
@@ -61,6 +62,10 @@ export const WIRELESS_FIELDS: readonly string[] = [
   "radiotap.mcs.index",
   "radiotap.ampdu.reference",
   "radiotap.vht.bw",
+  "radiotap.vht.datarate.0",
+  "radiotap.vht.datarate.1",
+  "radiotap.vht.datarate.2",
+  "radiotap.vht.datarate.3",
   "ppi.version",
   "ppi.flags",
   "ppi.length",
@@ -240,6 +245,29 @@ export const COMPARABLE_FIELDS: readonly string[] = [
   "ipoib.grh.flowlabel",
   "ipoib.grh.sqpn",
   "ipoib.grh.sgid",
+  "vxlan.flags",
+  "vxlan.gbp",
+  "vxlan.reserved_16",
+  "vxlan.next_proto",
+  "vxlan.vni",
+  "vxlan.reserved8",
+  "geneve.version",
+  "geneve.flags",
+  "geneve.proto_type",
+  "geneve.vni",
+  "geneve.reserved",
+  "geneve.option.class",
+  "geneve.option.type",
+  "geneve.option.flags",
+  "geneve.option.length",
+  "gtp.flags",
+  "gtp.message",
+  "gtp.length",
+  "gtp.teid",
+  "gtp.seq_number",
+  "gtp.npdu_number",
+  "gtp.ext_hdr.next",
+  "gtp.ext_hdr.length",
 ];
 
 const hexN = (value: number | undefined, digits: number) =>
@@ -555,6 +583,55 @@ function values(
         "ipoib.grh.sgid": g?.sgid,
       });
     }
+    case "VXLAN": {
+      const f = layer.fields;
+      const gpe = f.gpe === true;
+      // tshark splits VXLAN's first word in two: 16 flag bits and the group policy id (VXLAN-GBP).
+      return pick(field, {
+        "vxlan.flags": gpe ? hexN(f.flags, 2) : hexN((f.flags << 8) | (f.reserved1 >>> 16), 4),
+        "vxlan.gbp": gpe ? undefined : String(f.reserved1 & 0xffff),
+        "vxlan.reserved_16": gpe ? String(f.reserved1) : undefined,
+        "vxlan.next_proto": gpe ? String(f.nextProtocol) : undefined,
+        "vxlan.vni": String(f.vni),
+        "vxlan.reserved8": String(f.reserved2),
+      });
+    }
+    case "Geneve": {
+      const f = layer.fields;
+      const o = f.options;
+      const table: Record<string, (string | undefined)[]> = {
+        "geneve.version": [String(f.version)],
+        "geneve.flags": [hexN(((f.oam & 1) << 7) | (((f.critical ?? 0) & 1) << 6) | f.reserved, 2)],
+        "geneve.proto_type": [hexN(f.protocol, 4)],
+        "geneve.vni": [hexN(f.vni, 6)],
+        "geneve.reserved": [hexN(f.reserved2, 2)],
+        "geneve.option.class": o.map((x) => hexN(x.optionClass, 4)),
+        "geneve.option.type": o.map((x) => hexN(geneveOptionTypeByte(x), 2)),
+        "geneve.option.flags": o.map((x) => hexN(x.reserved ?? 0, 2)),
+        // The options' length, then each option's (its 4-byte header included).
+        "geneve.option.length": [String((f.optionsLength ?? 0) * 4), ...o.map((x) => String(4 + (x.length ?? 0) * 4))],
+      };
+      return table[field] ?? [];
+    }
+    case "GTPU": {
+      const f = layer.fields;
+      const [e, s, pn] = [f.e ?? 0, f.s ?? 0, f.pn ?? 0];
+      const flags = (f.version << 5) | (f.protocolType << 4) | (f.reserved << 3) | (e << 2) | (s << 1) | pn;
+      const table: Record<string, (string | undefined)[]> = {
+        "gtp.flags": [hexN(flags, 2)],
+        "gtp.message": [hexN(f.messageType, 2)],
+        "gtp.length": [String(f.length)],
+        "gtp.teid": [hexN(f.teid, 8)],
+        // tshark shows each optional field when its flag is set, the chain's types after the first.
+        "gtp.seq_number": [s ? hexN(f.sequence, 4) : undefined],
+        "gtp.npdu_number": [pn ? hexN(f.npdu, 2) : undefined],
+        "gtp.ext_hdr.next": e
+          ? [hexN(f.nextExtensionType, 2), ...f.extensions.map((_, i) => hexN(f.extensions[i + 1]?.type ?? 0, 2))]
+          : [],
+        "gtp.ext_hdr.length": f.extensions.map((x) => String(x.length)),
+      };
+      return table[field] ?? [];
+    }
     case "Radiotap":
     case "PPI":
     case "Dot11":
@@ -565,6 +642,9 @@ function values(
   }
 }
 
+/** A single-precision float field (a data rate) as tshark prints it: 6 significant digits ("%.6g"), 72.2222, 300. */
+export const tsharkFloat = (x: number): string => String(Number(Math.fround(x).toPrecision(6)));
+
 /** The radiotap, PPI, 802.11 and LLC fields as tshark prints them. */
 function wirelessValues(layer: Layer<"Radiotap"> | Layer<"PPI"> | Layer<"Dot11"> | Layer<"LLC">, field: string) {
   const str = (v: number | undefined) => (v === undefined ? undefined : String(v));
@@ -573,6 +653,7 @@ function wirelessValues(layer: Layer<"Radiotap"> | Layer<"PPI"> | Layer<"Dot11">
       const f = layer.fields;
       const header = encodeRadiotapHeader(f);
       const v = radiotapValues(header, 0, header.length);
+      const vhtUsers = radiotapVhtUsers(v);
       const all = (name: string, i = 0, show: (x: number) => string = String) =>
         v.fields.filter((x) => x.name === name).map((x) => show(x.values[i] ?? 0));
       const table: Record<string, (string | undefined)[]> = {
@@ -581,7 +662,8 @@ function wirelessValues(layer: Layer<"Radiotap"> | Layer<"PPI"> | Layer<"Dot11">
         "radiotap.length": [str(f.length ?? header.length)],
         "radiotap.present.word": f.present.map((w) => hexN(w, 8)),
         "radiotap.flags": all("flags", 0, (x) => hexN(x, 2)!),
-        "radiotap.datarate": all("rate", 0, (x) => String(x / 2)),
+        // The Rate fields' rates and the ones derived from MCS fields, in field order.
+        "radiotap.datarate": radiotapDataRates(v).map((r) => tsharkFloat(r.mbps)),
         "radiotap.channel.freq": all("channel"),
         "radiotap.channel.flags": all("channel", 1, (x) => hexN(x, 4)!),
         "radiotap.dbm_antsignal": all("dbmAntSignal"),
@@ -589,9 +671,21 @@ function wirelessValues(layer: Layer<"Radiotap"> | Layer<"PPI"> | Layer<"Dot11">
         "radiotap.antenna": all("antenna"),
         "radiotap.mactime": all("tsft"),
         "radiotap.rxflags": all("rxFlags", 0, (x) => hexN(x, 4)!),
-        "radiotap.mcs.index": all("mcs", 2),
+        // tshark shows the index when the known bits say it is known (0x02).
+        "radiotap.mcs.index": v.fields
+          .filter((x) => x.name === "mcs" && (x.values[0]! & 0x02) !== 0)
+          .map((x) => String(x.values[2])),
         "radiotap.ampdu.reference": all("ampdu"),
-        "radiotap.vht.bw": all("vht", 2),
+        // tshark shows the bandwidth when the known bits say it is known (0x0040).
+        "radiotap.vht.bw": v.fields
+          .filter((x) => x.name === "vht" && (x.values[0]! & 0x40) !== 0)
+          .map((x) => String(x.values[2])),
+        ...Object.fromEntries(
+          [0, 1, 2, 3].map((n) => [
+            `radiotap.vht.datarate.${n}`,
+            vhtUsers.filter((u) => u.user === n && u.tableMbps !== undefined).map((u) => tsharkFloat(u.tableMbps!)),
+          ]),
+        ),
       };
       return table[field] ?? [];
     }

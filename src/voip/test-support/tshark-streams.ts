@@ -1,4 +1,6 @@
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import type { RtpStream } from "../rtp-streams.ts";
 
 /** One row of tshark's `-z rtp,streams` table. */
 export interface TsharkRow {
@@ -40,4 +42,31 @@ export function tsharkStreams(pcap: string, extra: string[] = []): TsharkRow[] {
     });
   }
   return rows;
+}
+
+const key = (src: string, dst: string, ssrc: number) => `${src}>${dst}#${ssrc}`;
+/** The same key for one of our streams and for a tshark row. */
+export const streamKey = (s: RtpStream) => key(`${s.srcAddress}:${s.srcPort}`, `${s.dstAddress}:${s.dstPort}`, s.ssrc);
+export const rowKey = (t: TsharkRow) => key(t.src, t.dst, t.ssrc);
+
+/** Every tshark stream is ours with the same counts and delta/jitter figures (to tshark's 3 decimals). */
+export function assertSameStreams(ours: RtpStream[], theirs: TsharkRow[], file = ""): void {
+  if (file === "") assert.ok(theirs.length > 0, "tshark lists streams");
+  assert.deepEqual(ours.map(streamKey).sort(), theirs.map(rowKey).sort(), file);
+  for (const t of theirs) {
+    const s = ours.find((x) => streamKey(x) === rowKey(t))!;
+    assertSameFigures(s, t);
+  }
+}
+
+/** One stream's packets, loss and delta/jitter figures equal tshark's row (to its 3 decimals). */
+export function assertSameFigures(s: RtpStream, t: TsharkRow): void {
+  const what = `0x${t.ssrc.toString(16)} ${t.src} → ${t.dst}`;
+  assert.equal(s.payloads, t.payload, `${what}: payload types`);
+  assert.equal(s.packets, t.packets, `${what}: packets`);
+  assert.equal(s.lost, t.lost, `${what}: lost`);
+  const mine = [s.minDeltaMs, s.meanDeltaMs, s.maxDeltaMs, s.minJitterMs, s.meanJitterMs, s.maxJitterMs];
+  mine.forEach((v, i) => {
+    assert.ok(Math.abs(v - t.values[i]!) <= 0.0005 + 1e-9, `${what}: figure ${i}: ${v} vs tshark ${t.values[i]}`);
+  });
 }
