@@ -226,7 +226,7 @@ export function mpls(fields: Partial<MplsFields> = {}): Packet {
  * VXLAN header (RFC 7348): I flag set, VNI 0; an `ether()` follows, and the UDP before it goes to
  * port 4789 unless given one. `gpe: true` makes a VXLAN-GPE header: flags I and P, the next
  * protocol from the next layer (IPv4 1, IPv6 2, Ether 3, MPLS 5; give `nextProtocol: 4` for NSH in
- * a `raw()`); give the UDP `dport: 4790`, the port that tells VXLAN-GPE from VXLAN.
+ * a `raw()`), and the UDP before it goes to port 4790, the port that tells VXLAN-GPE from VXLAN.
  */
 export function vxlan(fields: Partial<VxlanFields> = {}): Packet {
   const gpe = fields.gpe === true;

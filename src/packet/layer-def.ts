@@ -94,6 +94,8 @@ export interface LayerDef<T extends LayerType> {
    * packet inside (`dissectTunnelled`).
    */
   readonly udpPorts?: readonly number[];
+  /** The UDP port written for these fields when not `udpPorts[0]` (e.g. VXLAN-GPE vs VXLAN). */
+  readonly udpPortFor?: (layer: Layer<T>) => number;
   /**
    * Fast read of the header at `p` (captured bytes end at `end`) into `out`: sets the fields and
    * the key of the next header (`out.etherType` or `out.ipProto`), returns the next header's

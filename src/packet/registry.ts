@@ -217,7 +217,9 @@ export function ipProtocolOf(layer: AnyLayer | undefined): number | undefined {
 
 /** The UDP port a tunnel layer is carried on (undefined for other layers). */
 export function udpPortOf(layer: AnyLayer | undefined): number | undefined {
-  return layer === undefined ? undefined : BY_TYPE.get(layer.type)?.udpPorts?.[0];
+  if (layer === undefined) return undefined;
+  const def = BY_TYPE.get(layer.type);
+  return def?.udpPortFor?.(layer) ?? def?.udpPorts?.[0];
 }
 
 /** The first application layer that takes `payload` (pushing its layers), or false. */

@@ -174,6 +174,7 @@ export const vxlanLayer = defineLayer({
   type: "VXLAN",
   info: { title: "VXLAN", tcpip: "link", osi: 2 },
   udpPorts: [UDP_PORT_VXLAN, UDP_PORT_VXLAN_GPE],
+  udpPortFor: (layer) => (layer.fields.gpe ? UDP_PORT_VXLAN_GPE : UDP_PORT_VXLAN),
   fast: fastVxlan,
   fastNext: "ether",
   decodeNetwork(w, offset, end, depth) {

@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { formatIpv6 } from "../address-text.ts";
 import { readCaptureBytes } from "../capture-reader.ts";
-import { Dissection, dissect, dissectTunnelled } from "../dissect.ts";
+import { Anomaly, Dissection, dissect, dissectTunnelled } from "../dissect.ts";
 import type { AnyLayer } from "../layer.ts";
+import { LinkType } from "../link-type.ts";
 import { decodePacket } from "../packet.ts";
 import { layerDef } from "../registry.ts";
+import { assertUndecodedHeader } from "./undecoded-header.ts";
 
 const ipv4Text = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 
@@ -76,4 +78,20 @@ export function assertTunnelFastPathAgrees(file: string): number {
     }
   });
   return tunnelled;
+}
+
+/**
+ * A UDP tunnel header of the Ethernet frame `full` cut by the snaplen at each of `lengths`: the
+ * slow path shows `layer` undecoded and truncated, and `dissectTunnelled` finds the tunnel and
+ * flags it truncated.
+ */
+export function assertTunnelHeaderCut(full: Uint8Array, lengths: readonly number[], layer: string): void {
+  for (const length of lengths) {
+    const cut = full.subarray(0, length);
+    const expected = { layer, code: "truncated", bit: 0, wireLength: full.length };
+    const outer = assertUndecodedHeader(cut, LinkType.ETHERNET, expected);
+    const inner = new Dissection();
+    assert.ok(dissectTunnelled(cut, outer, inner), `${layer} cut at ${length}: the tunnel is read`);
+    assert.equal(inner.anomalies, Anomaly.TRUNCATED, `${layer} cut at ${length}`);
+  }
 }
