@@ -16,8 +16,10 @@ import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
 import type { LlcFields } from "./layers/llc-snap.ts";
+import type { MacsecFields } from "./layers/macsec.ts";
 import type { MplsFields } from "./layers/mpls.ts";
 import type { NflogFields } from "./layers/nflog.ts";
+import type { NshFields } from "./layers/nsh.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
 import { type PpiFields, ppi80211CommonField } from "./layers/ppi.ts";
 import type { PppFields } from "./layers/ppp.ts";
@@ -225,14 +227,58 @@ export function mpls(fields: Partial<MplsFields> = {}): Packet {
 /**
  * VXLAN header (RFC 7348): I flag set, VNI 0; an `ether()` follows, and the UDP before it goes to
  * port 4789 unless given one. `gpe: true` makes a VXLAN-GPE header: flags I and P, the next
- * protocol from the next layer (IPv4 1, IPv6 2, Ether 3, MPLS 5; give `nextProtocol: 4` for NSH in
- * a `raw()`), and the UDP before it goes to port 4790, the port that tells VXLAN-GPE from VXLAN.
+ * protocol from the next layer (IPv4 1, IPv6 2, Ether 3, NSH 4, MPLS 5), and the UDP before it goes
+ * to port 4790, the port that tells VXLAN-GPE from VXLAN.
  */
 export function vxlan(fields: Partial<VxlanFields> = {}): Packet {
   const gpe = fields.gpe === true;
   return one({
     type: "VXLAN",
     fields: { ...(gpe ? { gpe } : {}), flags: gpe ? 0x0c : 0x08, reserved1: 0, vni: 0, reserved2: 0, ...fields },
+  });
+}
+
+/**
+ * Network Service Header (RFC 8300): version 0, TTL 63, SPI 1, SI 255, MD type 1 with 16 zero
+ * bytes of context (give `context`); `mdType: 2` carries `tlvs` (metadata TLVs, each padded to 4
+ * bytes). The length is computed, the next protocol comes from the next layer (IPv4 1, IPv6 2, an
+ * `ether()` 3, NSH 4, MPLS 5), and the EtherType before it (or VXLAN-GPE's next protocol) is NSH's.
+ */
+export function nsh(fields: Partial<NshFields> = {}): Packet {
+  const md2 = fields.mdType === 2;
+  return one({
+    type: "NSH",
+    fields: {
+      version: 0,
+      oam: 0,
+      u: 0,
+      ttl: 63,
+      reserved: 0,
+      mdType: 1,
+      spi: 1,
+      si: 255,
+      ...(md2
+        ? { tlvs: [] }
+        : fields.mdType === undefined || fields.mdType === 1
+          ? { context: new Uint8Array(16) }
+          : {}),
+      ...fields,
+    },
+  });
+}
+
+/**
+ * MACsec SecTAG (IEEE 802.1AE): integrity only (E and C clear), AN 0, PN 1, with an SCI (the
+ * builder's source MAC, port 1; `sc: 0` leaves it out); the EtherType of the user data comes from
+ * the next layer, the short length from the secure data's size (under 48 bytes, else 0), and a
+ * 16-byte zero ICV follows the packet inside (give `icv`). `e: 1, c: 1` marks the frame encrypted:
+ * then a `raw()` holds the secure data.
+ */
+export function macsec(fields: Partial<MacsecFields> = {}): Packet {
+  const sci = fields.sc === 0 ? {} : { sc: 1, sciSystem: BUILDER_DEFAULTS.macSrc, sciPort: 1 };
+  return one({
+    type: "MACsec",
+    fields: { version: 0, es: 0, scb: 0, e: 0, c: 0, an: 0, reserved: 0, pn: 1, ...sci, ...fields },
   });
 }
 

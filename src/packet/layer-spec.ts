@@ -6,6 +6,7 @@ import type { GtpuExtension } from "./layers/gtp-u.ts";
 import { type Ipv4Option, ipv4Option } from "./layers/ipv4.ts";
 import { type Ipv6Extension, ipv6Extension } from "./layers/ipv6.ts";
 import { type NflogTlv, nflogTlv } from "./layers/nflog.ts";
+import type { NshTlv } from "./layers/nsh.ts";
 import { type TcpOption, tcpOption } from "./layers/tcp.ts";
 import type { Packet } from "./packet.ts";
 
@@ -19,7 +20,8 @@ import type { Packet } from "./packet.ts";
  * (numbers in decimal or 0x hex). List values join items with "+": TCP `options` (mss:N, wscale:N,
  * sackok, sack:L-R;L-R, ts:VAL:ECR, nop, eol), IPv4 `options` (nop, eol, ra, rr:SLOTS,
  * ts:SLOTS, lsrr:A:B, ssrr:A:B), IPv6 `ext` (hop, dest, frag:OFFSET:M:ID, ah:SPI:SEQ), Geneve
- * `options` (CLASS:TYPE[:HEX], the type's 0x80 bit critical), GTP-U `extensions` (TYPE:HEX). `nflog`
+ * `options` (CLASS:TYPE[:HEX], the type's 0x80 bit critical), GTP-U `extensions` (TYPE:HEX), NSH
+ * `tlvs` (CLASS:TYPE[:HEX], with `mdType=2`; NSH's MD type 1 `context` is hex). `nflog`
  * takes its TLVs as fields (hwProtocol and hook make PACKET_HDR; prefix, indev, outdev, mark, uid,
  * gid), written in the kernel's order. `raw` takes
  * `hex=`, `text=` or `size=`; `padding` takes `size=`. Values with "," ")" or "/" go in double quotes.
@@ -42,6 +44,7 @@ type Kind =
   | "ip6-ext"
   | "geneve-options"
   | "gtp-extensions"
+  | "nsh-tlvs"
   | "hex"
   | "text";
 
@@ -150,6 +153,44 @@ define(["geneve"], (a) => build.geneve(a), {
   reserved2: "number",
   options: "geneve-options",
 });
+define(
+  ["macsec"],
+  ({ icv, ...rest }) => build.macsec(icv === undefined ? rest : { ...rest, icv: parseHex(icv as string) }),
+  {
+    version: "number",
+    es: "number",
+    sc: "number",
+    scb: "number",
+    e: "number",
+    c: "number",
+    an: "number",
+    reserved: "number",
+    shortLength: "number",
+    pn: "number",
+    sciSystem: "mac",
+    sciPort: "number",
+    type: "number",
+    icv: "hex",
+  },
+);
+define(
+  ["nsh"],
+  ({ context, ...rest }) => build.nsh(context === undefined ? rest : { ...rest, context: parseHex(context as string) }),
+  {
+    version: "number",
+    oam: "number",
+    u: "number",
+    ttl: "number",
+    length: "number",
+    reserved: "number",
+    mdType: "number",
+    nextProtocol: "number",
+    spi: "number",
+    si: "number",
+    context: "hex",
+    tlvs: "nsh-tlvs",
+  },
+);
 define(["gtpu"], (a) => build.gtpu(a), {
   version: "number",
   protocolType: "number",
@@ -485,6 +526,8 @@ function convert(kind: Kind, value: string): unknown {
       return value.split("+").map(geneveOptionItem);
     case "gtp-extensions":
       return value.split("+").map(gtpExtensionItem);
+    case "nsh-tlvs":
+      return value.split("+").map(nshTlvItem);
   }
 }
 
@@ -577,4 +620,13 @@ function gtpExtensionItem(item: string): GtpuExtension {
     throw new Error(`"${item}" is not a GTP-U extension header (TYPE:HEX, e.g. 0xc0:0904)`);
   }
   return { type: parseNumber(type), content: parseHex(content ?? "") };
+}
+
+/** An NSH metadata TLV `CLASS:TYPE[:HEX]`: its class, type and metadata (padded to 4 bytes on encode). */
+function nshTlvItem(item: string): NshTlv {
+  const [metadataClass, type, data, ...extra] = item.split(":");
+  if (metadataClass === undefined || type === undefined || extra.length > 0) {
+    throw new Error(`"${item}" is not an NSH metadata TLV (CLASS:TYPE[:HEX], e.g. 0x0001:2:12345678)`);
+  }
+  return { metadataClass: parseNumber(metadataClass), type: parseNumber(type), data: parseHex(data ?? "") };
 }

@@ -15,8 +15,10 @@ import type { Ipv4Fields } from "./layers/ipv4.ts";
 import type { Ipv6Fields } from "./layers/ipv6.ts";
 import type { Sll2Fields, SllFields } from "./layers/linux-sll.ts";
 import type { LlcFields } from "./layers/llc-snap.ts";
+import type { MacsecFields } from "./layers/macsec.ts";
 import type { MplsFields } from "./layers/mpls.ts";
 import type { NflogFields } from "./layers/nflog.ts";
+import type { NshFields } from "./layers/nsh.ts";
 import type { LoopbackFields } from "./layers/null-loopback.ts";
 import type { PpiFields } from "./layers/ppi.ts";
 import type { PppFields } from "./layers/ppp.ts";
@@ -98,6 +100,10 @@ export interface LayerFieldMap {
   Geneve: GeneveFields;
   /** A GTPv1-U header with its extension headers (UDP 2152). */
   GTPU: GtpuFields;
+  /** A Network Service Header with its context (RFC 8300, EtherType 0x894F). */
+  NSH: NshFields;
+  /** An IEEE 802.1AE MACsec SecTAG and ICV (EtherType 0x88E5). */
+  MACsec: MacsecFields;
 }
 
 export type LayerType = keyof LayerFieldMap;

@@ -17,8 +17,10 @@ import { ipv4Layer } from "./layers/ipv4.ts";
 import { ipv6Layer } from "./layers/ipv6.ts";
 import { sll2Layer, sllLayer } from "./layers/linux-sll.ts";
 import { llcLayer } from "./layers/llc-snap.ts";
+import { macsecLayer } from "./layers/macsec.ts";
 import { mplsLayer } from "./layers/mpls.ts";
 import { nflogLayer } from "./layers/nflog.ts";
+import { nshLayer } from "./layers/nsh.ts";
 import { loopbackLayer } from "./layers/null-loopback.ts";
 import { ppiLayer } from "./layers/ppi.ts";
 import { pppLayer } from "./layers/ppp.ts";
@@ -84,6 +86,8 @@ const LAYERS = [
   vxlanLayer,
   geneveLayer,
   gtpuLayer,
+  nshLayer,
+  macsecLayer,
 ] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tables hold every layer's definition.

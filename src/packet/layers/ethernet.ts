@@ -81,7 +81,9 @@ const etherTypeNames = new Map<number, string>([
   [0x88be, "ERSPAN"],
   [0x22eb, "ERSPAN type III"],
   [0x88cc, "LLDP"],
+  [0x88e5, "MACsec"],
   [0x88f7, "PTP"],
+  [0x894f, "NSH"],
   [0x9000, "Loopback"],
 ]);
 

@@ -5,7 +5,7 @@ import type { ShowRow } from "../layer.ts";
 import { defineLayer, pushHeader } from "../layer-def.ts";
 import { previewBytes, showHex, showNum } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
-import { headerExtent } from "./header-extent.ts";
+import { variableHeaderExtent } from "./header-extent.ts";
 import { decodeTunnelled, tunnelDatagramLengthOk } from "./udp-tunnel.ts";
 
 /*
@@ -143,14 +143,7 @@ export function decodeGeneve(bytes: Uint8Array, offset: number, end: number): De
   const second = readU32(bytes, offset + 4);
   const optionsLength = first & OPTIONS_LENGTH_MASK;
   const size = GENEVE_HEADER_SIZE + optionsLength * 4;
-  const extent = headerExtent("Geneve header", GENEVE_HEADER_SIZE, available);
-  if (extent.complete && available < size) {
-    extent.complete = false;
-    extent.headerLength = available;
-    extent.anomalies.push(
-      anomaly("truncated", `Geneve header with its options needs ${size} bytes, ${available} captured`),
-    );
-  }
+  const extent = variableHeaderExtent("Geneve header", GENEVE_HEADER_SIZE, size, available, "options");
   const d: DecodedGeneve = {
     version: first >> 6,
     optionsLength,

@@ -8,7 +8,7 @@ import { checksumMeaning, showHex, showNum } from "../show-format.ts";
 import type { TransportContext } from "../transport-context.ts";
 import { verifyOwnChecksum } from "./checksum-field.ts";
 import { ETHERTYPE_TRANSPARENT_ETHERNET, etherTypeName } from "./ethernet.ts";
-import { headerExtent } from "./header-extent.ts";
+import { variableHeaderExtent } from "./header-extent.ts";
 import { ETHERTYPE_PPP } from "./ppp.ts";
 
 /*
@@ -137,14 +137,7 @@ export function decodeGre(bytes: Uint8Array, offset: number, end: number, contex
   const first = readU16(bytes, offset);
   const version = first & 7;
   const size = greHeaderSize(first);
-  const extent = headerExtent("GRE header", GRE_HEADER_SIZE, available);
-  if (extent.complete && available < size) {
-    extent.complete = false;
-    extent.headerLength = available;
-    extent.anomalies.push(
-      anomaly("truncated", `GRE header with its optional fields needs ${size} bytes, ${available} captured`),
-    );
-  }
+  const extent = variableHeaderExtent("GRE header", GRE_HEADER_SIZE, size, available, "optional fields");
   const d: DecodedGre = {
     checksumPresent: (first >> 15) & 1,
     routingPresent: (first >> 14) & 1,

@@ -13,3 +13,24 @@ export function headerExtent(what: string, size: number, available: number): Dec
     anomalies: complete ? [] : [anomaly("truncated", `${what} needs ${size} bytes, ${available} captured`)],
   };
 }
+
+/**
+ * `headerExtent` for a header whose fixed part (`fixedSize` bytes) gives its whole size (`size`,
+ * with its `parts`: optional fields, options, context headers): truncated when either was not
+ * all captured, the header length then what was.
+ */
+export function variableHeaderExtent(
+  what: string,
+  fixedSize: number,
+  size: number,
+  available: number,
+  parts: string,
+): DecodeInfo {
+  const extent = headerExtent(what, fixedSize, available);
+  if (extent.complete && available < size) {
+    extent.complete = false;
+    extent.headerLength = available;
+    extent.anomalies.push(anomaly("truncated", `${what} with its ${parts} needs ${size} bytes, ${available} captured`));
+  }
+  return extent;
+}

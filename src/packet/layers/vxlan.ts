@@ -8,6 +8,7 @@ import { showHex, showNum } from "../show-format.ts";
 import { ETHERTYPE_TRANSPARENT_ETHERNET } from "./ethernet.ts";
 import { headerExtent } from "./header-extent.ts";
 import { ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST } from "./mpls.ts";
+import { ETHERTYPE_NSH } from "./nsh.ts";
 import { decodeTunnelled, tunnelDatagramLengthOk, UDP_HEADER_BYTES } from "./udp-tunnel.ts";
 
 /*
@@ -35,7 +36,7 @@ import { decodeTunnelled, tunnelDatagramLengthOk, UDP_HEADER_BYTES } from "./udp
  * |                VXLAN Network Identifier (VNI) |   Reserved    |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * Ver: version (0); P: next protocol present; B: BUM traffic; O: OAM packet. Next protocol: 1 IPv4,
- * 2 IPv6, 3 Ethernet, 4 NSH (RFC 8300, not decoded: Raw), 5 MPLS. Which header it is goes by the
+ * 2 IPv6, 3 Ethernet, 4 NSH (RFC 8300, nsh.ts: EtherType 0x894F), 5 MPLS. Which header it is goes by the
  * UDP port (the lower port first, as tshark), not by the bits.
  *
  * The reserved bits are kept as decoded, so a decoded header re-encodes byte for byte.
@@ -63,7 +64,14 @@ export const VxlanFlag = {
 export const VxlanGpeProtocol = { IPV4: 1, IPV6: 2, ETHERNET: 3, NSH: 4, MPLS: 5 } as const;
 
 const GPE_PROTOCOL_NAMES = ["", "IPv4", "IPv6", "Ethernet", "NSH", "MPLS"];
-const GPE_ETHERTYPES = [0, EtherType.IPV4, EtherType.IPV6, ETHERTYPE_TRANSPARENT_ETHERNET, 0, ETHERTYPE_MPLS];
+const GPE_ETHERTYPES = [
+  0,
+  EtherType.IPV4,
+  EtherType.IPV6,
+  ETHERTYPE_TRANSPARENT_ETHERNET,
+  ETHERTYPE_NSH,
+  ETHERTYPE_MPLS,
+];
 
 export interface VxlanFields {
   /** VXLAN-GPE (UDP 4790, with a next protocol) rather than VXLAN (UDP 4789); absent: VXLAN. */
@@ -98,7 +106,7 @@ export function isVxlanGpeDatagram(bytes: Uint8Array, p: number): boolean {
   return port === UDP_PORT_VXLAN_GPE;
 }
 
-/** The EtherType of what a VXLAN-GPE next protocol announces, 0 for NSH and unknown numbers. */
+/** The EtherType of what a VXLAN-GPE next protocol announces, 0 for unknown numbers. */
 export function vxlanGpeEtherType(nextProtocol: number): number {
   return GPE_ETHERTYPES[nextProtocol] ?? 0;
 }
@@ -133,7 +141,7 @@ export function encodeVxlan(fields: VxlanFields, payload: Uint8Array): Uint8Arra
 
 /**
  * Fast read: VXLAN announces an Ethernet frame (0x6558); VXLAN-GPE what its next protocol names
- * (IPv4, IPv6, Ethernet, MPLS), else (NSH, unknown) the walk stops with `out.etherType` 0.
+ * (IPv4, IPv6, Ethernet, NSH, MPLS), else (unknown) the walk stops with `out.etherType` 0.
  */
 function fastVxlan(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
   if (!tunnelDatagramLengthOk(buffer, p)) {

@@ -15,8 +15,10 @@ import {
   ipv4,
   ipv6,
   loopback,
+  macsec,
   mpls,
   nflog,
+  nsh,
   padding,
   ppp,
   raw,
@@ -359,5 +361,34 @@ export function layerCorpus(): Packet[] {
       udp({ sport: 40000, dport: 50000 }),
       raw("gtp-u"),
     ),
+    // NSH: MD type 1 on Ethernet, MD type 2 with a TLV in VXLAN-GPE.
+    stack(
+      ether(),
+      nsh({ spi: 42, si: 200, context: Uint8Array.of(0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4) }),
+      ipv4({ src: "10.80.0.1", dst: "10.80.0.2" }),
+      udp({ sport: 4000, dport: 4001 }),
+      raw("nsh"),
+    ),
+    stack(
+      ether(),
+      ipv4(),
+      udp({ dport: 4790 }),
+      vxlan({ gpe: true, vni: 8 }),
+      nsh({
+        mdType: 2,
+        tlvs: [{ metadataClass: 0x0101, type: 3, unassigned: 0, length: 4, data: Uint8Array.of(1, 2, 3, 4) }],
+      }),
+      ipv6({ src: "fd00:80::1", dst: "fd00:80::2" }),
+      icmpv6({ id: 9 }),
+    ),
+    // MACsec: integrity only with an SCI (the IPv4 packet readable), encrypted without.
+    stack(
+      ether(),
+      macsec({ an: 1, pn: 1000 }),
+      ipv4({ src: "10.81.0.1", dst: "10.81.0.2" }),
+      udp({ sport: 4002, dport: 4003 }),
+      raw("macsec integrity only"),
+    ),
+    stack(ether(), macsec({ sc: 0, e: 1, c: 1, pn: 1001 }), raw({ size: 48 })),
   ];
 }

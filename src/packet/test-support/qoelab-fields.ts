@@ -268,6 +268,35 @@ export const COMPARABLE_FIELDS: readonly string[] = [
   "gtp.npdu_number",
   "gtp.ext_hdr.next",
   "gtp.ext_hdr.length",
+  "nsh.version",
+  "nsh.Obit",
+  "nsh.CBit",
+  "nsh.ttl",
+  "nsh.length",
+  "nsh.mdtype",
+  "nsh.nextproto",
+  "nsh.spi",
+  "nsh.si",
+  "nsh.contextheader",
+  "nsh.metadataclass",
+  "nsh.metadatatype",
+  "nsh.metadataunassignedbit",
+  "nsh.metadatalen",
+  "nsh.metadata",
+  "macsec.TCI",
+  "macsec.TCI.V",
+  "macsec.TCI.ES",
+  "macsec.TCI.SC",
+  "macsec.TCI.SCB",
+  "macsec.TCI.E",
+  "macsec.TCI.C",
+  "macsec.AN",
+  "macsec.SL",
+  "macsec.PN",
+  "macsec.SCI.system_identifier",
+  "macsec.SCI.port_identifier",
+  "macsec.etype",
+  "macsec.ICV",
 ];
 
 const hexN = (value: number | undefined, digits: number) =>
@@ -631,6 +660,56 @@ function values(
         "gtp.ext_hdr.length": f.extensions.map((x) => String(x.length)),
       };
       return table[field] ?? [];
+    }
+    case "NSH": {
+      const f = layer.fields;
+      const context = f.mdType === 1 ? (f.context ?? new Uint8Array(16)) : undefined;
+      const tlvs = f.tlvs ?? [];
+      const table: Record<string, (string | undefined)[]> = {
+        "nsh.version": [String(f.version)],
+        "nsh.Obit": [String(f.oam)],
+        "nsh.CBit": [String(f.u)],
+        "nsh.ttl": [hexN(f.ttl, 4)],
+        "nsh.length": [f.length === undefined ? undefined : String(f.length)],
+        // tshark shows the MD type's whole byte, the unassigned bits before it included.
+        "nsh.mdtype": [String((f.reserved << 4) | f.mdType)],
+        "nsh.nextproto": [f.nextProtocol === undefined ? undefined : String(f.nextProtocol)],
+        "nsh.spi": [String(f.spi)],
+        "nsh.si": [String(f.si)],
+        // MD type 1: four 4-byte context headers.
+        "nsh.contextheader": context ? [0, 4, 8, 12].map((i) => formatHex(context, i, i + 4)) : [],
+        "nsh.metadataclass": tlvs.map((t) => String(t.metadataClass)),
+        "nsh.metadatatype": tlvs.map((t) => String(t.type)),
+        "nsh.metadataunassignedbit": tlvs.map((t) => hexN(t.unassigned ?? 0, 2)),
+        "nsh.metadatalen": tlvs.map((t) => hexN(t.length ?? t.data.length, 2)),
+        // tshark shows the metadata when its length is not 0.
+        "nsh.metadata": tlvs.filter((t) => (t.length ?? t.data.length) > 0).map((t) => formatHex(t.data)),
+      };
+      return table[field] ?? [];
+    }
+    case "MACsec": {
+      const f = layer.fields;
+      const sc = f.sc ?? (f.sciSystem !== undefined ? 1 : 0);
+      const flags = (f.es << 4) | (sc << 3) | (f.scb << 2) | (f.e << 1) | f.c;
+      const encrypted = f.e !== 0 || f.c !== 0;
+      return pick(field, {
+        // The TCI's six bits (without AN), shifted down as tshark shows a masked field.
+        "macsec.TCI": hexN((f.version << 5) | flags, 2),
+        "macsec.TCI.V": hexN(f.version, 2),
+        "macsec.TCI.ES": String(f.es),
+        "macsec.TCI.SC": String(sc),
+        "macsec.TCI.SCB": String(f.scb),
+        "macsec.TCI.E": String(f.e),
+        "macsec.TCI.C": String(f.c),
+        "macsec.AN": hexN(f.an, 2),
+        // tshark 4.0 shows the whole byte, the two reserved bits included.
+        "macsec.SL": f.shortLength === undefined ? undefined : String((f.reserved << 6) | f.shortLength),
+        "macsec.PN": String(f.pn),
+        "macsec.SCI.system_identifier": sc ? f.sciSystem : undefined,
+        "macsec.SCI.port_identifier": sc && f.sciPort !== undefined ? String(f.sciPort) : undefined,
+        "macsec.etype": encrypted ? undefined : hexN(f.type, 4),
+        "macsec.ICV": f.icv === undefined || f.icv.length === 0 ? undefined : formatHex(f.icv),
+      });
     }
     case "Radiotap":
     case "PPI":
