@@ -8,7 +8,7 @@ import { EtherType } from "../protocol-numbers.ts";
 import { previewBytes, showHex, showNum } from "../show-format.ts";
 import { ETHERTYPE_TRANSPARENT_ETHERNET } from "./ethernet.ts";
 import { variableHeaderExtent } from "./header-extent.ts";
-import { ETHERTYPE_MPLS } from "./mpls.ts";
+import { ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST } from "./mpls.ts";
 
 /*
  * NSH, the Network Service Header of service function chaining (RFC 8300 §2), EtherType 0x894F,
@@ -47,8 +47,11 @@ export const NSH_MD1_CONTEXT_SIZE = 16;
 export const NSH_TLV_HEADER_SIZE = 4;
 export const ETHERTYPE_NSH = 0x894f;
 
-/** Next protocol numbers (RFC 8300 §11.2.5). */
-export const NshProtocol = { IPV4: 1, IPV6: 2, ETHERNET: 3, NSH: 4, MPLS: 5 } as const;
+/**
+ * Next protocol numbers: one IANA registry for NSH (RFC 8300 §11.2.5) and VXLAN-GPE
+ * (draft-ietf-nvo3-vxlan-gpe §3.2), which vxlan.ts reads through the functions below too.
+ */
+export const NextProtocol = { IPV4: 1, IPV6: 2, ETHERNET: 3, NSH: 4, MPLS: 5 } as const;
 
 const NEXT_PROTOCOL_NAMES = ["none", "IPv4", "IPv6", "Ethernet", "NSH", "MPLS"];
 const NEXT_ETHERTYPES = [
@@ -132,15 +135,15 @@ export function nshHeaderSize(f: NshFields): number {
   return NSH_BASE_SIZE + (((f.context?.length ?? 0) + 3) & ~3);
 }
 
-/** The EtherType of what a next protocol announces, 0 for numbers not decoded. */
-export function nshNextEtherType(nextProtocol: number): number {
+/** The EtherType of what a next protocol (NSH, VXLAN-GPE) announces, 0 for numbers not decoded. */
+export function nextProtocolEtherType(nextProtocol: number): number {
   return NEXT_ETHERTYPES[nextProtocol] ?? 0;
 }
 
-/** The next protocol of what an EtherType announces (0 when none). */
-export function nshProtocolOf(etherType: number | undefined): number {
+/** The next protocol (NSH, VXLAN-GPE) of what an EtherType announces (0 when none). */
+export function nextProtocolOf(etherType: number | undefined): number {
   if (etherType === undefined || etherType === 0) return 0;
-  if (etherType === 0x8848) return NshProtocol.MPLS;
+  if (etherType === ETHERTYPE_MPLS_MULTICAST) return NextProtocol.MPLS;
   const index = NEXT_ETHERTYPES.indexOf(etherType);
   return index < 0 ? 0 : index;
 }
@@ -270,7 +273,7 @@ function fastNsh(buffer: Uint8Array, p: number, end: number, out: Dissection): n
   const next = p + size;
   out.etherType =
     next < end || cutAt(next, end, out.end, out.wireLength - (out.end - out.linkOffset))
-      ? nshNextEtherType(buffer[p + 3]!)
+      ? nextProtocolEtherType(buffer[p + 3]!)
       : 0;
   return next;
 }
@@ -290,7 +293,7 @@ export const nshLayer = defineLayer({
     const d = decodeNsh(w.bytes, offset, end);
     if (!pushHeader(w, "NSH", d, offset, end, false)) return end;
     const inner = offset + d.headerLength;
-    const etherType = nshNextEtherType(d.nextProtocol);
+    const etherType = nextProtocolEtherType(d.nextProtocol);
     if (etherType === 0) {
       w.raw(inner, end, false);
       return end;
@@ -301,7 +304,7 @@ export const nshLayer = defineLayer({
   },
   encode: (layer, payload, context) =>
     encodeNsh(
-      { ...layer.fields, nextProtocol: layer.fields.nextProtocol ?? nshProtocolOf(context.nextEtherType) },
+      { ...layer.fields, nextProtocol: layer.fields.nextProtocol ?? nextProtocolOf(context.nextEtherType) },
       payload,
     ),
   size: (layer) => nshHeaderSize(layer.fields),
@@ -317,7 +320,7 @@ export const nshLayer = defineLayer({
       [
         "nextProtocol",
         showNum(f.nextProtocol),
-        f.nextProtocol === undefined ? undefined : protocolName(f.nextProtocol),
+        f.nextProtocol === undefined ? undefined : nextProtocolName(f.nextProtocol),
       ],
       ["spi", String(f.spi), "service path identifier"],
       ["si", String(f.si), "service index"],
@@ -331,7 +334,7 @@ export const nshLayer = defineLayer({
     return rows;
   },
   summary: ({ fields: f }) =>
-    `NSH spi=${f.spi} si=${f.si}${f.nextProtocol === undefined ? "" : ` next=${protocolName(f.nextProtocol)}`}`,
+    `NSH spi=${f.spi} si=${f.si}${f.nextProtocol === undefined ? "" : ` next=${nextProtocolName(f.nextProtocol)}`}`,
 });
 
 const MD_TYPES: Record<number, string> = {
@@ -341,7 +344,7 @@ const MD_TYPES: Record<number, string> = {
   15: "experimental",
 };
 
-function protocolName(nextProtocol: number): string {
+export function nextProtocolName(nextProtocol: number): string {
   return (
     NEXT_PROTOCOL_NAMES[nextProtocol] ?? (nextProtocol === 0xfe || nextProtocol === 0xff ? "experiment" : "unknown")
   );

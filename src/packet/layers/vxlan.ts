@@ -3,12 +3,10 @@ import { readU32, writeU32 } from "../byte-order.ts";
 import { Anomaly, type Dissection } from "../dissection.ts";
 import type { ShowRow } from "../layer.ts";
 import { defineLayer, pushHeader } from "../layer-def.ts";
-import { EtherType } from "../protocol-numbers.ts";
 import { showHex, showNum } from "../show-format.ts";
 import { ETHERTYPE_TRANSPARENT_ETHERNET } from "./ethernet.ts";
 import { headerExtent } from "./header-extent.ts";
-import { ETHERTYPE_MPLS, ETHERTYPE_MPLS_MULTICAST } from "./mpls.ts";
-import { ETHERTYPE_NSH } from "./nsh.ts";
+import { nextProtocolEtherType, nextProtocolName, nextProtocolOf } from "./nsh.ts";
 import { decodeTunnelled, tunnelDatagramLengthOk, UDP_HEADER_BYTES } from "./udp-tunnel.ts";
 
 /*
@@ -61,17 +59,6 @@ export const VxlanFlag = {
 } as const;
 
 /** VXLAN-GPE next protocol numbers. */
-export const VxlanGpeProtocol = { IPV4: 1, IPV6: 2, ETHERNET: 3, NSH: 4, MPLS: 5 } as const;
-
-const GPE_PROTOCOL_NAMES = ["", "IPv4", "IPv6", "Ethernet", "NSH", "MPLS"];
-const GPE_ETHERTYPES = [
-  0,
-  EtherType.IPV4,
-  EtherType.IPV6,
-  ETHERTYPE_TRANSPARENT_ETHERNET,
-  ETHERTYPE_NSH,
-  ETHERTYPE_MPLS,
-];
 
 export interface VxlanFields {
   /** VXLAN-GPE (UDP 4790, with a next protocol) rather than VXLAN (UDP 4789); absent: VXLAN. */
@@ -104,18 +91,6 @@ export function isVxlanGpeDatagram(bytes: Uint8Array, p: number): boolean {
   const low = sport < dport ? sport : dport;
   const port = low === UDP_PORT_VXLAN || low === UDP_PORT_VXLAN_GPE ? low : sport < dport ? dport : sport;
   return port === UDP_PORT_VXLAN_GPE;
-}
-
-/** The EtherType of what a VXLAN-GPE next protocol announces, 0 for unknown numbers. */
-export function vxlanGpeEtherType(nextProtocol: number): number {
-  return GPE_ETHERTYPES[nextProtocol] ?? 0;
-}
-
-/** The VXLAN-GPE next protocol of what an EtherType announces (0 when none). */
-function gpeProtocolOf(etherType: number | undefined): number {
-  if (etherType === ETHERTYPE_MPLS_MULTICAST) return VxlanGpeProtocol.MPLS;
-  const index = etherType === undefined || etherType === 0 ? -1 : GPE_ETHERTYPES.indexOf(etherType);
-  return index < 0 ? 0 : index;
 }
 
 /** Decodes the header at `offset`; `gpe`: the VXLAN-GPE layout (UDP port 4790). */
@@ -152,12 +127,10 @@ function fastVxlan(buffer: Uint8Array, p: number, end: number, out: Dissection):
     out.anomalies |= Anomaly.TRUNCATED;
     return -1;
   }
-  out.etherType = isVxlanGpeDatagram(buffer, p) ? vxlanGpeEtherType(buffer[p + 3]!) : ETHERTYPE_TRANSPARENT_ETHERNET;
+  out.etherType = isVxlanGpeDatagram(buffer, p)
+    ? nextProtocolEtherType(buffer[p + 3]!)
+    : ETHERTYPE_TRANSPARENT_ETHERNET;
   return out.etherType === 0 ? -1 : p + VXLAN_HEADER_SIZE;
-}
-
-function gpeProtocolName(nextProtocol: number): string {
-  return GPE_PROTOCOL_NAMES[nextProtocol] || "unknown";
 }
 
 const GPE_FLAG_NAMES: readonly [number, string][] = [
@@ -193,13 +166,13 @@ export const vxlanLayer = defineLayer({
     const gpe = isVxlanGpeDatagram(w.bytes, offset);
     const d = decodeVxlan(w.bytes, offset, end, gpe);
     if (!pushHeader(w, "VXLAN", d, offset, end, false)) return end;
-    const etherType = gpe ? vxlanGpeEtherType(d.nextProtocol ?? 0) : ETHERTYPE_TRANSPARENT_ETHERNET;
+    const etherType = gpe ? nextProtocolEtherType(d.nextProtocol ?? 0) : ETHERTYPE_TRANSPARENT_ETHERNET;
     return decodeTunnelled(w, etherType, offset + VXLAN_HEADER_SIZE, end, depth);
   },
   encode: (layer, payload, context) =>
     encodeVxlan(
       layer.fields.gpe
-        ? { ...layer.fields, nextProtocol: layer.fields.nextProtocol ?? gpeProtocolOf(context.nextEtherType) }
+        ? { ...layer.fields, nextProtocol: layer.fields.nextProtocol ?? nextProtocolOf(context.nextEtherType) }
         : layer.fields,
       payload,
     ),
@@ -215,7 +188,7 @@ export const vxlanLayer = defineLayer({
       rows.push([
         "nextProtocol",
         showNum(f.nextProtocol),
-        f.nextProtocol === undefined ? undefined : gpeProtocolName(f.nextProtocol),
+        f.nextProtocol === undefined ? undefined : nextProtocolName(f.nextProtocol),
       ]);
     }
     rows.push(["vni", String(f.vni), "VXLAN network identifier"], ["reserved2", String(f.reserved2), "reserved"]);
@@ -223,6 +196,6 @@ export const vxlanLayer = defineLayer({
   },
   summary: ({ fields: f }) =>
     f.gpe
-      ? `VXLAN-GPE vni=${f.vni}${f.nextProtocol === undefined ? "" : ` next=${gpeProtocolName(f.nextProtocol)}`}`
+      ? `VXLAN-GPE vni=${f.vni}${f.nextProtocol === undefined ? "" : ` next=${nextProtocolName(f.nextProtocol)}`}`
       : `VXLAN vni=${f.vni}`,
 });
