@@ -238,6 +238,12 @@ async function analyzeParallel(
       for (const w of writers) w.writeSweep(tsSec, tsNsec);
     },
   };
+  /** To the shard owning the packet's flow; other packets (and filtered-out ones) to shard 0, which counts them. */
+  const deliver = (packet: FlowPacket): void => {
+    const shard = packet.flow && !packet.filteredOut ? route[packet.hash >>> BUCKET_SHIFT]! : 0;
+    if (shard === 0) local.accept(packet);
+    else writers[shard - 1]!.writeFlow(packet);
+  };
   let index = -1;
   let nextReport = PROGRESS_STEP;
   try {
@@ -248,17 +254,8 @@ async function analyzeParallel(
         clock.tick(record.tsSec, record.tsNsec, everyShard);
         dissect(record.buffer, record.offset, record.caplen, record.origlen, record.linkType, d);
         const used = extractFlowPacket(record, d, index, trackTcp, trackUdp, filter, p);
-        const shard = p.flow && !p.filteredOut ? route[p.hash >>> BUCKET_SHIFT]! : 0;
-        if (shard === 0) local.accept(p);
-        else writers[shard - 1]!.writeFlow(p);
-        if (tunnels && extractInnerFlowPacket(used, d, inner, index, trackTcp, trackUdp, filter, p)) {
-          // A filtered-out inner packet adds nothing anywhere (its frame was counted): dropped here.
-          if (!p.filteredOut) {
-            const innerShard = route[p.hash >>> BUCKET_SHIFT]!;
-            if (innerShard === 0) local.accept(p);
-            else writers[innerShard - 1]!.writeFlow(p);
-          }
-        }
+        deliver(p);
+        if (tunnels && extractInnerFlowPacket(used, d, inner, index, trackTcp, trackUdp, filter, p)) deliver(p);
         if (onProgress && record.fileOffset >= nextReport) {
           nextReport = record.fileOffset + PROGRESS_STEP;
           onProgress(record.fileOffset);

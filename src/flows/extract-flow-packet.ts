@@ -113,7 +113,7 @@ export function extractFlowPacket(
  * `outer`, carries, as tshark's conversations count a tunnelled frame in its inner conversation
  * too: dissects the inner packet into `inner` and fills `out` (marked `inner`; the capture filter
  * is evaluated on the frame, the outer headers). False when there is no inner flow packet: not a
- * tunnel, a datagram flows do not count (implausible UDP length), or an IP fragment inside it
+ * tunnel, nothing read inside it (a UDP length under 8, as tshark), or an IP fragment inside it
  * (not reassembled).
  */
 export function extractInnerFlowPacket(
@@ -126,8 +126,7 @@ export function extractInnerFlowPacket(
   filter: PacketPredicate | undefined,
   out: FlowPacket,
 ): boolean {
-  // The tunnel's datagram must be one flows count (as tshark's UDP dissector must read it).
-  if (!hasPlausibleUdpLength(outer) || !dissectTunnelled(record.buffer, outer, inner)) return false;
+  if (!dissectTunnelled(record.buffer, outer, inner)) return false;
   if (inner.moreFragments || inner.fragmentOffset > 0) return false;
   extractFlowPacket(record, inner, index, trackTcp, trackUdp, undefined, out);
   if (!out.flow) return false;

@@ -1,6 +1,7 @@
 import { Anomaly, type Dissection, MAX_DEPTH } from "./dissection.ts";
 import type { LayerType } from "./layer.ts";
 import type { FastNext, LayerDef } from "./layer-def.ts";
+import { UDP_HEADER_BYTES } from "./layers/udp-tunnel.ts";
 import { IpProto } from "./protocol-numbers.ts";
 import {
   fastEther,
@@ -118,7 +119,8 @@ function walkNetwork(buffer: Uint8Array, p: number, end: number, ppp: boolean, o
  * dissection ending at UDP, carries: reads the tunnel header and walks on from it into `inner`,
  * as `dissect` does from a link layer. False (and `inner` untouched) when the datagram is not a
  * tunnel's, is a fragment or has no payload; a malformed tunnel header still returns true, with
- * its anomaly bits in `inner`.
+ * its anomaly bits in `inner`, and so does a datagram whose UDP length is under 8 (nothing read
+ * inside it).
  */
 export function dissectTunnelled(buffer: Uint8Array, outer: Dissection, inner: Dissection): boolean {
   if (outer.ipProto !== IpProto.UDP || outer.payloadOffset < 0 || outer.moreFragments || outer.fragmentOffset > 0)
@@ -134,6 +136,8 @@ export function dissectTunnelled(buffer: Uint8Array, outer: Dissection, inner: D
   inner.tunnelDepth = outer.tunnelDepth + 1;
   inner.outerEtherType = outer.tunnelDepth === 0 ? outer.etherType : outer.outerEtherType;
   inner.outerL3Offset = outer.tunnelDepth === 0 ? outer.l3Offset : outer.outerL3Offset;
+  // A datagram whose UDP length is under its own header's is not read as a tunnel (as tshark).
+  if (outer.udpLength < UDP_HEADER_BYTES) return true;
   const p = tunnel.fast!(buffer, outer.payloadOffset, end, inner);
   if (p >= 0) walkNetwork(buffer, p, end, tunnel.fastNext === "ppp", inner);
   return true;

@@ -24,6 +24,9 @@ export const Anomaly = {
 /** More stacked VLAN tags, MPLS labels, IPv6 extension headers or tunnels than this are malformed. */
 export const MAX_DEPTH = 8;
 
+/** A Dissection's own field names (every instance has the same), for `copyFrom`. */
+let fieldNames: string[] | undefined;
+
 export class Dissection {
   anomalies = 0;
   linkType = 0;
@@ -121,10 +124,13 @@ export class Dissection {
     this.v6Written = false;
   }
 
-  /** Takes every field of `other` (the address words copied, not shared). */
+  /** Takes every field of `other` (the address words copied, not shared); allocates nothing. */
   copyFrom(other: Dissection): void {
+    fieldNames ??= Object.keys(this);
     const target = this as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(other)) {
+    const source = other as unknown as Record<string, unknown>;
+    for (const key of fieldNames) {
+      const value = source[key];
       if (value instanceof Uint32Array) (target[key] as Uint32Array).set(value);
       else target[key] = value;
     }

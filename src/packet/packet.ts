@@ -8,6 +8,7 @@ import type { AppPayload, DecodedMeta, DecodeWalker, EncodeContext } from "./lay
 import { ETHERNET_MIN_FRAME } from "./layers/ethernet.ts";
 import { ipv4FinalDestination } from "./layers/ipv4.ts";
 import { ipv6FinalDestination } from "./layers/ipv6.ts";
+import { tunnelDatagramLengthOk } from "./layers/udp-tunnel.ts";
 import { LinkType } from "./link-type.ts";
 import {
   decodeAppPayload,
@@ -369,7 +370,9 @@ class LayerDecoder implements DecodeWalker {
     // A UDP tunnel is network, not application: decoded whatever `application` says, as tshark does.
     const tunnel = transport === "UDP" && !quoted && end > offset ? udpTunnelLayer(sport, dport) : undefined;
     if (tunnel?.decodeNetwork !== undefined) {
-      tunnel.decodeNetwork(this, offset, end, 0);
+      // A datagram whose UDP length is under its own header's is not read as a tunnel (as tshark).
+      if (tunnelDatagramLengthOk(this.bytes, offset)) tunnel.decodeNetwork(this, offset, end, 0);
+      else this.raw(offset, end, false);
       return;
     }
     if (quoted || !this.application || end <= offset) {

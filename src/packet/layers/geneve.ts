@@ -6,7 +6,7 @@ import { defineLayer, pushHeader } from "../layer-def.ts";
 import { previewBytes, showHex, showNum } from "../show-format.ts";
 import { etherTypeName } from "./ethernet.ts";
 import { variableHeaderExtent } from "./header-extent.ts";
-import { decodeTunnelled, tunnelDatagramLengthOk } from "./udp-tunnel.ts";
+import { decodeTunnelled } from "./udp-tunnel.ts";
 
 /*
  * Geneve, Generic Network Virtualization Encapsulation (RFC 8926 §3.4), UDP port 6081:
@@ -191,10 +191,6 @@ export function encodeGeneve(fields: GeneveFields, payload: Uint8Array): Uint8Ar
  * any version, as the slow decode); a cut header is TRUNCATED.
  */
 function fastGeneve(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-  if (!tunnelDatagramLengthOk(buffer, p)) {
-    out.etherType = 0;
-    return -1;
-  }
   const size = end - p < 1 ? GENEVE_HEADER_SIZE : GENEVE_HEADER_SIZE + (buffer[p]! & OPTIONS_LENGTH_MASK) * 4;
   if (end - p < size) {
     out.anomalies |= Anomaly.TRUNCATED;
@@ -227,10 +223,6 @@ export const geneveLayer = defineLayer({
   fast: fastGeneve,
   fastNext: "ether",
   decodeNetwork(w, offset, end, depth) {
-    if (!tunnelDatagramLengthOk(w.bytes, offset)) {
-      w.raw(offset, end, false);
-      return end;
-    }
     const d = decodeGeneve(w.bytes, offset, end);
     if (!pushHeader(w, "Geneve", d, offset, end, false)) return end;
     return decodeTunnelled(w, d.protocol, offset + d.headerLength, end, depth);

@@ -6,7 +6,7 @@ import { defineLayer, pushHeader } from "../layer-def.ts";
 import { EtherType } from "../protocol-numbers.ts";
 import { previewBytes, showHex, showNum } from "../show-format.ts";
 import { headerExtent } from "./header-extent.ts";
-import { decodeTunnelled, tunnelDatagramEnd, tunnelDatagramLengthOk } from "./udp-tunnel.ts";
+import { decodeTunnelled, tunnelDatagramEnd } from "./udp-tunnel.ts";
 
 /*
  * GTP-U, the GPRS Tunnelling Protocol for user plane, version 1 (3GPP TS 29.281 §5), UDP port
@@ -290,10 +290,6 @@ function userPacketEtherType(bytes: Uint8Array, p: number, end: number): number 
  * 0; a cut header is TRUNCATED, an extension header of length 0 BAD_LENGTH.
  */
 function fastGtpu(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-  if (!tunnelDatagramLengthOk(buffer, p)) {
-    out.etherType = 0;
-    return -1;
-  }
   const size = gtpuHeaderExtent(buffer, p, end);
   if (size === HEADER_CUT || size === EMPTY_EXTENSION) {
     out.anomalies |= size === HEADER_CUT ? Anomaly.TRUNCATED : Anomaly.BAD_LENGTH;
@@ -329,10 +325,6 @@ export const gtpuLayer = defineLayer({
   fast: fastGtpu,
   fastNext: "ether",
   decodeNetwork(w, offset, end, depth) {
-    if (!tunnelDatagramLengthOk(w.bytes, offset)) {
-      w.raw(offset, end, false);
-      return end;
-    }
     const d = decodeGtpu(w.bytes, offset, end, tunnelDatagramEnd(w.bytes, offset) - offset);
     if (!pushHeader(w, "GTPU", d, offset, end, false)) return end;
     // The message ends where its length says (tshark hands the user packet no more).

@@ -13,7 +13,8 @@ export const UDP_HEADER_BYTES = 8;
 /**
  * False when the UDP header in front of `p` gives a length under its own 8 bytes (a datagram
  * sent before segmentation offload, or malformed): tshark does not dissect the payload of such a
- * datagram, so neither slow nor fast path reads the tunnel in it. Allocates nothing.
+ * datagram, so the slow walker (packet.ts, `app`) does not hand it to the tunnel; the fast path
+ * (`dissectTunnelled`) tests the dissection's `udpLength` alike. Allocates nothing.
  */
 export function tunnelDatagramLengthOk(bytes: Uint8Array, p: number): boolean {
   return p >= UDP_HEADER_BYTES && ((bytes[p - 4]! << 8) | bytes[p - 3]!) >= UDP_HEADER_BYTES;

@@ -7,7 +7,7 @@ import { showHex, showNum } from "../show-format.ts";
 import { ETHERTYPE_TRANSPARENT_ETHERNET } from "./ethernet.ts";
 import { headerExtent } from "./header-extent.ts";
 import { nextProtocolEtherType, nextProtocolName, nextProtocolOf } from "./nsh.ts";
-import { decodeTunnelled, tunnelDatagramLengthOk, UDP_HEADER_BYTES } from "./udp-tunnel.ts";
+import { decodeTunnelled, UDP_HEADER_BYTES } from "./udp-tunnel.ts";
 
 /*
  * VXLAN, Virtual eXtensible Local Area Network (RFC 7348 §5), UDP port 4789: an Ethernet frame
@@ -119,10 +119,6 @@ export function encodeVxlan(fields: VxlanFields, payload: Uint8Array): Uint8Arra
  * (IPv4, IPv6, Ethernet, NSH, MPLS), else (unknown) the walk stops with `out.etherType` 0.
  */
 function fastVxlan(buffer: Uint8Array, p: number, end: number, out: Dissection): number {
-  if (!tunnelDatagramLengthOk(buffer, p)) {
-    out.etherType = 0;
-    return -1;
-  }
   if (end - p < VXLAN_HEADER_SIZE) {
     out.anomalies |= Anomaly.TRUNCATED;
     return -1;
@@ -159,10 +155,6 @@ export const vxlanLayer = defineLayer({
   fast: fastVxlan,
   fastNext: "ether",
   decodeNetwork(w, offset, end, depth) {
-    if (!tunnelDatagramLengthOk(w.bytes, offset)) {
-      w.raw(offset, end, false);
-      return end;
-    }
     const gpe = isVxlanGpeDatagram(w.bytes, offset);
     const d = decodeVxlan(w.bytes, offset, end, gpe);
     if (!pushHeader(w, "VXLAN", d, offset, end, false)) return end;
